@@ -1,0 +1,26 @@
+/** WebSocket close codes of the protocol (seed-protocol.md, PROTOCOL.md "Close codes"). */
+export const CloseCode = {
+  /** Client: the connection served its purpose. */
+  Normal: 1000,
+  /** Client: the page went away. */
+  GoingAway: 1001,
+  /** Sent by ws when a frame exceeds the payload limit. */
+  MessageTooBig: 1009,
+  /** The pod is draining (deploy, scale-in): reconnect, you will reach another pod. */
+  ServiceRestart: 1012,
+  /** The client violated the protocol. */
+  Generic: 4000,
+  /** The client's variable names differ from a room that has connected clients. */
+  Incompatibility: 4001,
+  /** The username is invalid, blocked or in use in the room. */
+  Username: 4002,
+  /** The room, the cluster, the pod or the client's address is full. */
+  Overloaded: 4003,
+  /** Rate limit exceeded: valid later, not now. */
+  TryAgainLater: 4004,
+  /** Client: its username changed (logged only). */
+  UsernameChange: 4100,
+} as const;
+
+export type CloseCodeName = keyof typeof CloseCode;
+export type CloseCodeValue = (typeof CloseCode)[CloseCodeName];

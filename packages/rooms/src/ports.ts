@@ -1,0 +1,165 @@
+/**
+ * The two roles a room engine plays, and the contract every implementation keeps
+ * (in memory for one node, Redis for a cluster). `test/contract.ts` checks this contract
+ * against every implementation; read it as the executable form of these comments.
+ *
+ * The engine knows nothing of WebSockets or the wire format: variable values are opaque
+ * strings that the gateway has already validated.
+ */
+
+/** One variable of a room: [name, value]. Arrays keep names like `__proto__` as plain data. */
+export type VariableEntry = readonly [name: string, value: string];
+
+/**
+ * An accepted set, as the store applied it. `seq` increases by exactly one per applied set
+ * within one `epoch` of a room; a new epoch (room created anew, migrated, or lost by the
+ * store) restarts the count, so consumers compare (epoch, seq) pairs, never seq alone.
+ */
+export interface RoomEvent {
+  readonly room: string;
+  readonly epoch: string;
+  readonly seq: number;
+  /** The connection id that made the set (so its own pod can recognise its echo). */
+  readonly origin: string;
+  readonly variable: string;
+  readonly value: string;
+}
+
+/** The state of a room at one point of its order: every variable, as of `seq` in `epoch`. */
+export interface RoomSnapshot {
+  readonly epoch: string;
+  readonly seq: number;
+  readonly variables: readonly VariableEntry[];
+}
+
+export interface JoinRequest {
+  readonly room: string;
+  /** Unique across the cluster (the gateway makes it from a pod id and a counter). */
+  readonly connectionId: string;
+  /** As the client sent it; the store compares usernames case-insensitively. */
+  readonly username: string;
+  /** The client's variables, values already validated (invalid ones replaced by "0"). */
+  readonly variables: readonly VariableEntry[];
+  /** The client's address, for the per-address connection limit. */
+  readonly address: string;
+}
+
+export type JoinRefusal =
+  /** Another live connection in the room holds this username (case-insensitively). */
+  | 'username-taken'
+  /** The room already has `maxClientsPerRoom` live members. */
+  | 'room-full'
+  /** The room is not active and the cluster already has `maxRooms` active rooms. */
+  | 'too-many-rooms'
+  /** The address already holds `maxConnectionsPerAddress` live connections. */
+  | 'address-limit'
+  /** The room's variable names differ from the request's and other clients are connected. */
+  | 'variables-mismatch';
+
+export type JoinResult =
+  | {
+      readonly ok: true;
+      /**
+       * created: the room did not exist and now holds the request's variables.
+       * joined: the room existed with the same names; nothing was changed.
+       * migrated: the room existed with other names and nobody was connected, so shared
+       *   names kept their stored values, new names took the request's, removed ones went.
+       */
+      readonly outcome: 'created' | 'joined' | 'migrated';
+      readonly snapshot: RoomSnapshot;
+    }
+  | { readonly ok: false; readonly reason: JoinRefusal };
+
+export type SetResult =
+  | { readonly ok: true; readonly seq: number }
+  /** The room or the variable does not exist (any more): nothing was stored or published. */
+  | { readonly ok: false; readonly reason: 'unknown-room' | 'unknown-variable' };
+
+/** What one pod holds and must keep alive: one entry per joined connection. */
+export interface Lease {
+  readonly room: string;
+  readonly connectionId: string;
+  readonly address: string;
+}
+
+export interface EngineLimits {
+  readonly maxClientsPerRoom: number;
+  readonly maxRooms: number;
+  readonly maxConnectionsPerAddress: number;
+  /** A lease not renewed within this many ms lapses, freeing its username and slots. */
+  readonly leaseTtlMs: number;
+  /** An empty room is forgotten this many ms after its last member left; 0 = never. */
+  readonly roomTtlMs: number;
+}
+
+/**
+ * Rooms and their variables, usernames and the cluster-wide limits.
+ * Every method is atomic per room: join, set and leave each take effect at one point of
+ * the room's order.
+ */
+export interface RoomStore {
+  /**
+   * Checks, in this order, username, room capacity, active-room and per-address limits,
+   * then variable names; on success records a lease for the connection (expiring after
+   * `leaseTtlMs` unless renewed) and returns the room's snapshot. The caller must already
+   * be subscribed to the room on its bus, so that every event after the snapshot's seq
+   * reaches it (gap-free join).
+   */
+  join(request: JoinRequest): Promise<JoinResult>;
+
+  /**
+   * Stores the value and publishes a RoomEvent on the room's bus, as one atomic step:
+   * the order of events on the bus is the order the store applied the sets.
+   */
+  set(room: string, origin: string, variable: string, value: string): Promise<SetResult>;
+
+  /** Releases the connection's lease, username and slots. Idempotent. */
+  leave(lease: Lease): Promise<void>;
+
+  /** Extends every given lease by `leaseTtlMs` in one round trip. Leases that already lapsed are restored. */
+  renew(leases: readonly Lease[]): Promise<void>;
+
+  /** The room's current state, or null when it does not exist. */
+  snapshot(room: string): Promise<RoomSnapshot | null>;
+
+  /** Live members of a room, for operators and tests. */
+  memberCount(room: string): Promise<number>;
+}
+
+/** Receives what the bus delivers. Called synchronously from the bus's reader; must not block. */
+export interface BusListener {
+  /** Events of one room arrive in store order; events may be lost only across a `resync`. */
+  onEvent(event: RoomEvent): void;
+  /**
+   * The bus may have lost events of every subscribed room (it reconnected): the listener
+   * must re-read the snapshots of the rooms it cares about.
+   */
+  onResync(): void;
+}
+
+/**
+ * Delivers each room's events to the pods subscribed to it. One subscription per room per
+ * bus; reference counting is the caller's job.
+ */
+export interface RoomBus {
+  /** Sets the single listener; call once, before subscribing. */
+  listen(listener: BusListener): void;
+  /** Resolves once events of these rooms published from now on will be delivered. */
+  subscribe(rooms: readonly string[]): Promise<void>;
+  unsubscribe(rooms: readonly string[]): Promise<void>;
+  /**
+   * Publishes a probe to itself through the same path events take and resolves true when
+   * it comes back within `timeoutMs`: a bus that silently stopped delivering answers false.
+   */
+  probe(timeoutMs: number): Promise<boolean>;
+}
+
+/** A store and its bus, sharing one backend. Created by a factory; closed once. */
+export interface RoomEngine {
+  readonly kind: 'memory' | 'redis';
+  readonly store: RoomStore;
+  readonly bus: RoomBus;
+  /** True while the backend is reachable (always true in memory). */
+  isConnected(): boolean;
+  close(): Promise<void>;
+}
