@@ -1,0 +1,30 @@
+import type { EngineLimits, RoomEngine } from '../ports.ts';
+import { MemoryBus } from './bus.ts';
+import { MemoryStore } from './store.ts';
+
+export interface MemoryEngineOptions {
+  readonly limits: EngineLimits;
+  /**
+   * Milliseconds for lease and room expiry; tests inject a clock they advance. It must
+   * not go back: the store relies on expiries being issued in increasing order.
+   */
+  readonly now?: () => number;
+}
+
+/** The single-node engine (no Redis): one process holds every room, so one engine is the whole "cluster". */
+export function createMemoryEngine(options: MemoryEngineOptions): RoomEngine {
+  const bus = new MemoryBus();
+  const store = new MemoryStore(options.limits, options.now ?? Date.now, bus);
+  let open = true;
+  return {
+    kind: 'memory',
+    store,
+    bus,
+    isConnected: () => open,
+    close: async () => {
+      open = false;
+      store.close();
+      bus.close();
+    },
+  };
+}

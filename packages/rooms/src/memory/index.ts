@@ -1,0 +1,2 @@
+export { createMemoryEngine, type MemoryEngineOptions } from './engine.ts';
+export { EngineClosedError, ListenerAlreadySetError } from './errors.ts';

@@ -1,0 +1,55 @@
+import { randomUUID } from 'node:crypto';
+import type { RoomSnapshot, VariableEntry } from '../ports.ts';
+
+/** One room as the memory store holds it. Maps, never plain objects: `__proto__` is data. */
+export interface MemoryRoom {
+  epoch: string;
+  seq: number;
+  variables: Map<string, string>;
+  /** Connection ids of live leases. */
+  readonly members: Set<string>;
+  /** Lower-cased username -> connection id, for live leases only. */
+  readonly names: Map<string, string>;
+  /** Connection ids whose lease lapsed but may still be restored by `renew()`. */
+  readonly lapsed: Set<string>;
+}
+
+/** Usernames are ASCII (PROTOCOL.md), so plain lower-casing is the case-insensitive key. */
+export function usernameKey(username: string): string {
+  return username.toLowerCase();
+}
+
+export function createRoom(variables: readonly VariableEntry[]): MemoryRoom {
+  return {
+    epoch: randomUUID(),
+    seq: 0,
+    variables: new Map(variables),
+    members: new Set(),
+    names: new Map(),
+    lapsed: new Set(),
+  };
+}
+
+/** Names compared as sets: order and values do not matter. */
+export function sameNames(room: MemoryRoom, variables: readonly VariableEntry[]): boolean {
+  const requested = new Set(variables.map(([name]) => name));
+  if (requested.size !== room.variables.size) return false;
+  for (const name of requested) if (!room.variables.has(name)) return false;
+  return true;
+}
+
+/**
+ * Shared names keep their stored values, new names take the request's, removed names go.
+ * A new epoch tells every consumer that seq restarted and its view must be re-read.
+ */
+export function migrateRoom(room: MemoryRoom, variables: readonly VariableEntry[]): void {
+  const next = new Map<string, string>();
+  for (const [name, value] of variables) next.set(name, room.variables.get(name) ?? value);
+  room.variables = next;
+  room.epoch = randomUUID();
+  room.seq = 0;
+}
+
+export function snapshotOf(room: MemoryRoom): RoomSnapshot {
+  return { epoch: room.epoch, seq: room.seq, variables: [...room.variables] };
+}

@@ -1,0 +1,190 @@
+import type {
+  EngineLimits,
+  JoinRequest,
+  JoinResult,
+  Lease,
+  RoomSnapshot,
+  RoomStore,
+  SetResult,
+} from '../ports.ts';
+import type { MemoryBus } from './bus.ts';
+import { EngineClosedError } from './errors.ts';
+import { LeaseTable, type LeaseRecord } from './leases.ts';
+import { createRoom, migrateRoom, sameNames, snapshotOf, usernameKey, type MemoryRoom } from './rooms.ts';
+
+/**
+ * The single-process store. Every method runs to completion synchronously before its
+ * promise settles, which makes each one atomic and gives every room one order.
+ * Lapsed leases and expired empty rooms are cleaned up at the start of every call
+ * (`maintain`), so limits only ever count live leases.
+ */
+export class MemoryStore implements RoomStore {
+  private readonly rooms = new Map<string, MemoryRoom>();
+  private readonly leases = new LeaseTable();
+  /** Empty rooms -> when they became empty; insertion order is that time's order. */
+  private readonly emptySince = new Map<string, number>();
+  /** Rooms with at least one live member: the cluster-wide `maxRooms` counts these. */
+  private activeRooms = 0;
+  private closed = false;
+
+  constructor(
+    private readonly limits: EngineLimits,
+    private readonly now: () => number,
+    private readonly bus: MemoryBus,
+  ) {}
+
+  async join(request: JoinRequest): Promise<JoinResult> {
+    const now = this.maintain();
+    const existing = this.rooms.get(request.room);
+    const live = existing?.members.size ?? 0;
+    const nameKey = usernameKey(request.username);
+    if (existing?.names.has(nameKey) === true) return { ok: false, reason: 'username-taken' };
+    if (live >= this.limits.maxClientsPerRoom) return { ok: false, reason: 'room-full' };
+    if (live === 0 && this.activeRooms >= this.limits.maxRooms) return { ok: false, reason: 'too-many-rooms' };
+    if (this.leases.addressCount(request.address) >= this.limits.maxConnectionsPerAddress) {
+      return { ok: false, reason: 'address-limit' };
+    }
+
+    let room: MemoryRoom;
+    let outcome: 'created' | 'joined' | 'migrated';
+    if (existing === undefined) {
+      room = createRoom(request.variables);
+      this.rooms.set(request.room, room);
+      outcome = 'created';
+    } else if (sameNames(existing, request.variables)) {
+      room = existing;
+      outcome = 'joined';
+    } else if (live > 0) {
+      return { ok: false, reason: 'variables-mismatch' };
+    } else {
+      room = existing;
+      migrateRoom(room, request.variables);
+      outcome = 'migrated';
+    }
+
+    // Rejoining with a connection id already in use is outside the contract; releasing
+    // the old lease first keeps the counts consistent if it happens anyway.
+    this.release(request.connectionId, now);
+    const record: LeaseRecord = {
+      room: request.room,
+      connectionId: request.connectionId,
+      address: request.address,
+      usernameKey: nameKey,
+      expiresAt: 0,
+    };
+    this.attach(room, request.room, record, now);
+    return { ok: true, outcome, snapshot: snapshotOf(room) };
+  }
+
+  async set(roomName: string, origin: string, variable: string, value: string): Promise<SetResult> {
+    this.maintain();
+    const room = this.rooms.get(roomName);
+    if (room === undefined) return { ok: false, reason: 'unknown-room' };
+    if (!room.variables.has(variable)) return { ok: false, reason: 'unknown-variable' };
+    room.variables.set(variable, value);
+    room.seq += 1;
+    this.bus.publish({ room: roomName, epoch: room.epoch, seq: room.seq, origin, variable, value });
+    return { ok: true, seq: room.seq };
+  }
+
+  async leave(lease: Lease): Promise<void> {
+    const now = this.maintain();
+    const record = this.leases.getLive(lease.connectionId) ?? this.leases.getLapsed(lease.connectionId);
+    if (record?.room !== lease.room) return;
+    this.release(lease.connectionId, now);
+  }
+
+  async renew(leases: readonly Lease[]): Promise<void> {
+    const now = this.maintain();
+    const expiresAt = now + this.limits.leaseTtlMs;
+    for (const lease of leases) {
+      const live = this.leases.getLive(lease.connectionId);
+      if (live !== undefined) {
+        if (live.room === lease.room) this.leases.extend(live, expiresAt);
+        continue;
+      }
+      // A lease that lapsed (the owner missed its renewals) gets its slots back, and its
+      // username unless another live connection took it meanwhile. A room that was
+      // forgotten cannot be restored: the owner will see `unknown-room` on its next set.
+      const lapsed = this.leases.getLapsed(lease.connectionId);
+      const room = this.rooms.get(lease.room);
+      if (lapsed?.room !== lease.room || room === undefined) continue;
+      room.lapsed.delete(lapsed.connectionId);
+      this.attach(room, lease.room, lapsed, now);
+    }
+  }
+
+  async snapshot(roomName: string): Promise<RoomSnapshot | null> {
+    this.maintain();
+    const room = this.rooms.get(roomName);
+    return room === undefined ? null : snapshotOf(room);
+  }
+
+  async memberCount(roomName: string): Promise<number> {
+    this.maintain();
+    return this.rooms.get(roomName)?.members.size ?? 0;
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+
+  /** Lapses expired leases, forgets expired empty rooms; returns the time it used. */
+  private maintain(): number {
+    if (this.closed) throw new EngineClosedError();
+    const now = this.now();
+    for (const record of this.leases.takeLapsed(now)) {
+      const room = this.rooms.get(record.room);
+      if (room === undefined) continue;
+      this.detach(room, record, now);
+      room.lapsed.add(record.connectionId);
+    }
+    if (this.limits.roomTtlMs > 0) {
+      for (const [name, since] of this.emptySince) {
+        if (since + this.limits.roomTtlMs > now) break;
+        this.forgetRoom(name);
+      }
+    }
+    return now;
+  }
+
+  private attach(room: MemoryRoom, roomName: string, record: LeaseRecord, now: number): void {
+    this.leases.add(record, now + this.limits.leaseTtlMs);
+    if (room.members.size === 0) {
+      this.activeRooms += 1;
+      this.emptySince.delete(roomName);
+    }
+    room.members.add(record.connectionId);
+    if (!room.names.has(record.usernameKey)) room.names.set(record.usernameKey, record.connectionId);
+  }
+
+  /** Removes a lease that is no longer live from its room (the lease table is done already). */
+  private detach(room: MemoryRoom, record: LeaseRecord, now: number): void {
+    if (!room.members.delete(record.connectionId)) return;
+    if (room.names.get(record.usernameKey) === record.connectionId) room.names.delete(record.usernameKey);
+    if (room.members.size === 0) {
+      this.activeRooms -= 1;
+      this.emptySince.set(record.room, now);
+    }
+  }
+
+  /** Ends a connection's lease, live or lapsed, for good. */
+  private release(connectionId: string, now: number): void {
+    const live = this.leases.removeLive(connectionId);
+    if (live !== undefined) {
+      const room = this.rooms.get(live.room);
+      if (room !== undefined) this.detach(room, live, now);
+      return;
+    }
+    const lapsed = this.leases.forgetLapsed(connectionId);
+    if (lapsed !== undefined) this.rooms.get(lapsed.room)?.lapsed.delete(connectionId);
+  }
+
+  private forgetRoom(name: string): void {
+    const room = this.rooms.get(name);
+    this.emptySince.delete(name);
+    this.rooms.delete(name);
+    if (room === undefined) return;
+    for (const id of room.lapsed) this.leases.forgetLapsed(id);
+  }
+}
