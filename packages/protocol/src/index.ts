@@ -1,2 +1,12 @@
 export * from './close-codes.ts';
 export * from './messages.ts';
+export * from './limits.ts';
+export { CLOUD_PREFIX, checkUsername, isValidRoom, isValidValue, isValidVariableName } from './values.ts';
+export type { Dialect, DialectName, JsonObject } from './dialect.ts';
+export { dialects, detectDialect, legacyDialect, seedDialect } from './dialects.ts';
+export { parseFrame, parseHandshakeFrame } from './parse.ts';
+export type { HandshakeFrame } from './parse.ts';
+export { encodeClientSet, encodeHandshake, encodeSet, joinFrame, parseServerFrame, ServerFrameError } from './encode.ts';
+export { Failures } from './errors.ts';
+export type { Failure } from './errors.ts';
+export { REPLACEMENT_VALUE } from './fields.ts';

@@ -1,0 +1,42 @@
+import type { ProtocolLimits } from './limits.ts';
+import type { ClientMessage, Handshake, ProtocolError, Result, ServerSet, VariableEntry } from './messages.ts';
+
+/** A decoded JSON object (not an array, not null). Read it with `own()`, never `obj[key]`. */
+export type JsonObject = { readonly [key: string]: unknown };
+
+export type DialectName = 'seed' | 'legacy';
+
+/**
+ * One way of spelling the protocol on the wire, chosen per connection by its first frame.
+ * Everything a dialect changes lives behind this interface, so a new dialect (Scratch 3's
+ * `{method:'handshake', project_id, user}`) is a new file plus one line in `dialects.ts`;
+ * the gateway only holds a `Dialect` and calls through it.
+ */
+export interface Dialect {
+  readonly name: DialectName;
+  /**
+   * Whether a connection's first frame (already a JSON object) is this dialect's handshake.
+   * Asked in the registry's order; the first dialect that claims the frame parses it.
+   */
+  claims(message: JsonObject): boolean;
+  /** The first frame: every check of PROTOCOL.md's handshake table that needs no room state. */
+  parseHandshake(message: JsonObject, limits: ProtocolLimits): Result<Handshake, ProtocolError>;
+  /** Any later frame. Called for every set: must stay cheap. */
+  parseMessage(message: JsonObject, limits: ProtocolLimits): Result<ClientMessage, ProtocolError>;
+  /** Server -> client: one set message (no newline); the same string goes to every recipient. */
+  encodeSet(variable: string, value: string): string;
+  /** Client side (tests, bots, load generator). */
+  encodeHandshake(room: string, username: string, variables: readonly VariableEntry[]): string;
+  encodeClientSet(variable: string, value: string): string;
+  /** Client side: a server message, or undefined when it is not a well-formed set. */
+  parseServerMessage(message: JsonObject): ServerSet | undefined;
+}
+
+export function isJsonObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** An own property only: `__proto__`, `constructor` and friends are plain data or absent. */
+export function own(message: JsonObject, key: string): unknown {
+  return Object.hasOwn(message, key) ? message[key] : undefined;
+}

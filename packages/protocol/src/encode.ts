@@ -1,0 +1,65 @@
+import type { Dialect, DialectName } from './dialect.ts';
+import { isJsonObject } from './dialect.ts';
+import { dialects } from './dialects.ts';
+import type { ServerSet, VariableEntry } from './messages.ts';
+
+/** Server side: one set message in the connection's dialect. Encode once per dialect, send many. */
+export function encodeSet(dialect: Dialect, variable: string, value: string): string {
+  return dialect.encodeSet(variable, value);
+}
+
+/** Several server messages in one WebSocket frame: newline-separated, not a JSON list. */
+export function joinFrame(messages: readonly string[]): string {
+  return messages.join('\n');
+}
+
+/** Client side: a handshake. Entries keep their order and let `__proto__` be a name. */
+export function encodeHandshake(
+  dialectName: DialectName,
+  room: string,
+  username: string,
+  variables: Readonly<Record<string, string>> | readonly VariableEntry[],
+): string {
+  const entries: readonly VariableEntry[] = Array.isArray(variables)
+    ? (variables as readonly VariableEntry[])
+    : Object.entries(variables);
+  return dialects[dialectName].encodeHandshake(room, username, entries);
+}
+
+/** Client side: a set. */
+export function encodeClientSet(dialectName: DialectName, variable: string, value: string): string {
+  return dialects[dialectName].encodeClientSet(variable, value);
+}
+
+/** A server frame a client could not read: the server broke the protocol. */
+export class ServerFrameError extends Error {
+  readonly code = 'CV_ERR_SERVER_FRAME';
+  constructor(
+    message: string,
+    readonly frame: string,
+  ) {
+    super(message);
+    this.name = 'ServerFrameError';
+  }
+}
+
+/** Client side: every set in a server frame, in order. Throws ServerFrameError on anything else. */
+export function parseServerFrame(text: string, dialectName: DialectName): ServerSet[] {
+  const dialect = dialects[dialectName];
+  const sets: ServerSet[] = [];
+  const lines = text.split('\n');
+  for (const [index, line] of lines.entries()) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(line);
+    } catch (error) {
+      throw new ServerFrameError(`message ${index} of ${lines.length} is not JSON: ${String(error)}`, text);
+    }
+    const set = isJsonObject(parsed) ? dialect.parseServerMessage(parsed) : undefined;
+    if (set === undefined) {
+      throw new ServerFrameError(`message ${index} of ${lines.length} is not a ${dialectName} set: ${line.slice(0, 200)}`, text);
+    }
+    sets.push(set);
+  }
+  return sets;
+}
