@@ -1,0 +1,24 @@
+import { describe } from 'vitest';
+import type { RoomEngineFactory } from './harness.ts';
+import { useWorld } from './harness.ts';
+import { joinContract } from './join-contract.ts';
+import { leaseContract } from './lease-contract.ts';
+import { limitsContract } from './limits-contract.ts';
+import { orderContract } from './order-contract.ts';
+
+export type { RoomEngineFactory, RoomEngineUnderTest } from './harness.ts';
+
+/**
+ * The executable contract of ports.ts, run against every RoomEngine implementation.
+ * The factory gets the limits and a clock the tests advance, and returns two "pods" on
+ * one fresh backend (for a single-process engine both are the same engine).
+ */
+export function describeRoomEngine(name: string, factory: RoomEngineFactory): void {
+  describe(`room engine contract: ${name}`, () => {
+    const world = useWorld(factory);
+    describe('joining', () => joinContract(world));
+    describe('limits', () => limitsContract(world));
+    describe('leases and room expiry', () => leaseContract(world));
+    describe('sets and the bus', () => orderContract(world));
+  });
+}

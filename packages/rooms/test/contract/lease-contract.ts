@@ -1,0 +1,131 @@
+import { expect, it } from 'vitest';
+import type { EngineLimits } from '../../src/ports.ts';
+import type { World } from './harness.ts';
+import { freshRoom, joinRequest, leaseOf, sorted } from './harness.ts';
+
+type MakeWorld = (limits?: Partial<EngineLimits>) => Promise<World>;
+
+/** Lease lapse and renewal, and the expiry of empty rooms, on the injected clock. */
+export function leaseContract(world: MakeWorld): void {
+  it('a lease counts until leaseTtlMs have passed, then its username and room slot are free', async () => {
+    const { pods, limits, advance } = await world({ maxClientsPerRoom: 1 });
+    const room = freshRoom();
+    await pods[0].store.join(joinRequest(room, 'c1', 'alice'));
+    advance(limits.leaseTtlMs - 1);
+    expect(await pods[1].store.memberCount(room)).toBe(1);
+    expect(await pods[1].store.join(joinRequest(room, 'c2', 'ALICE'))).toEqual({ ok: false, reason: 'username-taken' });
+    advance(1);
+    expect(await pods[1].store.memberCount(room)).toBe(0);
+    const rejoined = await pods[1].store.join(joinRequest(room, 'c3', 'ALICE'));
+    expect(rejoined.ok && rejoined.outcome).toBe('joined');
+  });
+
+  it('a lapsed lease frees its address slot and its room stops counting as active', async () => {
+    const { pods, limits, advance } = await world({ maxRooms: 1, maxConnectionsPerAddress: 1 });
+    await pods[0].store.join(joinRequest(freshRoom(), 'c1', 'alice', [['x', '0']], '10.1.1.1'));
+    const other = joinRequest(freshRoom(), 'c2', 'bob', [['x', '0']], '10.1.1.1');
+    expect(await pods[1].store.join(other)).toEqual({ ok: false, reason: 'too-many-rooms' });
+    advance(limits.leaseTtlMs);
+    const created = await pods[1].store.join(other);
+    expect(created.ok && created.outcome).toBe('created');
+  });
+
+  it('renew extends a lease by leaseTtlMs from the renewal', async () => {
+    const { pods, limits, advance } = await world();
+    const room = freshRoom();
+    const alice = joinRequest(room, 'c1', 'alice');
+    await pods[0].store.join(alice);
+    advance(limits.leaseTtlMs - 1);
+    await pods[0].store.renew([leaseOf(alice)]);
+    advance(limits.leaseTtlMs - 1);
+    expect(await pods[1].store.memberCount(room)).toBe(1);
+    expect(await pods[1].store.join(joinRequest(room, 'c2', 'Alice'))).toEqual({ ok: false, reason: 'username-taken' });
+    advance(1);
+    expect(await pods[1].store.memberCount(room)).toBe(0);
+  });
+
+  it('renew restores a lapsed lease with its slots and username when nobody took them', async () => {
+    const { pods, limits, advance } = await world({ maxConnectionsPerAddress: 1 });
+    const room = freshRoom();
+    const alice = joinRequest(room, 'c1', 'alice', [['x', '0']], '10.1.1.1');
+    await pods[0].store.join(alice);
+    advance(limits.leaseTtlMs);
+    expect(await pods[0].store.memberCount(room)).toBe(0);
+    await pods[0].store.renew([leaseOf(alice)]);
+    expect(await pods[1].store.memberCount(room)).toBe(1);
+    expect(await pods[1].store.join(joinRequest(room, 'c2', 'ALICE', [['x', '0']], '10.2.2.2'))).toEqual({
+      ok: false,
+      reason: 'username-taken',
+    });
+    expect(await pods[1].store.join(joinRequest(freshRoom(), 'c3', 'bob', [['x', '0']], '10.1.1.1'))).toEqual({
+      ok: false,
+      reason: 'address-limit',
+    });
+  });
+
+  it('a room whose members all lapsed is migrated by a join with other names', async () => {
+    const { pods, limits, advance } = await world();
+    const room = freshRoom();
+    await pods[0].store.join(joinRequest(room, 'c1', 'alice', [['x', '1']]));
+    advance(limits.leaseTtlMs);
+    const migrated = await pods[1].store.join(joinRequest(room, 'c2', 'bob', [['x', '0'], ['y', '2']]));
+    expect(migrated.ok && migrated.outcome).toBe('migrated');
+    expect(migrated.ok && sorted(migrated.snapshot.variables)).toEqual([['x', '1'], ['y', '2']]);
+  });
+
+  it('forgets an empty room roomTtlMs after its last member left; a later join creates it anew', async () => {
+    const { pods, limits, advance } = await world();
+    const room = freshRoom();
+    const alice = joinRequest(room, 'c1', 'alice', [['x', '1']]);
+    const created = await pods[0].store.join(alice);
+    await pods[0].store.set(room, 'c1', 'x', '5');
+    await pods[0].store.leave(leaseOf(alice));
+    advance(limits.roomTtlMs - 1);
+    expect((await pods[1].store.snapshot(room))?.variables).toEqual([['x', '5']]);
+    advance(1);
+    expect(await pods[1].store.snapshot(room)).toBeNull();
+    expect(await pods[1].store.set(room, 'c1', 'x', '6')).toEqual({ ok: false, reason: 'unknown-room' });
+    const again = await pods[1].store.join(joinRequest(room, 'c2', 'bob', [['x', '7']]));
+    expect(again.ok && again.outcome).toBe('created');
+    if (!again.ok || !created.ok) return;
+    expect(again.snapshot.epoch).not.toBe(created.snapshot.epoch);
+    expect(again.snapshot).toMatchObject({ seq: 0, variables: [['x', '7']] });
+  });
+
+  it('a join before roomTtlMs keeps the room, and the ttl restarts at the next leave', async () => {
+    const { pods, limits, advance } = await world();
+    const room = freshRoom();
+    const alice = joinRequest(room, 'c1', 'alice', [['x', '1']]);
+    await pods[0].store.join(alice);
+    await pods[0].store.leave(leaseOf(alice));
+    advance(limits.roomTtlMs - 1);
+    const bob = joinRequest(room, 'c2', 'bob', [['x', '0']]);
+    expect((await pods[1].store.join(bob)).ok).toBe(true);
+    await pods[1].store.leave(leaseOf(bob));
+    advance(limits.roomTtlMs - 1);
+    expect((await pods[0].store.snapshot(room))?.variables).toEqual([['x', '1']]);
+  });
+
+  it('never forgets a room while a member renews its lease', async () => {
+    const { pods, limits, advance } = await world({ leaseTtlMs: 15_000, roomTtlMs: 30_000 });
+    const room = freshRoom();
+    const alice = joinRequest(room, 'c1', 'alice');
+    await pods[0].store.join(alice);
+    for (let elapsed = 0; elapsed <= 3 * limits.roomTtlMs; elapsed += 10_000) {
+      advance(10_000);
+      await pods[0].store.renew([leaseOf(alice)]);
+    }
+    expect(await pods[1].store.snapshot(room)).not.toBeNull();
+    expect(await pods[1].store.memberCount(room)).toBe(1);
+  });
+
+  it('keeps an empty room forever when roomTtlMs is 0', async () => {
+    const { pods, advance } = await world({ roomTtlMs: 0 });
+    const room = freshRoom();
+    const alice = joinRequest(room, 'c1', 'alice', [['x', '1']]);
+    await pods[0].store.join(alice);
+    await pods[0].store.leave(leaseOf(alice));
+    advance(10 * 365 * 24 * 3_600_000);
+    expect((await pods[1].store.snapshot(room))?.variables).toEqual([['x', '1']]);
+  });
+}
