@@ -13,6 +13,13 @@ export function joinFrame(messages: readonly string[]): string {
   return messages.join('\n');
 }
 
+// Array.isArray does not narrow a readonly array out of a union; this guard does.
+function isEntries(
+  variables: Readonly<Record<string, string>> | readonly VariableEntry[],
+): variables is readonly VariableEntry[] {
+  return Array.isArray(variables);
+}
+
 /** Client side: a handshake. Entries keep their order and let `__proto__` be a name. */
 export function encodeHandshake(
   dialectName: DialectName,
@@ -20,9 +27,7 @@ export function encodeHandshake(
   username: string,
   variables: Readonly<Record<string, string>> | readonly VariableEntry[],
 ): string {
-  const entries: readonly VariableEntry[] = Array.isArray(variables)
-    ? (variables as readonly VariableEntry[])
-    : Object.entries(variables);
+  const entries = isEntries(variables) ? variables : Object.entries(variables);
   return dialects[dialectName].encodeHandshake(room, username, entries);
 }
 

@@ -191,6 +191,19 @@ describe('parseHandshakeFrame: prototype keys are plain data', () => {
     expect(refusal(text).reason).toBe('variable-name-invalid');
   });
 
+  it('reads no field inherited from a polluted Object.prototype', () => {
+    const proto = Object.prototype as Record<string, unknown>;
+    proto['kind'] = 'handshake';
+    proto['username'] = 'alice';
+    try {
+      expect(refusal('{"room":"r","username":"alice","variables":{"☁ a":"1"}}').reason).toBe('missing-kind');
+      expect(refusal('{"kind":"handshake","room":"r","variables":{"☁ a":"1"}}').reason).toBe('username-invalid');
+    } finally {
+      delete proto['kind'];
+      delete proto['username'];
+    }
+  });
+
   it('refuses an empty variables object even though Object.prototype has keys', () => {
     expect(refusal('{"kind":"handshake","room":"r","username":"alice","variables":{}}').reason).toBe('variables-count');
   });

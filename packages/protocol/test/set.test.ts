@@ -82,6 +82,20 @@ describe('parseFrame: set', () => {
     );
   });
 
+  it('reads no field inherited from a polluted Object.prototype', () => {
+    // Not `value`: an inherited `value` breaks every Object.defineProperty in the process.
+    const proto = Object.prototype as Record<string, unknown>;
+    proto['variable'] = '☁ a';
+    proto['kind'] = 'set';
+    try {
+      expect(refusal(parseFrame('{"kind":"set","value":"1"}', seed)).reason).toBe('variable-missing');
+      expect(refusal(parseFrame('{"variable":"☁ a","value":"1"}', seed)).reason).toBe('missing-kind');
+    } finally {
+      delete proto['variable'];
+      delete proto['kind'];
+    }
+  });
+
   it('takes a `__proto__` variable name as data', () => {
     expect(parsed(parseFrame('{"kind":"set","variable":"__proto__","value":"1"}', seed))).toMatchObject({
       variable: '__proto__',
