@@ -1,0 +1,83 @@
+/** Command-line flags to LoadOptions. */
+import { parseArgs } from 'node:util';
+import { DEFAULT_OPTIONS, OptionsError, type LoadMode, type LoadOptions } from './plan.ts';
+
+export const USAGE = `usage: node --import tsx tools/loadgen/src/main.ts --url ws://127.0.0.1:9080/ [flags]
+  --mode load|idle|join-storm   load: open-loop sets; idle: RSS per connection; join-storm: handshakes/s
+  --url URL                     gateway WebSocket URL (repeat or comma-separate for several gateways)
+  --clients N --rooms R         clients, spread evenly over rooms (default 100, 10)
+  --rate S                      sets per second per client (default 5, at most 30)
+  --variables V                 variables per room, 1..10 (default 10)
+  --warmup S --duration S       seconds before and of the measured window (default 3, 20)
+  --drain S                     seconds to wait for in-flight deliveries after the window (default 5)
+  --workers W                   forked worker processes (0 = in this process; default 0; ~19,000 sockets each)
+  --concurrency C               connections opened at once per worker (default 200)
+  --gateway-pid P --redis-pid P processes whose CPU and RSS are reported (repeat or comma-separate)
+  --run-id ID                   room id prefix (default: unique per run)
+  --quiet                       no progress on stderr
+Output: the first stdout line is the JSON report; a readable table follows.`;
+
+const list = (values: readonly string[] | undefined): string[] =>
+  (values ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v.length > 0);
+
+function num(flag: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n)) throw new OptionsError(`--${flag} must be a number, got ${raw}`);
+  return n;
+}
+
+const MODES: readonly LoadMode[] = ['load', 'idle', 'join-storm'];
+
+export function parseCli(argv: readonly string[]): LoadOptions | 'help' {
+  const { values } = parseArgs({
+    args: [...argv],
+    strict: true,
+    options: {
+      mode: { type: 'string' },
+      url: { type: 'string', multiple: true },
+      clients: { type: 'string' },
+      rooms: { type: 'string' },
+      rate: { type: 'string' },
+      variables: { type: 'string' },
+      warmup: { type: 'string' },
+      duration: { type: 'string' },
+      drain: { type: 'string' },
+      workers: { type: 'string' },
+      concurrency: { type: 'string' },
+      'gateway-pid': { type: 'string', multiple: true },
+      'redis-pid': { type: 'string', multiple: true },
+      'run-id': { type: 'string' },
+      quiet: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return 'help';
+  const mode = (values.mode ?? DEFAULT_OPTIONS.mode) as LoadMode;
+  if (!MODES.includes(mode)) throw new OptionsError(`--mode must be one of ${MODES.join(', ')}`);
+  const pids = (flag: string, raw: string[] | undefined): number[] =>
+    list(raw).map((p) => {
+      const n = Number(p);
+      if (!Number.isInteger(n) || n <= 0) throw new OptionsError(`--${flag} must be a pid, got ${p}`);
+      return n;
+    });
+  const d = DEFAULT_OPTIONS;
+  return {
+    mode,
+    urls: list(values.url),
+    clients: num('clients', values.clients, d.clients),
+    rooms: num('rooms', values.rooms, d.rooms),
+    rate: num('rate', values.rate, d.rate),
+    variables: num('variables', values.variables, d.variables),
+    warmupSeconds: num('warmup', values.warmup, d.warmupSeconds),
+    durationSeconds: num('duration', values.duration, d.durationSeconds),
+    drainSeconds: num('drain', values.drain, d.drainSeconds),
+    workers: num('workers', values.workers, d.workers),
+    connectConcurrency: num('concurrency', values.concurrency, d.connectConcurrency),
+    joinTimeoutMs: d.joinTimeoutMs,
+    gatewayPids: pids('gateway-pid', values['gateway-pid']),
+    redisPids: pids('redis-pid', values['redis-pid']),
+    runId: values['run-id'] ?? d.runId,
+    verbose: !values.quiet,
+  };
+}

@@ -1,0 +1,113 @@
+/** One simulated client: a WebSocket that joins a room, then sends and receives stamped sets. */
+import WebSocket from 'ws';
+import type { ClientSpec } from './plan.ts';
+import { nowUs } from './stamp.ts';
+import { encodeHandshake, parseServerFrame, type ReceivedSet } from './wire.ts';
+
+export class JoinError extends Error {
+  readonly code = 'CV_ERR_LOADGEN_JOIN';
+  constructor(
+    message: string,
+    /** WebSocket close code when the server refused the client, else undefined. */
+    readonly closeCode?: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface ClientSink {
+  /** Every set of every frame after the join acknowledgement, with the receive time. */
+  onSets(client: LoadClient, sets: ReceivedSet[], receivedUs: number): void;
+  /** The socket closed (at any time after a successful join). */
+  onClose(client: LoadClient, code: number): void;
+  /** A frame that is not a list of sets: a protocol bug worth reporting, not a crash. */
+  onBadFrame(client: LoadClient, error: Error): void;
+}
+
+export class LoadClient {
+  private ws: WebSocket | undefined;
+  joined = false;
+  /** Newest stamp seen from each sender, to detect duplicates and reordering. */
+  readonly lastFrom = new Map<number, number>();
+  sendTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly spec: ClientSpec,
+    private readonly sink: ClientSink,
+  ) {}
+
+  get isOpen(): boolean {
+    return this.ws?.readyState === WebSocket.OPEN;
+  }
+
+  /**
+   * Connect and handshake; resolves with the join latency (us) when the first frame arrives
+   * (snapshot or correction: see handshakeVariables), rejects on close, error or timeout.
+   */
+  join(variables: Record<string, string>, timeoutMs: number): Promise<number> {
+    const started = nowUs();
+    return new Promise<number>((resolve, reject) => {
+      const ws = new WebSocket(this.spec.url, {
+        perMessageDeflate: false,
+        skipUTF8Validation: true,
+        handshakeTimeout: timeoutMs,
+      });
+      this.ws = ws;
+      let settled = false;
+      const fail = (err: JoinError): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        ws.terminate();
+        reject(err);
+      };
+      const timer = setTimeout(() => fail(new JoinError(`no join acknowledgement within ${timeoutMs} ms`)), timeoutMs);
+      ws.on('open', () => ws.send(encodeHandshake(this.spec.room, this.spec.username, variables)));
+      ws.on('error', (err) => fail(new JoinError(`socket error: ${err.message}`)));
+      ws.on('close', (code) => {
+        if (!settled) {
+          fail(new JoinError(`closed with ${code} before the join was acknowledged`, code));
+          return;
+        }
+        if (this.joined) this.sink.onClose(this, code);
+      });
+      ws.on('message', (data: Buffer) => {
+        if (!settled) {
+          settled = true;
+          this.joined = true;
+          clearTimeout(timer);
+          resolve(nowUs() - started);
+          return;
+        }
+        const received = nowUs();
+        let sets: ReceivedSet[];
+        try {
+          sets = parseServerFrame(data.toString());
+        } catch (err) {
+          this.sink.onBadFrame(this, err as Error);
+          return;
+        }
+        this.sink.onSets(this, sets, received);
+      });
+    });
+  }
+
+  send(frame: string): void {
+    this.ws?.send(frame);
+  }
+
+  /** Close politely; resolves once the socket is closed (or was never open). */
+  close(): Promise<void> {
+    const ws = this.ws;
+    if (!ws || ws.readyState === WebSocket.CLOSED) return Promise.resolve();
+    return new Promise((resolve) => {
+      ws.once('close', () => resolve());
+      if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
+      else ws.close(1000);
+    });
+  }
+
+  terminate(): void {
+    this.ws?.terminate();
+  }
+}

@@ -1,0 +1,176 @@
+/**
+ * Drives one run: workers join, (load) send through warm-up and the measured window, then
+ * drain and close. The coordinator samples the gateways' and Redis's /proc at the window's
+ * edges, so their CPU covers exactly the window the workers count sends in.
+ */
+import { Histogram } from './histogram.ts';
+import type { JoinStats, WorkerResult } from './ipc.ts';
+import { WorkerLink } from './links.ts';
+import { validateOptions, type LoadOptions } from './plan.ts';
+import { procDelta, sampleProc, type ProcSample } from './proc-stats.ts';
+import type { LatencySummary, LoadReport } from './report.ts';
+
+const PROGRESS_EVERY_MS = 5000;
+
+const wait = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function summarize(h: Histogram): LatencySummary {
+  const ms = (us: number): number => us / 1000;
+  return { p50: ms(h.quantile(0.5)), p99: ms(h.quantile(0.99)), max: ms(h.max), mean: ms(h.mean) };
+}
+
+function sampleAll(pids: readonly number[]): ProcSample[] {
+  return pids.map((pid) => sampleProc(pid));
+}
+
+function cpuOf(start: readonly ProcSample[], end: readonly ProcSample[]): number {
+  return start.reduce((sum, s, i) => sum + ((end[i]?.cpuSeconds ?? s.cpuSeconds) - s.cpuSeconds), 0);
+}
+
+function addCloses(into: Record<string, number>, from: Readonly<Record<string, number>>): void {
+  for (const [code, n] of Object.entries(from)) into[code] = (into[code] ?? 0) + n;
+}
+
+export async function runLoad(options: LoadOptions): Promise<LoadReport> {
+  validateOptions(options);
+  const log = (line: string): void => {
+    if (options.verbose) process.stderr.write(`[loadgen] ${line}\n`);
+  };
+  const workerCount = Math.max(1, options.workers);
+  const links = Array.from({ length: workerCount }, () =>
+    options.workers === 0 ? WorkerLink.inProcess() : WorkerLink.forked(),
+  );
+  try {
+    return await drive(options, links, log);
+  } finally {
+    for (const link of links) link.dispose();
+  }
+}
+
+async function drive(options: LoadOptions, links: WorkerLink[], log: (line: string) => void): Promise<LoadReport> {
+  const pidsAll = [...options.gatewayPids, ...options.redisPids];
+  const gw = options.gatewayPids.length;
+  const before = sampleAll(pidsAll);
+
+  log(`joining ${options.clients} clients in ${options.rooms} rooms over ${options.urls.length} gateway(s)`);
+  const joinStart = performance.now();
+  links.forEach((link, worker) => link.send({ type: 'join', options, worker, workers: links.length }));
+  const joins: JoinStats[] = (await Promise.all(links.map((l) => l.next('joined')))).map((m) => m.stats);
+  const joinSeconds = (performance.now() - joinStart) / 1000;
+  const afterJoin = sampleAll(pidsAll);
+  const joined = joins.reduce((n, j) => n + j.joined, 0);
+  const failed = joins.reduce((n, j) => n + j.failed, 0);
+  const joinLatency = new Histogram();
+  for (const j of joins) joinLatency.merge(j.joinLatency);
+  log(`joined ${joined}, failed ${failed} in ${joinSeconds.toFixed(2)} s`);
+
+  let windowStart = afterJoin;
+  let windowEnd = afterJoin;
+  let windowSeconds = 0;
+  let results: WorkerResult[] = [];
+  if (options.mode === 'load') {
+    for (const link of links) link.send({ type: 'start' });
+    const progress = setInterval(() => {
+      const p = links.reduce((a, l) => ({ sent: a.sent + l.progress.sent, delivered: a.delivered + l.progress.delivered, open: a.open + l.progress.open }), { sent: 0, delivered: 0, open: 0 });
+      log(`window sets ${p.sent}, deliveries ${p.delivered}, open ${p.open}`);
+    }, PROGRESS_EVERY_MS);
+    try {
+      log(`warm-up ${options.warmupSeconds} s`);
+      await wait(options.warmupSeconds * 1000);
+      for (const link of links) link.send({ type: 'window-start' });
+      windowStart = sampleAll(pidsAll);
+      const t0 = performance.now();
+      log(`measuring ${options.durationSeconds} s`);
+      await wait(options.durationSeconds * 1000);
+      windowEnd = sampleAll(pidsAll);
+      windowSeconds = (performance.now() - t0) / 1000;
+      for (const link of links) link.send({ type: 'window-end' });
+    } finally {
+      clearInterval(progress);
+    }
+    results = (await Promise.all(links.map((l) => l.next('result')))).map((m) => m.result);
+  }
+
+  for (const link of links) link.send({ type: 'close' });
+  await Promise.all(links.map((l) => l.next('closed')));
+
+  const closes: Record<string, number> = {};
+  // A worker's result closes include its join refusals; without a result, take the join's.
+  if (results.length === 0) for (const j of joins) addCloses(closes, j.closes);
+  for (const r of results) addCloses(closes, r.closes);
+
+  const [procStart, procEnd] = options.mode === 'load' ? [windowStart, windowEnd] : [before, afterJoin];
+  const deltas = procStart.map((s, i) => procDelta(s, procEnd[i] ?? s));
+  const gatewayJoinCpu = cpuOf(before.slice(0, gw), afterJoin.slice(0, gw));
+
+  let load: LoadReport['load'] = null;
+  if (options.mode === 'load') {
+    const latency = new Histogram();
+    for (const r of results) latency.merge(r.latency);
+    const sum = (f: (r: WorkerResult) => number): number => results.reduce((n, r) => n + f(r), 0);
+    const delivered = sum((r) => r.delivered);
+    const expected = sum((r) => r.expected);
+    const sent = sum((r) => r.sent);
+    const gatewayCpuSeconds = cpuOf(windowStart.slice(0, gw), windowEnd.slice(0, gw));
+    const redisCpuSeconds = cpuOf(windowStart.slice(gw), windowEnd.slice(gw));
+    load = {
+      windowSeconds,
+      sent,
+      setsPerSecond: sent / windowSeconds,
+      expected,
+      delivered,
+      deliveredRatio: expected === 0 ? 1 : delivered / expected,
+      deliveriesPerSecond: delivered / windowSeconds,
+      allDelivered: delivered === expected && results.every((r) => r.drained),
+      outsideWindow: sum((r) => r.outsideWindow),
+      echoes: sum((r) => r.echoes),
+      reordered: sum((r) => r.reordered),
+      unstamped: sum((r) => r.unstamped),
+      latencyMs: summarize(latency),
+      gatewayCpuSeconds,
+      gatewayCpuUsPerDelivery: gw > 0 && delivered > 0 ? (gatewayCpuSeconds * 1e6) / delivered : null,
+      redisCpuSeconds,
+      redisCpuUsPerSet: options.redisPids.length > 0 && sent > 0 ? (redisCpuSeconds * 1e6) / sent : null,
+    };
+  }
+
+  const rssOf = (samples: readonly ProcSample[]): number => samples.slice(0, gw).reduce((n, s) => n + s.rssBytes, 0);
+  const idle: LoadReport['idle'] =
+    options.mode === 'idle'
+      ? {
+          rssBeforeBytes: rssOf(before),
+          rssAfterBytes: rssOf(afterJoin),
+          bytesPerConnection: gw > 0 && joined > 0 ? (rssOf(afterJoin) - rssOf(before)) / joined : null,
+        }
+      : null;
+
+  return {
+    mode: options.mode,
+    runId: options.runId,
+    gateways: options.urls.length,
+    clients: options.clients,
+    rooms: options.rooms,
+    workers: options.workers,
+    ratePerClient: options.rate,
+    variables: options.variables,
+    join: {
+      joined,
+      failed,
+      errors: joins.flatMap((j) => j.errors).slice(0, 5),
+      seconds: joinSeconds,
+      perSecond: joined / joinSeconds,
+      latencyMs: summarize(joinLatency),
+      gatewayCpuUsPerJoin: gw > 0 && joined > 0 ? (gatewayJoinCpu * 1e6) / joined : null,
+    },
+    load,
+    idle,
+    closes,
+    gatewayProcs: deltas.slice(0, gw),
+    redisProcs: deltas.slice(gw),
+    loadgen: {
+      cpuSeconds: results.reduce((n, r) => n + r.cpuSeconds, 0),
+      eventLoopDelayP99Ms: Math.max(0, ...results.map((r) => r.eventLoopDelayP99Ms)),
+      eventLoopDelayMaxMs: Math.max(0, ...results.map((r) => r.eventLoopDelayMaxMs)),
+    },
+  };
+}

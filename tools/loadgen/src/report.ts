@@ -1,0 +1,108 @@
+/** The result of one run: a JSON-able object, and a readable table of it. */
+import type { ProcDelta } from './proc-stats.ts';
+import type { LoadMode } from './plan.ts';
+
+export interface LatencySummary {
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
+  readonly mean: number;
+}
+
+export interface LoadReport {
+  readonly mode: LoadMode;
+  readonly runId: string;
+  readonly gateways: number;
+  readonly clients: number;
+  readonly rooms: number;
+  readonly workers: number;
+  readonly ratePerClient: number;
+  readonly variables: number;
+  readonly join: {
+    readonly joined: number;
+    readonly failed: number;
+    readonly errors: readonly string[];
+    readonly seconds: number;
+    readonly perSecond: number;
+    readonly latencyMs: LatencySummary;
+    /** Gateway CPU (all gateways) per successful handshake during the join phase. */
+    readonly gatewayCpuUsPerJoin: number | null;
+  };
+  /** Null outside load mode. */
+  readonly load: {
+    readonly windowSeconds: number;
+    readonly sent: number;
+    readonly setsPerSecond: number;
+    readonly expected: number;
+    readonly delivered: number;
+    readonly deliveredRatio: number;
+    readonly deliveriesPerSecond: number;
+    readonly allDelivered: boolean;
+    readonly outsideWindow: number;
+    readonly echoes: number;
+    readonly reordered: number;
+    readonly unstamped: number;
+    readonly latencyMs: LatencySummary;
+    readonly gatewayCpuSeconds: number;
+    readonly gatewayCpuUsPerDelivery: number | null;
+    readonly redisCpuSeconds: number;
+    readonly redisCpuUsPerSet: number | null;
+  } | null;
+  /** Null outside idle mode. */
+  readonly idle: {
+    readonly rssBeforeBytes: number;
+    readonly rssAfterBytes: number;
+    readonly bytesPerConnection: number | null;
+  } | null;
+  /** Close codes of client sockets the generator did not close itself ('bad-frame' for parse failures). */
+  readonly closes: Readonly<Record<string, number>>;
+  /** Per process, over the measured window (load), the join phase (join-storm) or the whole run (idle). */
+  readonly gatewayProcs: readonly ProcDelta[];
+  readonly redisProcs: readonly ProcDelta[];
+  readonly loadgen: {
+    readonly cpuSeconds: number;
+    readonly eventLoopDelayP99Ms: number;
+    readonly eventLoopDelayMaxMs: number;
+  };
+}
+
+const fmt = (n: number | null, digits = 1): string => (n === null ? '-' : n.toFixed(digits));
+const int = (n: number): string => Math.round(n).toLocaleString('en-US');
+const mib = (bytes: number): string => (bytes / 1048576).toFixed(1);
+
+/** Two-column table for humans; the JSON line is the machine-readable form. */
+export function formatTable(r: LoadReport): string {
+  const rows: Array<[string, string]> = [
+    ['mode', `${r.mode} (${r.clients} clients, ${r.rooms} rooms, ${r.gateways} gateway(s), ${r.workers} worker(s))`],
+    ['joined / failed', `${int(r.join.joined)} / ${int(r.join.failed)}`],
+    ['joins/s', `${fmt(r.join.perSecond, 0)} (p50 ${fmt(r.join.latencyMs.p50, 2)} ms, p99 ${fmt(r.join.latencyMs.p99, 2)} ms)`],
+    ['gateway CPU per join', `${fmt(r.join.gatewayCpuUsPerJoin)} us`],
+  ];
+  if (r.load) {
+    const l = r.load;
+    rows.push(
+      ['window', `${fmt(l.windowSeconds)} s at ${r.ratePerClient} sets/s per client`],
+      ['sets sent', `${int(l.sent)} (${fmt(l.setsPerSecond, 0)}/s)`],
+      ['delivered / expected', `${int(l.delivered)} / ${int(l.expected)} (${(l.deliveredRatio * 100).toFixed(3)}%)`],
+      ['deliveries/s', fmt(l.deliveriesPerSecond, 0)],
+      ['latency p50 / p99 / max', `${fmt(l.latencyMs.p50, 2)} / ${fmt(l.latencyMs.p99, 2)} / ${fmt(l.latencyMs.max, 2)} ms`],
+      ['gateway CPU', `${fmt(l.gatewayCpuSeconds, 2)} s = ${fmt(l.gatewayCpuUsPerDelivery, 2)} us per delivery`],
+      ['redis CPU', `${fmt(l.redisCpuSeconds, 2)} s = ${fmt(l.redisCpuUsPerSet, 2)} us per set`],
+      ['reordered / echoes', `${int(l.reordered)} / ${int(l.echoes)}`],
+    );
+  }
+  if (r.idle) {
+    rows.push(
+      ['gateway RSS before / after', `${mib(r.idle.rssBeforeBytes)} / ${mib(r.idle.rssAfterBytes)} MiB`],
+      ['RSS per connection', `${fmt(r.idle.bytesPerConnection === null ? null : r.idle.bytesPerConnection / 1024, 2)} KiB`],
+    );
+  }
+  for (const p of r.gatewayProcs) rows.push([`gateway pid ${p.pid}`, `${fmt(p.cpuSeconds, 2)} s CPU, RSS ${mib(p.rssEndBytes)} MiB`]);
+  for (const p of r.redisProcs) rows.push([`redis pid ${p.pid}`, `${fmt(p.cpuSeconds, 2)} s CPU, RSS ${mib(p.rssEndBytes)} MiB`]);
+  rows.push(
+    ['loadgen CPU', `${fmt(r.loadgen.cpuSeconds, 2)} s, loop delay p99 ${fmt(r.loadgen.eventLoopDelayP99Ms, 2)} ms`],
+    ['unexpected closes', Object.keys(r.closes).length === 0 ? 'none' : JSON.stringify(r.closes)],
+  );
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n');
+}
