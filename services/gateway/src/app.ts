@@ -1,0 +1,79 @@
+/**
+ * buildApp: the gateway as a Fastify instance, given its config and a room engine. It
+ * chooses no implementation itself (main.ts does), so tests build several gateways on one
+ * engine backend in one process.
+ */
+import { DEFAULT_LIMITS, type ProtocolLimits } from '@cloudvars/protocol';
+import type { RoomEngine } from '@cloudvars/rooms';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import type { Config } from './config.ts';
+import { createMetrics, type GatewayMetrics } from './metrics.ts';
+import { healthRoutes } from './plugins/health.ts';
+import { metricsRoute } from './plugins/metrics-route.ts';
+import { cloudSocket } from './plugins/cloud-socket.ts';
+import { Readiness } from './readiness.ts';
+
+export interface AppDeps {
+  readonly config: Config;
+  readonly engine: RoomEngine;
+  /** Unique per process; prefixes connection ids. */
+  readonly instanceId: string;
+  /** pino options or false (tests); main.ts passes the configured level. */
+  readonly logger?: boolean | { level: string };
+}
+
+export interface Gateway {
+  readonly app: FastifyInstance;
+  readonly metrics: GatewayMetrics;
+  readonly readiness: Readiness;
+  /** SIGTERM: fail /readyz, wait, close clients with 1012, release leases, close. */
+  drain(): Promise<void>;
+}
+
+export function protocolLimitsFrom(config: Config): ProtocolLimits {
+  return { ...DEFAULT_LIMITS, maxVariables: config.maxVariables, usernameBlockList: config.usernameBlockList };
+}
+
+function trustHops(hops: number): (address: string, hop: number) => boolean {
+  return (_address, hop) => hop < hops;
+}
+
+export async function buildApp(deps: AppDeps): Promise<Gateway> {
+  const { config, engine } = deps;
+  const app = Fastify({
+    logger: deps.logger ?? { level: config.logLevel },
+    // A hop count means: trust that many proxies nearest to us.
+    trustProxy: typeof config.trustProxy === 'number' ? trustHops(config.trustProxy) : config.trustProxy,
+    // Connection logs are ours (open/join/close); Fastify's per-request lines would double them.
+    logController: new LogController({ disableRequestLogging: true }),
+  });
+  const metrics = createMetrics();
+  const readiness = new Readiness(engine, app.log);
+  await app.register(healthRoutes, { readiness });
+  await app.register(metricsRoute, { metrics });
+  const socket = await cloudSocket(app, {
+    config,
+    engine,
+    metrics,
+    instanceId: deps.instanceId,
+    protocolLimits: protocolLimitsFrom(config),
+  });
+  app.addHook('onClose', async () => {
+    readiness.stop();
+    socket.stop();
+    metrics.stop();
+  });
+
+  let draining: Promise<void> | null = null;
+  const drain = (): Promise<void> =>
+    (draining ??= (async () => {
+      const deadline = Date.now() + config.shutdownTimeoutMs;
+      readiness.startDraining();
+      app.log.info({ delayMs: config.drainDelayMs, connections: socket.connections.size }, 'draining: /readyz fails now');
+      await new Promise((resolve) => setTimeout(resolve, config.drainDelayMs));
+      await socket.connections.drain(config.drainBatchSize, deadline);
+      app.log.info('drained; closing');
+      await app.close();
+    })());
+  return { app, metrics, readiness, drain };
+}

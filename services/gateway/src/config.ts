@@ -1,0 +1,202 @@
+/**
+ * The gateway's settings: the only module that reads `process.env`. Every setting is
+ * validated once at start; a bad value throws a ConfigError that names the variable, and
+ * main.ts stops the process with it. The README's settings table mirrors `SETTINGS`.
+ */
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+
+export class ConfigError extends Error {
+  readonly code = 'CV_ERR_CONFIG';
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+interface IntSetting {
+  readonly kind: 'int';
+  readonly default: number;
+  readonly min: number;
+  readonly max?: number;
+  readonly help: string;
+}
+interface StringSetting {
+  readonly kind: 'string';
+  readonly default: string;
+  readonly help: string;
+}
+interface BoolSetting {
+  readonly kind: 'bool';
+  readonly default: boolean;
+  readonly help: string;
+}
+type Setting = IntSetting | StringSetting | BoolSetting;
+
+const DAY_SECONDS = 24 * 60 * 60;
+
+/** Every environment variable the gateway reads, its default and what it means. */
+export const SETTINGS = {
+  PORT: { kind: 'int', default: 9080, min: 0, max: 65535, help: 'TCP port for HTTP and WebSocket (0 picks a free one).' },
+  HOST: { kind: 'string', default: '0.0.0.0', help: 'Address to listen on.' },
+  REDIS_URL: {
+    kind: 'string',
+    default: '',
+    help: 'Unset: one node, rooms in memory. Else redis://, rediss://, redis-sentinel:// or redis-cluster:// (see packages/rooms/src/redis/README.md).',
+  },
+  REDIS_KEY_PREFIX: { kind: 'string', default: 'cv:', help: 'Prefix of every Redis key and channel.' },
+  POD_ID: { kind: 'string', default: '', help: 'Name of this pod in logs and connection ids (default: hostname).' },
+  LOG_LEVEL: { kind: 'string', default: 'info', help: 'pino level: fatal, error, warn, info, debug, trace, silent.' },
+  ANONYMIZE_ADDRESSES: { kind: 'bool', default: false, help: 'Log client addresses truncated (IPv4 /24, IPv6 /48).' },
+  TRUST_PROXY: {
+    kind: 'string',
+    default: 'false',
+    help: 'Take the client address from X-Forwarded-For: false, true, a hop count, or a comma list of proxy IPs/CIDRs.',
+  },
+  MAX_CONNECTIONS: { kind: 'int', default: 20_000, min: 1, help: 'Connections per pod (4003 beyond).' },
+  MAX_CLIENTS_PER_ROOM: { kind: 'int', default: 100, min: 1, help: 'Clients per room across the cluster (4003 beyond).' },
+  MAX_VARIABLES: { kind: 'int', default: 10, min: 1, max: 1000, help: 'Variables per room (4000 beyond).' },
+  MAX_ROOMS: { kind: 'int', default: 100_000, min: 1, help: 'Active rooms across the cluster (4003 beyond).' },
+  MAX_CONNECTIONS_PER_ADDRESS: { kind: 'int', default: 200, min: 1, help: 'Connections per client address across the cluster (4003 beyond).' },
+  RATE_LIMIT_PER_SECOND: { kind: 'int', default: 30, min: 1, help: 'Messages per second per connection, sustained (4004 beyond).' },
+  RATE_LIMIT_BURST: { kind: 'int', default: 30, min: 1, help: 'Messages a connection may send at once (token bucket size).' },
+  HANDSHAKE_TIMEOUT_MS: { kind: 'int', default: 30_000, min: 100, help: 'Close (4000) a connection that has not sent its handshake by then.' },
+  PING_INTERVAL_MS: { kind: 'int', default: 30_000, min: 100, help: 'Ping period; a client that missed the previous pong is dropped.' },
+  MAX_PAYLOAD_BYTES: { kind: 'int', default: 64 * 1024, min: 1024, help: 'Largest client frame (1009 beyond).' },
+  USERNAME_BLOCKLIST: { kind: 'string', default: '', help: 'Comma list of words a username may not contain (case-insensitive; 4002).' },
+  LEASE_TTL_MS: { kind: 'int', default: 15_000, min: 1_000, help: 'A dead pod\'s usernames and slots are freed within this time.' },
+  ROOM_TTL_SECONDS: { kind: 'int', default: 30 * DAY_SECONDS, min: 0, help: 'Empty rooms are forgotten after this long; 0 = never.' },
+  DRAIN_DELAY_MS: { kind: 'int', default: 3_000, min: 0, help: 'On SIGTERM, keep serving this long with /readyz failing, so the load balancer stops sending.' },
+  DRAIN_BATCH_SIZE: { kind: 'int', default: 200, min: 1, help: 'Clients closed (1012) per batch while draining.' },
+  SEND_BUFFER_LIMIT_BYTES: { kind: 'int', default: 1024 * 1024, min: 1024, help: 'A client whose unsent data stays above this is dropped.' },
+  SHUTDOWN_TIMEOUT_MS: { kind: 'int', default: 30_000, min: 1_000, help: 'Hard limit on a drain; keep it below the orchestrator\'s grace period.' },
+} as const satisfies Record<string, Setting>;
+
+type SettingName = keyof typeof SETTINGS;
+
+export type TrustProxy = boolean | number | string[];
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly redisUrl: string | null;
+  readonly redisKeyPrefix: string;
+  readonly podId: string;
+  readonly logLevel: string;
+  readonly anonymizeAddresses: boolean;
+  readonly trustProxy: TrustProxy;
+  readonly maxConnections: number;
+  readonly maxClientsPerRoom: number;
+  readonly maxVariables: number;
+  readonly maxRooms: number;
+  readonly maxConnectionsPerAddress: number;
+  readonly rateLimitPerSecond: number;
+  readonly rateLimitBurst: number;
+  readonly handshakeTimeoutMs: number;
+  readonly pingIntervalMs: number;
+  readonly maxPayloadBytes: number;
+  readonly usernameBlockList: readonly string[];
+  readonly leaseTtlMs: number;
+  readonly roomTtlMs: number;
+  readonly drainDelayMs: number;
+  readonly drainBatchSize: number;
+  readonly sendBufferLimitBytes: number;
+  readonly shutdownTimeoutMs: number;
+}
+
+const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+function readInt(env: Env, name: SettingName): number {
+  const setting = SETTINGS[name] as IntSetting;
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return setting.default;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(`${name} must be a whole number, got "${raw}"`);
+  const value = Number(raw);
+  const max = setting.max ?? Number.MAX_SAFE_INTEGER;
+  if (value < setting.min || value > max) {
+    throw new ConfigError(`${name} must be between ${setting.min} and ${max}, got ${value}`);
+  }
+  return value;
+}
+
+function readString(env: Env, name: SettingName): string {
+  const raw = env[name]?.trim();
+  return raw === undefined || raw === '' ? (SETTINGS[name] as StringSetting).default : raw;
+}
+
+function readBool(env: Env, name: SettingName): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return (SETTINGS[name] as BoolSetting).default;
+  if (raw === 'true' || raw === '1' || raw === 'yes') return true;
+  if (raw === 'false' || raw === '0' || raw === 'no') return false;
+  throw new ConfigError(`${name} must be true or false, got "${env[name]}"`);
+}
+
+function readTrustProxy(env: Env): TrustProxy {
+  const raw = readString(env, 'TRUST_PROXY').toLowerCase();
+  if (raw === 'false' || raw === '0') return false;
+  if (raw === 'true') return true;
+  if (/^\d+$/.test(raw)) return Number(raw);
+  const entries = raw.split(',').map((entry) => entry.trim()).filter(Boolean);
+  if (entries.length === 0 || !entries.every((entry) => /^[0-9a-f.:]+(\/\d{1,3})?$/.test(entry))) {
+    throw new ConfigError(`TRUST_PROXY must be true, false, a hop count or a comma list of IPs/CIDRs, got "${env.TRUST_PROXY}"`);
+  }
+  return entries;
+}
+
+/** Validates the URL's scheme here; the Redis engine parses the rest when it connects. */
+function readRedisUrl(env: Env): string | null {
+  const raw = readString(env, 'REDIS_URL');
+  if (raw === '') return null;
+  if (!/^(rediss?|redis-sentinel|redis-cluster):\/\/./.test(raw)) {
+    throw new ConfigError('REDIS_URL must start with redis://, rediss://, redis-sentinel:// or redis-cluster://');
+  }
+  return raw;
+}
+
+/** Parses and validates the whole environment. Throws ConfigError naming the first bad variable. */
+export function loadConfig(env: Env = process.env): Config {
+  const logLevel = readString(env, 'LOG_LEVEL');
+  if (!LOG_LEVELS.has(logLevel)) {
+    throw new ConfigError(`LOG_LEVEL must be one of ${[...LOG_LEVELS].join(', ')}, got "${logLevel}"`);
+  }
+  const keyPrefix = readString(env, 'REDIS_KEY_PREFIX');
+  if (/[{}\s]/.test(keyPrefix)) {
+    throw new ConfigError('REDIS_KEY_PREFIX may not contain braces or spaces (they would break Redis Cluster hash tags)');
+  }
+  const rateLimitBurst = readInt(env, 'RATE_LIMIT_BURST');
+  const config: Config = {
+    port: readInt(env, 'PORT'),
+    host: readString(env, 'HOST'),
+    redisUrl: readRedisUrl(env),
+    redisKeyPrefix: keyPrefix,
+    podId: readString(env, 'POD_ID') || hostname(),
+    logLevel,
+    anonymizeAddresses: readBool(env, 'ANONYMIZE_ADDRESSES'),
+    trustProxy: readTrustProxy(env),
+    maxConnections: readInt(env, 'MAX_CONNECTIONS'),
+    maxClientsPerRoom: readInt(env, 'MAX_CLIENTS_PER_ROOM'),
+    maxVariables: readInt(env, 'MAX_VARIABLES'),
+    maxRooms: readInt(env, 'MAX_ROOMS'),
+    maxConnectionsPerAddress: readInt(env, 'MAX_CONNECTIONS_PER_ADDRESS'),
+    rateLimitPerSecond: readInt(env, 'RATE_LIMIT_PER_SECOND'),
+    rateLimitBurst,
+    handshakeTimeoutMs: readInt(env, 'HANDSHAKE_TIMEOUT_MS'),
+    pingIntervalMs: readInt(env, 'PING_INTERVAL_MS'),
+    maxPayloadBytes: readInt(env, 'MAX_PAYLOAD_BYTES'),
+    usernameBlockList: readString(env, 'USERNAME_BLOCKLIST')
+      .split(',')
+      .map((word) => word.trim().toLowerCase())
+      .filter(Boolean),
+    leaseTtlMs: readInt(env, 'LEASE_TTL_MS'),
+    roomTtlMs: readInt(env, 'ROOM_TTL_SECONDS') * 1000,
+    drainDelayMs: readInt(env, 'DRAIN_DELAY_MS'),
+    drainBatchSize: readInt(env, 'DRAIN_BATCH_SIZE'),
+    sendBufferLimitBytes: readInt(env, 'SEND_BUFFER_LIMIT_BYTES'),
+    shutdownTimeoutMs: readInt(env, 'SHUTDOWN_TIMEOUT_MS'),
+  };
+  return Object.freeze(config);
+}
+
+/** A connection-id namespace unique to this process, so a restarted pod never reuses an id. */
+export function makeInstanceId(podId: string): string {
+  return `${podId}-${randomBytes(4).toString('hex')}`;
+}

@@ -1,0 +1,66 @@
+/**
+ * The gateway's Prometheus metrics. One registry per app instance (tests run several
+ * gateways in one process), exposed by plugins/metrics-route.ts at GET /metrics.
+ */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface GatewayMetrics {
+  readonly registry: Registry;
+  readonly connections: Gauge;
+  readonly rooms: Gauge;
+  readonly subscriptions: Gauge;
+  readonly messagesIn: Counter;
+  readonly messagesOut: Counter;
+  readonly framesOut: Counter;
+  readonly sets: Counter;
+  readonly closes: Counter<'code'>;
+  readonly protocolErrors: Counter<'reason'>;
+  readonly joins: Counter<'outcome'>;
+  readonly resyncs: Counter;
+  readonly redisErrors: Counter;
+  readonly redisReconnects: Counter;
+  readonly fanoutLatency: Histogram;
+  stop(): void;
+}
+
+export function createMetrics(): GatewayMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+  loopDelay.enable();
+  const make = { registers: [registry] };
+  const metrics: GatewayMetrics = {
+    registry,
+    connections: new Gauge({ name: 'cloudvars_connections', help: 'Open WebSocket connections on this pod.', ...make }),
+    rooms: new Gauge({ name: 'cloudvars_rooms', help: 'Rooms with members on this pod.', ...make }),
+    subscriptions: new Gauge({ name: 'cloudvars_subscriptions', help: 'Room channels this pod is subscribed to.', ...make }),
+    messagesIn: new Counter({ name: 'cloudvars_messages_in_total', help: 'Client frames received.', ...make }),
+    messagesOut: new Counter({ name: 'cloudvars_messages_out_total', help: 'Messages sent to clients (several per frame when batched).', ...make }),
+    framesOut: new Counter({ name: 'cloudvars_frames_out_total', help: 'WebSocket frames sent to clients.', ...make }),
+    sets: new Counter({ name: 'cloudvars_sets_total', help: 'Sets accepted from this pod\'s clients and applied by the store.', ...make }),
+    closes: new Counter({ name: 'cloudvars_closes_total', help: 'Closed connections by close code.', labelNames: ['code'], ...make }),
+    protocolErrors: new Counter({ name: 'cloudvars_protocol_errors_total', help: 'Connections closed for misbehaviour, by reason.', labelNames: ['reason'], ...make }),
+    joins: new Counter({ name: 'cloudvars_joins_total', help: 'Handshakes by outcome (created, joined, migrated, or the refusal).', labelNames: ['outcome'], ...make }),
+    resyncs: new Counter({ name: 'cloudvars_resyncs_total', help: 'Room snapshots re-read after a gap, epoch change or bus reconnect.', ...make }),
+    redisErrors: new Counter({ name: 'cloudvars_redis_errors_total', help: 'Errors reported by the Redis clients.', ...make }),
+    redisReconnects: new Counter({ name: 'cloudvars_redis_reconnects_total', help: 'Redis reconnections.', ...make }),
+    fanoutLatency: new Histogram({
+      name: 'cloudvars_fanout_latency_seconds',
+      help: 'From a set received on this pod to its event coming back from the bus, ready to write to every subscribed pod\'s sockets.',
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      ...make,
+    }),
+    stop: () => loopDelay.disable(),
+  };
+  new Gauge({
+    name: 'cloudvars_event_loop_lag_seconds',
+    help: 'Event-loop delay p99 since the previous scrape.',
+    registers: [registry],
+    collect() {
+      this.set(loopDelay.percentile(99) / 1e9);
+      loopDelay.reset();
+    },
+  });
+  return metrics;
+}

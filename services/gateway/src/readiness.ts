@@ -1,0 +1,59 @@
+/**
+ * What /readyz reports: ready while not draining, the engine's backend is connected, and
+ * the bus's liveness probe (a message the pod publishes to itself) last came back. A pod
+ * that silently lost its subscription stops being ready instead of staying green.
+ */
+import type { RoomEngine } from '@cloudvars/rooms';
+import type { FastifyBaseLogger } from 'fastify';
+
+/** How often the bus is probed, and how long a probe may take. */
+const PROBE_INTERVAL_MS = 5_000;
+const PROBE_TIMEOUT_MS = 2_000;
+
+export class Readiness {
+  private draining = false;
+  private probeOk: boolean;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly engine: RoomEngine,
+    private readonly log: FastifyBaseLogger,
+  ) {
+    // The in-memory bus cannot lose messages; a Redis bus must prove itself first.
+    this.probeOk = engine.kind === 'memory';
+    this.timer = setInterval(() => void this.probe(), PROBE_INTERVAL_MS);
+    this.timer.unref();
+    if (engine.kind !== 'memory') void this.probe();
+  }
+
+  private async probe(): Promise<void> {
+    let ok = false;
+    try {
+      ok = this.engine.isConnected() && (await this.engine.bus.probe(PROBE_TIMEOUT_MS));
+    } catch (error) {
+      this.log.error({ err: error }, 'bus probe failed');
+    }
+    if (ok !== this.probeOk) this.log[ok ? 'info' : 'error']({ ok }, ok ? 'bus probe recovered' : 'bus probe lost: not ready');
+    this.probeOk = ok;
+  }
+
+  /** Why the pod is not ready, or null when it is. */
+  reason(): string | null {
+    if (this.draining) return 'draining';
+    if (!this.engine.isConnected()) return 'store-disconnected';
+    if (!this.probeOk) return 'bus-probe-failed';
+    return null;
+  }
+
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
+  startDraining(): void {
+    this.draining = true;
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}

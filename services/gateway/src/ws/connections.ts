@@ -1,0 +1,113 @@
+/**
+ * Every connection of this pod: admission (MAX_CONNECTIONS), the ping round, lease
+ * renewal, and the drain that closes everyone with 1012.
+ */
+import { CloseCode } from '@cloudvars/protocol';
+import type { WebSocket } from 'ws';
+import { Session } from './session.ts';
+import type { SessionContext } from './session-context.ts';
+
+export class Connections {
+  private readonly sessions = new Set<Session>();
+  private nextId = 0;
+  private readonly pingTimer: NodeJS.Timeout;
+  private readonly leaseTimer: NodeJS.Timeout;
+  private readonly leaving = new Set<Promise<void>>();
+  private renewing = false;
+  private refusing = false;
+
+  constructor(
+    private readonly context: Omit<SessionContext, 'forget'>,
+    /** Unique per process: connection ids must never repeat across the cluster. */
+    private readonly instanceId: string,
+  ) {
+    this.pingTimer = setInterval(() => this.pingAll(), context.config.pingIntervalMs);
+    this.pingTimer.unref();
+    // Three renewals per TTL: one lost round trip never lets a live lease lapse.
+    this.leaseTimer = setInterval(() => this.renewLeases(), Math.floor(context.config.leaseTtlMs / 3));
+    this.leaseTimer.unref();
+  }
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  /** `address` counts toward limits; `logAddress` is what the logs may show. */
+  open(socket: WebSocket, address: string, logAddress: string): void {
+    const id = `${this.instanceId}:${(this.nextId++).toString(36)}`;
+    if (this.refusing) {
+      socket.close(CloseCode.ServiceRestart, 'draining');
+      this.context.metrics.closes.inc({ code: String(CloseCode.ServiceRestart) });
+      return;
+    }
+    if (this.sessions.size >= this.context.config.maxConnections) {
+      this.context.log.info({ conn: id, code: CloseCode.Overloaded, reason: 'pod-full' }, 'closing connection');
+      this.context.metrics.protocolErrors.inc({ reason: 'pod-full' });
+      this.context.metrics.closes.inc({ code: String(CloseCode.Overloaded) });
+      socket.close(CloseCode.Overloaded, 'pod-full');
+      return;
+    }
+    const session = new Session(id, socket, address, {
+      ...this.context,
+      forget: (closed, leaving) => this.forget(closed, leaving),
+    });
+    this.sessions.add(session);
+    this.context.metrics.connections.set(this.sessions.size);
+    this.context.log.info({ conn: id, address: logAddress }, 'connection opened');
+  }
+
+  private forget(session: Session, leaving: Promise<void> | null): void {
+    this.sessions.delete(session);
+    this.context.metrics.connections.set(this.sessions.size);
+    if (leaving !== null) {
+      this.leaving.add(leaving);
+      void leaving.finally(() => this.leaving.delete(leaving));
+    }
+  }
+
+  private pingAll(): void {
+    for (const session of this.sessions) session.ping();
+  }
+
+  private renewLeases(): void {
+    if (this.renewing) return;
+    const leases = [];
+    for (const session of this.sessions) {
+      const lease = session.lease;
+      if (lease !== null) leases.push(lease);
+    }
+    if (leases.length === 0) return;
+    this.renewing = true;
+    this.context.engine.store
+      .renew(leases)
+      .catch((error: unknown) => this.context.log.error({ err: error, leases: leases.length }, 'lease renewal failed'))
+      .finally(() => {
+        this.renewing = false;
+      });
+  }
+
+  /**
+   * Drain: refuse new connections, write what is pending, then close every client with
+   * 1012 in batches (a thundering herd of reconnects would hit the other pods at once).
+   * Resolves when every socket has closed or `deadline` passed.
+   */
+  async drain(batchSize: number, deadline: number): Promise<void> {
+    this.refusing = true;
+    this.context.scheduler.flushAll();
+    const all = [...this.sessions];
+    for (let start = 0; start < all.length; start += batchSize) {
+      for (const session of all.slice(start, start + batchSize)) session.flushAndClose(CloseCode.ServiceRestart, 'draining');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    while (this.sessions.size > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    // Leases released now free usernames and slots at once instead of after LEASE_TTL.
+    await Promise.race([Promise.allSettled([...this.leaving]), new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())))]);
+  }
+
+  stop(): void {
+    clearInterval(this.pingTimer);
+    clearInterval(this.leaseTimer);
+  }
+}

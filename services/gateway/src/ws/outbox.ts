@@ -1,0 +1,124 @@
+/**
+ * Per-client batching. Updates for one client are held until the end of the current
+ * event-loop turn (setImmediate), then written as one newline-joined frame. Several updates
+ * of one variable inside a batch collapse to the newest, so a slow client holds at most one
+ * pending value per variable (DESIGN.md invariant 6: bounded memory per client).
+ */
+
+/** The part of a ws WebSocket the outbox needs. */
+export interface FrameSink {
+  readonly readyState: number;
+  readonly bufferedAmount: number;
+  send(data: string): void;
+}
+
+const OPEN = 1;
+
+export interface OutboxOwner {
+  /** Called when the socket's unsent data stays above the limit: the client is not reading. */
+  onSlowConsumer(): void;
+  /** Called with the number of messages written in one frame. */
+  onFrameSent(messages: number): void;
+}
+
+export class Outbox {
+  /** variable name -> encoded message; Map order = the order of the newest updates. */
+  private pending: Map<string, string> | null = null;
+  private overLimitSince = 0;
+
+  constructor(
+    private readonly sink: FrameSink,
+    private readonly scheduler: FlushScheduler,
+    private readonly owner: OutboxOwner,
+  ) {}
+
+  put(variable: string, message: string): void {
+    const pending = (this.pending ??= new Map());
+    // delete first so the Map keeps the order of the newest updates
+    pending.delete(variable);
+    pending.set(variable, message);
+    this.scheduler.mark(this);
+  }
+
+  /** Forgets a queued update (it was superseded by the client's own write). */
+  drop(variable: string): void {
+    this.pending?.delete(variable);
+  }
+
+  get size(): number {
+    return this.pending?.size ?? 0;
+  }
+
+  flush(): void {
+    const pending = this.pending;
+    if (pending === null || pending.size === 0) return;
+    if (this.sink.readyState !== OPEN) {
+      this.pending = null;
+      return;
+    }
+    if (this.sink.bufferedAmount > this.scheduler.sendBufferLimitBytes) {
+      // Keep coalescing instead of piling more onto the socket; give up on a client that
+      // stays behind for the whole grace period.
+      const now = Date.now();
+      if (this.overLimitSince === 0) this.overLimitSince = now;
+      if (now - this.overLimitSince >= this.scheduler.slowConsumerGraceMs) {
+        this.pending = null;
+        this.owner.onSlowConsumer();
+        return;
+      }
+      this.scheduler.retryLater(this);
+      return;
+    }
+    this.overLimitSince = 0;
+    this.pending = null;
+    let frame = '';
+    for (const message of pending.values()) frame = frame === '' ? message : `${frame}\n${message}`;
+    this.sink.send(frame);
+    this.owner.onFrameSent(pending.size);
+  }
+}
+
+/** One per pod: flushes every outbox that received updates, once per event-loop turn. */
+export class FlushScheduler {
+  private dirty = new Set<Outbox>();
+  private scheduled = false;
+  private retry = new Set<Outbox>();
+  private retryTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    readonly sendBufferLimitBytes: number,
+    readonly slowConsumerGraceMs: number,
+  ) {}
+
+  mark(outbox: Outbox): void {
+    this.dirty.add(outbox);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.flushAll);
+    }
+  }
+
+  /** Writes everything pending now (also used by the drain before closing sockets). */
+  readonly flushAll = (): void => {
+    this.scheduled = false;
+    const dirty = this.dirty;
+    this.dirty = new Set();
+    for (const outbox of dirty) outbox.flush();
+  };
+
+  retryLater(outbox: Outbox): void {
+    this.retry.add(outbox);
+    this.retryTimer ??= setTimeout(() => {
+      this.retryTimer = null;
+      const retry = this.retry;
+      this.retry = new Set();
+      for (const item of retry) this.mark(item);
+    }, 100);
+  }
+
+  stop(): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.retry.clear();
+  }
+}

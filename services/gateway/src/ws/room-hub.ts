@@ -1,0 +1,223 @@
+/**
+ * This pod's view of the rooms its clients are in. For each room: one bus subscription
+ * (reference-counted by members, dropped after a short linger), a mirror of the room's
+ * variables at (epoch, seq), and the members to fan events out to.
+ *
+ * Every event, including those of this pod's own clients, reaches members through the
+ * bus in store order (DESIGN.md invariant 1). A gap in seq, a new epoch or a bus reconnect
+ * makes the room re-read its snapshot and send each member only what changed (invariant 4).
+ */
+import type { BusListener, RoomEngine, RoomEvent, RoomSnapshot } from '@cloudvars/rooms';
+import type { FastifyBaseLogger } from 'fastify';
+import type { GatewayMetrics } from '../metrics.ts';
+import { EventText } from './event-text.ts';
+
+/** What the hub needs from a connection. */
+export interface RoomMember {
+  readonly id: string;
+  /** Called for each event of the room, in store order. */
+  deliver(event: EventText): void;
+  /** Called after a resync with the room's new state and the mirror it replaces. */
+  resynced(snapshot: RoomSnapshot, previous: MirrorState): void;
+  /** The room can no longer be served (it vanished from the store): close the client. */
+  evict(code: number, reason: string): void;
+}
+
+export interface MirrorState {
+  readonly epoch: string | null;
+  readonly seq: number;
+  readonly values: ReadonlyMap<string, string>;
+}
+
+/** Events held while a room has no mirror yet or is being resynced; beyond this, resync. */
+const MAX_BUFFERED_EVENTS = 10_000;
+/** A resync whose snapshot read failed is retried after this delay (Redis is down). */
+const RESYNC_RETRY_MS = 1_000;
+
+export class LocalRoom implements MirrorState {
+  readonly members = new Set<RoomMember>();
+  epoch: string | null = null;
+  seq = 0;
+  values: Map<string, string> = new Map();
+  /** Non-null while events must be held: before the first snapshot, and during a resync. */
+  buffer: RoomEvent[] | null = [];
+  bufferOverflowed = false;
+  resyncing = false;
+  resyncAgain = false;
+  lingerTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    readonly name: string,
+    /** Resolves when the bus delivers this room's events (rejects if it could not subscribe). */
+    readonly subscribed: Promise<void>,
+  ) {}
+}
+
+export interface RoomHubOptions {
+  readonly engine: RoomEngine;
+  readonly metrics: GatewayMetrics;
+  readonly log: FastifyBaseLogger;
+  /** How long an empty room stays subscribed, so a quick rejoin costs no round trip. */
+  readonly lingerMs: number;
+}
+
+export class RoomHub implements BusListener {
+  private readonly rooms = new Map<string, LocalRoom>();
+  private closed = false;
+
+  constructor(private readonly options: RoomHubOptions) {
+    options.engine.bus.listen(this);
+  }
+
+  get roomCount(): number {
+    return this.rooms.size;
+  }
+
+  /** The local room, subscribing to it first if this pod has none yet. */
+  acquire(name: string, member: RoomMember): LocalRoom {
+    let room = this.rooms.get(name);
+    if (room === undefined) {
+      const subscribed = this.options.engine.bus.subscribe([name]);
+      room = new LocalRoom(name, subscribed);
+      this.rooms.set(name, room);
+      this.options.metrics.subscriptions.set(this.rooms.size);
+      // The joiner awaits `subscribed` and reports failures; this only keeps Node quiet.
+      subscribed.catch(() => undefined);
+    }
+    if (room.lingerTimer !== null) {
+      clearTimeout(room.lingerTimer);
+      room.lingerTimer = null;
+    }
+    room.members.add(member);
+    this.updateRoomGauge();
+    return room;
+  }
+
+  release(room: LocalRoom, member: RoomMember): void {
+    if (!room.members.delete(member) || room.members.size > 0) return;
+    this.updateRoomGauge();
+    if (this.closed) return;
+    room.lingerTimer = setTimeout(() => this.forget(room), this.options.lingerMs);
+    room.lingerTimer.unref();
+  }
+
+  private forget(room: LocalRoom): void {
+    room.lingerTimer = null;
+    if (room.members.size > 0 || this.rooms.get(room.name) !== room) return;
+    this.rooms.delete(room.name);
+    this.options.metrics.subscriptions.set(this.rooms.size);
+    this.options.engine.bus.unsubscribe([room.name]).catch((error: unknown) => {
+      this.options.log.error({ err: error, room: room.name }, 'unsubscribe failed');
+    });
+  }
+
+  private updateRoomGauge(): void {
+    let active = 0;
+    for (const room of this.rooms.values()) if (room.members.size > 0) active++;
+    this.options.metrics.rooms.set(active);
+  }
+
+  /**
+   * A member's join succeeded with this snapshot. The first snapshot of a room becomes its
+   * mirror; a snapshot of another epoch means the room changed under us: resync it.
+   */
+  joined(room: LocalRoom, snapshot: RoomSnapshot): void {
+    if (room.epoch === null && !room.resyncing) {
+      this.establish(room, snapshot);
+    } else if (room.epoch !== snapshot.epoch) {
+      this.resync(room);
+    }
+  }
+
+  onEvent(event: RoomEvent): void {
+    const room = this.rooms.get(event.room);
+    if (room === undefined) return;
+    if (room.buffer !== null) {
+      if (room.buffer.length < MAX_BUFFERED_EVENTS) room.buffer.push(event);
+      else room.bufferOverflowed = true;
+      return;
+    }
+    this.apply(room, event);
+  }
+
+  onResync(): void {
+    this.options.log.warn({ rooms: this.rooms.size }, 'bus reconnected: resyncing every room');
+    for (const room of this.rooms.values()) this.resync(room);
+  }
+
+  private apply(room: LocalRoom, event: RoomEvent): void {
+    if (event.epoch !== room.epoch || event.seq > room.seq + 1) {
+      this.resync(room);
+      return;
+    }
+    if (event.seq <= room.seq) return; // already in the mirror (a snapshot covered it)
+    room.seq = event.seq;
+    room.values.set(event.variable, event.value);
+    const text = new EventText(event);
+    for (const member of room.members) member.deliver(text);
+  }
+
+  private establish(room: LocalRoom, snapshot: RoomSnapshot): void {
+    room.epoch = snapshot.epoch;
+    room.seq = snapshot.seq;
+    room.values = new Map(snapshot.variables);
+    this.replayBuffer(room);
+  }
+
+  private replayBuffer(room: LocalRoom): void {
+    const buffered = room.buffer ?? [];
+    const overflowed = room.bufferOverflowed;
+    room.buffer = null;
+    room.bufferOverflowed = false;
+    if (overflowed) {
+      this.resync(room);
+      return;
+    }
+    for (const event of buffered) this.onEvent(event); // buffers again if a resync starts midway
+  }
+
+  /** Re-reads the room's snapshot and tells every member what changed. */
+  resync(room: LocalRoom): void {
+    if (this.closed) return;
+    if (room.resyncing) {
+      room.resyncAgain = true;
+      return;
+    }
+    room.resyncing = true;
+    room.buffer ??= [];
+    this.options.metrics.resyncs.inc();
+    this.options.engine.store.snapshot(room.name).then(
+      (snapshot) => {
+        room.resyncing = false;
+        if (snapshot === null) {
+          this.options.log.warn({ room: room.name }, 'room vanished from the store; evicting its members');
+          for (const member of [...room.members]) member.evict(1012, 'room-vanished');
+          room.buffer = null;
+          return;
+        }
+        const previous: MirrorState = { epoch: room.epoch, seq: room.seq, values: room.values };
+        room.epoch = snapshot.epoch;
+        room.seq = snapshot.seq;
+        room.values = new Map(snapshot.variables);
+        for (const member of room.members) member.resynced(snapshot, previous);
+        if (room.resyncAgain) {
+          // Keep the buffer: the next snapshot covers what it holds, the rest is replayed.
+          room.resyncAgain = false;
+          this.resync(room);
+          return;
+        }
+        this.replayBuffer(room);
+      },
+      (error: unknown) => {
+        room.resyncing = false;
+        this.options.log.error({ err: error, room: room.name }, 'resync failed; retrying');
+        setTimeout(() => this.resync(room), RESYNC_RETRY_MS).unref();
+      },
+    );
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const room of this.rooms.values()) if (room.lingerTimer) clearTimeout(room.lingerTimer);
+  }
+}

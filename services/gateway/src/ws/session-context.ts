@@ -1,0 +1,21 @@
+import type { ProtocolLimits } from '@cloudvars/protocol';
+import type { RoomEngine } from '@cloudvars/rooms';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Config } from '../config.ts';
+import type { GatewayMetrics } from '../metrics.ts';
+import type { FlushScheduler } from './outbox.ts';
+import type { RoomHub } from './room-hub.ts';
+import type { Session } from './session.ts';
+
+/** What every session of a pod shares. Built once by the connection registry. */
+export interface SessionContext {
+  readonly config: Config;
+  readonly protocolLimits: ProtocolLimits;
+  readonly engine: RoomEngine;
+  readonly hub: RoomHub;
+  readonly scheduler: FlushScheduler;
+  readonly metrics: GatewayMetrics;
+  readonly log: FastifyBaseLogger;
+  /** The session closed: drop it from the pod's registry; `leaving` settles when its lease is released. */
+  forget(session: Session, leaving: Promise<void> | null): void;
+}

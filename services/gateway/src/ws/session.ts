@@ -1,0 +1,366 @@
+/**
+ * One client connection: awaiting handshake -> joining -> joined -> closed.
+ *
+ * Ordering, per variable, for the convergence promise of PROTOCOL.md: while a client's own
+ * write of a variable is in flight (sent to the store, its event not yet back), events of
+ * that variable from others were ordered before it and are not shown to the client; when
+ * its own event comes back it is not echoed, unless another client's value of that variable
+ * was sent to it since its previous write: that value may have crossed the client's write on
+ * the wire and be on its screen now, so the stored value is sent again.
+ */
+import {
+  CloseCode,
+  parseFrame,
+  parseHandshakeFrame,
+  type Dialect,
+  type Handshake,
+  type ProtocolError,
+  type SetRequest,
+} from '@cloudvars/protocol';
+import type { JoinRefusal, RoomSnapshot } from '@cloudvars/rooms';
+import type { FastifyBaseLogger } from 'fastify';
+import type { WebSocket } from 'ws';
+import { Outbox } from './outbox.ts';
+import type { EventText } from './event-text.ts';
+import type { LocalRoom, MirrorState, RoomMember } from './room-hub.ts';
+import type { SessionContext } from './session-context.ts';
+import { TokenBucket } from './token-bucket.ts';
+
+type State = 'awaiting' | 'joining' | 'joined' | 'closed';
+
+const REFUSAL_CODES: Record<JoinRefusal, number> = {
+  'username-taken': CloseCode.Username,
+  'room-full': CloseCode.Overloaded,
+  'too-many-rooms': CloseCode.Overloaded,
+  'address-limit': CloseCode.Overloaded,
+  'variables-mismatch': CloseCode.Incompatibility,
+};
+
+/** Server fault (the store failed): standard WebSocket "internal error"; clients retry. */
+const INTERNAL_ERROR = 1011;
+/** Frames a client may send while its join is in flight; more is a flood (the bucket allows 30). */
+const MAX_FRAMES_WHILE_JOINING = 64;
+
+export class Session implements RoomMember {
+  private state: State = 'awaiting';
+  private dialect: Dialect | null = null;
+  private room: LocalRoom | null = null;
+  private username = '';
+  private variableNames: ReadonlySet<string> = new Set();
+  /** Events of the room are shown only when from `epoch` and after `floor` (the snapshot's seq). */
+  private epoch = '';
+  private floor = 0;
+  private joinBuffer: EventText[] | null = null;
+  private framesWhileJoining: string[] | null = null;
+  /** variable -> receive times (ms) of this client's writes whose events have not come back. */
+  private inFlight: Map<string, number[]> | null = null;
+  /** Variables of which another client's value was sent since this client's last write. */
+  private maybeCrossed: Set<string> | null = null;
+  private readonly outbox: Outbox;
+  private readonly bucket: TokenBucket;
+  private readonly handshakeTimer: NodeJS.Timeout;
+  private readonly openedAt = Date.now();
+  private readonly log: FastifyBaseLogger;
+  /** Cleared by each ping, set by each pong: a client that misses one ping is dropped. */
+  alive = true;
+
+  constructor(
+    readonly id: string,
+    private readonly socket: WebSocket,
+    readonly address: string,
+    private readonly context: SessionContext,
+  ) {
+    this.log = context.log.child({ conn: id });
+    this.outbox = new Outbox(socket, context.scheduler, {
+      onSlowConsumer: () => this.closeForMisbehaviour(1008, 'slow-consumer'),
+      onFrameSent: (messages) => {
+        context.metrics.messagesOut.inc(messages);
+        context.metrics.framesOut.inc();
+      },
+    });
+    this.bucket = new TokenBucket(context.config.rateLimitPerSecond, context.config.rateLimitBurst);
+    this.handshakeTimer = setTimeout(() => {
+      if (this.state === 'awaiting') this.closeForMisbehaviour(CloseCode.Generic, 'handshake-timeout');
+    }, context.config.handshakeTimeoutMs);
+    socket.on('message', (data, isBinary) => this.onMessage(data, isBinary));
+    socket.on('pong', () => {
+      this.alive = true;
+    });
+    socket.on('close', (code) => this.onClose(code));
+    // ws reports protocol faults (oversized frame: 1009, bad UTF-8: 1007) here, then closes.
+    socket.on('error', (error) => this.log.info({ err: error.message, code: (error as { code?: string }).code }, 'socket error'));
+  }
+
+  get isJoined(): boolean {
+    return this.state === 'joined';
+  }
+
+  get lease(): { room: string; connectionId: string; address: string } | null {
+    return this.state === 'joined' && this.room ? { room: this.room.name, connectionId: this.id, address: this.address } : null;
+  }
+
+  private onMessage(data: unknown, isBinary: boolean): void {
+    if (this.state === 'closed') return;
+    this.context.metrics.messagesIn.inc();
+    if (!this.bucket.take()) {
+      this.closeForMisbehaviour(CloseCode.TryAgainLater, 'rate-limit');
+      return;
+    }
+    if (isBinary) {
+      this.closeForMisbehaviour(CloseCode.Generic, 'binary-frame');
+      return;
+    }
+    const text = String(data);
+    if (this.state === 'awaiting') this.onHandshakeFrame(text);
+    else if (this.state === 'joining') this.holdWhileJoining(text);
+    else this.onFrame(text);
+  }
+
+  private onHandshakeFrame(text: string): void {
+    const parsed = parseHandshakeFrame(text, this.context.protocolLimits);
+    if (!parsed.ok) {
+      this.refuse(parsed.error);
+      return;
+    }
+    this.dialect = parsed.value.dialect;
+    clearTimeout(this.handshakeTimer);
+    this.join(parsed.value.handshake).catch((error: unknown) => {
+      this.log.error({ err: error }, 'join failed');
+      this.close(INTERNAL_ERROR, 'join-failed');
+    });
+  }
+
+  private holdWhileJoining(text: string): void {
+    const held = (this.framesWhileJoining ??= []);
+    if (held.length >= MAX_FRAMES_WHILE_JOINING) {
+      this.closeForMisbehaviour(CloseCode.TryAgainLater, 'flood-while-joining');
+      return;
+    }
+    held.push(text);
+  }
+
+  private async join(handshake: Handshake): Promise<void> {
+    this.state = 'joining';
+    this.username = handshake.username;
+    this.joinBuffer = [];
+    const room = this.context.hub.acquire(handshake.room, this);
+    this.room = room;
+    await room.subscribed; // gap-free join: subscribed before the snapshot is taken
+    if (this.state !== 'joining') return;
+    const result = await this.context.engine.store.join({
+      room: handshake.room,
+      connectionId: this.id,
+      username: handshake.username,
+      variables: handshake.variables,
+      address: this.address,
+    });
+    if (!result.ok) {
+      this.context.metrics.joins.inc({ outcome: result.reason });
+      this.closeForMisbehaviour(REFUSAL_CODES[result.reason], result.reason);
+      return;
+    }
+    const { snapshot, outcome } = result;
+    if (this.state !== 'joining') {
+      // The client left while the store was admitting it: give the slot back.
+      await this.context.engine.store.leave({ room: room.name, connectionId: this.id, address: this.address });
+      return;
+    }
+    this.context.metrics.joins.inc({ outcome });
+    this.context.hub.joined(room, snapshot);
+    this.variableNames = new Set(snapshot.variables.map(([name]) => name));
+    this.epoch = snapshot.epoch;
+    this.floor = snapshot.seq;
+    this.sendSnapshot(snapshot, outcome === 'created' ? new Set(handshake.replaced) : null);
+    this.state = 'joined';
+    this.log.info({ room: room.name, username: this.username, dialect: this.dialect?.name, outcome, seq: snapshot.seq }, 'joined');
+    const buffered = this.joinBuffer ?? [];
+    this.joinBuffer = null;
+    for (const event of buffered) this.deliver(event);
+    const held = this.framesWhileJoining ?? [];
+    this.framesWhileJoining = null;
+    for (const text of held) {
+      if (this.state !== 'joined') break;
+      this.onFrame(text);
+    }
+  }
+
+  /** The whole room in one frame; for a room this client created, only its corrected values. */
+  private sendSnapshot(snapshot: RoomSnapshot, onlyThese: ReadonlySet<string> | null): void {
+    const dialect = this.dialect;
+    if (dialect === null) return;
+    const messages: string[] = [];
+    for (const [name, value] of snapshot.variables) {
+      if (onlyThese === null || onlyThese.has(name)) messages.push(dialect.encodeSet(name, value));
+    }
+    if (messages.length === 0) return;
+    this.socket.send(messages.join('\n'));
+    this.context.metrics.messagesOut.inc(messages.length);
+    this.context.metrics.framesOut.inc();
+  }
+
+  private onFrame(text: string): void {
+    const dialect = this.dialect;
+    if (dialect === null) return;
+    const parsed = parseFrame(text, dialect, this.context.protocolLimits);
+    if (!parsed.ok) {
+      this.refuse(parsed.error);
+      return;
+    }
+    const message = parsed.value;
+    if (message.kind === 'handshake') {
+      this.closeForMisbehaviour(CloseCode.Generic, 'second-handshake');
+      return;
+    }
+    this.onSet(message);
+  }
+
+  private onSet(message: SetRequest): void {
+    const room = this.room;
+    if (room === null) return;
+    if (!this.variableNames.has(message.variable)) {
+      this.closeForMisbehaviour(CloseCode.Generic, 'unknown-variable');
+      return;
+    }
+    if (!message.valid) return; // PROTOCOL.md: an invalid value is ignored silently
+    const variable = message.variable;
+    this.outbox.drop(variable); // anything queued for it was ordered before this write
+    const inFlight = (this.inFlight ??= new Map());
+    const times = inFlight.get(variable);
+    if (times === undefined) inFlight.set(variable, [performance.now()]);
+    else times.push(performance.now());
+    this.context.engine.store.set(room.name, this.id, variable, message.value).then(
+      (result) => {
+        if (result.ok) {
+          this.context.metrics.sets.inc();
+          return;
+        }
+        this.log.warn({ room: room.name, variable, reason: result.reason }, 'set refused by the store; resyncing the room');
+        this.abandonWrite(variable);
+        this.context.hub.resync(room);
+      },
+      (error: unknown) => {
+        this.log.error({ err: error, room: room.name }, 'set failed');
+        this.abandonWrite(variable);
+      },
+    );
+  }
+
+  /** A write that will never come back as an event: show the client the mirror's value. */
+  private abandonWrite(variable: string): void {
+    const times = this.inFlight?.get(variable);
+    if (times === undefined) return;
+    times.shift();
+    if (times.length > 0) return;
+    this.inFlight?.delete(variable);
+    const value = this.room?.values.get(variable);
+    if (value !== undefined && this.dialect !== null && this.state === 'joined') {
+      this.outbox.put(variable, this.dialect.encodeSet(variable, value));
+    }
+  }
+
+  deliver(text: EventText): void {
+    if (this.joinBuffer !== null) {
+      this.joinBuffer.push(text);
+      return;
+    }
+    const event = text.event;
+    if (this.state !== 'joined' || event.epoch !== this.epoch || event.seq <= this.floor) return;
+    const dialect = this.dialect as Dialect;
+    const variable = event.variable;
+    const times = this.inFlight?.get(variable);
+    if (times !== undefined) {
+      // This client has a write of this variable in flight: anything before it is stale.
+      if (event.origin === this.id) {
+        const receivedAt = times.shift() as number;
+        this.context.metrics.fanoutLatency.observe((performance.now() - receivedAt) / 1000);
+        if (times.length === 0) {
+          this.inFlight?.delete(variable);
+          if (this.maybeCrossed?.delete(variable)) this.outbox.put(variable, text.in(dialect));
+        }
+      }
+      return;
+    }
+    if (event.origin !== this.id) (this.maybeCrossed ??= new Set()).add(variable);
+    this.outbox.put(variable, text.in(dialect));
+  }
+
+  resynced(snapshot: RoomSnapshot, previous: MirrorState): void {
+    if (this.state !== 'joined' || this.dialect === null) return;
+    const names = new Set(snapshot.variables.map(([name]) => name));
+    if (names.size !== this.variableNames.size || [...names].some((name) => !this.variableNames.has(name))) {
+      this.closeForMisbehaviour(CloseCode.Incompatibility, 'room-variables-changed');
+      return;
+    }
+    // A client that joined ahead of the mirror saw a newer snapshot than `previous`: send all.
+    const sendAll = previous.epoch !== this.epoch || this.floor > previous.seq;
+    for (const [name, value] of snapshot.variables) {
+      if (sendAll || previous.values.get(name) !== value || this.inFlight?.has(name)) {
+        this.outbox.put(name, this.dialect.encodeSet(name, value));
+      }
+    }
+    this.inFlight = null;
+    this.maybeCrossed = null;
+    this.epoch = snapshot.epoch;
+    this.floor = snapshot.seq;
+  }
+
+  evict(code: number, reason: string): void {
+    this.close(code, reason);
+  }
+
+  /** Ping round: drop a client that did not answer the previous ping. */
+  ping(): void {
+    if (!this.alive) {
+      this.log.info({ room: this.room?.name }, 'no pong since the previous ping: dropping');
+      this.socket.terminate();
+      return;
+    }
+    this.alive = false;
+    this.socket.ping();
+  }
+
+  /** Writes what is pending now, then closes with `code` (drain: 1012). */
+  flushAndClose(code: number, reason: string): void {
+    this.outbox.flush();
+    this.close(code, reason);
+  }
+
+  private refuse(error: ProtocolError): void {
+    this.closeForMisbehaviour(error.code, error.reason);
+  }
+
+  private closeForMisbehaviour(code: number, reason: string): void {
+    if (this.state === 'closed') return;
+    this.context.metrics.protocolErrors.inc({ reason });
+    this.log.info({ room: this.room?.name, code, reason }, 'closing connection');
+    this.close(code, reason);
+  }
+
+  close(code: number, reason: string): void {
+    if (this.socket.readyState >= 2) return; // closing or closed already
+    this.socket.close(code, reason);
+    // A client that never answers the close handshake must not hold the socket.
+    setTimeout(() => this.socket.terminate(), 5_000).unref();
+  }
+
+  private onClose(code: number): void {
+    if (this.state === 'closed') return;
+    const wasJoined = this.state === 'joined';
+    this.state = 'closed';
+    clearTimeout(this.handshakeTimer);
+    this.context.metrics.closes.inc({ code: String(code) });
+    this.log.info({ room: this.room?.name, code, durationMs: Date.now() - this.openedAt }, 'connection closed');
+    const room = this.room;
+    if (room === null) {
+      this.context.forget(this, null);
+      return;
+    }
+    this.context.hub.release(room, this);
+    const leaving = wasJoined
+      ? this.context.engine.store.leave({ room: room.name, connectionId: this.id, address: this.address }).catch((error: unknown) => {
+          this.log.error({ err: error, room: room.name }, 'leave failed; the lease will lapse');
+        })
+      : null;
+    this.context.forget(this, leaving);
+  }
+}
