@@ -1,7 +1,7 @@
 export * from './close-codes.ts';
 export * from './messages.ts';
 export * from './limits.ts';
-export { CLOUD_PREFIX, checkUsername, isValidRoom, isValidValue, isValidVariableName } from './values.ts';
+export { CLOUD_PREFIX, checkUsername, isNumberText, isValidRoom, isValidValue, isValidVariableName } from './values.ts';
 export type { Dialect, DialectName, JsonObject } from './dialect.ts';
 export { dialects, detectDialect, legacyDialect, seedDialect } from './dialects.ts';
 export { parseFrame, parseHandshakeFrame } from './parse.ts';

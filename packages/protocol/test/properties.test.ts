@@ -6,6 +6,7 @@ import {
   dialects,
   encodeHandshake,
   encodeSet,
+  isNumberText,
   isValidValue,
   joinFrame,
   parseFrame,
@@ -100,6 +101,17 @@ describe('properties', () => {
         expect(isValidValue(before + bad + after, DEFAULT_LIMITS)).toBe(false);
       }),
       { numRuns: 2000 },
+    );
+  });
+
+  it('isNumberText agrees with the value grammar written as a regular expression', () => {
+    const grammar = /^-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/;
+    const nearNumbers = fc.string({ unit: fc.constantFrom('-', '+', '.', 'e', 'E', '0', '1', '9', 'x', ' '), maxLength: 12 });
+    fc.assert(
+      fc.property(fc.oneof(nearNumbers, fc.string(), validValue), (text) => {
+        expect(isNumberText(text)).toBe(grammar.test(text));
+      }),
+      { numRuns: 5000 },
     );
   });
 
