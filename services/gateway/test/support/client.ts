@@ -1,0 +1,104 @@
+/**
+ * A protocol client for tests: sends frames, records every frame received and the close
+ * code, and tracks the client's view of each variable the way a Scratch client would
+ * (its own sets apply locally at once; received sets overwrite).
+ */
+import { encodeClientSet, encodeHandshake, parseServerFrame, type DialectName } from '@cloudvars/protocol';
+import WebSocket from 'ws';
+import { until } from '../../../../packages/rooms/test/support/until.ts';
+
+export { until };
+
+export interface Closed {
+  readonly code: number;
+  readonly reason: string;
+}
+
+export class TestClient {
+  readonly frames: string[] = [];
+  readonly view = new Map<string, string>();
+  closed: Closed | null = null;
+  private readonly closedPromise: Promise<Closed>;
+
+  private constructor(
+    readonly socket: WebSocket,
+    readonly dialect: DialectName,
+  ) {
+    this.closedPromise = new Promise((resolve) => {
+      socket.on('close', (code, reason) => {
+        this.closed = { code, reason: reason.toString() };
+        resolve(this.closed);
+      });
+    });
+    socket.on('message', (data, isBinary) => {
+      const text = isBinary ? '<binary>' : String(data);
+      this.frames.push(text);
+      for (const set of parseServerFrame(text, this.dialect)) this.view.set(set.variable, set.value);
+    });
+    // Errors (refused connection, server reset) show up as a close; keep the process alive.
+    socket.on('error', () => undefined);
+  }
+
+  static async connect(url: string, options: { dialect?: DialectName; autoPong?: boolean } = {}): Promise<TestClient> {
+    const socket = new WebSocket(url, { autoPong: options.autoPong ?? true, perMessageDeflate: false });
+    const client = new TestClient(socket, options.dialect ?? 'seed');
+    await new Promise<void>((resolve, reject) => {
+      socket.once('open', () => resolve());
+      socket.once('error', reject);
+    });
+    return client;
+  }
+
+  /** Connects and sends a handshake; resolves once the socket is open (not once joined). */
+  static async join(
+    url: string,
+    room: string,
+    username: string,
+    variables: Record<string, string> | ReadonlyArray<readonly [string, string]>,
+    dialect: DialectName = 'seed',
+  ): Promise<TestClient> {
+    const client = await TestClient.connect(url, { dialect });
+    client.send(encodeHandshake(dialect, room, username, variables));
+    for (const [name, value] of Array.isArray(variables) ? variables : Object.entries(variables)) client.view.set(name, value);
+    return client;
+  }
+
+  send(text: string): void {
+    this.socket.send(text);
+  }
+
+  sendJson(message: unknown): void {
+    this.socket.send(JSON.stringify(message));
+  }
+
+  set(variable: string, value: string): void {
+    this.view.set(variable, value);
+    this.send(encodeClientSet(this.dialect, variable, value));
+  }
+
+  /** The code the server closed with. */
+  waitClose(): Promise<Closed> {
+    return this.closedPromise;
+  }
+
+  /** Resolves when `count` frames have arrived in total; returns them. */
+  async waitFrames(count: number, timeoutMs = 5_000): Promise<string[]> {
+    await until(() => this.frames.length >= count || this.closed !== null, { timeoutMs, what: `${count} frames` });
+    if (this.frames.length < count) throw new Error(`closed with ${this.closed?.code} after ${this.frames.length} of ${count} frames`);
+    return this.frames.slice(0, count);
+  }
+
+  close(code = 1000): void {
+    this.socket.close(code);
+  }
+}
+
+/**
+ * Proves a client is joined: the server answers only joined clients' sets, so another
+ * member of the room sees this one's set. Used where a handshake gets no reply.
+ */
+export async function joinedTogether(a: TestClient, b: TestClient, variable: string, value: string): Promise<void> {
+  a.set(variable, value);
+  await until(() => b.view.get(variable) === value || b.closed !== null || a.closed !== null, { what: `${variable}=${value} to arrive` });
+  if (b.view.get(variable) !== value) throw new Error(`set did not arrive: a closed ${a.closed?.code}, b closed ${b.closed?.code}`);
+}

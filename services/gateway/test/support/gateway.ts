@@ -1,0 +1,50 @@
+/**
+ * Starts gateways in this process on 127.0.0.1, port 0, with test settings. Several
+ * gateways may share one engine backend (Redis) to act as pods of one cluster.
+ */
+import { createMemoryEngine, type RoomEngine } from '@cloudvars/rooms';
+import { buildApp, type Gateway } from '../../src/app.ts';
+import { loadConfig, makeInstanceId, type Config } from '../../src/config.ts';
+import { engineLimits } from '../../src/engine.ts';
+
+export interface RunningGateway extends Gateway {
+  readonly url: string;
+  readonly httpUrl: string;
+  readonly config: Config;
+  readonly engine: RoomEngine;
+  /** Closes the app (and the engine when the gateway created it). Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Settings as environment variables (strings), exactly as an operator would give them. */
+export type TestEnv = Record<string, string>;
+
+export async function startGateway(
+  env: TestEnv = {},
+  makeEngine?: (config: Config) => RoomEngine,
+): Promise<RunningGateway> {
+  const config = loadConfig({ HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', DRAIN_DELAY_MS: '0', ...env });
+  const ownsEngine = makeEngine === undefined;
+  const engine = makeEngine ? makeEngine(config) : createMemoryEngine({ limits: engineLimits(config) });
+  const gateway = await buildApp({ config, engine, instanceId: makeInstanceId('test'), logger: env.LOG_LEVEL ? { level: env.LOG_LEVEL } : false });
+  const address = await gateway.app.listen({ port: 0, host: '127.0.0.1' });
+  let stopped: Promise<void> | null = null;
+  return {
+    ...gateway,
+    url: address.replace(/^http/, 'ws') + '/',
+    httpUrl: address,
+    config,
+    engine,
+    stop: () =>
+      (stopped ??= (async () => {
+        await gateway.app.close();
+        if (ownsEngine) await engine.close();
+      })()),
+  };
+}
+
+/** Resolves once the store counts `count` live members in `room` (joins are otherwise silent). */
+export async function membersAre(gateway: { engine: RoomEngine }, room: string, count: number): Promise<void> {
+  const { until } = await import('../../../../packages/rooms/test/support/until.ts');
+  await until(async () => (await gateway.engine.store.memberCount(room)) === count, { what: `${count} members in ${room}` });
+}
