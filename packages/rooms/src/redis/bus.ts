@@ -1,0 +1,123 @@
+/**
+ * RoomBus on Redis pub/sub. Events are parsed and handed to the listener synchronously in
+ * the reader's message callback, never awaited (invariant 8). The probe travels the same
+ * path as events: a pod-private channel on the same subscriber (or shard).
+ */
+import type { BusListener, RoomBus } from '../ports.ts';
+import { parseChannel, probeChannel, roomKeys } from './keys.ts';
+import { parseEventPayload } from './replies.ts';
+import type { PubSubTransport } from './transport.ts';
+import type { RedisStatusEvent } from './status.ts';
+
+export interface RedisBus extends RoomBus {
+  /** Subscribes the probe channel; resolves once probes can come back. */
+  start(): Promise<void>;
+  /** Channels to subscribe again after a reconnect (rooms and the probe). */
+  channels(): readonly string[];
+}
+
+export interface RedisBusOptions {
+  readonly prefix: string;
+  readonly podId: string;
+  readonly transport: PubSubTransport;
+  readonly report: (event: RedisStatusEvent) => void;
+}
+
+export function createRedisBus(options: RedisBusOptions): RedisBus {
+  const { prefix, podId, report } = options;
+  const probeName = probeChannel(prefix, podId);
+  const rooms = new Map<string, string>();
+  const probes = new Map<string, () => void>();
+  let listener: BusListener | undefined;
+  let probeCounter = 0;
+  const transport = options.transport;
+
+  function deliver(channel: string, message: string): void {
+    const parsed = parseChannel(prefix, channel);
+    if (parsed?.kind === 'probe') {
+      if (parsed.podId === podId) probes.get(message)?.();
+      return;
+    }
+    if (!parsed || !rooms.has(parsed.room)) return;
+    const event = parseEventPayload(parsed.room, message);
+    if (!event) {
+      report({ type: 'malformed-event', channel });
+      return;
+    }
+    try {
+      listener?.onEvent(event);
+    } catch (error) {
+      // A throwing listener must not break the connection's reader for every other room.
+      report({ type: 'error', role: 'bus', code: 'CV_ERR_BUS_LISTENER', error: error instanceof Error ? error : new Error(String(error)) });
+    }
+  }
+
+  function resync(): void {
+    report({ type: 'resync' });
+    try {
+      listener?.onResync();
+    } catch (error) {
+      report({ type: 'error', role: 'bus', code: 'CV_ERR_BUS_LISTENER', error: error instanceof Error ? error : new Error(String(error)) });
+    }
+  }
+
+  function channels(): readonly string[] {
+    return [probeName, ...rooms.values()];
+  }
+
+  return {
+    channels,
+    async start() {
+      transport.onMessage(deliver);
+      transport.onRestored(resync);
+      transport.onError((error) => report({ type: 'error', role: 'bus', code: 'CV_ERR_BUS_RESUBSCRIBE', error }));
+      await transport.subscribe([probeName]);
+    },
+    listen(next) {
+      listener = next;
+    },
+    async subscribe(list) {
+      const wanted: string[] = [];
+      for (const room of list) {
+        const channel = roomKeys(prefix, room).channel;
+        rooms.set(room, channel);
+        wanted.push(channel);
+      }
+      // Subscribing a known room again is a no-op in Redis but still waits for its reply,
+      // so the promise means "delivered from now on" even for a concurrent duplicate call.
+      await transport.subscribe(wanted);
+    },
+    async unsubscribe(list) {
+      const gone: string[] = [];
+      for (const room of list) {
+        const channel = rooms.get(room);
+        if (channel === undefined) continue;
+        rooms.delete(room);
+        gone.push(channel);
+      }
+      await transport.unsubscribe(gone);
+    },
+    probe(timeoutMs) {
+      const token = `${++probeCounter}`;
+      return new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => {
+          probes.delete(token);
+          resolve(false);
+        }, timeoutMs);
+        probes.set(token, () => {
+          clearTimeout(timer);
+          probes.delete(token);
+          resolve(true);
+        });
+        transport
+          .publish(probeName, token)
+          .catch((error: unknown) => {
+            report({ type: 'error', role: 'bus', code: 'CV_ERR_BUS_PROBE', error: error instanceof Error ? error : new Error(String(error)) });
+            clearTimeout(timer);
+            probes.delete(token);
+            resolve(false);
+          });
+      });
+    },
+  };
+}

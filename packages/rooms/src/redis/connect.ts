@@ -1,0 +1,57 @@
+/**
+ * Builds ioredis clients for a parsed REDIS_URL: one store client (auto-pipelined, scripts
+ * by EVALSHA) and, outside Cluster, one subscriber connection. In Cluster the same Cluster
+ * object carries both: `shardedSubscribers` gives it one subscriber per master for SSUBSCRIBE.
+ */
+import { Cluster, Redis } from 'ioredis';
+import type { ClusterOptions, RedisOptions } from 'ioredis';
+import type { RedisTarget } from './url.ts';
+
+/** Commands fail after this many reconnect attempts instead of queueing for a long outage. */
+const MAX_RETRIES_PER_REQUEST = 3;
+
+export type RedisClients =
+  | { readonly kind: 'single'; readonly store: Redis; readonly subscriber: Redis }
+  | { readonly kind: 'cluster'; readonly cluster: Cluster };
+
+/** After a Sentinel failover the old primary answers READONLY: reconnect and resend. */
+function reconnectOnReadonly(error: Error): 2 | false {
+  return error.message.startsWith('READONLY') ? 2 : false;
+}
+
+function singleOptions(target: Exclude<RedisTarget, { kind: 'cluster' }>, connectionName: string): RedisOptions {
+  const auth = { username: target.username, password: target.password };
+  const common: RedisOptions = {
+    ...auth,
+    connectionName,
+    db: target.db,
+    maxRetriesPerRequest: MAX_RETRIES_PER_REQUEST,
+    reconnectOnError: reconnectOnReadonly,
+  };
+  if (target.kind === 'standalone') {
+    return { ...common, host: target.node.host, port: target.node.port, ...(target.tls ? { tls: {} } : {}) };
+  }
+  return {
+    ...common,
+    sentinels: target.sentinels.map((node) => ({ host: node.host, port: node.port })),
+    name: target.masterName,
+    // Follow +switch-master at once instead of waiting for the old primary to drop us.
+    failoverDetector: true,
+  };
+}
+
+export function createClients(target: RedisTarget, podId: string): RedisClients {
+  if (target.kind === 'cluster') {
+    const options: ClusterOptions = {
+      enableAutoPipelining: true,
+      shardedSubscribers: true,
+      redisOptions: { username: target.username, password: target.password, connectionName: `cloudvars:${podId}` },
+      clusterRetryStrategy: (times) => Math.min(100 * times, 2000),
+    };
+    return { kind: 'cluster', cluster: new Cluster(target.nodes.map((n) => ({ host: n.host, port: n.port })), options) };
+  }
+  const store = new Redis({ ...singleOptions(target, `cloudvars:${podId}:store`), enableAutoPipelining: true });
+  // Resubscription is the bus's job: it must know when the subscription is back to resync.
+  const subscriber = new Redis({ ...singleOptions(target, `cloudvars:${podId}:bus`), autoResubscribe: false });
+  return { kind: 'single', store, subscriber };
+}

@@ -1,0 +1,127 @@
+/**
+ * createRedisEngine: the RoomEngine for a cluster of gateway pods sharing one Redis
+ * (standalone, Sentinel or Cluster; see README.md for the URL forms).
+ */
+import { randomBytes } from 'node:crypto';
+import type { Cluster, Redis } from 'ioredis';
+import type { EngineLimits, RoomEngine } from '../ports.ts';
+import { createRedisBus } from './bus.ts';
+import { createClients } from './connect.ts';
+import { RedisEngineError } from './errors.ts';
+import { assertKeyPrefix } from './keys.ts';
+import { defineScripts } from './scripts.ts';
+import type { RedisRole, RedisStatusEvent } from './status.ts';
+import { createRedisStore } from './store.ts';
+import { clusterTransport, singleTransport } from './transport.ts';
+import { parseRedisUrl } from './url.ts';
+
+export interface RedisEngineOptions {
+  readonly url: string;
+  /** Prepended to every key and channel; lets several deployments (or tests) share a Redis. */
+  readonly keyPrefix: string;
+  readonly limits: EngineLimits;
+  /** The clock for leases and room expiry, in ms. Every pod should use the same kind of clock. */
+  readonly now?: () => number;
+  /** Names this pod's probe channel and connections; random when absent. */
+  readonly podId?: string;
+  readonly onStatus?: (event: RedisStatusEvent) => void;
+}
+
+function watch(client: Redis | Cluster, role: RedisRole, report: (event: RedisStatusEvent) => void): void {
+  client.on('error', (error: Error) => report({ type: 'error', role, code: 'CV_ERR_REDIS_CONNECTION', error }));
+  client.on('reconnecting', (delayMs: unknown) => {
+    report({ type: 'reconnecting', role, delayMs: typeof delayMs === 'number' ? delayMs : 0 });
+  });
+  client.on('ready', () => report({ type: 'ready', role }));
+}
+
+async function quit(client: Redis | Cluster): Promise<void> {
+  if (client.status === 'end') return;
+  if (client.status !== 'ready') {
+    client.disconnect();
+    return;
+  }
+  try {
+    await client.quit();
+  } catch (error) {
+    // QUIT races a dropping connection: the socket is going away either way.
+    client.disconnect();
+    if (!(error instanceof Error) || !/Connection is closed/.test(error.message)) throw error;
+  }
+}
+
+/**
+ * Connects lazily in the background (ioredis retries); the returned engine queues commands
+ * until Redis answers. `bus.subscribe` and `probe` work once the subscriber is up.
+ */
+export function createRedisEngine(options: RedisEngineOptions): RoomEngine {
+  const target = parseRedisUrl(options.url);
+  assertKeyPrefix(options.keyPrefix);
+  const podId = options.podId ?? randomBytes(6).toString('hex');
+  const report = options.onStatus ?? (() => undefined);
+  const clients = createClients(target, podId);
+  const storeClient = clients.kind === 'cluster' ? clients.cluster : clients.store;
+  let channels: () => readonly string[] = () => [];
+  const transport =
+    clients.kind === 'cluster'
+      ? clusterTransport(clients.cluster, () => channels())
+      : singleTransport(clients.store, clients.subscriber, () => channels());
+  watch(storeClient, 'store', report);
+  if (clients.kind === 'single') watch(clients.subscriber, 'bus', report);
+
+  const store = createRedisStore({
+    client: storeClient,
+    scripts: defineScripts(storeClient),
+    prefix: options.keyPrefix,
+    limits: options.limits,
+    now: options.now ?? Date.now,
+    sharded: clients.kind === 'cluster',
+  });
+  const bus = createRedisBus({ prefix: options.keyPrefix, podId, transport, report });
+  channels = bus.channels;
+  // A failed first SUBSCRIBE (Redis not up yet) is retried by the transport on `ready`.
+  const started = bus.start().then(
+    () => true,
+    (error: unknown) => {
+      report({ type: 'error', role: 'bus', code: 'CV_ERR_BUS_START', error: error instanceof Error ? error : new Error(String(error)) });
+      return false;
+    },
+  );
+  let closed = false;
+
+  function open(): void {
+    if (closed) throw new RedisEngineError('CV_ERR_REDIS_CLOSED', 'the Redis room engine is closed');
+  }
+
+  return {
+    kind: 'redis',
+    store,
+    bus: {
+      listen: (listener) => bus.listen(listener),
+      subscribe: async (rooms) => {
+        open();
+        await started;
+        await bus.subscribe(rooms);
+      },
+      unsubscribe: async (rooms) => {
+        open();
+        await bus.unsubscribe(rooms);
+      },
+      probe: async (timeoutMs) => {
+        if (closed) return false;
+        await started;
+        return bus.probe(timeoutMs);
+      },
+    },
+    isConnected: () => !closed && transport.isReady(),
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (clients.kind === 'cluster') {
+        await quit(clients.cluster);
+      } else {
+        await Promise.all([quit(clients.store), quit(clients.subscriber)]);
+      }
+    },
+  };
+}

@@ -1,0 +1,20 @@
+/** Stable codes for what the Redis engine can fail with; logs and metrics key on them. */
+export type RedisEngineErrorCode =
+  /** REDIS_URL does not parse or names an unsupported scheme. */
+  | 'CV_ERR_REDIS_URL'
+  /** A room name or key prefix would break the `{room}` hash tag. */
+  | 'CV_ERR_REDIS_KEY'
+  /** A Lua script answered something this engine does not understand (version skew). */
+  | 'CV_ERR_REDIS_REPLY'
+  /** The engine was used after close(). */
+  | 'CV_ERR_REDIS_CLOSED';
+
+export class RedisEngineError extends Error {
+  readonly code: RedisEngineErrorCode;
+
+  constructor(code: RedisEngineErrorCode, message: string) {
+    super(message);
+    this.name = 'RedisEngineError';
+    this.code = code;
+  }
+}

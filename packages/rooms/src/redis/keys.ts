@@ -1,0 +1,86 @@
+/**
+ * Every Redis key and channel name the engine uses is built and parsed here, nowhere else.
+ *
+ * A room's keys and its channel share the hash tag `{<room>}`, so in Redis Cluster a room
+ * lives on one slot: its scripts touch one slot and its channel can use sharded pub/sub.
+ * The cluster-wide lease sets and the probe channel use tags that start with `~`, which a
+ * room name cannot contain (PROTOCOL.md: `[A-Za-z0-9_.-]`), so they never collide with a room.
+ */
+import { RedisEngineError } from './errors.ts';
+
+export interface RoomKeys {
+  /** hash: variable name -> value */
+  readonly vars: string;
+  /** hash: epoch, seq, created, exp (logical expiry, engine clock ms) */
+  readonly meta: string;
+  /** sorted set: connection id -> lease expiry (ms) */
+  readonly members: string;
+  /** hash: lower-cased username -> connection id */
+  readonly names: string;
+  /** pub/sub channel of the room's ordered events */
+  readonly channel: string;
+}
+
+export type ParsedChannel =
+  | { readonly kind: 'room'; readonly room: string }
+  | { readonly kind: 'probe'; readonly podId: string };
+
+const TAG_BREAKERS = /[{}]/;
+
+/** Checks a prefix once at engine creation: braces in it would move every hash tag. */
+export function assertKeyPrefix(prefix: string): void {
+  if (TAG_BREAKERS.test(prefix)) {
+    throw new RedisEngineError('CV_ERR_REDIS_KEY', `key prefix must not contain "{" or "}": ${JSON.stringify(prefix)}`);
+  }
+}
+
+function assertTagSafe(what: string, value: string): void {
+  if (value.length === 0 || TAG_BREAKERS.test(value) || value.startsWith('~')) {
+    throw new RedisEngineError('CV_ERR_REDIS_KEY', `${what} cannot be used in a Redis hash tag: ${JSON.stringify(value)}`);
+  }
+}
+
+export function roomKeys(prefix: string, room: string): RoomKeys {
+  assertTagSafe('room', room);
+  const base = `${prefix}{${room}}`;
+  return {
+    vars: `${base}:vars`,
+    meta: `${base}:meta`,
+    members: `${base}:members`,
+    names: `${base}:names`,
+    channel: base,
+  };
+}
+
+/** The four keys every room script receives, in the order the Lua prelude expects. */
+export function roomScriptKeys(keys: RoomKeys): [string, string, string, string, string] {
+  return [keys.vars, keys.meta, keys.members, keys.names, keys.channel];
+}
+
+/** Sorted set of active rooms across the cluster: room -> lease expiry (ms). */
+export function activeRoomsKey(prefix: string): string {
+  return `${prefix}{~rooms}`;
+}
+
+/** Sorted set of one client address's connections across the cluster: connection id -> lease expiry (ms). */
+export function addressKey(prefix: string, address: string): string {
+  // Addresses are opaque (IPv6 has colons); only braces would break the tag.
+  return `${prefix}{~addr:${address.replace(/[{}]/g, '_')}}`;
+}
+
+/** Pod-private channel for the liveness probe; one slot of its own in Cluster. */
+export function probeChannel(prefix: string, podId: string): string {
+  return `${prefix}{~probe:${podId.replace(/[{}]/g, '_')}}`;
+}
+
+/** Inverse of `roomKeys(...).channel` and `probeChannel`; null for a channel not ours. */
+export function parseChannel(prefix: string, channel: string): ParsedChannel | null {
+  if (!channel.startsWith(prefix)) return null;
+  const rest = channel.slice(prefix.length);
+  if (!rest.startsWith('{') || !rest.endsWith('}')) return null;
+  const inner = rest.slice(1, -1);
+  if (inner.length === 0 || TAG_BREAKERS.test(inner)) return null;
+  if (inner.startsWith('~probe:')) return { kind: 'probe', podId: inner.slice('~probe:'.length) };
+  if (inner.startsWith('~')) return null;
+  return { kind: 'room', room: inner };
+}

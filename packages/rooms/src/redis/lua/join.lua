@@ -1,0 +1,71 @@
+-- Join one connection to a room, atomically (see RoomStore.join in ports.ts).
+-- ARGV: now, id, lower-cased username, lease ttl, room ttl, max clients,
+--       room slot granted (1/0), address slot granted (1/0), fresh epoch, then name, value pairs.
+-- Reply: {'ok', outcome, epoch, seq, name1, value1, ...} or {'no', reason, live members}.
+local now = tonumber(ARGV[1])
+local id = ARGV[2]
+local lower = ARGV[3]
+local lease_ttl = tonumber(ARGV[4])
+local room_ttl = tonumber(ARGV[5])
+local max_clients = tonumber(ARGV[6])
+local room_slot = ARGV[7] == '1'
+local address_slot = ARGV[8] == '1'
+local fresh_epoch = ARGV[9]
+
+forget_if_expired(now)
+prune(now, lease_ttl)
+
+local owner = redis.call('HGET', KEYS[4], lower)
+if owner and owner ~= id and is_live(owner, now) then return {'no', 'username-taken', 0} end
+local live = live_count(now)
+local already = is_live(id, now)
+if not already and live >= max_clients then return {'no', 'room-full', live} end
+-- A room with live members is active: it needs no new slot of the cluster-wide room limit.
+if live == 0 and not room_slot then return {'no', 'too-many-rooms', live} end
+if not address_slot then return {'no', 'address-limit', live} end
+
+local wanted = {}
+local wanted_count = 0
+for i = 10, #ARGV, 2 do
+  wanted[ARGV[i]] = ARGV[i + 1]
+  wanted_count = wanted_count + 1
+end
+
+local outcome
+if redis.call('EXISTS', KEYS[2]) == 0 then
+  redis.call('DEL', KEYS[1])
+  for i = 10, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+  redis.call('HSET', KEYS[2], 'epoch', fresh_epoch, 'seq', 0, 'created', now)
+  outcome = 'created'
+else
+  local stored = redis.call('HKEYS', KEYS[1])
+  local same = #stored == wanted_count
+  if same then
+    for _, name in ipairs(stored) do
+      if wanted[name] == nil then same = false break end
+    end
+  end
+  if same then
+    outcome = 'joined'
+  elseif live > 0 then
+    return {'no', 'variables-mismatch', live}
+  else
+    -- Nobody is connected: shared names keep stored values, new names take the request's,
+    -- removed names go. A new epoch tells every pod that the old order ended.
+    for _, name in ipairs(stored) do
+      if wanted[name] == nil then redis.call('HDEL', KEYS[1], name) end
+    end
+    for i = 10, #ARGV, 2 do redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1]) end
+    redis.call('HSET', KEYS[2], 'epoch', fresh_epoch, 'seq', 0, 'migrated', now)
+    outcome = 'migrated'
+  end
+end
+
+redis.call('ZADD', KEYS[3], now + lease_ttl, id)
+redis.call('HSET', KEYS[4], lower, id)
+keep_until(now + lease_ttl, room_ttl, lease_ttl)
+
+local meta = redis.call('HMGET', KEYS[2], 'epoch', 'seq')
+local reply = {'ok', outcome, meta[1], tonumber(meta[2])}
+for _, item in ipairs(sorted_vars()) do reply[#reply + 1] = item end
+return reply

@@ -1,0 +1,84 @@
+-- Prepended to every room script (scripts.ts). Every room script receives the same keys:
+-- KEYS[1] vars (hash), KEYS[2] meta (hash), KEYS[3] members (zset), KEYS[4] names (hash),
+-- KEYS[5] the room's channel. All share the {room} hash tag: one Cluster slot.
+-- Times are the engine's clock in ms (ARGV), so leases and room expiry follow the
+-- injected clock; the real PEXPIREs only collect garbage a margin after that.
+
+local GC_MARGIN_MS = 60000
+
+-- A room past its logical expiry no longer exists, whatever Redis's own TTL says.
+local function forget_if_expired(now)
+  local exp = tonumber(redis.call('HGET', KEYS[2], 'exp'))
+  if exp and exp <= now then
+    redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
+  end
+end
+
+-- A lease is live while its expiry (score) is after now. A lapsed lease stays, with its
+-- username, for one more lease period so that a late renew can restore both (unless someone
+-- took the name meanwhile); then prune forgets it.
+local function live_count(now)
+  return redis.call('ZCOUNT', KEYS[3], '(' .. now, '+inf')
+end
+
+local function is_live(id, now)
+  local score = tonumber(redis.call('ZSCORE', KEYS[3], id))
+  return score ~= nil and score > now
+end
+
+local function prune(now, grace)
+  local before = now - grace
+  local lapsed = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', before)
+  if #lapsed == 0 then return end
+  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', before)
+  local dead = {}
+  for _, id in ipairs(lapsed) do dead[id] = true end
+  local names = redis.call('HGETALL', KEYS[4])
+  for i = 1, #names, 2 do
+    if dead[names[i + 1]] then redis.call('HDEL', KEYS[4], names[i]) end
+  end
+end
+
+-- Drops the username entry held by one connection (at most 100 members: a scan is cheap).
+local function drop_name(id)
+  local names = redis.call('HGETALL', KEYS[4])
+  for i = 1, #names, 2 do
+    if names[i + 1] == id then redis.call('HDEL', KEYS[4], names[i]) end
+  end
+end
+
+-- The room may be forgotten `room_ttl` after `until_ms` (the last lease's expiry, or the
+-- moment it emptied). room_ttl 0 = never: no logical expiry and no Redis TTL.
+local function keep_until(until_ms, room_ttl, real_ms_from_now)
+  if room_ttl <= 0 then
+    redis.call('HDEL', KEYS[2], 'exp')
+    for i = 1, 4 do redis.call('PERSIST', KEYS[i]) end
+    return
+  end
+  -- Leases always end at most one lease ttl from now, so the latest call knows the latest end.
+  redis.call('HSET', KEYS[2], 'exp', until_ms + room_ttl)
+  local ttl = real_ms_from_now + room_ttl + GC_MARGIN_MS
+  for i = 1, 4 do
+    if redis.call('EXISTS', KEYS[i]) == 1 and redis.call('PTTL', KEYS[i]) < ttl then
+      redis.call('PEXPIRE', KEYS[i], ttl)
+    end
+  end
+end
+
+-- Variables as a flat name, value list sorted by name, so every engine returns one order.
+local function sorted_vars()
+  local flat = redis.call('HGETALL', KEYS[1])
+  local names = {}
+  local values = {}
+  for i = 1, #flat, 2 do
+    names[#names + 1] = flat[i]
+    values[flat[i]] = flat[i + 1]
+  end
+  table.sort(names)
+  local out = {}
+  for _, name in ipairs(names) do
+    out[#out + 1] = name
+    out[#out + 1] = values[name]
+  end
+  return out
+end

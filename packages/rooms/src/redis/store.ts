@@ -1,0 +1,143 @@
+/**
+ * RoomStore on Redis. Each room's part of an operation is one Lua script on the room's slot
+ * (atomic per room). The cluster-wide limits live on other slots, so a join first takes
+ * those leases with small scripts of their own, then runs the room script, and gives back
+ * what it newly took when the room refuses. Between those steps another join may briefly
+ * see a slot taken that will be given back: the limits are exact within one lease period.
+ */
+import { randomBytes } from 'node:crypto';
+import type { EngineLimits, JoinRequest, JoinResult, Lease, RoomSnapshot, RoomStore, SetResult } from '../ports.ts';
+import { activeRoomsKey, addressKey, roomKeys, roomScriptKeys } from './keys.ts';
+import { parseIntReply, parseJoin, parseSnapshot, parseTuple } from './replies.ts';
+import type { RedisClient, Scripts } from './scripts.ts';
+import { RedisEngineError } from './errors.ts';
+
+/** Lease sets are garbage-collected this long after their last write (they also self-prune). */
+const LEASE_SET_GC_MARGIN_MS = 60_000;
+
+const TAKEN = 1;
+
+export interface RedisStoreOptions {
+  readonly client: RedisClient;
+  readonly scripts: Scripts;
+  readonly prefix: string;
+  readonly limits: EngineLimits;
+  readonly now: () => number;
+  /** Cluster: events go out with SPUBLISH on the room's shard. */
+  readonly sharded: boolean;
+}
+
+function freshEpoch(): string {
+  return randomBytes(9).toString('base64url');
+}
+
+export function createRedisStore(options: RedisStoreOptions): RoomStore {
+  const { client, scripts, prefix, limits, now } = options;
+  const gcMs = limits.leaseTtlMs * 2 + LEASE_SET_GC_MARGIN_MS;
+  const roomsKey = activeRoomsKey(prefix);
+
+  function keysOf(room: string): [string, string, string, string, string] {
+    return roomScriptKeys(roomKeys(prefix, room));
+  }
+
+  async function acquire(key: string, member: string, max: number, at: number): Promise<number> {
+    return parseIntReply(await scripts['lease-acquire'](key, at, member, at + limits.leaseTtlMs, max, gcMs), 'lease-acquire');
+  }
+
+  async function join(request: JoinRequest): Promise<JoinResult> {
+    const { room, connectionId, address } = request;
+    const keys = keysOf(room);
+    const at = now();
+    const addrKey = addressKey(prefix, address);
+    // Both cluster-wide leases in one round trip (auto-pipelined), before the room decides.
+    const [roomSlot, addressSlot] = await Promise.all([
+      acquire(roomsKey, room, limits.maxRooms, at),
+      acquire(addrKey, connectionId, limits.maxConnectionsPerAddress, at),
+    ]);
+    const args: (string | number)[] = [
+      at,
+      connectionId,
+      request.username.toLowerCase(),
+      limits.leaseTtlMs,
+      limits.roomTtlMs,
+      limits.maxClientsPerRoom,
+      roomSlot === 0 ? 0 : 1,
+      addressSlot === 0 ? 0 : 1,
+      freshEpoch(),
+    ];
+    for (const [name, value] of request.variables) args.push(name, value);
+    let reply;
+    try {
+      reply = parseJoin(await scripts.join(...keys, ...args));
+    } catch (error) {
+      await release(room, connectionId, addrKey, roomSlot === TAKEN, addressSlot === TAKEN);
+      throw error;
+    }
+    if (reply.ok) {
+      // The room has live members now; a refused room lease is restored by the next renew.
+      if (roomSlot === 0) await renewLeaseSet(roomsKey, [room], at);
+      return { ok: true, outcome: reply.outcome, snapshot: reply.snapshot };
+    }
+    await release(room, connectionId, addrKey, roomSlot === TAKEN && reply.live === 0, addressSlot === TAKEN);
+    return { ok: false, reason: reply.reason };
+  }
+
+  async function release(room: string, connectionId: string, addrKey: string, roomSlot: boolean, addressSlot: boolean): Promise<void> {
+    const pending: Promise<unknown>[] = [];
+    if (roomSlot) pending.push(client.zrem(roomsKey, room));
+    if (addressSlot) pending.push(client.zrem(addrKey, connectionId));
+    await Promise.all(pending);
+  }
+
+  async function renewLeaseSet(key: string, members: readonly string[], at: number): Promise<void> {
+    await scripts['lease-renew'](key, at + limits.leaseTtlMs, gcMs, ...members);
+  }
+
+  async function set(room: string, origin: string, variable: string, value: string): Promise<SetResult> {
+    const reply = parseTuple(await scripts.set(...keysOf(room), now(), origin, variable, value, options.sharded ? 1 : 0), 'set');
+    const [status, detail] = reply;
+    if (status === 1) return { ok: true, seq: parseIntReply(detail, 'set') };
+    if (status === 0 && (detail === 'unknown-room' || detail === 'unknown-variable')) return { ok: false, reason: detail };
+    throw new RedisEngineError('CV_ERR_REDIS_REPLY', `unexpected set reply: ${JSON.stringify(reply)}`);
+  }
+
+  async function leave(lease: Lease): Promise<void> {
+    const at = now();
+    const reply = parseTuple(
+      await scripts.leave(...keysOf(lease.room), at, lease.connectionId, limits.leaseTtlMs, limits.roomTtlMs),
+      'leave',
+    );
+    const live = parseIntReply(reply[1], 'leave');
+    await release(lease.room, lease.connectionId, addressKey(prefix, lease.address), live === 0, true);
+  }
+
+  /** Every command is issued in one tick, so auto-pipelining sends them as one batch per node. */
+  async function renew(leases: readonly Lease[]): Promise<void> {
+    if (leases.length === 0) return;
+    const at = now();
+    const byRoom = new Map<string, string[]>();
+    const byAddress = new Map<string, string[]>();
+    for (const lease of leases) {
+      byRoom.set(lease.room, [...(byRoom.get(lease.room) ?? []), lease.connectionId]);
+      const key = addressKey(prefix, lease.address);
+      byAddress.set(key, [...(byAddress.get(key) ?? []), lease.connectionId]);
+    }
+    const pending: Promise<unknown>[] = [];
+    for (const [room, ids] of byRoom) {
+      pending.push(scripts.renew(...keysOf(room), at, limits.leaseTtlMs, limits.roomTtlMs, ...ids));
+    }
+    pending.push(renewLeaseSet(roomsKey, [...byRoom.keys()], at));
+    for (const [key, ids] of byAddress) pending.push(renewLeaseSet(key, ids, at));
+    await Promise.all(pending);
+  }
+
+  async function snapshot(room: string): Promise<RoomSnapshot | null> {
+    return parseSnapshot(await scripts.snapshot(...keysOf(room), now()));
+  }
+
+  async function memberCount(room: string): Promise<number> {
+    return parseIntReply(await scripts.members(...keysOf(room), now()), 'members');
+  }
+
+  return { join, set, leave, renew, snapshot, memberCount };
+}

@@ -1,0 +1,119 @@
+/**
+ * The pub/sub path under the bus, for one Redis (standalone or Sentinel: SUBSCRIBE/PUBLISH
+ * on a dedicated connection) or a Cluster (SSUBSCRIBE/SPUBLISH on each room's shard).
+ * `onRestored` fires once the subscriber came back from a loss and every channel subscribed
+ * before it is subscribed again: events published while it was away may be lost.
+ */
+import type { Cluster, Redis } from 'ioredis';
+
+export interface PubSubTransport {
+  subscribe(channels: readonly string[]): Promise<void>;
+  unsubscribe(channels: readonly string[]): Promise<void>;
+  publish(channel: string, message: string): Promise<void>;
+  /** Called synchronously from the connection's reader for every message. */
+  onMessage(handler: (channel: string, message: string) => void): void;
+  onRestored(handler: () => void): void;
+  /** Failed resubscriptions and reader errors, for onStatus. */
+  onError(handler: (error: Error) => void): void;
+  isReady(): boolean;
+}
+
+function errorOf(cause: unknown): Error {
+  return cause instanceof Error ? cause : new Error(String(cause));
+}
+
+/**
+ * Standalone and Sentinel. ioredis's own resubscription is off (connect.ts): on every
+ * `ready` the transport resubscribes all channels in one SUBSCRIBE and, after the first,
+ * reports the restore, so the bus knows the exact moment it may resync.
+ */
+export function singleTransport(store: Redis, subscriber: Redis, active: () => readonly string[]): PubSubTransport {
+  let restored: () => void = () => undefined;
+  let failed: (error: Error) => void = () => undefined;
+  let readyOnce = false;
+  subscriber.on('ready', () => {
+    // Also on the first `ready`: a SUBSCRIBE queued before Redis was up may have failed.
+    const first = !readyOnce;
+    readyOnce = true;
+    const channels = active();
+    const resubscribed = channels.length > 0 ? subscriber.subscribe(...channels) : Promise.resolve();
+    // A failure here means the connection dropped again: the next `ready` retries.
+    resubscribed.then(
+      () => {
+        if (!first) restored();
+      },
+      (cause: unknown) => failed(errorOf(cause)),
+    );
+  });
+  return {
+    async subscribe(channels) {
+      if (channels.length > 0) await subscriber.subscribe(...channels);
+    },
+    async unsubscribe(channels) {
+      if (channels.length > 0) await subscriber.unsubscribe(...channels);
+    },
+    async publish(channel, message) {
+      await store.publish(channel, message);
+    },
+    onMessage(handler) {
+      subscriber.on('message', handler);
+    },
+    onRestored(handler) {
+      restored = handler;
+    },
+    onError(handler) {
+      failed = handler;
+    },
+    isReady() {
+      return store.status === 'ready' && subscriber.status === 'ready';
+    },
+  };
+}
+
+/**
+ * Cluster with `shardedSubscribers`: ioredis keeps one subscriber per master and, after a
+ * topology change or a lost subscriber, recreates them, resubscribes and emits
+ * `subscribersReady`. SSUBSCRIBE takes channels of one slot per call, so each channel goes
+ * in its own call (written back to back on the shard's connection).
+ */
+export function clusterTransport(cluster: Cluster, active: () => readonly string[]): PubSubTransport {
+  let restored: () => void = () => undefined;
+  let failed: (error: Error) => void = () => undefined;
+  let lost = false;
+  cluster.on('-subscriber', () => {
+    lost = true;
+  });
+  cluster.on('subscribersReady', () => {
+    if (!lost) return;
+    lost = false;
+    // ioredis resubscribes without telling when it is done; subscribing again is idempotent
+    // in Redis and ordered behind ioredis's own SSUBSCRIBE on each shard connection.
+    Promise.all(active().map((channel) => cluster.ssubscribe(channel))).then(
+      () => restored(),
+      (cause: unknown) => failed(errorOf(cause)),
+    );
+  });
+  return {
+    async subscribe(channels) {
+      await Promise.all(channels.map((channel) => cluster.ssubscribe(channel)));
+    },
+    async unsubscribe(channels) {
+      await Promise.all(channels.map((channel) => cluster.sunsubscribe(channel)));
+    },
+    async publish(channel, message) {
+      await cluster.spublish(channel, message);
+    },
+    onMessage(handler) {
+      cluster.on('smessage', handler);
+    },
+    onRestored(handler) {
+      restored = handler;
+    },
+    onError(handler) {
+      failed = handler;
+    },
+    isReady() {
+      return cluster.status === 'ready';
+    },
+  };
+}
