@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { helmTemplate, kubeTools } from '../src/kube-tools.ts';
+import { byKind, onlyOfKind, parseManifests, validateObject, type K8sObject } from '../src/manifests.ts';
+import { envOf, gatewayProblems, redisProblems, type DeploymentSpec } from '../src/invariants.ts';
+import { repoPath } from '../src/paths.ts';
+import { run } from '../src/run.ts';
+
+const chart = repoPath('k8s', 'helm', 'cloudvars');
+
+/** Hook objects (helm test) are rendered too; CRDs are not modelled by kubernetes-models. */
+function validateAll(objects: readonly K8sObject[]): void {
+  for (const obj of objects) {
+    if (obj.kind === 'ServiceMonitor') continue;
+    validateObject(obj);
+  }
+}
+
+function gatewayEnv(objects: readonly K8sObject[]): Map<string, string> {
+  const container = (onlyOfKind(objects, 'Deployment').spec as DeploymentSpec).template.spec.containers[0];
+  if (container === undefined) throw new Error('no container');
+  return envOf(objects, container);
+}
+
+describe('helm chart', () => {
+  it('passes helm lint --strict', () => {
+    const result = run(kubeTools().helm, ['lint', chart, '--strict']);
+    expect(result.stdout + result.stderr).toContain('0 chart(s) failed');
+    expect(result.code).toBe(0);
+  });
+
+  it('renders with default values: valid objects, gateway invariants, in-cluster Redis', () => {
+    const objects = parseManifests(helmTemplate(chart, 'cv'));
+    validateAll(objects);
+    expect(gatewayProblems(objects, { expectHpa: true })).toEqual([]);
+    expect(redisProblems(objects)).toEqual([]);
+    expect(gatewayEnv(objects).get('REDIS_URL')).toBe('redis://cv-cloudvars-redis:6379');
+    // The HPA owns the replica count.
+    expect((onlyOfKind(objects, 'Deployment').spec as DeploymentSpec).replicas).toBeUndefined();
+  });
+
+  it('renders a helm test hook pod that runs the WebSocket handshake script', () => {
+    const objects = parseManifests(helmTemplate(chart, 'cv'));
+    const pod = onlyOfKind(objects, 'Pod');
+    expect(pod.metadata.annotations?.['helm.sh/hook']).toBe('test');
+    const command = (pod.spec as { containers: { command: string[] }[] }).containers[0]?.command ?? [];
+    expect(command.slice(0, 3)).toEqual(['node', '--experimental-websocket', '-e']);
+    expect(command[3]).toContain("kind: 'handshake'");
+  });
+
+  it('with an external Redis, autoscaling off and 5 replicas: no StatefulSet, no HPA, replicas 5, the URL in the Secret', () => {
+    const external = 'rediss://:secret@redis.example.internal:6380';
+    const objects = parseManifests(
+      helmTemplate(chart, 'cv', [`redis.external.url=${external}`, 'autoscaling.enabled=false', 'replicaCount=5']),
+    );
+    validateAll(objects);
+    expect(gatewayProblems(objects, { expectHpa: false })).toEqual([]);
+    expect(byKind(objects, 'StatefulSet')).toEqual([]);
+    expect(byKind(objects, 'HorizontalPodAutoscaler')).toEqual([]);
+    expect((onlyOfKind(objects, 'Deployment').spec as DeploymentSpec).replicas).toBe(5);
+    expect(onlyOfKind(objects, 'Secret').stringData).toEqual({ REDIS_URL: external });
+    // Only the gateway NetworkPolicy: no Redis to protect.
+    expect(byKind(objects, 'NetworkPolicy').map((n) => n.metadata.name)).toEqual(['cv-cloudvars-gateway']);
+  });
+
+  it('renders a ServiceMonitor on the http port when enabled', () => {
+    const objects = parseManifests(helmTemplate(chart, 'cv', ['metrics.serviceMonitor.enabled=true']));
+    const monitor = onlyOfKind(objects, 'ServiceMonitor');
+    expect(monitor.apiVersion).toBe('monitoring.coreos.com/v1');
+    expect(monitor.spec).toMatchObject({ endpoints: [{ port: 'http', path: '/metrics' }] });
+  });
+
+  it('rejects values the schema forbids', () => {
+    const args = ['template', 'cv', chart];
+    const badScheme = run(kubeTools().helm, [...args, '--set', 'redis.external.url=ftp://x']);
+    expect(badScheme.code).not.toBe(0);
+    expect(badScheme.stderr).toContain('redis.external.url');
+    const unknownKey = run(kubeTools().helm, [...args, '--set', 'replicas=3']);
+    expect(unknownKey.code).not.toBe(0);
+  });
+});

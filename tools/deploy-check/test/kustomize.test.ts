@@ -1,0 +1,48 @@
+import { readdirSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { kustomize } from '../src/kube-tools.ts';
+import { byKind, onlyOfKind, parseManifests, validateObject } from '../src/manifests.ts';
+import { envOf, gatewayProblems, redisProblems, type DeploymentSpec } from '../src/invariants.ts';
+import { repoPath } from '../src/paths.ts';
+
+const overlays = readdirSync(repoPath('k8s', 'overlays'));
+
+describe('kustomize overlays', () => {
+  it('has the dev and production overlays', () => {
+    expect(overlays.sort()).toEqual(['dev', 'production']);
+  });
+
+  describe.each(overlays)('overlay %s', (overlay) => {
+    const objects = parseManifests(kustomize(repoPath('k8s', 'overlays', overlay)));
+
+    it('renders only objects that pass the Kubernetes schema', () => {
+      expect(objects.length).toBeGreaterThan(5);
+      for (const obj of objects) validateObject(obj);
+    });
+
+    it('keeps the gateway invariants (probes, drain, security, HPA, PDB, ingress timeouts)', () => {
+      expect(gatewayProblems(objects, { expectHpa: true })).toEqual([]);
+    });
+
+    it('puts every namespaced object in the overlay namespace', () => {
+      const namespaces = new Set(objects.filter((o) => o.kind !== 'Namespace').map((o) => o.metadata.namespace));
+      expect([...namespaces]).toEqual([onlyOfKind(objects, 'Namespace').metadata.name]);
+    });
+  });
+
+  it('dev runs Redis in the cluster with AOF on a PVC, and the gateway points at it', () => {
+    const objects = parseManifests(kustomize(repoPath('k8s', 'overlays', 'dev')));
+    expect(redisProblems(objects)).toEqual([]);
+    const redisService = byKind(objects, 'Service').find((s) => s.metadata.name === 'cloudvars-redis');
+    expect(redisService).toBeDefined();
+    const container = (onlyOfKind(objects, 'Deployment').spec as DeploymentSpec).template.spec.containers[0];
+    expect(container && envOf(objects, container).get('REDIS_URL')).toBe('redis://cloudvars-redis:6379');
+  });
+
+  it('production uses an external Redis: no StatefulSet, a rediss:// URL in the Secret', () => {
+    const objects = parseManifests(kustomize(repoPath('k8s', 'overlays', 'production')));
+    expect(byKind(objects, 'StatefulSet')).toEqual([]);
+    const container = (onlyOfKind(objects, 'Deployment').spec as DeploymentSpec).template.spec.containers[0];
+    expect(container && envOf(objects, container).get('REDIS_URL')).toMatch(/^rediss:\/\//);
+  });
+});
