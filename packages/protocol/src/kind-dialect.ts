@@ -1,4 +1,5 @@
 import type { Dialect, DialectName, JsonObject } from './dialect.ts';
+import { CloseCode } from './close-codes.ts';
 import { own } from './dialect.ts';
 import { Failures } from './errors.ts';
 import { checkHandshake, readSet } from './fields.ts';
@@ -39,7 +40,7 @@ export function kindDialect(spec: KindDialectSpec): Dialect {
     // Any second handshake closes with 4000 (it is not the first message), whatever else
     // is wrong with it, so a username problem must not turn it into a 4002.
     const handshake = parseHandshake(message, limits);
-    return handshake.ok || handshake.error.code === Failures.handshakeRepeated.error.code
+    return handshake.ok || handshake.error.code === CloseCode.Generic
       ? handshake
       : Failures.handshakeRepeated;
   }
