@@ -6,15 +6,18 @@ export interface MemoryEngineOptions {
   readonly limits: EngineLimits;
   /**
    * Milliseconds for lease and room expiry; tests inject a clock they advance. It must
-   * not go back: the store relies on expiries being issued in increasing order.
+   * not go back: the store relies on expiries being issued in increasing order. The
+   * default is monotonic for that reason (Date.now() can step back under NTP).
    */
   readonly now?: () => number;
 }
 
+const monotonicNow = (): number => performance.timeOrigin + performance.now();
+
 /** The single-node engine (no Redis): one process holds every room, so one engine is the whole "cluster". */
 export function createMemoryEngine(options: MemoryEngineOptions): RoomEngine {
   const bus = new MemoryBus();
-  const store = new MemoryStore(options.limits, options.now ?? Date.now, bus);
+  const store = new MemoryStore(options.limits, options.now ?? monotonicNow, bus);
   let open = true;
   return {
     kind: 'memory',
