@@ -1,6 +1,6 @@
 /**
  * The two roles a room engine plays, and the contract every implementation keeps
- * (in memory for one node, Redis for a cluster). `test/contract.ts` checks this contract
+ * (in memory for one node, Redis for a cluster). `test/contract/describe-room-engine.ts` checks this contract
  * against every implementation; read it as the executable form of these comments.
  *
  * The engine knows nothing of WebSockets or the wire format: variable values are opaque
