@@ -50,6 +50,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
 async function drive(options: LoadOptions, links: WorkerLink[], log: (line: string) => void): Promise<LoadReport> {
   const pidsAll = [...options.gatewayPids, ...options.redisPids];
   const gw = options.gatewayPids.length;
+  // Worker start-up (tsx compiling the sources) must not count as join time.
+  for (const link of links) link.send({ type: 'hello' });
+  await Promise.all(links.map((l) => l.next('ready')));
   const before = sampleAll(pidsAll);
 
   log(`joining ${options.clients} clients in ${options.rooms} rooms over ${options.urls.length} gateway(s)`);

@@ -7,6 +7,7 @@ import type { HistogramSnapshot } from './histogram.ts';
 import type { LoadOptions } from './plan.ts';
 
 export type ToWorker =
+  | { readonly type: 'hello' }
   | { readonly type: 'join'; readonly options: LoadOptions; readonly worker: number; readonly workers: number }
   | { readonly type: 'start' }
   | { readonly type: 'window-start' }
@@ -54,6 +55,7 @@ export interface Progress {
 }
 
 export type FromWorker =
+  | { readonly type: 'ready' }
   | { readonly type: 'joined'; readonly stats: JoinStats }
   | { readonly type: 'progress'; readonly progress: Progress }
   | { readonly type: 'result'; readonly result: WorkerResult }

@@ -44,6 +44,9 @@ export class WorkerPool implements ClientSink {
   handle(msg: ToWorker): void {
     const run = async (): Promise<void> => {
       switch (msg.type) {
+        case 'hello':
+          this.post({ type: 'ready' });
+          return;
         case 'join':
           this.post({ type: 'joined', stats: await this.join(msg.options, msg.worker, msg.workers) });
           return;

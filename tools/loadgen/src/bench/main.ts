@@ -1,0 +1,129 @@
+/**
+ * `pnpm bench`: start Redis and gateways, run the fixed scenarios, write
+ * bench/results/<date>-<hostname>[-quick].md. Flags: --quick (short smoke run),
+ * --only a,c (a subset), --profile (gateway CPU profile per load scenario), --duration S.
+ */
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { runLoad } from '../coordinator.ts';
+import { DEFAULT_OPTIONS } from '../plan.ts';
+import { formatTable } from '../report.ts';
+import { loadAverage, machineInfo } from './machine.ts';
+import { startGateway, startRedis, stop, type Managed } from './processes.ts';
+import { summarizeProfile, type ProfileSummary } from './profile-summary.ts';
+import { renderResults, rows, type ScenarioOutcome } from './results.ts';
+import { quick, SCENARIOS, type Scenario } from './scenarios.ts';
+
+const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
+const log = (line: string): void => {
+  process.stderr.write(`[bench] ${line}\n`);
+};
+
+interface BenchFlags {
+  readonly quick: boolean;
+  readonly only: readonly string[];
+  readonly profile: boolean;
+  readonly durationSeconds: number;
+  readonly warmupSeconds: number;
+}
+
+function flags(): BenchFlags {
+  const { values } = parseArgs({
+    args: process.argv.slice(2),
+    options: {
+      quick: { type: 'boolean' },
+      only: { type: 'string' },
+      profile: { type: 'boolean' },
+      duration: { type: 'string' },
+    },
+  });
+  const isQuick = values.quick === true;
+  return {
+    quick: isQuick,
+    only: (values.only ?? '').split(',').filter((s) => s.length > 0),
+    profile: values.profile === true,
+    durationSeconds: values.duration ? Number(values.duration) : isQuick ? 3 : 20,
+    warmupSeconds: isQuick ? 1 : 5,
+  };
+}
+
+async function runScenario(s: Scenario, f: BenchFlags, profileDir: string): Promise<ScenarioOutcome> {
+  const procs: Managed[] = [];
+  try {
+    const redis = s.redis ? await startRedis(repoRoot) : undefined;
+    if (redis) procs.push(redis);
+    const profiling = f.profile && s.mode === 'load';
+    const scenarioProfileDir = join(profileDir, s.id);
+    if (profiling) {
+      rmSync(scenarioProfileDir, { recursive: true, force: true });
+      mkdirSync(scenarioProfileDir, { recursive: true });
+    }
+    const gateways = [];
+    for (let i = 0; i < s.gateways; i++) {
+      const gw = await startGateway({
+        repoRoot,
+        podId: `${s.id}-g${i}`,
+        ...(redis ? { redisUrl: redis.url } : {}),
+        ...(profiling ? { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${scenarioProfileDir}`] } : {}),
+      });
+      procs.push(gw);
+      gateways.push(gw);
+    }
+    log(`(${s.id}) ${s.title}: gateways ${gateways.map((g) => `${g.url} pid ${g.pid}`).join(', ')}${redis ? `, redis pid ${redis.pid}` : ''}`);
+    const loadAvgBefore = loadAverage();
+    const report = await runLoad({
+      ...DEFAULT_OPTIONS,
+      mode: s.mode,
+      urls: gateways.map((g) => g.url),
+      clients: s.rooms * s.clientsPerRoom,
+      rooms: s.rooms,
+      rate: s.rate,
+      variables: s.variables,
+      warmupSeconds: f.warmupSeconds,
+      durationSeconds: f.durationSeconds,
+      workers: s.workers,
+      gatewayPids: gateways.map((g) => g.pid),
+      redisPids: redis ? [redis.pid] : [],
+      runId: `b${s.id}${Date.now().toString(36)}`,
+      verbose: true,
+    });
+    const loadAvgAfter = loadAverage();
+    process.stderr.write(`${formatTable(report)}\n`);
+    // Stop gateways first (the CPU profile is written at exit), then Redis.
+    for (const gw of gateways) await stop(gw);
+    let profile: ProfileSummary | undefined;
+    if (profiling) {
+      const file = readdirSync(scenarioProfileDir).find((n) => n.endsWith('.cpuprofile'));
+      if (file) profile = summarizeProfile(join(scenarioProfileDir, file));
+      else log(`(${s.id}) no CPU profile was written (did the gateway exit cleanly?)`);
+    }
+    return { scenario: s, report, loadAvgBefore, loadAvgAfter, ...(profile ? { profile } : {}) };
+  } finally {
+    for (const p of procs.reverse()) await stop(p);
+  }
+}
+
+async function main(): Promise<void> {
+  const f = flags();
+  const machine = machineInfo(repoRoot);
+  const resultsDir = join(repoRoot, 'bench', 'results');
+  const profileDir = join(repoRoot, '.tmp', 'bench-profiles');
+  mkdirSync(resultsDir, { recursive: true });
+  const chosen = SCENARIOS.filter((s) => f.only.length === 0 || f.only.includes(s.id)).map((s) => (f.quick ? quick(s) : s));
+  const outcomes: ScenarioOutcome[] = [];
+  for (const s of chosen) outcomes.push(await runScenario(s, f, profileDir));
+  const date = new Date().toISOString().slice(0, 10);
+  const file = join(resultsDir, `${date}-${machine.hostname}${f.quick ? '-quick' : ''}.md`);
+  writeFileSync(file, renderResults(machine, outcomes, { quick: f.quick, date }));
+  log(`wrote ${file}`);
+  const missed = outcomes.filter((o) => rows(o, outcomes).some((r) => r.verdict === 'MISSED'));
+  if (missed.length > 0) log(`targets missed in: ${missed.map((o) => `(${o.scenario.id})`).join(' ')}`);
+}
+
+main().catch((err: unknown) => {
+  const code = (err as { code?: unknown }).code;
+  process.stderr.write(`bench: ${typeof code === 'string' ? `${code}: ` : ''}${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,142 @@
+/**
+ * The processes a benchmark measures: redis-server and gateways, started as children on
+ * free 127.0.0.1 ports, stopped with SIGTERM (SIGKILL after a bound). Readiness is awaited
+ * by polling a real probe (PING, /readyz) with a deadline, never by sleeping a guess.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { connect, createServer } from 'node:net';
+
+export class BenchProcessError extends Error {
+  readonly code = 'CV_ERR_BENCH_PROCESS';
+}
+
+const READY_TIMEOUT_MS = 30_000;
+const POLL_MS = 50;
+const STOP_TIMEOUT_MS = 15_000;
+
+export interface Managed {
+  readonly name: string;
+  readonly pid: number;
+  readonly child: ChildProcess;
+  /** Last lines of the child's output, for error messages. */
+  readonly output: string[];
+}
+
+/** A port that was free a moment ago (the kernel's choice for port 0). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function launch(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, cwd: string): Managed {
+  const child = spawn(command, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  if (child.pid === undefined) throw new BenchProcessError(`${name}: could not start ${command}`);
+  const output: string[] = [];
+  const keep = (chunk: Buffer): void => {
+    output.push(...chunk.toString().split('\n').filter((l) => l.length > 0));
+    if (output.length > 40) output.splice(0, output.length - 40);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  return { name, pid: child.pid, child, output };
+}
+
+async function until(name: string, m: Managed, probe: () => Promise<boolean>): Promise<void> {
+  const deadline = performance.now() + READY_TIMEOUT_MS;
+  while (performance.now() < deadline) {
+    if (m.child.exitCode !== null) {
+      throw new BenchProcessError(`${name} exited with ${m.child.exitCode}:\n${m.output.join('\n')}`);
+    }
+    if (await probe()) return;
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+  throw new BenchProcessError(`${name} not ready within ${READY_TIMEOUT_MS} ms:\n${m.output.join('\n')}`);
+}
+
+function redisPing(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = connect(port, '127.0.0.1');
+    let buf = '';
+    sock.setTimeout(1000, () => sock.destroy());
+    sock.on('connect', () => sock.write('PING\r\n'));
+    sock.on('data', (d) => {
+      buf += d.toString();
+      if (buf.includes('\r\n')) {
+        sock.destroy();
+        resolve(buf.startsWith('+PONG'));
+      }
+    });
+    sock.on('error', () => resolve(false));
+    sock.on('close', () => resolve(false));
+  });
+}
+
+export async function startRedis(cwd: string): Promise<Managed & { url: string }> {
+  const port = await freePort();
+  // Benchmarks measure the gateway and the Redis work per set, not disk: no AOF, no RDB.
+  const m = launch('redis-server', 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], process.env, cwd);
+  await until('redis-server', m, () => redisPing(port));
+  return { ...m, url: `redis://127.0.0.1:${port}` };
+}
+
+export interface GatewayOptions {
+  readonly repoRoot: string;
+  readonly redisUrl?: string;
+  readonly podId: string;
+  /** Extra node flags, e.g. --cpu-prof. */
+  readonly nodeFlags?: readonly string[];
+}
+
+/** Limits raised so the generator's 127.0.0.1 clients are never refused for being many. */
+const BENCH_LIMITS: NodeJS.ProcessEnv = {
+  MAX_CONNECTIONS: '30000',
+  MAX_CONNECTIONS_PER_ADDRESS: '1000000',
+  MAX_CLIENTS_PER_ROOM: '100',
+  MAX_ROOMS: '1000000',
+  LOG_LEVEL: 'warn',
+  DRAIN_DELAY_MS: '0',
+  DRAIN_BATCH_SIZE: '5000',
+  SHUTDOWN_TIMEOUT_MS: '10000',
+};
+
+export async function startGateway(o: GatewayOptions): Promise<Managed & { url: string }> {
+  const port = await freePort();
+  const env: NodeJS.ProcessEnv = { ...process.env, ...BENCH_LIMITS, PORT: String(port), HOST: '127.0.0.1', POD_ID: o.podId };
+  delete env.REDIS_URL;
+  if (o.redisUrl) {
+    env.REDIS_URL = o.redisUrl;
+    env.REDIS_KEY_PREFIX = `bench-${o.podId.split('-')[0] ?? 'x'}:`;
+  }
+  const args = [...(o.nodeFlags ?? []), '--import', 'tsx', 'services/gateway/src/main.ts'];
+  const m = launch(`gateway ${o.podId}`, process.execPath, args, env, o.repoRoot);
+  await until(m.name, m, async () => {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/readyz`);
+      return res.status === 200;
+    } catch {
+      // Not listening yet: the probe's answer is "not ready", the loop retries until the deadline.
+      return false;
+    }
+  });
+  return { ...m, url: `ws://127.0.0.1:${port}/` };
+}
+
+/** SIGTERM, then SIGKILL if it has not exited within the bound; resolves with the exit code. */
+export function stop(m: Managed): Promise<number | null> {
+  if (m.child.exitCode !== null || m.child.signalCode !== null) return Promise.resolve(m.child.exitCode);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => m.child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+    m.child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
+    m.child.kill('SIGTERM');
+  });
+}

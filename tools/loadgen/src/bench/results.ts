@@ -1,0 +1,143 @@
+/** Measured numbers against the targets, written as the Markdown results file. */
+import type { LoadReport } from '../report.ts';
+import type { MachineInfo } from './machine.ts';
+import type { ProfileSummary } from './profile-summary.ts';
+import type { Scenario } from './scenarios.ts';
+
+export interface ScenarioOutcome {
+  readonly scenario: Scenario;
+  readonly report: LoadReport;
+  readonly loadAvgBefore: number;
+  readonly loadAvgAfter: number;
+  readonly profile?: ProfileSummary;
+}
+
+type Verdict = 'met' | 'MISSED' | '';
+
+interface Row {
+  readonly metric: string;
+  readonly measured: string;
+  readonly target: string;
+  readonly verdict: Verdict;
+}
+
+const f = (n: number | null | undefined, d = 2): string => (n === null || n === undefined ? '-' : n.toFixed(d));
+const int = (n: number): string => Math.round(n).toLocaleString('en-US');
+const check = (ok: boolean): Verdict => (ok ? 'met' : 'MISSED');
+
+export function cpuPerDelivery(o: ScenarioOutcome | undefined): number | null {
+  return o?.report.load?.gatewayCpuUsPerDelivery ?? null;
+}
+
+export function rows(o: ScenarioOutcome, all: readonly ScenarioOutcome[]): Row[] {
+  const { report: r, scenario: s } = o;
+  const t = s.target;
+  const out: Row[] = [
+    { metric: 'clients joined / failed', measured: `${int(r.join.joined)} / ${int(r.join.failed)}`, target: '', verdict: '' },
+    { metric: 'joins per second', measured: f(r.join.perSecond, 0), target: '', verdict: '' },
+    { metric: 'gateway CPU per join (us)', measured: f(r.join.gatewayCpuUsPerJoin, 1), target: '', verdict: '' },
+  ];
+  const l = r.load;
+  if (l) {
+    out.push(
+      { metric: 'measured window (s)', measured: f(l.windowSeconds, 1), target: '', verdict: '' },
+      { metric: 'sets per second', measured: f(l.setsPerSecond, 0), target: '', verdict: '' },
+      {
+        metric: 'delivered / expected',
+        measured: `${int(l.delivered)} / ${int(l.expected)}`,
+        target: t.allDelivered ? 'all' : '',
+        verdict: t.allDelivered ? check(l.allDelivered) : '',
+      },
+      { metric: 'deliveries per second', measured: f(l.deliveriesPerSecond, 0), target: '', verdict: '' },
+      { metric: 'latency p50 (ms)', measured: f(l.latencyMs.p50), target: '', verdict: '' },
+      {
+        metric: 'latency p99 (ms)',
+        measured: f(l.latencyMs.p99),
+        target: t.maxP99Ms ? `< ${t.maxP99Ms}` : '',
+        verdict: t.maxP99Ms ? check(l.latencyMs.p99 < t.maxP99Ms) : '',
+      },
+      { metric: 'latency max (ms)', measured: f(l.latencyMs.max), target: '', verdict: '' },
+      { metric: 'gateway CPU (s, all gateways)', measured: f(l.gatewayCpuSeconds), target: '', verdict: '' },
+      {
+        metric: 'gateway CPU per delivery (us)',
+        measured: f(l.gatewayCpuUsPerDelivery),
+        target: t.maxCpuUsPerDelivery ? `<= ${t.maxCpuUsPerDelivery}` : '',
+        verdict: t.maxCpuUsPerDelivery && l.gatewayCpuUsPerDelivery !== null ? check(l.gatewayCpuUsPerDelivery <= t.maxCpuUsPerDelivery) : '',
+      },
+      { metric: 'Redis CPU per set (us)', measured: f(l.redisCpuUsPerSet), target: '', verdict: '' },
+      { metric: 'reordered or duplicated deliveries', measured: int(l.reordered), target: '0', verdict: check(l.reordered === 0) },
+    );
+    if (t.maxCpuRatio) {
+      const base = cpuPerDelivery(all.find((x) => x.scenario.id === t.maxCpuRatio?.relativeTo));
+      const ratio = base && l.gatewayCpuUsPerDelivery !== null ? l.gatewayCpuUsPerDelivery / base : null;
+      out.push({
+        metric: `CPU per delivery vs (${t.maxCpuRatio.relativeTo})`,
+        measured: ratio === null ? '-' : `${ratio.toFixed(2)}x`,
+        target: `<= ${t.maxCpuRatio.ratio}x`,
+        verdict: ratio === null ? '' : check(ratio <= t.maxCpuRatio.ratio),
+      });
+    }
+  }
+  if (r.idle) {
+    const per = r.idle.bytesPerConnection;
+    out.push(
+      { metric: 'gateway RSS before / after (MiB)', measured: `${f(r.idle.rssBeforeBytes / 1048576, 1)} / ${f(r.idle.rssAfterBytes / 1048576, 1)}`, target: '', verdict: '' },
+      {
+        metric: 'RSS per idle connection (KiB)',
+        measured: per === null ? '-' : f(per / 1024),
+        target: t.maxBytesPerConnection ? `<= ${t.maxBytesPerConnection / 1024}` : '',
+        verdict: t.maxBytesPerConnection && per !== null ? check(per <= t.maxBytesPerConnection) : '',
+      },
+    );
+  }
+  for (const p of r.gatewayProcs) out.push({ metric: `gateway pid ${p.pid} CPU (s) / RSS end (MiB)`, measured: `${f(p.cpuSeconds)} / ${f(p.rssEndBytes / 1048576, 1)}`, target: '', verdict: '' });
+  for (const p of r.redisProcs) out.push({ metric: `redis-server CPU (s) / RSS end (MiB)`, measured: `${f(p.cpuSeconds)} / ${f(p.rssEndBytes / 1048576, 1)}`, target: '', verdict: '' });
+  out.push(
+    { metric: 'load generator CPU (s) / loop delay p99 (ms)', measured: `${f(r.loadgen.cpuSeconds)} / ${f(r.loadgen.eventLoopDelayP99Ms)}`, target: '', verdict: '' },
+    { metric: 'unexpected closes', measured: Object.keys(r.closes).length === 0 ? 'none' : JSON.stringify(r.closes), target: 'none', verdict: check(Object.keys(r.closes).length === 0) },
+  );
+  return out;
+}
+
+function table(rs: readonly Row[]): string {
+  const lines = ['| metric | measured | target | |', '|---|---|---|---|'];
+  for (const r of rs) lines.push(`| ${r.metric} | ${r.measured} | ${r.target} | ${r.verdict} |`);
+  return lines.join('\n');
+}
+
+function profileSection(p: ProfileSummary): string {
+  const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
+  const lines = [`Gateway CPU profile (${p.samples} samples, self time, idle excluded):`, '', '| module | share |', '|---|---|'];
+  for (const m of p.modules) lines.push(`| ${m.name} | ${pct(m.share)} |`);
+  lines.push('', '| function | share |', '|---|---|');
+  for (const fn of p.functions) lines.push(`| \`${fn.name.replace(/\|/g, '\\|')}\` | ${pct(fn.share)} |`);
+  return lines.join('\n');
+}
+
+export function renderResults(m: MachineInfo, outcomes: readonly ScenarioOutcome[], opts: { quick: boolean; date: string }): string {
+  const busy = outcomes.some((o) => Math.max(o.loadAvgBefore, o.loadAvgAfter) > m.cores);
+  const parts = [
+    `# Benchmark results ${opts.date} on ${m.hostname}${opts.quick ? ' (quick smoke run)' : ''}`,
+    '',
+    `- CPU: ${m.cpuModel}, ${m.cores} cores; memory ${m.memoryGiB} GiB; kernel ${m.kernel}`,
+    `- Node ${m.node}; redis-server ${m.redis}; commit ${m.commit}`,
+    '- Everything (Redis, gateways, load generator) ran on this one machine over 127.0.0.1.',
+    busy
+      ? `- **Other work was running on the machine**: the 1-minute load average exceeded the ${m.cores} cores during some scenarios (per scenario below). Treat CPU-per-delivery as an upper bound and latency as pessimistic.`
+      : '- The machine was otherwise quiet (1-minute load average below the core count throughout).',
+    '',
+  ];
+  for (const o of outcomes) {
+    parts.push(
+      `## (${o.scenario.id}) ${o.scenario.title}`,
+      '',
+      `Load average before / after: ${o.loadAvgBefore.toFixed(2)} / ${o.loadAvgAfter.toFixed(2)}.`,
+      '',
+      table(rows(o, outcomes)),
+      '',
+    );
+    if (o.profile) parts.push(profileSection(o.profile), '');
+    parts.push('<details><summary>JSON report</summary>', '', '```json', JSON.stringify(o.report), '```', '', '</details>', '');
+  }
+  return parts.join('\n');
+}

@@ -1,0 +1,60 @@
+/** The fixed benchmark scenarios (bench/README.md explains each and its target). */
+import type { LoadMode } from '../plan.ts';
+
+export interface Target {
+  readonly allDelivered?: boolean;
+  /** Gateway CPU per delivered update, microseconds. */
+  readonly maxCpuUsPerDelivery?: number;
+  readonly maxP99Ms?: number;
+  /** Gateway RSS growth per idle connection, bytes. */
+  readonly maxBytesPerConnection?: number;
+  /** CPU per delivery at most this multiple of scenario `relativeTo`'s. */
+  readonly maxCpuRatio?: { readonly relativeTo: string; readonly ratio: number };
+}
+
+export interface Scenario {
+  readonly id: string;
+  readonly title: string;
+  readonly mode: LoadMode;
+  readonly gateways: number;
+  readonly redis: boolean;
+  readonly rooms: number;
+  readonly clientsPerRoom: number;
+  readonly rate: number;
+  readonly variables: number;
+  readonly workers: number;
+  readonly target: Target;
+}
+
+export const SCENARIOS: readonly Scenario[] = [
+  {
+    id: 'a', title: '100 rooms x 10 clients x 5 sets/s, one gateway, Redis', mode: 'load', gateways: 1, redis: true,
+    rooms: 100, clientsPerRoom: 10, rate: 5, variables: 10, workers: 1,
+    target: { allDelivered: true, maxCpuUsPerDelivery: 6, maxP99Ms: 30 },
+  },
+  {
+    id: 'b', title: '20 rooms x 50 clients x 4 sets/s, one gateway, Redis', mode: 'load', gateways: 1, redis: true,
+    rooms: 20, clientsPerRoom: 50, rate: 4, variables: 10, workers: 2,
+    target: { allDelivered: true, maxCpuUsPerDelivery: 2.5, maxP99Ms: 50 },
+  },
+  {
+    id: 'c', title: 'idle 10,000 connections (1,000 rooms x 10), one gateway, Redis', mode: 'idle', gateways: 1, redis: true,
+    rooms: 1000, clientsPerRoom: 10, rate: 1, variables: 10, workers: 1,
+    target: { maxBytesPerConnection: 8 * 1024 },
+  },
+  {
+    id: 'd', title: 'as (a), two gateways sharing Redis, every room split across both', mode: 'load', gateways: 2, redis: true,
+    rooms: 100, clientsPerRoom: 10, rate: 5, variables: 10, workers: 1,
+    target: { allDelivered: true, maxCpuRatio: { relativeTo: 'a', ratio: 1.2 } },
+  },
+  {
+    id: 'e', title: 'as (a), one gateway in memory mode (no Redis), for reference', mode: 'load', gateways: 1, redis: false,
+    rooms: 100, clientsPerRoom: 10, rate: 5, variables: 10, workers: 1,
+    target: { allDelivered: true },
+  },
+];
+
+/** --quick: the same shapes at a fifth of the rooms, for a smoke run. */
+export function quick(s: Scenario): Scenario {
+  return { ...s, rooms: Math.max(s.workers, Math.ceil(s.rooms / 5)) };
+}
