@@ -4,6 +4,7 @@
  * path as events: a pod-private channel on the same subscriber (or shard).
  */
 import type { BusListener, RoomBus } from '../ports.ts';
+import { RedisEngineError } from './errors.ts';
 import { parseChannel, probeChannel, roomKeys } from './keys.ts';
 import { parseEventPayload } from './replies.ts';
 import type { PubSubTransport } from './transport.ts';
@@ -14,6 +15,8 @@ export interface RedisBus extends RoomBus {
   start(): Promise<void>;
   /** Channels to subscribe again after a reconnect (rooms and the probe). */
   channels(): readonly string[];
+  /** Answers every pending probe with false (at close), instead of leaving it to its timeout. */
+  abandonProbes(): void;
 }
 
 export interface RedisBusOptions {
@@ -27,7 +30,7 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
   const { prefix, podId, report } = options;
   const probeName = probeChannel(prefix, podId);
   const rooms = new Map<string, string>();
-  const probes = new Map<string, () => void>();
+  const probes = new Map<string, (arrived: boolean) => void>();
   let listener: BusListener | undefined;
   let probeCounter = 0;
   const transport = options.transport;
@@ -35,7 +38,7 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
   function deliver(channel: string, message: string): void {
     const parsed = parseChannel(prefix, channel);
     if (parsed?.kind === 'probe') {
-      if (parsed.podId === podId) probes.get(message)?.();
+      if (parsed.podId === podId) probes.get(message)?.(true);
       return;
     }
     if (!parsed || !rooms.has(parsed.room)) return;
@@ -67,6 +70,9 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
 
   return {
     channels,
+    abandonProbes() {
+      for (const answer of [...probes.values()]) answer(false);
+    },
     async start() {
       transport.onMessage(deliver);
       transport.onRestored(resync);
@@ -74,6 +80,7 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
       await transport.subscribe([probeName]);
     },
     listen(next) {
+      if (listener) throw new RedisEngineError('CV_ERR_BUS_LISTENER_SET', 'the bus already has a listener');
       listener = next;
     },
     async subscribe(list) {
@@ -104,10 +111,10 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
           probes.delete(token);
           resolve(false);
         }, timeoutMs);
-        probes.set(token, () => {
+        probes.set(token, (arrived) => {
           clearTimeout(timer);
           probes.delete(token);
-          resolve(true);
+          resolve(arrived);
         });
         transport
           .publish(probeName, token)

@@ -90,12 +90,26 @@ export function createRedisEngine(options: RedisEngineOptions): RoomEngine {
   let closed = false;
 
   function open(): void {
-    if (closed) throw new RedisEngineError('CV_ERR_REDIS_CLOSED', 'the Redis room engine is closed');
+    if (closed) throw new RedisEngineError('CV_ERR_ENGINE_CLOSED', 'the room engine is closed');
+  }
+
+  function guarded<A extends unknown[], R>(call: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+    return async (...args) => {
+      open();
+      return call(...args);
+    };
   }
 
   return {
     kind: 'redis',
-    store,
+    store: {
+      join: guarded(store.join),
+      set: guarded(store.set),
+      leave: guarded(store.leave),
+      renew: guarded(store.renew),
+      snapshot: guarded(store.snapshot),
+      memberCount: guarded(store.memberCount),
+    },
     bus: {
       listen: (listener) => bus.listen(listener),
       subscribe: async (rooms) => {
@@ -110,13 +124,14 @@ export function createRedisEngine(options: RedisEngineOptions): RoomEngine {
       probe: async (timeoutMs) => {
         if (closed) return false;
         await started;
-        return bus.probe(timeoutMs);
+        return closed ? false : bus.probe(timeoutMs);
       },
     },
     isConnected: () => !closed && transport.isReady(),
     async close() {
       if (closed) return;
       closed = true;
+      bus.abandonProbes();
       if (clients.kind === 'cluster') {
         await quit(clients.cluster);
       } else {

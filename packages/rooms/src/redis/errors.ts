@@ -6,8 +6,10 @@ export type RedisEngineErrorCode =
   | 'CV_ERR_REDIS_KEY'
   /** A Lua script answered something this engine does not understand (version skew). */
   | 'CV_ERR_REDIS_REPLY'
-  /** The engine was used after close(). */
-  | 'CV_ERR_REDIS_CLOSED';
+  /** The engine was used after close() (the same code as the memory engine's). */
+  | 'CV_ERR_ENGINE_CLOSED'
+  /** `listen()` was called twice: a bus has exactly one listener (ports.ts). */
+  | 'CV_ERR_BUS_LISTENER_SET';
 
 export class RedisEngineError extends Error {
   readonly code: RedisEngineErrorCode;

@@ -1,0 +1,118 @@
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { RoomEngine } from '../src/ports.ts';
+import { addressKey, roomKeys } from '../src/redis/keys.ts';
+import { Recorder, freshRoom, joinRequest, leaseOf, roomyLimits } from './contract/harness.ts';
+import { redisPods, type RedisPods } from './support/redis-engines.ts';
+import { redisUrl } from './support/redis-url.ts';
+import { until } from './support/until.ts';
+
+/** Redis-specific behaviour the contract suite cannot see: wire format, keys, TTLs, scripts. */
+describe('redis engine', () => {
+  const open: Array<{ close(): Promise<void> }> = [];
+  afterEach(async () => {
+    for (const item of open.splice(0)) await item.close();
+  });
+
+  async function pods(limits = roomyLimits): Promise<RedisPods> {
+    const made = await redisPods(redisUrl(), { limits });
+    open.push({ close: () => made.cleanup() });
+    return made;
+  }
+
+  function raw(): Redis {
+    const client = new Redis(redisUrl());
+    open.push({ close: async () => void (await client.quit()) });
+    return client;
+  }
+
+  it('publishes each set on the {room} channel as the JSON array [epoch, seq, origin, variable, value]', async () => {
+    const { engines, prefix } = await pods();
+    const room = freshRoom();
+    const joined = await engines[0].store.join(joinRequest(room, 'c1', 'alice', [['☁ x', '0']]));
+    const listener = raw();
+    const messages: Array<[string, string]> = [];
+    listener.on('message', (channel: string, message: string) => messages.push([channel, message]));
+    await listener.subscribe(`${prefix}{${room}}`);
+    await engines[1].store.set(room, 'c1', '☁ x', '-1.5e+3');
+    await until(() => messages.length === 1, { what: 'the raw event' });
+    const epoch = joined.ok ? joined.snapshot.epoch : 'unreachable';
+    expect(messages[0]?.[0]).toBe(`${prefix}{${room}}`);
+    expect(JSON.parse(messages[0]?.[1] ?? 'null')).toEqual([epoch, 1, 'c1', '☁ x', '-1.5e+3']);
+  });
+
+  it("keeps a room's keys under one hash tag and gives an empty room a Redis TTL", async () => {
+    const { engines, prefix } = await pods({ ...roomyLimits, roomTtlMs: 3_600_000 });
+    const client = raw();
+    const room = freshRoom();
+    const alice = joinRequest(room, 'c1', 'alice');
+    await engines[0].store.join(alice);
+    const keys = roomKeys(prefix, room);
+    expect(await client.keys(`${prefix}{${room}}*`)).toEqual(expect.arrayContaining([keys.vars, keys.meta, keys.members, keys.names]));
+    await engines[0].store.leave(leaseOf(alice));
+    for (const key of [keys.vars, keys.meta]) {
+      expect(await client.pttl(key)).toBeGreaterThan(3_600_000);
+    }
+  });
+
+  it('persists room keys when roomTtlMs is 0', async () => {
+    const { engines, prefix } = await pods({ ...roomyLimits, roomTtlMs: 0 });
+    const client = raw();
+    const room = freshRoom();
+    const alice = joinRequest(room, 'c1', 'alice');
+    await engines[0].store.join(alice);
+    await engines[0].store.leave(leaseOf(alice));
+    const keys = roomKeys(prefix, room);
+    expect(await client.pttl(keys.vars)).toBe(-1);
+    expect(await client.pttl(keys.meta)).toBe(-1);
+  });
+
+  it('gives back the address lease a refused join took', async () => {
+    const { engines, prefix } = await pods();
+    const client = raw();
+    const room = freshRoom();
+    await engines[0].store.join(joinRequest(room, 'c1', 'alice', [['x', '0']], '10.9.9.9'));
+    const refused = await engines[1].store.join(joinRequest(room, 'c2', 'ALICE', [['x', '0']], '10.8.8.8'));
+    expect(refused).toEqual({ ok: false, reason: 'username-taken' });
+    expect(await client.zcard(addressKey(prefix, '10.8.8.8'))).toBe(0);
+    expect(await client.zcard(addressKey(prefix, '10.9.9.9'))).toBe(1);
+  });
+
+  it('runs its scripts again after SCRIPT FLUSH (EVALSHA falls back to EVAL)', async () => {
+    const { engines } = await pods();
+    const room = freshRoom();
+    await engines[0].store.join(joinRequest(room, 'c1', 'alice'));
+    await raw().script('FLUSH');
+    expect(await engines[0].store.set(room, 'c1', 'x', '7')).toEqual({ ok: true, seq: 1 });
+  });
+
+  it('reports a malformed message on a room channel and delivers only real events', async () => {
+    const made = await pods();
+    const [a, b] = made.engines;
+    const recorder = new Recorder();
+    b.bus.listen(recorder);
+    const room = freshRoom();
+    await a.store.join(joinRequest(room, 'c1', 'alice'));
+    await b.bus.subscribe([room]);
+    await raw().publish(`${made.prefix}{${room}}`, '{"not":"an event"}');
+    await a.store.set(room, 'c1', 'x', '1');
+    await until(() => recorder.of(room).length === 1, { what: 'the real event' });
+    await until(() => made.statuses.some((s) => s.type === 'malformed-event'), { what: 'the malformed-event status' });
+    expect(recorder.of(room).map((event) => event.value)).toEqual(['1']);
+  });
+
+  it('rejects calls after close with CV_ERR_ENGINE_CLOSED and answers pending probes false', async () => {
+    const { engines } = await pods();
+    const engine: RoomEngine = engines[0];
+    expect(await engine.bus.probe(2_000)).toBe(true);
+    expect(() => engine.bus.listen(new Recorder())).not.toThrow();
+    expect(() => engine.bus.listen(new Recorder())).toThrow(expect.objectContaining({ code: 'CV_ERR_BUS_LISTENER_SET' }));
+    const pending = engine.bus.probe(60_000);
+    await engine.close();
+    expect(await pending).toBe(false);
+    expect(engine.isConnected()).toBe(false);
+    await expect(engine.store.snapshot('r')).rejects.toMatchObject({ code: 'CV_ERR_ENGINE_CLOSED' });
+    await expect(engine.bus.subscribe(['r'])).rejects.toMatchObject({ code: 'CV_ERR_ENGINE_CLOSED' });
+    expect(await engine.bus.probe(1_000)).toBe(false);
+  });
+});
