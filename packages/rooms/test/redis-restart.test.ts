@@ -1,0 +1,68 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Recorder, freshRoom, joinRequest, roomyLimits } from './contract/harness.ts';
+import { redisPods } from './support/redis-engines.ts';
+import { startRedisProcess, type RedisProcess } from './support/redis-server.ts';
+import { until } from './support/until.ts';
+
+/** Fault: the Redis under two pods restarts (losing its data) while one pod keeps setting. */
+describe('redis engine across a Redis restart', () => {
+  let server: RedisProcess;
+  beforeAll(async () => {
+    server = await startRedisProcess();
+  });
+  afterAll(async () => {
+    await server.destroy();
+  });
+
+  it('resyncs the listener once the subscription is back, and works again', async () => {
+    const made = await redisPods(server.url, { limits: roomyLimits });
+    const [a, b] = made.engines;
+    const recorder = new Recorder();
+    b.bus.listen(recorder);
+    const room = freshRoom();
+    try {
+      await a.store.join(joinRequest(room, 'c1', 'alice'));
+      await b.bus.subscribe([room]);
+
+      // Traffic that runs through the restart; failures while Redis is away are expected.
+      let running = true;
+      const failures: unknown[] = [];
+      let applied = 0;
+      const traffic = (async () => {
+        for (let i = 0; running; i += 1) {
+          try {
+            const result = await a.store.set(room, 'c1', 'x', String(i));
+            if (result.ok) applied += 1;
+          } catch (error) {
+            failures.push(error);
+          }
+          await new Promise((resolve) => setTimeout(resolve, 5)); // pacing, not waiting
+        }
+      })();
+      await until(() => recorder.of(room).length >= 5, { what: 'events before the restart' });
+
+      await server.stop();
+      await until(() => !a.isConnected() && !b.isConnected(), { what: 'both pods to notice' });
+      expect(await b.bus.probe(300)).toBe(false);
+      await server.restart();
+      await until(() => recorder.resyncs >= 1, { timeoutMs: 15_000, what: 'onResync after the restart' });
+      await until(() => a.isConnected() && b.isConnected(), { what: 'both pods connected again' });
+      running = false;
+      await traffic;
+
+      expect(made.statuses.some((s) => s.type === 'resync')).toBe(true);
+      expect(made.statuses.some((s) => s.type === 'reconnecting' && s.role === 'bus')).toBe(true);
+      expect(applied).toBeGreaterThanOrEqual(5);
+      expect(await b.bus.probe(2_000)).toBe(true);
+      // Without persistence the room is gone: a join recreates it and events flow again.
+      const again = await a.store.join(joinRequest(room, 'c9', 'bob'));
+      expect(again.ok && again.outcome).toBe('created');
+      const before = recorder.of(room).length;
+      await a.store.set(room, 'c9', 'x', 'after');
+      await until(() => recorder.of(room).length > before, { what: 'an event after the restart' });
+      expect(recorder.of(room).at(-1)).toMatchObject({ seq: 1, value: 'after', origin: 'c9' });
+    } finally {
+      await made.cleanup();
+    }
+  });
+});
