@@ -1,0 +1,131 @@
+/**
+ * loadConfig against the README's settings table (the operator's documentation is the
+ * oracle for defaults), every kind of bad value, and the real process refusing to start.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, type Config } from '../src/config.ts';
+
+const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const README = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+
+/** The README table's default column, by variable name. */
+function documentedDefaults(): Map<string, string> {
+  return new Map([...README.matchAll(/^\| `([A-Z_]+)` \| `([^`]*)` \|/gm)].map((match) => [match[1] ?? '', match[2] ?? '']));
+}
+
+const int = (text: string): number => Number(text);
+const unset = (text: string): string => (text === '(unset)' ? '' : text);
+
+/** How each documented default reads as the Config field the gateway uses. */
+const FIELDS: Record<string, readonly [keyof Config, (text: string) => unknown]> = {
+  PORT: ['port', int],
+  HOST: ['host', unset],
+  REDIS_URL: ['redisUrl', (text) => (text === '(unset)' ? null : text)],
+  REDIS_KEY_PREFIX: ['redisKeyPrefix', unset],
+  POD_ID: ['podId', (text) => (text === '(unset)' ? hostname() : text)],
+  LOG_LEVEL: ['logLevel', unset],
+  ANONYMIZE_ADDRESSES: ['anonymizeAddresses', (text) => text === 'true'],
+  TRUST_PROXY: ['trustProxy', (text) => (text === 'false' ? false : text === 'true' ? true : text)],
+  MAX_CONNECTIONS: ['maxConnections', int],
+  MAX_CLIENTS_PER_ROOM: ['maxClientsPerRoom', int],
+  MAX_VARIABLES: ['maxVariables', int],
+  MAX_ROOMS: ['maxRooms', int],
+  MAX_CONNECTIONS_PER_ADDRESS: ['maxConnectionsPerAddress', int],
+  RATE_LIMIT_PER_SECOND: ['rateLimitPerSecond', int],
+  RATE_LIMIT_BURST: ['rateLimitBurst', int],
+  HANDSHAKE_TIMEOUT_MS: ['handshakeTimeoutMs', int],
+  PING_INTERVAL_MS: ['pingIntervalMs', int],
+  MAX_PAYLOAD_BYTES: ['maxPayloadBytes', int],
+  USERNAME_BLOCKLIST: ['usernameBlockList', (text) => (text === '(unset)' ? [] : text.split(','))],
+  LEASE_TTL_MS: ['leaseTtlMs', int],
+  ROOM_TTL_SECONDS: ['roomTtlMs', (text) => int(text) * 1000],
+  DRAIN_DELAY_MS: ['drainDelayMs', int],
+  DRAIN_BATCH_SIZE: ['drainBatchSize', int],
+  SEND_BUFFER_LIMIT_BYTES: ['sendBufferLimitBytes', int],
+  SHUTDOWN_TIMEOUT_MS: ['shutdownTimeoutMs', int],
+};
+
+describe('loadConfig', () => {
+  it('applies the README table\'s default for every documented setting', () => {
+    const config = loadConfig({});
+    const documented = documentedDefaults();
+    expect([...documented.keys()].sort()).toEqual(Object.keys(FIELDS).sort());
+    for (const [name, text] of documented) {
+      const [field, read] = FIELDS[name] ?? [];
+      if (field === undefined || read === undefined) throw new Error(`no field for ${name}`);
+      expect(config[field], name).toEqual(read(text));
+    }
+  });
+
+  it('defaults to the protocol\'s numbers', () => {
+    expect(loadConfig({})).toMatchObject({
+      port: 9080,
+      maxClientsPerRoom: 100,
+      maxVariables: 10,
+      rateLimitPerSecond: 30,
+      rateLimitBurst: 30,
+      handshakeTimeoutMs: 30_000,
+      pingIntervalMs: 30_000,
+      maxPayloadBytes: 64 * 1024,
+      redisUrl: null,
+    });
+  });
+
+  it.each([
+    ['PORT', 'abc'],
+    ['PORT', '70000'],
+    ['PORT', '-1'],
+    ['PORT', '80.5'],
+    ['MAX_CONNECTIONS', '0'],
+    ['HANDSHAKE_TIMEOUT_MS', '99'],
+    ['MAX_PAYLOAD_BYTES', '1023'],
+    ['RATE_LIMIT_BURST', '1e3'],
+    ['TRUST_PROXY', 'maybe'],
+    ['LOG_LEVEL', 'loud'],
+    ['REDIS_URL', 'http://x'],
+    ['REDIS_URL', 'localhost:6379'],
+    ['REDIS_KEY_PREFIX', 'a{b}'],
+    ['ANONYMIZE_ADDRESSES', 'maybe'],
+  ])('throws a ConfigError naming %s for %j', (name, value) => {
+    let thrown: unknown;
+    try {
+      loadConfig({ [name]: value });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ConfigError);
+    expect((thrown as ConfigError).code).toBe('CV_ERR_CONFIG');
+    expect((thrown as ConfigError).message).toContain(name);
+  });
+
+  it('reads the forms an operator writes: hop counts, proxy lists, block lists, yes/no', () => {
+    expect(loadConfig({ TRUST_PROXY: '2' }).trustProxy).toBe(2);
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 192.168.1.1' }).trustProxy).toEqual(['10.0.0.0/8', '192.168.1.1']);
+    expect(loadConfig({ USERNAME_BLOCKLIST: ' Evil ,,spam' }).usernameBlockList).toEqual(['evil', 'spam']);
+    expect(loadConfig({ ANONYMIZE_ADDRESSES: 'YES' }).anonymizeAddresses).toBe(true);
+    expect(loadConfig({ PORT: ' 8080 ' }).port).toBe(8080);
+  });
+});
+
+describe('the gateway process', () => {
+  it('exits with code 2 and names PORT on stderr when PORT=abc', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'services/gateway/src/main.ts'], {
+      cwd: REPO_ROOT,
+      // A clean environment: nothing of the test runner's settings may decide the outcome.
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: 'abc' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const exitCode = await new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    expect(exitCode).toBe(2);
+    expect(stderr).toContain('PORT');
+    expect(stderr).not.toContain('    at '); // a message for an operator, not a stack trace
+  });
+});
