@@ -111,7 +111,10 @@ export function createRedisStore(options: RedisStoreOptions): RoomStore {
     await release(lease.room, lease.connectionId, addressKey(prefix, lease.address), live === 0, true);
   }
 
-  /** Every command is issued in one tick, so auto-pipelining sends them as one batch per node. */
+  /**
+   * Every command is issued in one tick, so auto-pipelining sends them as one batch per node
+   * (in Cluster, where it is off, they are still written back to back).
+   */
   async function renew(leases: readonly Lease[]): Promise<void> {
     if (leases.length === 0) return;
     const at = now();

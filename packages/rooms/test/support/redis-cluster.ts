@@ -1,0 +1,70 @@
+/**
+ * A Redis Cluster of `masters` redis-server processes on free loopback ports (no replicas),
+ * created with `redis-cli --cluster create`, for the Cluster contract run and fault tests.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
+import { startRedisProcess, type RedisProcess } from './redis-server.ts';
+import { until } from './until.ts';
+
+const run = promisify(execFile);
+
+/** Short so that a stopped master is noticed quickly by its peers in fault tests. */
+const NODE_TIMEOUT_MS = 1_000;
+
+export interface RedisClusterProcesses {
+  readonly nodes: readonly RedisProcess[];
+  /** `redis-cluster://127.0.0.1:p1,127.0.0.1:p2,...` */
+  readonly url: string;
+  destroy(): Promise<void>;
+}
+
+async function clusterInfo(port: number): Promise<Map<string, string>> {
+  const client = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  try {
+    await client.connect();
+    const text = await client.cluster('INFO');
+    return new Map(
+      String(text)
+        .split('\r\n')
+        .filter((line) => line.includes(':'))
+        .map((line) => line.split(':', 2) as [string, string]),
+    );
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** Every node sees a complete, healthy cluster of `count` nodes. */
+export async function clusterHealthy(ports: readonly number[]): Promise<boolean> {
+  const infos = await Promise.all(ports.map((port) => clusterInfo(port).catch(() => undefined)));
+  return infos.every(
+    (info) =>
+      info?.get('cluster_state') === 'ok' &&
+      info.get('cluster_slots_ok') === '16384' &&
+      info.get('cluster_known_nodes') === String(ports.length),
+  );
+}
+
+export async function startRedisCluster(masters = 3): Promise<RedisClusterProcesses> {
+  const nodes = await Promise.all(
+    Array.from({ length: masters }, () =>
+      startRedisProcess({
+        args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', String(NODE_TIMEOUT_MS)],
+      }),
+    ),
+  );
+  const destroy = async (): Promise<void> => {
+    await Promise.all(nodes.map((node) => node.destroy()));
+  };
+  try {
+    const addresses = nodes.map((node) => `127.0.0.1:${node.port}`);
+    await run('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes']);
+    await until(() => clusterHealthy(nodes.map((node) => node.port)), { timeoutMs: 20_000, what: 'cluster_state:ok on every node' });
+    return { nodes, url: `redis-cluster://${addresses.join(',')}`, destroy };
+  } catch (error) {
+    await destroy();
+    throw error;
+  }
+}
