@@ -4,6 +4,7 @@
  * through @cloudvars/protocol's encoders) so a test can send what a real encoder never would.
  */
 import type { DialectName } from '@cloudvars/protocol';
+import WebSocket from 'ws';
 import { TestClient, until, type Closed } from './client.ts';
 
 /** A cloud variable name: Scratch's prefix (U+2601 and a space) plus `name`. */
@@ -71,4 +72,25 @@ export function metricValue(exposition: string, sample: string): number | undefi
     if (line.startsWith(sample + ' ')) return Number(line.slice(sample.length + 1));
   }
   return undefined;
+}
+
+/** A bare socket with request headers (TestClient sends none), e.g. X-Forwarded-For. */
+export interface HeaderSocket {
+  readonly socket: WebSocket;
+  /** The close code, once closed. */
+  code(): number | null;
+}
+
+export async function socketWithHeaders(url: string, headers: Record<string, string>): Promise<HeaderSocket> {
+  const socket = new WebSocket(url, { headers, perMessageDeflate: false });
+  let closedWith: number | null = null;
+  socket.on('close', (code) => {
+    closedWith = code;
+  });
+  socket.on('error', () => undefined); // a refused or reset socket reports through 'close'
+  await new Promise<void>((resolve, reject) => {
+    socket.once('open', () => resolve());
+    socket.once('error', reject);
+  });
+  return { socket, code: () => closedWith };
 }

@@ -1,0 +1,126 @@
+/**
+ * The gateway's HTTP side: health and readiness (through a drain), metrics, the home page,
+ * unknown paths, WebSocket upgrades on any path, and client addresses behind a proxy.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { joinedTogether, TestClient, until } from './support/client.ts';
+import { closeOf, cloud, handshakeOf, metricValue, refusal, socketWithHeaders } from './support/conformance.ts';
+import { membersAre, startGateway, type RunningGateway } from './support/gateway.ts';
+
+const VARS = { [cloud('a')]: '0' };
+const running: RunningGateway[] = [];
+
+async function gateway(env: Record<string, string> = {}): Promise<RunningGateway> {
+  const started = await startGateway(env);
+  running.push(started);
+  return started;
+}
+
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((started) => started.stop()));
+});
+
+async function getJson(url: string): Promise<{ status: number; body: unknown }> {
+  const response = await fetch(url);
+  return { status: response.status, body: await response.json() };
+}
+
+describe('health and readiness', () => {
+  it('answers GET /healthz with 200', async () => {
+    const gw = await gateway();
+    expect(await getJson(`${gw.httpUrl}/healthz`)).toEqual({ status: 200, body: { status: 'ok' } });
+  });
+
+  it('answers /readyz 200, then 503 "draining" while clients are still connected, then closes them with 1012', async () => {
+    const gw = await gateway({ DRAIN_DELAY_MS: '300' });
+    expect(await getJson(`${gw.httpUrl}/readyz`)).toEqual({ status: 200, body: { status: 'ready' } });
+    const a = await TestClient.join(gw.url, 'drain', 'alpha', VARS);
+    await membersAre(gw, 'drain', 1);
+    const b = await TestClient.join(gw.url, 'drain', 'bravo', VARS);
+    await b.waitFrames(1);
+
+    const drained = gw.drain();
+    const readiness = await getJson(`${gw.httpUrl}/readyz`);
+    const connectedWhenNotReady = a.closed === null && b.closed === null;
+    expect(readiness).toEqual({ status: 503, body: { status: 'not-ready', reason: 'draining' } });
+    expect(connectedWhenNotReady).toBe(true);
+    expect((await closeOf(a)).code).toBe(1012);
+    expect((await closeOf(b)).code).toBe(1012);
+    await drained;
+  });
+});
+
+describe('metrics', () => {
+  it('exposes connections, closes by code and accepted sets', async () => {
+    const gw = await gateway();
+    const scrape = async (): Promise<string> => (await fetch(`${gw.httpUrl}/metrics`)).text();
+    const a = await TestClient.join(gw.url, 'metrics', 'alpha', VARS);
+    await membersAre(gw, 'metrics', 1);
+    const b = await TestClient.join(gw.url, 'metrics', 'bravo', VARS);
+    await b.waitFrames(1);
+    expect(metricValue(await scrape(), 'cloudvars_connections')).toBe(2);
+    expect(metricValue(await scrape(), 'cloudvars_closes_total{code="4000"}')).toBeUndefined();
+
+    await joinedTogether(a, b, cloud('a'), '1');
+    await until(async () => metricValue(await scrape(), 'cloudvars_sets_total') === 1, { what: 'one set counted' });
+
+    expect((await refusal(gw.url, ['not json'])).code).toBe(4000);
+    await until(async () => metricValue(await scrape(), 'cloudvars_closes_total{code="4000"}') === 1, { what: 'the 4000 close counted' });
+    expect(metricValue(await scrape(), 'cloudvars_connections')).toBe(2);
+  });
+});
+
+describe('routes', () => {
+  it('serves the HTML home page on GET /', async () => {
+    const gw = await gateway();
+    const response = await fetch(`${gw.httpUrl}/`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/html/);
+    expect((await response.text()).toLowerCase()).toContain('<html');
+  });
+
+  it('answers GET /nope with 404', async () => {
+    const gw = await gateway();
+    expect((await fetch(`${gw.httpUrl}/nope`)).status).toBe(404);
+  });
+
+  it('accepts WebSocket clients on any path, in the same rooms as those on /', async () => {
+    const gw = await gateway();
+    const root = await TestClient.join(gw.url, 'paths', 'root', VARS);
+    await membersAre(gw, 'paths', 1);
+    const deep = await TestClient.join(`${gw.url}any/path?x=1`, 'paths', 'deep', VARS);
+    await deep.waitFrames(1);
+    await joinedTogether(root, deep, cloud('a'), '1');
+    await joinedTogether(deep, root, cloud('a'), '2');
+  });
+});
+
+describe('client addresses', () => {
+  const handshake = (username: string): string => JSON.stringify(handshakeOf('seed', 'proxied', username, VARS));
+
+  it('counts each X-Forwarded-For address separately with TRUST_PROXY=true (MAX_CONNECTIONS_PER_ADDRESS=1)', async () => {
+    const gw = await gateway({ TRUST_PROXY: 'true', MAX_CONNECTIONS_PER_ADDRESS: '1' });
+    const first = await socketWithHeaders(gw.url, { 'x-forwarded-for': '203.0.113.1' });
+    first.socket.send(handshake('first'));
+    await membersAre(gw, 'proxied', 1);
+    const second = await socketWithHeaders(gw.url, { 'x-forwarded-for': '203.0.113.2' });
+    second.socket.send(handshake('second'));
+    await membersAre(gw, 'proxied', 2);
+    const again = await socketWithHeaders(gw.url, { 'x-forwarded-for': '203.0.113.1' });
+    again.socket.send(handshake('again'));
+    await until(() => again.code() !== null, { what: 'the third connection to close' });
+    expect(again.code()).toBe(4003);
+    expect([first.code(), second.code()]).toEqual([null, null]);
+  });
+
+  it('ignores X-Forwarded-For without TRUST_PROXY: every connection counts as the peer address', async () => {
+    const gw = await gateway({ MAX_CONNECTIONS_PER_ADDRESS: '1' });
+    const first = await socketWithHeaders(gw.url, { 'x-forwarded-for': '203.0.113.1' });
+    first.socket.send(handshake('first'));
+    await membersAre(gw, 'proxied', 1);
+    const second = await socketWithHeaders(gw.url, { 'x-forwarded-for': '203.0.113.2' });
+    second.socket.send(handshake('second'));
+    await until(() => second.code() !== null, { what: 'the second connection to close' });
+    expect(second.code()).toBe(4003);
+  });
+});
