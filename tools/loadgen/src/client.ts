@@ -1,5 +1,6 @@
 /** One simulated client: a WebSocket that joins a room, then sends and receives stamped sets. */
 import WebSocket from 'ws';
+import type { Member } from './ledger.ts';
 import type { ClientSpec } from './plan.ts';
 import { nowUs } from './stamp.ts';
 import { encodeHandshake, parseServerFrame, type ReceivedSet } from './wire.ts';
@@ -24,17 +25,30 @@ export interface ClientSink {
   onBadFrame(client: LoadClient, error: Error): void;
 }
 
-export class LoadClient {
+export class LoadClient implements Member {
   private ws: WebSocket | undefined;
   joined = false;
-  /** Newest stamp seen from each sender, to detect duplicates and reordering. */
-  readonly lastFrom = new Map<number, number>();
+  readonly view = new Map<string, string>();
+  readonly lastSeq = new Map<number, number>();
+  readonly sendTimes: number[] = [];
   sendTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly spec: ClientSpec,
     private readonly sink: ClientSink,
   ) {}
+
+  get index(): number {
+    return this.spec.index;
+  }
+
+  get roomIndex(): number {
+    return this.spec.roomIndex;
+  }
+
+  get variable(): string {
+    return this.spec.variable;
+  }
 
   get isOpen(): boolean {
     return this.ws?.readyState === WebSocket.OPEN;
@@ -74,8 +88,17 @@ export class LoadClient {
       ws.on('message', (data: Buffer) => {
         if (!settled) {
           settled = true;
-          this.joined = true;
           clearTimeout(timer);
+          // The join frame (snapshot or correction) sets what this client shows.
+          for (const [name, value] of Object.entries(variables)) this.view.set(name, value);
+          try {
+            for (const set of parseServerFrame(data.toString())) this.view.set(set.variable, set.value);
+          } catch (err) {
+            ws.terminate();
+            reject(new JoinError(`bad join frame: ${(err as Error).message}`));
+            return;
+          }
+          this.joined = true;
           resolve(nowUs() - started);
           return;
         }

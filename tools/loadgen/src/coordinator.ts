@@ -110,10 +110,14 @@ async function drive(options: LoadOptions, links: WorkerLink[], log: (line: stri
   if (options.mode === 'load') {
     const latency = new Histogram();
     for (const r of results) latency.merge(r.latency);
-    const sum = (f: (r: WorkerResult) => number): number => results.reduce((n, r) => n + f(r), 0);
-    const delivered = sum((r) => r.delivered);
-    const expected = sum((r) => r.expected);
-    const sent = sum((r) => r.sent);
+    const sum = (f: (t: WorkerResult['totals']) => number): number => results.reduce((n, r) => n + f(r.totals), 0);
+    const delivered = sum((t) => t.delivered);
+    const expected = sum((t) => t.expected);
+    const sent = sum((t) => t.sent);
+    const lost = sum((t) => t.lost);
+    const unaccounted = sum((t) => t.unaccounted);
+    const reordered = sum((t) => t.reordered);
+    const roomsConverged = sum((t) => t.roomsConverged);
     const gatewayCpuSeconds = cpuOf(windowStart.slice(0, gw), windowEnd.slice(0, gw));
     const redisCpuSeconds = cpuOf(windowStart.slice(gw), windowEnd.slice(gw));
     load = {
@@ -122,13 +126,17 @@ async function drive(options: LoadOptions, links: WorkerLink[], log: (line: stri
       setsPerSecond: sent / windowSeconds,
       expected,
       delivered,
+      superseded: sum((t) => t.superseded),
+      lost,
+      unaccounted,
       deliveredRatio: expected === 0 ? 1 : delivered / expected,
       deliveriesPerSecond: delivered / windowSeconds,
-      allDelivered: delivered === expected && results.every((r) => r.drained),
-      outsideWindow: sum((r) => r.outsideWindow),
-      echoes: sum((r) => r.echoes),
-      reordered: sum((r) => r.reordered),
-      unstamped: sum((r) => r.unstamped),
+      roomsConverged,
+      allDelivered: lost === 0 && unaccounted === 0 && reordered === 0 && roomsConverged === sum((t) => t.rooms),
+      outsideWindow: sum((t) => t.outsideWindow),
+      echoes: sum((t) => t.echoes),
+      reordered,
+      unstamped: sum((t) => t.unstamped),
       latencyMs: summarize(latency),
       gatewayCpuSeconds,
       gatewayCpuUsPerDelivery: gw > 0 && delivered > 0 ? (gatewayCpuSeconds * 1e6) / delivered : null,

@@ -4,6 +4,7 @@
  * so every worker's measured window is the coordinator's window give or take IPC latency.
  */
 import type { HistogramSnapshot } from './histogram.ts';
+import type { LedgerTotals } from './ledger.ts';
 import type { LoadOptions } from './plan.ts';
 
 export type ToWorker =
@@ -26,22 +27,10 @@ export interface JoinStats {
 }
 
 export interface WorkerResult {
-  readonly sent: number;
-  readonly expected: number;
-  readonly delivered: number;
-  /** Deliveries of sets sent outside the measured window (warm-up, drain). */
-  readonly outsideWindow: number;
-  /** Values a client received that it had sent itself (convergence corrections). */
-  readonly echoes: number;
-  /** A sender's value arriving not newer than the previous one from that sender: duplicate or reordered. */
-  readonly reordered: number;
-  /** Values without a stamp (initial values, snapshots, corrections to "0"). */
-  readonly unstamped: number;
+  readonly totals: LedgerTotals;
   readonly latency: HistogramSnapshot;
   /** Close codes of sockets that closed before the coordinator said so. */
   readonly closes: Readonly<Record<string, number>>;
-  /** True when every expected delivery arrived before the drain timeout. */
-  readonly drained: boolean;
   /** This worker's own CPU over the window: if it is near 1 core, latency includes its queueing. */
   readonly cpuSeconds: number;
   readonly eventLoopDelayP99Ms: number;

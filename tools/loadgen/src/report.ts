@@ -33,10 +33,20 @@ export interface LoadReport {
     readonly windowSeconds: number;
     readonly sent: number;
     readonly setsPerSecond: number;
+    /** Sets in the window x (open members of the room - 1). */
     readonly expected: number;
+    /** Received by the member (see ledger.ts for the three buckets). */
     readonly delivered: number;
+    /** Not received, but a newer value of the variable was (the protocol's coalescing). */
+    readonly superseded: number;
+    /** Not received, and the room's final state did not converge. */
+    readonly lost: number;
+    /** Pairs whose receiver closed mid-run. */
+    readonly unaccounted: number;
     readonly deliveredRatio: number;
     readonly deliveriesPerSecond: number;
+    readonly roomsConverged: number;
+    /** Nothing lost or unaccounted, nothing reordered, every room converged. */
     readonly allDelivered: boolean;
     readonly outsideWindow: number;
     readonly echoes: number;
@@ -84,6 +94,9 @@ export function formatTable(r: LoadReport): string {
       ['window', `${fmt(l.windowSeconds)} s at ${r.ratePerClient} sets/s per client`],
       ['sets sent', `${int(l.sent)} (${fmt(l.setsPerSecond, 0)}/s)`],
       ['delivered / expected', `${int(l.delivered)} / ${int(l.expected)} (${(l.deliveredRatio * 100).toFixed(3)}%)`],
+      ['superseded / lost / unaccounted', `${int(l.superseded)} / ${int(l.lost)} / ${int(l.unaccounted)}`],
+      ['rooms converged', `${int(l.roomsConverged)} / ${int(r.rooms)}`],
+      ['all delivered', l.allDelivered ? 'yes' : 'NO'],
       ['deliveries/s', fmt(l.deliveriesPerSecond, 0)],
       ['latency p50 / p99 / max', `${fmt(l.latencyMs.p50, 2)} / ${fmt(l.latencyMs.p99, 2)} / ${fmt(l.latencyMs.max, 2)} ms`],
       ['gateway CPU', `${fmt(l.gatewayCpuSeconds, 2)} s = ${fmt(l.gatewayCpuUsPerDelivery, 2)} us per delivery`],

@@ -7,13 +7,16 @@ import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { LoadClient, JoinError, type ClientSink } from './client.ts';
 import { Histogram } from './histogram.ts';
 import type { FromWorker, JoinStats, ToWorker, WorkerResult } from './ipc.ts';
+import { Ledger } from './ledger.ts';
 import { clientsForWorker, handshakeVariables, type LoadOptions } from './plan.ts';
-import { decodeStamp, encodeStamp, nowUs } from './stamp.ts';
+import { nowUs } from './stamp.ts';
 import { encodeClientSet, type ReceivedSet } from './wire.ts';
 
 const MAX_ERRORS_KEPT = 5;
 const PROGRESS_EVERY_MS = 2000;
 const DRAIN_POLL_MS = 20;
+/** After sending stops, deliveries have settled once no frame arrived for this long. */
+const QUIET_MS = 500;
 const CLOSE_GRACE_MS = 5000;
 
 export class WorkerPool implements ClientSink {
@@ -21,21 +24,12 @@ export class WorkerPool implements ClientSink {
   private clients: LoadClient[] = [];
   /** Open, joined members per room: a send is expected to reach all of them but its sender. */
   private readonly roomOpen = new Map<number, number>();
-  private windowStartUs: number | undefined;
-  private windowEndUs = Number.POSITIVE_INFINITY;
+  private ledger = new Ledger([]);
   private closing = false;
   private progressTimer: NodeJS.Timeout | undefined;
   private cpuAtWindowStart: NodeJS.CpuUsage | undefined;
   private loopDelay: IntervalHistogram | undefined;
 
-  private sent = 0;
-  private expected = 0;
-  private delivered = 0;
-  private outsideWindow = 0;
-  private echoes = 0;
-  private reordered = 0;
-  private unstamped = 0;
-  private readonly latency = new Histogram();
   private readonly closes: Record<string, number> = {};
   private readonly errors: string[] = [];
 
@@ -54,7 +48,7 @@ export class WorkerPool implements ClientSink {
           this.start();
           return;
         case 'window-start':
-          this.windowStartUs = nowUs();
+          this.ledger.windowStartUs = nowUs();
           this.cpuAtWindowStart = process.cpuUsage();
           this.loopDelay = monitorEventLoopDelay({ resolution: 10 });
           this.loopDelay.enable();
@@ -74,6 +68,7 @@ export class WorkerPool implements ClientSink {
   private async join(options: LoadOptions, worker: number, workers: number): Promise<JoinStats> {
     this.options = options;
     this.clients = clientsForWorker(options, worker, workers).map((spec) => new LoadClient(spec, this));
+    this.ledger = new Ledger(this.clients);
     const variables = handshakeVariables(options.variables);
     const joinLatency = new Histogram();
     let next = 0;
@@ -115,45 +110,19 @@ export class WorkerPool implements ClientSink {
     if (opts.verbose) {
       this.progressTimer = setInterval(() => {
         const open = this.clients.reduce((n, c) => n + (c.isOpen ? 1 : 0), 0);
-        this.post({ type: 'progress', progress: { sent: this.sent, delivered: this.delivered, open } });
+        this.post({ type: 'progress', progress: { sent: this.ledger.sentSoFar, delivered: this.ledger.deliveredSoFar, open } });
       }, PROGRESS_EVERY_MS);
     }
   }
 
   private sendOne(client: LoadClient): void {
     if (!client.isOpen) return;
-    const t = nowUs();
-    client.send(encodeClientSet(client.spec.variable, encodeStamp(t, client.spec.index)));
-    if (this.windowStartUs !== undefined && t >= this.windowStartUs && t < this.windowEndUs) {
-      this.sent += 1;
-      this.expected += (this.roomOpen.get(client.spec.roomIndex) ?? 1) - 1;
-    }
+    const value = this.ledger.recordSend(client, nowUs());
+    client.send(encodeClientSet(client.spec.variable, value));
   }
 
   onSets(client: LoadClient, sets: ReceivedSet[], receivedUs: number): void {
-    for (const set of sets) {
-      const stamp = decodeStamp(set.value);
-      if (stamp === undefined) {
-        this.unstamped += 1;
-        continue;
-      }
-      if (stamp.sender === client.spec.index) {
-        this.echoes += 1;
-        continue;
-      }
-      const last = client.lastFrom.get(stamp.sender);
-      if (last !== undefined && stamp.sentUs <= last) {
-        this.reordered += 1;
-        continue;
-      }
-      client.lastFrom.set(stamp.sender, stamp.sentUs);
-      if (this.windowStartUs !== undefined && stamp.sentUs >= this.windowStartUs && stamp.sentUs < this.windowEndUs) {
-        this.delivered += 1;
-        this.latency.record(receivedUs - stamp.sentUs);
-      } else {
-        this.outsideWindow += 1;
-      }
-    }
+    for (const set of sets) this.ledger.recordReceive(client, set.variable, set.value, receivedUs);
   }
 
   onClose(client: LoadClient, code: number): void {
@@ -182,27 +151,24 @@ export class WorkerPool implements ClientSink {
   }
 
   private async endWindow(): Promise<WorkerResult> {
-    this.windowEndUs = nowUs();
+    this.ledger.windowEndUs = nowUs();
     this.stopSending();
     const cpu = process.cpuUsage(this.cpuAtWindowStart);
     this.loopDelay?.disable();
-    const drainUntil = performance.now() + this.requireOptions().drainSeconds * 1000;
-    // Bounded poll for in-flight deliveries; a set lost for good shows as delivered < expected.
-    while (this.delivered < this.expected && performance.now() < drainUntil) {
+    const drainUntil = nowUs() + this.requireOptions().drainSeconds * 1e6;
+    // Bounded poll: settled = quiet and every room converged; a room that never converges
+    // by the deadline turns its missing last sets into 'lost'.
+    for (;;) {
+      const now = nowUs();
+      const quiet = now - Math.max(this.ledger.lastReceiveUs, this.ledger.windowEndUs) >= QUIET_MS * 1000;
+      if ((quiet && this.ledger.allConverged()) || now >= drainUntil) break;
       await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS));
     }
     const loop = this.loopDelay;
     return {
-      sent: this.sent,
-      expected: this.expected,
-      delivered: this.delivered,
-      outsideWindow: this.outsideWindow,
-      echoes: this.echoes,
-      reordered: this.reordered,
-      unstamped: this.unstamped,
-      latency: this.latency.snapshot(),
+      totals: this.ledger.totals(),
+      latency: this.ledger.latency.snapshot(),
       closes: { ...this.closes },
-      drained: this.delivered >= this.expected,
       cpuSeconds: (cpu.user + cpu.system) / 1e6,
       eventLoopDelayP99Ms: loop && loop.count > 0 ? loop.percentile(99) / 1e6 : 0,
       eventLoopDelayMaxMs: loop && loop.count > 0 ? loop.max / 1e6 : 0,

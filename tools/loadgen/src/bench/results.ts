@@ -42,10 +42,12 @@ export function rows(o: ScenarioOutcome, all: readonly ScenarioOutcome[]): Row[]
     out.push(
       { metric: 'measured window (s)', measured: f(l.windowSeconds, 1), target: '', verdict: '' },
       { metric: 'sets per second', measured: f(l.setsPerSecond, 0), target: '', verdict: '' },
+      { metric: 'delivered / expected', measured: `${int(l.delivered)} / ${int(l.expected)} (${f(l.deliveredRatio * 100, 3)}%)`, target: '', verdict: '' },
+      { metric: 'superseded (coalesced) / lost / unaccounted', measured: `${int(l.superseded)} / ${int(l.lost)} / ${int(l.unaccounted)}`, target: '', verdict: '' },
       {
-        metric: 'delivered / expected',
-        measured: `${int(l.delivered)} / ${int(l.expected)}`,
-        target: t.allDelivered ? 'all' : '',
+        metric: 'all delivered (nothing lost, rooms converged)',
+        measured: `${l.allDelivered ? 'yes' : 'no'}; ${int(l.roomsConverged)} / ${int(r.rooms)} rooms converged`,
+        target: t.allDelivered ? 'yes' : '',
         verdict: t.allDelivered ? check(l.allDelivered) : '',
       },
       { metric: 'deliveries per second', measured: f(l.deliveriesPerSecond, 0), target: '', verdict: '' },

@@ -1,0 +1,81 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fileURLToPath } from 'node:url';
+import { startGateway, stop, type Managed } from '../src/bench/processes.ts';
+import { runLoad } from '../src/coordinator.ts';
+import { DEFAULT_OPTIONS, type LoadOptions } from '../src/plan.ts';
+import { formatTable } from '../src/report.ts';
+
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+
+describe('load generator against a real gateway (memory mode, child process)', () => {
+  let gateway: Managed & { url: string };
+
+  beforeAll(async () => {
+    gateway = await startGateway({ repoRoot, podId: `loadgen-test-${process.pid}` });
+  });
+
+  afterAll(async () => {
+    if (gateway) expect(await stop(gateway)).toBe(0);
+  });
+
+  const options = (over: Partial<LoadOptions>): LoadOptions => ({
+    ...DEFAULT_OPTIONS,
+    urls: [gateway.url],
+    clients: 24,
+    rooms: 4,
+    rate: 5,
+    variables: 3,
+    warmupSeconds: 0.3,
+    durationSeconds: 1.5,
+    gatewayPids: [gateway.pid],
+    runId: `t${Date.now().toString(36)}`,
+    verbose: false,
+    ...over,
+  });
+
+  it('delivers every set sent in the window to every other member of its room, and reports it', async () => {
+    const report = await runLoad(options({}));
+    expect(report.join).toMatchObject({ joined: 24, failed: 0 });
+    const load = report.load;
+    if (!load) throw new Error('load mode must produce a load section');
+    expect(load.sent).toBeGreaterThan(0);
+    // 6 members per room: each set is expected at the 5 others.
+    expect(load.expected).toBe(load.sent * 5);
+    // Coalescing may supersede a few sets (two members write each variable); none may be lost.
+    expect(load.delivered + load.superseded).toBe(load.expected);
+    expect(load.delivered).toBeGreaterThan(load.expected * 0.9);
+    expect(load.lost).toBe(0);
+    expect(load.unaccounted).toBe(0);
+    expect(load.roomsConverged).toBe(4);
+    expect(load.allDelivered).toBe(true);
+    expect(load.reordered).toBe(0);
+    expect(report.closes).toEqual({});
+    expect(load.latencyMs.p50).toBeGreaterThan(0);
+    expect(load.latencyMs.p99).toBeGreaterThanOrEqual(load.latencyMs.p50);
+    expect(load.latencyMs.max).toBeGreaterThanOrEqual(load.latencyMs.p99);
+    expect(report.gatewayProcs).toHaveLength(1);
+    expect(report.gatewayProcs[0]?.pid).toBe(gateway.pid);
+    expect(load.gatewayCpuUsPerDelivery).toBeGreaterThanOrEqual(0);
+    expect(load.redisCpuUsPerSet).toBeNull();
+    expect(report.idle).toBeNull();
+    const json: unknown = JSON.parse(JSON.stringify(report));
+    expect(json).toEqual(report);
+    expect(formatTable(report)).toContain('delivered / expected');
+  });
+
+  it('measures idle connections and join rate without sending', async () => {
+    const report = await runLoad(options({ mode: 'idle', clients: 40, rooms: 4 }));
+    expect(report.join).toMatchObject({ joined: 40, failed: 0 });
+    expect(report.load).toBeNull();
+    expect(report.idle?.rssAfterBytes).toBeGreaterThan(0);
+    expect(report.idle?.bytesPerConnection).not.toBeNull();
+    expect(report.join.perSecond).toBeGreaterThan(0);
+  });
+
+  it('counts refused joins with their close code instead of failing the run', async () => {
+    // A 101-client room exceeds MAX_CLIENTS_PER_ROOM (100): exactly one join is refused with 4003.
+    const report = await runLoad(options({ mode: 'join-storm', clients: 101, rooms: 1 }));
+    expect(report.join).toMatchObject({ joined: 100, failed: 1 });
+    expect(report.closes).toEqual({ '4003': 1 });
+  });
+});
