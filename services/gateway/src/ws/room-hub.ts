@@ -81,8 +81,16 @@ export class RoomHub implements BusListener {
       room = new LocalRoom(name, subscribed);
       this.rooms.set(name, room);
       this.options.metrics.subscriptions.set(this.rooms.size);
-      // The joiner awaits `subscribed` and reports failures; this only keeps Node quiet.
-      subscribed.catch(() => undefined);
+      // The joiner awaits `subscribed` and reports the failure to its client; the room is
+      // dropped so that the next joiner subscribes afresh instead of inheriting the failure.
+      const created = room;
+      subscribed.catch((error: unknown) => {
+        this.options.log.error({ err: error, room: name }, 'subscribe failed');
+        if (this.rooms.get(name) === created) {
+          this.rooms.delete(name);
+          this.options.metrics.subscriptions.set(this.rooms.size);
+        }
+      });
     }
     if (room.lingerTimer !== null) {
       clearTimeout(room.lingerTimer);

@@ -36,6 +36,7 @@ const REFUSAL_CODES: Record<JoinRefusal, number> = {
   'variables-mismatch': CloseCode.Incompatibility,
 };
 
+const OPEN = 1;
 /** Server fault (the store failed): standard WebSocket "internal error"; clients retry. */
 const INTERNAL_ERROR = 1011;
 /** Frames a client may send while its join is in flight; more is a flood (the bucket allows 30). */
@@ -100,7 +101,8 @@ export class Session implements RoomMember {
   }
 
   private onMessage(data: unknown, isBinary: boolean): void {
-    if (this.state === 'closed') return;
+    // Once a close has begun, later frames change nothing (and must not be counted twice).
+    if (this.state === 'closed' || this.socket.readyState !== OPEN) return;
     this.context.metrics.messagesIn.inc();
     if (!this.bucket.take()) {
       this.closeForMisbehaviour(CloseCode.TryAgainLater, 'rate-limit');
@@ -310,6 +312,7 @@ export class Session implements RoomMember {
 
   /** Ping round: drop a client that did not answer the previous ping. */
   ping(): void {
+    if (this.socket.readyState !== OPEN) return;
     if (!this.alive) {
       this.log.info({ room: this.room?.name }, 'no pong since the previous ping: dropping');
       this.socket.terminate();
