@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeRoomEngine } from './contract/describe-room-engine.ts';
 import { Recorder, freshRoom, joinRequest, roomyLimits } from './contract/harness.ts';
-import { startRedisCluster, type RedisClusterProcesses } from './support/redis-cluster.ts';
+import { clusterHealthy, masterOf, startRedisCluster, type RedisClusterProcesses } from './support/redis-cluster.ts';
 import { redisPods } from './support/redis-engines.ts';
 import { until } from './support/until.ts';
 
@@ -30,6 +30,45 @@ describe('redis cluster (3 masters on loopback)', () => {
       await Promise.all(rooms.map((room) => a.store.set(room, 'c1', 'x', room)));
       await until(() => rooms.every((room) => recorder.of(room).length === 1), { what: 'one event per room' });
       expect(rooms.map((room) => recorder.of(room)[0]?.value)).toEqual(rooms);
+      expect(await b.bus.probe(2_000)).toBe(true);
+    } finally {
+      await made.cleanup();
+    }
+  });
+
+  // Fault, last because it disturbs the cluster: the master holding a room restarts empty.
+  it('resyncs the listener once the shard is back, and the room works again', async () => {
+    const made = await redisPods(cluster.url, { limits: roomyLimits });
+    const [a, b] = made.engines;
+    const recorder = new Recorder();
+    b.bus.listen(recorder);
+    const room = freshRoom('fault');
+    try {
+      await a.store.join(joinRequest(room, 'c1', 'alice'));
+      await b.bus.subscribe([room]);
+      await a.store.set(room, 'c1', 'x', 'before');
+      await until(() => recorder.of(room).length === 1, { what: 'the event before the restart' });
+
+      const owner = await masterOf(cluster, `${made.prefix}{${room}}`);
+      await owner.restart();
+      await until(() => clusterHealthy(cluster.nodes.map((node) => node.port)), { timeoutMs: 20_000, what: 'the cluster to heal' });
+      await until(() => recorder.resyncs >= 1, { timeoutMs: 20_000, what: 'onResync after the master restart' });
+
+      // The restarted master lost the room (no persistence): a join recreates it. Commands
+      // may fail until every client has the new topology.
+      const retried: unknown[] = [];
+      await until(
+        async () => {
+          const joined = await a.store.join(joinRequest(room, 'c2', 'bob')).catch((error: unknown) => {
+            retried.push(error);
+            return undefined;
+          });
+          return joined?.ok === true;
+        },
+        { timeoutMs: 10_000, what: 'a join accepted after the restart' },
+      );
+      await a.store.set(room, 'c2', 'x', 'after');
+      await until(() => recorder.of(room).some((event) => event.value === 'after'), { what: 'the event after the restart' });
       expect(await b.bus.probe(2_000)).toBe(true);
     } finally {
       await made.cleanup();

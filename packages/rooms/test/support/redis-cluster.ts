@@ -68,3 +68,24 @@ export async function startRedisCluster(masters = 3): Promise<RedisClusterProces
     throw error;
   }
 }
+
+/** The node process that serves `key`'s slot (asked with CLUSTER KEYSLOT and CLUSTER SLOTS). */
+export async function masterOf(cluster: RedisClusterProcesses, key: string): Promise<RedisProcess> {
+  const first = cluster.nodes[0];
+  if (!first) throw new Error('empty cluster');
+  const client = new Redis({ host: '127.0.0.1', port: first.port, lazyConnect: true, maxRetriesPerRequest: 0 });
+  try {
+    await client.connect();
+    const slot = Number(await client.cluster('KEYSLOT', key));
+    const ranges: unknown = await client.cluster('SLOTS');
+    for (const range of Array.isArray(ranges) ? ranges : []) {
+      if (!Array.isArray(range)) continue;
+      const [from, to, master] = range as [number, number, [string, number]];
+      const node = cluster.nodes.find((candidate) => candidate.port === Number(master[1]));
+      if (slot >= from && slot <= to && node) return node;
+    }
+    throw new Error(`no master serves slot ${slot}`);
+  } finally {
+    client.disconnect();
+  }
+}
