@@ -80,9 +80,13 @@ export function clusterTransport(cluster: Cluster, active: () => readonly string
   let restored: () => void = () => undefined;
   let failed: (error: Error) => void = () => undefined;
   let lost = false;
-  cluster.on('-subscriber', () => {
+  const markLost = (): void => {
     lost = true;
-  });
+  };
+  // A replaced shard subscriber, or the whole Cluster client reconnecting (its subscribers
+  // are stopped without a '-subscriber'): either way the next `subscribersReady` resyncs.
+  cluster.on('-subscriber', markLost);
+  cluster.on('close', markLost);
   cluster.on('subscribersReady', () => {
     if (!lost) return;
     lost = false;
