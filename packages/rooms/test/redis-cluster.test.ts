@@ -31,6 +31,7 @@ describe('redis cluster (3 masters on loopback)', () => {
       await until(() => rooms.every((room) => recorder.of(room).length === 1), { what: 'one event per room' });
       expect(rooms.map((room) => recorder.of(room)[0]?.value)).toEqual(rooms);
       expect(await b.bus.probe(2_000)).toBe(true);
+      expect(recorder.resyncs).toBe(0); // nothing was lost, so no resync
     } finally {
       await made.cleanup();
     }

@@ -99,6 +99,7 @@ describe('redis engine', () => {
     await until(() => recorder.of(room).length === 1, { what: 'the real event' });
     await until(() => made.statuses.some((s) => s.type === 'malformed-event'), { what: 'the malformed-event status' });
     expect(recorder.of(room).map((event) => event.value)).toEqual(['1']);
+    expect(recorder.resyncs).toBe(0); // nothing was lost, so no resync
   });
 
   it('rejects calls after close with CV_ERR_ENGINE_CLOSED and answers pending probes false', async () => {
