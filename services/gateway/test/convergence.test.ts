@@ -19,7 +19,6 @@ describe('convergence on one node', () => {
       Array.from({ length: REPETITIONS }, (_, run) => runConvergence({ urls: [gateway.url], room: `converge-${run}`, store: gateway.engine.store })),
     );
     for (const outcome of outcomes) {
-      expect(outcome.setsSent).toBeGreaterThan(100);
       expect(outcome.stored.size).toBe(2);
       expect(Object.fromEntries(outcome.diverged)).toEqual({});
     }
