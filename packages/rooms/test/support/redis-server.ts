@@ -6,7 +6,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { Socket, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -89,6 +89,18 @@ function waitReady(child: ChildProcess, what: string): Promise<void> {
   });
 }
 
+/**
+ * Ties the server's life to this process: a shell blocked reading a pipe from us kills the
+ * server when the pipe closes, which happens even when the test runner is SIGKILLed.
+ */
+function dieWithUs(child: ChildProcess): void {
+  if (child.pid === undefined) return;
+  const watchdog = spawn('sh', ['-c', `read -r _; kill -9 ${child.pid} 2>/dev/null`], { stdio: ['pipe', 'ignore', 'ignore'] });
+  watchdog.unref();
+  if (watchdog.stdin instanceof Socket) watchdog.stdin.unref();
+  child.once('exit', () => watchdog.kill('SIGKILL'));
+}
+
 async function launch(binary: string, port: number, dir: string, options: RedisProcessOptions): Promise<ChildProcess> {
   const args: string[] = [];
   if (options.config !== undefined) {
@@ -99,6 +111,7 @@ async function launch(binary: string, port: number, dir: string, options: RedisP
   args.push('--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no');
   args.push(...(options.args ?? []));
   const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  dieWithUs(child);
   await waitReady(child, `${binary} on port ${port}`);
   // Keep draining output so a chatty server never blocks on a full pipe.
   child.stdout?.resume();
