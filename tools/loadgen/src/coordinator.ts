@@ -3,6 +3,7 @@
  * drain and close. The coordinator samples the gateways' and Redis's /proc at the window's
  * edges, so their CPU covers exactly the window the workers count sends in.
  */
+import { delta, scrapeAll } from './gateway-metrics.ts';
 import { Histogram } from './histogram.ts';
 import type { JoinStats, WorkerResult } from './ipc.ts';
 import { WorkerLink } from './links.ts';
@@ -54,6 +55,7 @@ async function drive(options: LoadOptions, links: WorkerLink[], log: (line: stri
   for (const link of links) link.send({ type: 'hello' });
   await Promise.all(links.map((l) => l.next('ready')));
   const before = sampleAll(pidsAll);
+  const metricsBefore = await scrapeAll(options.urls);
 
   log(`joining ${options.clients} clients in ${options.rooms} rooms over ${options.urls.length} gateway(s)`);
   const joinStart = performance.now();
@@ -69,6 +71,16 @@ async function drive(options: LoadOptions, links: WorkerLink[], log: (line: stri
 
   let windowStart = afterJoin;
   let windowEnd = afterJoin;
+  let metricsStart: Map<string, number> | undefined;
+  let metricsEnd: Map<string, number> | undefined;
+  let settled = afterJoin;
+  if (options.mode === 'idle') {
+    // Let the join storm's garbage be collected (V8's memory reducer acts on an idle heap).
+    log(`idle: settling ${options.durationSeconds} s before measuring memory`);
+    await wait(options.durationSeconds * 1000);
+    settled = sampleAll(pidsAll);
+    metricsEnd = await scrapeAll(options.urls);
+  }
   let windowSeconds = 0;
   let results: WorkerResult[] = [];
   if (options.mode === 'load') {
@@ -82,10 +94,12 @@ async function drive(options: LoadOptions, links: WorkerLink[], log: (line: stri
       await wait(options.warmupSeconds * 1000);
       for (const link of links) link.send({ type: 'window-start' });
       windowStart = sampleAll(pidsAll);
+      metricsStart = await scrapeAll(options.urls);
       const t0 = performance.now();
       log(`measuring ${options.durationSeconds} s`);
       await wait(options.durationSeconds * 1000);
       windowEnd = sampleAll(pidsAll);
+      metricsEnd = await scrapeAll(options.urls);
       windowSeconds = (performance.now() - t0) / 1000;
       for (const link of links) link.send({ type: 'window-end' });
     } finally {
@@ -102,7 +116,7 @@ async function drive(options: LoadOptions, links: WorkerLink[], log: (line: stri
   if (results.length === 0) for (const j of joins) addCloses(closes, j.closes);
   for (const r of results) addCloses(closes, r.closes);
 
-  const [procStart, procEnd] = options.mode === 'load' ? [windowStart, windowEnd] : [before, afterJoin];
+  const [procStart, procEnd] = options.mode === 'load' ? [windowStart, windowEnd] : options.mode === 'idle' ? [before, settled] : [before, afterJoin];
   const deltas = procStart.map((s, i) => procDelta(s, procEnd[i] ?? s));
   const gatewayJoinCpu = cpuOf(before.slice(0, gw), afterJoin.slice(0, gw));
 
@@ -142,16 +156,22 @@ async function drive(options: LoadOptions, links: WorkerLink[], log: (line: stri
       gatewayCpuUsPerDelivery: gw > 0 && delivered > 0 ? (gatewayCpuSeconds * 1e6) / delivered : null,
       redisCpuSeconds,
       redisCpuUsPerSet: options.redisPids.length > 0 && sent > 0 ? (redisCpuSeconds * 1e6) / sent : null,
+      gatewayMessagesOut: delta(metricsStart, metricsEnd, 'cloudvars_messages_out_total'),
+      gatewayFramesOut: delta(metricsStart, metricsEnd, 'cloudvars_frames_out_total'),
     };
   }
 
   const rssOf = (samples: readonly ProcSample[]): number => samples.slice(0, gw).reduce((n, s) => n + s.rssBytes, 0);
+  const heapBefore = metricsBefore?.get('nodejs_heap_size_used_bytes');
+  const heapAfter = metricsEnd?.get('nodejs_heap_size_used_bytes');
   const idle: LoadReport['idle'] =
     options.mode === 'idle'
       ? {
           rssBeforeBytes: rssOf(before),
-          rssAfterBytes: rssOf(afterJoin),
-          bytesPerConnection: gw > 0 && joined > 0 ? (rssOf(afterJoin) - rssOf(before)) / joined : null,
+          rssAfterJoinBytes: rssOf(afterJoin),
+          rssAfterBytes: rssOf(settled),
+          bytesPerConnection: gw > 0 && joined > 0 ? (rssOf(settled) - rssOf(before)) / joined : null,
+          heapBytesPerConnection: heapBefore !== undefined && heapAfter !== undefined && joined > 0 ? (heapAfter - heapBefore) / joined : null,
         }
       : null;
 

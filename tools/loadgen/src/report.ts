@@ -57,12 +57,20 @@ export interface LoadReport {
     readonly gatewayCpuUsPerDelivery: number | null;
     readonly redisCpuSeconds: number;
     readonly redisCpuUsPerSet: number | null;
+    /** From the gateways' /metrics over the window (null when not scraped): messages/frames = batching. */
+    readonly gatewayMessagesOut: number | null;
+    readonly gatewayFramesOut: number | null;
   } | null;
   /** Null outside idle mode. */
   readonly idle: {
     readonly rssBeforeBytes: number;
+    /** Right after the last join, before settling. */
+    readonly rssAfterJoinBytes: number;
+    /** After settling (the measured value). */
     readonly rssAfterBytes: number;
     readonly bytesPerConnection: number | null;
+    /** V8 heap in use per connection, from the gateways' /metrics; null when not scraped. */
+    readonly heapBytesPerConnection: number | null;
   } | null;
   /** Close codes of client sockets the generator did not close itself ('bad-frame' for parse failures). */
   readonly closes: Readonly<Record<string, number>>;
@@ -102,12 +110,14 @@ export function formatTable(r: LoadReport): string {
       ['gateway CPU', `${fmt(l.gatewayCpuSeconds, 2)} s = ${fmt(l.gatewayCpuUsPerDelivery, 2)} us per delivery`],
       ['redis CPU', `${fmt(l.redisCpuSeconds, 2)} s = ${fmt(l.redisCpuUsPerSet, 2)} us per set`],
       ['reordered / echoes', `${int(l.reordered)} / ${int(l.echoes)}`],
+      ['gateway messages / frames out', l.gatewayMessagesOut === null || l.gatewayFramesOut === null ? '-' : `${int(l.gatewayMessagesOut)} / ${int(l.gatewayFramesOut)}`],
     );
   }
   if (r.idle) {
     rows.push(
-      ['gateway RSS before / after', `${mib(r.idle.rssBeforeBytes)} / ${mib(r.idle.rssAfterBytes)} MiB`],
+      ['gateway RSS before / joined / settled', `${mib(r.idle.rssBeforeBytes)} / ${mib(r.idle.rssAfterJoinBytes)} / ${mib(r.idle.rssAfterBytes)} MiB`],
       ['RSS per connection', `${fmt(r.idle.bytesPerConnection === null ? null : r.idle.bytesPerConnection / 1024, 2)} KiB`],
+      ['heap per connection', `${fmt(r.idle.heapBytesPerConnection === null ? null : r.idle.heapBytesPerConnection / 1024, 2)} KiB`],
     );
   }
   for (const p of r.gatewayProcs) rows.push([`gateway pid ${p.pid}`, `${fmt(p.cpuSeconds, 2)} s CPU, RSS ${mib(p.rssEndBytes)} MiB`]);

@@ -58,6 +58,9 @@ describe('load generator against a real gateway (memory mode, child process)', (
     expect(report.gatewayProcs[0]?.pid).toBe(gateway.pid);
     expect(load.gatewayCpuUsPerDelivery).toBeGreaterThanOrEqual(0);
     expect(load.redisCpuUsPerSet).toBeNull();
+    expect(load.gatewayMessagesOut).toBeGreaterThan(0);
+    expect(load.gatewayFramesOut).toBeGreaterThan(0);
+    expect(load.gatewayFramesOut).toBeLessThanOrEqual(load.gatewayMessagesOut ?? 0);
     expect(report.idle).toBeNull();
     const json: unknown = JSON.parse(JSON.stringify(report));
     expect(json).toEqual(report);
@@ -70,6 +73,7 @@ describe('load generator against a real gateway (memory mode, child process)', (
     expect(report.load).toBeNull();
     expect(report.idle?.rssAfterBytes).toBeGreaterThan(0);
     expect(report.idle?.bytesPerConnection).not.toBeNull();
+    expect(report.idle?.heapBytesPerConnection).not.toBeNull();
     expect(report.join.perSecond).toBeGreaterThan(0);
   });
 

@@ -67,6 +67,12 @@ export function rows(o: ScenarioOutcome, all: readonly ScenarioOutcome[]): Row[]
         verdict: t.maxCpuUsPerDelivery && l.gatewayCpuUsPerDelivery !== null ? check(l.gatewayCpuUsPerDelivery <= t.maxCpuUsPerDelivery) : '',
       },
       { metric: 'Redis CPU per set (us)', measured: f(l.redisCpuUsPerSet), target: '', verdict: '' },
+      {
+        metric: 'gateway messages / frames written (batching)',
+        measured: l.gatewayMessagesOut === null || l.gatewayFramesOut === null ? '-' : `${int(l.gatewayMessagesOut)} / ${int(l.gatewayFramesOut)}`,
+        target: '',
+        verdict: '',
+      },
       { metric: 'reordered or duplicated deliveries', measured: int(l.reordered), target: '0', verdict: check(l.reordered === 0) },
     );
     if (t.maxCpuRatio) {
@@ -83,7 +89,13 @@ export function rows(o: ScenarioOutcome, all: readonly ScenarioOutcome[]): Row[]
   if (r.idle) {
     const per = r.idle.bytesPerConnection;
     out.push(
-      { metric: 'gateway RSS before / after (MiB)', measured: `${f(r.idle.rssBeforeBytes / 1048576, 1)} / ${f(r.idle.rssAfterBytes / 1048576, 1)}`, target: '', verdict: '' },
+      {
+        metric: 'gateway RSS before / after joins / settled (MiB)',
+        measured: `${f(r.idle.rssBeforeBytes / 1048576, 1)} / ${f(r.idle.rssAfterJoinBytes / 1048576, 1)} / ${f(r.idle.rssAfterBytes / 1048576, 1)}`,
+        target: '',
+        verdict: '',
+      },
+      { metric: 'V8 heap per idle connection (KiB)', measured: r.idle.heapBytesPerConnection === null ? '-' : f(r.idle.heapBytesPerConnection / 1024), target: '', verdict: '' },
       {
         metric: 'RSS per idle connection (KiB)',
         measured: per === null ? '-' : f(per / 1024),
