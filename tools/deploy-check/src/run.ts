@@ -9,8 +9,13 @@ export interface RunResult {
 }
 
 /** Runs a command to completion; never throws for a non-zero exit (callers assert on it). */
-export function run(command: string, args: readonly string[], cwd?: string): RunResult {
-  const result = spawnSync(command, args, { cwd, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+export function run(command: string, args: readonly string[], cwd?: string, env?: Record<string, string>): RunResult {
+  const result = spawnSync(command, args, {
+    cwd,
+    env: env === undefined ? process.env : { ...process.env, ...env },
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
   if (result.error) {
     throw Object.assign(new Error(`CV_ERR_SPAWN: ${command}: ${result.error.message}`), { code: 'CV_ERR_SPAWN' });
   }
