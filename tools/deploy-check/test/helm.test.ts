@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { helmTemplate, kubeTools } from '../src/kube-tools.ts';
 import { byKind, onlyOfKind, parseManifests, validateObject, type K8sObject } from '../src/manifests.ts';
@@ -10,7 +11,7 @@ const chart = repoPath('k8s', 'helm', 'cloudvars');
 /** Hook objects (helm test) are rendered too; CRDs are not modelled by kubernetes-models. */
 function validateAll(objects: readonly K8sObject[]): void {
   for (const obj of objects) {
-    if (obj.kind === 'ServiceMonitor') continue;
+    if (obj.apiVersion === 'monitoring.coreos.com/v1') continue;
     validateObject(obj);
   }
 }
@@ -67,6 +68,17 @@ describe('helm chart', () => {
     const monitor = onlyOfKind(objects, 'ServiceMonitor');
     expect(monitor.apiVersion).toBe('monitoring.coreos.com/v1');
     expect(monitor.spec).toMatchObject({ endpoints: [{ port: 'http', path: '/metrics' }] });
+  });
+
+  it('renders alert rules only over metrics the gateway exports', () => {
+    const objects = parseManifests(helmTemplate(chart, 'cv', ['metrics.prometheusRule.enabled=true']));
+    const rule = onlyOfKind(objects, 'PrometheusRule');
+    const exprs = (rule.spec as { groups: { rules: { alert: string; expr: string }[] }[] }).groups.flatMap((g) => g.rules.map((r) => r.expr));
+    expect(exprs.length).toBeGreaterThan(3);
+    const exported = new Set([...readFileSync(repoPath('services', 'gateway', 'src', 'metrics.ts'), 'utf8').matchAll(/name: '(cloudvars_[a-z_]+)'/g)].map((m) => m[1]));
+    const used = exprs.flatMap((e) => [...e.matchAll(/\b(cloudvars_[a-z_]+)/g)].map((m) => (m[1] ?? '').replace(/_bucket$/, '')));
+    expect(used.length).toBeGreaterThan(0);
+    for (const name of used) expect(exported, `${name} is exported by the gateway`).toContain(name);
   });
 
   it('rejects values the schema forbids', () => {
