@@ -13,6 +13,9 @@ import type { LatencySummary, LoadReport } from './report.ts';
 
 const PROGRESS_EVERY_MS = 5000;
 
+/** CLOCK_MONOTONIC in us: the clock of V8 CPU profiles, shared by every process on the host. */
+const monotonicUs = (): number => Number(process.hrtime.bigint() / 1000n);
+
 const wait = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 function summarize(h: Histogram): LatencySummary {
@@ -74,6 +77,8 @@ async function drive(options: LoadOptions, links: WorkerLink[], log: (line: stri
   let metricsStart: Map<string, number> | undefined;
   let metricsEnd: Map<string, number> | undefined;
   let settled = afterJoin;
+  let monoStart = 0;
+  let monoEnd = 0;
   if (options.mode === 'idle') {
     // Let the join storm's garbage be collected (V8's memory reducer acts on an idle heap).
     log(`idle: settling ${options.durationSeconds} s before measuring memory`);
@@ -94,11 +99,13 @@ async function drive(options: LoadOptions, links: WorkerLink[], log: (line: stri
       await wait(options.warmupSeconds * 1000);
       for (const link of links) link.send({ type: 'window-start' });
       windowStart = sampleAll(pidsAll);
+      monoStart = monotonicUs();
       metricsStart = await scrapeAll(options.urls);
       const t0 = performance.now();
       log(`measuring ${options.durationSeconds} s`);
       await wait(options.durationSeconds * 1000);
       windowEnd = sampleAll(pidsAll);
+      monoEnd = monotonicUs();
       metricsEnd = await scrapeAll(options.urls);
       windowSeconds = (performance.now() - t0) / 1000;
       for (const link of links) link.send({ type: 'window-end' });
@@ -156,6 +163,7 @@ async function drive(options: LoadOptions, links: WorkerLink[], log: (line: stri
       gatewayCpuUsPerDelivery: gw > 0 && delivered > 0 ? (gatewayCpuSeconds * 1e6) / delivered : null,
       redisCpuSeconds,
       redisCpuUsPerSet: options.redisPids.length > 0 && sent > 0 ? (redisCpuSeconds * 1e6) / sent : null,
+      windowMonotonicUs: [monoStart, monoEnd],
       gatewayMessagesOut: delta(metricsStart, metricsEnd, 'cloudvars_messages_out_total'),
       gatewayFramesOut: delta(metricsStart, metricsEnd, 'cloudvars_frames_out_total'),
     };

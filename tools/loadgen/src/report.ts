@@ -57,6 +57,8 @@ export interface LoadReport {
     readonly gatewayCpuUsPerDelivery: number | null;
     readonly redisCpuSeconds: number;
     readonly redisCpuUsPerSet: number | null;
+    /** The window on the host's monotonic clock, to cut a gateway CPU profile to it. */
+    readonly windowMonotonicUs: readonly [number, number];
     /** From the gateways' /metrics over the window (null when not scraped): messages/frames = batching. */
     readonly gatewayMessagesOut: number | null;
     readonly gatewayFramesOut: number | null;

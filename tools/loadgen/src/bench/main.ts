@@ -96,7 +96,7 @@ async function runScenario(s: Scenario, f: BenchFlags, profileDir: string): Prom
     let profile: ProfileSummary | undefined;
     if (profiling) {
       const file = readdirSync(scenarioProfileDir).find((n) => n.endsWith('.cpuprofile'));
-      if (file) profile = summarizeProfile(join(scenarioProfileDir, file));
+      if (file) profile = summarizeProfile(join(scenarioProfileDir, file), report.load?.windowMonotonicUs);
       else log(`(${s.id}) no CPU profile was written (did the gateway exit cleanly?)`);
     }
     return { scenario: s, report, loadAvgBefore, loadAvgAfter, ...(profile ? { profile } : {}) };

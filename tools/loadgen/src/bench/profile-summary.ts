@@ -12,6 +12,29 @@ interface ProfileNode {
 
 interface CpuProfile {
   readonly nodes: readonly ProfileNode[];
+  /** Monotonic microseconds (the clock of process.hrtime in any process on the host). */
+  readonly startTime: number;
+  readonly samples?: readonly number[];
+  readonly timeDeltas?: readonly number[];
+}
+
+/** Samples per node id, only those taken inside [from, to] when a window is given. */
+function hitsPerNode(profile: CpuProfile, window?: readonly [number, number]): Map<number, number> {
+  const hits = new Map<number, number>();
+  const samples = profile.samples ?? [];
+  const deltas = profile.timeDeltas ?? [];
+  if (!window || samples.length === 0) {
+    for (const node of profile.nodes) hits.set(node.id, node.hitCount ?? 0);
+    return hits;
+  }
+  let t = profile.startTime;
+  for (let i = 0; i < samples.length; i++) {
+    t += deltas[i] ?? 0;
+    const id = samples[i];
+    if (id === undefined || t < window[0] || t > window[1]) continue;
+    hits.set(id, (hits.get(id) ?? 0) + 1);
+  }
+  return hits;
 }
 
 export interface ProfileRow {
@@ -42,13 +65,15 @@ function top(map: Map<string, number>, total: number, n: number): ProfileRow[] {
     .map(([name, hits]) => ({ name, share: total === 0 ? 0 : hits / total }));
 }
 
-export function summarizeProfile(path: string, n = 12): ProfileSummary {
+/** Self time per function and module; with `window` (monotonic us), only samples inside it. */
+export function summarizeProfile(path: string, window?: readonly [number, number], n = 12): ProfileSummary {
   const profile = JSON.parse(readFileSync(path, 'utf8')) as CpuProfile;
+  const nodeHits = hitsPerNode(profile, window);
   const byFunction = new Map<string, number>();
   const byModule = new Map<string, number>();
   let total = 0;
   for (const node of profile.nodes) {
-    const hits = node.hitCount ?? 0;
+    const hits = nodeHits.get(node.id) ?? 0;
     const { functionName, url, lineNumber } = node.callFrame;
     // Idle time is the process waiting for work, not a cost.
     if (hits === 0 || functionName === '(idle)') continue;

@@ -121,7 +121,7 @@ function table(rs: readonly Row[]): string {
 
 function profileSection(p: ProfileSummary): string {
   const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
-  const lines = [`Gateway CPU profile (${p.samples} samples, self time, idle excluded):`, '', '| module | share |', '|---|---|'];
+  const lines = [`Gateway CPU profile over the measured window (${p.samples} samples, self time, idle excluded):`, '', '| module | share |', '|---|---|'];
   for (const m of p.modules) lines.push(`| ${m.name} | ${pct(m.share)} |`);
   lines.push('', '| function | share |', '|---|---|');
   for (const fn of p.functions) lines.push(`| \`${fn.name.replace(/\|/g, '\\|')}\` | ${pct(fn.share)} |`);
