@@ -125,7 +125,7 @@ const initialVariables = fc.uniqueArray(validName, { minLength: 1, maxLength: 10
 
 const mutation = (d: DialectName): fc.Arbitrary<Mutation | null> =>
   fc.oneof(
-    { weight: 3, arbitrary: fc.constant(null) },
+    { weight: 7, arbitrary: fc.constant(null) },
     invalidRoom(d).map((value) => ({ field: 'room' as const, value, expect: 4000 as const })),
     fc.constant({ field: 'room-in-proto' as const, expect: 4000 as const }),
     fc
@@ -164,12 +164,13 @@ const handshakeCase: fc.Arbitrary<HandshakeCase> = dialect.chain((d) =>
     username: validUsername,
     variables: initialVariables,
     mutation: mutations[d],
-    ignored: fc.array(invalidValue, { maxLength: 8 }),
+    // Up to 25: with the handshake and the ending, within the rate limit's burst of 30.
+    ignored: fc.array(invalidValue, { minLength: 8, maxLength: 25, size: 'max' }),
     ending,
   }),
 );
 
-export const fuzzCase: fc.Arbitrary<FuzzCase> = fc.oneof(rawCase, handshakeCase);
+export const fuzzCase: fc.Arbitrary<FuzzCase> = fc.oneof({ weight: 1, arbitrary: rawCase }, { weight: 2, arbitrary: handshakeCase });
 
 // --- turning a case into frames and expectations ---------------------------------------------
 export interface Plan {
