@@ -7,7 +7,8 @@ import type { DialectName } from '@cloudvars/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { joinedTogether, TestClient, until } from './support/client.ts';
 import { closeOf, cloud, handshakeOf, refusal, serverSet, setOf } from './support/conformance.ts';
-import { membersAre, startGateway, type RunningGateway } from './support/gateway.ts';
+import { membersAre, type RunningGateway } from './support/gateway.ts';
+import { startTarget, TARGET_KINDS, type Target } from './support/targets.ts';
 
 const DIALECTS: readonly DialectName[] = ['seed', 'legacy'];
 const ONE = { [cloud('a')]: '1' };
@@ -20,23 +21,27 @@ function variables(n: number): Record<string, string> {
   return Object.fromEntries(Array.from({ length: n }, (_, i) => [cloud(`v${i}`), String(i)]));
 }
 
-describe('handshake on a default gateway', () => {
+describe.each(TARGET_KINDS)('handshake on a default gateway (%s)', (kind) => {
+  let target: Target;
+  /** The first pod: the cluster's store, for membership checks. */
   let gw: RunningGateway;
+  const url = (): string => target.url();
   beforeAll(async () => {
-    gw = await startGateway();
+    target = await startTarget(kind);
+    gw = target.gw;
   });
   afterAll(async () => {
-    await gw.stop();
+    await target.stop();
   });
 
   /** Expects the lone handshake `frame` to be refused with `code`, nothing sent back. */
   async function expectRefused(frame: Record<string, unknown> | string, code: number, dialect: DialectName = 'seed'): Promise<void> {
-    expect(await refusal(gw.url, [frame], dialect)).toEqual({ code, frames: [] });
+    expect(await refusal(url(), [frame], dialect)).toEqual({ code, frames: [] });
   }
 
   /** Expects a handshake to be admitted: the store counts it and the socket stays open. */
   async function expectAdmitted(room: string, frame: Record<string, unknown>, dialect: DialectName = 'seed'): Promise<TestClient> {
-    const client = await TestClient.connect(gw.url, { dialect });
+    const client = await TestClient.connect(url(), { dialect });
     client.sendJson(frame);
     await membersAre(gw, room, 1);
     expect(client.closed).toBeNull();
@@ -57,7 +62,7 @@ describe('handshake on a default gateway', () => {
 
     it('closes with 4000 on a second handshake sent while the first is joining, even one with a bad username', async () => {
       const room = freshRoom();
-      const result = await refusal(gw.url, [handshakeOf(dialect, room, 'first', ONE), handshakeOf(dialect, room, 'x', ONE)], dialect);
+      const result = await refusal(url(), [handshakeOf(dialect, room, 'first', ONE), handshakeOf(dialect, room, 'x', ONE)], dialect);
       expect(result.code).toBe(4000);
     });
   });
@@ -138,19 +143,19 @@ describe('handshake on a default gateway', () => {
         [cloud('__proto__'), '1'],
         [cloud('constructor'), '2'],
       ];
-      await TestClient.join(gw.url, room, 'creator', vars);
+      await TestClient.join(url(), room, 'creator', vars);
       await membersAre(gw, room, 1);
-      const second = await TestClient.join(gw.url, room, 'second', vars);
+      const second = await TestClient.join(url(), room, 'second', vars);
       expect(await second.waitFrames(1)).toEqual([[serverSet('seed', cloud('__proto__'), '1'), serverSet('seed', cloud('constructor'), '2')].join('\n')]);
     });
 
     it('treats rooms and usernames named "__proto__" and "constructor" as data', async () => {
       for (const room of ['__proto__', 'constructor']) {
-        await TestClient.join(gw.url, room, '__proto__', ONE);
+        await TestClient.join(url(), room, '__proto__', ONE);
         await membersAre(gw, room, 1);
-        const other = await TestClient.join(gw.url, room, 'constructor', ONE);
+        const other = await TestClient.join(url(), room, 'constructor', ONE);
         expect(await other.waitFrames(1)).toEqual([serverSet('seed', cloud('a'), '1')]);
-        expect((await refusal(gw.url, [handshakeOf('seed', room, '__PROTO__', ONE)])).code).toBe(4002);
+        expect((await refusal(url(), [handshakeOf('seed', room, '__PROTO__', ONE)])).code).toBe(4002);
       }
     });
   });
@@ -158,10 +163,10 @@ describe('handshake on a default gateway', () => {
   describe.each(DIALECTS)('initial values (%s)', (dialect) => {
     it('stores an invalid initial value as "0" and sends the creator exactly the corrections', async () => {
       const room = freshRoom();
-      const creator = await TestClient.connect(gw.url, { dialect });
+      const creator = await TestClient.connect(url(), { dialect });
       creator.sendJson(handshakeOf(dialect, room, 'creator', { [cloud('a')]: '1', [cloud('b')]: 'abc', [cloud('c')]: 5, [cloud('d')]: null, [cloud('e')]: '' }));
       await membersAre(gw, room, 1);
-      const joiner = await TestClient.join(gw.url, room, 'joiner', { [cloud('a')]: '9', [cloud('b')]: '9', [cloud('c')]: '9', [cloud('d')]: '9', [cloud('e')]: '9' }, dialect);
+      const joiner = await TestClient.join(url(), room, 'joiner', { [cloud('a')]: '9', [cloud('b')]: '9', [cloud('c')]: '9', [cloud('d')]: '9', [cloud('e')]: '9' }, dialect);
       const [snapshot] = await joiner.waitFrames(1);
       expect(snapshot).toBe(['1', '0', '0', '0', '0'].map((value, i) => serverSet(dialect, cloud('abcde'.charAt(i)), value)).join('\n'));
       // A later set from the joiner is the only other thing the creator receives.
@@ -192,9 +197,9 @@ describe('handshake on a default gateway', () => {
 
     it.each(DIALECTS)('closes with 4002 when the username is taken in the room, in another case (%s)', async (dialect) => {
       const room = freshRoom();
-      await TestClient.join(gw.url, room, 'Alice', ONE);
+      await TestClient.join(url(), room, 'Alice', ONE);
       await membersAre(gw, room, 1);
-      expect(await refusal(gw.url, [handshakeOf(dialect, room, 'aLICE', ONE)], dialect)).toEqual({ code: 4002, frames: [] });
+      expect(await refusal(url(), [handshakeOf(dialect, room, 'aLICE', ONE)], dialect)).toEqual({ code: 4002, frames: [] });
       // The same name is free in another room.
       const other = freshRoom();
       await expectAdmitted(other, handshakeOf(dialect, other, 'alice', ONE), dialect);
@@ -202,13 +207,13 @@ describe('handshake on a default gateway', () => {
 
     it('frees a username when its client leaves', async () => {
       const room = freshRoom();
-      const sam = await TestClient.join(gw.url, room, 'sam', ONE);
+      const sam = await TestClient.join(url(), room, 'sam', ONE);
       await membersAre(gw, room, 1);
-      await TestClient.join(gw.url, room, 'bob', ONE);
+      await TestClient.join(url(), room, 'bob', ONE);
       await membersAre(gw, room, 2);
       sam.close();
       await membersAre(gw, room, 1);
-      const again = await TestClient.join(gw.url, room, 'SAM', ONE);
+      const again = await TestClient.join(url(), room, 'SAM', ONE);
       expect(await again.waitFrames(1)).toEqual([serverSet('seed', cloud('a'), '1')]);
       expect(again.closed).toBeNull();
     });
@@ -217,12 +222,12 @@ describe('handshake on a default gateway', () => {
   describe('joining a room', () => {
     it.each(DIALECTS)('sends a joiner every current value in ONE frame (%s)', async (dialect) => {
       const room = freshRoom();
-      const creator = await TestClient.join(gw.url, room, 'creator', variables(10));
+      const creator = await TestClient.join(url(), room, 'creator', variables(10));
       await membersAre(gw, room, 1);
-      const first = await TestClient.join(gw.url, room, 'first', variables(10), dialect);
+      const first = await TestClient.join(url(), room, 'first', variables(10), dialect);
       await first.waitFrames(1);
       await joinedTogether(creator, first, cloud('v3'), '33');
-      const joiner = await TestClient.join(gw.url, room, 'joiner', Object.entries(variables(10)).reverse(), dialect);
+      const joiner = await TestClient.join(url(), room, 'joiner', Object.entries(variables(10)).reverse(), dialect);
       await joiner.waitFrames(1);
       await membersAre(gw, room, 3);
       const expected = Object.entries(variables(10)).map(([name, value]) => serverSet(dialect, name, name === cloud('v3') ? '33' : value));
@@ -235,99 +240,100 @@ describe('handshake on a default gateway', () => {
       ['a name more', { [cloud('a')]: '1', [cloud('b')]: '1', [cloud('c')]: '1' }],
     ])('closes with 4001 when the names differ (%s) and someone is connected', async (_what, vars) => {
       const room = freshRoom();
-      await TestClient.join(gw.url, room, 'creator', { [cloud('a')]: '1', [cloud('b')]: '1' });
+      await TestClient.join(url(), room, 'creator', { [cloud('a')]: '1', [cloud('b')]: '1' });
       await membersAre(gw, room, 1);
-      expect(await refusal(gw.url, [handshakeOf('seed', room, 'other', vars)])).toEqual({ code: 4001, frames: [] });
+      expect(await refusal(url(), [handshakeOf('seed', room, 'other', vars)])).toEqual({ code: 4001, frames: [] });
     });
 
     it('migrates the room when the names differ and nobody is connected', async () => {
       const room = freshRoom();
-      const old = await TestClient.join(gw.url, room, 'old', { [cloud('kept')]: '1', [cloud('dropped')]: '2' });
+      const old = await TestClient.join(url(), room, 'old', { [cloud('kept')]: '1', [cloud('dropped')]: '2' });
       await membersAre(gw, room, 1);
-      const witness = await TestClient.join(gw.url, room, 'witness', { [cloud('kept')]: '0', [cloud('dropped')]: '0' });
+      const witness = await TestClient.join(url(), room, 'witness', { [cloud('kept')]: '0', [cloud('dropped')]: '0' });
       await witness.waitFrames(1);
       await joinedTogether(old, witness, cloud('kept'), '5');
       old.close();
       witness.close();
       await membersAre(gw, room, 0);
 
-      const migrant = await TestClient.join(gw.url, room, 'migrant', { [cloud('kept')]: '7', [cloud('new')]: '8' });
+      const migrant = await TestClient.join(url(), room, 'migrant', { [cloud('kept')]: '7', [cloud('new')]: '8' });
       expect(await migrant.waitFrames(1)).toEqual([[serverSet('seed', cloud('kept'), '5'), serverSet('seed', cloud('new'), '8')].join('\n')]);
-      const later = await TestClient.join(gw.url, room, 'later', { [cloud('new')]: '0', [cloud('kept')]: '0' });
+      const later = await TestClient.join(url(), room, 'later', { [cloud('new')]: '0', [cloud('kept')]: '0' });
       expect(await later.waitFrames(1)).toEqual([[serverSet('seed', cloud('kept'), '5'), serverSet('seed', cloud('new'), '8')].join('\n')]);
       // The old names are gone now that the migrant is connected.
-      expect((await refusal(gw.url, [handshakeOf('seed', room, 'oldnames', { [cloud('kept')]: '0', [cloud('dropped')]: '0' })])).code).toBe(4001);
+      expect((await refusal(url(), [handshakeOf('seed', room, 'oldnames', { [cloud('kept')]: '0', [cloud('dropped')]: '0' })])).code).toBe(4001);
     });
   });
 });
 
-describe('handshake limits', () => {
-  const gateways: RunningGateway[] = [];
-  async function gateway(env: Record<string, string>): Promise<RunningGateway> {
-    const started = await startGateway(env);
-    gateways.push(started);
-    return started;
+describe.each(TARGET_KINDS)('handshake limits (%s)', (kind) => {
+  const targets: Target[] = [];
+  /** `url()` takes the pods in turn; `podUrl` is always the first pod (per-pod limits). */
+  async function gateway(env: Record<string, string>): Promise<{ url: () => string; podUrl: string } & Pick<RunningGateway, 'engine' | 'metrics'>> {
+    const started = await startTarget(kind, env);
+    targets.push(started);
+    return { url: () => started.url(), podUrl: started.gw.url, engine: started.gw.engine, metrics: started.gw.metrics };
   }
   afterAll(async () => {
-    await Promise.all(gateways.map((started) => started.stop()));
+    await Promise.all(targets.map((started) => started.stop()));
   });
 
   it('closes with 4002 for a username holding a blocked word, in any case', async () => {
     const gw = await gateway({ USERNAME_BLOCKLIST: 'evil, Spam' });
     for (const username of ['evil1', 'xxSPAMxx', 'EvIl']) {
-      expect((await refusal(gw.url, [handshakeOf('seed', 'blocked', username, ONE)])).code).toBe(4002);
+      expect((await refusal(gw.url(), [handshakeOf('seed', 'blocked', username, ONE)])).code).toBe(4002);
     }
-    await TestClient.join(gw.url, 'blocked', 'nice1', ONE);
+    await TestClient.join(gw.url(), 'blocked', 'nice1', ONE);
     await membersAre(gw, 'blocked', 1);
   });
 
   it('closes with 4003 when the room is full (MAX_CLIENTS_PER_ROOM=2), and admits again once a slot frees', async () => {
     const gw = await gateway({ MAX_CLIENTS_PER_ROOM: '2' });
-    const first = await TestClient.join(gw.url, 'full', 'first', ONE);
+    const first = await TestClient.join(gw.url(), 'full', 'first', ONE);
     await membersAre(gw, 'full', 1);
-    await TestClient.join(gw.url, 'full', 'second', ONE);
+    await TestClient.join(gw.url(), 'full', 'second', ONE);
     await membersAre(gw, 'full', 2);
-    expect(await refusal(gw.url, [handshakeOf('seed', 'full', 'third', ONE)])).toEqual({ code: 4003, frames: [] });
+    expect(await refusal(gw.url(), [handshakeOf('seed', 'full', 'third', ONE)])).toEqual({ code: 4003, frames: [] });
     // Table order: a taken username (4002) is checked before room size; room size before names (4001).
-    expect((await refusal(gw.url, [handshakeOf('seed', 'full', 'FIRST', ONE)])).code).toBe(4002);
-    expect((await refusal(gw.url, [handshakeOf('seed', 'full', 'third', { [cloud('z')]: '1' })])).code).toBe(4003);
+    expect((await refusal(gw.url(), [handshakeOf('seed', 'full', 'FIRST', ONE)])).code).toBe(4002);
+    expect((await refusal(gw.url(), [handshakeOf('seed', 'full', 'third', { [cloud('z')]: '1' })])).code).toBe(4003);
     first.close();
     await membersAre(gw, 'full', 1);
-    const third = await TestClient.join(gw.url, 'full', 'third', ONE);
+    const third = await TestClient.join(gw.url(), 'full', 'third', ONE);
     expect(await third.waitFrames(1)).toEqual([serverSet('seed', cloud('a'), '1')]);
   });
 
   it('closes with 4003 for a second room when MAX_ROOMS=1, while the first room still admits', async () => {
     const gw = await gateway({ MAX_ROOMS: '1' });
-    const first = await TestClient.join(gw.url, 'one', 'first', ONE);
+    const first = await TestClient.join(gw.url(), 'one', 'first', ONE);
     await membersAre(gw, 'one', 1);
-    expect(await refusal(gw.url, [handshakeOf('seed', 'two', 'other', ONE)])).toEqual({ code: 4003, frames: [] });
-    const second = await TestClient.join(gw.url, 'one', 'second', ONE);
+    expect(await refusal(gw.url(), [handshakeOf('seed', 'two', 'other', ONE)])).toEqual({ code: 4003, frames: [] });
+    const second = await TestClient.join(gw.url(), 'one', 'second', ONE);
     await membersAre(gw, 'one', 2);
     first.close();
     second.close();
     await membersAre(gw, 'one', 0);
-    await TestClient.join(gw.url, 'two', 'other', ONE);
+    await TestClient.join(gw.url(), 'two', 'other', ONE);
     await membersAre(gw, 'two', 1);
   });
 
   it('closes a second connection with 4003 when MAX_CONNECTIONS=1, and admits one once the first is gone', async () => {
     const gw = await gateway({ MAX_CONNECTIONS: '1' });
-    const first = await TestClient.join(gw.url, 'pod', 'first', ONE);
+    const first = await TestClient.join(gw.podUrl, 'pod', 'first', ONE);
     await membersAre(gw, 'pod', 1);
-    expect(await refusal(gw.url, [handshakeOf('seed', 'pod', 'second', ONE)])).toEqual({ code: 4003, frames: [] });
+    expect(await refusal(gw.podUrl, [handshakeOf('seed', 'pod', 'second', ONE)])).toEqual({ code: 4003, frames: [] });
     first.close();
     await membersAre(gw, 'pod', 0);
     const connectionsGauge = async (): Promise<number> => (await gw.metrics.connections.get()).values[0]?.value ?? -1;
     await until(async () => (await connectionsGauge()) === 0, { what: 'the pod to count no connection' });
-    await TestClient.join(gw.url, 'pod', 'second', ONE);
+    await TestClient.join(gw.podUrl, 'pod', 'second', ONE);
     await membersAre(gw, 'pod', 1);
   });
 
   it('closes with 4003 when the address already has MAX_CONNECTIONS_PER_ADDRESS=1 connection', async () => {
     const gw = await gateway({ MAX_CONNECTIONS_PER_ADDRESS: '1' });
-    await TestClient.join(gw.url, 'addr', 'first', ONE);
+    await TestClient.join(gw.url(), 'addr', 'first', ONE);
     await membersAre(gw, 'addr', 1);
-    expect(await refusal(gw.url, [handshakeOf('seed', 'addr2', 'second', ONE)])).toEqual({ code: 4003, frames: [] });
+    expect(await refusal(gw.url(), [handshakeOf('seed', 'addr2', 'second', ONE)])).toEqual({ code: 4003, frames: [] });
   });
 });
