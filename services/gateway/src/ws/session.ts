@@ -3,10 +3,11 @@
  *
  * Ordering, per variable, for the convergence promise of PROTOCOL.md: while a client's own
  * write of a variable is in flight (sent to the store, its event not yet back), events of
- * that variable from others were ordered before it and are not shown to the client; when
- * its own event comes back it is not echoed, unless another client's value of that variable
- * was sent to it since its previous write: that value may have crossed the client's write on
- * the wire and be on its screen now, so the stored value is sent again.
+ * that variable from others were ordered before it and are not shown to the client. When
+ * its last write's event comes back it is not echoed, unless the write may have crossed a
+ * frame on the wire: we had sent the client a frame shortly before the write arrived, so
+ * the client may have shown that older value after its own. Then the stored value of its
+ * write is sent again (PROTOCOL.md allows exactly this echo).
  */
 import {
   CloseCode,
@@ -39,6 +40,11 @@ const REFUSAL_CODES: Record<JoinRefusal, number> = {
 const OPEN = 1;
 /** Server fault (the store failed): standard WebSocket "internal error"; clients retry. */
 const INTERNAL_ERROR = 1011;
+/**
+ * A write that arrives within this time of a frame we sent may have crossed it on the wire.
+ * Longer only if the client took more than this to read a frame; then it gets no echo.
+ */
+const CROSSING_WINDOW_MS = 5_000;
 /** Frames a client may send while its join is in flight; more is a flood (the bucket allows 30). */
 const MAX_FRAMES_WHILE_JOINING = 64;
 
@@ -55,8 +61,10 @@ export class Session implements RoomMember {
   private framesWhileJoining: string[] | null = null;
   /** variable -> receive times (ms) of this client's writes whose events have not come back. */
   private inFlight: Map<string, number[]> | null = null;
-  /** Variables of which another client's value was sent since this client's last write. */
-  private maybeCrossed: Set<string> | null = null;
+  /** Variables whose last write may have crossed a frame of ours: echo its stored value. */
+  private echoOwed: Set<string> | null = null;
+  /** When a frame of sets was last written to this client (performance.now()). */
+  private lastFrameAt = Number.NEGATIVE_INFINITY;
   private readonly outbox: Outbox;
   private readonly bucket: TokenBucket;
   private readonly handshakeTimer: NodeJS.Timeout;
@@ -75,6 +83,7 @@ export class Session implements RoomMember {
     this.outbox = new Outbox(socket, context.scheduler, {
       onSlowConsumer: () => this.closeForMisbehaviour(1008, 'slow-consumer'),
       onFrameSent: (messages) => {
+        this.lastFrameAt = performance.now();
         context.metrics.messagesOut.inc(messages);
         context.metrics.framesOut.inc();
       },
@@ -196,6 +205,7 @@ export class Session implements RoomMember {
     }
     if (messages.length === 0) return;
     this.socket.send(messages.join('\n'));
+    this.lastFrameAt = performance.now();
     this.context.metrics.messagesOut.inc(messages.length);
     this.context.metrics.framesOut.inc();
   }
@@ -226,10 +236,12 @@ export class Session implements RoomMember {
     if (!message.valid) return; // PROTOCOL.md: an invalid value is ignored silently
     const variable = message.variable;
     this.outbox.drop(variable); // anything queued for it was ordered before this write
+    const now = performance.now();
     const inFlight = (this.inFlight ??= new Map());
     const times = inFlight.get(variable);
-    if (times === undefined) inFlight.set(variable, [performance.now()]);
-    else times.push(performance.now());
+    if (times === undefined) inFlight.set(variable, [now]);
+    else times.push(now);
+    if (now - this.lastFrameAt < CROSSING_WINDOW_MS) (this.echoOwed ??= new Set()).add(variable);
     this.context.engine.store.set(room.name, this.id, variable, message.value).then(
       (result) => {
         if (result.ok) {
@@ -254,6 +266,7 @@ export class Session implements RoomMember {
     times.shift();
     if (times.length > 0) return;
     this.inFlight?.delete(variable);
+    this.echoOwed?.delete(variable);
     const value = this.room?.values.get(variable);
     if (value !== undefined && this.dialect !== null && this.state === 'joined') {
       this.outbox.put(variable, this.dialect.encodeSet(variable, value));
@@ -277,12 +290,11 @@ export class Session implements RoomMember {
         this.context.metrics.fanoutLatency.observe((performance.now() - receivedAt) / 1000);
         if (times.length === 0) {
           this.inFlight?.delete(variable);
-          if (this.maybeCrossed?.delete(variable)) this.outbox.put(variable, text.in(dialect));
+          if (this.echoOwed?.delete(variable)) this.outbox.put(variable, text.in(dialect));
         }
       }
       return;
     }
-    if (event.origin !== this.id) (this.maybeCrossed ??= new Set()).add(variable);
     this.outbox.put(variable, text.in(dialect));
   }
 
@@ -301,7 +313,7 @@ export class Session implements RoomMember {
       }
     }
     this.inFlight = null;
-    this.maybeCrossed = null;
+    this.echoOwed = null;
     this.epoch = snapshot.epoch;
     this.floor = snapshot.seq;
   }
