@@ -1,12 +1,13 @@
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Recorder, freshRoom, joinRequest, roomyLimits } from './contract/harness.ts';
 import { redisPods } from './support/redis-engines.ts';
 import { hasBinary, startRedisProcess, type RedisProcess } from './support/redis-server.ts';
 import { until } from './support/until.ts';
 
-/** Fault: the Redis under two pods restarts (losing its data) while one pod keeps setting. */
+/** Faults on a private Redis: a restart mid-traffic (losing its data), a killed subscriber, a stall. */
 // Needs redis-server on PATH (it restarts its own); skipped, visibly, without.
-describe.skipIf(!hasBinary('redis-server'))('redis engine across a Redis restart', () => {
+describe.skipIf(!hasBinary('redis-server'))('redis engine faults on a private redis-server', () => {
   let server: RedisProcess;
   beforeAll(async () => {
     server = await startRedisProcess();
@@ -63,6 +64,40 @@ describe.skipIf(!hasBinary('redis-server'))('redis engine across a Redis restart
       await until(() => recorder.of(room).length > before, { what: 'an event after the restart' });
       expect(recorder.of(room).at(-1)).toMatchObject({ seq: 1, value: 'after', origin: 'c9' });
     } finally {
+      await made.cleanup();
+    }
+  });
+
+  it('resyncs after the subscriber connection is killed while Redis stays up', async () => {
+    const made = await redisPods(server.url, { limits: roomyLimits });
+    const [a, b] = made.engines;
+    const recorder = new Recorder();
+    b.bus.listen(recorder);
+    const admin = new Redis(server.url);
+    const room = freshRoom();
+    try {
+      await a.store.join(joinRequest(room, 'c1', 'alice'));
+      await b.bus.subscribe([room]);
+      expect(await admin.client('KILL', 'TYPE', 'pubsub')).toBeGreaterThanOrEqual(1);
+      await until(() => recorder.resyncs >= 1, { timeoutMs: 10_000, what: 'onResync after CLIENT KILL' });
+      await a.store.set(room, 'c1', 'x', 'after');
+      await until(() => recorder.of(room).some((event) => event.value === 'after'), { what: 'the event after the kill' });
+    } finally {
+      await admin.quit();
+      await made.cleanup();
+    }
+  });
+
+  it('probe answers false while Redis stalls delivery, and true once it flows again', async () => {
+    const made = await redisPods(server.url, { limits: roomyLimits });
+    const admin = new Redis(server.url);
+    try {
+      expect(await made.engines[0].bus.probe(2_000)).toBe(true);
+      await admin.client('PAUSE', 1_500, 'ALL');
+      expect(await made.engines[0].bus.probe(200)).toBe(false);
+      await until(() => made.engines[0].bus.probe(1_000), { timeoutMs: 10_000, what: 'a probe after the pause' });
+    } finally {
+      await admin.quit();
       await made.cleanup();
     }
   });
