@@ -14,7 +14,7 @@ import { membersAre, startGateway, type RunningGateway } from './support/gateway
 const SEED = 20_261_126;
 /** Connections opened at a time. */
 const PARALLEL = 50;
-/** Connections in all: about 2,500 frames. */
+/** Connections in all: about 3,000 frames. */
 const CASES = 500;
 
 /** A case in a line, long strings cut. */

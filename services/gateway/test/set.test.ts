@@ -8,26 +8,27 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { joinedTogether, TestClient, until } from './support/client.ts';
 import { closeOf, cloud, serverSet, setOf } from './support/conformance.ts';
 import { membersAre, startGateway, type RunningGateway } from './support/gateway.ts';
+import { startTarget, TARGET_KINDS, type Target } from './support/targets.ts';
 
 const DIALECTS: readonly DialectName[] = ['seed', 'legacy'];
 const VARS = { [cloud('a')]: '0', [cloud('b')]: '0' };
 let roomCounter = 0;
 
-/** A writer and a reader joined in a fresh room of `gw`. */
-async function pair(gw: RunningGateway, dialect: DialectName = 'seed'): Promise<{ room: string; writer: TestClient; reader: TestClient }> {
+/** A writer and a reader joined in a fresh room (on different pods when there are two). */
+async function pair(target: Target, dialect: DialectName = 'seed'): Promise<{ room: string; writer: TestClient; reader: TestClient }> {
   const room = `set${++roomCounter}`;
-  const writer = await TestClient.join(gw.url, room, 'writer', VARS, dialect);
-  await membersAre(gw, room, 1);
-  const reader = await TestClient.join(gw.url, room, 'reader', VARS, dialect);
+  const writer = await TestClient.join(target.url(), room, 'writer', VARS, dialect);
+  await membersAre(target.gw, room, 1);
+  const reader = await TestClient.join(target.url(), room, 'reader', VARS, dialect);
   await reader.waitFrames(1);
   reader.frames.length = 0; // the snapshot; tests look at what comes after it
   return { room, writer, reader };
 }
 
-describe('set on a default gateway', () => {
-  let gw: RunningGateway;
+describe.each(TARGET_KINDS)('set on a default gateway (%s)', (kind) => {
+  let gw: Target;
   beforeAll(async () => {
-    gw = await startGateway();
+    gw = await startTarget(kind);
   });
   afterAll(async () => {
     await gw.stop();
@@ -87,7 +88,7 @@ describe('set on a default gateway', () => {
       await until(() => reader.frames.length >= 1 || reader.closed !== null);
       expect(reader.frames).toEqual([serverSet(dialect, cloud('b'), '1')]);
       expect(writer.closed).toBeNull();
-      const newcomer = await TestClient.join(gw.url, room, 'newcomer', VARS, dialect);
+      const newcomer = await TestClient.join(gw.url(), room, 'newcomer', VARS, dialect);
       expect(await newcomer.waitFrames(1)).toEqual([[serverSet(dialect, cloud('a'), '0'), serverSet(dialect, cloud('b'), '1')].join('\n')]);
     });
 
@@ -96,7 +97,7 @@ describe('set on a default gateway', () => {
       writer.set(cloud('a'), value);
       await until(() => reader.frames.length >= 1 || reader.closed !== null);
       expect(reader.frames).toEqual([serverSet(dialect, cloud('a'), value)]);
-      const newcomer = await TestClient.join(gw.url, room, 'newcomer', VARS, dialect);
+      const newcomer = await TestClient.join(gw.url(), room, 'newcomer', VARS, dialect);
       expect(await newcomer.waitFrames(1)).toEqual([[serverSet(dialect, cloud('a'), value), serverSet(dialect, cloud('b'), '0')].join('\n')]);
     });
   });
