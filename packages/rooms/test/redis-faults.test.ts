@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Recorder, freshRoom, joinRequest, roomyLimits } from './contract/harness.ts';
 import { redisPods } from './support/redis-engines.ts';
-import { hasBinary, startRedisProcess, type RedisProcess } from './support/redis-server.ts';
+import { freePort, hasBinary, startRedisProcess, type RedisProcess } from './support/redis-server.ts';
 import { until } from './support/until.ts';
 
 /** Faults on a private Redis: a restart mid-traffic (losing its data), a killed subscriber, a stall. */
@@ -99,6 +99,30 @@ describe.skipIf(!hasBinary('redis-server'))('redis engine faults on a private re
     } finally {
       await admin.quit();
       await made.cleanup();
+    }
+  });
+
+  it('starts before Redis does and works once Redis is up (compose starts pods and Redis together)', async () => {
+    const port = await freePort();
+    const made = await redisPods(`redis://127.0.0.1:${port}`, { limits: roomyLimits });
+    const [a, b] = made.engines;
+    const recorder = new Recorder();
+    b.bus.listen(recorder);
+    let late: RedisProcess | undefined;
+    try {
+      await until(() => made.statuses.some((s) => s.type === 'reconnecting'), { what: 'a failed first connect' });
+      expect(a.isConnected()).toBe(false);
+      late = await startRedisProcess({ port });
+      await until(() => a.isConnected() && b.isConnected(), { timeoutMs: 10_000, what: 'both pods to connect' });
+      await until(() => b.bus.probe(1_000), { timeoutMs: 10_000, what: 'a probe once Redis is up' });
+      const room = freshRoom();
+      await a.store.join(joinRequest(room, 'c1', 'alice'));
+      await b.bus.subscribe([room]);
+      await a.store.set(room, 'c1', 'x', '1');
+      await until(() => recorder.of(room).length === 1, { what: 'the first event' });
+    } finally {
+      await made.cleanup();
+      await late?.destroy();
     }
   });
 });
