@@ -1,5 +1,6 @@
 /** Measured numbers against the targets, written as the Markdown results file. */
 import type { LoadReport } from '../report.ts';
+import { capacityModel } from './capacity.ts';
 import type { MachineInfo } from './machine.ts';
 import type { ProfileSummary } from './profile-summary.ts';
 import type { Scenario } from './scenarios.ts';
@@ -153,5 +154,6 @@ export function renderResults(m: MachineInfo, outcomes: readonly ScenarioOutcome
     if (o.profile) parts.push(profileSection(o.profile), '');
     parts.push('<details><summary>JSON report</summary>', '', '```json', JSON.stringify(o.report), '```', '', '</details>', '');
   }
+  parts.push(capacityModel(outcomes), '');
   return parts.join('\n');
 }
