@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { helmTemplate, kubeTools } from '../src/kube-tools.ts';
+import { helmTemplate, kubeTools, kustomize } from '../src/kube-tools.ts';
 import { byKind, onlyOfKind, parseManifests, validateObject, type K8sObject } from '../src/manifests.ts';
 import { envOf, gatewayProblems, redisProblems, type DeploymentSpec } from '../src/invariants.ts';
 import { repoPath } from '../src/paths.ts';
@@ -79,6 +79,17 @@ describe('helm chart', () => {
     const used = exprs.flatMap((e) => [...e.matchAll(/\b(cloudvars_[a-z_]+)/g)].map((m) => (m[1] ?? '').replace(/_bucket$/, '')));
     expect(used.length).toBeGreaterThan(0);
     for (const name of used) expect(exported, `${name} is exported by the gateway`).toContain(name);
+  });
+
+  it('renders the same kinds of objects as the kustomize dev overlay (which adds a Namespace)', () => {
+    const kinds = (objects: readonly K8sObject[]): string[] =>
+      objects
+        .filter((o) => o.kind !== 'Namespace' && o.metadata.annotations?.['helm.sh/hook'] === undefined)
+        .map((o) => o.kind)
+        .sort();
+    const fromHelm = kinds(parseManifests(helmTemplate(chart, 'cv')));
+    const fromKustomize = kinds(parseManifests(kustomize(repoPath('k8s', 'overlays', 'dev'))));
+    expect(fromHelm).toEqual(fromKustomize);
   });
 
   it('rejects values the schema forbids', () => {
