@@ -41,6 +41,8 @@ describe('kustomize overlays', () => {
 
   it('production uses an external Redis: no StatefulSet, a rediss:// URL in the Secret', () => {
     const objects = parseManifests(kustomize(repoPath('k8s', 'overlays', 'production')));
+    // The HPA owns the replica count.
+    expect((onlyOfKind(objects, 'Deployment').spec as DeploymentSpec).replicas).toBeUndefined();
     expect(byKind(objects, 'StatefulSet')).toEqual([]);
     const container = (onlyOfKind(objects, 'Deployment').spec as DeploymentSpec).template.spec.containers[0];
     expect(container && envOf(objects, container).get('REDIS_URL')).toMatch(/^rediss:\/\//);
