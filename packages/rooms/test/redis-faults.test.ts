@@ -125,4 +125,18 @@ describe.skipIf(!hasBinary('redis-server'))('redis engine faults on a private re
       await late?.destroy();
     }
   });
+
+  it('probe answers false within its timeout when no Redis answers at all', async () => {
+    const port = await freePort();
+    for (const url of [`redis://127.0.0.1:${port}`, `redis-cluster://127.0.0.1:${port}`]) {
+      const made = await redisPods(url, { limits: roomyLimits });
+      try {
+        expect(await made.engines[0].bus.probe(300)).toBe(false);
+        expect(made.engines[0].isConnected()).toBe(false);
+      } finally {
+        // Nothing listens, so there are no keys to delete: close the engines only.
+        await Promise.all(made.engines.map((engine) => engine.close()));
+      }
+    }
+  });
 });

@@ -50,6 +50,19 @@ async function quit(client: Redis | Cluster): Promise<void> {
   }
 }
 
+/** True once `promise` settled within `ms`, false otherwise; leaves no timer behind. */
+async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<boolean>((resolve) => {
+    timer = setTimeout(resolve, ms, false);
+  });
+  try {
+    return await Promise.race([promise.then(() => true), expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * Connects lazily in the background (ioredis retries); the returned engine queues commands
  * until Redis answers. `bus.subscribe` and `probe` work once the subscriber is up.
@@ -123,8 +136,12 @@ export function createRedisEngine(options: RedisEngineOptions): RoomEngine {
       },
       probe: async (timeoutMs) => {
         if (closed) return false;
-        await started;
-        return closed ? false : bus.probe(timeoutMs);
+        // The first SUBSCRIBE may still be queued (Cluster waits for its topology): it counts
+        // against the same budget, so a probe never outlives its timeout.
+        const begin = performance.now();
+        if (!(await within(started, timeoutMs))) return false;
+        const left = timeoutMs - (performance.now() - begin);
+        return closed || left <= 0 ? false : bus.probe(left);
       },
     },
     isConnected: () => !closed && transport.isReady(),
