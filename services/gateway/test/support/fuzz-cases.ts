@@ -186,6 +186,12 @@ export interface Plan {
   readonly stored: ReadonlyArray<readonly [string, string]> | null;
   /** Whether the marker set must be stored (seq 1) rather than nothing (seq 0). */
   readonly markerStored: boolean;
+  /**
+   * The one echo PROTOCOL.md allows after `received`: the marker's stored value, which the
+   * gateway may resend because the marker crossed a frame it had sent (the corrections).
+   * Null when nothing was sent before the marker, so no echo can be needed.
+   */
+  readonly allowedEcho: string | null;
 }
 
 function handshakeFrame(c: HandshakeCase, room: string): Record<string, unknown> {
@@ -207,9 +213,9 @@ function handshakeFrame(c: HandshakeCase, room: string): Record<string, unknown>
 }
 
 export function plan(c: FuzzCase, room: string): Plan {
-  if (c.type === 'raw') return { burst: [c.frame], afterJoin: [], expect: c.expect, received: [], stored: null, markerStored: false };
+  if (c.type === 'raw') return { burst: [c.frame], afterJoin: [], expect: c.expect, received: [], stored: null, markerStored: false, allowedEcho: null };
   const hello = handshakeFrame(c, room);
-  if (c.mutation !== null) return { burst: [hello], afterJoin: [], expect: c.mutation.expect, received: [], stored: null, markerStored: false };
+  if (c.mutation !== null) return { burst: [hello], afterJoin: [], expect: c.mutation.expect, received: [], stored: null, markerStored: false, allowedEcho: null };
 
   const field = variableField(c.dialect);
   const names = c.variables.map(([name]) => name);
@@ -221,14 +227,15 @@ export function plan(c: FuzzCase, room: string): Plan {
   const e = c.ending;
   if (e.type === 'marker') {
     const markerStored = stored.map(([name, value]) => [name, name === first ? e.value : value] as const);
-    return { burst: [hello, ...sets, { kind: 'set', [field]: first, value: e.value }], afterJoin: [], expect: null, received, stored: markerStored, markerStored: true };
+    const allowedEcho = received.length > 0 ? serverSet(c.dialect, first, e.value) : null;
+    return { burst: [hello, ...sets, { kind: 'set', [field]: first, value: e.value }], afterJoin: [], expect: null, received, stored: markerStored, markerStored: true, allowedEcho };
   }
   let last: Outgoing;
   let expect = 4000;
   if (e.type === 'frame') {
     last = e.frame;
     expect = e.expect;
-    if (e.afterJoin) return { burst: [hello], afterJoin: [...sets, last], expect, received, stored, markerStored: false };
+    if (e.afterJoin) return { burst: [hello], afterJoin: [...sets, last], expect, received, stored, markerStored: false, allowedEcho: null };
   } else if (e.type === 'unknown-variable') {
     last = { kind: 'set', [field]: names.includes(e.name) ? `${e.name}~` : e.name, value: '1' };
   } else if (e.type === 'missing-value') {
@@ -236,7 +243,7 @@ export function plan(c: FuzzCase, room: string): Plan {
   } else {
     last = { kind: 'set', value: '1' };
   }
-  return { burst: [hello, ...sets, last], afterJoin: [], expect, received, stored, markerStored: false };
+  return { burst: [hello, ...sets, last], afterJoin: [], expect, received, stored, markerStored: false, allowedEcho: null };
 }
 
 /** How many WebSocket frames a plan sends. */
