@@ -3,6 +3,7 @@
  * unknown paths, WebSocket upgrades on any path, and client addresses behind a proxy.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { joinedTogether, TestClient, until } from './support/client.ts';
 import { closeOf, cloud, handshakeOf, metricValue, refusal, socketWithHeaders } from './support/conformance.ts';
 import { membersAre, startGateway, type RunningGateway } from './support/gateway.ts';
@@ -70,6 +71,23 @@ describe('metrics', () => {
   });
 });
 
+describe('client close codes', () => {
+  it('counts the client close codes 1000, 1001 and 4100 by code', async () => {
+    const gw = await gateway();
+    for (const [index, code] of [1000, 1001, 4100].entries()) {
+      const client = await TestClient.join(gw.url, 'closing', `client${index}`, VARS);
+      await membersAre(gw, 'closing', 1);
+      client.close(code);
+      await membersAre(gw, 'closing', 0);
+    }
+    const scrape = async (): Promise<string> => (await fetch(`${gw.httpUrl}/metrics`)).text();
+    await until(async () => metricValue(await scrape(), 'cloudvars_closes_total{code="4100"}') === 1, { what: 'the 4100 close counted' });
+    const exposition = await scrape();
+    expect(metricValue(exposition, 'cloudvars_closes_total{code="1000"}')).toBe(1);
+    expect(metricValue(exposition, 'cloudvars_closes_total{code="1001"}')).toBe(1);
+  });
+});
+
 describe('routes', () => {
   it('serves the HTML home page on GET /', async () => {
     const gw = await gateway();
@@ -92,6 +110,19 @@ describe('routes', () => {
     await deep.waitFrames(1);
     await joinedTogether(root, deep, cloud('a'), '1');
     await joinedTogether(deep, root, cloud('a'), '2');
+  });
+});
+
+describe('compression', () => {
+  it('declines permessage-deflate even when the client offers it', async () => {
+    const gw = await gateway();
+    const offering = new WebSocket(gw.url, { perMessageDeflate: true });
+    await new Promise<void>((resolve, reject) => {
+      offering.once('open', () => resolve());
+      offering.once('error', reject);
+    });
+    expect(offering.extensions).toBe('');
+    offering.close();
   });
 });
 
