@@ -330,6 +330,13 @@ describe.each(TARGET_KINDS)('handshake limits (%s)', (kind) => {
     await membersAre(gw, 'pod', 1);
   });
 
+  it('checks a taken username (4002) before the pod\'s connection limit (4003), in the table\'s order', async () => {
+    const gw = await gateway({ MAX_CONNECTIONS: '1' });
+    await TestClient.join(gw.podUrl, 'order', 'alice', ONE);
+    await membersAre(gw, 'order', 1);
+    expect((await refusal(gw.podUrl, [handshakeOf('seed', 'order', 'ALICE', ONE)])).code).toBe(4002);
+  });
+
   it('closes with 4003 when the address already has MAX_CONNECTIONS_PER_ADDRESS=1 connection', async () => {
     const gw = await gateway({ MAX_CONNECTIONS_PER_ADDRESS: '1' });
     await TestClient.join(gw.url(), 'addr', 'first', ONE);
