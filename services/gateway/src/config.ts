@@ -66,7 +66,8 @@ export const SETTINGS = {
   ROOM_TTL_SECONDS: { kind: 'int', default: 30 * DAY_SECONDS, min: 0, help: 'Empty rooms are forgotten after this long; 0 = never.' },
   DRAIN_DELAY_MS: { kind: 'int', default: 3_000, min: 0, help: 'On SIGTERM, keep serving this long with /readyz failing, so the load balancer stops sending.' },
   DRAIN_BATCH_SIZE: { kind: 'int', default: 200, min: 1, help: 'Clients closed (1012) per batch while draining.' },
-  SEND_BUFFER_LIMIT_BYTES: { kind: 'int', default: 1024 * 1024, min: 1024, help: 'A client whose unsent data stays above this is dropped.' },
+  SEND_BUFFER_LIMIT_BYTES: { kind: 'int', default: 1024 * 1024, min: 1024, help: 'A client whose unsent data stays above this for SLOW_CONSUMER_TIMEOUT_MS is dropped (1008).' },
+  SLOW_CONSUMER_TIMEOUT_MS: { kind: 'int', default: 10_000, min: 100, help: 'How long a client may stay above SEND_BUFFER_LIMIT_BYTES; meanwhile its updates are coalesced.' },
   SHUTDOWN_TIMEOUT_MS: { kind: 'int', default: 30_000, min: 1_000, help: 'Hard limit on a drain; keep it below the orchestrator\'s grace period.' },
 } as const satisfies Record<string, Setting>;
 
@@ -99,6 +100,7 @@ export interface Config {
   readonly drainDelayMs: number;
   readonly drainBatchSize: number;
   readonly sendBufferLimitBytes: number;
+  readonly slowConsumerTimeoutMs: number;
   readonly shutdownTimeoutMs: number;
 }
 
@@ -191,6 +193,7 @@ export function loadConfig(env: Env = process.env): Config {
     drainDelayMs: readInt(env, 'DRAIN_DELAY_MS'),
     drainBatchSize: readInt(env, 'DRAIN_BATCH_SIZE'),
     sendBufferLimitBytes: readInt(env, 'SEND_BUFFER_LIMIT_BYTES'),
+    slowConsumerTimeoutMs: readInt(env, 'SLOW_CONSUMER_TIMEOUT_MS'),
     shutdownTimeoutMs: readInt(env, 'SHUTDOWN_TIMEOUT_MS'),
   };
   return Object.freeze(config);

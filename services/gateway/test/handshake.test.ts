@@ -160,6 +160,49 @@ describe.each(TARGET_KINDS)('handshake on a default gateway (%s)', (kind) => {
     });
   });
 
+  describe('unusual variable names', () => {
+    // Names as escaped in the JSON text a client sends; JSON.parse turns them into the name.
+    it.each([
+      ['a NUL', '\\u0000'],
+      ['a newline', 'a\\nb'],
+      ['a quote and a backslash', '\\"\\\\'],
+      ['braces (a Redis Cluster hash tag)', '{x}'],
+      ['format directives', '%s%d'],
+      ['an emoji', '\u{1F600}'],
+      ['U+2028', '\\u2028'],
+    ])('keeps a name holding %s exactly: in the snapshot and in sets', async (_what, escaped) => {
+      const room = freshRoom();
+      const text = `{"kind":"handshake","room":"${room}","username":"creator","variables":{"\u2601 ${escaped}":"1","\u2601 b":"2"}}`;
+      const [name] = Object.keys((JSON.parse(text) as { variables: Record<string, string> }).variables) as [string];
+      const creator = await TestClient.connect(url());
+      creator.send(text);
+      await membersAre(gw, room, 1);
+      const joiner = await TestClient.connect(url());
+      joiner.send(text.replace('"creator"', '"joiner"'));
+      expect(await joiner.waitFrames(1)).toEqual([[serverSet('seed', name, '1'), serverSet('seed', cloud('b'), '2')].join('\n')]);
+      await joinedTogether(creator, joiner, name, '7');
+    });
+
+    it('keeps a name holding a lone surrogate (escaped in JSON) exactly, or refuses it with 4000', async () => {
+      const room = freshRoom();
+      const text = `{"kind":"handshake","room":"${room}","username":"creator","variables":{"\u2601 \\ud800x":"1"}}`;
+      const name = cloud('\ud800x');
+      const creator = await TestClient.connect(url());
+      creator.send(text);
+      await until(async () => creator.closed !== null || (await gw.engine.store.memberCount(room)) === 1, { what: 'a join or a refusal' });
+      if (creator.closed !== null) {
+        expect(creator.closed.code).toBe(4000);
+        return;
+      }
+      const joiner = await TestClient.connect(url());
+      joiner.send(text.replace('"creator"', '"joiner"'));
+      await until(() => joiner.frames.length >= 1 || joiner.closed !== null, { what: 'the snapshot' });
+      expect(joiner.closed).toBeNull();
+      expect(joiner.frames).toEqual([serverSet('seed', name, '1')]);
+      await joinedTogether(creator, joiner, name, '7');
+    });
+  });
+
   describe.each(DIALECTS)('initial values (%s)', (dialect) => {
     it('stores an invalid initial value as "0" and sends the creator exactly the corrections', async () => {
       const room = freshRoom();

@@ -18,8 +18,6 @@ const HOME_PAGE = readFileSync(new URL('../../public/index.html', import.meta.ur
 
 /** An emptied room stays subscribed this long, so a page reload costs no resubscribe. */
 const ROOM_LINGER_MS = 5_000;
-/** A client whose send buffer stays over the limit this long is dropped as a slow consumer. */
-const SLOW_CONSUMER_GRACE_MS = 10_000;
 
 export interface CloudSocketOptions {
   readonly config: Config;
@@ -44,11 +42,19 @@ export async function cloudSocket(app: FastifyInstance, options: CloudSocketOpti
   });
   const log = app.log;
   const hub = new RoomHub({ engine, metrics, log, lingerMs: ROOM_LINGER_MS });
-  const scheduler = new FlushScheduler(config.sendBufferLimitBytes, SLOW_CONSUMER_GRACE_MS);
+  const scheduler = new FlushScheduler(config.sendBufferLimitBytes, config.slowConsumerTimeoutMs);
   const connections = new Connections(
     { config, protocolLimits: options.protocolLimits, engine, hub, scheduler, metrics, log },
     options.instanceId,
   );
+
+  // While draining, refuse upgrades before they happen: a proxy (nginx proxy_next_upstream
+  // http_503) retries another pod at once, instead of the client reconnecting after a 1012.
+  app.addHook('onRequest', async (request, reply) => {
+    if (connections.isRefusing && request.headers.upgrade?.toLowerCase() === 'websocket') {
+      return reply.code(503).header('retry-after', '1').send({ error: 'draining' });
+    }
+  });
 
   app.route({
     method: 'GET',

@@ -32,10 +32,16 @@ export class Connections {
     return this.sessions.size;
   }
 
+  /** True once the drain closes clients: new upgrades get HTTP 503 so a proxy retries elsewhere. */
+  get isRefusing(): boolean {
+    return this.refusing;
+  }
+
   /** `address` counts toward limits; `logAddress` is what the logs may show. */
   open(socket: WebSocket, address: string, logAddress: string): void {
     const id = `${this.instanceId}:${(this.nextId++).toString(36)}`;
     if (this.refusing) {
+      // Only an upgrade that raced the onRequest check gets here.
       socket.close(CloseCode.ServiceRestart, 'draining');
       this.context.metrics.closes.inc({ code: String(CloseCode.ServiceRestart) });
       return;
