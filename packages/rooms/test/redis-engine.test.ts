@@ -78,14 +78,6 @@ describe('redis engine', () => {
     expect(await client.zcard(addressKey(prefix, '10.9.9.9'))).toBe(1);
   });
 
-  it('runs its scripts again after SCRIPT FLUSH (EVALSHA falls back to EVAL)', async () => {
-    const { engines } = await pods();
-    const room = freshRoom();
-    await engines[0].store.join(joinRequest(room, 'c1', 'alice'));
-    await raw().script('FLUSH');
-    expect(await engines[0].store.set(room, 'c1', 'x', '7')).toEqual({ ok: true, seq: 1 });
-  });
-
   it('reports a malformed message on a room channel and delivers only real events', async () => {
     const made = await pods();
     const [a, b] = made.engines;

@@ -139,4 +139,20 @@ describe.skipIf(!hasBinary('redis-server'))('redis engine faults on a private re
       }
     }
   });
+
+  // On the private server: flushing scripts on the shared test Redis would disturb other files.
+  it('runs its scripts again after SCRIPT FLUSH (EVALSHA falls back to EVAL)', async () => {
+    const made = await redisPods(server.url, { limits: roomyLimits });
+    const admin = new Redis(server.url);
+    try {
+      const room = freshRoom();
+      await made.engines[0].store.join(joinRequest(room, 'c1', 'alice'));
+      await admin.script('FLUSH');
+      expect(await made.engines[0].store.set(room, 'c1', 'x', '7')).toEqual({ ok: true, seq: 1 });
+      expect(await made.engines[1].store.snapshot(room)).toMatchObject({ seq: 1, variables: [['x', '7']] });
+    } finally {
+      await admin.quit();
+      await made.cleanup();
+    }
+  });
 });
