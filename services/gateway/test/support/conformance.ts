@@ -94,3 +94,8 @@ export async function socketWithHeaders(url: string, headers: Record<string, str
   });
   return { socket, code: () => closedWith };
 }
+
+/** A server frame's messages in a canonical order: the store's order of variables is its own (Redis sorts them). */
+export function messagesOf(frame: string | undefined): string[] {
+  return frame === undefined ? [] : frame.split('\n').sort();
+}
