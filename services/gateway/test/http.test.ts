@@ -33,7 +33,8 @@ describe('health and readiness', () => {
   });
 
   it('answers /readyz 200, then 503 "draining" while clients are still connected, then closes them with 1012', async () => {
-    const gw = await gateway({ DRAIN_DELAY_MS: '300' });
+    // Long enough that one /readyz round trip surely fits in it, even on a loaded machine.
+    const gw = await gateway({ DRAIN_DELAY_MS: '1000' });
     expect(await getJson(`${gw.httpUrl}/readyz`)).toEqual({ status: 200, body: { status: 'ready' } });
     const a = await TestClient.join(gw.url, 'drain', 'alpha', VARS);
     await membersAre(gw, 'drain', 1);
