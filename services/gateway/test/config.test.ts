@@ -18,46 +18,38 @@ function documentedDefaults(): Map<string, string> {
 }
 
 const int = (text: string): number => Number(text);
-const unset = (text: string): string => (text === '(unset)' ? '' : text);
 
-/** How each documented default reads as the Config field the gateway uses. */
-const FIELDS: Record<string, readonly [keyof Config, (text: string) => unknown]> = {
-  PORT: ['port', int],
-  HOST: ['host', unset],
+/** Settings whose Config field is not the camel-cased name, or whose text reads specially. */
+const IRREGULAR: Record<string, readonly [keyof Config, (text: string) => unknown]> = {
   REDIS_URL: ['redisUrl', (text) => (text === '(unset)' ? null : text)],
-  REDIS_KEY_PREFIX: ['redisKeyPrefix', unset],
   POD_ID: ['podId', (text) => (text === '(unset)' ? hostname() : text)],
-  LOG_LEVEL: ['logLevel', unset],
-  ANONYMIZE_ADDRESSES: ['anonymizeAddresses', (text) => text === 'true'],
   TRUST_PROXY: ['trustProxy', (text) => (text === 'false' ? false : text === 'true' ? true : text)],
-  MAX_CONNECTIONS: ['maxConnections', int],
-  MAX_CLIENTS_PER_ROOM: ['maxClientsPerRoom', int],
-  MAX_VARIABLES: ['maxVariables', int],
-  MAX_ROOMS: ['maxRooms', int],
-  MAX_CONNECTIONS_PER_ADDRESS: ['maxConnectionsPerAddress', int],
-  RATE_LIMIT_PER_SECOND: ['rateLimitPerSecond', int],
-  RATE_LIMIT_BURST: ['rateLimitBurst', int],
-  HANDSHAKE_TIMEOUT_MS: ['handshakeTimeoutMs', int],
-  PING_INTERVAL_MS: ['pingIntervalMs', int],
-  MAX_PAYLOAD_BYTES: ['maxPayloadBytes', int],
   USERNAME_BLOCKLIST: ['usernameBlockList', (text) => (text === '(unset)' ? [] : text.split(','))],
-  LEASE_TTL_MS: ['leaseTtlMs', int],
   ROOM_TTL_SECONDS: ['roomTtlMs', (text) => int(text) * 1000],
-  DRAIN_DELAY_MS: ['drainDelayMs', int],
-  DRAIN_BATCH_SIZE: ['drainBatchSize', int],
-  SEND_BUFFER_LIMIT_BYTES: ['sendBufferLimitBytes', int],
-  SHUTDOWN_TIMEOUT_MS: ['shutdownTimeoutMs', int],
 };
+
+/** MAX_CONNECTIONS_PER_ADDRESS -> maxConnectionsPerAddress. */
+function camelCase(name: string): string {
+  return name.toLowerCase().replace(/_([a-z])/g, (_match, letter: string) => letter.toUpperCase());
+}
+
+/** How a documented default reads as the Config value the gateway uses. */
+function expectedValue(name: string, text: string): { field: string; value: unknown } {
+  const irregular = IRREGULAR[name];
+  if (irregular !== undefined) return { field: irregular[0], value: irregular[1](text) };
+  const value = text === '(unset)' ? '' : /^\d+$/.test(text) ? int(text) : text === 'true' || text === 'false' ? text === 'true' : text;
+  return { field: camelCase(name), value };
+}
 
 describe('loadConfig', () => {
   it('applies the README table\'s default for every documented setting', () => {
-    const config = loadConfig({});
+    const config: Readonly<Record<string, unknown>> = loadConfig({});
     const documented = documentedDefaults();
-    expect([...documented.keys()].sort()).toEqual(Object.keys(FIELDS).sort());
+    expect(documented.size).toBeGreaterThan(20);
     for (const [name, text] of documented) {
-      const [field, read] = FIELDS[name] ?? [];
-      if (field === undefined || read === undefined) throw new Error(`no field for ${name}`);
-      expect(config[field], name).toEqual(read(text));
+      const { field, value } = expectedValue(name, text);
+      expect(Object.hasOwn(config, field), `${name} -> Config.${field}`).toBe(true);
+      expect(config[field], name).toEqual(value);
     }
   });
 
