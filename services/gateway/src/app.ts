@@ -26,8 +26,11 @@ export interface Gateway {
   readonly app: FastifyInstance;
   readonly metrics: GatewayMetrics;
   readonly readiness: Readiness;
-  /** SIGTERM: fail /readyz, wait, close clients with 1012, release leases, close. */
-  drain(): Promise<void>;
+  /**
+   * SIGTERM: fail /readyz, keep serving DRAIN_DELAY_MS (unless `skipDelay`: nobody routes
+   * to an interactive Ctrl-C), close clients with 1012, release leases, close.
+   */
+  drain(options?: { skipDelay?: boolean }): Promise<void>;
 }
 
 export function protocolLimitsFrom(config: Config): ProtocolLimits {
@@ -65,12 +68,13 @@ export async function buildApp(deps: AppDeps): Promise<Gateway> {
   });
 
   let draining: Promise<void> | null = null;
-  const drain = (): Promise<void> =>
+  const drain = (options: { skipDelay?: boolean } = {}): Promise<void> =>
     (draining ??= (async () => {
       const deadline = Date.now() + config.shutdownTimeoutMs;
+      const delayMs = options.skipDelay ? 0 : config.drainDelayMs;
       readiness.startDraining();
-      app.log.info({ delayMs: config.drainDelayMs, connections: socket.connections.size }, 'draining: /readyz fails now');
-      await new Promise((resolve) => setTimeout(resolve, config.drainDelayMs));
+      app.log.info({ delayMs, connections: socket.connections.size }, 'draining: /readyz fails now');
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
       await socket.connections.drain(config.drainBatchSize, deadline);
       app.log.info('drained; closing');
       await app.close();

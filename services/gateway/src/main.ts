@@ -52,7 +52,7 @@ function stop(signal: string): void {
     process.exit(1);
   }, config.shutdownTimeoutMs + 2_000);
   hardStop.unref();
-  gateway.drain().then(
+  gateway.drain({ skipDelay: signal === 'SIGINT' }).then(
     () => process.exit(0),
     (error: unknown) => {
       gateway.app.log.error({ err: error }, 'drain failed');
