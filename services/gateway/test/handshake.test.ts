@@ -332,6 +332,14 @@ describe.each(TARGET_KINDS)('handshake limits (%s)', (kind) => {
     await membersAre(gw, 'blocked', 1);
   });
 
+  it('closes with 4000 beyond MAX_VARIABLES=3 variables, and admits 3', async () => {
+    const gw = await gateway({ MAX_VARIABLES: '3' });
+    const four = { [cloud('a')]: '1', [cloud('b')]: '1', [cloud('c')]: '1', [cloud('d')]: '1' };
+    expect((await refusal(gw.url(), [handshakeOf('seed', 'vars', 'four', four)])).code).toBe(4000);
+    await TestClient.join(gw.url(), 'vars', 'three', { [cloud('a')]: '1', [cloud('b')]: '1', [cloud('c')]: '1' });
+    await membersAre(gw, 'vars', 1);
+  });
+
   it('closes with 4003 when the room is full (MAX_CLIENTS_PER_ROOM=2), and admits again once a slot frees', async () => {
     const gw = await gateway({ MAX_CLIENTS_PER_ROOM: '2' });
     const first = await TestClient.join(gw.url(), 'full', 'first', ONE);
