@@ -103,7 +103,15 @@ const notJson = fc
     }
   });
 const nonObject = fc.oneof(fc.array(fc.jsonValue({ maxDepth: 2 }), { maxLength: 4 }), fc.jsonValue({ maxDepth: 0 })).filter((v) => typeof v !== 'object' || v === null || Array.isArray(v));
-const unknownKind = fc.oneof(fc.string({ maxLength: 10 }).filter((k) => k !== 'set' && k !== 'handshake'), fc.constantFrom('Set', 'HANDSHAKE', 'set ', 'method'));
+const unknownKind = fc.oneof(fc.string({ maxLength: 10 }).filter((k) => k !== 'set' && k !== 'handshake'), fc.constantFrom('Set', 'HANDSHAKE', 'set ', 'method', ...PROTOTYPE_KEYS));
+/** A message hidden in an own "__proto__" key: it must not be read as the frame's fields (4000: no kind). */
+const protoWrapped = fc
+  .constantFrom(
+    { kind: 'handshake', room: 'r', username: 'someone', variables: { [cloud('a')]: '1' } },
+    { kind: 'set', variable: cloud('a'), value: '1' },
+    { kind: 'set', var: cloud('a'), value: '1' },
+  )
+  .map((inner) => `{"__proto__":${JSON.stringify(inner)}}`);
 const oversized = fc.integer({ min: FUZZ_MAX_PAYLOAD + 1, max: FUZZ_MAX_PAYLOAD + 4096 });
 const anyObject = fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 4 });
 
@@ -115,6 +123,7 @@ const rawCase: fc.Arbitrary<RawCase> = fc.oneof(
     if (kind === undefined) delete frame['kind'];
     return { type: 'raw' as const, label: 'first frame not a handshake', frame, expect: 4000 };
   }),
+  protoWrapped.map((frame) => ({ type: 'raw' as const, label: 'message inside __proto__', frame, expect: 4000 })),
   fc.uint8Array({ maxLength: 64 }).map((bytes) => ({ type: 'raw' as const, label: 'binary', frame: bytes, expect: 4000 })),
   oversized.map((n) => ({ type: 'raw' as const, label: 'oversized', frame: 'x'.repeat(n), expect: 1009 })),
 );
@@ -148,6 +157,7 @@ const ending: fc.Arbitrary<Ending> = fc.oneof(
   }),
   anyObject.map((object) => ({ type: 'frame' as const, frame: { ...object, kind: 'handshake' }, expect: 4000, afterJoin: false })),
   fc.oneof(validName, fc.constantFrom(...PROTOTYPE_KEYS)).map((name) => ({ type: 'unknown-variable' as const, name })),
+  protoWrapped.map((frame) => ({ type: 'frame' as const, frame, expect: 4000, afterJoin: false })),
   fc.constant({ type: 'missing-value' as const }),
   fc.constant({ type: 'missing-variable' as const }),
   fc.uint8Array({ maxLength: 64 }).map((bytes) => ({ type: 'frame' as const, frame: bytes, expect: 4000, afterJoin: true })),
