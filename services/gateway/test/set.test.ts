@@ -111,6 +111,15 @@ describe.each(TARGET_KINDS)('set on a default gateway (%s)', (kind) => {
     expect(writer.frames).toEqual([serverSet('seed', cloud('b'), '2')]);
   });
 
+  it('sends no echo of a write when only other variables were sent to the writer (no crossing of that variable)', async () => {
+    const { writer, reader } = await pair(gw);
+    await joinedTogether(reader, writer, cloud('b'), '1');
+    writer.set(cloud('a'), '5');
+    await until(() => reader.view.get(cloud('a')) === '5', { what: 'the write to arrive' });
+    await joinedTogether(reader, writer, cloud('b'), '2');
+    expect(writer.frames.flatMap((frame) => frame.split('\n'))).toEqual([serverSet('seed', cloud('b'), '1'), serverSet('seed', cloud('b'), '2')]);
+  });
+
   it('ignores additional properties on a set', async () => {
     const { writer, reader } = await pair(gw);
     writer.sendJson({ ...setOf('seed', cloud('a'), '3'), extra: { kind: 'handshake' }, user: 'x', ['__proto__']: { value: '9' } });
