@@ -290,6 +290,20 @@ describe.each(TARGET_KINDS)('handshake on a default gateway (%s)', (kind) => {
       expect(await refusal(url(), [handshakeOf('seed', room, 'other', vars)])).toEqual({ code: 4001, frames: [] });
     });
 
+    it('sends the stored values to a client joining an empty room it did not create, names matching', async () => {
+      const room = freshRoom();
+      const first = await TestClient.join(url(), room, 'first', { [cloud('a')]: '1', [cloud('b')]: '2' });
+      await membersAre(gw, room, 1);
+      const second = await TestClient.join(url(), room, 'second', { [cloud('a')]: '0', [cloud('b')]: '0' });
+      await second.waitFrames(1);
+      await joinedTogether(first, second, cloud('b'), '3');
+      first.close();
+      second.close();
+      await membersAre(gw, room, 0);
+      const returning = await TestClient.join(url(), room, 'returning', { [cloud('b')]: '9', [cloud('a')]: '9' });
+      expect(await returning.waitFrames(1)).toEqual([[serverSet('seed', cloud('a'), '1'), serverSet('seed', cloud('b'), '3')].join('\n')]);
+    });
+
     it('migrates the room when the names differ and nobody is connected', async () => {
       const room = freshRoom();
       const old = await TestClient.join(url(), room, 'old', { [cloud('kept')]: '1', [cloud('dropped')]: '2' });
