@@ -325,6 +325,48 @@ describe.each(TARGET_KINDS)('handshake on a default gateway (%s)', (kind) => {
   });
 });
 
+describe.each(TARGET_KINDS)('simultaneous handshakes (%s)', (kind) => {
+  let target: Target;
+  beforeAll(async () => {
+    target = await startTarget(kind, { MAX_CLIENTS_PER_ROOM: '2' });
+  });
+  afterAll(async () => {
+    await target.stop();
+  });
+
+  /** Sends every handshake in one burst (pods in turn) and returns each connection's outcome. */
+  async function race(frames: ReadonlyArray<Record<string, unknown>>): Promise<{ joined: TestClient[]; codes: number[] }> {
+    const clients = await Promise.all(frames.map(() => TestClient.connect(target.url())));
+    clients.forEach((client, i) => client.sendJson(frames[i] ?? {}));
+    const room = String(frames[0]?.['room']);
+    // Settled: every refused client is closed, and the store counts the others.
+    await until(async () => (await target.gw.engine.store.memberCount(room)) === clients.filter((c) => c.closed === null).length, { what: 'the race to settle' });
+    await until(async () => (await target.gw.engine.store.memberCount(room)) + clients.filter((c) => c.closed !== null).length === clients.length, { what: 'every outcome' });
+    return { joined: clients.filter((c) => c.closed === null), codes: clients.flatMap((c) => (c.closed === null ? [] : [c.closed.code])) };
+  }
+
+  it('admits exactly MAX_CLIENTS_PER_ROOM=2 of 6 clients joining at once; the others get 4003', async () => {
+    const { joined, codes } = await race(Array.from({ length: 6 }, (_, i) => handshakeOf('seed', 'race-full', `racer${i}`, ONE)));
+    expect(joined).toHaveLength(2);
+    expect(codes).toEqual([4003, 4003, 4003, 4003]);
+  });
+
+  it('admits exactly one of 4 clients taking one username (in different cases) at once; the others get 4002', async () => {
+    const { joined, codes } = await race(['same', 'SAME', 'Same', 'sAmE'].map((name) => handshakeOf('seed', 'race-name', name, ONE)));
+    expect(joined).toHaveLength(1);
+    expect(codes).toEqual([4002, 4002, 4002]);
+  });
+
+  it('lets one of two clients creating a room at once with different names win; the other gets 4001', async () => {
+    const { joined, codes } = await race([
+      handshakeOf('seed', 'race-names', 'left', { [cloud('left')]: '1' }),
+      handshakeOf('seed', 'race-names', 'right', { [cloud('right')]: '1' }),
+    ]);
+    expect(joined).toHaveLength(1);
+    expect(codes).toEqual([4001]);
+  });
+});
+
 describe.each(TARGET_KINDS)('handshake limits (%s)', (kind) => {
   const targets: Target[] = [];
   /** `url()` takes the pods in turn; `podUrl` is always the first pod (per-pod limits). */
