@@ -112,6 +112,18 @@ describe.each(TARGET_KINDS)('handshake on a default gateway (%s)', (kind) => {
       await expectAdmitted(room, handshakeOf('seed', room, 'someone', variables(10)));
     });
 
+    it('admits a room at every limit at once and sends a joiner all of it in one frame', async () => {
+      const room = 'r'.repeat(128 - String(++roomCounter).length) + String(roomCounter);
+      // 10 names of 512 characters, each holding a 1023-digit value.
+      const big = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [cloud(String(i).repeat(510)), String(i + 1).repeat(1023).slice(0, 1023)]));
+      await TestClient.join(url(), room, 'u'.repeat(20), big);
+      await membersAre(gw, room, 1);
+      const joiner = await TestClient.join(url(), room, 'joiner', big);
+      const frames = await joiner.waitFrames(1);
+      expect(frames).toHaveLength(1);
+      expect(messagesOf(frames[0])).toEqual(Object.entries(big).map(([name, value]) => serverSet('seed', name, value)).sort());
+    });
+
     it.each([
       ['has no prefix', 'score'],
       ['has the cloud but no space', '\u2601score'],
