@@ -31,7 +31,6 @@ export class LoadClient implements Member {
   readonly view = new Map<string, string>();
   readonly lastSeq = new Map<number, number>();
   readonly sendTimes: number[] = [];
-  sendTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly spec: ClientSpec,

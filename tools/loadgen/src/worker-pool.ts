@@ -1,7 +1,7 @@
 /**
  * The clients of one worker and the phases the coordinator drives: join, start sending,
- * window start/end (then drain), close. Sending is open-loop: each client fires on its own
- * timer at the configured rate, with a random phase, and never waits for replies.
+ * window start/end (then drain), close. Sending is open-loop (send-schedule.ts): each
+ * client sends at the configured rate with a random phase and never waits for replies.
  */
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { LoadClient, JoinError, type ClientSink } from './client.ts';
@@ -9,6 +9,7 @@ import { Histogram } from './histogram.ts';
 import type { FromWorker, JoinStats, ToWorker, WorkerResult } from './ipc.ts';
 import { Ledger } from './ledger.ts';
 import { clientsForWorker, handshakeVariables, type LoadOptions } from './plan.ts';
+import { SendSchedule } from './send-schedule.ts';
 import { nowUs } from './stamp.ts';
 import { encodeClientSet, type ReceivedSet } from './wire.ts';
 
@@ -18,6 +19,8 @@ const DRAIN_POLL_MS = 20;
 /** After sending stops, deliveries have settled once no frame arrived for this long. */
 const QUIET_MS = 500;
 const CLOSE_GRACE_MS = 5000;
+/** Scheduler tick: sends are at most this late, and bunch at most this much. */
+const SEND_TICK_MS = 2;
 
 export class WorkerPool implements ClientSink {
   private options: LoadOptions | undefined;
@@ -27,6 +30,7 @@ export class WorkerPool implements ClientSink {
   private ledger = new Ledger([]);
   private closing = false;
   private progressTimer: NodeJS.Timeout | undefined;
+  private sendTimer: NodeJS.Timeout | undefined;
   private cpuAtWindowStart: NodeJS.CpuUsage | undefined;
   private loopDelay: IntervalHistogram | undefined;
 
@@ -97,16 +101,8 @@ export class WorkerPool implements ClientSink {
 
   private start(): void {
     const opts = this.requireOptions();
-    const periodMs = 1000 / opts.rate;
-    for (const client of this.clients) {
-      if (!client.joined) continue;
-      const frame = (): void => this.sendOne(client);
-      // Random phase: clients must not fire in lock-step, or the load is a square wave.
-      client.sendTimer = setTimeout(() => {
-        frame();
-        client.sendTimer = setInterval(frame, periodMs);
-      }, Math.random() * periodMs);
-    }
+    const schedule = new SendSchedule(this.clients.filter((c) => c.joined), 1000 / opts.rate, performance.now());
+    this.sendTimer = setInterval(() => schedule.runDue(performance.now(), (c) => this.sendOne(c)), SEND_TICK_MS);
     if (opts.verbose) {
       this.progressTimer = setInterval(() => {
         const open = this.clients.reduce((n, c) => n + (c.isOpen ? 1 : 0), 0);
@@ -142,11 +138,7 @@ export class WorkerPool implements ClientSink {
   }
 
   private stopSending(): void {
-    for (const client of this.clients) {
-      clearTimeout(client.sendTimer);
-      clearInterval(client.sendTimer);
-      client.sendTimer = undefined;
-    }
+    clearInterval(this.sendTimer);
     clearInterval(this.progressTimer);
   }
 
