@@ -59,12 +59,16 @@ export function isValidValue(value: unknown, limits: ProtocolLimits): value is s
   return typeof value === 'string' && value.length <= limits.maxValueLength && isNumberText(value);
 }
 
+/** A lone UTF-16 surrogate: valid in JSON (`"\ud800"`), but no store keeps it intact (Redis turns it into U+FFFD). */
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
 export function isValidVariableName(name: unknown, limits: ProtocolLimits): name is string {
   return (
     typeof name === 'string' &&
     name.length > CLOUD_PREFIX.length &&
     name.length <= limits.maxVariableNameLength &&
-    name.startsWith(CLOUD_PREFIX)
+    name.startsWith(CLOUD_PREFIX) &&
+    !LONE_SURROGATE.test(name)
   );
 }
 

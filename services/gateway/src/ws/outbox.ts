@@ -24,6 +24,8 @@ export interface OutboxOwner {
 export class Outbox {
   /** variable name -> encoded message; Map order = the order of the newest updates. */
   private pending: Map<string, string> | null = null;
+  /** variable -> when a value of it was last written to the socket (performance.now()). */
+  private sentAt: Map<string, number> | null = null;
   private overLimitSince = 0;
 
   constructor(
@@ -47,6 +49,16 @@ export class Outbox {
 
   get size(): number {
     return this.pending?.size ?? 0;
+  }
+
+  /** Records that a value of `variable` went to the client outside the outbox (the join snapshot). */
+  recordSent(variable: string, at: number): void {
+    (this.sentAt ??= new Map()).set(variable, at);
+  }
+
+  /** When a value of `variable` was last written to the client; -Infinity if never. */
+  lastSent(variable: string): number {
+    return this.sentAt?.get(variable) ?? Number.NEGATIVE_INFINITY;
   }
 
   flush(): void {
@@ -74,6 +86,8 @@ export class Outbox {
     let frame = '';
     for (const message of pending.values()) frame = frame === '' ? message : `${frame}\n${message}`;
     this.sink.send(frame);
+    const now = performance.now();
+    for (const variable of pending.keys()) this.recordSent(variable, now);
     this.owner.onFrameSent(pending.size);
   }
 }

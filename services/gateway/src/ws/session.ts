@@ -5,9 +5,9 @@
  * write of a variable is in flight (sent to the store, its event not yet back), events of
  * that variable from others were ordered before it and are not shown to the client. When
  * its last write's event comes back it is not echoed, unless the write may have crossed a
- * frame on the wire: we had sent the client a frame shortly before the write arrived, so
- * the client may have shown that older value after its own. Then the stored value of its
- * write is sent again (PROTOCOL.md allows exactly this echo).
+ * value of the same variable on the wire: we had sent the client one shortly before the
+ * write arrived, so the client may have shown that older value after its own. Then the
+ * stored value of its write is sent again (PROTOCOL.md allows exactly this echo).
  */
 import {
   CloseCode,
@@ -41,8 +41,8 @@ const OPEN = 1;
 /** Server fault (the store failed): standard WebSocket "internal error"; clients retry. */
 const INTERNAL_ERROR = 1011;
 /**
- * A write that arrives within this time of a frame we sent may have crossed it on the wire.
- * Longer only if the client took more than this to read a frame; then it gets no echo.
+ * A write that arrives within this time of a value of its variable that we sent may have
+ * crossed it on the wire. Longer only if the client took more than this to read a frame.
  */
 const CROSSING_WINDOW_MS = 5_000;
 /** Frames a client may send while its join is in flight; more is a flood (the bucket allows 30). */
@@ -61,10 +61,8 @@ export class Session implements RoomMember {
   private framesWhileJoining: string[] | null = null;
   /** variable -> receive times (ms) of this client's writes whose events have not come back. */
   private inFlight: Map<string, number[]> | null = null;
-  /** Variables whose last write may have crossed a frame of ours: echo its stored value. */
+  /** Variables whose last write may have crossed a value we sent: echo its stored value. */
   private echoOwed: Set<string> | null = null;
-  /** When a frame of sets was last written to this client (performance.now()). */
-  private lastFrameAt = Number.NEGATIVE_INFINITY;
   private readonly outbox: Outbox;
   private readonly bucket: TokenBucket;
   private readonly handshakeTimer: NodeJS.Timeout;
@@ -83,7 +81,6 @@ export class Session implements RoomMember {
     this.outbox = new Outbox(socket, context.scheduler, {
       onSlowConsumer: () => this.closeForMisbehaviour(1008, 'slow-consumer'),
       onFrameSent: (messages) => {
-        this.lastFrameAt = performance.now();
         context.metrics.messagesOut.inc(messages);
         context.metrics.framesOut.inc();
       },
@@ -205,7 +202,8 @@ export class Session implements RoomMember {
     }
     if (messages.length === 0) return;
     this.socket.send(messages.join('\n'));
-    this.lastFrameAt = performance.now();
+    const now = performance.now();
+    for (const [name] of snapshot.variables) if (onlyThese === null || onlyThese.has(name)) this.outbox.recordSent(name, now);
     this.context.metrics.messagesOut.inc(messages.length);
     this.context.metrics.framesOut.inc();
   }
@@ -241,7 +239,7 @@ export class Session implements RoomMember {
     const times = inFlight.get(variable);
     if (times === undefined) inFlight.set(variable, [now]);
     else times.push(now);
-    if (now - this.lastFrameAt < CROSSING_WINDOW_MS) (this.echoOwed ??= new Set()).add(variable);
+    if (now - this.outbox.lastSent(variable) < CROSSING_WINDOW_MS) (this.echoOwed ??= new Set()).add(variable);
     this.context.engine.store.set(room.name, this.id, variable, message.value).then(
       (result) => {
         if (result.ok) {
