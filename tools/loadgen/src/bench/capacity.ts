@@ -5,6 +5,7 @@
  * HEADROOM keeps planning below that, where latency is still flat.
  */
 import type { ScenarioOutcome } from './results.ts';
+import type { WsFloor } from './ws-floor.ts';
 
 const HEADROOM = 0.7;
 
@@ -14,7 +15,7 @@ function find(outcomes: readonly ScenarioOutcome[], id: string): ScenarioOutcome
   return outcomes.find((o) => o.scenario.id === id);
 }
 
-export function capacityModel(outcomes: readonly ScenarioOutcome[]): string {
+export function capacityModel(outcomes: readonly ScenarioOutcome[], floor: WsFloor): string {
   const lines: string[] = ['## Capacity model (from this run)', ''];
   const a = find(outcomes, 'a')?.report.load;
   const b = find(outcomes, 'b')?.report.load;
@@ -28,6 +29,15 @@ export function capacityModel(outcomes: readonly ScenarioOutcome[]): string {
   }
   if (cpuB !== null) {
     lines.push(`- Gateway, rooms of 50: ${cpuB.toFixed(2)} us per delivery -> about ${k((HEADROOM * 1e6) / cpuB)} deliveries/s per pod, i.e. ${k((HEADROOM * 1e6) / cpuB / 49)} sets/s in rooms of 50.`);
+  }
+  for (const [id, load] of [['a', a], ['b', b]] as const) {
+    if (!load || load.gatewayCpuUsPerDelivery === null || !load.gatewayFramesOut || !load.gatewayMessagesOut) continue;
+    const perFrame = load.gatewayMessagesOut / load.gatewayFramesOut;
+    const floorShare = floor.usPerFrame / perFrame;
+    lines.push(
+      `  In (${id}) frames carried ${perFrame.toFixed(2)} updates, so the bare-send floor alone is ${floorShare.toFixed(2)} us per delivery ` +
+        `(${((floorShare / load.gatewayCpuUsPerDelivery) * 100).toFixed(0)}% of the measured cost); the rest is the gateway's own work.`,
+    );
   }
   if (c?.bytesPerConnection) {
     const perConn = c.bytesPerConnection;

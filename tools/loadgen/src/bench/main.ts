@@ -15,6 +15,7 @@ import { startGateway, startRedis, stop, type Managed } from './processes.ts';
 import { summarizeProfile, type ProfileSummary } from './profile-summary.ts';
 import { renderResults, rows, type ScenarioOutcome } from './results.ts';
 import { quick, SCENARIOS, type Scenario } from './scenarios.ts';
+import { measureWsFloor } from './ws-floor.ts';
 
 const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
 const log = (line: string): void => {
@@ -112,11 +113,14 @@ async function main(): Promise<void> {
   const profileDir = join(repoRoot, '.tmp', 'bench-profiles');
   mkdirSync(resultsDir, { recursive: true });
   const chosen = SCENARIOS.filter((s) => f.only.length === 0 || f.only.includes(s.id)).map((s) => (f.quick ? quick(s) : s));
+  log('measuring the machine floor: bare ws sends to 1,000 loopback clients');
+  const floor = await measureWsFloor();
+  log(`floor: ${floor.usPerFrame.toFixed(2)} us CPU per frame (${floor.systemUsPerFrame.toFixed(2)} us in the kernel)`);
   const outcomes: ScenarioOutcome[] = [];
   for (const s of chosen) outcomes.push(await runScenario(s, f, profileDir));
   const date = new Date().toISOString().slice(0, 10);
   const file = join(resultsDir, `${date}-${machine.hostname}${f.quick ? '-quick' : ''}.md`);
-  writeFileSync(file, renderResults(machine, outcomes, { quick: f.quick, date }));
+  writeFileSync(file, renderResults(machine, outcomes, { quick: f.quick, date, floor }));
   log(`wrote ${file}`);
   const missed = outcomes.filter((o) => rows(o, outcomes).some((r) => r.verdict === 'MISSED'));
   if (missed.length > 0) log(`targets missed in: ${missed.map((o) => `(${o.scenario.id})`).join(' ')}`);

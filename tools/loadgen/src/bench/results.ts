@@ -3,6 +3,7 @@ import type { LoadReport } from '../report.ts';
 import { capacityModel } from './capacity.ts';
 import type { MachineInfo } from './machine.ts';
 import type { ProfileSummary } from './profile-summary.ts';
+import type { WsFloor } from './ws-floor.ts';
 import type { Scenario } from './scenarios.ts';
 
 export interface ScenarioOutcome {
@@ -129,7 +130,7 @@ function profileSection(p: ProfileSummary): string {
   return lines.join('\n');
 }
 
-export function renderResults(m: MachineInfo, outcomes: readonly ScenarioOutcome[], opts: { quick: boolean; date: string }): string {
+export function renderResults(m: MachineInfo, outcomes: readonly ScenarioOutcome[], opts: { quick: boolean; date: string; floor: WsFloor }): string {
   const busy = outcomes.some((o) => Math.max(o.loadAvgBefore, o.loadAvgAfter) > m.cores);
   const parts = [
     `# Benchmark results ${opts.date} on ${m.hostname}${opts.quick ? ' (quick smoke run)' : ''}`,
@@ -137,6 +138,9 @@ export function renderResults(m: MachineInfo, outcomes: readonly ScenarioOutcome
     `- CPU: ${m.cpuModel}, ${m.cores} cores; memory ${m.memoryGiB} GiB; kernel ${m.kernel}`,
     `- Node ${m.node}; redis-server ${m.redis}; commit ${m.commit}`,
     '- Everything (Redis, gateways, load generator) ran on this one machine over 127.0.0.1.',
+    `- Machine floor: a bare \`ws\` send of one small frame to a loopback client costs ${opts.floor.usPerFrame.toFixed(2)} us of server CPU ` +
+      `(${opts.floor.systemUsPerFrame.toFixed(2)} us of it in the kernel; ${opts.floor.frames.toLocaleString('en-US')} frames to ${opts.floor.clients.toLocaleString('en-US')} clients). ` +
+      'A gateway pays at least this per frame it writes; compare it with "gateway CPU per delivery" x messages per frame.',
     busy
       ? `- **Other work was running on the machine**: the 1-minute load average exceeded the ${m.cores} cores during some scenarios (per scenario below). Treat CPU-per-delivery as an upper bound and latency as pessimistic.`
       : '- The machine was otherwise quiet (1-minute load average below the core count throughout).',
@@ -154,6 +158,6 @@ export function renderResults(m: MachineInfo, outcomes: readonly ScenarioOutcome
     if (o.profile) parts.push(profileSection(o.profile), '');
     parts.push('<details><summary>JSON report</summary>', '', '```json', JSON.stringify(o.report), '```', '', '</details>', '');
   }
-  parts.push(capacityModel(outcomes), '');
+  parts.push(capacityModel(outcomes, opts.floor), '');
   return parts.join('\n');
 }
