@@ -61,7 +61,12 @@ export function rows(o: ScenarioOutcome, all: readonly ScenarioOutcome[]): Row[]
         verdict: t.maxP99Ms ? check(l.latencyMs.p99 < t.maxP99Ms) : '',
       },
       { metric: 'latency max (ms)', measured: f(l.latencyMs.max), target: '', verdict: '' },
-      { metric: 'gateway CPU (s, all gateways)', measured: f(l.gatewayCpuSeconds), target: '', verdict: '' },
+      {
+        metric: 'gateway CPU (s, all gateways) / cores busy per gateway',
+        measured: `${f(l.gatewayCpuSeconds)} / ${f(l.gatewayCpuSeconds / l.windowSeconds / Math.max(1, r.gateways))}${l.gatewayCpuSeconds / l.windowSeconds / Math.max(1, r.gateways) > 0.85 ? ' (saturated: latency is queueing)' : ''}`,
+        target: '',
+        verdict: '',
+      },
       {
         metric: 'gateway CPU per delivery (us)',
         measured: f(l.gatewayCpuUsPerDelivery),
