@@ -1,6 +1,6 @@
 /**
  * `pnpm bench`: start Redis and gateways, run the fixed scenarios, write
- * bench/results/<date>-<hostname>[-quick].md. Flags: --quick (short smoke run),
+ * bench/results/<date>-<hostname>[-quick][-only-<ids>].md. Flags: --quick (short smoke run),
  * --only a,c (a subset), --profile (gateway CPU profile per load scenario), --duration S.
  */
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -119,7 +119,9 @@ async function main(): Promise<void> {
   const outcomes: ScenarioOutcome[] = [];
   for (const s of chosen) outcomes.push(await runScenario(s, f, profileDir));
   const date = new Date().toISOString().slice(0, 10);
-  const file = join(resultsDir, `${date}-${machine.hostname}${f.quick ? '-quick' : ''}.md`);
+  // Partial or quick runs never overwrite the full run's file.
+  const suffix = `${f.quick ? '-quick' : ''}${f.only.length > 0 ? `-only-${f.only.join('')}` : ''}`;
+  const file = join(resultsDir, `${date}-${machine.hostname}${suffix}.md`);
   writeFileSync(file, renderResults(machine, outcomes, { quick: f.quick, date, floor }));
   log(`wrote ${file}`);
   const missed = outcomes.filter((o) => rows(o, outcomes).some((r) => r.verdict === 'MISSED'));

@@ -52,6 +52,11 @@ export const SCENARIOS: readonly Scenario[] = [
     rooms: 100, clientsPerRoom: 10, rate: 5, variables: 10, workers: 1,
     target: { allDelivered: true },
   },
+  {
+    id: 'f', title: 'as (a) at 1 set/s per client: below saturation, for latency and unit costs with headroom', mode: 'load', gateways: 1, redis: true,
+    rooms: 100, clientsPerRoom: 10, rate: 1, variables: 10, workers: 1,
+    target: { allDelivered: true },
+  },
 ];
 
 /** --quick: the same shapes at a fifth of the rooms, for a smoke run. */
