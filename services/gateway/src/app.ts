@@ -61,6 +61,7 @@ export async function buildApp(deps: AppDeps): Promise<Gateway> {
     instanceId: deps.instanceId,
     protocolLimits: protocolLimitsFrom(config),
   });
+  readiness.onRecovered = () => socket.hub.onResync();
   app.addHook('onClose', async () => {
     readiness.stop();
     socket.stop();

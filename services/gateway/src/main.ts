@@ -39,6 +39,11 @@ try {
   process.exit(1);
 }
 
+// A bug must not take every socket down without a drain: log it with a code and go on.
+process.on('unhandledRejection', (reason) => {
+  gateway.app.log.error({ err: reason, code: 'CV_ERR_UNHANDLED_REJECTION' }, 'unhandled promise rejection');
+});
+
 let stopping = false;
 function stop(signal: string): void {
   if (stopping) {

@@ -24,6 +24,13 @@ export interface GatewayMetrics {
   stop(): void;
 }
 
+/** Codes that get their own label; a client may close with any of ~2,000 codes, which would each become a series. */
+const KNOWN_CLOSE_CODES = new Set([1000, 1001, 1005, 1006, 1007, 1008, 1009, 1011, 1012, 4000, 4001, 4002, 4003, 4004, 4100]);
+
+export function closeCodeLabel(code: number): string {
+  return KNOWN_CLOSE_CODES.has(code) ? String(code) : 'other';
+}
+
 export function createMetrics(): GatewayMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });

@@ -13,6 +13,11 @@ const PROBE_TIMEOUT_MS = 2_000;
 export class Readiness {
   private draining = false;
   private probeOk: boolean;
+  /**
+   * Called when the probe comes back after failing: events may have been lost meanwhile
+   * without the bus noticing (a deaf subscription), so every room must be re-read.
+   */
+  onRecovered: () => void = () => undefined;
   private readonly timer: NodeJS.Timeout;
 
   constructor(
@@ -33,8 +38,10 @@ export class Readiness {
     } catch (error) {
       this.log.error({ err: error }, 'bus probe failed');
     }
+    const recovered = ok && !this.probeOk;
     if (ok !== this.probeOk) this.log[ok ? 'info' : 'error']({ ok }, ok ? 'bus probe recovered' : 'bus probe lost: not ready');
     this.probeOk = ok;
+    if (recovered) this.onRecovered();
   }
 
   /** Why the pod is not ready, or null when it is. */

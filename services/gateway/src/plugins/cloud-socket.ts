@@ -71,6 +71,7 @@ export async function cloudSocket(app: FastifyInstance, options: CloudSocketOpti
 
   return {
     connections,
+    hub,
     stop(): void {
       connections.stop();
       scheduler.stop();

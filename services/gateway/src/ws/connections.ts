@@ -13,6 +13,12 @@ export class Connections {
   private readonly pingTimer: NodeJS.Timeout;
   private readonly leaseTimer: NodeJS.Timeout;
   private readonly leaving = new Set<Promise<void>>();
+  /**
+   * Open sockets per client address on this pod. The store's limit counts joined clients
+   * across the cluster; this one stops a single address from filling the pod with sockets
+   * that never send a handshake (this pod's share can never exceed the cluster's limit).
+   */
+  private readonly perAddress = new Map<string, number>();
   private renewing = false;
   private refusing = false;
 
@@ -46,13 +52,16 @@ export class Connections {
       this.context.metrics.closes.inc({ code: String(CloseCode.ServiceRestart) });
       return;
     }
+    const fromAddress = this.perAddress.get(address) ?? 0;
     if (this.sessions.size >= this.context.config.maxConnections) {
-      this.context.log.info({ conn: id, code: CloseCode.Overloaded, reason: 'pod-full' }, 'closing connection');
-      this.context.metrics.protocolErrors.inc({ reason: 'pod-full' });
-      this.context.metrics.closes.inc({ code: String(CloseCode.Overloaded) });
-      socket.close(CloseCode.Overloaded, 'pod-full');
+      this.refuse(socket, id, 'pod-full');
       return;
     }
+    if (fromAddress >= this.context.config.maxConnectionsPerAddress) {
+      this.refuse(socket, id, 'address-limit');
+      return;
+    }
+    this.perAddress.set(address, fromAddress + 1);
     const session = new Session(id, socket, address, {
       ...this.context,
       forget: (closed, leaving) => this.forget(closed, leaving),
@@ -62,8 +71,18 @@ export class Connections {
     this.context.log.info({ conn: id, address: logAddress }, 'connection opened');
   }
 
+  private refuse(socket: WebSocket, id: string, reason: string): void {
+    this.context.log.info({ conn: id, code: CloseCode.Overloaded, reason }, 'closing connection');
+    this.context.metrics.protocolErrors.inc({ reason });
+    this.context.metrics.closes.inc({ code: String(CloseCode.Overloaded) });
+    socket.close(CloseCode.Overloaded, reason);
+  }
+
   private forget(session: Session, leaving: Promise<void> | null): void {
-    this.sessions.delete(session);
+    if (!this.sessions.delete(session)) return;
+    const fromAddress = (this.perAddress.get(session.address) ?? 1) - 1;
+    if (fromAddress > 0) this.perAddress.set(session.address, fromAddress);
+    else this.perAddress.delete(session.address);
     this.context.metrics.connections.set(this.sessions.size);
     if (leaving !== null) {
       this.leaving.add(leaving);

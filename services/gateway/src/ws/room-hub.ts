@@ -17,8 +17,8 @@ export interface RoomMember {
   readonly id: string;
   /** Called for each event of the room, in store order. */
   deliver(event: EventText): void;
-  /** Called after a resync with the room's new state and the mirror it replaces. */
-  resynced(snapshot: RoomSnapshot, previous: MirrorState): void;
+  /** Called after a resync with the room's new state, worked out once for all members. */
+  resynced(resync: Resync): void;
   /** The room can no longer be served (it vanished from the store): close the client. */
   evict(code: number, reason: string): void;
 }
@@ -27,6 +27,29 @@ export interface MirrorState {
   readonly epoch: string | null;
   readonly seq: number;
   readonly values: ReadonlyMap<string, string>;
+}
+
+/**
+ * A resync's outcome, computed once per room (not per member): every variable as a
+ * ready-to-encode event, and which of them differ from the mirror it replaces.
+ */
+export interface Resync {
+  readonly snapshot: RoomSnapshot;
+  readonly previous: MirrorState;
+  /** Every variable of the snapshot, in its order. */
+  readonly all: ReadonlyMap<string, EventText>;
+  /** The variables whose value differs from `previous`. */
+  readonly changed: ReadonlySet<string>;
+}
+
+function resyncOf(room: string, snapshot: RoomSnapshot, previous: MirrorState): Resync {
+  const all = new Map<string, EventText>();
+  const changed = new Set<string>();
+  for (const [variable, value] of snapshot.variables) {
+    all.set(variable, new EventText({ room, epoch: snapshot.epoch, seq: snapshot.seq, origin: '', variable, value }));
+    if (previous.values.get(variable) !== value) changed.add(variable);
+  }
+  return { snapshot, previous, all, changed };
 }
 
 /** Events held while a room has no mirror yet or is being resynced; beyond this, resync. */
@@ -63,6 +86,8 @@ export interface RoomHubOptions {
 
 export class RoomHub implements BusListener {
   private readonly rooms = new Map<string, LocalRoom>();
+  /** Rooms with at least one member (kept as a count: a scan per join is quadratic in a storm). */
+  private activeRooms = 0;
   private closed = false;
 
   constructor(private readonly options: RoomHubOptions) {
@@ -96,14 +121,16 @@ export class RoomHub implements BusListener {
       clearTimeout(room.lingerTimer);
       room.lingerTimer = null;
     }
-    room.members.add(member);
-    this.updateRoomGauge();
+    if (!room.members.has(member)) {
+      if (room.members.size === 0) this.setActiveRooms(this.activeRooms + 1);
+      room.members.add(member);
+    }
     return room;
   }
 
   release(room: LocalRoom, member: RoomMember): void {
     if (!room.members.delete(member) || room.members.size > 0) return;
-    this.updateRoomGauge();
+    this.setActiveRooms(this.activeRooms - 1);
     if (this.closed) return;
     room.lingerTimer = setTimeout(() => this.forget(room), this.options.lingerMs);
     room.lingerTimer.unref();
@@ -119,10 +146,14 @@ export class RoomHub implements BusListener {
     });
   }
 
-  private updateRoomGauge(): void {
-    let active = 0;
-    for (const room of this.rooms.values()) if (room.members.size > 0) active++;
-    this.options.metrics.rooms.set(active);
+  private setActiveRooms(count: number): void {
+    this.activeRooms = count;
+    this.options.metrics.rooms.set(count);
+  }
+
+  /** False once the room was dropped (lingered out, or its subscribe failed). */
+  private isCurrent(room: LocalRoom): boolean {
+    return this.rooms.get(room.name) === room;
   }
 
   /**
@@ -139,7 +170,10 @@ export class RoomHub implements BusListener {
 
   onEvent(event: RoomEvent): void {
     const room = this.rooms.get(event.room);
-    if (room === undefined) return;
+    if (room !== undefined) this.receive(room, event);
+  }
+
+  private receive(room: LocalRoom, event: RoomEvent): void {
     if (room.buffer !== null) {
       if (room.buffer.length < MAX_BUFFERED_EVENTS) room.buffer.push(event);
       else room.bufferOverflowed = true;
@@ -181,12 +215,12 @@ export class RoomHub implements BusListener {
       this.resync(room);
       return;
     }
-    for (const event of buffered) this.onEvent(event); // buffers again if a resync starts midway
+    for (const event of buffered) this.receive(room, event); // buffers again if a resync starts midway
   }
 
   /** Re-reads the room's snapshot and tells every member what changed. */
   resync(room: LocalRoom): void {
-    if (this.closed) return;
+    if (this.closed || !this.isCurrent(room)) return;
     if (room.resyncing) {
       room.resyncAgain = true;
       return;
@@ -194,34 +228,47 @@ export class RoomHub implements BusListener {
     room.resyncing = true;
     room.buffer ??= [];
     this.options.metrics.resyncs.inc();
-    this.options.engine.store.snapshot(room.name).then(
-      (snapshot) => {
-        room.resyncing = false;
-        if (snapshot === null) {
-          this.options.log.warn({ room: room.name }, 'room vanished from the store; evicting its members');
-          for (const member of [...room.members]) member.evict(1012, 'room-vanished');
-          room.buffer = null;
-          return;
-        }
-        const previous: MirrorState = { epoch: room.epoch, seq: room.seq, values: room.values };
-        room.epoch = snapshot.epoch;
-        room.seq = snapshot.seq;
-        room.values = new Map(snapshot.variables);
-        for (const member of room.members) member.resynced(snapshot, previous);
-        if (room.resyncAgain) {
-          // Keep the buffer: the next snapshot covers what it holds, the rest is replayed.
-          room.resyncAgain = false;
-          this.resync(room);
-          return;
-        }
-        this.replayBuffer(room);
-      },
-      (error: unknown) => {
-        room.resyncing = false;
-        this.options.log.error({ err: error, room: room.name }, 'resync failed; retrying');
-        setTimeout(() => this.resync(room), RESYNC_RETRY_MS).unref();
-      },
-    );
+    this.options.engine.store
+      .snapshot(room.name)
+      .then(
+        (snapshot) => {
+          room.resyncing = false;
+          if (this.isCurrent(room)) this.applyResync(room, snapshot);
+        },
+        (error: unknown) => {
+          room.resyncing = false;
+          this.options.log.error({ err: error, room: room.name }, 'resync failed; retrying');
+          setTimeout(() => this.resync(room), RESYNC_RETRY_MS).unref();
+        },
+      )
+      .catch((error: unknown) => {
+        // A member failing to take the new state must not become an unhandled rejection.
+        this.options.log.error({ err: error, room: room.name, code: 'CV_ERR_RESYNC_APPLY' }, 'applying a resync failed');
+      });
+  }
+
+  private applyResync(room: LocalRoom, snapshot: RoomSnapshot | null): void {
+    if (snapshot === null) {
+      this.options.log.warn({ room: room.name }, 'room vanished from the store; evicting its members');
+      for (const member of [...room.members]) member.evict(1012, 'room-vanished');
+      room.buffer = null;
+      return;
+    }
+    const previous: MirrorState = { epoch: room.epoch, seq: room.seq, values: room.values };
+    room.epoch = snapshot.epoch;
+    room.seq = snapshot.seq;
+    room.values = new Map(snapshot.variables);
+    if (room.members.size > 0) {
+      const resync = resyncOf(room.name, snapshot, previous);
+      for (const member of room.members) member.resynced(resync);
+    }
+    if (room.resyncAgain) {
+      // Keep the buffer: the next snapshot covers what it holds, the rest is replayed.
+      room.resyncAgain = false;
+      this.resync(room);
+      return;
+    }
+    this.replayBuffer(room);
   }
 
   close(): void {

@@ -21,9 +21,10 @@ import {
 import type { JoinRefusal, RoomSnapshot } from '@cloudvars/rooms';
 import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
+import { closeCodeLabel } from '../metrics.ts';
 import { Outbox } from './outbox.ts';
 import type { EventText } from './event-text.ts';
-import type { LocalRoom, MirrorState, RoomMember } from './room-hub.ts';
+import type { LocalRoom, Resync, RoomMember } from './room-hub.ts';
 import type { SessionContext } from './session-context.ts';
 import { TokenBucket } from './token-bucket.ts';
 
@@ -38,6 +39,12 @@ const REFUSAL_CODES: Record<JoinRefusal, number> = {
 };
 
 const OPEN = 1;
+
+function byteLength(data: unknown): number {
+  if (Buffer.isBuffer(data) || data instanceof ArrayBuffer) return data.byteLength;
+  if (Array.isArray(data)) return data.reduce((sum: number, part: Buffer) => sum + part.byteLength, 0);
+  return 0;
+}
 /** Server fault (the store failed): standard WebSocket "internal error"; clients retry. */
 const INTERNAL_ERROR = 1011;
 /**
@@ -45,6 +52,13 @@ const INTERNAL_ERROR = 1011;
  * crossed it on the wire. Longer only if the client took more than this to read a frame.
  */
 const CROSSING_WINDOW_MS = 5_000;
+/**
+ * Writes of one variable whose events have not come back. Beyond this the bus is not
+ * delivering (a deaf subscription): resync the room rather than let the list grow.
+ */
+const MAX_WRITES_IN_FLIGHT = 64;
+/** Rate-limit cost: one token per frame, plus one per started 4 KiB (parsing costs by size). */
+const BYTES_PER_TOKEN = 4096;
 /** Frames a client may send while its join is in flight; more is a flood (the bucket allows 30). */
 const MAX_FRAMES_WHILE_JOINING = 64;
 
@@ -110,7 +124,7 @@ export class Session implements RoomMember {
     // Once a close has begun, later frames change nothing (and must not be counted twice).
     if (this.state === 'closed' || this.socket.readyState !== OPEN) return;
     this.context.metrics.messagesIn.inc();
-    if (!this.bucket.take()) {
+    if (!this.bucket.take(1 + Math.floor(byteLength(data) / BYTES_PER_TOKEN))) {
       this.closeForMisbehaviour(CloseCode.TryAgainLater, 'rate-limit');
       return;
     }
@@ -147,14 +161,21 @@ export class Session implements RoomMember {
     held.push(text);
   }
 
+  /** True while the join may go on: no close has started from either side. */
+  private get stillJoining(): boolean {
+    return this.state === 'joining' && this.socket.readyState === OPEN;
+  }
+
   private async join(handshake: Handshake): Promise<void> {
     this.state = 'joining';
+    // Read nothing more until the client is in the room (TCP pushes back on a flood).
+    this.socket.pause();
     this.username = handshake.username;
     this.joinBuffer = [];
     const room = this.context.hub.acquire(handshake.room, this);
     this.room = room;
     await room.subscribed; // gap-free join: subscribed before the snapshot is taken
-    if (this.state !== 'joining') return;
+    if (!this.stillJoining) return;
     const result = await this.context.engine.store.join({
       room: handshake.room,
       connectionId: this.id,
@@ -168,7 +189,7 @@ export class Session implements RoomMember {
       return;
     }
     const { snapshot, outcome } = result;
-    if (this.state !== 'joining') {
+    if (!this.stillJoining) {
       // The client left while the store was admitting it: give the slot back.
       await this.context.engine.store.leave({ room: room.name, connectionId: this.id, address: this.address });
       return;
@@ -190,6 +211,7 @@ export class Session implements RoomMember {
       if (this.state !== 'joined') break;
       this.onFrame(text);
     }
+    this.socket.resume();
   }
 
   /** The whole room in one frame; for a room this client created, only its corrected values. */
@@ -238,23 +260,29 @@ export class Session implements RoomMember {
     const inFlight = (this.inFlight ??= new Map());
     const times = inFlight.get(variable);
     if (times === undefined) inFlight.set(variable, [now]);
-    else times.push(now);
+    else if (times.push(now) === MAX_WRITES_IN_FLIGHT) {
+      this.log.error({ room: room.name, variable, code: 'CV_ERR_EVENTS_NOT_RETURNING' }, 'own writes are not coming back from the bus; resyncing the room');
+      this.context.hub.resync(room);
+    }
     if (now - this.outbox.lastSent(variable) < CROSSING_WINDOW_MS) (this.echoOwed ??= new Set()).add(variable);
-    this.context.engine.store.set(room.name, this.id, variable, message.value).then(
-      (result) => {
-        if (result.ok) {
-          this.context.metrics.sets.inc();
-          return;
-        }
-        this.log.warn({ room: room.name, variable, reason: result.reason }, 'set refused by the store; resyncing the room');
-        this.abandonWrite(variable);
-        this.context.hub.resync(room);
-      },
-      (error: unknown) => {
-        this.log.error({ err: error, room: room.name }, 'set failed');
-        this.abandonWrite(variable);
-      },
-    );
+    this.context.engine.store
+      .set(room.name, this.id, variable, message.value)
+      .then(
+        (result) => {
+          if (result.ok) {
+            this.context.metrics.sets.inc();
+            return;
+          }
+          this.log.warn({ room: room.name, variable, reason: result.reason }, 'set refused by the store; resyncing the room');
+          this.abandonWrite(variable);
+          this.context.hub.resync(room);
+        },
+        (error: unknown) => {
+          this.log.error({ err: error, room: room.name }, 'set failed');
+          this.abandonWrite(variable);
+        },
+      )
+      .catch((error: unknown) => this.log.error({ err: error, code: 'CV_ERR_SET_HANDLING' }, 'handling a set result failed'));
   }
 
   /** A write that will never come back as an event: show the client the mirror's value. */
@@ -296,19 +324,19 @@ export class Session implements RoomMember {
     this.outbox.put(variable, text.in(dialect));
   }
 
-  resynced(snapshot: RoomSnapshot, previous: MirrorState): void {
-    if (this.state !== 'joined' || this.dialect === null) return;
-    const names = new Set(snapshot.variables.map(([name]) => name));
-    if (names.size !== this.variableNames.size || [...names].some((name) => !this.variableNames.has(name))) {
+  resynced({ snapshot, previous, all, changed }: Resync): void {
+    const dialect = this.dialect;
+    if (this.state !== 'joined' || dialect === null) return;
+    let sameNames = all.size === this.variableNames.size;
+    for (const name of all.keys()) sameNames &&= this.variableNames.has(name);
+    if (!sameNames) {
       this.closeForMisbehaviour(CloseCode.Incompatibility, 'room-variables-changed');
       return;
     }
     // A client that joined ahead of the mirror saw a newer snapshot than `previous`: send all.
     const sendAll = previous.epoch !== this.epoch || this.floor > previous.seq;
-    for (const [name, value] of snapshot.variables) {
-      if (sendAll || previous.values.get(name) !== value || this.inFlight?.has(name)) {
-        this.outbox.put(name, this.dialect.encodeSet(name, value));
-      }
+    for (const [name, text] of all) {
+      if (sendAll || changed.has(name) || this.inFlight?.has(name)) this.outbox.put(name, text.in(dialect));
     }
     this.inFlight = null;
     this.echoOwed = null;
@@ -352,6 +380,7 @@ export class Session implements RoomMember {
   close(code: number, reason: string): void {
     if (this.socket.readyState >= 2) return; // closing or closed already
     this.socket.close(code, reason);
+    this.socket.resume(); // a join paused it; the client's close frame must be read
     // A client that never answers the close handshake must not hold the socket.
     setTimeout(() => this.socket.terminate(), 5_000).unref();
   }
@@ -361,7 +390,7 @@ export class Session implements RoomMember {
     const wasJoined = this.state === 'joined';
     this.state = 'closed';
     clearTimeout(this.handshakeTimer);
-    this.context.metrics.closes.inc({ code: String(code) });
+    this.context.metrics.closes.inc({ code: closeCodeLabel(code) });
     this.log.info({ room: this.room?.name, code, durationMs: Date.now() - this.openedAt }, 'connection closed');
     const room = this.room;
     if (room === null) {

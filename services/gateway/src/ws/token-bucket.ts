@@ -15,13 +15,13 @@ export class TokenBucket {
     this.updatedAt = this.now();
   }
 
-  /** Takes one token; false when the bucket is empty (the message exceeds the rate). */
-  take(): boolean {
+  /** Takes `cost` tokens; false when the bucket holds fewer (the message exceeds the rate). */
+  take(cost = 1): boolean {
     const now = this.now();
     this.tokens = Math.min(this.burst, this.tokens + ((now - this.updatedAt) * this.perSecond) / 1000);
     this.updatedAt = now;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
+    if (this.tokens < cost) return false;
+    this.tokens -= cost;
     return true;
   }
 }

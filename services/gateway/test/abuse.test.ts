@@ -1,0 +1,49 @@
+/**
+ * Attacks the protocol tables do not name: sockets that never handshake, floods of large
+ * frames, and close codes chosen to blow up metric cardinality.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { TestClient, until } from './support/client.ts';
+import { membersAre, startGateway, type RunningGateway } from './support/gateway.ts';
+
+describe('abuse', () => {
+  let gateway: RunningGateway | undefined;
+  afterEach(async () => {
+    await gateway?.stop();
+  });
+
+  it('refuses with 4003 an address that opens more sockets than MAX_CONNECTIONS_PER_ADDRESS, handshake or not', async () => {
+    gateway = await startGateway({ MAX_CONNECTIONS_PER_ADDRESS: '3' });
+    const idle = await Promise.all([1, 2, 3].map(() => TestClient.connect(gateway!.url)));
+    const fourth = await TestClient.connect(gateway.url);
+    expect((await fourth.waitClose()).code).toBe(4003);
+    expect(idle.every((client) => client.closed === null)).toBe(true);
+    idle[0]!.close();
+    await until(() => gateway!.metrics.connections.get().then((metric) => metric.values[0]?.value === 2));
+    const again = await TestClient.join(gateway.url, 'after', 'again', { '☁ a': '0' });
+    await membersAre(gateway, 'after', 1);
+    expect(again.closed).toBeNull();
+  });
+
+  it('charges large frames more of the rate limit: three 40 KiB sets after a handshake exceed a burst of 30 (4004)', async () => {
+    gateway = await startGateway({ RATE_LIMIT_PER_SECOND: '1' });
+    const client = await TestClient.join(gateway.url, 'heavy', 'heavy', { '☁ a': '0' });
+    await membersAre(gateway, 'heavy', 1);
+    // Valid sets, padded with an ignored property: 1 + 10 tokens each.
+    const padded = JSON.stringify({ kind: 'set', variable: '☁ a', value: '1', pad: 'x'.repeat(40 * 1024) });
+    client.send(padded);
+    client.send(padded);
+    client.send(padded);
+    expect((await client.waitClose()).code).toBe(4004);
+  });
+
+  it('counts unusual client close codes under one "other" label', async () => {
+    gateway = await startGateway();
+    const client = await TestClient.connect(gateway.url);
+    client.close(3333);
+    await client.waitClose();
+    await until(async () => (await gateway!.metrics.closes.get()).values.some((value) => value.labels.code === 'other'));
+    const labels = (await gateway.metrics.closes.get()).values.map((value) => value.labels.code);
+    expect(labels).not.toContain('3333');
+  });
+});
