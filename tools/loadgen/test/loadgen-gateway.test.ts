@@ -67,6 +67,19 @@ describe('load generator against a real gateway (memory mode, child process)', (
     expect(formatTable(report)).toContain('delivered / expected');
   });
 
+  it('splits rooms over forked worker processes and merges their reports', async () => {
+    const report = await runLoad(options({ workers: 2, urls: [gateway.url, gateway.url], durationSeconds: 1 }));
+    expect(report.workers).toBe(2);
+    expect(report.join).toMatchObject({ joined: 24, failed: 0 });
+    const load = report.load;
+    if (!load) throw new Error('load mode must produce a load section');
+    expect(load.sent).toBeGreaterThan(0);
+    expect(load.expected).toBe(load.sent * 5);
+    expect(load.delivered + load.superseded).toBe(load.expected);
+    expect(load).toMatchObject({ lost: 0, unaccounted: 0, reordered: 0, roomsConverged: 4, allDelivered: true });
+    expect(report.loadgen.cpuSeconds).toBeGreaterThan(0);
+  });
+
   it('measures idle connections and join rate without sending', async () => {
     const report = await runLoad(options({ mode: 'idle', clients: 40, rooms: 4 }));
     expect(report.join).toMatchObject({ joined: 40, failed: 0 });
