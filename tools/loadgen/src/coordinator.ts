@@ -13,6 +13,10 @@ import type { LatencySummary, LoadReport } from './report.ts';
 
 const PROGRESS_EVERY_MS = 5000;
 
+export class NoClientsError extends Error {
+  readonly code = 'CV_ERR_LOADGEN_NO_CLIENTS';
+}
+
 /** CLOCK_MONOTONIC in us: the clock of V8 CPU profiles, shared by every process on the host. */
 const monotonicUs = (): number => Number(process.hrtime.bigint() / 1000n);
 
@@ -71,6 +75,9 @@ async function drive(options: LoadOptions, links: WorkerLink[], log: (line: stri
   const joinLatency = new Histogram();
   for (const j of joins) joinLatency.merge(j.joinLatency);
   log(`joined ${joined}, failed ${failed} in ${joinSeconds.toFixed(2)} s`);
+  if (joined === 0) {
+    throw new NoClientsError(`no client could join: ${joins.flatMap((j) => j.errors).slice(0, 3).join('; ')}`);
+  }
 
   let windowStart = afterJoin;
   let windowEnd = afterJoin;

@@ -1,0 +1,20 @@
+import { describe, expect, it } from 'vitest';
+import { freePort } from '../src/bench/processes.ts';
+import { NoClientsError, runLoad } from '../src/coordinator.ts';
+import { DEFAULT_OPTIONS } from '../src/plan.ts';
+
+describe('runLoad', () => {
+  it('fails with a coded error, naming the cause, when no client can join', async () => {
+    const port = await freePort(); // nothing listens there
+    const run = runLoad({ ...DEFAULT_OPTIONS, urls: [`ws://127.0.0.1:${port}/`], clients: 3, rooms: 1, verbose: false });
+    await expect(run).rejects.toBeInstanceOf(NoClientsError);
+    await expect(run).rejects.toThrow(/ECONNREFUSED/);
+  });
+
+  it('refuses options the gateway would punish or that split a room over workers', async () => {
+    const base = { ...DEFAULT_OPTIONS, urls: ['ws://127.0.0.1:1/'], verbose: false };
+    await expect(runLoad({ ...base, rate: 31 })).rejects.toThrow(/--rate/);
+    await expect(runLoad({ ...base, rooms: 2, clients: 10, workers: 3 })).rejects.toThrow(/--workers/);
+    await expect(runLoad({ ...base, urls: [] })).rejects.toThrow(/--url/);
+  });
+});
