@@ -67,6 +67,13 @@ export const SETTINGS = {
   DRAIN_DELAY_MS: { kind: 'int', default: 3_000, min: 0, help: 'On SIGTERM, keep serving this long with /readyz failing, so the load balancer stops sending.' },
   DRAIN_BATCH_SIZE: { kind: 'int', default: 200, min: 1, help: 'Clients closed (1012) per batch while draining.' },
   SEND_BUFFER_LIMIT_BYTES: { kind: 'int', default: 1024 * 1024, min: 1024, help: 'A client whose unsent data stays above this for SLOW_CONSUMER_TIMEOUT_MS is dropped (1008).' },
+  FLUSH_INTERVAL_MS: {
+    kind: 'int',
+    default: 0,
+    min: 0,
+    max: 1000,
+    help: 'Updates to a client wait at most this long to share a frame (0: until the end of the event-loop turn). More batching, fewer system calls, more latency.',
+  },
   SLOW_CONSUMER_TIMEOUT_MS: { kind: 'int', default: 10_000, min: 100, help: 'How long a client may stay above SEND_BUFFER_LIMIT_BYTES; meanwhile its updates are coalesced.' },
   SHUTDOWN_TIMEOUT_MS: { kind: 'int', default: 30_000, min: 1_000, help: 'Hard limit on a drain; keep it below the orchestrator\'s grace period.' },
 } as const satisfies Record<string, Setting>;
@@ -101,6 +108,7 @@ export interface Config {
   readonly drainBatchSize: number;
   readonly sendBufferLimitBytes: number;
   readonly slowConsumerTimeoutMs: number;
+  readonly flushIntervalMs: number;
   readonly shutdownTimeoutMs: number;
 }
 
@@ -194,6 +202,7 @@ export function loadConfig(env: Env = process.env): Config {
     drainBatchSize: readInt(env, 'DRAIN_BATCH_SIZE'),
     sendBufferLimitBytes: readInt(env, 'SEND_BUFFER_LIMIT_BYTES'),
     slowConsumerTimeoutMs: readInt(env, 'SLOW_CONSUMER_TIMEOUT_MS'),
+    flushIntervalMs: readInt(env, 'FLUSH_INTERVAL_MS'),
     shutdownTimeoutMs: readInt(env, 'SHUTDOWN_TIMEOUT_MS'),
   };
   return Object.freeze(config);

@@ -42,7 +42,7 @@ export async function cloudSocket(app: FastifyInstance, options: CloudSocketOpti
   });
   const log = app.log;
   const hub = new RoomHub({ engine, metrics, log, lingerMs: ROOM_LINGER_MS });
-  const scheduler = new FlushScheduler(config.sendBufferLimitBytes, config.slowConsumerTimeoutMs);
+  const scheduler = new FlushScheduler(config.sendBufferLimitBytes, config.slowConsumerTimeoutMs, config.flushIntervalMs);
   const connections = new Connections(
     { config, protocolLimits: options.protocolLimits, engine, hub, scheduler, metrics, log },
     options.instanceId,

@@ -92,7 +92,11 @@ export class Outbox {
   }
 }
 
-/** One per pod: flushes every outbox that received updates, once per event-loop turn. */
+/**
+ * One per pod: flushes every outbox that received updates, at the end of the event-loop
+ * turn (intervalMs 0), or at most intervalMs after the first pending update: a longer
+ * window puts more updates in each frame, and each frame costs a system call.
+ */
 export class FlushScheduler {
   private dirty = new Set<Outbox>();
   private scheduled = false;
@@ -102,13 +106,15 @@ export class FlushScheduler {
   constructor(
     readonly sendBufferLimitBytes: number,
     readonly slowConsumerGraceMs: number,
+    private readonly intervalMs = 0,
   ) {}
 
   mark(outbox: Outbox): void {
     this.dirty.add(outbox);
     if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(this.flushAll);
+      if (this.intervalMs > 0) setTimeout(this.flushAll, this.intervalMs);
+      else setImmediate(this.flushAll);
     }
   }
 
