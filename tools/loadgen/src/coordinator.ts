@@ -39,7 +39,13 @@ function addCloses(into: Record<string, number>, from: Readonly<Record<string, n
   for (const [code, n] of Object.entries(from)) into[code] = (into[code] ?? 0) + n;
 }
 
-export async function runLoad(options: LoadOptions): Promise<LoadReport> {
+/** Callbacks into a run, for measurements the coordinator does not make itself. */
+export interface RunHooks {
+  /** Called with every client still connected, after the measurements, before closing. */
+  readonly beforeClose?: () => Promise<void>;
+}
+
+export async function runLoad(options: LoadOptions, hooks: RunHooks = {}): Promise<LoadReport> {
   validateOptions(options);
   const log = (line: string): void => {
     if (options.verbose) process.stderr.write(`[loadgen] ${line}\n`);
@@ -49,13 +55,13 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     options.workers === 0 ? WorkerLink.inProcess() : WorkerLink.forked(),
   );
   try {
-    return await drive(options, links, log);
+    return await drive(options, links, log, hooks);
   } finally {
     for (const link of links) link.dispose();
   }
 }
 
-async function drive(options: LoadOptions, links: WorkerLink[], log: (line: string) => void): Promise<LoadReport> {
+async function drive(options: LoadOptions, links: WorkerLink[], log: (line: string) => void, hooks: RunHooks): Promise<LoadReport> {
   const pidsAll = [...options.gatewayPids, ...options.redisPids];
   const gw = options.gatewayPids.length;
   // Worker start-up (tsx compiling the sources) must not count as join time.
@@ -122,6 +128,7 @@ async function drive(options: LoadOptions, links: WorkerLink[], log: (line: stri
     results = (await Promise.all(links.map((l) => l.next('result')))).map((m) => m.result);
   }
 
+  await hooks.beforeClose?.();
   for (const link of links) link.send({ type: 'close' });
   await Promise.all(links.map((l) => l.next('closed')));
 

@@ -1,15 +1,19 @@
 /**
  * `pnpm bench`: start Redis and gateways, run the fixed scenarios, write
  * bench/results/<date>-<hostname>[-quick][-only-<ids>].md. Flags: --quick (short smoke run),
- * --only a,c (a subset), --profile (gateway CPU profile per load scenario), --duration S.
+ * --only a,c (a subset), --profile (gateway CPU profile per load scenario), --heap (heap
+ * snapshot diff per idle connection; with --quick, the full 10,000 make a snapshot too big
+ * to read), --duration S.
  */
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { runLoad } from '../coordinator.ts';
+import { runLoad, type RunHooks } from '../coordinator.ts';
 import { DEFAULT_OPTIONS } from '../plan.ts';
 import { formatTable } from '../report.ts';
+import { diffPerConnection, type HeapAggregate } from './heap-diff.ts';
+import { heapFlags, takeHeapSnapshot } from './heap-probe.ts';
 import { loadAverage, machineInfo } from './machine.ts';
 import { startGateway, startRedis, stop, type Managed } from './processes.ts';
 import { summarizeProfile, type ProfileSummary } from './profile-summary.ts';
@@ -26,6 +30,8 @@ interface BenchFlags {
   readonly quick: boolean;
   readonly only: readonly string[];
   readonly profile: boolean;
+  /** Heap snapshot diff per idle connection in the idle scenario. */
+  readonly heap: boolean;
   readonly durationSeconds: number;
   readonly warmupSeconds: number;
 }
@@ -37,6 +43,7 @@ function flags(): BenchFlags {
       quick: { type: 'boolean' },
       only: { type: 'string' },
       profile: { type: 'boolean' },
+      heap: { type: 'boolean' },
       duration: { type: 'string' },
     },
   });
@@ -45,6 +52,7 @@ function flags(): BenchFlags {
     quick: isQuick,
     only: (values.only ?? '').split(',').filter((s) => s.length > 0),
     profile: values.profile === true,
+    heap: values.heap === true,
     durationSeconds: values.duration ? Number(values.duration) : isQuick ? 3 : 20,
     warmupSeconds: isQuick ? 1 : 5,
   };
@@ -57,7 +65,8 @@ async function runScenario(s: Scenario, f: BenchFlags, profileDir: string): Prom
     if (redis) procs.push(redis);
     const profiling = f.profile && s.mode === 'load';
     const scenarioProfileDir = join(profileDir, s.id);
-    if (profiling) {
+    const heapProbe = f.heap && s.mode === 'idle';
+    if (profiling || heapProbe) {
       rmSync(scenarioProfileDir, { recursive: true, force: true });
       mkdirSync(scenarioProfileDir, { recursive: true });
     }
@@ -68,12 +77,19 @@ async function runScenario(s: Scenario, f: BenchFlags, profileDir: string): Prom
         podId: `${s.id}-g${i}`,
         ...(redis ? { redisUrl: redis.url } : {}),
         ...(profiling ? { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${scenarioProfileDir}`] } : {}),
+        ...(heapProbe ? { nodeFlags: heapFlags(scenarioProfileDir) } : {}),
       });
       procs.push(gw);
       gateways.push(gw);
     }
     log(`(${s.id}) ${s.title}: gateways ${gateways.map((g) => `${g.url} pid ${g.pid}`).join(', ')}${redis ? `, redis pid ${redis.pid}` : ''}`);
     const loadAvgBefore = loadAverage();
+    const firstGateway = gateways[0];
+    const heapBefore = heapProbe && firstGateway ? await takeHeapSnapshot(firstGateway.pid, scenarioProfileDir) : undefined;
+    let heapAfter: HeapAggregate | undefined;
+    const hooks: RunHooks = heapProbe && firstGateway
+      ? { beforeClose: async () => { heapAfter = await takeHeapSnapshot(firstGateway.pid, scenarioProfileDir); } }
+      : {};
     const report = await runLoad({
       ...DEFAULT_OPTIONS,
       mode: s.mode,
@@ -89,7 +105,7 @@ async function runScenario(s: Scenario, f: BenchFlags, profileDir: string): Prom
       redisPids: redis ? [redis.pid] : [],
       runId: `b${s.id}${Date.now().toString(36)}`,
       verbose: true,
-    });
+    }, hooks);
     const loadAvgAfter = loadAverage();
     process.stderr.write(`${formatTable(report)}\n`);
     // Stop gateways first (the CPU profile is written at exit), then Redis.
@@ -100,7 +116,8 @@ async function runScenario(s: Scenario, f: BenchFlags, profileDir: string): Prom
       if (file) profile = summarizeProfile(join(scenarioProfileDir, file), report.load?.windowMonotonicUs);
       else log(`(${s.id}) no CPU profile was written (did the gateway exit cleanly?)`);
     }
-    return { scenario: s, report, loadAvgBefore, loadAvgAfter, ...(profile ? { profile } : {}) };
+    const heap = heapBefore && heapAfter && report.join.joined > 0 ? diffPerConnection(heapBefore, heapAfter, report.join.joined) : undefined;
+    return { scenario: s, report, loadAvgBefore, loadAvgAfter, ...(profile ? { profile } : {}), ...(heap ? { heap } : {}) };
   } finally {
     for (const p of procs.reverse()) await stop(p);
   }

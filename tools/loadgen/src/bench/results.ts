@@ -2,6 +2,7 @@
 import type { LoadReport } from '../report.ts';
 import { capacityModel } from './capacity.ts';
 import type { MachineInfo } from './machine.ts';
+import type { HeapDiff } from './heap-diff.ts';
 import type { ProfileSummary } from './profile-summary.ts';
 import type { WsFloor } from './ws-floor.ts';
 import type { Scenario } from './scenarios.ts';
@@ -12,6 +13,7 @@ export interface ScenarioOutcome {
   readonly loadAvgBefore: number;
   readonly loadAvgAfter: number;
   readonly profile?: ProfileSummary;
+  readonly heap?: HeapDiff;
 }
 
 type Verdict = 'met' | 'MISSED' | '';
@@ -135,6 +137,17 @@ function profileSection(p: ProfileSummary): string {
   return lines.join('\n');
 }
 
+function heapSection(h: HeapDiff): string {
+  const lines = [
+    `Gateway V8 heap per idle connection (snapshot diff, live objects only): ${(h.totalBytesPerConnection / 1024).toFixed(2)} KiB.`,
+    '',
+    '| node type:name | bytes per connection | objects per connection |',
+    '|---|---|---|',
+  ];
+  for (const r of h.rows) lines.push(`| \`${r.kind.replace(/\|/g, '\\|')}\` | ${r.bytesPerConnection.toFixed(0)} | ${r.countPerConnection.toFixed(2)} |`);
+  return lines.join('\n');
+}
+
 export function renderResults(m: MachineInfo, outcomes: readonly ScenarioOutcome[], opts: { quick: boolean; date: string; floor: WsFloor }): string {
   const busy = outcomes.some((o) => Math.max(o.loadAvgBefore, o.loadAvgAfter) > m.cores);
   const parts = [
@@ -161,6 +174,7 @@ export function renderResults(m: MachineInfo, outcomes: readonly ScenarioOutcome
       '',
     );
     if (o.profile) parts.push(profileSection(o.profile), '');
+    if (o.heap) parts.push(heapSection(o.heap), '');
     parts.push('<details><summary>JSON report</summary>', '', '```json', JSON.stringify(o.report), '```', '', '</details>', '');
   }
   parts.push(capacityModel(outcomes, opts.floor), '');
