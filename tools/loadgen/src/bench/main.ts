@@ -3,7 +3,7 @@
  * bench/results/<date>-<hostname>[-quick][-only-<ids>].md. Flags: --quick (short smoke run),
  * --only a,c (a subset), --profile (gateway CPU profile per load scenario), --heap (heap
  * snapshot diff per idle connection; with --quick, the full 10,000 make a snapshot too big
- * to read), --duration S.
+ * to read), --env KEY=VALUE (a gateway setting to try, repeatable), --duration S.
  */
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -32,6 +32,8 @@ interface BenchFlags {
   readonly profile: boolean;
   /** Heap snapshot diff per idle connection in the idle scenario. */
   readonly heap: boolean;
+  /** Gateway settings for every gateway of the run (--env KEY=VALUE, repeatable). */
+  readonly gatewayEnv: Readonly<Record<string, string>>;
   readonly durationSeconds: number;
   readonly warmupSeconds: number;
 }
@@ -44,6 +46,7 @@ function flags(): BenchFlags {
       only: { type: 'string' },
       profile: { type: 'boolean' },
       heap: { type: 'boolean' },
+      env: { type: 'string', multiple: true },
       duration: { type: 'string' },
     },
   });
@@ -53,6 +56,13 @@ function flags(): BenchFlags {
     only: (values.only ?? '').split(',').filter((s) => s.length > 0),
     profile: values.profile === true,
     heap: values.heap === true,
+    gatewayEnv: Object.fromEntries(
+      (values.env ?? []).map((kv) => {
+        const at = kv.indexOf('=');
+        if (at <= 0) throw new Error(`CV_ERR_BENCH_ARGS: --env wants KEY=VALUE, got ${kv}`);
+        return [kv.slice(0, at), kv.slice(at + 1)];
+      }),
+    ),
     durationSeconds: values.duration ? Number(values.duration) : isQuick ? 3 : 20,
     warmupSeconds: isQuick ? 1 : 5,
   };
@@ -75,6 +85,7 @@ async function runScenario(s: Scenario, f: BenchFlags, profileDir: string): Prom
       const gw = await startGateway({
         repoRoot,
         podId: `${s.id}-g${i}`,
+        extraEnv: f.gatewayEnv,
         ...(redis ? { redisUrl: redis.url } : {}),
         ...(profiling ? { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${scenarioProfileDir}`] } : {}),
         ...(heapProbe ? { nodeFlags: heapFlags(scenarioProfileDir) } : {}),
@@ -137,9 +148,10 @@ async function main(): Promise<void> {
   for (const s of chosen) outcomes.push(await runScenario(s, f, profileDir));
   const date = new Date().toISOString().slice(0, 10);
   // Partial or quick runs never overwrite the full run's file.
-  const suffix = `${f.quick ? '-quick' : ''}${f.only.length > 0 ? `-only-${f.only.join('')}` : ''}`;
+  const envTag = Object.entries(f.gatewayEnv).map(([key, value]) => `-${key}=${value}`).join('');
+  const suffix = `${f.quick ? '-quick' : ''}${f.only.length > 0 ? `-only-${f.only.join('')}` : ''}${envTag}`;
   const file = join(resultsDir, `${date}-${machine.hostname}${suffix}.md`);
-  writeFileSync(file, renderResults(machine, outcomes, { quick: f.quick, date, floor }));
+  writeFileSync(file, renderResults(machine, outcomes, { quick: f.quick, date, floor, gatewayEnv: f.gatewayEnv }));
   log(`wrote ${file}`);
   const missed = outcomes.filter((o) => rows(o, outcomes).some((r) => r.verdict === 'MISSED'));
   if (missed.length > 0) log(`targets missed in: ${missed.map((o) => `(${o.scenario.id})`).join(' ')}`);

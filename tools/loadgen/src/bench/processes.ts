@@ -92,6 +92,8 @@ export interface GatewayOptions {
   readonly podId: string;
   /** Extra node flags, e.g. --cpu-prof. */
   readonly nodeFlags?: readonly string[];
+  /** Gateway settings to try (e.g. FLUSH_INTERVAL_MS), applied over the bench limits. */
+  readonly extraEnv?: Readonly<Record<string, string>>;
 }
 
 /** Limits raised so the generator's 127.0.0.1 clients are never refused for being many. */
@@ -108,7 +110,7 @@ const BENCH_LIMITS: NodeJS.ProcessEnv = {
 
 export async function startGateway(o: GatewayOptions): Promise<Managed & { url: string }> {
   const port = await freePort();
-  const env: NodeJS.ProcessEnv = { ...process.env, ...BENCH_LIMITS, PORT: String(port), HOST: '127.0.0.1', POD_ID: o.podId };
+  const env: NodeJS.ProcessEnv = { ...process.env, ...BENCH_LIMITS, ...o.extraEnv, PORT: String(port), HOST: '127.0.0.1', POD_ID: o.podId };
   delete env.REDIS_URL;
   if (o.redisUrl) {
     env.REDIS_URL = o.redisUrl;

@@ -148,7 +148,8 @@ function heapSection(h: HeapDiff): string {
   return lines.join('\n');
 }
 
-export function renderResults(m: MachineInfo, outcomes: readonly ScenarioOutcome[], opts: { quick: boolean; date: string; floor: WsFloor }): string {
+export function renderResults(m: MachineInfo, outcomes: readonly ScenarioOutcome[], opts: { quick: boolean; date: string; floor: WsFloor; gatewayEnv: Readonly<Record<string, string>> }): string {
+  const env = Object.entries(opts.gatewayEnv);
   const busy = outcomes.some((o) => Math.max(o.loadAvgBefore, o.loadAvgAfter) > m.cores);
   const parts = [
     `# Benchmark results ${opts.date} on ${m.hostname}${opts.quick ? ' (quick smoke run)' : ''}`,
@@ -156,6 +157,7 @@ export function renderResults(m: MachineInfo, outcomes: readonly ScenarioOutcome
     `- CPU: ${m.cpuModel}, ${m.cores} cores; memory ${m.memoryGiB} GiB; kernel ${m.kernel}`,
     `- Node ${m.node}; redis-server ${m.redis}; commit ${m.commit}`,
     '- Everything (Redis, gateways, load generator) ran on this one machine over 127.0.0.1.',
+    env.length === 0 ? '- Gateway settings: defaults (plus the bench\'s raised connection limits).' : `- Gateway settings changed for this run: ${env.map(([k, v]) => `\`${k}=${v}\``).join(', ')}.`,
     `- Machine floor: a bare \`ws\` send of one small frame to a loopback client costs ${opts.floor.usPerFrame.toFixed(2)} us of server CPU ` +
       `(${opts.floor.systemUsPerFrame.toFixed(2)} us of it in the kernel; ${opts.floor.frames.toLocaleString('en-US')} frames to ${opts.floor.clients.toLocaleString('en-US')} clients). ` +
       'A gateway pays at least this per frame it writes; compare it with "gateway CPU per delivery" x messages per frame.',
