@@ -8,7 +8,7 @@ import { Histogram } from './histogram.ts';
 import type { JoinStats, WorkerResult } from './ipc.ts';
 import { WorkerLink } from './links.ts';
 import { validateOptions, type LoadOptions } from './plan.ts';
-import { procDelta, sampleProc, type ProcSample } from './proc-stats.ts';
+import { machineBusySeconds, procDelta, sampleProc, type ProcSample } from './proc-stats.ts';
 import type { LatencySummary, LoadReport } from './report.ts';
 
 const PROGRESS_EVERY_MS = 5000;
@@ -91,6 +91,8 @@ async function drive(options: LoadOptions, links: WorkerLink[], log: (line: stri
   let metricsEnd: Map<string, number> | undefined;
   let settled = afterJoin;
   let monoStart = 0;
+  let busyStart = 0;
+  let busyEnd = 0;
   let monoEnd = 0;
   if (options.mode === 'idle') {
     // Let the join storm's garbage be collected (V8's memory reducer acts on an idle heap).
@@ -112,12 +114,14 @@ async function drive(options: LoadOptions, links: WorkerLink[], log: (line: stri
       await wait(options.warmupSeconds * 1000);
       for (const link of links) link.send({ type: 'window-start' });
       windowStart = sampleAll(pidsAll);
+      busyStart = machineBusySeconds();
       monoStart = monotonicUs();
       metricsStart = await scrapeAll(options.urls);
       const t0 = performance.now();
       log(`measuring ${options.durationSeconds} s`);
       await wait(options.durationSeconds * 1000);
       windowEnd = sampleAll(pidsAll);
+      busyEnd = machineBusySeconds();
       monoEnd = monotonicUs();
       metricsEnd = await scrapeAll(options.urls);
       windowSeconds = (performance.now() - t0) / 1000;
@@ -178,6 +182,7 @@ async function drive(options: LoadOptions, links: WorkerLink[], log: (line: stri
       redisCpuSeconds,
       redisCpuUsPerSet: options.redisPids.length > 0 && sent > 0 ? (redisCpuSeconds * 1e6) / sent : null,
       windowMonotonicUs: [monoStart, monoEnd],
+      otherCpuSeconds: Math.max(0, busyEnd - busyStart - gatewayCpuSeconds - redisCpuSeconds - results.reduce((n, r) => n + r.cpuSeconds, 0)),
       gatewayMessagesOut: delta(metricsStart, metricsEnd, 'cloudvars_messages_out_total'),
       gatewayFramesOut: delta(metricsStart, metricsEnd, 'cloudvars_frames_out_total'),
     };

@@ -80,3 +80,18 @@ export function procDelta(start: ProcSample, end: ProcSample): ProcDelta {
     rssEndBytes: end.rssBytes,
   };
 }
+
+/** CPU seconds all cores spent busy (not idle, not iowait) since boot, from /proc/stat. */
+export function parseMachineBusyTicks(procStat: string): number {
+  const line = procStat.split('\n').find((l) => l.startsWith('cpu '));
+  if (!line) throw new ProcStatsError('no aggregate cpu line in /proc/stat');
+  const ticks = line.trim().split(/\s+/).slice(1).map(Number);
+  if (ticks.length < 4 || ticks.some((t) => !Number.isFinite(t))) throw new ProcStatsError('malformed cpu line in /proc/stat');
+  // user nice system idle iowait irq softirq steal [guest guest_nice: already inside user/nice]
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = ticks;
+  return user + nice + system + irq + softirq + steal;
+}
+
+export function machineBusySeconds(): number {
+  return parseMachineBusyTicks(readFileSync('/proc/stat', 'utf8')) / clockTicks();
+}

@@ -59,6 +59,11 @@ export interface LoadReport {
     readonly redisCpuUsPerSet: number | null;
     /** The window on the host's monotonic clock, to cut a gateway CPU profile to it. */
     readonly windowMonotonicUs: readonly [number, number];
+    /**
+     * CPU the whole machine spent in the window beyond the measured gateways, Redis and
+     * generator workers (kernel softirq work for them included): other work competing.
+     */
+    readonly otherCpuSeconds: number;
     /** From the gateways' /metrics over the window (null when not scraped): messages/frames = batching. */
     readonly gatewayMessagesOut: number | null;
     readonly gatewayFramesOut: number | null;

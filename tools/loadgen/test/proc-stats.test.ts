@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clockTicks, parseStatTicks, parseStatusRss, ProcStatsError, sampleProc } from '../src/proc-stats.ts';
+import { clockTicks, machineBusySeconds, parseMachineBusyTicks, parseStatTicks, parseStatusRss, ProcStatsError, sampleProc } from '../src/proc-stats.ts';
 
 describe('/proc readers', () => {
   it('sums utime and stime even when the command name holds spaces and parentheses', () => {
@@ -31,5 +31,18 @@ describe('/proc readers', () => {
 
   it('reports a missing process as a coded error', () => {
     expect(() => sampleProc(2 ** 22 + 1)).toThrow(ProcStatsError);
+  });
+});
+
+describe('machine busy time', () => {
+  it('counts user, nice, system, irq, softirq and steal, not idle or iowait', () => {
+    const stat = 'cpu  100 5 50 9000 40 3 2 1 0 0\ncpu0 50 2 25 4500 20 1 1 0 0 0\nintr 1 2 3\n';
+    expect(parseMachineBusyTicks(stat)).toBe(161);
+  });
+
+  it('reads the live machine and fails with a coded error on garbage', () => {
+    const first = machineBusySeconds();
+    expect(first).toBeGreaterThan(0);
+    expect(() => parseMachineBusyTicks('intr 1 2 3')).toThrow(ProcStatsError);
   });
 });
