@@ -141,6 +141,7 @@ async function main(): Promise<void> {
   const profileDir = join(repoRoot, '.tmp', 'bench-profiles');
   mkdirSync(resultsDir, { recursive: true });
   const chosen = SCENARIOS.filter((s) => f.only.length === 0 || f.only.includes(s.id)).map((s) => (f.quick ? quick(s) : s));
+  if (chosen.length === 0) throw new Error(`CV_ERR_BENCH_ARGS: --only ${f.only.join(',')} matches no scenario (ids: ${SCENARIOS.map((x) => x.id).join(',')})`);
   log('measuring the machine floor: bare ws sends to 1,000 loopback clients');
   const floor = await measureWsFloor();
   log(`floor: ${floor.usPerFrame.toFixed(2)} us CPU per frame (${floor.systemUsPerFrame.toFixed(2)} us in the kernel)`);
