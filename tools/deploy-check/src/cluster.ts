@@ -119,7 +119,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       redis = spawnChild(
         'redis',
         redisPath,
-        ['--port', String(redisPort), '--bind', '127.0.0.1', '--dir', redisDir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', ''],
+        ['--port', String(redisPort), '--bind', '127.0.0.1', '--dir', redisDir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--maxmemory-policy', 'noeviction', '--save', ''],
         { echo },
       );
       started.push(redis);

@@ -100,6 +100,7 @@ export function redisProblems(objects: readonly K8sObject[]): string[] {
   const redis = spec.template.spec.containers[0];
   const args = [...(redis?.command ?? []), ...(redis?.args ?? [])].join(' ');
   if (!args.includes('--appendonly yes')) problems.push('Redis without --appendonly yes');
+  if (!args.includes('--maxmemory-policy noeviction')) problems.push('Redis without --maxmemory-policy noeviction (an evicted half room breaks joins and sets)');
   if (!args.includes('--appendfsync everysec')) problems.push('Redis without --appendfsync everysec');
   if ((spec.volumeClaimTemplates?.length ?? 0) === 0) problems.push('Redis data is not on a PVC');
   return problems;

@@ -49,6 +49,7 @@ describe('docker-compose.yml', () => {
     const redis = service('redis');
     expect(redis.image).toMatch(/^redis:\d+\.\d+\.\d+/);
     expect(redis.command?.join(' ')).toContain('--appendonly yes --appendfsync everysec');
+    expect(redis.command?.join(' ')).toContain('--maxmemory-policy noeviction');
     expect(redis.volumes).toContain('redis-data:/data');
     expect(redis.healthcheck?.test?.join(' ')).toContain('redis-cli ping');
   });
