@@ -1,6 +1,12 @@
 import type { BusListener, RoomBus, RoomEvent } from '../ports.ts';
 import { EngineClosedError, ListenerAlreadySetError } from './errors.ts';
 
+/** A listener threw while the bus delivered to it; delivery went on with the next item. */
+export interface MemoryBusError {
+  readonly code: 'CV_ERR_BUS_LISTENER';
+  readonly error: Error;
+}
+
 interface ProbeItem {
   readonly kind: 'probe';
   readonly answer: (alive: boolean) => void;
@@ -15,6 +21,8 @@ type QueueItem = { readonly kind: 'event'; readonly event: RoomEvent } | ProbeIt
  * that room reaches the listener, not even what was already queued.
  */
 export class MemoryBus implements RoomBus {
+  constructor(private readonly onError: (report: MemoryBusError) => void) {}
+
   private listener: BusListener | null = null;
   private readonly rooms = new Set<string>();
   private queue: QueueItem[] = [];
@@ -78,20 +86,14 @@ export class MemoryBus implements RoomBus {
     this.scheduled = false;
     const batch = this.queue;
     this.queue = [];
-    for (let i = 0; i < batch.length; i++) {
-      const item = batch[i];
-      if (item === undefined || this.closed) return;
+    for (const item of batch) {
+      if (this.closed) return;
       try {
         this.deliver(item);
       } catch (error) {
-        // A throwing listener is a bug to surface, but it must not lose or reorder the
-        // rest of the queue: put the remainder back in front and continue later.
-        this.queue = [...batch.slice(i + 1), ...this.queue];
-        if (this.queue.length > 0 && !this.scheduled) {
-          this.scheduled = true;
-          queueMicrotask(() => this.drain());
-        }
-        throw error;
+        // A throwing listener is a bug to surface, but rethrowing here (a microtask) would
+        // be an uncaughtException that ends the process: report it and deliver the rest.
+        this.onError({ code: 'CV_ERR_BUS_LISTENER', error: error instanceof Error ? error : new Error(String(error)) });
       }
     }
   }

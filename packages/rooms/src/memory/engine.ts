@@ -1,5 +1,5 @@
 import type { EngineLimits, RoomEngine } from '../ports.ts';
-import { MemoryBus } from './bus.ts';
+import { MemoryBus, type MemoryBusError } from './bus.ts';
 import { MemoryStore } from './store.ts';
 
 export interface MemoryEngineOptions {
@@ -10,13 +10,21 @@ export interface MemoryEngineOptions {
    * default is monotonic for that reason (Date.now() can step back under NTP).
    */
   readonly now?: () => number;
+  /** A listener threw during delivery (the bus carries on); default: one line to stderr. */
+  readonly onError?: (report: MemoryBusError) => void;
+}
+
+function writeToStderr(report: MemoryBusError): void {
+  // JSON keeps the stack on one line, like the gateway's own log lines.
+  const line = { level: 'error', code: report.code, msg: 'a bus listener threw', error: report.error.stack ?? report.error.message };
+  process.stderr.write(`${JSON.stringify(line)}\n`);
 }
 
 const monotonicNow = (): number => performance.timeOrigin + performance.now();
 
 /** The single-node engine (no Redis): one process holds every room, so one engine is the whole "cluster". */
 export function createMemoryEngine(options: MemoryEngineOptions): RoomEngine {
-  const bus = new MemoryBus();
+  const bus = new MemoryBus(options.onError ?? writeToStderr);
   const store = new MemoryStore(options.limits, options.now ?? monotonicNow, bus);
   let open = true;
   return {

@@ -1,2 +1,3 @@
 export { createMemoryEngine, type MemoryEngineOptions } from './engine.ts';
+export type { MemoryBusError } from './bus.ts';
 export { EngineClosedError, ListenerAlreadySetError } from './errors.ts';
