@@ -85,14 +85,23 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
     },
     async subscribe(list) {
       const wanted: string[] = [];
+      const added: string[] = [];
       for (const room of list) {
         const channel = roomKeys(prefix, room).channel;
+        if (!rooms.has(room)) added.push(room);
         rooms.set(room, channel);
         wanted.push(channel);
       }
       // Subscribing a known room again is a no-op in Redis but still waits for its reply,
       // so the promise means "delivered from now on" even for a concurrent duplicate call.
-      await transport.subscribe(wanted);
+      try {
+        await transport.subscribe(wanted);
+      } catch (error) {
+        // The caller counts this room as not subscribed: left in `rooms`, it would be
+        // resubscribed on every reconnect and never unsubscribed.
+        for (const room of added) rooms.delete(room);
+        throw error;
+      }
     },
     async unsubscribe(list) {
       const gone: string[] = [];
