@@ -3,9 +3,11 @@
  * bench/results/<date>-<hostname>[-quick][-only-<ids>].md. Flags: --quick (short smoke run),
  * --only a,c (a subset), --profile (gateway CPU profile per load scenario), --heap (heap
  * snapshot diff per idle connection; with --quick, the full 10,000 make a snapshot too big
- * to read), --env KEY=VALUE (a gateway setting to try, repeatable), --duration S.
+ * to read), --env KEY=VALUE (a gateway setting to try, repeatable), --pin (gateway alone on
+ * CPU 0 in single-gateway scenarios), --duration S.
  */
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -15,11 +17,15 @@ import { formatTable } from '../report.ts';
 import { diffPerConnection, type HeapAggregate } from './heap-diff.ts';
 import { heapFlags, takeHeapSnapshot } from './heap-probe.ts';
 import { loadAverage, machineInfo } from './machine.ts';
-import { startGateway, startRedis, stop, type Managed } from './processes.ts';
+import { pinSelf, startGateway, startRedis, stop, type Managed } from './processes.ts';
 import { summarizeProfile, type ProfileSummary } from './profile-summary.ts';
 import { renderResults, rows, type ScenarioOutcome } from './results.ts';
 import { quick, SCENARIOS, type Scenario } from './scenarios.ts';
 import { measureWsFloor } from './ws-floor.ts';
+
+/** --pin: the gateway's core, and every other core for Redis and the generator. */
+const GATEWAY_CPU = '0';
+const REST_CPUS = `1-${Math.max(1, cpus().length - 1)}`;
 
 const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
 const log = (line: string): void => {
@@ -32,6 +38,11 @@ interface BenchFlags {
   readonly profile: boolean;
   /** Heap snapshot diff per idle connection in the idle scenario. */
   readonly heap: boolean;
+  /**
+   * Single-gateway scenarios: the gateway alone on CPU 0; Redis, the generator and this
+   * process on the others, so the gateway's latency is its own queue, not CPU starvation.
+   */
+  readonly pin: boolean;
   /** Gateway settings for every gateway of the run (--env KEY=VALUE, repeatable). */
   readonly gatewayEnv: Readonly<Record<string, string>>;
   readonly durationSeconds: number;
@@ -47,6 +58,7 @@ function flags(): BenchFlags {
       profile: { type: 'boolean' },
       heap: { type: 'boolean' },
       env: { type: 'string', multiple: true },
+      pin: { type: 'boolean' },
       duration: { type: 'string' },
     },
   });
@@ -56,6 +68,7 @@ function flags(): BenchFlags {
     only: (values.only ?? '').split(',').filter((s) => s.length > 0),
     profile: values.profile === true,
     heap: values.heap === true,
+    pin: values.pin === true,
     gatewayEnv: Object.fromEntries(
       (values.env ?? []).map((kv) => {
         const at = kv.indexOf('=');
@@ -71,7 +84,8 @@ function flags(): BenchFlags {
 async function runScenario(s: Scenario, f: BenchFlags, profileDir: string): Promise<ScenarioOutcome> {
   const procs: Managed[] = [];
   try {
-    const redis = s.redis ? await startRedis(repoRoot) : undefined;
+    const pin = f.pin && s.gateways === 1;
+    const redis = s.redis ? await startRedis(repoRoot, pin ? REST_CPUS : undefined) : undefined;
     if (redis) procs.push(redis);
     const profiling = f.profile && s.mode === 'load';
     const scenarioProfileDir = join(profileDir, s.id);
@@ -86,6 +100,7 @@ async function runScenario(s: Scenario, f: BenchFlags, profileDir: string): Prom
         repoRoot,
         podId: `${s.id}-g${i}`,
         extraEnv: f.gatewayEnv,
+        ...(pin ? { cpus: GATEWAY_CPU } : {}),
         ...(redis ? { redisUrl: redis.url } : {}),
         ...(profiling ? { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${scenarioProfileDir}`] } : {}),
         ...(heapProbe ? { nodeFlags: heapFlags(scenarioProfileDir) } : {}),
@@ -145,14 +160,15 @@ async function main(): Promise<void> {
   log('measuring the machine floor: bare ws sends to 1,000 loopback clients');
   const floor = await measureWsFloor();
   log(`floor: ${floor.usPerFrame.toFixed(2)} us CPU per frame (${floor.systemUsPerFrame.toFixed(2)} us in the kernel)`);
+  if (f.pin) pinSelf(REST_CPUS); // forked generator workers inherit it
   const outcomes: ScenarioOutcome[] = [];
   for (const s of chosen) outcomes.push(await runScenario(s, f, profileDir));
   const date = new Date().toISOString().slice(0, 10);
   // Partial or quick runs never overwrite the full run's file.
-  const envTag = Object.entries(f.gatewayEnv).map(([key, value]) => `-${key}=${value}`).join('');
+  const envTag = `${Object.entries(f.gatewayEnv).map(([key, value]) => `-${key}=${value}`).join('')}${f.pin ? '-pinned' : ''}`;
   const suffix = `${f.quick ? '-quick' : ''}${f.only.length > 0 ? `-only-${f.only.join('')}` : ''}${envTag}`;
   const file = join(resultsDir, `${date}-${machine.hostname}${suffix}.md`);
-  writeFileSync(file, renderResults(machine, outcomes, { quick: f.quick, date, floor, gatewayEnv: f.gatewayEnv }));
+  writeFileSync(file, renderResults(machine, outcomes, { quick: f.quick, date, floor, gatewayEnv: f.gatewayEnv, pinned: f.pin }));
   log(`wrote ${file}`);
   const missed = outcomes.filter((o) => rows(o, outcomes).some((r) => r.verdict === 'MISSED'));
   if (missed.length > 0) log(`targets missed in: ${missed.map((o) => `(${o.scenario.id})`).join(' ')}`);

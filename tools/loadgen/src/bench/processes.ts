@@ -3,7 +3,7 @@
  * free 127.0.0.1 ports, stopped with SIGTERM (SIGKILL after a bound). Readiness is awaited
  * by polling a real probe (PING, /readyz) with a deadline, never by sleeping a guess.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { connect, createServer } from 'node:net';
 
 export class BenchProcessError extends Error {
@@ -35,8 +35,19 @@ export function freePort(): Promise<number> {
   });
 }
 
-function launch(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, cwd: string): Managed {
-  const child = spawn(command, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+/** `taskset -c <cpus>` prefix: taskset execs the command, so the pid stays the process's. */
+function pinned(cpus: string | undefined, command: string, args: string[]): [string, string[]] {
+  return cpus === undefined ? [command, args] : ['taskset', ['-c', cpus, command, ...args]];
+}
+
+/** Pins this process (every thread) and the children it starts from now on. */
+export function pinSelf(cpus: string): void {
+  execFileSync('taskset', ['-a', '-p', '-c', cpus, String(process.pid)], { stdio: 'ignore' });
+}
+
+function launch(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, cwd: string, cpus?: string): Managed {
+  const [cmd, argv] = pinned(cpus, command, args);
+  const child = spawn(cmd, argv, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   if (child.pid === undefined) throw new BenchProcessError(`${name}: could not start ${command}`);
   const output: string[] = [];
   const keep = (chunk: Buffer): void => {
@@ -78,10 +89,10 @@ function redisPing(port: number): Promise<boolean> {
   });
 }
 
-export async function startRedis(cwd: string): Promise<Managed & { url: string }> {
+export async function startRedis(cwd: string, cpus?: string): Promise<Managed & { url: string }> {
   const port = await freePort();
   // Benchmarks measure the gateway and the Redis work per set, not disk: no AOF, no RDB.
-  const m = launch('redis-server', 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], process.env, cwd);
+  const m = launch('redis-server', 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], process.env, cwd, cpus);
   await until('redis-server', m, () => redisPing(port));
   return { ...m, url: `redis://127.0.0.1:${port}` };
 }
@@ -92,6 +103,8 @@ export interface GatewayOptions {
   readonly podId: string;
   /** Extra node flags, e.g. --cpu-prof. */
   readonly nodeFlags?: readonly string[];
+  /** CPU list for taskset (e.g. "0"): the gateway gets a core of its own. */
+  readonly cpus?: string;
   /** Gateway settings to try (e.g. FLUSH_INTERVAL_MS), applied over the bench limits. */
   readonly extraEnv?: Readonly<Record<string, string>>;
 }
@@ -117,7 +130,7 @@ export async function startGateway(o: GatewayOptions): Promise<Managed & { url: 
     env.REDIS_KEY_PREFIX = `bench-${o.podId.split('-')[0] ?? 'x'}:`;
   }
   const args = [...(o.nodeFlags ?? []), '--import', 'tsx', 'services/gateway/src/main.ts'];
-  const m = launch(`gateway ${o.podId}`, process.execPath, args, env, o.repoRoot);
+  const m = launch(`gateway ${o.podId}`, process.execPath, args, env, o.repoRoot, o.cpus);
   await until(m.name, m, async () => {
     try {
       const res = await fetch(`http://127.0.0.1:${port}/readyz`);

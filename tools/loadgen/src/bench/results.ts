@@ -152,7 +152,7 @@ function heapSection(h: HeapDiff): string {
   return lines.join('\n');
 }
 
-export function renderResults(m: MachineInfo, outcomes: readonly ScenarioOutcome[], opts: { quick: boolean; date: string; floor: WsFloor; gatewayEnv: Readonly<Record<string, string>> }): string {
+export function renderResults(m: MachineInfo, outcomes: readonly ScenarioOutcome[], opts: { quick: boolean; date: string; floor: WsFloor; gatewayEnv: Readonly<Record<string, string>>; pinned: boolean }): string {
   const env = Object.entries(opts.gatewayEnv);
   // Work outside the benchmark's own processes, measured from /proc/stat over each window.
   const busy = outcomes.some((o) => (o.report.load ? o.report.load.otherCpuSeconds / o.report.load.windowSeconds : 0) > OTHER_WORK_CORES);
@@ -162,6 +162,9 @@ export function renderResults(m: MachineInfo, outcomes: readonly ScenarioOutcome
     `- CPU: ${m.cpuModel}, ${m.cores} cores; memory ${m.memoryGiB} GiB; kernel ${m.kernel}`,
     `- Node ${m.node}; redis-server ${m.redis}; commit ${m.commit}`,
     '- Everything (Redis, gateways, load generator) ran on this one machine over 127.0.0.1.',
+    opts.pinned
+      ? '- Pinned (`--pin`): in single-gateway scenarios the gateway ran alone on CPU 0; Redis, the generator and the driver on the other cores.'
+      : '- Not pinned: gateways, Redis and the generator shared all cores.',
     env.length === 0 ? '- Gateway settings: defaults (plus the bench\'s raised connection limits).' : `- Gateway settings changed for this run: ${env.map(([k, v]) => `\`${k}=${v}\``).join(', ')}.`,
     `- Machine floor: a bare \`ws\` send of one small frame to a loopback client costs ${opts.floor.usPerFrame.toFixed(2)} us of server CPU ` +
       `(${opts.floor.systemUsPerFrame.toFixed(2)} us of it in the kernel; ${opts.floor.frames.toLocaleString('en-US')} frames to ${opts.floor.clients.toLocaleString('en-US')} clients). ` +
