@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeRoomEngine } from './contract/describe-room-engine.ts';
 import { Recorder, freshRoom, joinRequest, roomyLimits } from './contract/harness.ts';
-import { clusterHealthy, masterOf, startRedisCluster, type RedisClusterProcesses } from './support/redis-cluster.ts';
+import { clusterHealthy, masterOf, moveSlot, startRedisCluster, type RedisClusterProcesses } from './support/redis-cluster.ts';
 import { redisPods } from './support/redis-engines.ts';
 import { hasBinary } from './support/redis-server.ts';
 import { until } from './support/until.ts';
@@ -34,6 +34,33 @@ describe.skipIf(!hasBinary('redis-server') || !hasBinary('redis-cli'))('redis cl
       expect(rooms.map((room) => recorder.of(room)[0]?.value)).toEqual(rooms);
       expect(await b.bus.probe(2_000)).toBe(true);
       expect(recorder.resyncs).toBe(0); // nothing was lost, so no resync
+    } finally {
+      await made.cleanup();
+    }
+  });
+
+  // A slot moving between healthy masters: ioredis re-homes the shard subscription and emits
+  // only `subscribersReady` (no '-subscriber'); events published meanwhile may be lost.
+  it('resyncs the listener after the room\'s slot moved to another healthy master', async () => {
+    const made = await redisPods(cluster.url, { limits: roomyLimits });
+    const [a, b] = made.engines;
+    const recorder = new Recorder();
+    b.bus.listen(recorder);
+    const room = freshRoom('moved');
+    try {
+      await a.store.join(joinRequest(room, 'c1', 'alice'));
+      await b.bus.subscribe([room]);
+      const key = `${made.prefix}{${room}}`;
+      const owner = await masterOf(cluster, key);
+      const target = cluster.nodes.find((node) => node !== owner);
+      if (!target) throw new Error('a 3-master cluster has another master');
+      await moveSlot(cluster, key, target);
+      // ioredis refreshes its topology when a command meets MOVED (a pod's renew of the room
+      // does that within a lease period): here the subscribing pod reads the room.
+      await until(async () => (await b.store.snapshot(room).catch(() => null)) !== null, { what: 'a read on the new owner' });
+      await until(() => recorder.resyncs >= 1, { timeoutMs: 15_000, what: 'onResync after the slot moved' });
+      await a.store.set(room, 'c1', 'x', 'moved');
+      await until(() => recorder.of(room).some((event) => event.value === 'moved'), { what: 'an event from the new owner' });
     } finally {
       await made.cleanup();
     }

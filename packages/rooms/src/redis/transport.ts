@@ -79,17 +79,17 @@ export function singleTransport(store: Redis, subscriber: Redis, active: () => r
 export function clusterTransport(cluster: Cluster, active: () => readonly string[]): PubSubTransport {
   let restored: () => void = () => undefined;
   let failed: (error: Error) => void = () => undefined;
-  let lost = false;
-  const markLost = (): void => {
-    lost = true;
-  };
-  // A replaced shard subscriber, or the whole Cluster client reconnecting (its subscribers
-  // are stopped without a '-subscriber'): either way the next `subscribersReady` resyncs.
-  cluster.on('-subscriber', markLost);
-  cluster.on('close', markLost);
+  // ioredis emits `subscribersReady` only after a reset that changed something: a replaced
+  // or added shard subscriber, the whole client reconnecting, or a slot that moved between
+  // healthy masters (which emits no '-subscriber'). Each may have lost events, so each one
+  // resyncs, except those before the client's first `ready` (the initial topology, seen
+  // twice during connect): no SSUBSCRIBE can have been confirmed before it.
+  let readyOnce = false;
+  cluster.once('ready', () => {
+    readyOnce = true;
+  });
   cluster.on('subscribersReady', () => {
-    if (!lost) return;
-    lost = false;
+    if (!readyOnce) return;
     // ioredis resubscribes without telling when it is done; subscribing again is idempotent
     // in Redis and ordered behind ioredis's own SSUBSCRIBE on each shard connection.
     Promise.all(active().map((channel) => cluster.ssubscribe(channel))).then(

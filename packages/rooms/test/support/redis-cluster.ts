@@ -89,3 +89,40 @@ export async function masterOf(cluster: RedisClusterProcesses, key: string): Pro
     client.disconnect();
   }
 }
+
+async function adminOf(node: RedisProcess): Promise<Redis> {
+  const client = new Redis({ host: '127.0.0.1', port: node.port, lazyConnect: true, maxRetriesPerRequest: 0 });
+  await client.connect();
+  return client;
+}
+
+/**
+ * Moves `key`'s slot, with its keys, from its master to `target` (another master), the way
+ * `redis-cli --cluster reshard` does for one slot: both masters stay healthy throughout.
+ */
+export async function moveSlot(cluster: RedisClusterProcesses, key: string, target: RedisProcess): Promise<void> {
+  const source = await masterOf(cluster, key);
+  const clients = await Promise.all(cluster.nodes.map(adminOf));
+  try {
+    const byPort = new Map(cluster.nodes.map((node, i) => [node.port, clients[i]]));
+    const from = byPort.get(source.port);
+    const to = byPort.get(target.port);
+    if (!from || !to || from === to) throw new Error('moveSlot needs two different masters of the cluster');
+    const slot = Number(await from.cluster('KEYSLOT', key));
+    const fromId = String(await from.cluster('MYID'));
+    const toId = String(await to.cluster('MYID'));
+    await to.cluster('SETSLOT', slot, 'IMPORTING', fromId);
+    await from.cluster('SETSLOT', slot, 'MIGRATING', toId);
+    for (;;) {
+      const keys = (await from.cluster('GETKEYSINSLOT', slot, 100)) as string[];
+      if (keys.length === 0) break;
+      await from.migrate('127.0.0.1', target.port, '', 0, 5_000, 'KEYS', ...keys);
+    }
+    // The new owner first, then the old, then everyone else (as redis-cli does).
+    await to.cluster('SETSLOT', slot, 'NODE', toId);
+    await from.cluster('SETSLOT', slot, 'NODE', toId);
+    await Promise.all(clients.filter((c) => c !== from && c !== to).map((c) => c.cluster('SETSLOT', slot, 'NODE', toId)));
+  } finally {
+    for (const client of clients) client.disconnect();
+  }
+}
