@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { probeChannel, roomKeys } from '../src/redis/keys.ts';
-import { freshRoom, roomyLimits } from './contract/harness.ts';
+import { freshRoom, joinRequest, roomyLimits } from './contract/harness.ts';
 import { redisPods } from './support/redis-engines.ts';
 import { freePort, hasBinary, startRedisProcess, type RedisProcess } from './support/redis-server.ts';
 import { until } from './support/until.ts';
@@ -29,6 +29,41 @@ describe.skipIf(!hasBinary('redis-server'))('redis bus faults on a private redis
       await admin?.quit();
       await made.cleanup();
       await late?.destroy();
+    }
+  });
+
+  it('rejects store calls with CV_ERR_REDIS_TIMEOUT while Redis is frozen (SIGSTOP), and works once it thaws', async () => {
+    const server = await startRedisProcess();
+    const made = await redisPods(server.url, { limits: roomyLimits, commandTimeoutMs: 300 });
+    const [a] = made.engines;
+    const room = freshRoom();
+    try {
+      await a.store.join(joinRequest(room, 'c1', 'alice'));
+      server.signal('SIGSTOP');
+      // The socket stays open, so retries never start: only a deadline ends the call.
+      await expect(a.store.set(room, 'c1', 'x', 'frozen')).rejects.toMatchObject({ code: 'CV_ERR_REDIS_TIMEOUT' });
+      await expect(a.store.snapshot(room)).rejects.toMatchObject({ code: 'CV_ERR_REDIS_TIMEOUT' });
+      server.signal('SIGCONT');
+      await until(async () => (await a.store.set(room, 'c1', 'x', 'thawed').catch(() => undefined))?.ok === true, {
+        what: 'a set accepted after SIGCONT',
+      });
+    } finally {
+      server.signal('SIGCONT');
+      await made.cleanup();
+      await server.destroy();
+    }
+  });
+
+  it('rejects Cluster calls with CV_ERR_REDIS_TIMEOUT while no node answers (commands wait in the Cluster offline queue)', async () => {
+    const port = await freePort();
+    const made = await redisPods(`redis-cluster://127.0.0.1:${port}`, { limits: roomyLimits, commandTimeoutMs: 200 });
+    const [a] = made.engines;
+    try {
+      await expect(a.store.set(freshRoom(), 'c1', 'x', '1')).rejects.toMatchObject({ code: 'CV_ERR_REDIS_TIMEOUT' });
+      await expect(a.bus.subscribe([freshRoom()])).rejects.toMatchObject({ code: 'CV_ERR_REDIS_TIMEOUT' });
+    } finally {
+      // Nothing listens, so there are no keys to delete: close the engines only.
+      await Promise.all(made.engines.map((engine) => engine.close()));
     }
   });
 });

@@ -10,6 +10,12 @@ import type { RedisTarget } from './url.ts';
 /** Commands fail after this many reconnect attempts instead of queueing for a long outage. */
 const MAX_RETRIES_PER_REQUEST = 3;
 
+/**
+ * TCP keepalive after this much idle time: a peer that vanished without closing the socket
+ * (host gone, half-open connection) is noticed by the kernel and the connection reconnects.
+ */
+const KEEP_ALIVE_MS = 10_000;
+
 export type RedisClients =
   | { readonly kind: 'single'; readonly store: Redis; readonly subscriber: Redis }
   | { readonly kind: 'cluster'; readonly cluster: Cluster };
@@ -19,10 +25,23 @@ function reconnectOnReadonly(error: Error): 2 | false {
   return error.message.startsWith('READONLY') ? 2 : false;
 }
 
-function singleOptions(target: Exclude<RedisTarget, { kind: 'cluster' }>, connectionName: string): RedisOptions {
+/**
+ * A written command that gets no answer within `commandTimeoutMs` fails ("Command timed
+ * out"): retries only help when the socket closes, not when Redis is frozen (SIGSTOP).
+ */
+function liveness(commandTimeoutMs: number): RedisOptions {
+  return { commandTimeout: commandTimeoutMs, keepAlive: KEEP_ALIVE_MS };
+}
+
+function singleOptions(
+  target: Exclude<RedisTarget, { kind: 'cluster' }>,
+  connectionName: string,
+  commandTimeoutMs: number,
+): RedisOptions {
   const auth = { username: target.username, password: target.password };
   const common: RedisOptions = {
     ...auth,
+    ...liveness(commandTimeoutMs),
     connectionName,
     db: target.db,
     maxRetriesPerRequest: MAX_RETRIES_PER_REQUEST,
@@ -40,7 +59,7 @@ function singleOptions(target: Exclude<RedisTarget, { kind: 'cluster' }>, connec
   };
 }
 
-export function createClients(target: RedisTarget, podId: string): RedisClients {
+export function createClients(target: RedisTarget, podId: string, commandTimeoutMs: number): RedisClients {
   if (target.kind === 'cluster') {
     const options: ClusterOptions = {
       // Off in Cluster: with `shardedSubscribers`, ioredis 5.11 sometimes writes an
@@ -49,13 +68,20 @@ export function createClients(target: RedisTarget, podId: string): RedisClients 
       // test, 0 of 30 without auto-pipelining). Commands are still written back to back.
       enableAutoPipelining: false,
       shardedSubscribers: true,
-      redisOptions: { username: target.username, password: target.password, connectionName: `cloudvars:${podId}` },
+      // Commands waiting in the Cluster's own offline queue get no commandTimeout: the
+      // engine's per-call deadline (engine.ts) bounds those.
+      redisOptions: {
+        username: target.username,
+        password: target.password,
+        connectionName: `cloudvars:${podId}`,
+        ...liveness(commandTimeoutMs),
+      },
       clusterRetryStrategy: (times) => Math.min(100 * times, 2000),
     };
     return { kind: 'cluster', cluster: new Cluster(target.nodes.map((n) => ({ host: n.host, port: n.port })), options) };
   }
-  const store = new Redis({ ...singleOptions(target, `cloudvars:${podId}:store`), enableAutoPipelining: true });
+  const store = new Redis({ ...singleOptions(target, `cloudvars:${podId}:store`, commandTimeoutMs), enableAutoPipelining: true });
   // Resubscription is the bus's job: it must know when the subscription is back to resync.
-  const subscriber = new Redis({ ...singleOptions(target, `cloudvars:${podId}:bus`), autoResubscribe: false });
+  const subscriber = new Redis({ ...singleOptions(target, `cloudvars:${podId}:bus`, commandTimeoutMs), autoResubscribe: false });
   return { kind: 'single', store, subscriber };
 }

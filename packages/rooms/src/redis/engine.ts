@@ -7,6 +7,7 @@ import type { Cluster, Redis } from 'ioredis';
 import type { EngineLimits, RoomEngine } from '../ports.ts';
 import { createRedisBus } from './bus.ts';
 import { createClients } from './connect.ts';
+import { withDeadline } from './deadline.ts';
 import { RedisEngineError } from './errors.ts';
 import { assertKeyPrefix } from './keys.ts';
 import { defineScripts } from './scripts.ts';
@@ -25,7 +26,14 @@ export interface RedisEngineOptions {
   /** Names this pod's probe channel and connections; random when absent. */
   readonly podId?: string;
   readonly onStatus?: (event: RedisStatusEvent) => void;
+  /**
+   * A command Redis has not answered after this many ms fails with CV_ERR_REDIS_TIMEOUT;
+   * a whole store or bus call (join takes two round trips) gets twice this. Default 5000.
+   */
+  readonly commandTimeoutMs?: number;
 }
+
+const DEFAULT_COMMAND_TIMEOUT_MS = 5_000;
 
 function watch(client: Redis | Cluster, role: RedisRole, report: (event: RedisStatusEvent) => void): void {
   client.on('error', (error: Error) => report({ type: 'error', role, code: 'CV_ERR_REDIS_CONNECTION', error }));
@@ -72,7 +80,9 @@ export function createRedisEngine(options: RedisEngineOptions): RoomEngine {
   assertKeyPrefix(options.keyPrefix);
   const podId = options.podId ?? randomBytes(6).toString('hex');
   const report = options.onStatus ?? (() => undefined);
-  const clients = createClients(target, podId);
+  const commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
+  const callDeadlineMs = 2 * commandTimeoutMs;
+  const clients = createClients(target, podId, commandTimeoutMs);
   const storeClient = clients.kind === 'cluster' ? clients.cluster : clients.store;
   let channels: () => readonly string[] = () => [];
   const transport =
@@ -106,33 +116,34 @@ export function createRedisEngine(options: RedisEngineOptions): RoomEngine {
     if (closed) throw new RedisEngineError('CV_ERR_ENGINE_CLOSED', 'the room engine is closed');
   }
 
-  function guarded<A extends unknown[], R>(call: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+  function guarded<A extends unknown[], R>(name: string, call: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
     return async (...args) => {
       open();
-      return call(...args);
+      return withDeadline(call(...args), callDeadlineMs, name);
     };
   }
 
   return {
     kind: 'redis',
     store: {
-      join: guarded(store.join),
-      set: guarded(store.set),
-      leave: guarded(store.leave),
-      renew: guarded(store.renew),
-      snapshot: guarded(store.snapshot),
-      memberCount: guarded(store.memberCount),
+      join: guarded('join', store.join),
+      set: guarded('set', store.set),
+      leave: guarded('leave', store.leave),
+      renew: guarded('renew', store.renew),
+      snapshot: guarded('snapshot', store.snapshot),
+      memberCount: guarded('memberCount', store.memberCount),
     },
     bus: {
       listen: (listener) => bus.listen(listener),
       subscribe: async (rooms) => {
         open();
-        await started;
-        await bus.subscribe(rooms);
+        // `started` waits for the first SUBSCRIBE, which may sit in an offline queue.
+        const subscribing = started.then(() => bus.subscribe(rooms));
+        await withDeadline(subscribing, callDeadlineMs, 'subscribe');
       },
       unsubscribe: async (rooms) => {
         open();
-        await bus.unsubscribe(rooms);
+        await withDeadline(bus.unsubscribe(rooms), callDeadlineMs, 'unsubscribe');
       },
       probe: async (timeoutMs) => {
         if (closed) return false;

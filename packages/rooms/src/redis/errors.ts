@@ -6,6 +6,8 @@ export type RedisEngineErrorCode =
   | 'CV_ERR_REDIS_KEY'
   /** A Lua script answered something this engine does not understand (version skew). */
   | 'CV_ERR_REDIS_REPLY'
+  /** Redis did not answer a call within its deadline (frozen, unreachable, Cluster down). */
+  | 'CV_ERR_REDIS_TIMEOUT'
   /** The engine was used after close() (the same code as the memory engine's). */
   | 'CV_ERR_ENGINE_CLOSED'
   /** `listen()` was called twice: a bus has exactly one listener (ports.ts). */

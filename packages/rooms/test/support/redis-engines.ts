@@ -20,7 +20,7 @@ export interface RedisPods extends RoomEngineUnderTest {
 
 export async function redisPods(
   url: string,
-  options: { limits: EngineLimits; now?: () => number; prefix?: string },
+  options: { limits: EngineLimits; now?: () => number; prefix?: string; commandTimeoutMs?: number },
 ): Promise<RedisPods> {
   const prefix = options.prefix ?? testPrefix();
   const statuses: RedisStatusEvent[] = [];
@@ -32,6 +32,7 @@ export async function redisPods(
       podId,
       onStatus: (event) => statuses.push(event),
       ...(options.now ? { now: options.now } : {}),
+      ...(options.commandTimeoutMs !== undefined ? { commandTimeoutMs: options.commandTimeoutMs } : {}),
     });
   const engines = [make('pod-a'), make('pod-b')] as const;
   return {

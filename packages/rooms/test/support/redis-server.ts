@@ -46,6 +46,8 @@ export interface RedisProcess {
   readonly dir: string;
   /** SIGTERM (or `signal`) and wait for the exit. Idempotent. */
   stop(signal?: NodeJS.Signals): Promise<void>;
+  /** Sends `signal` to the running server without waiting (SIGSTOP freezes it, SIGCONT thaws it). */
+  signal(signal: NodeJS.Signals): void;
   /** Start again on the same port and directory (after `stop`, or stops first). */
   restart(): Promise<void>;
   /** Stop and remove the directory. */
@@ -155,6 +157,9 @@ export async function startRedisProcess(options: RedisProcessOptions = {}): Prom
     url: `redis://127.0.0.1:${port}`,
     dir,
     stop,
+    signal(signal) {
+      current?.kill(signal);
+    },
     async restart() {
       await stop();
       current = await launch(binary, port, dir, options);
