@@ -21,7 +21,10 @@ export interface RedisEngineOptions {
   /** Prepended to every key and channel; lets several deployments (or tests) share a Redis. */
   readonly keyPrefix: string;
   readonly limits: EngineLimits;
-  /** The clock for leases and room expiry, in ms. Every pod should use the same kind of clock. */
+  /**
+   * A clock for leases and room expiry, in ms, for tests that move time. Absent (production),
+   * the scripts read Redis's TIME, so pods whose clocks disagree still agree on leases.
+   */
   readonly now?: () => number;
   /** Names this pod's probe channel and connections; random when absent. */
   readonly podId?: string;
@@ -97,7 +100,7 @@ export function createRedisEngine(options: RedisEngineOptions): RoomEngine {
     scripts: defineScripts(storeClient),
     prefix: options.keyPrefix,
     limits: options.limits,
-    now: options.now ?? Date.now,
+    now: options.now,
     sharded: clients.kind === 'cluster',
   });
   const bus = createRedisBus({ prefix: options.keyPrefix, podId, transport, report });

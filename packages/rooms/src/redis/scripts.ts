@@ -1,7 +1,8 @@
 /**
  * The Lua scripts, registered once per client with `defineCommand` (EVALSHA, with EVAL on
- * NOSCRIPT after a Redis restart). Room scripts get `lua/prelude.lua` prepended and take the
- * five room keys of `roomScriptKeys`; lease scripts take one lease-set key.
+ * NOSCRIPT after a Redis restart). Every script gets `lua/clock.lua` prepended; room scripts
+ * also `lua/prelude.lua`, and take the five room keys of `roomScriptKeys`; lease scripts
+ * take one lease-set key.
  * Replies are returned as `unknown`: the store parses them.
  */
 import { readFileSync } from 'node:fs';
@@ -31,10 +32,11 @@ let sources: ReadonlyMap<ScriptName, { lua: string; keys: number }> | undefined;
 
 function loadSources(): ReadonlyMap<ScriptName, { lua: string; keys: number }> {
   if (sources) return sources;
+  const clock = lua('clock');
   const prelude = lua('prelude');
   const map = new Map<ScriptName, { lua: string; keys: number }>();
-  for (const name of ROOM_SCRIPTS) map.set(name, { lua: `${prelude}\n${lua(name)}`, keys: 5 });
-  for (const name of LEASE_SCRIPTS) map.set(name, { lua: lua(name), keys: 1 });
+  for (const name of ROOM_SCRIPTS) map.set(name, { lua: `${clock}\n${prelude}\n${lua(name)}`, keys: 5 });
+  for (const name of LEASE_SCRIPTS) map.set(name, { lua: `${clock}\n${lua(name)}`, keys: 1 });
   sources = map;
   return map;
 }

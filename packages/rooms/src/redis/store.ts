@@ -17,12 +17,16 @@ const LEASE_SET_GC_MARGIN_MS = 60_000;
 
 const TAKEN = 1;
 
+/** Tells a script to take `now` from Redis's TIME (clock.lua). */
+const REDIS_CLOCK = -1;
+
 export interface RedisStoreOptions {
   readonly client: RedisClient;
   readonly scripts: Scripts;
   readonly prefix: string;
   readonly limits: EngineLimits;
-  readonly now: () => number;
+  /** An injected clock (tests); absent, every script reads Redis's TIME (one clock for all pods). */
+  readonly now: (() => number) | undefined;
   /** Cluster: events go out with SPUBLISH on the room's shard. */
   readonly sharded: boolean;
 }
@@ -32,7 +36,9 @@ function freshEpoch(): string {
 }
 
 export function createRedisStore(options: RedisStoreOptions): RoomStore {
-  const { client, scripts, prefix, limits, now } = options;
+  const { client, scripts, prefix, limits } = options;
+  const injected = options.now;
+  const now = (): number => (injected ? injected() : REDIS_CLOCK);
   const gcMs = limits.leaseTtlMs * 2 + LEASE_SET_GC_MARGIN_MS;
   const roomsKey = activeRoomsKey(prefix);
 
@@ -41,7 +47,7 @@ export function createRedisStore(options: RedisStoreOptions): RoomStore {
   }
 
   async function acquire(key: string, member: string, max: number, at: number): Promise<number> {
-    return parseIntReply(await scripts['lease-acquire'](key, at, member, at + limits.leaseTtlMs, max, gcMs), 'lease-acquire');
+    return parseIntReply(await scripts['lease-acquire'](key, at, member, limits.leaseTtlMs, max, gcMs), 'lease-acquire');
   }
 
   async function join(request: JoinRequest): Promise<JoinResult> {
@@ -90,7 +96,7 @@ export function createRedisStore(options: RedisStoreOptions): RoomStore {
   }
 
   async function renewLeaseSet(key: string, members: readonly string[], at: number): Promise<void> {
-    await scripts['lease-renew'](key, at + limits.leaseTtlMs, gcMs, ...members);
+    await scripts['lease-renew'](key, at, limits.leaseTtlMs, gcMs, ...members);
   }
 
   async function set(room: string, origin: string, variable: string, value: string): Promise<SetResult> {

@@ -1,8 +1,8 @@
 -- Join one connection to a room, atomically (see RoomStore.join in ports.ts).
--- ARGV: now, id, lower-cased username, lease ttl, room ttl, max clients,
+-- ARGV: now (ms, or -1 for Redis's clock), id, lower-cased username, lease ttl, room ttl, max clients,
 --       room slot granted (1/0), address slot granted (1/0), fresh epoch, then name, value pairs.
 -- Reply: {'ok', outcome, epoch, seq, name1, value1, ...} or {'no', reason, live members}.
-local now = tonumber(ARGV[1])
+local now = clock(ARGV[1])
 local id = ARGV[2]
 local lower = ARGV[3]
 local lease_ttl = tonumber(ARGV[4])

@@ -1,7 +1,7 @@
 -- Release one connection's lease and username. Idempotent.
--- ARGV: now, id, lease ttl, room ttl.
+-- ARGV: now (ms, or -1 for Redis's clock), id, lease ttl, room ttl.
 -- Reply: {removed (1/0), live members left}. An empty room starts its room-ttl countdown.
-local now = tonumber(ARGV[1])
+local now = clock(ARGV[1])
 local id = ARGV[2]
 local lease_ttl = tonumber(ARGV[3])
 local room_ttl = tonumber(ARGV[4])

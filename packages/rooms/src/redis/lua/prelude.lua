@@ -1,8 +1,8 @@
 -- Prepended to every room script (scripts.ts). Every room script receives the same keys:
 -- KEYS[1] vars (hash), KEYS[2] meta (hash), KEYS[3] members (zset), KEYS[4] names (hash),
 -- KEYS[5] the room's channel. All share the {room} hash tag: one Cluster slot.
--- Times are the engine's clock in ms (ARGV), so leases and room expiry follow the
--- injected clock; the real PEXPIREs only collect garbage a margin after that.
+-- Times are ms from `clock` (clock.lua): the injected clock in tests, else Redis's TIME;
+-- the real PEXPIREs only collect garbage a margin after the logical expiries.
 
 local GC_MARGIN_MS = 60000
 

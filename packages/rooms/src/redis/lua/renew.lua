@@ -1,9 +1,9 @@
 -- Extend (or restore, if lapsed) the leases of some connections of one room.
--- ARGV: now, lease ttl, room ttl, then connection ids.
+-- ARGV: now (ms, or -1 for Redis's clock), lease ttl, room ttl, then connection ids.
 -- Reply: 1, or 0 when the room no longer exists (its leases cannot be restored).
 -- A lapsed lease gets its username back unless another connection took it meanwhile
 -- or it lapsed more than a lease ttl ago (pruned).
-local now = tonumber(ARGV[1])
+local now = clock(ARGV[1])
 local lease_ttl = tonumber(ARGV[2])
 local room_ttl = tonumber(ARGV[3])
 forget_if_expired(now)

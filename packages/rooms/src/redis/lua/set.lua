@@ -1,7 +1,7 @@
 -- Store one value and publish the event in the same script: store order = publish order.
--- ARGV: now, origin connection id, variable, value, '1' to SPUBLISH (Cluster) else PUBLISH.
+-- ARGV: now (ms, or -1 for Redis's clock), origin connection id, variable, value, '1' to SPUBLISH (Cluster) else PUBLISH.
 -- Reply: {1, seq} or {0, reason}. Event payload: JSON [epoch, seq, origin, variable, value].
-local now = tonumber(ARGV[1])
+local now = clock(ARGV[1])
 forget_if_expired(now)
 if redis.call('EXISTS', KEYS[2]) == 0 then return {0, 'unknown-room'} end
 if redis.call('HEXISTS', KEYS[1], ARGV[3]) == 0 then return {0, 'unknown-variable'} end
