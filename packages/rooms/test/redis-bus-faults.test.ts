@@ -1,9 +1,10 @@
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { probeChannel, roomKeys } from '../src/redis/keys.ts';
-import { freshRoom, joinRequest, roomyLimits } from './contract/harness.ts';
+import { Recorder, freshRoom, joinRequest, roomyLimits } from './contract/harness.ts';
 import { redisPods } from './support/redis-engines.ts';
 import { freePort, hasBinary, startRedisProcess, type RedisProcess } from './support/redis-server.ts';
+import { startTcpProxy } from './support/tcp-proxy.ts';
 import { until } from './support/until.ts';
 
 /** Bus and connection faults on private redis-servers (each test owns its server). */
@@ -64,6 +65,34 @@ describe.skipIf(!hasBinary('redis-server'))('redis bus faults on a private redis
     } finally {
       // Nothing listens, so there are no keys to delete: close the engines only.
       await Promise.all(made.engines.map((engine) => engine.close()));
+    }
+  });
+
+  it('reconnects a subscriber that silently stopped delivering after failed probes, and resyncs', async () => {
+    const server = await startRedisProcess();
+    const proxy = await startTcpProxy(server.port);
+    const made = await redisPods(proxy.url, { limits: roomyLimits });
+    const [a, b] = made.engines;
+    const recorder = new Recorder();
+    b.bus.listen(recorder);
+    const room = freshRoom();
+    try {
+      await a.store.join(joinRequest(room, 'c1', 'alice'));
+      await b.bus.subscribe([room]);
+      expect(await b.bus.probe(2_000)).toBe(true);
+      // pod-b's subscriber connection stays open but passes nothing: no close, no error.
+      expect(proxy.freeze('cloudvars:pod-b:bus')).toBe(1);
+      await a.store.set(room, 'c1', 'x', 'lost');
+      for (let i = 0; i < 3; i += 1) expect(await b.bus.probe(150)).toBe(false);
+      expect(made.statuses).toContainEqual(expect.objectContaining({ type: 'error', role: 'bus', code: 'CV_ERR_BUS_REPAIR' }));
+      await until(() => recorder.resyncs >= 1, { what: 'onResync after the subscriber was reconnected' });
+      await until(() => b.bus.probe(1_000), { what: 'a probe through the new subscriber' });
+      await a.store.set(room, 'c1', 'x', 'after');
+      await until(() => recorder.of(room).some((event) => event.value === 'after'), { what: 'the event after the repair' });
+    } finally {
+      await made.cleanup();
+      await proxy.close();
+      await server.destroy();
     }
   });
 });

@@ -38,6 +38,9 @@ export interface RedisEngineOptions {
 
 const DEFAULT_COMMAND_TIMEOUT_MS = 5_000;
 
+/** Consecutive failed probes, with the store connection ready, before the subscriber is reconnected. */
+const PROBE_FAILURES_BEFORE_REPAIR = 3;
+
 function watch(client: Redis | Cluster, role: RedisRole, report: (event: RedisStatusEvent) => void): void {
   client.on('error', (error: Error) => report({ type: 'error', role, code: 'CV_ERR_REDIS_CONNECTION', error }));
   client.on('reconnecting', (delayMs: unknown) => {
@@ -55,9 +58,10 @@ async function quit(client: Redis | Cluster): Promise<void> {
   try {
     await client.quit();
   } catch (error) {
-    // QUIT races a dropping connection: the socket is going away either way.
+    // QUIT races a dropping connection, or a frozen Redis lets it time out: the socket is
+    // closed either way.
     client.disconnect();
-    if (!(error instanceof Error) || !/Connection is closed/.test(error.message)) throw error;
+    if (!(error instanceof Error) || !/Connection is closed|Command timed out/.test(error.message)) throw error;
   }
 }
 
@@ -114,6 +118,30 @@ export function createRedisEngine(options: RedisEngineOptions): RoomEngine {
     },
   );
   let closed = false;
+  let failedProbes = 0;
+
+  async function probeWithin(left: number): Promise<boolean> {
+    return closed || left <= 0 ? false : bus.probe(left);
+  }
+
+  /**
+   * A probe that fails while the store connection is ready points at the subscriber: a
+   * connection can look open yet deliver nothing (half-open, or dropped by Redis without a
+   * close reaching us). After a few in a row, reconnect it; the reconnect resubscribes and
+   * resyncs the listener.
+   */
+  function afterProbe(arrived: boolean): void {
+    if (arrived || closed || storeClient.status !== 'ready') {
+      failedProbes = 0;
+      return;
+    }
+    failedProbes += 1;
+    if (failedProbes < PROBE_FAILURES_BEFORE_REPAIR) return;
+    failedProbes = 0;
+    const error = new Error(`${PROBE_FAILURES_BEFORE_REPAIR} probes in a row failed while the store connection was ready`);
+    report({ type: 'error', role: 'bus', code: 'CV_ERR_BUS_REPAIR', error });
+    transport.repair();
+  }
 
   function open(): void {
     if (closed) throw new RedisEngineError('CV_ERR_ENGINE_CLOSED', 'the room engine is closed');
@@ -153,9 +181,9 @@ export function createRedisEngine(options: RedisEngineOptions): RoomEngine {
         // The first SUBSCRIBE may still be queued (Cluster waits for its topology): it counts
         // against the same budget, so a probe never outlives its timeout.
         const begin = performance.now();
-        if (!(await within(started, timeoutMs))) return false;
-        const left = timeoutMs - (performance.now() - begin);
-        return closed || left <= 0 ? false : bus.probe(left);
+        const arrived = (await within(started, timeoutMs)) && (await probeWithin(timeoutMs - (performance.now() - begin)));
+        afterProbe(arrived);
+        return arrived;
       },
     },
     isConnected: () => !closed && transport.isReady(),

@@ -16,6 +16,11 @@ export interface PubSubTransport {
   /** Failed resubscriptions and reader errors, for onStatus. */
   onError(handler: (error: Error) => void): void;
   isReady(): boolean;
+  /**
+   * Drops the subscriber connection(s) so they reconnect, resubscribe and report a restore:
+   * for a connection that looks open but no longer delivers (half-open, lost by Redis).
+   */
+  repair(): void;
 }
 
 function errorOf(cause: unknown): Error {
@@ -66,6 +71,10 @@ export function singleTransport(store: Redis, subscriber: Redis, active: () => r
     },
     isReady() {
       return store.status === 'ready' && subscriber.status === 'ready';
+    },
+    repair() {
+      // Not ready means it is already reconnecting (or closed): nothing to force.
+      if (subscriber.status === 'ready') subscriber.disconnect(true);
     },
   };
 }
@@ -118,6 +127,11 @@ export function clusterTransport(cluster: Cluster, active: () => readonly string
     },
     isReady() {
       return cluster.status === 'ready';
+    },
+    repair() {
+      // The shard subscribers are ioredis's own: a dead one is found by keepAlive or a
+      // '-node', and replaced by ioredis. Reconnecting the whole Cluster client would also
+      // drop the store's connections, so nothing is forced here (README "Known limits").
     },
   };
 }
