@@ -7,6 +7,7 @@ import websocket from '@fastify/websocket';
 import type { ProtocolLimits } from '@cloudvars/protocol';
 import type { RoomEngine } from '@cloudvars/rooms';
 import type { FastifyInstance } from 'fastify';
+import type { WebSocket } from 'ws';
 import { addressForLogs } from '../address.ts';
 import type { Config } from '../config.ts';
 import type { GatewayMetrics } from '../metrics.ts';
@@ -29,16 +30,21 @@ export interface CloudSocketOptions {
 
 export async function cloudSocket(app: FastifyInstance, options: CloudSocketOptions) {
   const { config, engine, metrics } = options;
+  const terminateOnError = (error: Error, socket: WebSocket): void => {
+    app.log.error({ err: error }, 'websocket handler failed');
+    socket.terminate();
+  };
+  /** One function for every socket, standing in for the plugin's per-socket closure. */
+  function onSocketError(this: WebSocket, error: Error): void {
+    terminateOnError(error, this);
+  }
   await app.register(websocket, {
     options: {
       maxPayload: config.maxPayloadBytes,
       // PROTOCOL.md: compression costs memory per connection; off.
       perMessageDeflate: false,
     },
-    errorHandler: (error, socket) => {
-      app.log.error({ err: error }, 'websocket handler failed');
-      socket.terminate();
-    },
+    errorHandler: terminateOnError,
   });
   const log = app.log;
   const hub = new RoomHub({ engine, metrics, log, lingerMs: ROOM_LINGER_MS });
@@ -60,13 +66,19 @@ export async function cloudSocket(app: FastifyInstance, options: CloudSocketOpti
     method: 'GET',
     url: '/',
     handler: async (_request, reply) => reply.type('text/html; charset=utf-8').send(HOME_PAGE),
-    wsHandler: (socket, request) => connections.open(socket, request.ip, addressForLogs(request.ip, config.anonymizeAddresses)),
+    wsHandler: (socket, request) => {
+      releaseUpgrade(socket, request.raw.socket, onSocketError);
+      connections.open(socket, request.ip, addressForLogs(request.ip, config.anonymizeAddresses));
+    },
   });
   app.route({
     method: 'GET',
     url: '/*',
     handler: async (_request, reply) => reply.code(404).send({ error: 'not found', hint: 'WebSocket clients may connect on any path' }),
-    wsHandler: (socket, request) => connections.open(socket, request.ip, addressForLogs(request.ip, config.anonymizeAddresses)),
+    wsHandler: (socket, request) => {
+      releaseUpgrade(socket, request.raw.socket, onSocketError);
+      connections.open(socket, request.ip, addressForLogs(request.ip, config.anonymizeAddresses));
+    },
   });
 
   return {
@@ -78,4 +90,23 @@ export async function cloudSocket(app: FastifyInstance, options: CloudSocketOpti
       hub.close();
     },
   };
+}
+
+/** The private field of node:http that ties a socket to its ServerResponse. */
+interface UpgradedSocket {
+  _httpMessage?: { detachSocket(socket: unknown): void } | null;
+}
+
+/**
+ * Lets the upgrade's HTTP objects be collected once the socket is a WebSocket (about 2 KiB
+ * per idle connection otherwise). @fastify/websocket leaves two paths to them for the
+ * socket's whole life: its 'error' listener, a closure over the Fastify request and reply,
+ * and the ServerResponse it assigned to the TCP socket (`_httpMessage`), which holds the
+ * IncomingMessage. The listener is swapped for `onError`, which does what it did.
+ */
+function releaseUpgrade(socket: WebSocket, tcp: unknown, onError: (this: WebSocket, error: Error) => void): void {
+  socket.removeAllListeners('error');
+  socket.on('error', onError);
+  const upgraded = tcp as UpgradedSocket | null;
+  upgraded?._httpMessage?.detachSocket(upgraded);
 }
