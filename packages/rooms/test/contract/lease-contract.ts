@@ -44,6 +44,18 @@ export function leaseContract(world: MakeWorld): void {
     expect(await pods[1].store.memberCount(room)).toBe(0);
   });
 
+  it('renew does not bring back a lease that left (a renew racing the leave)', async () => {
+    const { pods } = await world({ maxClientsPerRoom: 1 });
+    const room = freshRoom();
+    const alice = joinRequest(room, 'c1', 'alice');
+    await pods[0].store.join(alice);
+    await pods[0].store.leave(leaseOf(alice));
+    await pods[0].store.renew([leaseOf(alice)]);
+    expect(await pods[1].store.memberCount(room)).toBe(0);
+    const next = await pods[1].store.join(joinRequest(room, 'c2', 'bob'));
+    expect(next.ok && next.outcome).toBe('joined');
+  });
+
   it('renew restores a lapsed lease with its slots and username when nobody took them', async () => {
     const { pods, limits, advance } = await world({ maxConnectionsPerAddress: 1 });
     const room = freshRoom();
