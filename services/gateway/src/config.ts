@@ -67,6 +67,7 @@ export const SETTINGS = {
   DRAIN_DELAY_MS: { kind: 'int', default: 3_000, min: 0, help: 'On SIGTERM, keep serving this long with /readyz failing, so the load balancer stops sending.' },
   DRAIN_BATCH_SIZE: { kind: 'int', default: 200, min: 1, help: 'Clients closed (1012) per batch while draining.' },
   SEND_BUFFER_LIMIT_BYTES: { kind: 'int', default: 1024 * 1024, min: 1024, help: 'A client whose unsent data stays above this for SLOW_CONSUMER_TIMEOUT_MS is dropped (1008).' },
+  ROOM_LINGER_MS: { kind: 'int', default: 5_000, min: 0, help: 'An emptied room stays subscribed this long on a pod, so a page reload costs no resubscribe.' },
   FLUSH_INTERVAL_MS: {
     kind: 'int',
     default: 0,
@@ -109,6 +110,7 @@ export interface Config {
   readonly sendBufferLimitBytes: number;
   readonly slowConsumerTimeoutMs: number;
   readonly flushIntervalMs: number;
+  readonly roomLingerMs: number;
   readonly shutdownTimeoutMs: number;
 }
 
@@ -203,6 +205,7 @@ export function loadConfig(env: Env = process.env): Config {
     sendBufferLimitBytes: readInt(env, 'SEND_BUFFER_LIMIT_BYTES'),
     slowConsumerTimeoutMs: readInt(env, 'SLOW_CONSUMER_TIMEOUT_MS'),
     flushIntervalMs: readInt(env, 'FLUSH_INTERVAL_MS'),
+    roomLingerMs: readInt(env, 'ROOM_LINGER_MS'),
     shutdownTimeoutMs: readInt(env, 'SHUTDOWN_TIMEOUT_MS'),
   };
   return Object.freeze(config);

@@ -17,8 +17,6 @@ import { RoomHub } from '../ws/room-hub.ts';
 
 const HOME_PAGE = readFileSync(new URL('../../public/index.html', import.meta.url), 'utf8');
 
-/** An emptied room stays subscribed this long, so a page reload costs no resubscribe. */
-const ROOM_LINGER_MS = 5_000;
 
 export interface CloudSocketOptions {
   readonly config: Config;
@@ -47,7 +45,7 @@ export async function cloudSocket(app: FastifyInstance, options: CloudSocketOpti
     errorHandler: terminateOnError,
   });
   const log = app.log;
-  const hub = new RoomHub({ engine, metrics, log, lingerMs: ROOM_LINGER_MS });
+  const hub = new RoomHub({ engine, metrics, log, lingerMs: config.roomLingerMs });
   const scheduler = new FlushScheduler(config.sendBufferLimitBytes, config.slowConsumerTimeoutMs, config.flushIntervalMs);
   const connections = new Connections(
     { config, protocolLimits: options.protocolLimits, engine, hub, scheduler, metrics, log },

@@ -1,0 +1,60 @@
+/**
+ * A real in-memory engine whose bus the test can make lose events, report a reconnect, or
+ * inject a foreign event: the faults a Redis bus has, on demand, to test the gateway's
+ * self-healing (DESIGN.md invariant 4). The store underneath is untouched.
+ */
+import { createMemoryEngine, type BusListener, type EngineLimits, type RoomEngine, type RoomEvent } from '@cloudvars/rooms';
+
+export interface BusFaults {
+  /** Events for which this returns true never reach the gateway. */
+  drop: (event: RoomEvent) => boolean;
+  /** As if the bus had reconnected: the gateway must re-read every room. */
+  reconnect(): void;
+  /** Delivers an event the store never applied (e.g. from another epoch). */
+  inject(event: RoomEvent): void;
+  /** How many times the gateway subscribed to each room. */
+  readonly subscribes: Map<string, number>;
+  readonly unsubscribes: Map<string, number>;
+}
+
+export function lossyEngine(limits: EngineLimits): { engine: RoomEngine; faults: BusFaults } {
+  const inner = createMemoryEngine({ limits });
+  let gateway: BusListener | null = null;
+  const count = (map: Map<string, number>, rooms: readonly string[]) => {
+    for (const room of rooms) map.set(room, (map.get(room) ?? 0) + 1);
+  };
+  const faults: BusFaults = {
+    drop: () => false,
+    reconnect: () => gateway?.onResync(),
+    inject: (event) => gateway?.onEvent(event),
+    subscribes: new Map(),
+    unsubscribes: new Map(),
+  };
+  const engine: RoomEngine = {
+    kind: inner.kind,
+    store: inner.store,
+    bus: {
+      listen(listener) {
+        gateway = listener;
+        inner.bus.listen({
+          onEvent: (event) => {
+            if (!faults.drop(event)) listener.onEvent(event);
+          },
+          onResync: () => listener.onResync(),
+        });
+      },
+      subscribe: (rooms) => {
+        count(faults.subscribes, rooms);
+        return inner.bus.subscribe(rooms);
+      },
+      unsubscribe: (rooms) => {
+        count(faults.unsubscribes, rooms);
+        return inner.bus.unsubscribe(rooms);
+      },
+      probe: (timeoutMs) => inner.bus.probe(timeoutMs),
+    },
+    isConnected: () => inner.isConnected(),
+    close: () => inner.close(),
+  };
+  return { engine, faults };
+}
