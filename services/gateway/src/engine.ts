@@ -28,7 +28,10 @@ export function createEngine(config: Config, log: FastifyBaseLogger, observer: E
       'REDIS_URL is not set: running as ONE node with rooms in memory. Rooms are lost on restart and ' +
         'this process cannot share rooms with other gateways. Set REDIS_URL to scale out.',
     );
-    return createMemoryEngine({ limits: engineLimits(config) });
+    return createMemoryEngine({
+      limits: engineLimits(config),
+      onError: (report) => log.error({ err: report.error, code: report.code }, 'room event listener failed'),
+    });
   }
   log.info({ redis: redactRedisUrl(config.redisUrl), keyPrefix: config.redisKeyPrefix }, 'rooms are kept in Redis');
   return createRedisEngine({
