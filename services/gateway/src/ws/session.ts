@@ -19,7 +19,6 @@ import {
   type SetRequest,
 } from '@cloudvars/protocol';
 import type { JoinRefusal, RoomSnapshot } from '@cloudvars/rooms';
-import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
 import { closeCodeLabel } from '../metrics.ts';
 import { Outbox } from './outbox.ts';
@@ -39,6 +38,11 @@ const REFUSAL_CODES: Record<JoinRefusal, number> = {
 };
 
 const OPEN = 1;
+
+/** Shared by every session until its join sets its own (one Set less per idle socket). */
+const NO_VARIABLES: ReadonlySet<string> = new Set();
+/** One clock for every TokenBucket instead of a bound function each. */
+const clock = (): number => performance.now();
 
 function byteLength(data: unknown): number {
   if (Buffer.isBuffer(data) || data instanceof ArrayBuffer) return data.byteLength;
@@ -67,7 +71,7 @@ export class Session implements RoomMember {
   private dialect: Dialect | null = null;
   private room: LocalRoom | null = null;
   private username = '';
-  private variableNames: ReadonlySet<string> = new Set();
+  private variableNames: ReadonlySet<string> = NO_VARIABLES;
   /** Events of the room are shown only when from `epoch` and after `floor` (the snapshot's seq). */
   private epoch = '';
   private floor = 0;
@@ -79,9 +83,9 @@ export class Session implements RoomMember {
   private echoOwed: Set<string> | null = null;
   private readonly outbox: Outbox;
   private readonly bucket: TokenBucket;
-  private readonly handshakeTimer: NodeJS.Timeout;
+  /** Null once cleared: a kept Timeout would hold its closure for the connection's life. */
+  private handshakeTimer: NodeJS.Timeout | null;
   private readonly openedAt = Date.now();
-  private readonly log: FastifyBaseLogger;
   /** Cleared by each ping, set by each pong: a client that misses one ping is dropped. */
   alive = true;
 
@@ -91,16 +95,10 @@ export class Session implements RoomMember {
     readonly address: string,
     private readonly context: SessionContext,
   ) {
-    this.log = context.log.child({ conn: id });
-    this.outbox = new Outbox(socket, context.scheduler, {
-      onSlowConsumer: () => this.closeForMisbehaviour(1008, 'slow-consumer'),
-      onFrameSent: (messages) => {
-        context.metrics.messagesOut.inc(messages);
-        context.metrics.framesOut.inc();
-      },
-    });
-    this.bucket = new TokenBucket(context.config.rateLimitPerSecond, context.config.rateLimitBurst);
+    this.outbox = new Outbox(socket, context.scheduler, this);
+    this.bucket = new TokenBucket(context.config.rateLimitPerSecond, context.config.rateLimitBurst, clock);
     this.handshakeTimer = setTimeout(() => {
+      this.handshakeTimer = null;
       if (this.state === 'awaiting') this.closeForMisbehaviour(CloseCode.Generic, 'handshake-timeout');
     }, context.config.handshakeTimeoutMs);
     socket.on('message', (data, isBinary) => this.onMessage(data, isBinary));
@@ -109,7 +107,33 @@ export class Session implements RoomMember {
     });
     socket.on('close', (code) => this.onClose(code));
     // ws reports protocol faults (oversized frame: 1009, bad UTF-8: 1007) here, then closes.
-    socket.on('error', (error) => this.log.info({ err: error.message, code: (error as { code?: string }).code }, 'socket error'));
+    socket.on('error', (error) => this.logAt('info', { err: error.message, code: (error as { code?: string }).code }, 'socket error'));
+  }
+
+  /**
+   * Every line this session logs carries `conn`. Logged through the shared logger with the
+   * field rather than a child logger per session: the same output, without a Pino instance
+   * per idle connection.
+   */
+  private logAt(level: 'info' | 'warn' | 'error', fields: object, message: string): void {
+    this.context.log[level]({ conn: this.id, ...fields }, message);
+  }
+
+  /** OutboxOwner: the client does not read what we send. */
+  onSlowConsumer(): void {
+    this.closeForMisbehaviour(1008, 'slow-consumer');
+  }
+
+  /** OutboxOwner. */
+  onFrameSent(messages: number): void {
+    this.context.metrics.messagesOut.inc(messages);
+    this.context.metrics.framesOut.inc();
+  }
+
+  private clearHandshakeTimer(): void {
+    if (this.handshakeTimer === null) return;
+    clearTimeout(this.handshakeTimer);
+    this.handshakeTimer = null;
   }
 
   get isJoined(): boolean {
@@ -145,9 +169,9 @@ export class Session implements RoomMember {
       return;
     }
     this.dialect = parsed.value.dialect;
-    clearTimeout(this.handshakeTimer);
+    this.clearHandshakeTimer();
     this.join(parsed.value.handshake).catch((error: unknown) => {
-      this.log.error({ err: error }, 'join failed');
+      this.logAt('error', { err: error }, 'join failed');
       this.close(INTERNAL_ERROR, 'join-failed');
     });
   }
@@ -201,7 +225,7 @@ export class Session implements RoomMember {
     this.floor = snapshot.seq;
     this.sendSnapshot(snapshot, outcome === 'created' ? new Set(handshake.replaced) : null);
     this.state = 'joined';
-    this.log.info({ room: room.name, username: this.username, dialect: this.dialect?.name, outcome, seq: snapshot.seq }, 'joined');
+    this.logAt('info', { room: room.name, username: this.username, dialect: this.dialect?.name, outcome, seq: snapshot.seq }, 'joined');
     const buffered = this.joinBuffer ?? [];
     this.joinBuffer = null;
     for (const event of buffered) this.deliver(event);
@@ -261,7 +285,7 @@ export class Session implements RoomMember {
     const times = inFlight.get(variable);
     if (times === undefined) inFlight.set(variable, [now]);
     else if (times.push(now) === MAX_WRITES_IN_FLIGHT) {
-      this.log.error({ room: room.name, variable, code: 'CV_ERR_EVENTS_NOT_RETURNING' }, 'own writes are not coming back from the bus; resyncing the room');
+      this.logAt('error', { room: room.name, variable, code: 'CV_ERR_EVENTS_NOT_RETURNING' }, 'own writes are not coming back from the bus; resyncing the room');
       this.context.hub.resync(room);
     }
     if (now - this.outbox.lastSent(variable) < CROSSING_WINDOW_MS) (this.echoOwed ??= new Set()).add(variable);
@@ -273,16 +297,16 @@ export class Session implements RoomMember {
             this.context.metrics.sets.inc();
             return;
           }
-          this.log.warn({ room: room.name, variable, reason: result.reason }, 'set refused by the store; resyncing the room');
+          this.logAt('warn', { room: room.name, variable, reason: result.reason }, 'set refused by the store; resyncing the room');
           this.abandonWrite(variable);
           this.context.hub.resync(room);
         },
         (error: unknown) => {
-          this.log.error({ err: error, room: room.name }, 'set failed');
+          this.logAt('error', { err: error, room: room.name }, 'set failed');
           this.abandonWrite(variable);
         },
       )
-      .catch((error: unknown) => this.log.error({ err: error, code: 'CV_ERR_SET_HANDLING' }, 'handling a set result failed'));
+      .catch((error: unknown) => this.logAt('error', { err: error, code: 'CV_ERR_SET_HANDLING' }, 'handling a set result failed'));
   }
 
   /** A write that will never come back as an event: show the client the mirror's value. */
@@ -352,7 +376,7 @@ export class Session implements RoomMember {
   ping(): void {
     if (this.socket.readyState !== OPEN) return;
     if (!this.alive) {
-      this.log.info({ room: this.room?.name }, 'no pong since the previous ping: dropping');
+      this.logAt('info', { room: this.room?.name }, 'no pong since the previous ping: dropping');
       this.socket.terminate();
       return;
     }
@@ -373,7 +397,7 @@ export class Session implements RoomMember {
   private closeForMisbehaviour(code: number, reason: string): void {
     if (this.state === 'closed') return;
     this.context.metrics.protocolErrors.inc({ reason });
-    this.log.info({ room: this.room?.name, code, reason }, 'closing connection');
+    this.logAt('info', { room: this.room?.name, code, reason }, 'closing connection');
     this.close(code, reason);
   }
 
@@ -389,9 +413,9 @@ export class Session implements RoomMember {
     if (this.state === 'closed') return;
     const wasJoined = this.state === 'joined';
     this.state = 'closed';
-    clearTimeout(this.handshakeTimer);
+    this.clearHandshakeTimer();
     this.context.metrics.closes.inc({ code: closeCodeLabel(code) });
-    this.log.info({ room: this.room?.name, code, durationMs: Date.now() - this.openedAt }, 'connection closed');
+    this.logAt('info', { room: this.room?.name, code, durationMs: Date.now() - this.openedAt }, 'connection closed');
     const room = this.room;
     if (room === null) {
       this.context.forget(this, null);
@@ -400,7 +424,7 @@ export class Session implements RoomMember {
     this.context.hub.release(room, this);
     const leaving = wasJoined
       ? this.context.engine.store.leave({ room: room.name, connectionId: this.id, address: this.address }).catch((error: unknown) => {
-          this.log.error({ err: error, room: room.name }, 'leave failed; the lease will lapse');
+          this.logAt('error', { err: error, room: room.name }, 'leave failed; the lease will lapse');
         })
       : null;
     this.context.forget(this, leaving);
