@@ -21,12 +21,15 @@ export class Connections {
   private readonly perAddress = new Map<string, number>();
   private renewing = false;
   private refusing = false;
+  /** One for every session, not a copy each (memory per idle connection). */
+  private readonly sessionContext: SessionContext;
 
   constructor(
     private readonly context: Omit<SessionContext, 'forget'>,
     /** Unique per process: connection ids must never repeat across the cluster. */
     private readonly instanceId: string,
   ) {
+    this.sessionContext = { ...context, forget: (closed, leaving) => this.forget(closed, leaving) };
     this.pingTimer = setInterval(() => this.pingAll(), context.config.pingIntervalMs);
     this.pingTimer.unref();
     // Three renewals per TTL: one lost round trip never lets a live lease lapse.
@@ -62,10 +65,7 @@ export class Connections {
       return;
     }
     this.perAddress.set(address, fromAddress + 1);
-    const session = new Session(id, socket, address, {
-      ...this.context,
-      forget: (closed, leaving) => this.forget(closed, leaving),
-    });
+    const session = new Session(id, socket, address, this.sessionContext);
     this.sessions.add(session);
     this.context.metrics.connections.set(this.sessions.size);
     this.context.log.info({ conn: id, address: logAddress }, 'connection opened');
