@@ -143,7 +143,9 @@ function profileSection(p: ProfileSummary): string {
 
 function heapSection(h: HeapDiff): string {
   const lines = [
-    `Gateway V8 heap per idle connection (snapshot diff, live objects only): ${(h.totalBytesPerConnection / 1024).toFixed(2)} KiB.`,
+    `Gateway V8 heap per idle connection (snapshot diff, live objects only): ${(h.totalBytesPerConnection / 1024).toFixed(2)} KiB. ` +
+      'Taking a snapshot grows the gateway\'s RSS, so read RSS per connection from a run without --heap; ' +
+      '"compiled code" grows with JIT warm-up, not with connections.',
     '',
     '| node type:name | bytes per connection | objects per connection |',
     '|---|---|---|',
