@@ -66,6 +66,23 @@ describe('gateway invariants on a lossy bus', () => {
     expect(after(reader)).toEqual([line('☁ b', '1')]);
   });
 
+  it('invariant 4: a bus reconnect while a room is being created does not evict its creator', async () => {
+    const started = await twoClients();
+    // The next room: the reconnect lands between its subscribe and the join that creates it,
+    // so the resync finds no room in the store.
+    faults.afterSubscribe = (rooms) => {
+      if (rooms.includes('fresh')) faults.reconnect();
+    };
+    const creator = await TestClient.join(started.gateway.url, 'fresh', 'creator', VARS);
+    await membersAre(started.gateway, 'fresh', 1);
+    const second = await TestClient.join(started.gateway.url, 'fresh', 'second', VARS);
+    await second.waitFrames(1);
+    creator.set('☁ a', '4');
+    await until(() => second.view.get('☁ a') === '4', { what: 'a set between the two' });
+    expect(creator.closed).toBeNull();
+    expect(second.closed).toBeNull();
+  });
+
   it('invariant 8: one subscription per room per pod, shared by its clients and dropped after the linger', async () => {
     const { writer, reader } = await twoClients({ ROOM_LINGER_MS: '50' });
     expect(faults.subscribes.get('heal')).toBe(1);

@@ -19,6 +19,8 @@ export interface RoomMember {
   deliver(event: EventText): void;
   /** Called after a resync with the room's new state, worked out once for all members. */
   resynced(resync: Resync): void;
+  /** True once the member's join completed (false while its join is in flight). */
+  readonly isJoined: boolean;
   /** The room can no longer be served (it vanished from the store): close the client. */
   evict(code: number, reason: string): void;
 }
@@ -249,9 +251,24 @@ export class RoomHub implements BusListener {
 
   private applyResync(room: LocalRoom, snapshot: RoomSnapshot | null): void {
     if (snapshot === null) {
-      this.options.log.warn({ room: room.name }, 'room vanished from the store; evicting its members');
-      for (const member of [...room.members]) member.evict(1012, 'room-vanished');
-      room.buffer = null;
+      if (room.epoch !== null) {
+        // The room existed and is gone (expired, or lost with Redis's data): its joined
+        // members reconnect and re-create it. Members still joining create it themselves.
+        this.options.log.warn({ room: room.name }, 'room vanished from the store; evicting its joined members');
+        for (const member of [...room.members]) if (member.isJoined) member.evict(1012, 'room-vanished');
+      }
+      // No mirror until a snapshot exists again: keep holding events (a join creating
+      // the room right now needs the ones after its snapshot).
+      room.epoch = null;
+      room.seq = 0;
+      room.values = new Map();
+      room.buffer ??= [];
+      if (room.resyncAgain) {
+        // A join completed meanwhile (its snapshot could not become the mirror while we
+        // were reading): read again, now that the room exists.
+        room.resyncAgain = false;
+        this.resync(room);
+      }
       return;
     }
     const previous: MirrorState = { epoch: room.epoch, seq: room.seq, values: room.values };

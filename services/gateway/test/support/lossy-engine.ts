@@ -12,6 +12,8 @@ export interface BusFaults {
   reconnect(): void;
   /** Delivers an event the store never applied (e.g. from another epoch). */
   inject(event: RoomEvent): void;
+  /** Runs right after each subscribe resolves, before the gateway goes on (e.g. to join). */
+  afterSubscribe: (rooms: readonly string[]) => void;
   /** How many times the gateway subscribed to each room. */
   readonly subscribes: Map<string, number>;
   readonly unsubscribes: Map<string, number>;
@@ -25,6 +27,7 @@ export function lossyEngine(limits: EngineLimits): { engine: RoomEngine; faults:
   };
   const faults: BusFaults = {
     drop: () => false,
+    afterSubscribe: () => undefined,
     reconnect: () => gateway?.onResync(),
     inject: (event) => gateway?.onEvent(event),
     subscribes: new Map(),
@@ -43,9 +46,10 @@ export function lossyEngine(limits: EngineLimits): { engine: RoomEngine; faults:
           onResync: () => listener.onResync(),
         });
       },
-      subscribe: (rooms) => {
+      subscribe: async (rooms) => {
         count(faults.subscribes, rooms);
-        return inner.bus.subscribe(rooms);
+        await inner.bus.subscribe(rooms);
+        faults.afterSubscribe(rooms);
       },
       unsubscribe: (rooms) => {
         count(faults.unsubscribes, rooms);
