@@ -6,9 +6,13 @@
 import type { RoomEngine } from '@cloudvars/rooms';
 import type { FastifyBaseLogger } from 'fastify';
 
-/** How often the bus is probed, and how long a probe may take. */
+/**
+ * The pause between probes, and how long one may take. Generous: a probe that fails only
+ * because the event loop was busy would turn the pod unready and, three in a row, make the
+ * Redis engine reconnect its subscriber and every room resync, adding load to a busy pod.
+ */
 const PROBE_INTERVAL_MS = 5_000;
-const PROBE_TIMEOUT_MS = 2_000;
+const PROBE_TIMEOUT_MS = 5_000;
 
 export class Readiness {
   private draining = false;
@@ -18,7 +22,8 @@ export class Readiness {
    * without the bus noticing (a deaf subscription), so every room must be re-read.
    */
   onRecovered: () => void = () => undefined;
-  private readonly timer: NodeJS.Timeout;
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
 
   constructor(
     private readonly engine: RoomEngine,
@@ -26,9 +31,15 @@ export class Readiness {
   ) {
     // The in-memory bus cannot lose messages; a Redis bus must prove itself first.
     this.probeOk = engine.kind === 'memory';
-    this.timer = setInterval(() => void this.probe(), PROBE_INTERVAL_MS);
+    if (engine.kind !== 'memory') void this.probeThenWait();
+  }
+
+  /** One probe at a time: the next starts PROBE_INTERVAL_MS after the previous ended. */
+  private async probeThenWait(): Promise<void> {
+    await this.probe();
+    if (this.stopped) return;
+    this.timer = setTimeout(() => void this.probeThenWait(), PROBE_INTERVAL_MS);
     this.timer.unref();
-    if (engine.kind !== 'memory') void this.probe();
   }
 
   private async probe(): Promise<void> {
@@ -61,6 +72,7 @@ export class Readiness {
   }
 
   stop(): void {
-    clearInterval(this.timer);
+    this.stopped = true;
+    if (this.timer !== null) clearTimeout(this.timer);
   }
 }
