@@ -26,6 +26,11 @@ export class Outbox {
   private pending: Map<string, string> | null = null;
   /** variable -> when a value of it was last written to the socket (performance.now()). */
   private sentAt: Map<string, number> | null = null;
+  /**
+   * When the join snapshot (or the creator's corrections) went out: one time for all its
+   * variables instead of a Map entry each, so an idle client keeps no per-variable state.
+   */
+  private snapshotAt = Number.NEGATIVE_INFINITY;
   private overLimitSince = 0;
 
   constructor(
@@ -51,14 +56,17 @@ export class Outbox {
     return this.pending?.size ?? 0;
   }
 
-  /** Records that a value of `variable` went to the client outside the outbox (the join snapshot). */
-  recordSent(variable: string, at: number): void {
-    (this.sentAt ??= new Map()).set(variable, at);
+  /** Records that the join snapshot was written to the client outside the outbox. */
+  recordSnapshotSent(at: number): void {
+    this.snapshotAt = at;
   }
 
-  /** When a value of `variable` was last written to the client; -Infinity if never. */
+  /**
+   * When a value of `variable` may last have been written to the client; -Infinity if
+   * never. The snapshot counts for every variable (an earlier time is never returned).
+   */
   lastSent(variable: string): number {
-    return this.sentAt?.get(variable) ?? Number.NEGATIVE_INFINITY;
+    return Math.max(this.sentAt?.get(variable) ?? Number.NEGATIVE_INFINITY, this.snapshotAt);
   }
 
   flush(): void {
@@ -87,7 +95,8 @@ export class Outbox {
     for (const message of pending.values()) frame = frame === '' ? message : `${frame}\n${message}`;
     this.sink.send(frame);
     const now = performance.now();
-    for (const variable of pending.keys()) this.recordSent(variable, now);
+    const sentAt = (this.sentAt ??= new Map());
+    for (const variable of pending.keys()) sentAt.set(variable, now);
     this.owner.onFrameSent(pending.size);
   }
 }

@@ -264,8 +264,7 @@ export class Session implements RoomMember {
     }
     if (messages.length === 0) return;
     this.socket.send(messages.join('\n'));
-    const now = performance.now();
-    for (const [name] of snapshot.variables) if (onlyThese === null || onlyThese.has(name)) this.outbox.recordSent(name, now);
+    this.outbox.recordSnapshotSent(performance.now());
     this.context.metrics.messagesOut.inc(messages.length);
     this.context.metrics.framesOut.inc();
   }
