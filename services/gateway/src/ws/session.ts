@@ -1,13 +1,7 @@
 /**
  * One client connection: awaiting handshake -> joining -> joined -> closed.
  *
- * Ordering, per variable, for the convergence promise of PROTOCOL.md: while a client's own
- * write of a variable is in flight (sent to the store, its event not yet back), events of
- * that variable from others were ordered before it and are not shown to the client. When
- * its last write's event comes back it is not echoed, unless the write may have crossed a
- * value of the same variable on the wire: we had sent the client one shortly before the
- * write arrived, so the client may have shown that older value after its own. Then the
- * stored value of its write is sent again (PROTOCOL.md allows exactly this echo).
+ * Which events a joined client is shown follows the convergence rule in own-writes.ts.
  */
 import {
   CloseCode,
@@ -22,6 +16,7 @@ import type { JoinRefusal, RoomSnapshot } from '@cloudvars/rooms';
 import type { WebSocket } from 'ws';
 import { closeCodeLabel } from '../metrics.ts';
 import { Outbox } from './outbox.ts';
+import { OwnWrites } from './own-writes.ts';
 import type { EventText } from './event-text.ts';
 import type { LocalRoom, Resync, RoomMember } from './room-hub.ts';
 import type { SessionContext } from './session-context.ts';
@@ -68,11 +63,6 @@ function byteLength(data: unknown): number {
 /** Server fault (the store failed): standard WebSocket "internal error"; clients retry. */
 const INTERNAL_ERROR = 1011;
 /**
- * A write that arrives within this time of a value of its variable that we sent may have
- * crossed it on the wire. Longer only if the client took more than this to read a frame.
- */
-const CROSSING_WINDOW_MS = 5_000;
-/**
  * Writes of one variable whose events have not come back. Beyond this the bus is not
  * delivering (a deaf subscription): resync the room rather than let the list grow.
  */
@@ -93,10 +83,7 @@ export class Session implements RoomMember {
   private floor = 0;
   private joinBuffer: EventText[] | null = null;
   private framesWhileJoining: string[] | null = null;
-  /** variable -> receive times (ms) of this client's writes whose events have not come back. */
-  private inFlight: Map<string, number[]> | null = null;
-  /** Variables whose last write may have crossed a value we sent: echo its stored value. */
-  private echoOwed: Set<string> | null = null;
+  private readonly writes = new OwnWrites();
   private readonly outbox: Outbox;
   private readonly bucket: TokenBucket;
   /** Null once cleared: a kept Timeout would hold its closure for the connection's life. */
@@ -295,15 +282,10 @@ export class Session implements RoomMember {
     if (!message.valid) return; // PROTOCOL.md: an invalid value is ignored silently
     const variable = message.variable;
     this.outbox.drop(variable); // anything queued for it was ordered before this write
-    const now = performance.now();
-    const inFlight = (this.inFlight ??= new Map());
-    const times = inFlight.get(variable);
-    if (times === undefined) inFlight.set(variable, [now]);
-    else if (times.push(now) === MAX_WRITES_IN_FLIGHT) {
+    if (this.writes.started(variable, performance.now(), this.outbox.lastSent(variable)) === MAX_WRITES_IN_FLIGHT) {
       this.logAt('error', { room: room.name, variable, code: 'CV_ERR_EVENTS_NOT_RETURNING' }, 'own writes are not coming back from the bus; resyncing the room');
       this.context.hub.resync(room);
     }
-    if (now - this.outbox.lastSent(variable) < CROSSING_WINDOW_MS) (this.echoOwed ??= new Set()).add(variable);
     this.context.engine.store
       .set(room.name, this.id, variable, message.value)
       .then(
@@ -326,12 +308,7 @@ export class Session implements RoomMember {
 
   /** A write that will never come back as an event: show the client the mirror's value. */
   private abandonWrite(variable: string): void {
-    const times = this.inFlight?.get(variable);
-    if (times === undefined) return;
-    times.shift();
-    if (times.length > 0) return;
-    this.inFlight?.delete(variable);
-    this.echoOwed?.delete(variable);
+    if (!this.writes.abandoned(variable)) return;
     const value = this.room?.values.get(variable);
     if (value !== undefined && this.dialect !== null && this.state === 'joined') {
       this.outbox.put(variable, this.dialect.encodeSet(variable, value));
@@ -347,16 +324,12 @@ export class Session implements RoomMember {
     if (this.state !== 'joined' || event.epoch !== this.epoch || event.seq <= this.floor) return;
     const dialect = this.dialect as Dialect;
     const variable = event.variable;
-    const times = this.inFlight?.get(variable);
-    if (times !== undefined) {
+    if (this.writes.has(variable)) {
       // This client has a write of this variable in flight: anything before it is stale.
-      if (event.origin === this.id) {
-        const receivedAt = times.shift() as number;
-        this.context.metrics.fanoutLatency.observe((performance.now() - receivedAt) / 1000);
-        if (times.length === 0) {
-          this.inFlight?.delete(variable);
-          if (this.echoOwed?.delete(variable)) this.outbox.put(variable, text.in(dialect));
-        }
+      const back = event.origin === this.id ? this.writes.returned(variable) : null;
+      if (back !== null) {
+        this.context.metrics.fanoutLatency.observe((performance.now() - back.receivedAt) / 1000);
+        if (back.echo) this.outbox.put(variable, text.in(dialect));
       }
       return;
     }
@@ -375,10 +348,9 @@ export class Session implements RoomMember {
     // A client that joined ahead of the mirror saw a newer snapshot than `previous`: send all.
     const sendAll = previous.epoch !== this.epoch || this.floor > previous.seq;
     for (const [name, text] of all) {
-      if (sendAll || changed.has(name) || this.inFlight?.has(name)) this.outbox.put(name, text.in(dialect));
+      if (sendAll || changed.has(name) || this.writes.has(name)) this.outbox.put(name, text.in(dialect));
     }
-    this.inFlight = null;
-    this.echoOwed = null;
+    this.writes.clear();
     this.epoch = snapshot.epoch;
     this.floor = snapshot.seq;
   }
