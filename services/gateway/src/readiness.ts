@@ -63,10 +63,6 @@ export class Readiness {
     return null;
   }
 
-  get isDraining(): boolean {
-    return this.draining;
-  }
-
   startDraining(): void {
     this.draining = true;
   }

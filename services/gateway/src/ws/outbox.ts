@@ -52,10 +52,6 @@ export class Outbox {
     this.pending?.delete(variable);
   }
 
-  get size(): number {
-    return this.pending?.size ?? 0;
-  }
-
   /** Records that the join snapshot was written to the client outside the outbox. */
   recordSnapshotSent(at: number): void {
     this.snapshotAt = at;

@@ -96,10 +96,6 @@ export class RoomHub implements BusListener {
     options.engine.bus.listen(this);
   }
 
-  get roomCount(): number {
-    return this.rooms.size;
-  }
-
   /** The local room, subscribing to it first if this pod has none yet. */
   acquire(name: string, member: RoomMember): LocalRoom {
     let room = this.rooms.get(name);

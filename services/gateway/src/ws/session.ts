@@ -12,7 +12,7 @@ import {
   type ProtocolError,
   type SetRequest,
 } from '@cloudvars/protocol';
-import type { JoinRefusal, RoomSnapshot } from '@cloudvars/rooms';
+import type { JoinRefusal, Lease, RoomSnapshot } from '@cloudvars/rooms';
 import type { WebSocket } from 'ws';
 import { closeCodeLabel } from '../metrics.ts';
 import { Outbox } from './outbox.ts';
@@ -143,8 +143,13 @@ export class Session implements RoomMember {
     return this.state === 'joined';
   }
 
-  get lease(): { room: string; connectionId: string; address: string } | null {
-    return this.state === 'joined' && this.room ? { room: this.room.name, connectionId: this.id, address: this.address } : null;
+  /** This connection's lease while joined, for the pod's renewal round. */
+  get lease(): Lease | null {
+    return this.state === 'joined' && this.room ? this.leaseIn(this.room) : null;
+  }
+
+  private leaseIn(room: LocalRoom): Lease {
+    return { room: room.name, connectionId: this.id, address: this.address };
   }
 
   private onMessage(data: unknown, isBinary: boolean): void {
@@ -218,7 +223,7 @@ export class Session implements RoomMember {
     const { snapshot, outcome } = result;
     if (!this.stillJoining) {
       // The client left while the store was admitting it: give the slot back.
-      await this.context.engine.store.leave({ room: room.name, connectionId: this.id, address: this.address });
+      await this.context.engine.store.leave(this.leaseIn(room));
       return;
     }
     this.context.metrics.joins.inc({ outcome });
@@ -252,8 +257,7 @@ export class Session implements RoomMember {
     if (messages.length === 0) return;
     this.socket.send(messages.join('\n'));
     this.outbox.recordSnapshotSent(performance.now());
-    this.context.metrics.messagesOut.inc(messages.length);
-    this.context.metrics.framesOut.inc();
+    this.onFrameSent(messages.length);
   }
 
   private onFrame(text: string): void {
@@ -410,7 +414,7 @@ export class Session implements RoomMember {
     }
     this.context.hub.release(room, this);
     const leaving = wasJoined
-      ? this.context.engine.store.leave({ room: room.name, connectionId: this.id, address: this.address }).catch((error: unknown) => {
+      ? this.context.engine.store.leave(this.leaseIn(room)).catch((error: unknown) => {
           this.logAt('error', { err: error, room: room.name }, 'leave failed; the lease will lapse');
         })
       : null;
