@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import websocket from '@fastify/websocket';
 import type { ProtocolLimits } from '@cloudvars/protocol';
 import type { RoomEngine } from '@cloudvars/rooms';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import { addressForLogs } from '../address.ts';
 import type { Config } from '../config.ts';
@@ -60,23 +60,21 @@ export async function cloudSocket(app: FastifyInstance, options: CloudSocketOpti
     }
   });
 
+  const openConnection = (socket: WebSocket, request: FastifyRequest): void => {
+    releaseUpgrade(socket, request.raw.socket, onSocketError);
+    connections.open(socket, request.ip, addressForLogs(request.ip, config.anonymizeAddresses));
+  };
   app.route({
     method: 'GET',
     url: '/',
     handler: async (_request, reply) => reply.type('text/html; charset=utf-8').send(HOME_PAGE),
-    wsHandler: (socket, request) => {
-      releaseUpgrade(socket, request.raw.socket, onSocketError);
-      connections.open(socket, request.ip, addressForLogs(request.ip, config.anonymizeAddresses));
-    },
+    wsHandler: openConnection,
   });
   app.route({
     method: 'GET',
     url: '/*',
     handler: async (_request, reply) => reply.code(404).send({ error: 'not found', hint: 'WebSocket clients may connect on any path' }),
-    wsHandler: (socket, request) => {
-      releaseUpgrade(socket, request.raw.socket, onSocketError);
-      connections.open(socket, request.ip, addressForLogs(request.ip, config.anonymizeAddresses));
-    },
+    wsHandler: openConnection,
   });
 
   return {
