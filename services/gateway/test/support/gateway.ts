@@ -6,6 +6,7 @@ import { createMemoryEngine, type RoomEngine } from '@cloudvars/rooms';
 import { buildApp, type Gateway } from '../../src/app.ts';
 import { loadConfig, makeInstanceId, type Config } from '../../src/config.ts';
 import { engineLimits } from '../../src/engine.ts';
+import { until } from '../../../../packages/rooms/test/support/until.ts';
 
 export interface RunningGateway extends Gateway {
   readonly url: string;
@@ -45,6 +46,5 @@ export async function startGateway(
 
 /** Resolves once the store counts `count` live members in `room` (joins are otherwise silent). */
 export async function membersAre(gateway: { engine: RoomEngine }, room: string, count: number): Promise<void> {
-  const { until } = await import('../../../../packages/rooms/test/support/until.ts');
   await until(async () => (await gateway.engine.store.memberCount(room)) === count, { what: `${count} members in ${room}` });
 }
