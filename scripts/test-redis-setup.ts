@@ -9,10 +9,10 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { hasBinary, startRedisProcess } from '../packages/rooms/test/support/redis-server.ts';
+import { hasBinary, startRedisProcess } from '@cloudvars/test-support/redis-server';
 
 // Declares ProvidedContext.redisUrl for `project.provide` and every `inject('redisUrl')`.
-import type {} from '../packages/rooms/test/support/redis-url.ts';
+import type {} from '@cloudvars/test-support/redis-url';
 
 type Teardown = () => Promise<void>;
 

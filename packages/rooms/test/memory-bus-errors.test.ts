@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createMemoryEngine, type MemoryBusError } from '../src/index.ts';
 import { Recorder, joinRequest, roomyLimits } from './contract/harness.ts';
-import { until } from './support/until.ts';
+import { until } from '@cloudvars/test-support/until';
 
 /** A throwing listener on the single-node engine must not become an uncaughtException. */
 describe('memory bus with a throwing listener', () => {

@@ -2,10 +2,10 @@ import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { probeChannel, roomKeys } from '../src/redis/keys.ts';
 import { Recorder, freshRoom, joinRequest, roomyLimits } from './contract/harness.ts';
-import { redisPods } from './support/redis-engines.ts';
-import { freePort, hasBinary, startRedisProcess, type RedisProcess } from './support/redis-server.ts';
-import { startTcpProxy } from './support/tcp-proxy.ts';
-import { until } from './support/until.ts';
+import { redisPods } from '@cloudvars/test-support/redis-engines';
+import { freePort, hasBinary, startRedisProcess, type RedisProcess } from '@cloudvars/test-support/redis-server';
+import { startTcpProxy } from '@cloudvars/test-support/tcp-proxy';
+import { until } from '@cloudvars/test-support/until';
 
 /** Bus and connection faults on private redis-servers (each test owns its server). */
 describe.skipIf(!hasBinary('redis-server'))('redis bus faults on a private redis-server', () => {

@@ -2,8 +2,8 @@ import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { activeRoomsKey, addressKey, roomKeys } from '../src/redis/keys.ts';
 import { freshRoom, joinRequest, leaseOf, roomyLimits } from './contract/harness.ts';
-import { redisPods } from './support/redis-engines.ts';
-import { redisUrl } from './support/redis-url.ts';
+import { redisPods } from '@cloudvars/test-support/redis-engines';
+import { redisUrl } from '@cloudvars/test-support/redis-url';
 
 async function redisMs(client: Redis): Promise<number> {
   const [seconds, micros] = await client.time();

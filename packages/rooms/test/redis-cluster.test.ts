@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeRoomEngine } from './contract/describe-room-engine.ts';
 import { Recorder, freshRoom, joinRequest, roomyLimits } from './contract/harness.ts';
-import { clusterHealthy, masterOf, moveSlot, startRedisCluster, type RedisClusterProcesses } from './support/redis-cluster.ts';
-import { redisPods } from './support/redis-engines.ts';
-import { hasBinary } from './support/redis-server.ts';
-import { until } from './support/until.ts';
+import { clusterHealthy, masterOf, moveSlot, startRedisCluster, type RedisClusterProcesses } from '@cloudvars/test-support/redis-cluster';
+import { redisPods } from '@cloudvars/test-support/redis-engines';
+import { hasBinary } from '@cloudvars/test-support/redis-server';
+import { until } from '@cloudvars/test-support/until';
 
 /** The same contract on a 3-master Redis Cluster: per-room scripts on one slot, SSUBSCRIBE/SPUBLISH. */
 // Needs redis-server and redis-cli (`pnpm test` installs them); skipped, visibly, without.

@@ -3,9 +3,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { RoomEngine } from '../src/ports.ts';
 import { addressKey, roomKeys } from '../src/redis/keys.ts';
 import { Recorder, freshRoom, joinRequest, leaseOf, roomyLimits } from './contract/harness.ts';
-import { redisPods, type RedisPods } from './support/redis-engines.ts';
-import { redisUrl } from './support/redis-url.ts';
-import { until } from './support/until.ts';
+import { redisPods, type RedisPods } from '@cloudvars/test-support/redis-engines';
+import { redisUrl } from '@cloudvars/test-support/redis-url';
+import { until } from '@cloudvars/test-support/until';
 
 /** Redis-specific behaviour the contract suite cannot see: wire format, keys, TTLs, scripts. */
 describe('redis engine', () => {

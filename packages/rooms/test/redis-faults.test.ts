@@ -1,9 +1,9 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Recorder, freshRoom, joinRequest, roomyLimits } from './contract/harness.ts';
-import { redisPods } from './support/redis-engines.ts';
-import { freePort, hasBinary, startRedisProcess, type RedisProcess } from './support/redis-server.ts';
-import { until } from './support/until.ts';
+import { redisPods } from '@cloudvars/test-support/redis-engines';
+import { freePort, hasBinary, startRedisProcess, type RedisProcess } from '@cloudvars/test-support/redis-server';
+import { until } from '@cloudvars/test-support/until';
 
 /** Faults on a private Redis: a restart mid-traffic (losing its data), a killed subscriber, a stall. */
 // Needs redis-server on PATH (it restarts its own); skipped, visibly, without.

@@ -3,8 +3,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { EngineLimits, JoinResult } from '../src/ports.ts';
 import { activeRoomsKey, addressKey } from '../src/redis/keys.ts';
 import { freshRoom, joinRequest, range, roomyLimits } from './contract/harness.ts';
-import { redisPods, type RedisPods } from './support/redis-engines.ts';
-import { redisUrl } from './support/redis-url.ts';
+import { redisPods, type RedisPods } from '@cloudvars/test-support/redis-engines';
+import { redisUrl } from '@cloudvars/test-support/redis-url';
 
 /**
  * The cluster-wide limits are taken in a separate step from the room's script (they live on

@@ -1,10 +1,10 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Recorder, freshRoom, joinRequest, roomyLimits } from './contract/harness.ts';
-import { redisPods } from './support/redis-engines.ts';
-import { hasBinary } from './support/redis-server.ts';
-import { MASTER_NAME, startRedisSentinel, type RedisSentinelProcesses } from './support/redis-sentinel.ts';
-import { until } from './support/until.ts';
+import { redisPods } from '@cloudvars/test-support/redis-engines';
+import { hasBinary } from '@cloudvars/test-support/redis-server';
+import { MASTER_NAME, startRedisSentinel, type RedisSentinelProcesses } from '@cloudvars/test-support/redis-sentinel';
+import { until } from '@cloudvars/test-support/until';
 
 /** Fault: Sentinel promotes the replica; both pods follow it and the bus resyncs. */
 // Needs redis-server and redis-sentinel (`pnpm test` installs them); skipped, visibly, without.

@@ -1,5 +1,5 @@
 /** Three gateways in this process sharing one Redis: pods of one cluster. */
-import { redisUrl } from '../../../packages/rooms/test/support/redis-url.ts';
+import { redisUrl } from '@cloudvars/test-support/redis-url';
 import { startCluster } from './support/cluster.ts';
 import { CLUSTER_SETTINGS, describeClusterBehaviour } from './support/cluster-behaviour.ts';
 

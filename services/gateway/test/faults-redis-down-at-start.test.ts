@@ -4,8 +4,8 @@
  * up, without a restart.
  */
 import { afterEach, expect, it } from 'vitest';
-import { freePort, startRedisProcess, type RedisProcess } from '../../../packages/rooms/test/support/redis-server.ts';
-import { testPrefix } from '../../../packages/rooms/test/support/redis-engines.ts';
+import { freePort, startRedisProcess, type RedisProcess } from '@cloudvars/test-support/redis-server';
+import { testPrefix } from '@cloudvars/test-support/redis-engines';
 import { TestClient, joinedTogether, until } from './support/client.ts';
 import { httpStatus, startGatewayProcess, type GatewayProcess } from './support/processes.ts';
 

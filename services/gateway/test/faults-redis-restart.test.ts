@@ -6,7 +6,7 @@
  * everysec), so the rooms survive the kill.
  */
 import { afterAll, expect, it } from 'vitest';
-import { startRedisProcess, type RedisProcess } from '../../../packages/rooms/test/support/redis-server.ts';
+import { startRedisProcess, type RedisProcess } from '@cloudvars/test-support/redis-server';
 import { TestClient, joinedTogether, until } from './support/client.ts';
 import { startCluster, type TestCluster } from './support/cluster.ts';
 import { membersAre } from './support/gateway.ts';

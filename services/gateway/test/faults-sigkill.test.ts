@@ -5,8 +5,8 @@
  */
 import { createRedisEngine, type RoomEngine } from '@cloudvars/rooms';
 import { afterAll, expect, it } from 'vitest';
-import { testPrefix } from '../../../packages/rooms/test/support/redis-engines.ts';
-import { startRedisProcess, type RedisProcess } from '../../../packages/rooms/test/support/redis-server.ts';
+import { testPrefix } from '@cloudvars/test-support/redis-engines';
+import { startRedisProcess, type RedisProcess } from '@cloudvars/test-support/redis-server';
 import { loadConfig } from '../src/config.ts';
 import { engineLimits } from '../src/engine.ts';
 import { TestClient, joinedTogether, until } from './support/client.ts';

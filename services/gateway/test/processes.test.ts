@@ -4,8 +4,8 @@
  */
 import { createRedisEngine } from '@cloudvars/rooms';
 import { expect } from 'vitest';
-import { testPrefix } from '../../../packages/rooms/test/support/redis-engines.ts';
-import { startRedisProcess } from '../../../packages/rooms/test/support/redis-server.ts';
+import { testPrefix } from '@cloudvars/test-support/redis-engines';
+import { startRedisProcess } from '@cloudvars/test-support/redis-server';
 import { loadConfig } from '../src/config.ts';
 import { engineLimits } from '../src/engine.ts';
 import { CLUSTER_SETTINGS, describeClusterBehaviour } from './support/cluster-behaviour.ts';

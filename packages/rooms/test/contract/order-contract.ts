@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
 import type { RoomEvent, SetResult, VariableEntry } from '../../src/ports.ts';
-import { until } from '../support/until.ts';
+import { until } from '@cloudvars/test-support/until';
 import type { World } from './harness.ts';
 import { freshRoom, joinRequest, range, sorted } from './harness.ts';
 

@@ -5,7 +5,7 @@
  */
 import { encodeClientSet, encodeHandshake, parseServerFrame, type DialectName } from '@cloudvars/protocol';
 import WebSocket from 'ws';
-import { until } from '../../../../packages/rooms/test/support/until.ts';
+import { until } from '@cloudvars/test-support/until';
 
 export { until };
 

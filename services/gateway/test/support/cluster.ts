@@ -3,7 +3,7 @@
  * cluster, as DESIGN.md's cluster tests want them.
  */
 import { createRedisEngine } from '@cloudvars/rooms';
-import { deletePrefix, testPrefix } from '../../../../packages/rooms/test/support/redis-engines.ts';
+import { deletePrefix, testPrefix } from '@cloudvars/test-support/redis-engines';
 import { engineLimits } from '../../src/engine.ts';
 import { startGateway, type RunningGateway, type TestEnv } from './gateway.ts';
 

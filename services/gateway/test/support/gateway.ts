@@ -6,7 +6,7 @@ import { createMemoryEngine, type RoomEngine } from '@cloudvars/rooms';
 import { buildApp, type Gateway } from '../../src/app.ts';
 import { loadConfig, makeInstanceId, type Config } from '../../src/config.ts';
 import { engineLimits } from '../../src/engine.ts';
-import { until } from '../../../../packages/rooms/test/support/until.ts';
+import { until } from '@cloudvars/test-support/until';
 
 export interface RunningGateway extends Gateway {
   readonly url: string;

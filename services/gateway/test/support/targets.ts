@@ -3,7 +3,7 @@
  * on one Redis, with clients handed to the pods in turn, so every row is also checked
  * across pods ("across every pod" in PROTOCOL.md's handshake table).
  */
-import { redisUrl } from '../../../../packages/rooms/test/support/redis-url.ts';
+import { redisUrl } from '@cloudvars/test-support/redis-url';
 import { startCluster } from './cluster.ts';
 import { startGateway, type RunningGateway, type TestEnv } from './gateway.ts';
 

@@ -4,16 +4,16 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import type { EngineLimits, RoomEngine } from '../../src/ports.ts';
-import { createRedisEngine } from '../../src/redis/index.ts';
-import type { RedisStatusEvent } from '../../src/redis/index.ts';
-import type { RoomEngineUnderTest } from '../contract/describe-room-engine.ts';
+import { createRedisEngine, type EngineLimits, type RedisStatusEvent, type RoomEngine } from '@cloudvars/rooms';
 
 export function testPrefix(): string {
   return `test:${randomUUID()}:`;
 }
 
-export interface RedisPods extends RoomEngineUnderTest {
+/** Two "pods" (engines) on one Redis and one key prefix. */
+export interface RedisPods {
+  readonly engines: readonly [RoomEngine, RoomEngine];
+  cleanup(): Promise<void>;
   readonly prefix: string;
   readonly statuses: RedisStatusEvent[];
 }
