@@ -4,8 +4,12 @@ export const CloseCode = {
   Normal: 1000,
   /** Client: the page went away. */
   GoingAway: 1001,
+  /** The client stopped reading: its unsent data stayed over the limit (standard "policy violation"). */
+  SlowConsumer: 1008,
   /** Sent by ws when a frame exceeds the payload limit. */
   MessageTooBig: 1009,
+  /** A server fault while admitting the client (the store failed); clients retry. Standard "internal error". */
+  InternalError: 1011,
   /** The pod is draining (deploy, scale-in): reconnect, you will reach another pod. */
   ServiceRestart: 1012,
   /** The client violated the protocol. */
