@@ -1,10 +1,11 @@
 // `pnpm bench [--quick] [--only a,c] [--profile] [--duration S]`: runs the benchmark driver
-// (tools/loadgen/src/bench/main.ts) under tsx, the way the gateway itself runs: no build step.
+// compiled (tools/loadgen/dist/bench/main.js), and it runs the compiled gateway, as
+// production does. `pnpm bench` builds first (`pnpm build`, incremental).
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const child = spawn(process.execPath, ['--import', 'tsx', 'tools/loadgen/src/bench/main.ts', ...process.argv.slice(2)], {
+const child = spawn(process.execPath, ['tools/loadgen/dist/bench/main.js', ...process.argv.slice(2)], {
   cwd: root,
   stdio: 'inherit',
 });

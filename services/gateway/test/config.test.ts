@@ -105,7 +105,7 @@ describe('loadConfig', () => {
 
 describe('the gateway process', () => {
   it('exits with code 2 and names PORT on stderr when PORT=abc', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'services/gateway/src/main.ts'], {
+    const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'services/gateway/src/main.ts'], {
       cwd: REPO_ROOT,
       // A clean environment: nothing of the test runner's settings may decide the outcome.
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: 'abc' },

@@ -1,7 +1,8 @@
 /**
  * The process-level cluster: on this machine, without Docker, what docker-compose.yml
  * starts: redis-server with AOF (everysec), N gateway processes
- * (`node --import tsx services/gateway/src/main.ts`) and nginx running the very same
+ * (`node --conditions=source --import tsx services/gateway/src/main.ts`: the sources, like
+ * every test) and nginx running the very same
  * load-balancer config (deploy/nginx/cloudvars.conf), all on 127.0.0.1 ports.
  */
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -131,7 +132,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     for (let i = 0; i < count; i++) {
       const port = await freePort();
       const podId = `gateway-${i + 1}`;
-      const child = spawnChild(podId, process.execPath, ['--import', 'tsx', repoPath('services', 'gateway', 'src', 'main.ts')], {
+      const child = spawnChild(podId, process.execPath, ['--conditions=source', '--import', 'tsx', repoPath('services', 'gateway', 'src', 'main.ts')], {
         cwd: repoRoot,
         echo,
         env: {

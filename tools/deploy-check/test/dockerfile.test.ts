@@ -35,9 +35,21 @@ describe('gateway Dockerfile', () => {
     for (const image of froms) expect(image).toMatch(/^node:\d+\.\d+\.\d+-[a-z]+(-slim)?$/);
   });
 
-  it('installs from the lockfile and ships production dependencies only', () => {
+  it('installs from the lockfile, compiles, and ships production dependencies only', () => {
     expect(text).toMatch(/pnpm install --frozen-lockfile/);
+    expect(text).toMatch(/^RUN pnpm --filter @cloudvars\/gateway run build$/m);
     expect(text).toMatch(/pnpm deploy .*--filter @cloudvars\/gateway .*--prod/);
+  });
+
+  it('runs compiled JavaScript with plain node: no tsx, no TypeScript at run time', () => {
+    expect(text).toMatch(/^CMD \["node", "dist\/main\.js"\]$/m);
+    const instructions = text.split('\n').filter((line) => !line.trimStart().startsWith('#'));
+    expect(instructions.filter((line) => /--import|tsx|\.ts\b/.test(line))).toEqual([]);
+  });
+
+  it('uses Node 24 LTS in every stage', () => {
+    const froms = [...text.matchAll(/^FROM\s+node:(\d+)\./gm)].map((m) => m[1]);
+    expect(froms).toEqual(['24', '24']);
   });
 
   it('runs as a non-root user, health-checks /healthz and stops with SIGTERM', () => {

@@ -35,8 +35,11 @@ export class WorkerLink {
   }
 
   static forked(): WorkerLink {
-    const entry = fileURLToPath(new URL('./worker-entry.ts', import.meta.url));
-    const child: ChildProcess = fork(entry, [], { execArgv: ['--import', import.meta.resolve('tsx')], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    // From the sources (tests) the worker runs under tsx; from the build (the bench) it is plain JS.
+    const fromSource = import.meta.url.endsWith('.ts');
+    const entry = fileURLToPath(new URL(fromSource ? './worker-entry.ts' : './worker-entry.js', import.meta.url));
+    const execArgv = fromSource ? ['--conditions=source', '--import', import.meta.resolve('tsx')] : [];
+    const child: ChildProcess = fork(entry, [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const link: WorkerLink = new WorkerLink(
       (msg) => child.send(msg),
       () => {

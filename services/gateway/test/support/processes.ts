@@ -1,6 +1,6 @@
 /**
- * Gateway processes for cluster and fault tests, started the way `pnpm start` and compose
- * start them (`node --import tsx services/gateway/src/main.ts` from the repo root), so a
+ * Gateway processes for cluster and fault tests, started from the sources like every test
+ * (`node --conditions=source --import tsx services/gateway/src/main.ts` from the repo root), so a
  * test can SIGKILL one, read its JSON logs and hit its HTTP endpoints.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -79,7 +79,7 @@ function listeningUrl(line: string): string | null {
 }
 
 export async function startGatewayProcess(env: Record<string, string> = {}): Promise<GatewayProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', MAIN], {
     cwd: REPO_ROOT,
     env: childEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -129,7 +129,10 @@ export async function startGateway(o: GatewayOptions): Promise<Managed & { url: 
     env.REDIS_URL = o.redisUrl;
     env.REDIS_KEY_PREFIX = `bench-${o.podId.split('-')[0] ?? 'x'}:`;
   }
-  const args = [...(o.nodeFlags ?? []), '--import', 'tsx', 'services/gateway/src/main.ts'];
+  // Run as this module runs: from the build (`pnpm bench`) the compiled gateway, as in
+  // production; from the sources (tests) the gateway's sources under tsx.
+  const main = import.meta.url.endsWith('.ts') ? ['--conditions=source', '--import', 'tsx', 'services/gateway/src/main.ts'] : ['services/gateway/dist/main.js'];
+  const args = [...(o.nodeFlags ?? []), ...main];
   const m = launch(`gateway ${o.podId}`, process.execPath, args, env, o.repoRoot, o.cpus);
   await until(m.name, m, async () => {
     try {

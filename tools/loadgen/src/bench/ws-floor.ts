@@ -26,8 +26,11 @@ export async function measureWsFloor(clients = 1000): Promise<WsFloor> {
   await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
   const address = wss.address();
   const port = typeof address === 'object' && address ? address.port : 0;
-  const entry = fileURLToPath(new URL('./ws-floor-client.ts', import.meta.url));
-  const child = fork(entry, [String(clients), `ws://127.0.0.1:${port}/`], { execArgv: ['--import', import.meta.resolve('tsx')] });
+  // From the sources the client runs under tsx; from the build (`pnpm bench`) it is plain JS.
+  const fromSource = import.meta.url.endsWith('.ts');
+  const entry = fileURLToPath(new URL(fromSource ? './ws-floor-client.ts' : './ws-floor-client.js', import.meta.url));
+  const execArgv = fromSource ? ['--conditions=source', '--import', import.meta.resolve('tsx')] : [];
+  const child = fork(entry, [String(clients), `ws://127.0.0.1:${port}/`], { execArgv });
   try {
     const deadline = performance.now() + CONNECT_TIMEOUT_MS;
     while (wss.clients.size < clients) {
