@@ -1,4 +1,19 @@
-/** WebSocket close codes of the protocol (seed-protocol.md, PROTOCOL.md "Close codes"). */
+/**
+ * WebSocket close codes of the protocol (seed-protocol.md, PROTOCOL.md "Close codes"), and
+ * TurboWarp's server's codes (its doc/protocol.md) for the scratch dialect.
+ *
+ * How today's clients (scratch dialect) react to a close, read in their sources:
+ * - Scratch's editor (scratch-gui src/lib/cloud-provider.js): reconnects after every code.
+ * - TurboWarp (its scratch-gui's cloud-provider.js): stops on 4002 (asks for another
+ *   username) and 4004; reconnects after anything else.
+ * - TurboWarp Packager (src/scaffolding/cloud.js): stops on 4002, 4003 and 4004; reconnects
+ *   after anything else.
+ * - forkphorus (src/extensions/cloud.ts): stops on 4002 and 4004; reconnects otherwise.
+ * - scratchattach: reads no code; it reconnects when a send fails (twice, then raises).
+ * "Reconnects" means a random delay below (2^min(attempts, 5) - 1) s, where the attempt
+ * count starts again at 1 whenever a socket opens: a client closed after its socket opened
+ * is back within a second, whatever the code. No code makes them back off for long.
+ */
 export const CloseCode = {
   /** Client: the connection served its purpose. */
   Normal: 1000,
@@ -12,17 +27,36 @@ export const CloseCode = {
   InternalError: 1011,
   /** The pod is draining (deploy, scale-in): reconnect, you will reach another pod. */
   ServiceRestart: 1012,
-  /** The client violated the protocol. */
+  /** The client violated the protocol. Today's clients reconnect (see above). */
   Generic: 4000,
-  /** The client's variable names differ from a room that has connected clients. */
+  /** The client's variable names differ from a room that has connected clients (kind dialects). */
   Incompatibility: 4001,
-  /** The username is invalid, blocked or in use in the room. */
+  /**
+   * The username is invalid, blocked or in use in the room. TurboWarp, the Packager and
+   * forkphorus stop for good and ask the user for another name; Scratch's editor reconnects.
+   */
   Username: 4002,
-  /** The room, the cluster, the pod or the client's address is full. */
+  /**
+   * The room, the cluster, the pod or the client's address is full. The Packager stops for
+   * good; TurboWarp, Scratch's editor and forkphorus reconnect.
+   */
   Overloaded: 4003,
-  /** Rate limit exceeded: valid later, not now. */
+  /**
+   * Kind dialects: rate limit exceeded, valid later, not now. Today's clients read 4004 as
+   * TurboWarp's "project unavailable" (the id is well formed but the project may not use
+   * cloud variables): TurboWarp, the Packager and forkphorus stop for good. Never send it to
+   * a scratch connection for its rate.
+   */
   TryAgainLater: 4004,
-  /** Client: its username changed (logged only). */
+  /** 4004 by the name today's clients give it (see TryAgainLater). */
+  ProjectUnavailable: 4004,
+  /**
+   * Closed to protect the user's security: the upgrade carried a Scratch session cookie
+   * (`scratchsessionsid=`), which a library leaked; the login goes no further. Today's
+   * clients reconnect (and are refused again).
+   */
+  Security: 4005,
+  /** Client: its username changed (logged only; forkphorus sends it). */
   UsernameChange: 4100,
 } as const;
 

@@ -1,5 +1,8 @@
 import type { Dialect, DialectName, JsonObject } from './dialect.ts';
 import { kindDialect } from './kind-dialect.ts';
+import { scratchDialect } from './scratch-dialect.ts';
+
+export { scratchDialect };
 
 /** seed-protocol.md as written: `room` and `variable`. */
 export const seedDialect: Dialect = kindDialect({
@@ -25,14 +28,16 @@ export const legacyDialect: Dialect = kindDialect({
 export const dialects: Readonly<Record<DialectName, Dialect>> = Object.freeze({
   seed: seedDialect,
   legacy: legacyDialect,
+  scratch: scratchDialect,
 });
 
-/** Asked in this order which dialect a first frame speaks. */
-const detectionOrder: readonly Dialect[] = [seedDialect, legacyDialect];
+/** Asked in this order which dialect a first frame speaks: `method` (without `kind`) first. */
+const detectionOrder: readonly Dialect[] = [scratchDialect, seedDialect, legacyDialect];
 
 /**
- * The dialect of a connection's first frame. A frame nobody claims (no `room`, no `id`) is
- * judged by the seed's rules, so it fails where the seed says: kind first, then room.
+ * The dialect of a connection's first frame. A frame with an own `method` and no `kind` is
+ * scratch; otherwise `room` is seed and `id` legacy. A frame nobody claims is judged by the
+ * seed's rules, so it fails where the seed says: kind first, then room.
  */
 export function detectDialect(message: JsonObject): Dialect {
   for (const dialect of detectionOrder) {

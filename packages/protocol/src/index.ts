@@ -1,12 +1,23 @@
 export * from './close-codes.ts';
 export * from './messages.ts';
 export * from './limits.ts';
-export { CLOUD_PREFIX, checkUsername, isNumberText, isValidRoom, isValidValue, isValidVariableName } from './values.ts';
+export {
+  CLOUD_PREFIX,
+  SCRATCH_CLOUD_PREFIXES,
+  checkUsername,
+  isNumberText,
+  isValidRoom,
+  isValidScratchVariableName,
+  isValidValue,
+  isValidVariableName,
+  projectIdToRoom,
+} from './values.ts';
 export type { Dialect, DialectName, JsonObject } from './dialect.ts';
-export { dialects, detectDialect, legacyDialect, seedDialect } from './dialects.ts';
-export { parseFrame, parseHandshakeFrame } from './parse.ts';
-export type { HandshakeFrame } from './parse.ts';
+export { dialects, detectDialect, legacyDialect, scratchDialect, seedDialect } from './dialects.ts';
+export { parseFrame, parseFrameMessages, parseHandshakeFrame } from './parse.ts';
+export type { FrameMessages, HandshakeFrame, MessageSink } from './parse.ts';
 export { encodeClientSet, encodeHandshake, encodeSet, joinFrame, parseServerFrame, ServerFrameError } from './encode.ts';
+export { encodeScratchCreate, encodeScratchDelete, encodeScratchRename } from './scratch-dialect.ts';
 export { Failures } from './errors.ts';
 export type { Failure } from './errors.ts';
 export { REPLACEMENT_VALUE } from './fields.ts';

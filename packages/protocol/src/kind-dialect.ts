@@ -64,6 +64,8 @@ export function kindDialect(spec: KindDialectSpec): Dialect {
 
   return Object.freeze({
     name: spec.name,
+    setsCreateVariables: false,
+    manyMessagesPerFrame: false,
     claims: spec.claims,
     parseHandshake,
     parseMessage,

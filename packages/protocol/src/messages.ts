@@ -8,9 +8,13 @@ export interface Handshake {
   readonly kind: 'handshake';
   readonly room: string;
   readonly username: string;
-  /** In the client's order; every value valid (invalid initial values replaced by "0"). */
-  readonly variables: readonly VariableEntry[];
-  /** Names whose initial value was invalid and replaced by "0", so the creator can be corrected. */
+  /**
+   * In the client's order; every value valid (invalid initial values replaced by "0").
+   * Null when the client declares no variables (the scratch dialect): it takes the room as it
+   * is, and its sets create variables.
+   */
+  readonly variables: readonly VariableEntry[] | null;
+  /** Names whose initial value was invalid and replaced by "0", so the creator can be corrected. Empty when `variables` is null. */
   readonly replaced: readonly string[];
 }
 
@@ -18,13 +22,34 @@ export interface Handshake {
 export interface SetRequest {
   readonly kind: 'set';
   readonly variable: string;
-  /** The value as sent; meaningful only when `valid`. */
+  /**
+   * The value as text; meaningful only when `valid`. Kind dialects: as sent. Scratch dialect:
+   * a string as sent, a finite number as `String(n)`.
+   */
   readonly value: string;
-  /** False when the value is not a string or not a valid value: ignore it silently. */
+  /**
+   * False when the value is not a valid value: ignore it silently. Kind dialects: not a string,
+   * or not valid. Scratch dialect: missing, null, a boolean, an object, a non-finite number, or
+   * text that is not valid.
+   */
   readonly valid: boolean;
 }
 
-export type ClientMessage = Handshake | SetRequest;
+/** Scratch dialect: rename a variable. `newName` is a valid variable name; whether `variable` exists is the room's business. */
+export interface RenameRequest {
+  readonly kind: 'rename';
+  readonly variable: string;
+  readonly newName: string;
+}
+
+/** Scratch dialect: delete a variable. Whether it exists is the room's business. */
+export interface DeleteRequest {
+  readonly kind: 'delete';
+  readonly variable: string;
+}
+
+/** A scratch `create` parses to a SetRequest: it is treated as a set. */
+export type ClientMessage = Handshake | SetRequest | RenameRequest | DeleteRequest;
 
 /** Why a frame was refused, and the close code that answers it. */
 export interface ProtocolError {

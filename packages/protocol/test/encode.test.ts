@@ -5,11 +5,11 @@ import {
   encodeHandshake,
   encodeSet,
   joinFrame,
-  parseFrame,
   parseHandshakeFrame,
   parseServerFrame,
   ServerFrameError,
 } from '../src/index.ts';
+import { parseSingle } from './support.ts';
 
 describe('encodeSet (server side)', () => {
   it('produces exactly the seed wire shape', () => {
@@ -64,7 +64,7 @@ describe('client-side encoders', () => {
 
   it('encodes client sets that the server parses in the same dialect', () => {
     for (const dialect of [dialects.seed, dialects.legacy]) {
-      const result = parseFrame(encodeClientSet(dialect.name, '☁ a', '-3'), dialect);
+      const result = parseSingle(encodeClientSet(dialect.name, '☁ a', '-3'), dialect);
       expect(result).toEqual({ ok: true, value: { kind: 'set', variable: '☁ a', value: '-3', valid: true } });
     }
   });

@@ -118,7 +118,7 @@ describe('parseHandshakeFrame: each refusal', () => {
     ],
     ['a name without the cloud prefix', seed({ variables: { '☁ a': '1', b: '2' } }), 'variable-name-invalid'],
     ['a name that is only the prefix', seed({ variables: { '☁ ': '1' } }), 'variable-name-invalid'],
-    ['a name over 512 chars', seed({ variables: { ['☁ ' + 'x'.repeat(511)]: '1' } }), 'variable-name-invalid'],
+    ['a name over 1024 chars', seed({ variables: { ['☁ ' + 'x'.repeat(1023)]: '1' } }), 'variable-name-invalid'],
     ['a name with a lone surrogate', seed({ variables: { '☁ \ud800x': '1' } }), 'variable-name-invalid'],
   ])('closes with 4000 on %s', (_label, text, reason) => {
     expect(refusal(text)).toEqual({ code: 4000, reason });

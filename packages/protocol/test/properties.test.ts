@@ -9,10 +9,10 @@ import {
   isNumberText,
   isValidValue,
   joinFrame,
-  parseFrame,
   parseHandshakeFrame,
   parseServerFrame,
 } from '../src/index.ts';
+import { parseSingle } from './support.ts';
 import type { DialectName, ProtocolError, Result } from '../src/index.ts';
 
 const dialectName = fc.constantFrom<DialectName>('seed', 'legacy');
@@ -48,7 +48,7 @@ describe('properties', () => {
       fc.property(anyFrame, dialectName, (text, name) => {
         expect([4000, 4002, 'ok']).toContain(codeOf(parseHandshakeFrame(text, DEFAULT_LIMITS)));
         // A later frame is never a username problem: only 4000.
-        expect([4000, 'ok']).toContain(codeOf(parseFrame(text, dialects[name], DEFAULT_LIMITS)));
+        expect([4000, 'ok']).toContain(codeOf(parseSingle(text, dialects[name], DEFAULT_LIMITS)));
       }),
       { numRuns: 2000 },
     );
@@ -119,7 +119,7 @@ describe('properties', () => {
     fc.assert(
       fc.property(dialectName, validValue, (name, value) => {
         const frame = `{"kind":"set",${name === 'seed' ? '"variable"' : '"var"'}:"☁ a","value":${JSON.stringify(value)}}`;
-        expect(parseFrame(frame, dialects[name], DEFAULT_LIMITS)).toEqual({
+        expect(parseSingle(frame, dialects[name], DEFAULT_LIMITS)).toEqual({
           ok: true,
           value: { kind: 'set', variable: '☁ a', value, valid: true },
         });

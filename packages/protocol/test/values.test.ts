@@ -21,9 +21,39 @@ describe('isValidValue', () => {
     expect(isValidValue(value, DEFAULT_LIMITS)).toBe(false);
   });
 
-  it('accepts 1023 digits and refuses 1024 (values are under 1024 chars)', () => {
-    expect(isValidValue('9'.repeat(1023), DEFAULT_LIMITS)).toBe(true);
-    expect(isValidValue('9'.repeat(1024), DEFAULT_LIMITS)).toBe(false);
+  it('accepts 100,000 digits and refuses 100,001 by default (TurboWarp\'s limit)', () => {
+    expect(isValidValue('9'.repeat(100_000), DEFAULT_LIMITS)).toBe(true);
+    expect(isValidValue('9'.repeat(100_001), DEFAULT_LIMITS)).toBe(false);
+  });
+
+  it('honours a configured maxValueLength (Scratch\'s own server: 256)', () => {
+    const limits: ProtocolLimits = { ...DEFAULT_LIMITS, maxValueLength: 256 };
+    expect(isValidValue('9'.repeat(256), limits)).toBe(true);
+    expect(isValidValue('9'.repeat(257), limits)).toBe(false);
+  });
+
+  describe('with allowTextValues', () => {
+    const text: ProtocolLimits = { ...DEFAULT_LIMITS, allowTextValues: true, maxValueLength: 10 };
+
+    it.each(['hello', '', ' 1', 'NaN', '☁ é', '😀', 'a\nb'])('accepts the text %j', (value) => {
+      expect(isValidValue(value, text)).toBe(true);
+    });
+
+    it('refuses a lone surrogate, and text over the length limit', () => {
+      expect(isValidValue('\ud800', text)).toBe(false);
+      expect(isValidValue('a\udc00b', text)).toBe(false);
+      expect(isValidValue('x'.repeat(11), text)).toBe(false);
+    });
+
+    it('still refuses non-strings', () => {
+      expect(isValidValue(1, text)).toBe(false);
+      expect(isValidValue(null, text)).toBe(false);
+    });
+
+    it('is off by default: text is not a value', () => {
+      expect(DEFAULT_LIMITS.allowTextValues).toBe(false);
+      expect(isValidValue('hello', DEFAULT_LIMITS)).toBe(false);
+    });
   });
 });
 
@@ -42,11 +72,25 @@ describe('isValidRoom', () => {
 });
 
 describe('isValidVariableName', () => {
-  it.each(['☁ a', '☁ score', '☁ __proto__', '☁ ' + 'x'.repeat(510)])('accepts %j', (name) => {
+  it.each([
+    ['☁ a', '☁ a'],
+    ['☁ score', '☁ score'],
+    ['☁ __proto__', '☁ __proto__'],
+    ['1024 chars', '☁ ' + 'x'.repeat(1022)],
+  ])('accepts %s', (_label, name) => {
     expect(isValidVariableName(name, DEFAULT_LIMITS)).toBe(true);
   });
 
-  it.each(['☁ ', '☁', 'score', '☁score', ' ☁ a', '☁ ' + 'x'.repeat(511), '__proto__'])('refuses %j', (name) => {
+  it.each([
+    ['☁ ', '☁ '],
+    ['☁', '☁'],
+    ['score', 'score'],
+    ['☁score', '☁score'],
+    [' ☁ a', ' ☁ a'],
+    ['1025 chars', '☁ ' + 'x'.repeat(1023)],
+    ['__proto__', '__proto__'],
+    [':cloud: a (scratch dialect only)', ':cloud: a'],
+  ])('refuses %s', (_label, name) => {
     expect(isValidVariableName(name, DEFAULT_LIMITS)).toBe(false);
   });
 });
