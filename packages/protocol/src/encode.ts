@@ -20,7 +20,11 @@ function isEntries(
   return Array.isArray(variables);
 }
 
-/** Client side: a handshake. Entries keep their order and let `__proto__` be a name. */
+/**
+ * Client side: a handshake. Entries keep their order and let `__proto__` be a name. Scratch:
+ * `room` is sent as the `project_id` (the server maps it to a room id) and `variables` are
+ * ignored (a scratch client declares none).
+ */
 export function encodeHandshake(
   dialectName: DialectName,
   room: string,

@@ -81,8 +81,8 @@ export function isValidVariableName(name: unknown, limits: ProtocolLimits): name
 }
 
 /**
- * The scratch dialect's variable names: TurboWarp's server takes either prefix (`☁ `, or
- * `:cloud: ` as some bots write it), followed by at least one character.
+ * The scratch dialect's variable names: like TurboWarp's server, either prefix (`☁ `, or the
+ * ASCII spelling `:cloud: `) followed by at least one character. Kind dialects keep `☁ ` only.
  */
 export const SCRATCH_CLOUD_PREFIXES: readonly string[] = Object.freeze([CLOUD_PREFIX, ':cloud: ']);
 
