@@ -14,7 +14,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -80,6 +80,21 @@ export function peerSourceDir(peersDir: string = PEERS_DIR, name: string = TURBO
 }
 
 /**
+ * Copies `from` to `to` and makes the copy writable by its owner: shared/ may be laid out
+ * without write bits (CI), and a read-only copy could not be removed by a non-root user.
+ */
+function copyWritable(from: string, to: string): void {
+  cpSync(from, to, { recursive: true });
+  const walk = (path: string): void => {
+    const stat = lstatSync(path);
+    if (stat.isSymbolicLink()) return;
+    chmodSync(path, stat.mode | (stat.isDirectory() ? 0o700 : 0o600));
+    if (stat.isDirectory()) for (const entry of readdirSync(path)) walk(join(path, entry));
+  };
+  walk(to);
+}
+
+/**
  * The peer's production dependencies, installed once per package-lock.json under
  * `.tmp/peers/<name>-<hash>/node_modules`. Concurrent callers (two vitest workers) each
  * install into their own folder and rename it into place; the loser uses the winner's.
@@ -96,8 +111,8 @@ export function installedPeerModules(sourceDir: string, name: string = TURBOWARP
   const work = join(cacheRoot, `.install-${process.pid}-${randomBytes(4).toString('hex')}`);
   mkdirSync(work);
   try {
-    cpSync(join(sourceDir, 'package.json'), join(work, 'package.json'));
-    cpSync(join(sourceDir, 'package-lock.json'), join(work, 'package-lock.json'));
+    copyWritable(join(sourceDir, 'package.json'), join(work, 'package.json'));
+    copyWritable(join(sourceDir, 'package-lock.json'), join(work, 'package-lock.json'));
     const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
     const result = spawnSync(npm, ['ci', '--omit=dev', '--no-audit', '--no-fund', '--loglevel=error'], {
       cwd: work,
@@ -124,7 +139,9 @@ export function installedPeerModules(sourceDir: string, name: string = TURBOWARP
 
 /**
  * Preloaded into the peer: its HTTP server listens on 127.0.0.1 (it would bind every
- * interface), and once listening the real port goes to the parent over IPC.
+ * interface), and once listening the real port goes to the parent over IPC. The channel
+ * stays open (idle) so that the peer exits when the process that started it dies without
+ * stopping it: no orphan servers after a crashed test run.
  */
 const LOOPBACK_PRELOAD = `'use strict';
 const http = require('http');
@@ -135,7 +152,8 @@ http.Server.prototype.listen = function (port, ...rest) {
   this.once('listening', () => {
     if (reported || typeof process.send !== 'function') return;
     reported = true;
-    process.send({ listening: this.address() }, () => process.disconnect());
+    process.send({ listening: this.address() });
+    process.once('disconnect', () => process.exit(0));
   });
   if (typeof port === 'number' || (typeof port === 'string' && /^\\d+$/.test(port))) {
     return listen.call(this, { port: Number(port), host: '127.0.0.1' }, callback);
@@ -182,7 +200,7 @@ export async function startPeer(options: PeerOptions = {}): Promise<RunningPeer>
 
   const dir = mkdtempSync(join(tmpdir(), 'cloudvars-peer-'));
   for (const entry of ['src', 'public', 'package.json', 'LICENSE']) {
-    if (existsSync(join(sourceDir, entry))) cpSync(join(sourceDir, entry), join(dir, entry), { recursive: true });
+    if (existsSync(join(sourceDir, entry))) copyWritable(join(sourceDir, entry), join(dir, entry));
   }
   symlinkSync(modules, join(dir, 'node_modules'), 'dir');
   const preload = join(dir, 'loopback-preload.cjs');
@@ -229,6 +247,8 @@ export async function startPeer(options: PeerOptions = {}): Promise<RunningPeer>
       child.on('message', (message) => {
         if (!isListeningMessage(message)) return;
         clearTimeout(timer);
+        // The idle channel must not keep this process alive.
+        child.channel?.unref();
         resolvePort(message.listening.port);
       });
     });
