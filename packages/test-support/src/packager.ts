@@ -8,14 +8,12 @@
  * for a project.json without its assets (we pass a whole .sb3), extensions (none), or
  * Electron/NW.js targets (not used).
  *
- * The result is cached under the repo's `.tmp/packaged/`, keyed by the packager's version,
- * the project's bytes and the options, so a second run does not package again.
+ * Packaging is quick (about 0.3 s for the first project in a process, 0.1 s after), so
+ * results are memoised in the process only, keyed by the project's hash and the options.
+ * No disk cache: the cloud host holds a port that is new on every run, so entries of
+ * 1.8 MB each would pile up under .tmp and never be read again.
  */
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
-import { REPO_ROOT } from './peer.ts';
 import type { ScratchProject } from './scratch-project.ts';
 
 export interface PackageOptions {
@@ -33,7 +31,7 @@ export interface PackageOptions {
 
 export interface PackagedProject {
   readonly html: string;
-  /** True when the HTML came from the .tmp cache. */
+  /** True when this process had packaged the same project with the same options before. */
   readonly cached: boolean;
   /** Time spent packaging (0 when cached). */
   readonly packagingMs: number;
@@ -78,35 +76,34 @@ export function packagerVersion(): string {
 export async function packageScratchProject(project: ScratchProject, options: PackageOptions): Promise<PackagedProject> {
   if (!/^wss?:\/\//.test(options.cloudHost)) throw new Error(`cloud host must be a ws:// or wss:// URL: ${options.cloudHost}`);
   const username = options.username ?? 'player####';
-  const key = createHash('sha256')
-    .update(JSON.stringify({ packager: PACKAGER_VERSION, project: project.sha256, cloudHost: options.cloudHost, projectId: options.projectId, username }))
-    .digest('hex')
-    .slice(0, 24);
-  const cacheDir = join(REPO_ROOT, '.tmp', 'packaged');
-  const cacheFile = join(cacheDir, `${key}.html`);
-  if (existsSync(cacheFile)) return { html: readFileSync(cacheFile, 'utf8'), cached: true, packagingMs: 0 };
+  const key = JSON.stringify([project.sha256, options.cloudHost, options.projectId, username]);
+  const memoised = packaged.get(key);
+  if (memoised) return { html: await memoised, cached: true, packagingMs: 0 };
 
   const started = performance.now();
+  const html = packageOnce(project, options.cloudHost, options.projectId, username);
+  packaged.set(key, html);
+  html.catch(() => packaged.delete(key));
+  return { html: await html, cached: false, packagingMs: performance.now() - started };
+}
+
+const packaged = new Map<string, Promise<string>>();
+
+async function packageOnce(project: ScratchProject, cloudHost: string, projectId: string, username: string): Promise<string> {
   const Packager = loadPackagerModule();
   const loaded = await Packager.loadProject(project.sb3);
   const packager = new Packager.Packager();
   packager.project = loaded;
   packager.options.target = 'html';
   packager.options.autoplay = true;
-  packager.options.projectId = options.projectId;
+  packager.options.projectId = projectId;
   packager.options.username = username;
   packager.options.cloudVariables.mode = 'ws';
-  packager.options.cloudVariables.cloudHost = options.cloudHost;
+  packager.options.cloudVariables.cloudHost = cloudHost;
   // Nothing to fetch at package time: no extensions to bake.
   packager.options.extensions = [];
   const result = await packager.package();
   if (result.type !== 'text/html') throw new Error(`expected one HTML file, the packager made ${result.type}`);
-  const html = typeof result.data === 'string' ? result.data : Buffer.from(result.data instanceof ArrayBuffer ? new Uint8Array(result.data) : result.data).toString('utf8');
-  const packagingMs = performance.now() - started;
-
-  mkdirSync(cacheDir, { recursive: true });
-  const partial = `${cacheFile}.${process.pid}.partial`;
-  writeFileSync(partial, html);
-  renameSync(partial, cacheFile);
-  return { html, cached: false, packagingMs };
+  if (typeof result.data === 'string') return result.data;
+  return Buffer.from(result.data instanceof ArrayBuffer ? new Uint8Array(result.data) : result.data).toString('utf8');
 }

@@ -9,7 +9,7 @@
  *
  * The test writes the value into the ordinary stage variable `a input` and broadcasts
  * `set a` (see browser.ts). The .sb3 is a zip written here with stored (uncompressed)
- * entries and a fixed date, so the same project is the same bytes (packaged HTML is cached
+ * entries and a fixed date, so the same project is the same bytes (packaged HTML is memoised
  * by its hash).
  */
 import { createHash } from 'node:crypto';

@@ -147,12 +147,12 @@ export class ScratchSocket {
     for (const waiter of [...this.waiters]) waiter.settle(false);
   }
 
-  /** Closes (1000) and resolves once closed; terminates after 2 s. */
+  /** Closes (1000) and resolves once closed; terminates after 1 s without the server's close. */
   async close(): Promise<void> {
     this.cancelWaits();
     if (this.socket.readyState === WebSocket.CLOSED) return;
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => this.socket.terminate(), 2_000);
+      const timer = setTimeout(() => this.socket.terminate(), 1_000);
       this.socket.once('close', () => {
         clearTimeout(timer);
         resolve();
