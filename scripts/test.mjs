@@ -63,8 +63,9 @@ if (!existsSync(resolve(root, 'node_modules'))) {
 // Straight from node_modules/.bin: works however pnpm itself was started (npx, global).
 const bin = (name) => resolve(root, 'node_modules', '.bin', name);
 run('type-check', bin('tsc'), ['-p', 'tsconfig.json', '--noEmit']);
-// The tests run the sources; this proves the build (`pnpm build`, what `pnpm start` and the
-// image run) still compiles. Incremental: little work when nothing changed.
+// The tests run the sources; this proves the build (what `pnpm start` and the image run)
+// still compiles: `pnpm build`'s two steps. Incremental: little work when nothing changed.
 run('build', bin('tsc'), ['-b', 'tsconfig.build.json']);
+run('build: assets', process.execPath, [resolve(root, 'scripts/copy-assets.mjs')]);
 run('lint', bin('eslint'), ['.']);
 run('tests', bin('vitest'), ['run', ...process.argv.slice(2)]);
