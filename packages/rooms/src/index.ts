@@ -1,4 +1,5 @@
 export type * from './ports.ts';
-export * from './memory/index.ts';
-export { createRedisEngine, parseRedisUrl, redactRedisUrl, RedisEngineError } from './redis/index.ts';
-export type { RedisEngineOptions, RedisStatusEvent, RedisTarget } from './redis/index.ts';
+export { RoomEngineError, toError, type RoomEngineErrorCode } from './errors.ts';
+export { createMemoryEngine, type MemoryEngineOptions } from './memory/index.ts';
+export { createRedisEngine, parseRedisUrl, redactRedisUrl } from './redis/index.ts';
+export type { RedisEngineOptions, RedisTarget } from './redis/index.ts';

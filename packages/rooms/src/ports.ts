@@ -38,8 +38,12 @@ export interface JoinRequest {
   readonly connectionId: string;
   /** As the client sent it; the store compares usernames case-insensitively. */
   readonly username: string;
-  /** The client's variables, values already validated (invalid ones replaced by "0"). */
-  readonly variables: readonly VariableEntry[];
+  /**
+   * The client's variables, values already validated (invalid ones replaced by "0"); the
+   * room's names must equal these. Null: the client declares none (Scratch 3 clients) and
+   * takes the room as it is, created empty if it does not exist.
+   */
+  readonly variables: readonly VariableEntry[] | null;
   /** The client's address, for the per-address connection limit. */
   readonly address: string;
 }
@@ -56,18 +60,16 @@ export type JoinRefusal =
   /** The room's variable names differ from the request's and other clients are connected. */
   | 'variables-mismatch';
 
+/**
+ * created: the room did not exist and now holds the request's variables (none if null).
+ * joined: the room existed with the same names (or the request declared none); nothing was changed.
+ * migrated: the room existed with other names and nobody was connected, so shared
+ *   names kept their stored values, new names took the request's, removed ones went.
+ */
+export type JoinOutcome = 'created' | 'joined' | 'migrated';
+
 export type JoinResult =
-  | {
-      readonly ok: true;
-      /**
-       * created: the room did not exist and now holds the request's variables.
-       * joined: the room existed with the same names; nothing was changed.
-       * migrated: the room existed with other names and nobody was connected, so shared
-       *   names kept their stored values, new names took the request's, removed ones went.
-       */
-      readonly outcome: 'created' | 'joined' | 'migrated';
-      readonly snapshot: RoomSnapshot;
-    }
+  | { readonly ok: true; readonly outcome: JoinOutcome; readonly snapshot: RoomSnapshot }
   | { readonly ok: false; readonly reason: JoinRefusal };
 
 export type SetResult =
@@ -163,3 +165,24 @@ export interface RoomEngine {
   isConnected(): boolean;
   close(): Promise<void>;
 }
+
+/** Which part of an engine a status event is about: the store's connection or the bus's. */
+export type EngineRole = 'store' | 'bus';
+
+/**
+ * What an engine reports through its `onStatus` callback, whichever the implementation;
+ * the gateway maps each to a log line and a metric.
+ */
+export type EngineStatusEvent =
+  /** A connection error, or a failure the engine handled itself (`code` says which). */
+  | { readonly type: 'error'; readonly role: EngineRole; readonly code: string; readonly error: Error }
+  /** A connection is down and will retry after `delayMs`. */
+  | { readonly type: 'reconnecting'; readonly role: EngineRole; readonly delayMs: number }
+  /** A connection is (again) ready for commands. */
+  | { readonly type: 'ready'; readonly role: EngineRole }
+  /** The subscription came back after a loss; the listener was told to resync. */
+  | { readonly type: 'resync' }
+  /** A message on a room channel that is not an event of this engine (version skew?). */
+  | { readonly type: 'malformed-event'; readonly channel: string };
+
+export type EngineStatusListener = (event: EngineStatusEvent) => void;

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { parseChannel, probeChannel, roomKeys, activeRoomsKey, addressKey, assertKeyPrefix } from '../src/redis/keys.ts';
 import { parseRedisUrl, redactRedisUrl } from '../src/redis/url.ts';
-import { RedisEngineError } from '../src/redis/errors.ts';
+import { RoomEngineError } from '../src/errors.ts';
 
 function codeOf(run: () => unknown): string | undefined {
   try {
     run();
   } catch (error) {
-    return error instanceof RedisEngineError ? error.code : 'not a RedisEngineError';
+    return error instanceof RoomEngineError ? error.code : 'not a RoomEngineError';
   }
   return undefined;
 }

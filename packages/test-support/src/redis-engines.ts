@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { createRedisEngine, type EngineLimits, type RedisStatusEvent, type RoomEngine } from '@cloudvars/rooms';
+import { createRedisEngine, type EngineLimits, type EngineStatusEvent, type RoomEngine } from '@cloudvars/rooms';
 
 export function testPrefix(): string {
   return `test:${randomUUID()}:`;
@@ -13,9 +13,10 @@ export function testPrefix(): string {
 /** Two "pods" (engines) on one Redis and one key prefix. */
 export interface RedisPods {
   readonly engines: readonly [RoomEngine, RoomEngine];
-  cleanup(): Promise<void>;
   readonly prefix: string;
-  readonly statuses: RedisStatusEvent[];
+  /** Everything either engine reported through `onStatus`, in order. */
+  readonly statuses: EngineStatusEvent[];
+  cleanup(): Promise<void>;
 }
 
 export async function redisPods(
@@ -23,7 +24,7 @@ export async function redisPods(
   options: { limits: EngineLimits; now?: () => number; prefix?: string; commandTimeoutMs?: number },
 ): Promise<RedisPods> {
   const prefix = options.prefix ?? testPrefix();
-  const statuses: RedisStatusEvent[] = [];
+  const statuses: EngineStatusEvent[] = [];
   const make = (podId: string): RoomEngine =>
     createRedisEngine({
       url,

@@ -1,21 +1,27 @@
 /**
  * buildApp: the gateway as a Fastify instance, given its config and a room engine. It
  * chooses no implementation itself (main.ts does), so tests build several gateways on one
- * engine backend in one process.
+ * engine backend in one process. This is where the pod's parts are made and wired, each
+ * given what it needs when it is constructed.
  */
 import { DEFAULT_LIMITS, type ProtocolLimits } from '@cloudvars/protocol';
 import type { RoomEngine } from '@cloudvars/rooms';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Config } from './config.ts';
 import { createMetrics, type GatewayMetrics } from './metrics.ts';
+import { cloudSocket } from './plugins/cloud-socket.ts';
 import { healthRoutes } from './plugins/health.ts';
 import { metricsRoute } from './plugins/metrics-route.ts';
-import { cloudSocket } from './plugins/cloud-socket.ts';
 import { Readiness } from './readiness.ts';
+import { Connections } from './ws/connections.ts';
+import { FlushScheduler } from './ws/outbox.ts';
+import { RoomHub } from './ws/room-hub.ts';
 
 export interface AppDeps {
   readonly config: Config;
   readonly engine: RoomEngine;
+  /** The engine's status reports count here too (main.ts); tests may leave it to buildApp. */
+  readonly metrics?: GatewayMetrics;
   /** Unique per process; prefixes connection ids. */
   readonly instanceId: string;
   /** pino options or false (tests); main.ts passes the configured level. */
@@ -50,21 +56,21 @@ export async function buildApp(deps: AppDeps): Promise<Gateway> {
     // Connection logs are ours (open/join/close); Fastify's per-request lines would double them.
     logController: new LogController({ disableRequestLogging: true }),
   });
-  const metrics = createMetrics();
-  const readiness = new Readiness(engine, app.log);
+  const log = app.log;
+  const metrics = deps.metrics ?? createMetrics();
+  const hub = new RoomHub({ engine, metrics, log, lingerMs: config.roomLingerMs });
+  const scheduler = new FlushScheduler(config.sendBufferLimitBytes, config.slowConsumerTimeoutMs, config.flushIntervalMs);
+  const connections = new Connections(
+    { config, protocolLimits: protocolLimitsFrom(config), engine, hub, scheduler, metrics, log },
+    deps.instanceId,
+  );
+  const readiness = new Readiness(engine, log, () => hub.resyncAll());
+
   await app.register(healthRoutes, { readiness });
   await app.register(metricsRoute, { metrics });
-  const socket = await cloudSocket(app, {
-    config,
-    engine,
-    metrics,
-    instanceId: deps.instanceId,
-    protocolLimits: protocolLimitsFrom(config),
-  });
-  readiness.onRecovered = () => socket.hub.onResync();
+  await app.register(cloudSocket, { config, connections });
   app.addHook('onClose', async () => {
     readiness.stop();
-    socket.stop();
     metrics.stop();
   });
 
@@ -74,10 +80,10 @@ export async function buildApp(deps: AppDeps): Promise<Gateway> {
       const deadline = Date.now() + config.shutdownTimeoutMs;
       const delayMs = options.skipDelay ? 0 : config.drainDelayMs;
       readiness.startDraining();
-      app.log.info({ delayMs, connections: socket.connections.size }, 'draining: /readyz fails now');
+      log.info({ delayMs, connections: connections.size }, 'draining: /readyz fails now');
       await new Promise((resolve) => setTimeout(resolve, delayMs));
-      await socket.connections.drain(config.drainBatchSize, deadline);
-      app.log.info('drained; closing');
+      await connections.drain(config.drainBatchSize, deadline);
+      log.info('drained; closing');
       await app.close();
     })());
   return { app, metrics, readiness, drain };

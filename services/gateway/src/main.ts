@@ -5,7 +5,11 @@
 import pino from 'pino';
 import { buildApp } from './app.ts';
 import { ConfigError, loadConfig, makeInstanceId, type Config } from './config.ts';
-import { createEngine, type EngineObserver } from './engine.ts';
+import { createEngine } from './engine.ts';
+import { createMetrics } from './metrics.ts';
+
+/** After SHUTDOWN_TIMEOUT_MS, this much longer for the drain's own deadline to end it first. */
+const HARD_STOP_MARGIN_MS = 2_000;
 
 function readConfig(): Config {
   try {
@@ -22,10 +26,9 @@ function readConfig(): Config {
 const config = readConfig();
 const log = pino({ level: config.logLevel });
 const instanceId = makeInstanceId(config.podId);
-const observer: EngineObserver = { metrics: null };
-const engine = createEngine(config, log, observer, instanceId);
-const gateway = await buildApp({ config, engine, instanceId, logger: { level: config.logLevel } });
-observer.metrics = gateway.metrics;
+const metrics = createMetrics();
+const engine = createEngine(config, log, metrics, instanceId);
+const gateway = await buildApp({ config, engine, metrics, instanceId, logger: { level: config.logLevel } });
 gateway.app.addHook('onClose', async () => {
   await engine.close();
 });
@@ -55,7 +58,7 @@ function stop(signal: string): void {
   const hardStop = setTimeout(() => {
     gateway.app.log.error('drain exceeded SHUTDOWN_TIMEOUT_MS: exiting');
     process.exit(1);
-  }, config.shutdownTimeoutMs + 2_000);
+  }, config.shutdownTimeoutMs + HARD_STOP_MARGIN_MS);
   hardStop.unref();
   gateway.drain({ skipDelay: signal === 'SIGINT' }).then(
     () => process.exit(0),

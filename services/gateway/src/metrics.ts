@@ -18,7 +18,7 @@ export interface GatewayMetrics {
   readonly protocolErrors: Counter<'reason'>;
   readonly joins: Counter<'outcome'>;
   readonly resyncs: Counter;
-  readonly redisErrors: Counter;
+  readonly engineErrors: Counter<'code'>;
   readonly redisReconnects: Counter;
   readonly fanoutLatency: Histogram;
   stop(): void;
@@ -50,7 +50,12 @@ export function createMetrics(): GatewayMetrics {
     protocolErrors: new Counter({ name: 'cloudvars_protocol_errors_total', help: 'Connections closed for misbehaviour, by reason.', labelNames: ['reason'], ...make }),
     joins: new Counter({ name: 'cloudvars_joins_total', help: 'Handshakes by outcome (created, joined, migrated, or the refusal).', labelNames: ['outcome'], ...make }),
     resyncs: new Counter({ name: 'cloudvars_resyncs_total', help: 'Room snapshots re-read after a gap, epoch change or bus reconnect.', ...make }),
-    redisErrors: new Counter({ name: 'cloudvars_redis_errors_total', help: 'Errors reported by the Redis clients.', ...make }),
+    engineErrors: new Counter({
+      name: 'cloudvars_engine_errors_total',
+      help: 'Errors the room engine reported (Redis connections, bus listener, resubscription), by code.',
+      labelNames: ['code'],
+      ...make,
+    }),
     redisReconnects: new Counter({ name: 'cloudvars_redis_reconnects_total', help: 'Redis reconnections.', ...make }),
     fanoutLatency: new Histogram({
       name: 'cloudvars_fanout_latency_seconds',

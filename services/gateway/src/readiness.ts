@@ -17,17 +17,17 @@ const PROBE_TIMEOUT_MS = 5_000;
 export class Readiness {
   private draining = false;
   private probeOk: boolean;
-  /**
-   * Called when the probe comes back after failing: events may have been lost meanwhile
-   * without the bus noticing (a deaf subscription), so every room must be re-read.
-   */
-  onRecovered: () => void = () => undefined;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
 
   constructor(
     private readonly engine: RoomEngine,
     private readonly log: FastifyBaseLogger,
+    /**
+     * Called when the probe comes back after failing: events may have been lost meanwhile
+     * without the bus noticing (a deaf subscription), so every room must be re-read.
+     */
+    private readonly onRecovered: () => void,
   ) {
     // The in-memory bus cannot lose messages; a Redis bus must prove itself first.
     this.probeOk = engine.kind === 'memory';

@@ -1,11 +1,5 @@
-import type { BusListener, RoomBus, RoomEvent } from '../ports.ts';
-import { EngineClosedError, ListenerAlreadySetError } from './errors.ts';
-
-/** A listener threw while the bus delivered to it; delivery went on with the next item. */
-export interface MemoryBusError {
-  readonly code: 'CV_ERR_BUS_LISTENER';
-  readonly error: Error;
-}
+import type { BusListener, EngineStatusListener, RoomBus, RoomEvent } from '../ports.ts';
+import { engineClosed, listenerAlreadySet, toError } from '../errors.ts';
 
 interface ProbeItem {
   readonly kind: 'probe';
@@ -21,7 +15,7 @@ type QueueItem = { readonly kind: 'event'; readonly event: RoomEvent } | ProbeIt
  * that room reaches the listener, not even what was already queued.
  */
 export class MemoryBus implements RoomBus {
-  constructor(private readonly onError: (report: MemoryBusError) => void) {}
+  constructor(private readonly report: EngineStatusListener) {}
 
   private listener: BusListener | null = null;
   private readonly rooms = new Set<string>();
@@ -31,7 +25,7 @@ export class MemoryBus implements RoomBus {
   private readonly pendingProbes = new Set<ProbeItem>();
 
   listen(listener: BusListener): void {
-    if (this.listener !== null) throw new ListenerAlreadySetError();
+    if (this.listener !== null) throw listenerAlreadySet();
     this.listener = listener;
   }
 
@@ -93,7 +87,7 @@ export class MemoryBus implements RoomBus {
       } catch (error) {
         // A throwing listener is a bug to surface, but rethrowing here (a microtask) would
         // be an uncaughtException that ends the process: report it and deliver the rest.
-        this.onError({ code: 'CV_ERR_BUS_LISTENER', error: error instanceof Error ? error : new Error(String(error)) });
+        this.report({ type: 'error', role: 'bus', code: 'CV_ERR_BUS_LISTENER', error: toError(error) });
       }
     }
   }
@@ -107,6 +101,6 @@ export class MemoryBus implements RoomBus {
   }
 
   private assertOpen(): void {
-    if (this.closed) throw new EngineClosedError();
+    if (this.closed) throw engineClosed();
   }
 }

@@ -1,5 +1,5 @@
-import type { EngineLimits, RoomEngine } from '../ports.ts';
-import { MemoryBus, type MemoryBusError } from './bus.ts';
+import type { EngineLimits, EngineStatusEvent, EngineStatusListener, RoomEngine } from '../ports.ts';
+import { MemoryBus } from './bus.ts';
 import { MemoryStore } from './store.ts';
 
 export interface MemoryEngineOptions {
@@ -10,13 +10,18 @@ export interface MemoryEngineOptions {
    * default is monotonic for that reason (Date.now() can step back under NTP).
    */
   readonly now?: () => number;
-  /** A listener threw during delivery (the bus carries on); default: one line to stderr. */
-  readonly onError?: (report: MemoryBusError) => void;
+  /**
+   * The same callback as the Redis engine's; in memory the only event is a listener that
+   * threw during delivery (`error`, CV_ERR_BUS_LISTENER: the bus carries on). Default: one
+   * line to stderr.
+   */
+  readonly onStatus?: EngineStatusListener;
 }
 
-function writeToStderr(report: MemoryBusError): void {
+function writeToStderr(event: EngineStatusEvent): void {
+  if (event.type !== 'error') return;
   // JSON keeps the stack on one line, like the gateway's own log lines.
-  const line = { level: 'error', code: report.code, msg: 'a bus listener threw', error: report.error.stack ?? report.error.message };
+  const line = { level: 'error', code: event.code, msg: 'a bus listener threw', error: event.error.stack ?? event.error.message };
   process.stderr.write(`${JSON.stringify(line)}\n`);
 }
 
@@ -24,7 +29,7 @@ const monotonicNow = (): number => performance.timeOrigin + performance.now();
 
 /** The single-node engine (no Redis): one process holds every room, so one engine is the whole "cluster". */
 export function createMemoryEngine(options: MemoryEngineOptions): RoomEngine {
-  const bus = new MemoryBus(options.onError ?? writeToStderr);
+  const bus = new MemoryBus(options.onStatus ?? writeToStderr);
   const store = new MemoryStore(options.limits, options.now ?? monotonicNow, bus);
   let open = true;
   return {

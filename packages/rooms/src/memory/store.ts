@@ -1,5 +1,6 @@
 import type {
   EngineLimits,
+  JoinOutcome,
   JoinRequest,
   JoinResult,
   Lease,
@@ -8,7 +9,7 @@ import type {
   SetResult,
 } from '../ports.ts';
 import type { MemoryBus } from './bus.ts';
-import { EngineClosedError } from './errors.ts';
+import { engineClosed } from '../errors.ts';
 import { LeaseTable, type LeaseRecord } from './leases.ts';
 import { createRoom, migrateRoom, sameNames, snapshotOf, usernameKey, type MemoryRoom } from './rooms.ts';
 
@@ -46,12 +47,12 @@ export class MemoryStore implements RoomStore {
     }
 
     let room: MemoryRoom;
-    let outcome: 'created' | 'joined' | 'migrated';
+    let outcome: JoinOutcome;
     if (existing === undefined) {
-      room = createRoom(request.variables);
+      room = createRoom(request.variables ?? []);
       this.rooms.set(request.room, room);
       outcome = 'created';
-    } else if (sameNames(existing, request.variables)) {
+    } else if (request.variables === null || sameNames(existing, request.variables)) {
       room = existing;
       outcome = 'joined';
     } else if (live > 0) {
@@ -131,7 +132,7 @@ export class MemoryStore implements RoomStore {
 
   /** Lapses expired leases, forgets expired empty rooms; returns the time it used. */
   private maintain(): number {
-    if (this.closed) throw new EngineClosedError();
+    if (this.closed) throw engineClosed();
     const now = this.now();
     for (const record of this.leases.takeLapsed(now)) {
       const room = this.rooms.get(record.room);

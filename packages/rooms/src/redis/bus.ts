@@ -4,11 +4,11 @@
  * path as events: a pod-private channel on the same subscriber (or shard).
  */
 import type { BusListener, RoomBus } from '../ports.ts';
-import { RedisEngineError } from './errors.ts';
+import { listenerAlreadySet, toError } from '../errors.ts';
 import { parseChannel, probeChannel, roomKeys } from './keys.ts';
 import { parseEventPayload } from './replies.ts';
 import type { PubSubTransport } from './transport.ts';
-import type { RedisStatusEvent } from './status.ts';
+import type { EngineStatusEvent } from '../ports.ts';
 
 export interface RedisBus extends RoomBus {
   /** Subscribes the probe channel; resolves once probes can come back. */
@@ -23,7 +23,7 @@ export interface RedisBusOptions {
   readonly prefix: string;
   readonly podId: string;
   readonly transport: PubSubTransport;
-  readonly report: (event: RedisStatusEvent) => void;
+  readonly report: (event: EngineStatusEvent) => void;
 }
 
 export function createRedisBus(options: RedisBusOptions): RedisBus {
@@ -51,7 +51,7 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
       listener?.onEvent(event);
     } catch (error) {
       // A throwing listener must not break the connection's reader for every other room.
-      report({ type: 'error', role: 'bus', code: 'CV_ERR_BUS_LISTENER', error: error instanceof Error ? error : new Error(String(error)) });
+      report({ type: 'error', role: 'bus', code: 'CV_ERR_BUS_LISTENER', error: toError(error) });
     }
   }
 
@@ -60,7 +60,7 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
     try {
       listener?.onResync();
     } catch (error) {
-      report({ type: 'error', role: 'bus', code: 'CV_ERR_BUS_LISTENER', error: error instanceof Error ? error : new Error(String(error)) });
+      report({ type: 'error', role: 'bus', code: 'CV_ERR_BUS_LISTENER', error: toError(error) });
     }
   }
 
@@ -80,7 +80,7 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
       await transport.subscribe([probeName]);
     },
     listen(next) {
-      if (listener) throw new RedisEngineError('CV_ERR_BUS_LISTENER_SET', 'the bus already has a listener');
+      if (listener) throw listenerAlreadySet();
       listener = next;
     },
     async subscribe(list) {
@@ -128,7 +128,7 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
         transport
           .publish(probeName, token)
           .catch((error: unknown) => {
-            report({ type: 'error', role: 'bus', code: 'CV_ERR_BUS_PROBE', error: error instanceof Error ? error : new Error(String(error)) });
+            report({ type: 'error', role: 'bus', code: 'CV_ERR_BUS_PROBE', error: toError(error) });
             clearTimeout(timer);
             probes.delete(token);
             resolve(false);

@@ -3,13 +3,13 @@
  * an offline queue (Cluster down, topology unknown) never reach a connection's
  * commandTimeout, and a caller must not hang on them without limit.
  */
-import { RedisEngineError } from './errors.ts';
+import { RoomEngineError } from '../errors.ts';
 
 /** ioredis's message for a command that outlived `commandTimeout` (Command.js). */
 const IOREDIS_TIMEOUT = 'Command timed out';
 
-function timeoutError(what: string, ms: number, cause?: unknown): RedisEngineError {
-  const error = new RedisEngineError('CV_ERR_REDIS_TIMEOUT', `redis did not answer ${what} within ${ms} ms`);
+function timeoutError(what: string, ms: number, cause?: unknown): RoomEngineError {
+  const error = new RoomEngineError('CV_ERR_REDIS_TIMEOUT', `redis did not answer ${what} within ${ms} ms`);
   if (cause !== undefined) error.cause = cause;
   return error;
 }

@@ -8,10 +8,10 @@ import type { EngineLimits, RoomEngine } from '../ports.ts';
 import { createRedisBus } from './bus.ts';
 import { createClients } from './connect.ts';
 import { withDeadline } from './deadline.ts';
-import { RedisEngineError } from './errors.ts';
+import { engineClosed, toError } from '../errors.ts';
 import { assertKeyPrefix } from './keys.ts';
 import { defineScripts } from './scripts.ts';
-import type { RedisRole, RedisStatusEvent } from './status.ts';
+import type { EngineRole, EngineStatusEvent, EngineStatusListener } from '../ports.ts';
 import { createRedisStore } from './store.ts';
 import { clusterTransport, singleTransport } from './transport.ts';
 import { parseRedisUrl } from './url.ts';
@@ -28,7 +28,7 @@ export interface RedisEngineOptions {
   readonly now?: () => number;
   /** Names this pod's probe channel and connections; random when absent. */
   readonly podId?: string;
-  readonly onStatus?: (event: RedisStatusEvent) => void;
+  readonly onStatus?: EngineStatusListener;
   /**
    * A command Redis has not answered after this many ms fails with CV_ERR_REDIS_TIMEOUT;
    * a whole store or bus call (join takes two round trips) gets twice this. Default 5000.
@@ -41,7 +41,7 @@ const DEFAULT_COMMAND_TIMEOUT_MS = 5_000;
 /** Consecutive failed probes, with the store connection ready, before the subscriber is reconnected. */
 const PROBE_FAILURES_BEFORE_REPAIR = 3;
 
-function watch(client: Redis | Cluster, role: RedisRole, report: (event: RedisStatusEvent) => void): void {
+function watch(client: Redis | Cluster, role: EngineRole, report: (event: EngineStatusEvent) => void): void {
   client.on('error', (error: Error) => report({ type: 'error', role, code: 'CV_ERR_REDIS_CONNECTION', error }));
   client.on('reconnecting', (delayMs: unknown) => {
     report({ type: 'reconnecting', role, delayMs: typeof delayMs === 'number' ? delayMs : 0 });
@@ -113,7 +113,7 @@ export function createRedisEngine(options: RedisEngineOptions): RoomEngine {
   const started = bus.start().then(
     () => true,
     (error: unknown) => {
-      report({ type: 'error', role: 'bus', code: 'CV_ERR_BUS_START', error: error instanceof Error ? error : new Error(String(error)) });
+      report({ type: 'error', role: 'bus', code: 'CV_ERR_BUS_START', error: toError(error) });
       return false;
     },
   );
@@ -144,7 +144,7 @@ export function createRedisEngine(options: RedisEngineOptions): RoomEngine {
   }
 
   function open(): void {
-    if (closed) throw new RedisEngineError('CV_ERR_ENGINE_CLOSED', 'the room engine is closed');
+    if (closed) throw engineClosed();
   }
 
   function guarded<A extends unknown[], R>(name: string, call: (...args: A) => Promise<R>): (...args: A) => Promise<R> {

@@ -6,7 +6,7 @@
  * The cluster-wide lease sets and the probe channel use tags that start with `~`, which a
  * room name cannot contain (PROTOCOL.md: `[A-Za-z0-9_.-]`), so they never collide with a room.
  */
-import { RedisEngineError } from './errors.ts';
+import { RoomEngineError } from '../errors.ts';
 
 export interface RoomKeys {
   /** hash: variable name -> value */
@@ -30,13 +30,13 @@ const TAG_BREAKERS = /[{}]/;
 /** Checks a prefix once at engine creation: braces in it would move every hash tag. */
 export function assertKeyPrefix(prefix: string): void {
   if (TAG_BREAKERS.test(prefix)) {
-    throw new RedisEngineError('CV_ERR_REDIS_KEY', `key prefix must not contain "{" or "}": ${JSON.stringify(prefix)}`);
+    throw new RoomEngineError('CV_ERR_REDIS_KEY', `key prefix must not contain "{" or "}": ${JSON.stringify(prefix)}`);
   }
 }
 
 function assertTagSafe(what: string, value: string): void {
   if (value.length === 0 || TAG_BREAKERS.test(value) || value.startsWith('~')) {
-    throw new RedisEngineError('CV_ERR_REDIS_KEY', `${what} cannot be used in a Redis hash tag: ${JSON.stringify(value)}`);
+    throw new RoomEngineError('CV_ERR_REDIS_KEY', `${what} cannot be used in a Redis hash tag: ${JSON.stringify(value)}`);
   }
 }
 
@@ -52,9 +52,14 @@ export function roomKeys(prefix: string, room: string): RoomKeys {
   };
 }
 
-/** The four keys every room script receives, in the order the Lua prelude expects. */
-export function roomScriptKeys(keys: RoomKeys): [string, string, string, string, string] {
-  return [keys.vars, keys.meta, keys.members, keys.names, keys.channel];
+/**
+ * The keys every room script receives, in this order: lua/prelude.lua reads them as
+ * KEYS[1], KEYS[2], ... (its header names each). Defined once; scripts.ts takes the count.
+ */
+export const ROOM_SCRIPT_KEYS = ['vars', 'meta', 'members', 'names', 'channel'] as const satisfies readonly (keyof RoomKeys)[];
+
+export function roomScriptKeys(keys: RoomKeys): string[] {
+  return ROOM_SCRIPT_KEYS.map((name) => keys[name]);
 }
 
 /** Sorted set of active rooms across the cluster: room -> lease expiry (ms). */

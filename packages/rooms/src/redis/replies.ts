@@ -1,44 +1,47 @@
-/** Parsers for Lua replies and channel payloads: parse, don't cast. */
-import type { JoinRefusal, RoomEvent, RoomSnapshot, VariableEntry } from '../ports.ts';
-import { RedisEngineError } from './errors.ts';
+/**
+ * One parser per Lua script's reply, and the channel payload's: parse, don't cast. Each
+ * returns a typed value or throws CV_ERR_REDIS_REPLY naming the script (a reply of another
+ * shape means the scripts and this code disagree: version skew).
+ */
+import type { JoinOutcome, JoinRefusal, RoomEvent, RoomSnapshot, SetResult, VariableEntry } from '../ports.ts';
+import { RoomEngineError } from '../errors.ts';
 
-function bad(what: string, reply: unknown): never {
-  throw new RedisEngineError('CV_ERR_REDIS_REPLY', `unexpected ${what} reply: ${JSON.stringify(reply)}`);
+function bad(script: string, reply: unknown): never {
+  throw new RoomEngineError('CV_ERR_REDIS_REPLY', `unexpected ${script} reply: ${JSON.stringify(reply)}`);
 }
 
 function isString(value: unknown): value is string {
   return typeof value === 'string';
 }
 
-function toInt(value: unknown, what: string, reply: unknown): number {
+function toInt(value: unknown, script: string, reply: unknown): number {
   const n = typeof value === 'string' ? Number(value) : value;
-  if (typeof n !== 'number' || !Number.isSafeInteger(n)) bad(what, reply);
+  if (typeof n !== 'number' || !Number.isSafeInteger(n)) bad(script, reply);
   return n;
 }
 
-function pairs(items: readonly unknown[], what: string, reply: unknown): VariableEntry[] {
-  if (items.length % 2 !== 0) bad(what, reply);
+function list(reply: unknown, script: string): readonly unknown[] {
+  if (!Array.isArray(reply)) bad(script, reply);
+  return reply as unknown[];
+}
+
+function pairs(items: readonly unknown[], script: string, reply: unknown): VariableEntry[] {
+  if (items.length % 2 !== 0) bad(script, reply);
   const out: VariableEntry[] = [];
   for (let i = 0; i < items.length; i += 2) {
     const name = items[i];
     const value = items[i + 1];
-    if (!isString(name) || !isString(value)) bad(what, reply);
+    if (!isString(name) || !isString(value)) bad(script, reply);
     out.push([name, value]);
   }
   return out;
 }
 
 /** `{epoch, seq, name, value, ...}` -> snapshot */
-export function parseSnapshotTail(items: readonly unknown[], what: string, reply: unknown): RoomSnapshot {
+function snapshotOf(items: readonly unknown[], script: string, reply: unknown): RoomSnapshot {
   const [epoch, seq, ...rest] = items;
-  if (!isString(epoch)) bad(what, reply);
-  return { epoch, seq: toInt(seq, what, reply), variables: pairs(rest, what, reply) };
-}
-
-export function parseSnapshot(reply: unknown): RoomSnapshot | null {
-  if (reply === null) return null;
-  if (!Array.isArray(reply)) bad('snapshot', reply);
-  return parseSnapshotTail(reply, 'snapshot', reply);
+  if (!isString(epoch)) bad(script, reply);
+  return { epoch, seq: toInt(seq, script, reply), variables: pairs(rest, script, reply) };
 }
 
 const REFUSALS: ReadonlySet<string> = new Set<JoinRefusal>([
@@ -49,28 +52,71 @@ const REFUSALS: ReadonlySet<string> = new Set<JoinRefusal>([
   'variables-mismatch',
 ]);
 
-const OUTCOMES: ReadonlySet<string> = new Set(['created', 'joined', 'migrated']);
+const OUTCOMES: ReadonlySet<string> = new Set<JoinOutcome>(['created', 'joined', 'migrated']);
 
 export type JoinReply =
-  | { readonly ok: true; readonly outcome: 'created' | 'joined' | 'migrated'; readonly snapshot: RoomSnapshot }
+  | { readonly ok: true; readonly outcome: JoinOutcome; readonly snapshot: RoomSnapshot }
   | { readonly ok: false; readonly reason: JoinRefusal; readonly live: number };
 
 function isRefusal(value: unknown): value is JoinRefusal {
   return isString(value) && REFUSALS.has(value);
 }
 
-function isOutcome(value: unknown): value is 'created' | 'joined' | 'migrated' {
+function isOutcome(value: unknown): value is JoinOutcome {
   return isString(value) && OUTCOMES.has(value);
 }
 
-export function parseJoin(reply: unknown): JoinReply {
-  if (!Array.isArray(reply)) bad('join', reply);
-  const [status, second, ...rest] = reply as unknown[];
+/** join.lua: `{'ok', outcome, epoch, seq, name, value, ...}` or `{'no', reason, live members}`. */
+export function parseJoinReply(reply: unknown): JoinReply {
+  const [status, second, ...rest] = list(reply, 'join');
   if (status === 'no' && isRefusal(second)) return { ok: false, reason: second, live: toInt(rest[0], 'join', reply) };
-  if (status === 'ok' && isOutcome(second)) {
-    return { ok: true, outcome: second, snapshot: parseSnapshotTail(rest, 'join', reply) };
-  }
+  if (status === 'ok' && isOutcome(second)) return { ok: true, outcome: second, snapshot: snapshotOf(rest, 'join', reply) };
   return bad('join', reply);
+}
+
+/** set.lua: `{1, seq}` or `{0, reason}`. */
+export function parseSetReply(reply: unknown): SetResult {
+  const [status, detail] = list(reply, 'set');
+  if (status === 1) return { ok: true, seq: toInt(detail, 'set', reply) };
+  if (status === 0 && (detail === 'unknown-room' || detail === 'unknown-variable')) return { ok: false, reason: detail };
+  return bad('set', reply);
+}
+
+/** leave.lua: `{removed (1/0), live members left}` -> the live members left. */
+export function parseLeaveReply(reply: unknown): { readonly live: number } {
+  const [removed, live] = list(reply, 'leave');
+  if (removed !== 0 && removed !== 1) bad('leave', reply);
+  return { live: toInt(live, 'leave', reply) };
+}
+
+/** renew.lua: 1, or 0 when the room no longer exists. */
+export function parseRenewReply(reply: unknown): { readonly roomExists: boolean } {
+  if (reply !== 0 && reply !== 1) bad('renew', reply);
+  return { roomExists: reply === 1 };
+}
+
+/** snapshot.lua: false (nil) when the room does not exist, else `{epoch, seq, name, value, ...}`. */
+export function parseSnapshotReply(reply: unknown): RoomSnapshot | null {
+  if (reply === null) return null;
+  return snapshotOf(list(reply, 'snapshot'), 'snapshot', reply);
+}
+
+/** members.lua: the count of live members. */
+export function parseMembersReply(reply: unknown): number {
+  return toInt(reply, 'members', reply);
+}
+
+/** lease-acquire.lua: 2 already held (refreshed), 1 newly taken, 0 refused. */
+export type LeaseAcquired = 0 | 1 | 2;
+
+export function parseLeaseAcquireReply(reply: unknown): LeaseAcquired {
+  if (reply !== 0 && reply !== 1 && reply !== 2) bad('lease-acquire', reply);
+  return reply;
+}
+
+/** lease-renew.lua: always 1. */
+export function parseLeaseRenewReply(reply: unknown): void {
+  if (reply !== 1) bad('lease-renew', reply);
 }
 
 /** Channel payload `[epoch, seq, origin, variable, value]` (set.lua) -> event, or null if malformed. */
@@ -86,14 +132,4 @@ export function parseEventPayload(room: string, payload: string): RoomEvent | nu
   if (!isString(epoch) || !isString(origin) || !isString(variable) || !isString(value)) return null;
   if (typeof seq !== 'number' || !Number.isSafeInteger(seq)) return null;
   return { room, epoch, seq, origin, variable, value };
-}
-
-export function parseIntReply(reply: unknown, what: string): number {
-  return toInt(reply, what, reply);
-}
-
-/** `{n1, n2}` integer pairs from leave.lua and set.lua. */
-export function parseTuple(reply: unknown, what: string): readonly unknown[] {
-  if (!Array.isArray(reply)) bad(what, reply);
-  return reply as unknown[];
 }

@@ -1,23 +1,50 @@
 /**
  * The Lua scripts, registered once per client with `defineCommand` (EVALSHA, with EVAL on
  * NOSCRIPT after a Redis restart). Every script gets `lua/clock.lua` prepended; room scripts
- * also `lua/prelude.lua`, and take the five room keys of `roomScriptKeys`; lease scripts
- * take one lease-set key.
- * Replies are returned as `unknown`: the store parses them.
+ * also `lua/prelude.lua`, and take the room keys of `roomScriptKeys` (keys.ts); lease
+ * scripts take one lease-set key. Each call resolves to its reply, parsed (replies.ts).
  */
 import { readFileSync } from 'node:fs';
 import type { Cluster, Redis } from 'ioredis';
-import { RedisEngineError } from './errors.ts';
+import { RoomEngineError } from '../errors.ts';
+import { ROOM_SCRIPT_KEYS } from './keys.ts';
+import {
+  parseJoinReply,
+  parseLeaseAcquireReply,
+  parseLeaseRenewReply,
+  parseLeaveReply,
+  parseMembersReply,
+  parseRenewReply,
+  parseSetReply,
+  parseSnapshotReply,
+} from './replies.ts';
 
 export type RedisClient = Redis | Cluster;
 export type ScriptArg = string | number;
-export type ScriptCall = (...args: ScriptArg[]) => Promise<unknown>;
 
-const ROOM_SCRIPTS = ['join', 'set', 'leave', 'renew', 'snapshot', 'members'] as const;
-const LEASE_SCRIPTS = ['lease-acquire', 'lease-renew'] as const;
-type ScriptName = (typeof ROOM_SCRIPTS)[number] | (typeof LEASE_SCRIPTS)[number];
+/** Room scripts and how to read each one's reply. */
+const ROOM_SCRIPTS = {
+  join: parseJoinReply,
+  set: parseSetReply,
+  leave: parseLeaveReply,
+  renew: parseRenewReply,
+  snapshot: parseSnapshotReply,
+  members: parseMembersReply,
+} as const;
 
-export type Scripts = Readonly<Record<ScriptName, ScriptCall>>;
+/** Scripts on one cluster-wide lease set (its own slot in Cluster). */
+const LEASE_SCRIPTS = {
+  'lease-acquire': parseLeaseAcquireReply,
+  'lease-renew': parseLeaseRenewReply,
+} as const;
+
+const PARSERS = { ...ROOM_SCRIPTS, ...LEASE_SCRIPTS };
+type ScriptName = keyof typeof PARSERS;
+
+/** Each script as a function: keys first, then ARGV, resolving to the parsed reply. */
+export type Scripts = {
+  readonly [N in ScriptName]: (...args: ScriptArg[]) => Promise<ReturnType<(typeof PARSERS)[N]>>;
+};
 
 function lua(name: string): string {
   return readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8');
@@ -28,29 +55,39 @@ function commandName(name: ScriptName): string {
   return `cv_${name.replace(/-/g, '_')}`;
 }
 
-let sources: ReadonlyMap<ScriptName, { lua: string; keys: number }> | undefined;
+interface Source {
+  readonly lua: string;
+  readonly keys: number;
+}
 
-function loadSources(): ReadonlyMap<ScriptName, { lua: string; keys: number }> {
+let sources: ReadonlyMap<ScriptName, Source> | undefined;
+
+function loadSources(): ReadonlyMap<ScriptName, Source> {
   if (sources) return sources;
   const clock = lua('clock');
   const prelude = lua('prelude');
-  const map = new Map<ScriptName, { lua: string; keys: number }>();
-  for (const name of ROOM_SCRIPTS) map.set(name, { lua: `${clock}\n${prelude}\n${lua(name)}`, keys: 5 });
-  for (const name of LEASE_SCRIPTS) map.set(name, { lua: `${clock}\n${lua(name)}`, keys: 1 });
+  const map = new Map<ScriptName, Source>();
+  for (const name of Object.keys(ROOM_SCRIPTS) as (keyof typeof ROOM_SCRIPTS)[]) {
+    map.set(name, { lua: `${clock}\n${prelude}\n${lua(name)}`, keys: ROOM_SCRIPT_KEYS.length });
+  }
+  for (const name of Object.keys(LEASE_SCRIPTS) as (keyof typeof LEASE_SCRIPTS)[]) {
+    map.set(name, { lua: `${clock}\n${lua(name)}`, keys: 1 });
+  }
   sources = map;
   return map;
 }
 
 export function defineScripts(client: RedisClient): Scripts {
-  const calls = {} as Record<ScriptName, ScriptCall>;
+  const calls: Record<string, (...args: ScriptArg[]) => Promise<unknown>> = {};
   for (const [name, source] of loadSources()) {
     const command = commandName(name);
     client.defineCommand(command, { numberOfKeys: source.keys, lua: source.lua });
     const fn: unknown = Reflect.get(client, command);
     if (typeof fn !== 'function') {
-      throw new RedisEngineError('CV_ERR_REDIS_REPLY', `defineCommand did not create ${command}`);
+      throw new RoomEngineError('CV_ERR_REDIS_REPLY', `defineCommand did not create ${command}`);
     }
-    calls[name] = (...args) => Promise.resolve(fn.apply(client, args) as unknown);
+    const parse: (reply: unknown) => unknown = PARSERS[name];
+    calls[name] = async (...args) => parse(await (fn.apply(client, args) as Promise<unknown>));
   }
-  return calls;
+  return calls as unknown as Scripts;
 }

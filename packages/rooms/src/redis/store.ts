@@ -8,9 +8,8 @@
 import { randomBytes } from 'node:crypto';
 import type { EngineLimits, JoinRequest, JoinResult, Lease, RoomSnapshot, RoomStore, SetResult } from '../ports.ts';
 import { activeRoomsKey, addressKey, roomKeys, roomScriptKeys } from './keys.ts';
-import { parseIntReply, parseJoin, parseSnapshot, parseTuple } from './replies.ts';
+import type { LeaseAcquired } from './replies.ts';
 import type { RedisClient, Scripts } from './scripts.ts';
-import { RedisEngineError } from './errors.ts';
 
 /** Lease sets are garbage-collected this long after their last write (they also self-prune). */
 const LEASE_SET_GC_MARGIN_MS = 60_000;
@@ -42,12 +41,12 @@ export function createRedisStore(options: RedisStoreOptions): RoomStore {
   const gcMs = limits.leaseTtlMs * 2 + LEASE_SET_GC_MARGIN_MS;
   const roomsKey = activeRoomsKey(prefix);
 
-  function keysOf(room: string): [string, string, string, string, string] {
+  function keysOf(room: string): string[] {
     return roomScriptKeys(roomKeys(prefix, room));
   }
 
-  async function acquire(key: string, member: string, max: number, at: number): Promise<number> {
-    return parseIntReply(await scripts['lease-acquire'](key, at, member, limits.leaseTtlMs, max, gcMs), 'lease-acquire');
+  function acquire(key: string, member: string, max: number, at: number): Promise<LeaseAcquired> {
+    return scripts['lease-acquire'](key, at, member, limits.leaseTtlMs, max, gcMs);
   }
 
   async function join(request: JoinRequest): Promise<JoinResult> {
@@ -70,11 +69,12 @@ export function createRedisStore(options: RedisStoreOptions): RoomStore {
       roomSlot === 0 ? 0 : 1,
       addressSlot === 0 ? 0 : 1,
       freshEpoch(),
+      request.variables === null ? 0 : 1,
     ];
-    for (const [name, value] of request.variables) args.push(name, value);
+    for (const [name, value] of request.variables ?? []) args.push(name, value);
     let reply;
     try {
-      reply = parseJoin(await scripts.join(...keys, ...args));
+      reply = await scripts.join(...keys, ...args);
     } catch (error) {
       await release(room, connectionId, addrKey, roomSlot === TAKEN, addressSlot === TAKEN);
       throw error;
@@ -100,20 +100,12 @@ export function createRedisStore(options: RedisStoreOptions): RoomStore {
   }
 
   async function set(room: string, origin: string, variable: string, value: string): Promise<SetResult> {
-    const reply = parseTuple(await scripts.set(...keysOf(room), now(), origin, variable, value, options.sharded ? 1 : 0), 'set');
-    const [status, detail] = reply;
-    if (status === 1) return { ok: true, seq: parseIntReply(detail, 'set') };
-    if (status === 0 && (detail === 'unknown-room' || detail === 'unknown-variable')) return { ok: false, reason: detail };
-    throw new RedisEngineError('CV_ERR_REDIS_REPLY', `unexpected set reply: ${JSON.stringify(reply)}`);
+    return scripts.set(...keysOf(room), now(), origin, variable, value, options.sharded ? 1 : 0);
   }
 
   async function leave(lease: Lease): Promise<void> {
     const at = now();
-    const reply = parseTuple(
-      await scripts.leave(...keysOf(lease.room), at, lease.connectionId, limits.leaseTtlMs, limits.roomTtlMs),
-      'leave',
-    );
-    const live = parseIntReply(reply[1], 'leave');
+    const { live } = await scripts.leave(...keysOf(lease.room), at, lease.connectionId, limits.leaseTtlMs, limits.roomTtlMs);
     await release(lease.room, lease.connectionId, addressKey(prefix, lease.address), live === 0, true);
   }
 
@@ -141,11 +133,11 @@ export function createRedisStore(options: RedisStoreOptions): RoomStore {
   }
 
   async function snapshot(room: string): Promise<RoomSnapshot | null> {
-    return parseSnapshot(await scripts.snapshot(...keysOf(room), now()));
+    return scripts.snapshot(...keysOf(room), now());
   }
 
   async function memberCount(room: string): Promise<number> {
-    return parseIntReply(await scripts.members(...keysOf(room), now()), 'members');
+    return scripts.members(...keysOf(room), now());
   }
 
   return { join, set, leave, renew, snapshot, memberCount };

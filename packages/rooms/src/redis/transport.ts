@@ -5,6 +5,7 @@
  * before it is subscribed again: events published while it was away may be lost.
  */
 import type { Cluster, Redis } from 'ioredis';
+import { toError } from '../errors.ts';
 
 export interface PubSubTransport {
   subscribe(channels: readonly string[]): Promise<void>;
@@ -21,10 +22,6 @@ export interface PubSubTransport {
    * for a connection that looks open but no longer delivers (half-open, lost by Redis).
    */
   repair(): void;
-}
-
-function errorOf(cause: unknown): Error {
-  return cause instanceof Error ? cause : new Error(String(cause));
 }
 
 /**
@@ -47,7 +44,7 @@ export function singleTransport(store: Redis, subscriber: Redis, active: () => r
       () => {
         if (!first) restored();
       },
-      (cause: unknown) => failed(errorOf(cause)),
+      (cause: unknown) => failed(toError(cause)),
     );
   });
   return {
@@ -103,7 +100,7 @@ export function clusterTransport(cluster: Cluster, active: () => readonly string
     // in Redis and ordered behind ioredis's own SSUBSCRIBE on each shard connection.
     Promise.all(active().map((channel) => cluster.ssubscribe(channel))).then(
       () => restored(),
-      (cause: unknown) => failed(errorOf(cause)),
+      (cause: unknown) => failed(toError(cause)),
     );
   });
   return {

@@ -2,7 +2,7 @@
  * REDIS_URL forms (see README.md in this folder). The gateway calls `parseRedisUrl` at start
  * so a bad URL stops the process before it listens. Error messages never echo a password.
  */
-import { RedisEngineError } from './errors.ts';
+import { RoomEngineError } from '../errors.ts';
 
 export interface RedisNode {
   readonly host: string;
@@ -24,7 +24,7 @@ const DEFAULT_SENTINEL_PORT = 26379;
 const SCHEME = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/i;
 
 function fail(message: string): never {
-  throw new RedisEngineError('CV_ERR_REDIS_URL', `REDIS_URL: ${message}`);
+  throw new RoomEngineError('CV_ERR_REDIS_URL', `REDIS_URL: ${message}`);
 }
 
 /** Replaces the password of any supported form with `***`, for logs. */
@@ -36,7 +36,7 @@ function decode(part: string, what: string): string {
   try {
     return decodeURIComponent(part);
   } catch (cause) {
-    throw new RedisEngineError('CV_ERR_REDIS_URL', `REDIS_URL: ${what} is not valid percent-encoding (${String(cause)})`);
+    throw new RoomEngineError('CV_ERR_REDIS_URL', `REDIS_URL: ${what} is not valid percent-encoding (${String(cause)})`);
   }
 }
 

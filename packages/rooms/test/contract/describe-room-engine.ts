@@ -3,6 +3,7 @@ import type { RoomEngineFactory } from './harness.ts';
 import { useWorld } from './harness.ts';
 import { joinContract } from './join-contract.ts';
 import { leaseContract } from './lease-contract.ts';
+import { lifecycleContract } from './lifecycle-contract.ts';
 import { limitsContract } from './limits-contract.ts';
 import { orderContract } from './order-contract.ts';
 
@@ -20,5 +21,6 @@ export function describeRoomEngine(name: string, factory: RoomEngineFactory): vo
     describe('limits', () => limitsContract(world));
     describe('leases and room expiry', () => leaseContract(world));
     describe('sets and the bus', () => orderContract(world));
+    describe('listener errors and close', () => lifecycleContract(factory));
   });
 }

@@ -2,6 +2,7 @@ import { afterEach } from 'vitest';
 import type {
   BusListener,
   EngineLimits,
+  EngineStatusEvent,
   JoinRequest,
   Lease,
   RoomBus,
@@ -15,6 +16,8 @@ import type {
 /** Two "pods" on one backend; for a single-process engine both entries are the same engine. */
 export interface RoomEngineUnderTest {
   readonly engines: readonly [RoomEngine, RoomEngine];
+  /** Everything the engines reported through their `onStatus` callback, in order. */
+  readonly statuses: readonly EngineStatusEvent[];
   cleanup(): Promise<void>;
 }
 
@@ -106,7 +109,7 @@ export function joinRequest(
   room: string,
   connectionId: string,
   username: string,
-  variables: readonly VariableEntry[] = [['x', '0']],
+  variables: readonly VariableEntry[] | null = [['x', '0']],
   address = '10.0.0.1',
 ): JoinRequest {
   return { room, connectionId, username, variables, address };

@@ -19,6 +19,22 @@ export function joinContract(world: MakeWorld): void {
     expect(await pods[1].store.memberCount(room)).toBe(1);
   });
 
+  it('creates an empty room for a client that declares no variables, and lets such a client into a room with any names', async () => {
+    const { pods } = await world();
+    const empty = freshRoom();
+    const created = await pods[0].store.join(joinRequest(empty, 'c1', 'alice', null));
+    expect(created.ok && created.outcome).toBe('created');
+    expect(created.ok && created.snapshot.variables).toEqual([]);
+    expect(normalized(await pods[1].store.snapshot(empty))).toMatchObject({ seq: 0, variables: [] });
+
+    const room = freshRoom();
+    await pods[0].store.join(joinRequest(room, 'c2', 'bob', [['x', '1'], ['y', '2']]));
+    const joined = await pods[1].store.join(joinRequest(room, 'c3', 'carol', null));
+    expect(joined.ok && joined.outcome).toBe('joined');
+    expect(joined.ok && sorted(joined.snapshot.variables)).toEqual([['x', '1'], ['y', '2']]);
+    expect(await pods[0].store.memberCount(room)).toBe(2);
+  });
+
   it('returns null and zero members for a room that does not exist', async () => {
     const { pods } = await world();
     expect(await pods[0].store.snapshot(freshRoom())).toBeNull();

@@ -1,33 +1,25 @@
 /**
  * The WebSocket endpoint, on `/` and on any other path (the reference server accepted
- * every path). GET on `/` without an upgrade serves the home page.
+ * every path). GET on `/` without an upgrade serves the home page. Closing the app stops
+ * the pod's connection registry (its timers, the flush scheduler and the room hub).
  */
 import { readFileSync } from 'node:fs';
 import websocket from '@fastify/websocket';
-import type { ProtocolLimits } from '@cloudvars/protocol';
-import type { RoomEngine } from '@cloudvars/rooms';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
 import type { WebSocket } from 'ws';
 import { addressForLogs } from '../address.ts';
 import type { Config } from '../config.ts';
-import type { GatewayMetrics } from '../metrics.ts';
-import { Connections } from '../ws/connections.ts';
-import { FlushScheduler } from '../ws/outbox.ts';
-import { RoomHub } from '../ws/room-hub.ts';
+import type { Connections } from '../ws/connections.ts';
 
 const HOME_PAGE = readFileSync(new URL('../../public/index.html', import.meta.url), 'utf8');
 
-
 export interface CloudSocketOptions {
   readonly config: Config;
-  readonly engine: RoomEngine;
-  readonly metrics: GatewayMetrics;
-  readonly instanceId: string;
-  readonly protocolLimits: ProtocolLimits;
+  readonly connections: Connections;
 }
 
-export async function cloudSocket(app: FastifyInstance, options: CloudSocketOptions) {
-  const { config, engine, metrics } = options;
+const socketPlugin: FastifyPluginAsync<CloudSocketOptions> = async (app, { config, connections }) => {
   const terminateOnError = (error: Error, socket: WebSocket): void => {
     app.log.error({ err: error }, 'websocket handler failed');
     socket.terminate();
@@ -44,13 +36,6 @@ export async function cloudSocket(app: FastifyInstance, options: CloudSocketOpti
     },
     errorHandler: terminateOnError,
   });
-  const log = app.log;
-  const hub = new RoomHub({ engine, metrics, log, lingerMs: config.roomLingerMs });
-  const scheduler = new FlushScheduler(config.sendBufferLimitBytes, config.slowConsumerTimeoutMs, config.flushIntervalMs);
-  const connections = new Connections(
-    { config, protocolLimits: options.protocolLimits, engine, hub, scheduler, metrics, log },
-    options.instanceId,
-  );
 
   // While draining, refuse upgrades before they happen: a proxy (nginx proxy_next_upstream
   // http_503) retries another pod at once, instead of the client reconnecting after a 1012.
@@ -58,6 +43,9 @@ export async function cloudSocket(app: FastifyInstance, options: CloudSocketOpti
     if (connections.isRefusing && request.headers.upgrade?.toLowerCase() === 'websocket') {
       return reply.code(503).header('retry-after', '1').send({ error: 'draining' });
     }
+  });
+  app.addHook('onClose', async () => {
+    connections.stop();
   });
 
   const openConnection = (socket: WebSocket, request: FastifyRequest): void => {
@@ -76,17 +64,9 @@ export async function cloudSocket(app: FastifyInstance, options: CloudSocketOpti
     handler: async (_request, reply) => reply.code(404).send({ error: 'not found', hint: 'WebSocket clients may connect on any path' }),
     wsHandler: openConnection,
   });
+};
 
-  return {
-    connections,
-    hub,
-    stop(): void {
-      connections.stop();
-      scheduler.stop();
-      hub.close();
-    },
-  };
-}
+export const cloudSocket = fp(socketPlugin, { name: 'cloudvars-socket' });
 
 /** The private field of node:http that ties a socket to its ServerResponse. */
 interface UpgradedSocket {

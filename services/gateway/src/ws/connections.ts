@@ -1,11 +1,25 @@
 /**
- * Every connection of this pod: admission (MAX_CONNECTIONS), the ping round, lease
- * renewal, and the drain that closes everyone with 1012.
+ * Every connection of this pod: admission (MAX_CONNECTIONS, per-address sockets), the ping
+ * round, lease renewal, and the drain that closes everyone with 1012. Stopping it stops
+ * what the sessions share: the flush scheduler and the room hub.
  */
 import { CloseCode } from '@cloudvars/protocol';
+import type { Lease } from '@cloudvars/rooms';
 import type { WebSocket } from 'ws';
+import { closeSocket } from './close-socket.ts';
 import { Session } from './session.ts';
 import type { SessionContext } from './session-context.ts';
+
+/** A refused client has nothing more to say: its socket ends this soon if it ignores the close. */
+const REFUSAL_GRACE_MS = 1_000;
+/** Between two drain batches, so the other pods are not hit by every reconnect at once. */
+const DRAIN_BATCH_PAUSE_MS = 20;
+/** How often the drain looks whether every socket has closed. */
+const DRAIN_POLL_MS = 20;
+/** Renewals per lease TTL: one lost round trip never lets a live lease lapse. */
+const RENEWALS_PER_TTL = 3;
+
+const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class Connections {
   private readonly sessions = new Set<Session>();
@@ -25,16 +39,19 @@ export class Connections {
   private readonly sessionContext: SessionContext;
 
   constructor(
-    private readonly context: Omit<SessionContext, 'forget'>,
+    context: Omit<SessionContext, 'forget'>,
     /** Unique per process: connection ids must never repeat across the cluster. */
     private readonly instanceId: string,
   ) {
     this.sessionContext = { ...context, forget: (closed, leaving) => this.forget(closed, leaving) };
     this.pingTimer = setInterval(() => this.pingAll(), context.config.pingIntervalMs);
     this.pingTimer.unref();
-    // Three renewals per TTL: one lost round trip never lets a live lease lapse.
-    this.leaseTimer = setInterval(() => this.renewLeases(), Math.floor(context.config.leaseTtlMs / 3));
+    this.leaseTimer = setInterval(() => this.renewLeases(), Math.floor(context.config.leaseTtlMs / RENEWALS_PER_TTL));
     this.leaseTimer.unref();
+  }
+
+  private get context(): SessionContext {
+    return this.sessionContext;
   }
 
   get size(): number {
@@ -51,8 +68,8 @@ export class Connections {
     const id = `${this.instanceId}:${(this.nextId++).toString(36)}`;
     if (this.refusing) {
       // Only an upgrade that raced the onRequest check gets here.
-      socket.close(CloseCode.ServiceRestart, 'draining');
       this.context.metrics.closes.inc({ code: String(CloseCode.ServiceRestart) });
+      closeSocket(socket, CloseCode.ServiceRestart, 'draining', REFUSAL_GRACE_MS);
       return;
     }
     const fromAddress = this.perAddress.get(address) ?? 0;
@@ -75,7 +92,7 @@ export class Connections {
     this.context.log.info({ conn: id, code: CloseCode.Overloaded, reason }, 'closing connection');
     this.context.metrics.protocolErrors.inc({ reason });
     this.context.metrics.closes.inc({ code: String(CloseCode.Overloaded) });
-    socket.close(CloseCode.Overloaded, reason);
+    closeSocket(socket, CloseCode.Overloaded, reason, REFUSAL_GRACE_MS);
   }
 
   private forget(session: Session, leaving: Promise<void> | null): void {
@@ -96,7 +113,7 @@ export class Connections {
 
   private renewLeases(): void {
     if (this.renewing) return;
-    const leases = [];
+    const leases: Lease[] = [];
     for (const session of this.sessions) {
       const lease = session.lease;
       if (lease !== null) leases.push(lease);
@@ -114,7 +131,7 @@ export class Connections {
   /**
    * Drain: refuse new connections, write what is pending, then close every client with
    * 1012 in batches (a thundering herd of reconnects would hit the other pods at once).
-   * Resolves when every socket has closed or `deadline` passed.
+   * Resolves when every socket has closed and released its lease, or `deadline` passed.
    */
   async drain(batchSize: number, deadline: number): Promise<void> {
     this.refusing = true;
@@ -122,17 +139,17 @@ export class Connections {
     const all = [...this.sessions];
     for (let start = 0; start < all.length; start += batchSize) {
       for (const session of all.slice(start, start + batchSize)) session.flushAndClose(CloseCode.ServiceRestart, 'draining');
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      await pause(DRAIN_BATCH_PAUSE_MS);
     }
-    while (this.sessions.size > 0 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    while (this.sessions.size > 0 && Date.now() < deadline) await pause(DRAIN_POLL_MS);
     // Leases released now free usernames and slots at once instead of after LEASE_TTL.
-    await Promise.race([Promise.allSettled([...this.leaving]), new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())))]);
+    await Promise.race([Promise.allSettled([...this.leaving]), pause(Math.max(0, deadline - Date.now()))]);
   }
 
   stop(): void {
     clearInterval(this.pingTimer);
     clearInterval(this.leaseTimer);
+    this.context.scheduler.stop();
+    this.context.hub.close();
   }
 }

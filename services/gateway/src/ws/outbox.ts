@@ -5,6 +5,8 @@
  * pending value per variable (DESIGN.md invariant 6: bounded memory per client).
  */
 
+import { WebSocket } from 'ws';
+
 /** The part of a ws WebSocket the outbox needs. */
 export interface FrameSink {
   readonly readyState: number;
@@ -12,7 +14,8 @@ export interface FrameSink {
   send(data: string): void;
 }
 
-const OPEN = 1;
+/** A client over its send-buffer limit is looked at again after this pause. */
+const SLOW_CONSUMER_RETRY_MS = 100;
 
 export interface OutboxOwner {
   /** Called when the socket's unsent data stays above the limit: the client is not reading. */
@@ -52,9 +55,15 @@ export class Outbox {
     this.pending?.delete(variable);
   }
 
-  /** Records that the join snapshot was written to the client outside the outbox. */
-  recordSnapshotSent(at: number): void {
-    this.snapshotAt = at;
+  /**
+   * Writes the join snapshot (or the creator's corrections) now, as one frame ahead of any
+   * update: it is what the client's view starts from. Nothing else can be pending yet.
+   */
+  sendSnapshot(messages: readonly string[]): void {
+    if (messages.length === 0 || this.sink.readyState !== WebSocket.OPEN) return;
+    this.sink.send(messages.join('\n'));
+    this.snapshotAt = performance.now();
+    this.owner.onFrameSent(messages.length);
   }
 
   /**
@@ -68,7 +77,7 @@ export class Outbox {
   flush(): void {
     const pending = this.pending;
     if (pending === null || pending.size === 0) return;
-    if (this.sink.readyState !== OPEN) {
+    if (this.sink.readyState !== WebSocket.OPEN) {
       this.pending = null;
       return;
     }
@@ -138,7 +147,7 @@ export class FlushScheduler {
       const retry = this.retry;
       this.retry = new Set();
       for (const item of retry) this.mark(item);
-    }, 100);
+    }, SLOW_CONSUMER_RETRY_MS);
   }
 
   stop(): void {

@@ -7,6 +7,7 @@
  * bus in store order (DESIGN.md invariant 1). A gap in seq, a new epoch or a bus reconnect
  * makes the room re-read its snapshot and send each member only what changed (invariant 4).
  */
+import { CloseCode } from '@cloudvars/protocol';
 import type { BusListener, RoomEngine, RoomEvent, RoomSnapshot } from '@cloudvars/rooms';
 import type { FastifyBaseLogger } from 'fastify';
 import type { GatewayMetrics } from '../metrics.ts';
@@ -96,8 +97,19 @@ export class RoomHub implements BusListener {
     options.engine.bus.listen(this);
   }
 
-  /** The local room, subscribing to it first if this pod has none yet. */
-  acquire(name: string, member: RoomMember): LocalRoom {
+  /**
+   * Adds a member to the local room `name`, subscribing to the room first if this pod has
+   * none yet; `create` makes the member for that room. Events reach it from now on.
+   */
+  enter<M extends RoomMember>(name: string, create: (room: LocalRoom) => M): M {
+    const room = this.acquire(name);
+    const member = create(room);
+    if (room.members.size === 0) this.setActiveRooms(this.activeRooms + 1);
+    room.members.add(member);
+    return member;
+  }
+
+  private acquire(name: string): LocalRoom {
     let room = this.rooms.get(name);
     if (room === undefined) {
       const subscribed = this.options.engine.bus.subscribe([name]);
@@ -118,10 +130,6 @@ export class RoomHub implements BusListener {
     if (room.lingerTimer !== null) {
       clearTimeout(room.lingerTimer);
       room.lingerTimer = null;
-    }
-    if (!room.members.has(member)) {
-      if (room.members.size === 0) this.setActiveRooms(this.activeRooms + 1);
-      room.members.add(member);
     }
     return room;
   }
@@ -180,8 +188,14 @@ export class RoomHub implements BusListener {
     this.apply(room, event);
   }
 
+  /** BusListener: the bus may have lost events (it reconnected). */
   onResync(): void {
     this.options.log.warn({ rooms: this.rooms.size }, 'bus reconnected: resyncing every room');
+    this.resyncAll();
+  }
+
+  /** Re-reads every room: events may have been lost without the bus noticing. */
+  resyncAll(): void {
     for (const room of this.rooms.values()) this.resync(room);
   }
 
@@ -251,7 +265,7 @@ export class RoomHub implements BusListener {
         // The room existed and is gone (expired, or lost with Redis's data): its joined
         // members reconnect and re-create it. Members still joining create it themselves.
         this.options.log.warn({ room: room.name }, 'room vanished from the store; evicting its joined members');
-        for (const member of [...room.members]) if (member.isJoined) member.evict(1012, 'room-vanished');
+        for (const member of [...room.members]) if (member.isJoined) member.evict(CloseCode.ServiceRestart, 'room-vanished');
       }
       // No mirror until a snapshot exists again: keep holding events (a join creating
       // the room right now needs the ones after its snapshot).

@@ -1,24 +1,26 @@
 /**
- * One client connection: awaiting handshake -> joining -> joined -> closed.
- *
- * Which events a joined client is shown follows the convergence rule in own-writes.ts.
+ * One client connection, as a state machine: awaiting handshake -> joining -> joined ->
+ * closed. It reads frames, charges them to the rate limit, parses them in the connection's
+ * dialect and hands each message on: the handshake to the join (join.ts), sets to the
+ * room membership (membership.ts). Closing, from either side, ends in `onClose`.
  */
 import {
   CloseCode,
   parseFrame,
   parseHandshakeFrame,
+  type ClientMessage,
   type Dialect,
   type Handshake,
+  type MessageSink,
   type ProtocolError,
-  type SetRequest,
 } from '@cloudvars/protocol';
-import type { JoinRefusal, Lease, RoomSnapshot } from '@cloudvars/rooms';
-import type { WebSocket } from 'ws';
+import type { JoinRefusal, Lease } from '@cloudvars/rooms';
+import { WebSocket } from 'ws';
 import { closeCodeLabel } from '../metrics.ts';
-import { Outbox } from './outbox.ts';
-import { OwnWrites } from './own-writes.ts';
-import type { EventText } from './event-text.ts';
-import type { LocalRoom, Resync, RoomMember } from './room-hub.ts';
+import { closeSocket } from './close-socket.ts';
+import { joinRoom, type JoiningHost } from './join.ts';
+import type { Membership } from './membership.ts';
+import { Outbox, type OutboxOwner } from './outbox.ts';
 import type { SessionContext } from './session-context.ts';
 import { TokenBucket } from './token-bucket.ts';
 
@@ -32,25 +34,12 @@ const REFUSAL_CODES: Record<JoinRefusal, number> = {
   'variables-mismatch': CloseCode.Incompatibility,
 };
 
-const OPEN = 1;
-
-/** Shared by every session until its join sets its own (one Set less per idle socket). */
-const NO_VARIABLES: ReadonlySet<string> = new Set();
-/** The variable names of each room's last join: see namesOf. */
-const roomNames = new WeakMap<LocalRoom, ReadonlySet<string>>();
-
-/**
- * The members of a room nearly always join with the same variable names, so they share one
- * Set (a 10-name Set is about 400 bytes per joined client); a client whose snapshot names
- * differ gets its own, which later joins then share. Never mutated: sessions replace it.
- */
-function namesOf(room: LocalRoom, snapshot: RoomSnapshot): ReadonlySet<string> {
-  const last = roomNames.get(room);
-  if (last !== undefined && last.size === snapshot.variables.length && snapshot.variables.every(([name]) => last.has(name))) return last;
-  const names = new Set(snapshot.variables.map(([name]) => name));
-  roomNames.set(room, names);
-  return names;
-}
+/** Rate-limit cost: one token per frame, plus one per started 4 KiB (parsing costs by size). */
+const BYTES_PER_TOKEN = 4096;
+/** Frames a client may send while its join is in flight; more is a flood (the bucket allows 30). */
+const MAX_FRAMES_WHILE_JOINING = 64;
+/** A client that never answers our close frame must not keep its socket longer than this. */
+const CLOSE_GRACE_MS = 5_000;
 
 /** One clock for every TokenBucket instead of a bound function each. */
 const clock = (): number => performance.now();
@@ -60,31 +49,15 @@ function byteLength(data: unknown): number {
   if (Array.isArray(data)) return data.reduce((sum: number, part: Buffer) => sum + part.byteLength, 0);
   return 0;
 }
-/** Server fault (the store failed): standard WebSocket "internal error"; clients retry. */
-const INTERNAL_ERROR = 1011;
-/**
- * Writes of one variable whose events have not come back. Beyond this the bus is not
- * delivering (a deaf subscription): resync the room rather than let the list grow.
- */
-const MAX_WRITES_IN_FLIGHT = 64;
-/** Rate-limit cost: one token per frame, plus one per started 4 KiB (parsing costs by size). */
-const BYTES_PER_TOKEN = 4096;
-/** Frames a client may send while its join is in flight; more is a flood (the bucket allows 30). */
-const MAX_FRAMES_WHILE_JOINING = 64;
 
-export class Session implements RoomMember {
+export class Session implements JoiningHost, OutboxOwner, MessageSink {
   private state: State = 'awaiting';
-  private dialect: Dialect | null = null;
-  private room: LocalRoom | null = null;
-  private username = '';
-  private variableNames: ReadonlySet<string> = NO_VARIABLES;
-  /** Events of the room are shown only when from `epoch` and after `floor` (the snapshot's seq). */
-  private epoch = '';
-  private floor = 0;
-  private joinBuffer: EventText[] | null = null;
+  private speaks: Dialect | null = null;
+  private membership: Membership | null = null;
+  /** Settles when the join (and any give-back it does) is over. */
+  private joining: Promise<void> | null = null;
   private framesWhileJoining: string[] | null = null;
-  private readonly writes = new OwnWrites();
-  private readonly outbox: Outbox;
+  readonly outbox: Outbox;
   private readonly bucket: TokenBucket;
   /** Null once cleared: a kept Timeout would hold its closure for the connection's life. */
   private handshakeTimer: NodeJS.Timeout | null;
@@ -110,7 +83,23 @@ export class Session implements RoomMember {
     });
     socket.on('close', (code) => this.onClose(code));
     // ws reports protocol faults (oversized frame: 1009, bad UTF-8: 1007) here, then closes.
-    socket.on('error', (error) => this.logAt('info', { err: error.message, code: (error as { code?: string }).code }, 'socket error'));
+    socket.on('error', (error) => this.log('info', { err: error.message, code: (error as { code?: string }).code }, 'socket error'));
+  }
+
+  /** The connection's dialect; only read once the handshake chose it. */
+  get dialect(): Dialect {
+    if (this.speaks === null) throw new Error('the dialect is read before the handshake chose it');
+    return this.speaks;
+  }
+
+  /** True while the join may go on: no close has started from either side. */
+  get stillJoining(): boolean {
+    return this.state === 'joining' && this.socket.readyState === WebSocket.OPEN;
+  }
+
+  /** This connection's lease while joined, for the pod's renewal round. */
+  get lease(): Lease | null {
+    return this.state === 'joined' && this.membership !== null ? this.membership.lease : null;
   }
 
   /**
@@ -118,13 +107,13 @@ export class Session implements RoomMember {
    * field rather than a child logger per session: the same output, without a Pino instance
    * per idle connection.
    */
-  private logAt(level: 'info' | 'warn' | 'error', fields: object, message: string): void {
+  log(level: 'info' | 'warn' | 'error', fields: object, message: string): void {
     this.context.log[level]({ conn: this.id, ...fields }, message);
   }
 
   /** OutboxOwner: the client does not read what we send. */
   onSlowConsumer(): void {
-    this.closeForMisbehaviour(1008, 'slow-consumer');
+    this.closeForMisbehaviour(CloseCode.SlowConsumer, 'slow-consumer');
   }
 
   /** OutboxOwner. */
@@ -133,28 +122,9 @@ export class Session implements RoomMember {
     this.context.metrics.framesOut.inc();
   }
 
-  private clearHandshakeTimer(): void {
-    if (this.handshakeTimer === null) return;
-    clearTimeout(this.handshakeTimer);
-    this.handshakeTimer = null;
-  }
-
-  get isJoined(): boolean {
-    return this.state === 'joined';
-  }
-
-  /** This connection's lease while joined, for the pod's renewal round. */
-  get lease(): Lease | null {
-    return this.state === 'joined' && this.room ? this.leaseIn(this.room) : null;
-  }
-
-  private leaseIn(room: LocalRoom): Lease {
-    return { room: room.name, connectionId: this.id, address: this.address };
-  }
-
   private onMessage(data: unknown, isBinary: boolean): void {
     // Once a close has begun, later frames change nothing (and must not be counted twice).
-    if (this.state === 'closed' || this.socket.readyState !== OPEN) return;
+    if (this.state === 'closed' || this.socket.readyState !== WebSocket.OPEN) return;
     this.context.metrics.messagesIn.inc();
     if (!this.bucket.take(1 + Math.floor(byteLength(data) / BYTES_PER_TOKEN))) {
       this.closeForMisbehaviour(CloseCode.TryAgainLater, 'rate-limit');
@@ -165,9 +135,17 @@ export class Session implements RoomMember {
       return;
     }
     const text = String(data);
-    if (this.state === 'awaiting') this.onHandshakeFrame(text);
-    else if (this.state === 'joining') this.holdWhileJoining(text);
-    else this.onFrame(text);
+    switch (this.state) {
+      case 'awaiting':
+        this.onHandshakeFrame(text);
+        break;
+      case 'joining':
+        this.holdWhileJoining(text);
+        break;
+      case 'joined':
+        this.onFrame(text);
+        break;
+    }
   }
 
   private onHandshakeFrame(text: string): void {
@@ -176,12 +154,49 @@ export class Session implements RoomMember {
       this.refuse(parsed.error);
       return;
     }
-    this.dialect = parsed.value.dialect;
+    this.speaks = parsed.value.dialect;
+    // A scratch first frame may carry sets after the handshake: they wait for the join.
+    if (parsed.value.rest !== '') this.framesWhileJoining = [parsed.value.rest];
     this.clearHandshakeTimer();
-    this.join(parsed.value.handshake).catch((error: unknown) => {
-      this.logAt('error', { err: error }, 'join failed');
-      this.close(INTERNAL_ERROR, 'join-failed');
+    this.state = 'joining';
+    // Read nothing more until the client is in the room (TCP pushes back on a flood).
+    this.socket.pause();
+    this.joining = this.join(parsed.value.handshake).catch((error: unknown) => {
+      this.log('error', { err: error, code: 'CV_ERR_JOIN_HANDLING' }, 'handling a join failed');
+      this.close(CloseCode.InternalError, 'join-failed');
     });
+  }
+
+  private async join(handshake: Handshake): Promise<void> {
+    const attempt = await joinRoom(this.context, this, handshake);
+    const room = handshake.room;
+    switch (attempt.kind) {
+      case 'refused':
+        this.context.metrics.joins.inc({ outcome: attempt.reason });
+        this.closeForMisbehaviour(REFUSAL_CODES[attempt.reason], attempt.reason);
+        return;
+      case 'failed':
+        this.context.metrics.joins.inc({ outcome: 'failed' });
+        this.log('error', { err: attempt.error, room }, 'join failed');
+        this.close(CloseCode.InternalError, 'join-failed');
+        return;
+      case 'abandoned':
+        return;
+      case 'joined':
+        break;
+    }
+    this.membership = attempt.membership;
+    this.state = 'joined';
+    this.context.metrics.joins.inc({ outcome: attempt.outcome });
+    const { username } = handshake;
+    this.log('info', { room, username, dialect: this.dialect.name, outcome: attempt.outcome, seq: attempt.snapshot.seq }, 'joined');
+    const held = this.framesWhileJoining ?? [];
+    this.framesWhileJoining = null;
+    for (const text of held) {
+      if (this.state !== 'joined') break;
+      this.onFrame(text);
+    }
+    this.socket.resume();
   }
 
   private holdWhileJoining(text: string): void {
@@ -193,181 +208,34 @@ export class Session implements RoomMember {
     held.push(text);
   }
 
-  /** True while the join may go on: no close has started from either side. */
-  private get stillJoining(): boolean {
-    return this.state === 'joining' && this.socket.readyState === OPEN;
-  }
-
-  private async join(handshake: Handshake): Promise<void> {
-    this.state = 'joining';
-    // Read nothing more until the client is in the room (TCP pushes back on a flood).
-    this.socket.pause();
-    this.username = handshake.username;
-    this.joinBuffer = [];
-    const room = this.context.hub.acquire(handshake.room, this);
-    this.room = room;
-    await room.subscribed; // gap-free join: subscribed before the snapshot is taken
-    if (!this.stillJoining) return;
-    const result = await this.context.engine.store.join({
-      room: handshake.room,
-      connectionId: this.id,
-      username: handshake.username,
-      variables: handshake.variables,
-      address: this.address,
-    });
-    if (!result.ok) {
-      this.context.metrics.joins.inc({ outcome: result.reason });
-      this.closeForMisbehaviour(REFUSAL_CODES[result.reason], result.reason);
-      return;
-    }
-    const { snapshot, outcome } = result;
-    if (!this.stillJoining) {
-      // The client left while the store was admitting it: give the slot back.
-      await this.context.engine.store.leave(this.leaseIn(room));
-      return;
-    }
-    this.context.metrics.joins.inc({ outcome });
-    this.context.hub.joined(room, snapshot);
-    this.variableNames = namesOf(room, snapshot);
-    this.epoch = snapshot.epoch;
-    this.floor = snapshot.seq;
-    this.sendSnapshot(snapshot, outcome === 'created' ? new Set(handshake.replaced) : null);
-    this.state = 'joined';
-    this.logAt('info', { room: room.name, username: this.username, dialect: this.dialect?.name, outcome, seq: snapshot.seq }, 'joined');
-    const buffered = this.joinBuffer ?? [];
-    this.joinBuffer = null;
-    for (const event of buffered) this.deliver(event);
-    const held = this.framesWhileJoining ?? [];
-    this.framesWhileJoining = null;
-    for (const text of held) {
-      if (this.state !== 'joined') break;
-      this.onFrame(text);
-    }
-    this.socket.resume();
-  }
-
-  /** The whole room in one frame; for a room this client created, only its corrected values. */
-  private sendSnapshot(snapshot: RoomSnapshot, onlyThese: ReadonlySet<string> | null): void {
-    const dialect = this.dialect;
-    if (dialect === null) return;
-    const messages: string[] = [];
-    for (const [name, value] of snapshot.variables) {
-      if (onlyThese === null || onlyThese.has(name)) messages.push(dialect.encodeSet(name, value));
-    }
-    if (messages.length === 0) return;
-    this.socket.send(messages.join('\n'));
-    this.outbox.recordSnapshotSent(performance.now());
-    this.onFrameSent(messages.length);
-  }
-
+  /** A frame of the joined client: every message in it, in order, until one fails. */
   private onFrame(text: string): void {
-    const dialect = this.dialect;
-    if (dialect === null) return;
-    const parsed = parseFrame(text, dialect, this.context.protocolLimits);
-    if (!parsed.ok) {
-      this.refuse(parsed.error);
-      return;
-    }
-    const message = parsed.value;
-    if (message.kind === 'handshake') {
-      this.closeForMisbehaviour(CloseCode.Generic, 'second-handshake');
-      return;
-    }
-    this.onSet(message);
+    const error = parseFrame(text, this.dialect, this.context.protocolLimits, this);
+    if (error !== null) this.refuse(error);
   }
 
-  private onSet(message: SetRequest): void {
-    const room = this.room;
-    if (room === null) return;
-    if (!this.variableNames.has(message.variable)) {
-      this.closeForMisbehaviour(CloseCode.Generic, 'unknown-variable');
-      return;
+  /** MessageSink: one message of a frame. False stops reading the frame (the session is closing). */
+  onClientMessage(message: ClientMessage): boolean {
+    if (this.state !== 'joined' || this.membership === null) return false;
+    switch (message.kind) {
+      case 'handshake':
+        this.closeForMisbehaviour(CloseCode.Generic, 'second-handshake');
+        return false;
+      case 'set':
+        this.membership.set(message);
+        break;
+      case 'rename':
+      case 'delete':
+        break;
     }
-    if (!message.valid) return; // PROTOCOL.md: an invalid value is ignored silently
-    const variable = message.variable;
-    this.outbox.drop(variable); // anything queued for it was ordered before this write
-    if (this.writes.started(variable, performance.now(), this.outbox.lastSent(variable)) === MAX_WRITES_IN_FLIGHT) {
-      this.logAt('error', { room: room.name, variable, code: 'CV_ERR_EVENTS_NOT_RETURNING' }, 'own writes are not coming back from the bus; resyncing the room');
-      this.context.hub.resync(room);
-    }
-    this.context.engine.store
-      .set(room.name, this.id, variable, message.value)
-      .then(
-        (result) => {
-          if (result.ok) {
-            this.context.metrics.sets.inc();
-            return;
-          }
-          this.logAt('warn', { room: room.name, variable, reason: result.reason }, 'set refused by the store; resyncing the room');
-          this.abandonWrite(variable);
-          this.context.hub.resync(room);
-        },
-        (error: unknown) => {
-          this.logAt('error', { err: error, room: room.name }, 'set failed');
-          this.abandonWrite(variable);
-        },
-      )
-      .catch((error: unknown) => this.logAt('error', { err: error, code: 'CV_ERR_SET_HANDLING' }, 'handling a set result failed'));
-  }
-
-  /** A write that will never come back as an event: show the client the mirror's value. */
-  private abandonWrite(variable: string): void {
-    if (!this.writes.abandoned(variable)) return;
-    const value = this.room?.values.get(variable);
-    if (value !== undefined && this.dialect !== null && this.state === 'joined') {
-      this.outbox.put(variable, this.dialect.encodeSet(variable, value));
-    }
-  }
-
-  deliver(text: EventText): void {
-    if (this.joinBuffer !== null) {
-      this.joinBuffer.push(text);
-      return;
-    }
-    const event = text.event;
-    if (this.state !== 'joined' || event.epoch !== this.epoch || event.seq <= this.floor) return;
-    const dialect = this.dialect as Dialect;
-    const variable = event.variable;
-    if (this.writes.has(variable)) {
-      // This client has a write of this variable in flight: anything before it is stale.
-      const back = event.origin === this.id ? this.writes.returned(variable) : null;
-      if (back !== null) {
-        this.context.metrics.fanoutLatency.observe((performance.now() - back.receivedAt) / 1000);
-        if (back.echo) this.outbox.put(variable, text.in(dialect));
-      }
-      return;
-    }
-    this.outbox.put(variable, text.in(dialect));
-  }
-
-  resynced({ snapshot, previous, all, changed }: Resync): void {
-    const dialect = this.dialect;
-    if (this.state !== 'joined' || dialect === null) return;
-    let sameNames = all.size === this.variableNames.size;
-    for (const name of all.keys()) sameNames &&= this.variableNames.has(name);
-    if (!sameNames) {
-      this.closeForMisbehaviour(CloseCode.Incompatibility, 'room-variables-changed');
-      return;
-    }
-    // A client that joined ahead of the mirror saw a newer snapshot than `previous`: send all.
-    const sendAll = previous.epoch !== this.epoch || this.floor > previous.seq;
-    for (const [name, text] of all) {
-      if (sendAll || changed.has(name) || this.writes.has(name)) this.outbox.put(name, text.in(dialect));
-    }
-    this.writes.clear();
-    this.epoch = snapshot.epoch;
-    this.floor = snapshot.seq;
-  }
-
-  evict(code: number, reason: string): void {
-    this.close(code, reason);
+    return this.state === 'joined';
   }
 
   /** Ping round: drop a client that did not answer the previous ping. */
   ping(): void {
-    if (this.socket.readyState !== OPEN) return;
+    if (this.socket.readyState !== WebSocket.OPEN) return;
     if (!this.alive) {
-      this.logAt('info', { room: this.room?.name }, 'no pong since the previous ping: dropping');
+      this.log('info', { room: this.membership?.room.name }, 'no pong since the previous ping: dropping');
       this.socket.terminate();
       return;
     }
@@ -385,39 +253,40 @@ export class Session implements RoomMember {
     this.closeForMisbehaviour(error.code, error.reason);
   }
 
-  private closeForMisbehaviour(code: number, reason: string): void {
+  closeForMisbehaviour(code: number, reason: string): void {
     if (this.state === 'closed') return;
     this.context.metrics.protocolErrors.inc({ reason });
-    this.logAt('info', { room: this.room?.name, code, reason }, 'closing connection');
+    this.log('info', { room: this.membership?.room.name, code, reason }, 'closing connection');
     this.close(code, reason);
   }
 
   close(code: number, reason: string): void {
-    if (this.socket.readyState >= 2) return; // closing or closed already
-    this.socket.close(code, reason);
-    this.socket.resume(); // a join paused it; the client's close frame must be read
-    // A client that never answers the close handshake must not hold the socket.
-    setTimeout(() => this.socket.terminate(), 5_000).unref();
+    closeSocket(this.socket, code, reason, CLOSE_GRACE_MS);
+  }
+
+  private clearHandshakeTimer(): void {
+    if (this.handshakeTimer === null) return;
+    clearTimeout(this.handshakeTimer);
+    this.handshakeTimer = null;
   }
 
   private onClose(code: number): void {
     if (this.state === 'closed') return;
-    const wasJoined = this.state === 'joined';
+    const previous = this.state;
     this.state = 'closed';
     this.clearHandshakeTimer();
     this.context.metrics.closes.inc({ code: closeCodeLabel(code) });
-    this.logAt('info', { room: this.room?.name, code, durationMs: Date.now() - this.openedAt }, 'connection closed');
-    const room = this.room;
-    if (room === null) {
-      this.context.forget(this, null);
-      return;
-    }
-    this.context.hub.release(room, this);
-    const leaving = wasJoined
-      ? this.context.engine.store.leave(this.leaseIn(room)).catch((error: unknown) => {
-          this.logAt('error', { err: error, room: room.name }, 'leave failed; the lease will lapse');
-        })
-      : null;
-    this.context.forget(this, leaving);
+    this.log('info', { room: this.membership?.room.name, code, durationMs: Date.now() - this.openedAt }, 'connection closed');
+    this.context.forget(this, previous === 'joined' ? this.leave() : this.joining);
+  }
+
+  /** Gives back the joined client's place: the pod's room reference and the store's lease. */
+  private leave(): Promise<void> | null {
+    const membership = this.membership;
+    if (membership === null) return null;
+    this.context.hub.release(membership.room, membership);
+    return this.context.engine.store.leave(membership.lease).catch((error: unknown) => {
+      this.log('error', { err: error, room: membership.room.name }, 'leave failed; the lease will lapse');
+    });
   }
 }

@@ -1,6 +1,7 @@
 -- Join one connection to a room, atomically (see RoomStore.join in ports.ts).
 -- ARGV: now (ms, or -1 for Redis's clock), id, lower-cased username, lease ttl, room ttl, max clients,
---       room slot granted (1/0), address slot granted (1/0), fresh epoch, then name, value pairs.
+--       room slot granted (1/0), address slot granted (1/0), fresh epoch, variables declared (1/0),
+--       then name, value pairs. Undeclared (Scratch 3 clients): the room is taken as it is.
 -- Reply: {'ok', outcome, epoch, seq, name1, value1, ...} or {'no', reason, live members}.
 local now = clock(ARGV[1])
 local id = ARGV[2]
@@ -11,6 +12,8 @@ local max_clients = tonumber(ARGV[6])
 local room_slot = ARGV[7] == '1'
 local address_slot = ARGV[8] == '1'
 local fresh_epoch = ARGV[9]
+local declared = ARGV[10] == '1'
+local FIRST_PAIR = 11
 
 forget_if_expired(now)
 prune(now, lease_ttl)
@@ -26,7 +29,7 @@ if not address_slot then return {'no', 'address-limit', live} end
 
 local wanted = {}
 local wanted_count = 0
-for i = 10, #ARGV, 2 do
+for i = FIRST_PAIR, #ARGV, 2 do
   wanted[ARGV[i]] = ARGV[i + 1]
   wanted_count = wanted_count + 1
 end
@@ -34,13 +37,13 @@ end
 local outcome
 if redis.call('EXISTS', KEYS[2]) == 0 then
   redis.call('DEL', KEYS[1])
-  for i = 10, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+  for i = FIRST_PAIR, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
   redis.call('HSET', KEYS[2], 'epoch', fresh_epoch, 'seq', 0, 'created', now)
   outcome = 'created'
 else
   local stored = redis.call('HKEYS', KEYS[1])
-  local same = #stored == wanted_count
-  if same then
+  local same = not declared or #stored == wanted_count
+  if same and declared then
     for _, name in ipairs(stored) do
       if wanted[name] == nil then same = false break end
     end
@@ -55,7 +58,7 @@ else
     for _, name in ipairs(stored) do
       if wanted[name] == nil then redis.call('HDEL', KEYS[1], name) end
     end
-    for i = 10, #ARGV, 2 do redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1]) end
+    for i = FIRST_PAIR, #ARGV, 2 do redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1]) end
     redis.call('HSET', KEYS[2], 'epoch', fresh_epoch, 'seq', 0, 'migrated', now)
     outcome = 'migrated'
   end

@@ -1,0 +1,78 @@
+/**
+ * Joining a room, as one operation: the pod subscribes to the room before the store takes
+ * the snapshot (DESIGN.md invariant 2), the store admits the client, and the membership
+ * starts from that snapshot. Every way out before the end gives back what was taken: the
+ * room's local reference, and the store's lease (a leave is idempotent, so it is sent
+ * whenever the store may have admitted the client, even after a timeout).
+ */
+import type { Handshake } from '@cloudvars/protocol';
+import { toError, type JoinOutcome, type JoinRefusal, type RoomSnapshot } from '@cloudvars/rooms';
+import { Membership, type MemberHost } from './membership.ts';
+import type { SessionContext } from './session-context.ts';
+
+export type JoinAttempt =
+  | { readonly kind: 'joined'; readonly membership: Membership; readonly outcome: JoinOutcome; readonly snapshot: RoomSnapshot }
+  /** The store refused the client; nothing is held. */
+  | { readonly kind: 'refused'; readonly reason: JoinRefusal }
+  /** The connection closed while the join was in flight; nothing is held. */
+  | { readonly kind: 'abandoned' }
+  /** The bus or the store failed; nothing is held (a lease the store may hold is being released). */
+  | { readonly kind: 'failed'; readonly error: Error };
+
+export interface JoiningHost extends MemberHost {
+  /** False once a close has started from either side: the join must stop and give back. */
+  readonly stillJoining: boolean;
+}
+
+export async function joinRoom(context: SessionContext, host: JoiningHost, handshake: Handshake): Promise<JoinAttempt> {
+  const { hub, engine } = context;
+  const membership = hub.enter(handshake.room, (room) => new Membership(host, room, context));
+  const room = membership.room;
+  const giveBack = (): void => hub.release(room, membership);
+  try {
+    await room.subscribed;
+  } catch (error) {
+    giveBack();
+    return { kind: 'failed', error: toError(error) };
+  }
+  if (!host.stillJoining) {
+    giveBack();
+    return { kind: 'abandoned' };
+  }
+  let result;
+  try {
+    result = await engine.store.join({
+      room: handshake.room,
+      connectionId: host.id,
+      username: handshake.username,
+      variables: handshake.variables,
+      address: host.address,
+    });
+  } catch (error) {
+    // The store may still admit the client after we gave up waiting: take it back.
+    giveBack();
+    await leaveQuietly(context, host, membership);
+    return { kind: 'failed', error: toError(error) };
+  }
+  if (!result.ok) {
+    giveBack();
+    return { kind: 'refused', reason: result.reason };
+  }
+  if (!host.stillJoining) {
+    giveBack();
+    await leaveQuietly(context, host, membership);
+    return { kind: 'abandoned' };
+  }
+  hub.joined(room, result.snapshot);
+  membership.start(result.snapshot, result.outcome === 'created' ? new Set(handshake.replaced) : null);
+  return { kind: 'joined', membership, outcome: result.outcome, snapshot: result.snapshot };
+}
+
+/** Releases the lease a join may have taken; a failure only means it lapses later. */
+async function leaveQuietly(context: SessionContext, host: JoiningHost, membership: Membership): Promise<void> {
+  try {
+    await context.engine.store.leave(membership.lease);
+  } catch (error) {
+    host.log('error', { err: error, room: membership.room.name }, 'leave after a failed join failed; the lease will lapse');
+  }
+}
