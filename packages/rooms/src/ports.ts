@@ -11,19 +11,37 @@
 export type VariableEntry = readonly [name: string, value: string];
 
 /**
- * An accepted set, as the store applied it. `seq` increases by exactly one per applied set
+ * A change the store applied to a room. `seq` increases by exactly one per applied change
  * within one `epoch` of a room; a new epoch (room created anew, migrated, or lost by the
  * store) restarts the count, so consumers compare (epoch, seq) pairs, never seq alone.
  */
-export interface RoomEvent {
+interface RoomEventBase {
   readonly room: string;
   readonly epoch: string;
   readonly seq: number;
-  /** The connection id that made the set (so its own pod can recognise its echo). */
+  /** The connection id that made the change (so its own pod can recognise its echo). */
   readonly origin: string;
   readonly variable: string;
+}
+
+/** A variable took a value (created it, when the set was allowed to create). */
+export interface SetEvent extends RoomEventBase {
+  readonly type: 'set';
   readonly value: string;
 }
+
+/** A variable was renamed, keeping its value. */
+export interface RenameEvent extends RoomEventBase {
+  readonly type: 'rename';
+  readonly newName: string;
+}
+
+/** A variable was removed from the room. */
+export interface DeleteEvent extends RoomEventBase {
+  readonly type: 'delete';
+}
+
+export type RoomEvent = SetEvent | RenameEvent | DeleteEvent;
 
 /** The state of a room at one point of its order: every variable, as of `seq` in `epoch`. */
 export interface RoomSnapshot {
@@ -38,6 +56,12 @@ export interface JoinRequest {
   readonly connectionId: string;
   /** As the client sent it; the store compares usernames case-insensitively. */
   readonly username: string;
+  /**
+   * Whether the username must be free in the room and is held while the lease lives.
+   * False (Scratch 3 clients: generated names, one person in two tabs): it is not checked
+   * and does not stop anyone else from using it.
+   */
+  readonly claimUsername: boolean;
   /**
    * The client's variables, values already validated (invalid ones replaced by "0"); the
    * room's names must equal these. Null: the client declares none (Scratch 3 clients) and
@@ -72,10 +96,28 @@ export type JoinResult =
   | { readonly ok: true; readonly outcome: JoinOutcome; readonly snapshot: RoomSnapshot }
   | { readonly ok: false; readonly reason: JoinRefusal };
 
+/**
+ * Why the store refused a change; nothing was stored or published.
+ * unknown-room, unknown-variable: it does not exist (any more).
+ * too-many-variables: creating the variable would exceed `maxVariables`.
+ * over-budget: the room's names and values would exceed `maxRoomBytes`.
+ * name-taken: a rename's new name is already a variable of the room.
+ */
+export type ChangeRefusal = 'unknown-room' | 'unknown-variable' | 'too-many-variables' | 'over-budget' | 'name-taken';
+
 export type SetResult =
   | { readonly ok: true; readonly seq: number }
-  /** The room or the variable does not exist (any more): nothing was stored or published. */
-  | { readonly ok: false; readonly reason: 'unknown-room' | 'unknown-variable' };
+  | { readonly ok: false; readonly reason: Exclude<ChangeRefusal, 'name-taken'> };
+
+export type ChangeResult = { readonly ok: true; readonly seq: number } | { readonly ok: false; readonly reason: ChangeRefusal };
+
+export interface SetOptions {
+  /**
+   * Create the variable if the room does not have it (Scratch 3 clients declare no names),
+   * within `maxVariables`. False: an unknown variable is refused.
+   */
+  readonly create?: boolean;
+}
 
 /** What one pod holds and must keep alive: one entry per joined connection. */
 export interface Lease {
@@ -86,6 +128,14 @@ export interface Lease {
 
 export interface EngineLimits {
   readonly maxClientsPerRoom: number;
+  /** Variables a room may hold; a set that would create one more is refused. */
+  readonly maxVariables: number;
+  /**
+   * Bytes (UTF-8) of a room's names and values together; a set or rename that would exceed
+   * it is refused, so one room cannot fill the store. Joins are not refused by it: a
+   * handshake's variables are bounded by the frame size.
+   */
+  readonly maxRoomBytes: number;
   readonly maxRooms: number;
   readonly maxConnectionsPerAddress: number;
   /** A lease not renewed within this many ms lapses, freeing its username and slots. */
@@ -110,10 +160,16 @@ export interface RoomStore {
   join(request: JoinRequest): Promise<JoinResult>;
 
   /**
-   * Stores the value and publishes a RoomEvent on the room's bus, as one atomic step:
-   * the order of events on the bus is the order the store applied the sets.
+   * Stores the value and publishes a SetEvent on the room's bus, as one atomic step:
+   * the order of events on the bus is the order the store applied the changes.
    */
-  set(room: string, origin: string, variable: string, value: string): Promise<SetResult>;
+  set(room: string, origin: string, variable: string, value: string, options?: SetOptions): Promise<SetResult>;
+
+  /** Renames a variable, keeping its value, and publishes a RenameEvent, as one atomic step. */
+  rename(room: string, origin: string, variable: string, newName: string): Promise<ChangeResult>;
+
+  /** Removes a variable and publishes a DeleteEvent, as one atomic step. */
+  delete(room: string, origin: string, variable: string): Promise<ChangeResult>;
 
   /** Releases the connection's lease, username and slots. Idempotent. */
   leave(lease: Lease): Promise<void>;

@@ -40,7 +40,13 @@ export interface Gateway {
 }
 
 export function protocolLimitsFrom(config: Config): ProtocolLimits {
-  return { ...DEFAULT_LIMITS, maxVariables: config.maxVariables, usernameBlockList: config.usernameBlockList };
+  return {
+    ...DEFAULT_LIMITS,
+    maxVariables: config.maxVariables,
+    maxValueLength: config.maxValueLength,
+    allowTextValues: config.allowTextValues,
+    usernameBlockList: config.usernameBlockList,
+  };
 }
 
 function trustHops(hops: number): (address: string, hop: number) => boolean {
@@ -68,7 +74,7 @@ export async function buildApp(deps: AppDeps): Promise<Gateway> {
 
   await app.register(healthRoutes, { readiness });
   await app.register(metricsRoute, { metrics });
-  await app.register(cloudSocket, { config, connections });
+  await app.register(cloudSocket, { config, connections, metrics });
   app.addHook('onClose', async () => {
     readiness.stop();
     metrics.stop();

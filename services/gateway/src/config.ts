@@ -53,14 +53,53 @@ export const SETTINGS = {
   },
   MAX_CONNECTIONS: { kind: 'int', default: 20_000, min: 1, help: 'Connections per pod (4003 beyond).' },
   MAX_CLIENTS_PER_ROOM: { kind: 'int', default: 100, min: 1, help: 'Clients per room across the cluster (4003 beyond).' },
-  MAX_VARIABLES: { kind: 'int', default: 10, min: 1, max: 1000, help: 'Variables per room (4000 beyond).' },
+  MAX_VARIABLES: {
+    kind: 'int',
+    default: 128,
+    min: 1,
+    max: 1000,
+    help: 'Variables per room, as TurboWarp\'s server allows: a 2020 handshake declaring more is refused (4000); a Scratch 3 set creating one more is ignored and counted.',
+  },
+  MAX_VALUE_LENGTH: {
+    kind: 'int',
+    default: 100_000,
+    min: 1,
+    max: 10_000_000,
+    help: 'Longest value in characters, as TurboWarp\'s server allows (Scratch: 256); longer values are ignored.',
+  },
+  ALLOW_TEXT_VALUES: { kind: 'bool', default: false, help: 'Accept any text as a value, not only numbers (every dialect).' },
+  MAX_ROOM_BYTES: {
+    kind: 'int',
+    default: 1024 * 1024,
+    min: 1024,
+    help: 'Bytes of names and values one room may hold; a set or rename beyond it is ignored and counted.',
+  },
+  ALLOW_RENAME: { kind: 'bool', default: false, help: 'Apply Scratch 3 rename messages (off, as on TurboWarp\'s server: ignored).' },
+  ALLOW_DELETE: { kind: 'bool', default: false, help: 'Apply Scratch 3 delete messages (off, as on TurboWarp\'s server: ignored).' },
+  ALLOW_DUPLICATE_USERNAMES: {
+    kind: 'bool',
+    default: true,
+    help: 'Let Scratch 3 clients share a username in a room (generated names, one person in two tabs); 2020 clients always need a free one.',
+  },
   MAX_ROOMS: { kind: 'int', default: 100_000, min: 1, help: 'Active rooms across the cluster (4003 beyond).' },
   MAX_CONNECTIONS_PER_ADDRESS: { kind: 'int', default: 200, min: 1, help: 'Connections per client address across the cluster (4003 beyond).' },
-  RATE_LIMIT_PER_SECOND: { kind: 'int', default: 30, min: 1, help: 'Messages per second per connection, sustained (4004 beyond).' },
+  RATE_LIMIT_PER_SECOND: {
+    kind: 'int',
+    default: 30,
+    min: 1,
+    help: 'Sets per second per connection, sustained: beyond, 2020 clients are closed (4004); Scratch 3 clients\' sets wait, newest value per variable.',
+  },
   RATE_LIMIT_BURST: { kind: 'int', default: 30, min: 1, help: 'Messages a connection may send at once (token bucket size).' },
   HANDSHAKE_TIMEOUT_MS: { kind: 'int', default: 30_000, min: 100, help: 'Close (4000) a connection that has not sent its handshake by then.' },
   PING_INTERVAL_MS: { kind: 'int', default: 30_000, min: 100, help: 'Ping period; a client that missed the previous pong is dropped.' },
-  MAX_PAYLOAD_BYTES: { kind: 'int', default: 64 * 1024, min: 1024, help: 'Largest client frame (1009 beyond).' },
+  MAX_PAYLOAD_BYTES: { kind: 'int', default: 1024 * 1024, min: 1024, help: 'Largest client frame (1009 beyond), as on TurboWarp\'s server.' },
+  FLOOD_LIMIT_PER_SECOND: {
+    kind: 'int',
+    default: 300,
+    min: 1,
+    help: 'Frames per second a Scratch 3 client may send, sustained (each 4 KiB counts as one more); beyond, it is closed (4000) and its address refused for FLOOD_PENALTY_SECONDS.',
+  },
+  FLOOD_PENALTY_SECONDS: { kind: 'int', default: 60, min: 0, help: 'How long upgrades from a flooding address are refused (HTTP 429), so its client backs off.' },
   USERNAME_BLOCKLIST: { kind: 'string', default: '', help: 'Comma list of words a username may not contain (case-insensitive; 4002).' },
   LEASE_TTL_MS: { kind: 'int', default: 15_000, min: 1_000, help: 'A dead pod\'s usernames and slots are freed within this time.' },
   ROOM_TTL_SECONDS: { kind: 'int', default: 30 * DAY_SECONDS, min: 0, help: 'Empty rooms are forgotten after this long; 0 = never.' },
@@ -95,6 +134,12 @@ export interface Config {
   readonly maxConnections: number;
   readonly maxClientsPerRoom: number;
   readonly maxVariables: number;
+  readonly maxValueLength: number;
+  readonly allowTextValues: boolean;
+  readonly maxRoomBytes: number;
+  readonly allowRename: boolean;
+  readonly allowDelete: boolean;
+  readonly allowDuplicateUsernames: boolean;
   readonly maxRooms: number;
   readonly maxConnectionsPerAddress: number;
   readonly rateLimitPerSecond: number;
@@ -102,6 +147,8 @@ export interface Config {
   readonly handshakeTimeoutMs: number;
   readonly pingIntervalMs: number;
   readonly maxPayloadBytes: number;
+  readonly floodLimitPerSecond: number;
+  readonly floodPenaltyMs: number;
   readonly usernameBlockList: readonly string[];
   readonly leaseTtlMs: number;
   readonly roomTtlMs: number;
@@ -187,6 +234,12 @@ export function loadConfig(env: Env = process.env): Config {
     maxConnections: readInt(env, 'MAX_CONNECTIONS'),
     maxClientsPerRoom: readInt(env, 'MAX_CLIENTS_PER_ROOM'),
     maxVariables: readInt(env, 'MAX_VARIABLES'),
+    maxValueLength: readInt(env, 'MAX_VALUE_LENGTH'),
+    allowTextValues: readBool(env, 'ALLOW_TEXT_VALUES'),
+    maxRoomBytes: readInt(env, 'MAX_ROOM_BYTES'),
+    allowRename: readBool(env, 'ALLOW_RENAME'),
+    allowDelete: readBool(env, 'ALLOW_DELETE'),
+    allowDuplicateUsernames: readBool(env, 'ALLOW_DUPLICATE_USERNAMES'),
     maxRooms: readInt(env, 'MAX_ROOMS'),
     maxConnectionsPerAddress: readInt(env, 'MAX_CONNECTIONS_PER_ADDRESS'),
     rateLimitPerSecond: readInt(env, 'RATE_LIMIT_PER_SECOND'),
@@ -194,6 +247,8 @@ export function loadConfig(env: Env = process.env): Config {
     handshakeTimeoutMs: readInt(env, 'HANDSHAKE_TIMEOUT_MS'),
     pingIntervalMs: readInt(env, 'PING_INTERVAL_MS'),
     maxPayloadBytes: readInt(env, 'MAX_PAYLOAD_BYTES'),
+    floodLimitPerSecond: readInt(env, 'FLOOD_LIMIT_PER_SECOND'),
+    floodPenaltyMs: readInt(env, 'FLOOD_PENALTY_SECONDS') * 1000,
     usernameBlockList: readString(env, 'USERNAME_BLOCKLIST')
       .split(',')
       .map((word) => word.trim().toLowerCase())

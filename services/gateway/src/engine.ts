@@ -17,6 +17,8 @@ import type { GatewayMetrics } from './metrics.ts';
 export function engineLimits(config: Config): EngineLimits {
   return {
     maxClientsPerRoom: config.maxClientsPerRoom,
+    maxVariables: config.maxVariables,
+    maxRoomBytes: config.maxRoomBytes,
     maxRooms: config.maxRooms,
     maxConnectionsPerAddress: config.maxConnectionsPerAddress,
     leaseTtlMs: config.leaseTtlMs,

@@ -14,6 +14,9 @@ export interface GatewayMetrics {
   readonly messagesOut: Counter;
   readonly framesOut: Counter;
   readonly sets: Counter;
+  readonly changes: Counter<'type'>;
+  readonly changesIgnored: Counter<'reason'>;
+  readonly upgradesRefused: Counter<'reason'>;
   readonly closes: Counter<'code'>;
   readonly protocolErrors: Counter<'reason'>;
   readonly joins: Counter<'outcome'>;
@@ -25,7 +28,7 @@ export interface GatewayMetrics {
 }
 
 /** Codes that get their own label; a client may close with any of ~2,000 codes, which would each become a series. */
-const KNOWN_CLOSE_CODES = new Set([1000, 1001, 1005, 1006, 1007, 1008, 1009, 1011, 1012, 4000, 4001, 4002, 4003, 4004, 4100]);
+const KNOWN_CLOSE_CODES = new Set([1000, 1001, 1005, 1006, 1007, 1008, 1009, 1011, 1012, 4000, 4001, 4002, 4003, 4004, 4005, 4100]);
 
 export function closeCodeLabel(code: number): string {
   return KNOWN_CLOSE_CODES.has(code) ? String(code) : 'other';
@@ -46,6 +49,19 @@ export function createMetrics(): GatewayMetrics {
     messagesOut: new Counter({ name: 'cloudvars_messages_out_total', help: 'Messages sent to clients (several per frame when batched).', ...make }),
     framesOut: new Counter({ name: 'cloudvars_frames_out_total', help: 'WebSocket frames sent to clients.', ...make }),
     sets: new Counter({ name: 'cloudvars_sets_total', help: 'Sets accepted from this pod\'s clients and applied by the store.', ...make }),
+    changes: new Counter({ name: 'cloudvars_changes_total', help: 'Renames and deletes applied by the store for this pod\'s clients, by type.', labelNames: ['type'], ...make }),
+    changesIgnored: new Counter({
+      name: 'cloudvars_changes_ignored_total',
+      help: 'Client sets, renames and deletes ignored, by reason (invalid-value, superseded-while-waiting, too-many-variables, over-budget, rename-disabled, ...).',
+      labelNames: ['reason'],
+      ...make,
+    }),
+    upgradesRefused: new Counter({
+      name: 'cloudvars_upgrades_refused_total',
+      help: 'WebSocket upgrades refused before they happened (HTTP 429/503), by reason.',
+      labelNames: ['reason'],
+      ...make,
+    }),
     closes: new Counter({ name: 'cloudvars_closes_total', help: 'Closed connections by close code.', labelNames: ['code'], ...make }),
     protocolErrors: new Counter({ name: 'cloudvars_protocol_errors_total', help: 'Connections closed for misbehaviour, by reason.', labelNames: ['reason'], ...make }),
     joins: new Counter({ name: 'cloudvars_joins_total', help: 'Handshakes by outcome (created, joined, migrated, or the refusal).', labelNames: ['outcome'], ...make }),

@@ -26,6 +26,7 @@ const IRREGULAR: Record<string, readonly [keyof Config, (text: string) => unknow
   TRUST_PROXY: ['trustProxy', (text) => (text === 'false' ? false : text === 'true' ? true : text)],
   USERNAME_BLOCKLIST: ['usernameBlockList', (text) => (text === '(unset)' ? [] : text.split(','))],
   ROOM_TTL_SECONDS: ['roomTtlMs', (text) => int(text) * 1000],
+  FLOOD_PENALTY_SECONDS: ['floodPenaltyMs', (text) => int(text) * 1000],
 };
 
 /** MAX_CONNECTIONS_PER_ADDRESS -> maxConnectionsPerAddress. */
@@ -53,17 +54,23 @@ describe('loadConfig', () => {
     }
   });
 
-  it('defaults to the protocol\'s numbers', () => {
+  it('defaults to the protocol\'s numbers, and to TurboWarp\'s server\'s where existing projects rely on them', () => {
     expect(loadConfig({})).toMatchObject({
       port: 9080,
       maxClientsPerRoom: 100,
-      maxVariables: 10,
       rateLimitPerSecond: 30,
       rateLimitBurst: 30,
       handshakeTimeoutMs: 30_000,
       pingIntervalMs: 30_000,
-      maxPayloadBytes: 64 * 1024,
       redisUrl: null,
+      // TurboWarp's server: 128 variables a room, values of 100,000 characters, 1 MiB frames.
+      maxVariables: 128,
+      maxValueLength: 100_000,
+      maxPayloadBytes: 1024 * 1024,
+      allowTextValues: false,
+      allowRename: false,
+      allowDelete: false,
+      allowDuplicateUsernames: true,
     });
   });
 

@@ -6,24 +6,8 @@
 import type { Socket } from 'node:net';
 import WebSocket from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
-import { TestClient, until } from './support/client.ts';
+import { TestClient, until, upgradeStatus } from './support/client.ts';
 import { membersAre, startGateway, type RunningGateway } from './support/gateway.ts';
-
-/** Resolves with the HTTP status an upgrade attempt got (101 when it opened). */
-function upgradeStatus(url: string): Promise<number> {
-  return new Promise((resolve) => {
-    const socket = new WebSocket(url);
-    socket.once('open', () => {
-      socket.terminate();
-      resolve(101);
-    });
-    socket.once('unexpected-response', (_request, response) => {
-      resolve(response.statusCode ?? 0);
-      socket.terminate();
-    });
-    socket.once('error', () => resolve(0));
-  });
-}
 
 describe('drain', () => {
   let gateway: RunningGateway | undefined;
@@ -38,11 +22,11 @@ describe('drain', () => {
     await membersAre(running, 'drain503', 1);
     // A client that stops reading cannot finish the close handshake: the drain waits for it.
     ((stuck.socket as unknown as { _socket: Socket })._socket).pause();
-    expect(await upgradeStatus(running.url)).toBe(101);
+    expect((await upgradeStatus(running.url)).status).toBe(101);
 
     const drained = running.drain();
 
-    await until(async () => (await upgradeStatus(running.url)) === 503, { what: 'an upgrade refused with 503' });
+    await until(async () => (await upgradeStatus(running.url)).status === 503, { what: 'an upgrade refused with 503' });
     await drained;
   });
 });

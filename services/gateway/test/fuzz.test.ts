@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { joinedTogether, TestClient, until } from './support/client.ts';
 import { closeOf, cloud, sendRaw } from './support/conformance.ts';
-import { frameCount, FUZZ_MAX_PAYLOAD, fuzzCase, plan, type FuzzCase } from './support/fuzz-cases.ts';
+import { frameCount, FUZZ_MAX_PAYLOAD, FUZZ_MAX_VALUE_LENGTH, FUZZ_MAX_VARIABLES, fuzzCase, plan, type FuzzCase } from './support/fuzz-cases.ts';
 import { membersAre, type RunningGateway } from './support/gateway.ts';
 import { startTarget, type Target, type TargetKind } from './support/targets.ts';
 
@@ -44,7 +44,11 @@ describe.each(CASES)('fuzz (%s)', (kind, caseCount) => {
   const codes = new Map<string, number>();
 
   beforeAll(async () => {
-    target = await startTarget(kind, { MAX_PAYLOAD_BYTES: String(FUZZ_MAX_PAYLOAD) });
+    target = await startTarget(kind, {
+      MAX_PAYLOAD_BYTES: String(FUZZ_MAX_PAYLOAD),
+      MAX_VALUE_LENGTH: String(FUZZ_MAX_VALUE_LENGTH),
+      MAX_VARIABLES: String(FUZZ_MAX_VARIABLES),
+    });
     gw = target.gw;
     const a = await TestClient.join(target.url(), 'control', 'control-a', { [cloud('c')]: '0' });
     await membersAre(gw, 'control', 1);

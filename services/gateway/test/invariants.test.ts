@@ -58,7 +58,7 @@ describe('gateway invariants on a lossy bus', () => {
 
   it('invariant 4: an event from another epoch makes the pod re-read the room; an unchanged room sends nothing', async () => {
     const { writer, reader } = await twoClients();
-    faults.inject({ room: 'heal', epoch: 'not-the-rooms-epoch', seq: 1, origin: 'elsewhere', variable: '☁ a', value: '66' });
+    faults.inject({ type: 'set', room: 'heal', epoch: 'not-the-rooms-epoch', seq: 1, origin: 'elsewhere', variable: '☁ a', value: '66' });
     await until(async () => (await gateway!.metrics.resyncs.get()).values[0]?.value === 1, { what: 'a resync' });
     writer.set('☁ b', '1');
     await until(() => reader.view.get('☁ b') === '1');

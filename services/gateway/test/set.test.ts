@@ -3,7 +3,7 @@
  * next valid set is the only thing the other client receives, and a newcomer's snapshot
  * holds only valid values.
  */
-import type { DialectName } from '@cloudvars/protocol';
+import { MAX_VALUE_LENGTH, type DialectName } from '@cloudvars/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { joinedTogether, TestClient, until } from './support/client.ts';
 import { closeOf, cloud, serverSet, setOf } from './support/conformance.ts';
@@ -75,7 +75,7 @@ describe.each(TARGET_KINDS)('set on a default gateway (%s)', (kind) => {
       ['an exponent without digits', '1e'],
       ['a leading space', ' 1'],
       ['hexadecimal', '0x10'],
-      ['1024 characters long', '1'.repeat(1024)],
+      [`${MAX_VALUE_LENGTH + 1} characters long`, '1'.repeat(MAX_VALUE_LENGTH + 1)],
       ['a JSON number', 5],
       ['null', null],
       ['an object', { v: '1' }],
@@ -92,7 +92,9 @@ describe.each(TARGET_KINDS)('set on a default gateway (%s)', (kind) => {
       expect(await newcomer.waitFrames(1)).toEqual([[serverSet(dialect, cloud('a'), '0'), serverSet(dialect, cloud('b'), '1')].join('\n')]);
     });
 
-    it.each(['-1.5', '1e+21', '.5', '1.', '-0', '1e-7', '007', '9'.repeat(1023)])('broadcasts the valid value %s exactly as sent', async (value) => {
+    const longest = '9'.repeat(MAX_VALUE_LENGTH);
+    const valid = ['-1.5', '1e+21', '.5', '1.', '-0', '1e-7', '007', longest].map((value) => [value === longest ? `of ${MAX_VALUE_LENGTH} nines` : value, value]);
+    it.each(valid)('broadcasts the valid value %s exactly as sent', async (_label, value) => {
       const { room, writer, reader } = await pair(gw, dialect);
       writer.set(cloud('a'), value);
       await until(() => reader.frames.length >= 1 || reader.closed !== null);

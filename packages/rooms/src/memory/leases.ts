@@ -3,7 +3,8 @@ export interface LeaseRecord {
   readonly room: string;
   readonly connectionId: string;
   readonly address: string;
-  readonly usernameKey: string;
+  /** Null when the connection holds no username (it did not claim one). */
+  readonly usernameKey: string | null;
   expiresAt: number;
 }
 

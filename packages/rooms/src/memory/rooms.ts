@@ -6,6 +6,8 @@ export interface MemoryRoom {
   epoch: string;
   seq: number;
   variables: Map<string, string>;
+  /** UTF-8 bytes of every name and value, for the room's byte budget. */
+  bytes: number;
   /** Connection ids of live leases. */
   readonly members: Set<string>;
   /** Lower-cased username -> connection id, for live leases only. */
@@ -19,11 +21,24 @@ export function usernameKey(username: string): string {
   return username.toLowerCase();
 }
 
+/** What a variable costs against the room's byte budget: its name and value in UTF-8. */
+export function entryBytes(name: string, value: string): number {
+  return Buffer.byteLength(name) + Buffer.byteLength(value);
+}
+
+function bytesOf(variables: ReadonlyMap<string, string>): number {
+  let total = 0;
+  for (const [name, value] of variables) total += entryBytes(name, value);
+  return total;
+}
+
 export function createRoom(variables: readonly VariableEntry[]): MemoryRoom {
+  const map = new Map(variables);
   return {
     epoch: randomUUID(),
     seq: 0,
-    variables: new Map(variables),
+    variables: map,
+    bytes: bytesOf(map),
     members: new Set(),
     names: new Map(),
     lapsed: new Set(),
@@ -46,6 +61,7 @@ export function migrateRoom(room: MemoryRoom, variables: readonly VariableEntry[
   const next = new Map<string, string>();
   for (const [name, value] of variables) next.set(name, room.variables.get(name) ?? value);
   room.variables = next;
+  room.bytes = bytesOf(next);
   room.epoch = randomUUID();
   room.seq = 0;
 }

@@ -1,17 +1,20 @@
 import type {
+  ChangeResult,
   EngineLimits,
   JoinOutcome,
   JoinRequest,
   JoinResult,
   Lease,
   RoomSnapshot,
+  RoomEvent,
   RoomStore,
+  SetOptions,
   SetResult,
 } from '../ports.ts';
 import type { MemoryBus } from './bus.ts';
 import { engineClosed } from '../errors.ts';
 import { LeaseTable, type LeaseRecord } from './leases.ts';
-import { createRoom, migrateRoom, sameNames, snapshotOf, usernameKey, type MemoryRoom } from './rooms.ts';
+import { createRoom, entryBytes, migrateRoom, sameNames, snapshotOf, usernameKey, type MemoryRoom } from './rooms.ts';
 
 /**
  * The single-process store. Every method runs to completion synchronously before its
@@ -38,8 +41,8 @@ export class MemoryStore implements RoomStore {
     const now = this.maintain();
     const existing = this.rooms.get(request.room);
     const live = existing?.members.size ?? 0;
-    const nameKey = usernameKey(request.username);
-    if (existing?.names.has(nameKey) === true) return { ok: false, reason: 'username-taken' };
+    const nameKey = request.claimUsername ? usernameKey(request.username) : null;
+    if (nameKey !== null && existing?.names.has(nameKey) === true) return { ok: false, reason: 'username-taken' };
     if (live >= this.limits.maxClientsPerRoom) return { ok: false, reason: 'room-full' };
     if (live === 0 && this.activeRooms >= this.limits.maxRooms) return { ok: false, reason: 'too-many-rooms' };
     if (this.leases.addressCount(request.address) >= this.limits.maxConnectionsPerAddress) {
@@ -77,15 +80,53 @@ export class MemoryStore implements RoomStore {
     return { ok: true, outcome, snapshot: snapshotOf(room) };
   }
 
-  async set(roomName: string, origin: string, variable: string, value: string): Promise<SetResult> {
+  async set(roomName: string, origin: string, variable: string, value: string, options: SetOptions = {}): Promise<SetResult> {
     this.maintain();
     const room = this.rooms.get(roomName);
     if (room === undefined) return { ok: false, reason: 'unknown-room' };
-    if (!room.variables.has(variable)) return { ok: false, reason: 'unknown-variable' };
+    const old = room.variables.get(variable);
+    if (old === undefined) {
+      if (options.create !== true) return { ok: false, reason: 'unknown-variable' };
+      if (room.variables.size >= this.limits.maxVariables) return { ok: false, reason: 'too-many-variables' };
+    }
+    const bytes = room.bytes - (old === undefined ? 0 : entryBytes(variable, old)) + entryBytes(variable, value);
+    if (bytes > this.limits.maxRoomBytes) return { ok: false, reason: 'over-budget' };
     room.variables.set(variable, value);
-    room.seq += 1;
-    this.bus.publish({ room: roomName, epoch: room.epoch, seq: room.seq, origin, variable, value });
-    return { ok: true, seq: room.seq };
+    room.bytes = bytes;
+    return this.applied(room, { type: 'set', room: roomName, epoch: room.epoch, seq: room.seq + 1, origin, variable, value });
+  }
+
+  async rename(roomName: string, origin: string, variable: string, newName: string): Promise<ChangeResult> {
+    this.maintain();
+    const room = this.rooms.get(roomName);
+    if (room === undefined) return { ok: false, reason: 'unknown-room' };
+    const value = room.variables.get(variable);
+    if (value === undefined) return { ok: false, reason: 'unknown-variable' };
+    if (room.variables.has(newName)) return { ok: false, reason: 'name-taken' };
+    const bytes = room.bytes - entryBytes(variable, value) + entryBytes(newName, value);
+    if (bytes > this.limits.maxRoomBytes) return { ok: false, reason: 'over-budget' };
+    room.variables.delete(variable);
+    room.variables.set(newName, value);
+    room.bytes = bytes;
+    return this.applied(room, { type: 'rename', room: roomName, epoch: room.epoch, seq: room.seq + 1, origin, variable, newName });
+  }
+
+  async delete(roomName: string, origin: string, variable: string): Promise<ChangeResult> {
+    this.maintain();
+    const room = this.rooms.get(roomName);
+    if (room === undefined) return { ok: false, reason: 'unknown-room' };
+    const value = room.variables.get(variable);
+    if (value === undefined) return { ok: false, reason: 'unknown-variable' };
+    room.variables.delete(variable);
+    room.bytes -= entryBytes(variable, value);
+    return this.applied(room, { type: 'delete', room: roomName, epoch: room.epoch, seq: room.seq + 1, origin, variable });
+  }
+
+  /** Counts an applied change and publishes it, in the same synchronous step. */
+  private applied(room: MemoryRoom, event: RoomEvent): { ok: true; seq: number } {
+    room.seq = event.seq;
+    this.bus.publish(event);
+    return { ok: true, seq: event.seq };
   }
 
   async leave(lease: Lease): Promise<void> {
@@ -156,13 +197,13 @@ export class MemoryStore implements RoomStore {
       this.emptySince.delete(roomName);
     }
     room.members.add(record.connectionId);
-    if (!room.names.has(record.usernameKey)) room.names.set(record.usernameKey, record.connectionId);
+    if (record.usernameKey !== null && !room.names.has(record.usernameKey)) room.names.set(record.usernameKey, record.connectionId);
   }
 
   /** Removes a lease that is no longer live from its room (the lease table is done already). */
   private detach(room: MemoryRoom, record: LeaseRecord, now: number): void {
     if (!room.members.delete(record.connectionId)) return;
-    if (room.names.get(record.usernameKey) === record.connectionId) room.names.delete(record.usernameKey);
+    if (record.usernameKey !== null && room.names.get(record.usernameKey) === record.connectionId) room.names.delete(record.usernameKey);
     if (room.members.size === 0) {
       this.activeRooms -= 1;
       this.emptySince.set(record.room, now);

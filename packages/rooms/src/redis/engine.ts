@@ -159,6 +159,8 @@ export function createRedisEngine(options: RedisEngineOptions): RoomEngine {
     store: {
       join: guarded('join', store.join),
       set: guarded('set', store.set),
+      rename: guarded('rename', store.rename),
+      delete: guarded('delete', store.delete),
       leave: guarded('leave', store.leave),
       renew: guarded('renew', store.renew),
       snapshot: guarded('snapshot', store.snapshot),

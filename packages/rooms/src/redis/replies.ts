@@ -3,7 +3,7 @@
  * returns a typed value or throws CV_ERR_REDIS_REPLY naming the script (a reply of another
  * shape means the scripts and this code disagree: version skew).
  */
-import type { JoinOutcome, JoinRefusal, RoomEvent, RoomSnapshot, SetResult, VariableEntry } from '../ports.ts';
+import type { ChangeRefusal, ChangeResult, JoinOutcome, JoinRefusal, RoomEvent, RoomSnapshot, SetResult, VariableEntry } from '../ports.ts';
 import { RoomEngineError } from '../errors.ts';
 
 function bad(script: string, reply: unknown): never {
@@ -74,12 +74,34 @@ export function parseJoinReply(reply: unknown): JoinReply {
   return bad('join', reply);
 }
 
-/** set.lua: `{1, seq}` or `{0, reason}`. */
+const CHANGE_REFUSALS: ReadonlySet<string> = new Set<ChangeRefusal>([
+  'unknown-room',
+  'unknown-variable',
+  'too-many-variables',
+  'over-budget',
+  'name-taken',
+]);
+
+/** set.lua, rename.lua, delete.lua: `{1, seq}` or `{0, reason}`. */
+function parseChange(reply: unknown, script: string): ChangeResult {
+  const [status, detail] = list(reply, script);
+  if (status === 1) return { ok: true, seq: toInt(detail, script, reply) };
+  if (status === 0 && isString(detail) && CHANGE_REFUSALS.has(detail)) return { ok: false, reason: detail as ChangeRefusal };
+  return bad(script, reply);
+}
+
 export function parseSetReply(reply: unknown): SetResult {
-  const [status, detail] = list(reply, 'set');
-  if (status === 1) return { ok: true, seq: toInt(detail, 'set', reply) };
-  if (status === 0 && (detail === 'unknown-room' || detail === 'unknown-variable')) return { ok: false, reason: detail };
-  return bad('set', reply);
+  const result = parseChange(reply, 'set');
+  if (!result.ok && result.reason === 'name-taken') bad('set', reply);
+  return result as SetResult;
+}
+
+export function parseRenameReply(reply: unknown): ChangeResult {
+  return parseChange(reply, 'rename');
+}
+
+export function parseDeleteReply(reply: unknown): ChangeResult {
+  return parseChange(reply, 'delete');
 }
 
 /** leave.lua: `{removed (1/0), live members left}` -> the live members left. */
@@ -119,7 +141,11 @@ export function parseLeaseRenewReply(reply: unknown): void {
   if (reply !== 1) bad('lease-renew', reply);
 }
 
-/** Channel payload `[epoch, seq, origin, variable, value]` (set.lua) -> event, or null if malformed. */
+/**
+ * Channel payload -> event, or null if malformed. A set is `[epoch, seq, origin, variable,
+ * value]` (set.lua: the common event, kept short); a rename `[..., variable, new name,
+ * 'rename']` and a delete `[..., variable, '', 'delete']` (rename.lua, delete.lua).
+ */
 export function parseEventPayload(room: string, payload: string): RoomEvent | null {
   let data: unknown;
   try {
@@ -127,9 +153,12 @@ export function parseEventPayload(room: string, payload: string): RoomEvent | nu
   } catch {
     return null;
   }
-  if (!Array.isArray(data) || data.length !== 5) return null;
-  const [epoch, seq, origin, variable, value] = data as unknown[];
-  if (!isString(epoch) || !isString(origin) || !isString(variable) || !isString(value)) return null;
+  if (!Array.isArray(data) || (data.length !== 5 && data.length !== 6)) return null;
+  const [epoch, seq, origin, variable, detail, type] = data as unknown[];
+  if (!isString(epoch) || !isString(origin) || !isString(variable) || !isString(detail)) return null;
   if (typeof seq !== 'number' || !Number.isSafeInteger(seq)) return null;
-  return { room, epoch, seq, origin, variable, value };
+  if (data.length === 5) return { type: 'set', room, epoch, seq, origin, variable, value: detail };
+  if (type === 'rename') return { type: 'rename', room, epoch, seq, origin, variable, newName: detail };
+  if (type === 'delete') return { type: 'delete', room, epoch, seq, origin, variable };
+  return null;
 }

@@ -13,7 +13,9 @@ import {
   parseLeaseAcquireReply,
   parseLeaseRenewReply,
   parseLeaveReply,
+  parseDeleteReply,
   parseMembersReply,
+  parseRenameReply,
   parseRenewReply,
   parseSetReply,
   parseSnapshotReply,
@@ -26,6 +28,8 @@ export type ScriptArg = string | number;
 const ROOM_SCRIPTS = {
   join: parseJoinReply,
   set: parseSetReply,
+  rename: parseRenameReply,
+  delete: parseDeleteReply,
   leave: parseLeaveReply,
   renew: parseRenewReply,
   snapshot: parseSnapshotReply,

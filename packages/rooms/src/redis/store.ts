@@ -6,7 +6,7 @@
  * see a slot taken that will be given back: the limits are exact within one lease period.
  */
 import { randomBytes } from 'node:crypto';
-import type { EngineLimits, JoinRequest, JoinResult, Lease, RoomSnapshot, RoomStore, SetResult } from '../ports.ts';
+import type { ChangeResult, EngineLimits, JoinRequest, JoinResult, Lease, RoomSnapshot, RoomStore, SetOptions, SetResult } from '../ports.ts';
 import { activeRoomsKey, addressKey, roomKeys, roomScriptKeys } from './keys.ts';
 import type { LeaseAcquired } from './replies.ts';
 import type { RedisClient, Scripts } from './scripts.ts';
@@ -62,7 +62,7 @@ export function createRedisStore(options: RedisStoreOptions): RoomStore {
     const args: (string | number)[] = [
       at,
       connectionId,
-      request.username.toLowerCase(),
+      request.claimUsername ? request.username.toLowerCase() : '',
       limits.leaseTtlMs,
       limits.roomTtlMs,
       limits.maxClientsPerRoom,
@@ -99,8 +99,19 @@ export function createRedisStore(options: RedisStoreOptions): RoomStore {
     await scripts['lease-renew'](key, at, limits.leaseTtlMs, gcMs, ...members);
   }
 
-  async function set(room: string, origin: string, variable: string, value: string): Promise<SetResult> {
-    return scripts.set(...keysOf(room), now(), origin, variable, value, options.sharded ? 1 : 0);
+  const sharded = options.sharded ? 1 : 0;
+
+  function set(room: string, origin: string, variable: string, value: string, setOptions: SetOptions = {}): Promise<SetResult> {
+    const create = setOptions.create === true ? 1 : 0;
+    return scripts.set(...keysOf(room), now(), origin, variable, value, sharded, create, limits.maxVariables, limits.maxRoomBytes);
+  }
+
+  function rename(room: string, origin: string, variable: string, newName: string): Promise<ChangeResult> {
+    return scripts.rename(...keysOf(room), now(), origin, variable, newName, sharded, limits.maxRoomBytes);
+  }
+
+  function remove(room: string, origin: string, variable: string): Promise<ChangeResult> {
+    return scripts.delete(...keysOf(room), now(), origin, variable, sharded);
   }
 
   async function leave(lease: Lease): Promise<void> {
@@ -140,5 +151,5 @@ export function createRedisStore(options: RedisStoreOptions): RoomStore {
     return scripts.members(...keysOf(room), now());
   }
 
-  return { join, set, leave, renew, snapshot, memberCount };
+  return { join, set, rename, delete: remove, leave, renew, snapshot, memberCount };
 }

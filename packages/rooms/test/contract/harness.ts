@@ -10,6 +10,7 @@ import type {
   RoomEvent,
   RoomSnapshot,
   RoomStore,
+  SetEvent,
   VariableEntry,
 } from '../../src/ports.ts';
 
@@ -29,6 +30,8 @@ export type RoomEngineFactory = (options: {
 /** Generous limits so that only the limit a test lowers can refuse a join. */
 export const roomyLimits: EngineLimits = {
   maxClientsPerRoom: 50,
+  maxVariables: 20,
+  maxRoomBytes: 1_000_000,
   maxRooms: 1_000,
   maxConnectionsPerAddress: 500,
   leaseTtlMs: 15_000,
@@ -45,8 +48,13 @@ export class Recorder implements BusListener {
   onResync(): void {
     this.resyncs += 1;
   }
-  of(room: string): RoomEvent[] {
+  /** Every event of the room, in delivery order. */
+  all(room: string): RoomEvent[] {
     return this.events.filter((event) => event.room === room);
+  }
+  /** The room's set events, in delivery order. */
+  of(room: string): SetEvent[] {
+    return this.events.filter((event): event is SetEvent => event.room === room && event.type === 'set');
   }
 }
 
@@ -112,7 +120,7 @@ export function joinRequest(
   variables: readonly VariableEntry[] | null = [['x', '0']],
   address = '10.0.0.1',
 ): JoinRequest {
-  return { room, connectionId, username, variables, address };
+  return { room, connectionId, username, claimUsername: true, variables, address };
 }
 
 export function leaseOf(request: JoinRequest): Lease {

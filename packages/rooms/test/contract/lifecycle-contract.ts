@@ -32,7 +32,7 @@ export function lifecycleContract(factory: RoomEngineFactory): void {
     engine.bus.listen({
       onEvent(event) {
         recorder.onEvent(event);
-        if (event.value === '2') throw new Error('listener bug');
+        if (event.type === 'set' && event.value === '2') throw new Error('listener bug');
       },
       onResync: () => recorder.onResync(),
     });

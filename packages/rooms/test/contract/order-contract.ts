@@ -13,7 +13,14 @@ function seqs(events: readonly RoomEvent[]): number[] {
 /** The state a consumer ends with: a snapshot, then the events after it, in order. */
 function replay(start: readonly VariableEntry[], events: readonly RoomEvent[]): VariableEntry[] {
   const state = new Map(start);
-  for (const event of events) state.set(event.variable, event.value);
+  for (const event of events) {
+    if (event.type === 'set') state.set(event.variable, event.value);
+    else {
+      const value = state.get(event.variable);
+      state.delete(event.variable);
+      if (event.type === 'rename' && value !== undefined) state.set(event.newName, value);
+    }
+  }
   return sorted([...state]);
 }
 
@@ -40,7 +47,7 @@ export function orderContract(world: MakeWorld): void {
     await pods[0].store.set(room, 'c1', 'x', '42');
     await until(() => pods[1].recorder.of(room).length === 1, { what: 'the event' });
     expect(pods[1].recorder.of(room)).toEqual([
-      { room, epoch: joined.ok ? joined.snapshot.epoch : '', seq: 1, origin: 'c1', variable: 'x', value: '42' },
+      { type: 'set', room, epoch: joined.ok ? joined.snapshot.epoch : '', seq: 1, origin: 'c1', variable: 'x', value: '42' },
     ]);
   });
 

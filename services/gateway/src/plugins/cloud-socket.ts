@@ -5,11 +5,14 @@
  */
 import { readFileSync } from 'node:fs';
 import websocket from '@fastify/websocket';
+import { CloseCode } from '@cloudvars/protocol';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { WebSocket } from 'ws';
 import { addressForLogs } from '../address.ts';
 import type { Config } from '../config.ts';
+import type { GatewayMetrics } from '../metrics.ts';
+import { closeSocket } from '../ws/close-socket.ts';
 import type { Connections } from '../ws/connections.ts';
 
 const HOME_PAGE = readFileSync(new URL('../../public/index.html', import.meta.url), 'utf8');
@@ -17,9 +20,33 @@ const HOME_PAGE = readFileSync(new URL('../../public/index.html', import.meta.ur
 export interface CloudSocketOptions {
   readonly config: Config;
   readonly connections: Connections;
+  readonly metrics: GatewayMetrics;
 }
 
-const socketPlugin: FastifyPluginAsync<CloudSocketOptions> = async (app, { config, connections }) => {
+/** A refused client has nothing more to say: its socket ends this soon if it ignores the close. */
+const REFUSAL_GRACE_MS = 1_000;
+
+/**
+ * Some bot libraries send the user's Scratch login cookie to every cloud server. We never
+ * need it: the connection is refused so the library's users get told, and the cookie goes
+ * no further (never logged). Anywhere in the header, not only first as TurboWarp checks.
+ */
+function carriesScratchSession(cookie: string | undefined): boolean {
+  return cookie !== undefined && /(?:^|[;\s])scratchsessionsid=/.test(cookie);
+}
+
+const SCRATCH_SESSION_WARNING =
+  'This connection is refused to protect your Scratch account: the cloud library you use sent your Scratch login ' +
+  '(the scratchsessionsid cookie) to this server, which never needs it. Change your Scratch password, and tell the ' +
+  "library's maintainers to stop sending it.";
+
+function refuseScratchSession(socket: WebSocket): void {
+  // A text frame first: the library logs what it cannot parse, where its user may see it.
+  socket.send(SCRATCH_SESSION_WARNING);
+  closeSocket(socket, CloseCode.Security, 'scratch-session-cookie', REFUSAL_GRACE_MS);
+}
+
+const socketPlugin: FastifyPluginAsync<CloudSocketOptions> = async (app, { config, connections, metrics }) => {
   const terminateOnError = (error: Error, socket: WebSocket): void => {
     app.log.error({ err: error }, 'websocket handler failed');
     socket.terminate();
@@ -37,12 +64,16 @@ const socketPlugin: FastifyPluginAsync<CloudSocketOptions> = async (app, { confi
     errorHandler: terminateOnError,
   });
 
-  // While draining, refuse upgrades before they happen: a proxy (nginx proxy_next_upstream
-  // http_503) retries another pod at once, instead of the client reconnecting after a 1012.
+  // Refuse upgrades before they happen when the pod drains or is full, or the address is at
+  // its limit or flooded: no socket is held, a proxy (nginx proxy_next_upstream http_503)
+  // retries another pod at once, and clients back off longer on each refused attempt.
   app.addHook('onRequest', async (request, reply) => {
-    if (connections.isRefusing && request.headers.upgrade?.toLowerCase() === 'websocket') {
-      return reply.code(503).header('retry-after', '1').send({ error: 'draining' });
-    }
+    if (request.headers.upgrade?.toLowerCase() !== 'websocket') return;
+    const refusal = connections.refusal(request.ip);
+    if (refusal === null) return;
+    metrics.upgradesRefused.inc({ reason: refusal.reason });
+    app.log.info({ address: addressForLogs(request.ip, config.anonymizeAddresses), reason: refusal.reason, status: refusal.status }, 'upgrade refused');
+    return reply.code(refusal.status).header('retry-after', String(refusal.retryAfterSeconds)).send({ error: refusal.reason });
   });
   app.addHook('onClose', async () => {
     connections.stop();
@@ -50,7 +81,15 @@ const socketPlugin: FastifyPluginAsync<CloudSocketOptions> = async (app, { confi
 
   const openConnection = (socket: WebSocket, request: FastifyRequest): void => {
     releaseUpgrade(socket, request.raw.socket, onSocketError);
-    connections.open(socket, request.ip, addressForLogs(request.ip, config.anonymizeAddresses));
+    const logAddress = addressForLogs(request.ip, config.anonymizeAddresses);
+    if (carriesScratchSession(request.headers.cookie)) {
+      refuseScratchSession(socket);
+      metrics.protocolErrors.inc({ reason: 'scratch-session-cookie' });
+      metrics.closes.inc({ code: String(CloseCode.Security) });
+      app.log.info({ address: logAddress, code: CloseCode.Security }, 'refused a connection that carries a Scratch session cookie');
+      return;
+    }
+    connections.open(socket, request.ip, logAddress);
   };
   app.route({
     method: 'GET',

@@ -33,17 +33,23 @@ export class Connections {
    * that never send a handshake (this pod's share can never exceed the cluster's limit).
    */
   private readonly perAddress = new Map<string, number>();
+  /** Addresses that flooded -> until when (Date.now()) their upgrades are refused. */
+  private readonly penalties = new Map<string, number>();
   private renewing = false;
   private refusing = false;
   /** One for every session, not a copy each (memory per idle connection). */
   private readonly sessionContext: SessionContext;
 
   constructor(
-    context: Omit<SessionContext, 'forget'>,
+    context: Omit<SessionContext, 'forget' | 'penalize'>,
     /** Unique per process: connection ids must never repeat across the cluster. */
     private readonly instanceId: string,
   ) {
-    this.sessionContext = { ...context, forget: (closed, leaving) => this.forget(closed, leaving) };
+    this.sessionContext = {
+      ...context,
+      forget: (closed, leaving) => this.forget(closed, leaving),
+      penalize: (address) => this.penalize(address),
+    };
     this.pingTimer = setInterval(() => this.pingAll(), context.config.pingIntervalMs);
     this.pingTimer.unref();
     this.leaseTimer = setInterval(() => this.renewLeases(), Math.floor(context.config.leaseTtlMs / RENEWALS_PER_TTL));
@@ -63,7 +69,38 @@ export class Connections {
     return this.refusing;
   }
 
-  /** `address` counts toward limits; `logAddress` is what the logs may show. */
+  /**
+   * Whether an upgrade from `address` should be refused before it happens, and how (HTTP
+   * status and reason), or null to let it in. A refused upgrade costs the client no socket
+   * and makes today's clients back off longer on each attempt; a load balancer retries
+   * another pod on a 503.
+   */
+  refusal(address: string): { readonly status: 429 | 503; readonly reason: string; readonly retryAfterSeconds: number } | null {
+    if (this.refusing) return { status: 503, reason: 'draining', retryAfterSeconds: 1 };
+    const until = this.penalties.get(address);
+    if (until !== undefined) {
+      const left = until - Date.now();
+      if (left > 0) return { status: 429, reason: 'flood-penalty', retryAfterSeconds: Math.ceil(left / 1000) };
+      this.penalties.delete(address);
+    }
+    if (this.sessions.size >= this.context.config.maxConnections) return { status: 503, reason: 'pod-full', retryAfterSeconds: 1 };
+    if ((this.perAddress.get(address) ?? 0) >= this.context.config.maxConnectionsPerAddress) {
+      return { status: 429, reason: 'address-limit', retryAfterSeconds: 1 };
+    }
+    return null;
+  }
+
+  private penalize(address: string): void {
+    const { floodPenaltyMs } = this.context.config;
+    if (floodPenaltyMs === 0) return;
+    this.penalties.set(address, Date.now() + floodPenaltyMs);
+    this.context.log.info({ penaltyMs: floodPenaltyMs }, 'an address flooded: refusing its upgrades for a while');
+  }
+
+  /**
+   * `address` counts toward limits; `logAddress` is what the logs may show. The limits were
+   * checked before the upgrade (`refusal`); checked again here for upgrades that raced.
+   */
   open(socket: WebSocket, address: string, logAddress: string): void {
     const id = `${this.instanceId}:${(this.nextId++).toString(36)}`;
     if (this.refusing) {
@@ -108,6 +145,8 @@ export class Connections {
   }
 
   private pingAll(): void {
+    const now = Date.now();
+    for (const [address, until] of this.penalties) if (until <= now) this.penalties.delete(address);
     for (const session of this.sessions) session.ping();
   }
 

@@ -45,6 +45,7 @@ export async function joinRoom(context: SessionContext, host: JoiningHost, hands
       room: handshake.room,
       connectionId: host.id,
       username: handshake.username,
+      claimUsername: host.policy.claimsUsername,
       variables: handshake.variables,
       address: host.address,
     });
@@ -64,7 +65,8 @@ export async function joinRoom(context: SessionContext, host: JoiningHost, hands
     return { kind: 'abandoned' };
   }
   hub.joined(room, result.snapshot);
-  membership.start(result.snapshot, result.outcome === 'created' ? new Set(handshake.replaced) : null);
+  const declares = handshake.variables !== null;
+  membership.start(result.snapshot, result.outcome === 'created' ? new Set(handshake.replaced) : null, declares);
   return { kind: 'joined', membership, outcome: result.outcome, snapshot: result.snapshot };
 }
 

@@ -1,6 +1,6 @@
 /**
  * One client's place in a room, from the moment its join starts: which of the room's
- * events it is shown and when, and its writes to the room.
+ * events it is shown and when, and its changes to the room.
  *
  * - Gap-free join (DESIGN.md invariant 2): the hub delivers events from the moment the
  *   room is acquired, before the store took the join's snapshot; they are held and, once
@@ -8,20 +8,26 @@
  *   lands during the join is held too and applied if it is newer than the snapshot.
  * - Convergence (invariant 3): the rule in own-writes.ts decides which events of a
  *   variable this client writes are stale, and when its own value is echoed.
+ * - A 2020 client declared its variables: it is shown only those, and a set, rename or
+ *   delete of another is a protocol error (4000). A Scratch 3 client declares none: it
+ *   sees every variable, and its sets create them (within the room's limits).
  */
-import { CloseCode, type Dialect, type SetRequest } from '@cloudvars/protocol';
-import type { Lease, RoomSnapshot } from '@cloudvars/rooms';
+import { CloseCode, type DeleteRequest, type Dialect, type RenameRequest, type SetRequest } from '@cloudvars/protocol';
+import type { ChangeRefusal, ChangeResult, Lease, RoomSnapshot } from '@cloudvars/rooms';
+import type { ClientPolicy } from './client-policy.ts';
 import type { EventText } from './event-text.ts';
 import type { Outbox } from './outbox.ts';
 import { OwnWrites } from './own-writes.ts';
 import type { LocalRoom, Resync, RoomMember } from './room-hub.ts';
 import type { SessionContext } from './session-context.ts';
+import { WaitingWrites } from './waiting-writes.ts';
 
 /** What a membership needs from its connection. */
 export interface MemberHost {
   readonly id: string;
   readonly address: string;
   readonly dialect: Dialect;
+  readonly policy: ClientPolicy;
   readonly outbox: Outbox;
   /** Closes the connection for misbehaviour (counted and logged as such). */
   closeForMisbehaviour(code: number, reason: string): void;
@@ -36,7 +42,10 @@ export interface MemberHost {
  */
 const MAX_WRITES_IN_FLIGHT = 64;
 
-/** The variable names of each room's last join: see namesOf. */
+/** Refusals that mean this pod's view of the room is wrong: re-read it. */
+const STALE_VIEW: ReadonlySet<ChangeRefusal> = new Set(['unknown-room', 'unknown-variable']);
+
+/** The variable names of each room's last declared join: see namesOf. */
 const roomNames = new WeakMap<LocalRoom, ReadonlySet<string>>();
 
 /**
@@ -61,17 +70,25 @@ interface Early {
 export class Membership implements RoomMember {
   /** Non-null until `start()`: the join's snapshot is not known yet. */
   private early: Early | null = { events: [], resync: null };
-  private variableNames: ReadonlySet<string> = new Set();
+  /** The variables a 2020 client declared; null for a client that declares none (sees all). */
+  private declared: ReadonlySet<string> | null = null;
   /** Events are shown only when from `epoch` and after `floor` (the snapshot's seq). */
   private epoch = '';
   private floor = 0;
   private readonly writes = new OwnWrites();
+  /** Sets beyond the rate, waiting for it (clients whose sets wait instead of closing). */
+  private readonly waiting: WaitingWrites | null;
 
   constructor(
     private readonly host: MemberHost,
     readonly room: LocalRoom,
     private readonly context: SessionContext,
-  ) {}
+  ) {
+    const { config } = context;
+    this.waiting = host.policy.setsWaitOverRate
+      ? new WaitingWrites(config.rateLimitPerSecond, config.rateLimitBurst, config.maxVariables, (variable, value) => this.store(variable, value))
+      : null;
+  }
 
   get id(): string {
     return this.host.id;
@@ -89,11 +106,12 @@ export class Membership implements RoomMember {
   /**
    * The store admitted the client with this snapshot: send it (a room the client created
    * needs only the values the handshake had wrong: `onlyThese`), then what arrived meanwhile.
+   * `declares`: the client named its variables at the handshake (they equal the snapshot's).
    */
-  start(snapshot: RoomSnapshot, onlyThese: ReadonlySet<string> | null): void {
+  start(snapshot: RoomSnapshot, onlyThese: ReadonlySet<string> | null, declares: boolean): void {
     const early = this.early ?? { events: [], resync: null };
     this.early = null;
-    this.variableNames = namesOf(this.room, snapshot);
+    this.declared = declares ? namesOf(this.room, snapshot) : null;
     this.epoch = snapshot.epoch;
     this.floor = snapshot.seq;
     const dialect = this.host.dialect;
@@ -118,6 +136,12 @@ export class Membership implements RoomMember {
     const event = text.event;
     if (event.epoch !== this.epoch || event.seq <= this.floor) return;
     const variable = event.variable;
+    if (event.type !== 'set') {
+      // A 2020 client cannot follow a variable of its own going away.
+      if (this.declared?.has(variable) === true) this.host.closeForMisbehaviour(CloseCode.Incompatibility, `room-variable-${event.type}d`);
+      return;
+    }
+    if (this.declared !== null && !this.declared.has(variable)) return;
     if (this.writes.has(variable)) {
       // This client has a write of this variable in flight: anything before it is stale.
       const back = event.origin === this.host.id ? this.writes.returned(variable) : null;
@@ -136,7 +160,7 @@ export class Membership implements RoomMember {
       return;
     }
     const { snapshot, previous, all, changed } = resync;
-    for (const name of this.variableNames) {
+    for (const name of this.declared ?? []) {
       if (!all.has(name)) {
         // The room was re-created or migrated without a variable this client declared.
         this.host.closeForMisbehaviour(CloseCode.Incompatibility, 'room-variables-changed');
@@ -147,8 +171,10 @@ export class Membership implements RoomMember {
     const sendAll = previous.epoch !== this.epoch || this.floor > previous.seq;
     const dialect = this.host.dialect;
     for (const [name, text] of all) {
+      if (this.declared !== null && !this.declared.has(name)) continue;
       if (sendAll || changed.has(name) || this.writes.has(name)) this.host.outbox.put(name, text.in(dialect));
     }
+    // Writes still waiting for the rate go to the store later; their events are shown then.
     this.writes.clear();
     this.epoch = snapshot.epoch;
     this.floor = snapshot.seq;
@@ -158,32 +184,80 @@ export class Membership implements RoomMember {
     this.host.close(code, reason);
   }
 
+  /** The connection closed: nothing more goes to the store for it. */
+  stop(): void {
+    this.waiting?.clear();
+  }
+
   /** A set from the client: stored, and its event comes back through the bus like anyone's. */
   set(message: SetRequest): void {
-    const room = this.room;
-    if (!this.variableNames.has(message.variable)) {
-      this.host.closeForMisbehaviour(CloseCode.Generic, 'unknown-variable');
+    if (!this.mayChange(message.variable)) return;
+    if (!message.valid) {
+      // PROTOCOL.md: an invalid value is ignored silently (and counted here).
+      this.ignored('invalid-value');
       return;
     }
-    if (!message.valid) return; // PROTOCOL.md: an invalid value is ignored silently
-    const variable = message.variable;
+    const { variable, value } = message;
     const outbox = this.host.outbox;
     outbox.drop(variable); // anything queued for it was ordered before this write
-    if (this.writes.started(variable, performance.now(), outbox.lastSent(variable)) === MAX_WRITES_IN_FLIGHT) {
-      this.host.log('error', { room: room.name, variable, code: 'CV_ERR_EVENTS_NOT_RETURNING' }, 'own writes are not coming back from the bus; resyncing the room');
-      this.context.hub.resync(room);
+    const now = performance.now();
+    const waiting = this.waiting;
+    if (waiting?.has(variable) === true) {
+      waiting.replace(variable, value);
+      this.writes.replaced(variable, now, outbox.lastSent(variable));
+      this.ignored('superseded-while-waiting');
+      return;
     }
+    if (this.writes.started(variable, now, outbox.lastSent(variable)) === MAX_WRITES_IN_FLIGHT) {
+      this.host.log('error', { room: this.room.name, variable, code: 'CV_ERR_EVENTS_NOT_RETURNING' }, 'own writes are not coming back from the bus; resyncing the room');
+      this.context.hub.resync(this.room);
+    }
+    if (waiting === null || waiting.admit()) {
+      this.store(variable, value);
+    } else if (!waiting.hold(variable, value)) {
+      this.abandonWrite(variable);
+      this.ignored('too-many-waiting');
+    }
+  }
+
+  rename(message: RenameRequest): void {
+    if (!this.host.policy.appliesRename) {
+      this.ignored('rename-disabled');
+      return;
+    }
+    if (!this.mayChange(message.variable)) return;
+    this.change('rename', message.variable, this.context.engine.store.rename(this.room.name, this.host.id, message.variable, message.newName));
+  }
+
+  delete(message: DeleteRequest): void {
+    if (!this.host.policy.appliesDelete) {
+      this.ignored('delete-disabled');
+      return;
+    }
+    if (!this.mayChange(message.variable)) return;
+    this.change('delete', message.variable, this.context.engine.store.delete(this.room.name, this.host.id, message.variable));
+  }
+
+  /** A 2020 client may only change what it declared: anything else is a protocol error. */
+  private mayChange(variable: string): boolean {
+    if (this.declared === null || this.declared.has(variable)) return true;
+    this.host.closeForMisbehaviour(CloseCode.Generic, 'unknown-variable');
+    return false;
+  }
+
+  private store(variable: string, value: string): void {
+    const room = this.room;
+    const create = this.declared === null;
     this.context.engine.store
-      .set(room.name, this.host.id, variable, message.value)
+      .set(room.name, this.host.id, variable, value, { create })
       .then(
         (result) => {
           if (result.ok) {
             this.context.metrics.sets.inc();
             return;
           }
-          this.host.log('warn', { room: room.name, variable, reason: result.reason }, 'set refused by the store; resyncing the room');
           this.abandonWrite(variable);
-          this.context.hub.resync(room);
+          this.refused('set', variable, result.reason);
         },
         (error: unknown) => {
           this.host.log('error', { err: error, room: room.name }, 'set failed');
@@ -191,6 +265,30 @@ export class Membership implements RoomMember {
         },
       )
       .catch((error: unknown) => this.host.log('error', { err: error, code: 'CV_ERR_SET_HANDLING' }, 'handling a set result failed'));
+  }
+
+  private change(what: 'rename' | 'delete', variable: string, result: Promise<ChangeResult>): void {
+    result
+      .then((outcome) => {
+        if (outcome.ok) this.context.metrics.changes.inc({ type: what });
+        else this.refused(what, variable, outcome.reason);
+      })
+      .catch((error: unknown) => this.host.log('error', { err: error, room: this.room.name }, `${what} failed`));
+  }
+
+  /** The store refused a change: a view that disagrees with it is re-read; limits are counted. */
+  private refused(what: string, variable: string, reason: ChangeRefusal): void {
+    if (STALE_VIEW.has(reason)) {
+      this.host.log('warn', { room: this.room.name, variable, reason }, `${what} refused by the store; resyncing the room`);
+      this.context.hub.resync(this.room);
+      return;
+    }
+    this.host.log('info', { room: this.room.name, variable, reason }, `${what} refused by the store`);
+    this.ignored(reason);
+  }
+
+  private ignored(reason: string): void {
+    this.context.metrics.changesIgnored.inc({ reason });
   }
 
   /** A write that will never come back as an event: show the client the mirror's value. */

@@ -33,6 +33,20 @@ export class OwnWrites {
     return times.length;
   }
 
+  /**
+   * A newer write of `variable` replaced the newest one in flight before it reached the
+   * store (it was waiting for the rate limit): still one write in flight, received at `now`.
+   */
+  replaced(variable: string, now: number, lastSentAt: number): void {
+    const times = this.inFlight?.get(variable);
+    if (times === undefined || times.length === 0) {
+      this.started(variable, now, lastSentAt);
+      return;
+    }
+    times[times.length - 1] = now;
+    if (now - lastSentAt < CROSSING_WINDOW_MS) (this.echoOwed ??= new Set()).add(variable);
+  }
+
   /** True while a write of `variable` is in flight: others' events of it are stale. */
   has(variable: string): boolean {
     return this.inFlight?.has(variable) ?? false;

@@ -16,7 +16,7 @@ import { EventText } from './event-text.ts';
 /** What the hub needs from a connection. */
 export interface RoomMember {
   readonly id: string;
-  /** Called for each event of the room, in store order. */
+  /** Called for each event of the room (sets, renames, deletes), in store order. */
   deliver(event: EventText): void;
   /** Called after a resync with the room's new state, worked out once for all members. */
   resynced(resync: Resync): void;
@@ -49,10 +49,28 @@ function resyncOf(room: string, snapshot: RoomSnapshot, previous: MirrorState): 
   const all = new Map<string, EventText>();
   const changed = new Set<string>();
   for (const [variable, value] of snapshot.variables) {
-    all.set(variable, new EventText({ room, epoch: snapshot.epoch, seq: snapshot.seq, origin: '', variable, value }));
+    all.set(variable, new EventText({ type: 'set', room, epoch: snapshot.epoch, seq: snapshot.seq, origin: '', variable, value }));
     if (previous.values.get(variable) !== value) changed.add(variable);
   }
   return { snapshot, previous, all, changed };
+}
+
+/** What an event changes in a room's variables. */
+function applyToMirror(values: Map<string, string>, event: RoomEvent): void {
+  switch (event.type) {
+    case 'set':
+      values.set(event.variable, event.value);
+      break;
+    case 'rename': {
+      const value = values.get(event.variable);
+      values.delete(event.variable);
+      if (value !== undefined) values.set(event.newName, value);
+      break;
+    }
+    case 'delete':
+      values.delete(event.variable);
+      break;
+  }
 }
 
 /** Events held while a room has no mirror yet or is being resynced; beyond this, resync. */
@@ -206,7 +224,7 @@ export class RoomHub implements BusListener {
     }
     if (event.seq <= room.seq) return; // already in the mirror (a snapshot covered it)
     room.seq = event.seq;
-    room.values.set(event.variable, event.value);
+    applyToMirror(room.values, event);
     const text = new EventText(event);
     for (const member of room.members) member.deliver(text);
   }

@@ -18,6 +18,7 @@ import type { JoinRefusal, Lease } from '@cloudvars/rooms';
 import { WebSocket } from 'ws';
 import { closeCodeLabel } from '../metrics.ts';
 import { closeSocket } from './close-socket.ts';
+import { policyFor, type ClientPolicy } from './client-policy.ts';
 import { joinRoom, type JoiningHost } from './join.ts';
 import type { Membership } from './membership.ts';
 import { Outbox, type OutboxOwner } from './outbox.ts';
@@ -53,12 +54,14 @@ function byteLength(data: unknown): number {
 export class Session implements JoiningHost, OutboxOwner, MessageSink {
   private state: State = 'awaiting';
   private speaks: Dialect | null = null;
+  private treatment: ClientPolicy | null = null;
   private membership: Membership | null = null;
   /** Settles when the join (and any give-back it does) is over. */
   private joining: Promise<void> | null = null;
   private framesWhileJoining: string[] | null = null;
   readonly outbox: Outbox;
-  private readonly bucket: TokenBucket;
+  /** Frames (2020 clients, and every first frame) or, for today's clients, frames beyond any real use. */
+  private bucket: TokenBucket;
   /** Null once cleared: a kept Timeout would hold its closure for the connection's life. */
   private handshakeTimer: NodeJS.Timeout | null;
   private readonly openedAt = Date.now();
@@ -90,6 +93,12 @@ export class Session implements JoiningHost, OutboxOwner, MessageSink {
   get dialect(): Dialect {
     if (this.speaks === null) throw new Error('the dialect is read before the handshake chose it');
     return this.speaks;
+  }
+
+  /** How this connection's clients are treated; only read once the handshake chose the dialect. */
+  get policy(): ClientPolicy {
+    if (this.treatment === null) throw new Error('the client policy is read before the handshake chose it');
+    return this.treatment;
   }
 
   /** True while the join may go on: no close has started from either side. */
@@ -127,7 +136,7 @@ export class Session implements JoiningHost, OutboxOwner, MessageSink {
     if (this.state === 'closed' || this.socket.readyState !== WebSocket.OPEN) return;
     this.context.metrics.messagesIn.inc();
     if (!this.bucket.take(1 + Math.floor(byteLength(data) / BYTES_PER_TOKEN))) {
-      this.closeForMisbehaviour(CloseCode.TryAgainLater, 'rate-limit');
+      this.overRate();
       return;
     }
     if (isBinary) {
@@ -155,6 +164,12 @@ export class Session implements JoiningHost, OutboxOwner, MessageSink {
       return;
     }
     this.speaks = parsed.value.dialect;
+    this.treatment = policyFor(this.speaks, this.context.config);
+    if (this.treatment.setsWaitOverRate) {
+      // Its sets are paced by the membership; frames only meet the flood limit from now on.
+      const flood = this.context.config.floodLimitPerSecond;
+      this.bucket = new TokenBucket(flood, flood, clock);
+    }
     // A scratch first frame may carry sets after the handshake: they wait for the join.
     if (parsed.value.rest !== '') this.framesWhileJoining = [parsed.value.rest];
     this.clearHandshakeTimer();
@@ -225,7 +240,10 @@ export class Session implements JoiningHost, OutboxOwner, MessageSink {
         this.membership.set(message);
         break;
       case 'rename':
+        this.membership.rename(message);
+        break;
       case 'delete':
+        this.membership.delete(message);
         break;
     }
     return this.state === 'joined';
@@ -247,6 +265,20 @@ export class Session implements JoiningHost, OutboxOwner, MessageSink {
   flushAndClose(code: number, reason: string): void {
     this.outbox.flush();
     this.close(code, reason);
+  }
+
+  /**
+   * A 2020 client over the rate is closed (4004: try again later). A today's client that
+   * got here floods far beyond any project's need; no close code slows it down, so its
+   * address is refused for a while (its reconnect attempts back off on refused upgrades).
+   */
+  private overRate(): void {
+    if (this.treatment?.setsWaitOverRate !== true) {
+      this.closeForMisbehaviour(CloseCode.TryAgainLater, 'rate-limit');
+      return;
+    }
+    this.context.penalize(this.address);
+    this.closeForMisbehaviour(CloseCode.Generic, 'flood');
   }
 
   private refuse(error: ProtocolError): void {
@@ -277,6 +309,7 @@ export class Session implements JoiningHost, OutboxOwner, MessageSink {
     this.clearHandshakeTimer();
     this.context.metrics.closes.inc({ code: closeCodeLabel(code) });
     this.log('info', { room: this.membership?.room.name, code, durationMs: Date.now() - this.openedAt }, 'connection closed');
+    this.membership?.stop();
     this.context.forget(this, previous === 'joined' ? this.leave() : this.joining);
   }
 

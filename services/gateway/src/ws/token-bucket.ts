@@ -15,13 +15,26 @@ export class TokenBucket {
     this.updatedAt = this.now();
   }
 
-  /** Takes `cost` tokens; false when the bucket holds fewer (the message exceeds the rate). */
+  /**
+   * Takes `cost` tokens; false when the bucket holds fewer (the message exceeds the rate).
+   * A cost above the burst is charged as the whole burst: such a message passes only with
+   * a full bucket, instead of never.
+   */
   take(cost = 1): boolean {
     const now = this.now();
     this.tokens = Math.min(this.burst, this.tokens + ((now - this.updatedAt) * this.perSecond) / 1000);
     this.updatedAt = now;
-    if (this.tokens < cost) return false;
-    this.tokens -= cost;
+    const charged = Math.min(cost, this.burst);
+    if (this.tokens < charged) return false;
+    this.tokens -= charged;
     return true;
+  }
+
+  /** Milliseconds until `cost` tokens are there (0 when they are now). */
+  msUntil(cost = 1): number {
+    const now = this.now();
+    const tokens = Math.min(this.burst, this.tokens + ((now - this.updatedAt) * this.perSecond) / 1000);
+    const missing = Math.min(cost, this.burst) - tokens;
+    return missing <= 0 ? 0 : Math.ceil((missing * 1000) / this.perSecond);
   }
 }

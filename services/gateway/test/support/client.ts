@@ -102,3 +102,26 @@ export async function joinedTogether(a: TestClient, b: TestClient, variable: str
   await until(() => b.view.get(variable) === value || b.closed !== null || a.closed !== null, { what: `${variable}=${value} to arrive` });
   if (b.view.get(variable) !== value) throw new Error(`set did not arrive: a closed ${a.closed?.code}, b closed ${b.closed?.code}`);
 }
+
+/** What an upgrade attempt got: 101 when the socket opened, else the HTTP status and its Retry-After. */
+export interface UpgradeAnswer {
+  readonly status: number;
+  readonly retryAfter: string | null;
+}
+
+/** Tries one WebSocket upgrade (with `headers`) and closes it at once, whatever it got. */
+export function upgradeStatus(url: string, headers: Record<string, string> = {}): Promise<UpgradeAnswer> {
+  return new Promise((resolve) => {
+    const socket = new WebSocket(url, { headers, perMessageDeflate: false });
+    socket.once('open', () => {
+      socket.terminate();
+      resolve({ status: 101, retryAfter: null });
+    });
+    socket.once('unexpected-response', (_request, response) => {
+      const retryAfter = response.headers['retry-after'];
+      resolve({ status: response.statusCode ?? 0, retryAfter: typeof retryAfter === 'string' ? retryAfter : null });
+      socket.terminate();
+    });
+    socket.once('error', () => resolve({ status: 0, retryAfter: null }));
+  });
+}

@@ -4,12 +4,16 @@
  * a frame JSON.parse rejects closes with 4000; a value is generated either from the
  * documented number grammar (valid) or from a class the grammar can never match (invalid).
  */
-import type { DialectName } from '@cloudvars/protocol';
+import { MAX_VARIABLE_NAME_LENGTH, type DialectName } from '@cloudvars/protocol';
 import fc from 'fast-check';
 import { cloud, roomField, serverSet, variableField, type Outgoing } from './conformance.ts';
 
 /** Frames above this many bytes close with 1009; the fuzz gateway is started with it. */
 export const FUZZ_MAX_PAYLOAD = 32 * 1024;
+/** Values are held to this (MAX_VALUE_LENGTH) so that an over-long one fits in a fuzz frame. */
+export const FUZZ_MAX_VALUE_LENGTH = 1023;
+/** Rooms are held to this many variables (MAX_VARIABLES), so a handshake over it stays small. */
+export const FUZZ_MAX_VARIABLES = 10;
 
 /** The dialects whose handshake declares variables (the scratch dialect has cases of its own). */
 type KindDialect = Exclude<DialectName, 'scratch'>;
@@ -22,7 +26,7 @@ const validValue = fc.stringMatching(/^-?(?:[0-9]{1,12}(?:\.[0-9]{0,6})?|\.[0-9]
 /** A character no number text can contain. */
 const foreignChar = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 1 }).filter((c) => !/[0-9.eE+-]/.test(c));
 const invalidString = fc.oneof(
-  fc.constantFrom('', '.', '-', '1e', '1e+', '--1', '1..2', '+1', ' 1', '1 ', '0x10', 'NaN', 'Infinity', '1'.repeat(1024)),
+  fc.constantFrom('', '.', '-', '1e', '1e+', '--1', '1..2', '+1', ' 1', '1 ', '0x10', 'NaN', 'Infinity', '1'.repeat(FUZZ_MAX_VALUE_LENGTH + 1)),
   fc.tuple(validValue, foreignChar, fc.string({ maxLength: 5 })).map(([a, b, c]) => a + b + c),
 );
 const nonString = fc.jsonValue({ maxDepth: 2 }).filter((value) => typeof value !== 'string');
@@ -36,7 +40,8 @@ const validName = fc.oneof(
 const invalidName = fc.oneof(
   fc.constantFrom('', '\u2601', '\u2601 ', '\u2601x', 'score', ...PROTOTYPE_KEYS),
   fc.string({ maxLength: 10 }).filter((name) => !name.startsWith('\u2601 ')),
-  fc.integer({ min: 511, max: 600 }).map((n) => cloud('n'.repeat(n))),
+  // With the two-character prefix, one to 89 characters over the name limit.
+  fc.integer({ min: MAX_VARIABLE_NAME_LENGTH - 1, max: MAX_VARIABLE_NAME_LENGTH + 87 }).map((n) => cloud('n'.repeat(n))),
 );
 const validUsername = fc.stringMatching(/^[A-Za-z0-9_-]{3,20}$/);
 const invalidUsername = fc.oneof(
@@ -140,7 +145,7 @@ const mutation = (d: DialectName): fc.Arbitrary<Mutation | null> =>
     invalidRoom(d).map((value) => ({ field: 'room' as const, value, expect: 4000 as const })),
     fc.constant({ field: 'room-in-proto' as const, expect: 4000 as const }),
     fc
-      .oneof(fc.constantFrom(null, [], {}, 'vars', 7), fc.uniqueArray(validName, { minLength: 11, maxLength: 12 }).map((names) => Object.fromEntries(names.map((n) => [n, '1']))))
+      .oneof(fc.constantFrom(null, [], {}, 'vars', 7), fc.uniqueArray(validName, { minLength: FUZZ_MAX_VARIABLES + 1, maxLength: FUZZ_MAX_VARIABLES + 2 }).map((names) => Object.fromEntries(names.map((n) => [n, '1']))))
       .map((value) => ({ field: 'variables' as const, value, expect: 4000 as const })),
     invalidName.map((value) => ({ field: 'name' as const, value, expect: 4000 as const })),
     invalidUsername.map((value) => ({ field: 'username' as const, value, expect: 4002 as const })),

@@ -16,16 +16,18 @@ export interface Target {
   url(): string;
   /** The first pod: its store is the cluster's, for membersAre and snapshots. */
   readonly gw: RunningGateway;
+  /** Another pod of the same cluster, or null when the target is one pod. */
+  readonly other: RunningGateway | null;
   stop(): Promise<void>;
 }
 
 export async function startTarget(kind: TargetKind, env: TestEnv = {}): Promise<Target> {
   if (kind === 'memory') {
     const gw = await startGateway(env);
-    return { url: () => gw.url, gw, stop: () => gw.stop() };
+    return { url: () => gw.url, gw, other: null, stop: () => gw.stop() };
   }
   const cluster = await startCluster(redisUrl(), env, 2);
   const [first, second] = cluster.pods as [RunningGateway, RunningGateway];
   let turn = 0;
-  return { url: () => (turn++ % 2 === 0 ? first : second).url, gw: first, stop: () => cluster.stop() };
+  return { url: () => (turn++ % 2 === 0 ? first : second).url, gw: first, other: second, stop: () => cluster.stop() };
 }

@@ -1,5 +1,5 @@
 -- Join one connection to a room, atomically (see RoomStore.join in ports.ts).
--- ARGV: now (ms, or -1 for Redis's clock), id, lower-cased username, lease ttl, room ttl, max clients,
+-- ARGV: now (ms, or -1 for Redis's clock), id, lower-cased username ('' when not claimed), lease ttl, room ttl, max clients,
 --       room slot granted (1/0), address slot granted (1/0), fresh epoch, variables declared (1/0),
 --       then name, value pairs. Undeclared (Scratch 3 clients): the room is taken as it is.
 -- Reply: {'ok', outcome, epoch, seq, name1, value1, ...} or {'no', reason, live members}.
@@ -18,8 +18,10 @@ local FIRST_PAIR = 11
 forget_if_expired(now)
 prune(now, lease_ttl)
 
-local owner = redis.call('HGET', KEYS[4], lower)
-if owner and owner ~= id and is_live(owner, now) then return {'no', 'username-taken', 0} end
+if lower ~= '' then
+  local owner = redis.call('HGET', KEYS[4], lower)
+  if owner and owner ~= id and is_live(owner, now) then return {'no', 'username-taken', 0} end
+end
 local live = live_count(now)
 local already = is_live(id, now)
 if not already and live >= max_clients then return {'no', 'room-full', live} end
@@ -38,7 +40,7 @@ local outcome
 if redis.call('EXISTS', KEYS[2]) == 0 then
   redis.call('DEL', KEYS[1])
   for i = FIRST_PAIR, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
-  redis.call('HSET', KEYS[2], 'epoch', fresh_epoch, 'seq', 0, 'created', now)
+  redis.call('HSET', KEYS[2], 'epoch', fresh_epoch, 'seq', 0, 'created', now, 'bytes', count_bytes())
   outcome = 'created'
 else
   local stored = redis.call('HKEYS', KEYS[1])
@@ -59,13 +61,13 @@ else
       if wanted[name] == nil then redis.call('HDEL', KEYS[1], name) end
     end
     for i = FIRST_PAIR, #ARGV, 2 do redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1]) end
-    redis.call('HSET', KEYS[2], 'epoch', fresh_epoch, 'seq', 0, 'migrated', now)
+    redis.call('HSET', KEYS[2], 'epoch', fresh_epoch, 'seq', 0, 'migrated', now, 'bytes', count_bytes())
     outcome = 'migrated'
   end
 end
 
 redis.call('ZADD', KEYS[3], now + lease_ttl, id)
-redis.call('HSET', KEYS[4], lower, id)
+if lower ~= '' then redis.call('HSET', KEYS[4], lower, id) end
 keep_until(now + lease_ttl, room_ttl, lease_ttl)
 
 local meta = redis.call('HMGET', KEYS[2], 'epoch', 'seq')

@@ -82,3 +82,39 @@ local function sorted_vars()
   end
   return out
 end
+
+-- UTF-8 bytes of every name and value in the room's hash (Lua's # counts bytes).
+local function count_bytes()
+  local bytes = 0
+  local flat = redis.call('HGETALL', KEYS[1])
+  for i = 1, #flat do bytes = bytes + #flat[i] end
+  return bytes
+end
+
+-- The room's use of its byte budget, kept in meta; counted once for a room stored before it was.
+local function room_bytes()
+  local bytes = tonumber(redis.call('HGET', KEYS[2], 'bytes'))
+  if bytes then return bytes end
+  return count_bytes()
+end
+
+-- Bytes a variable holds now (name and value), 0 when it does not exist. HSTRLEN: no copy of the value.
+local function entry_bytes(name)
+  if redis.call('HEXISTS', KEYS[1], name) == 0 then return 0 end
+  return #name + redis.call('HSTRLEN', KEYS[1], name)
+end
+
+-- Counts an applied change and publishes its event: store order is publish order.
+-- `fields` follow epoch, seq and origin in the payload (parseEventPayload in replies.ts reads them).
+local function publish_change(origin, fields, sharded)
+  local seq = redis.call('HINCRBY', KEYS[2], 'seq', 1)
+  local epoch = redis.call('HGET', KEYS[2], 'epoch')
+  local payload = {epoch, seq, origin}
+  for _, field in ipairs(fields) do payload[#payload + 1] = field end
+  if sharded == '1' then
+    redis.call('SPUBLISH', KEYS[5], cjson.encode(payload))
+  else
+    redis.call('PUBLISH', KEYS[5], cjson.encode(payload))
+  end
+  return seq
+end

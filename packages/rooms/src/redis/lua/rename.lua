@@ -1,0 +1,18 @@
+-- Rename one variable, keeping its value, and publish the event in the same script.
+-- ARGV: now (ms, or -1 for Redis's clock), origin connection id, variable, new name,
+--       '1' to SPUBLISH (Cluster) else PUBLISH, max room bytes.
+-- Reply: {1, seq} or {0, reason}. Event payload: JSON [epoch, seq, origin, variable, new name, 'rename'].
+local now = clock(ARGV[1])
+local variable = ARGV[3]
+local new_name = ARGV[4]
+forget_if_expired(now)
+if redis.call('EXISTS', KEYS[2]) == 0 then return {0, 'unknown-room'} end
+local value = redis.call('HGET', KEYS[1], variable)
+if not value then return {0, 'unknown-variable'} end
+if redis.call('HEXISTS', KEYS[1], new_name) == 1 then return {0, 'name-taken'} end
+local bytes = room_bytes() - #variable + #new_name
+if bytes > tonumber(ARGV[6]) then return {0, 'over-budget'} end
+redis.call('HDEL', KEYS[1], variable)
+redis.call('HSET', KEYS[1], new_name, value)
+redis.call('HSET', KEYS[2], 'bytes', bytes)
+return {1, publish_change(ARGV[2], {variable, new_name, 'rename'}, ARGV[5])}

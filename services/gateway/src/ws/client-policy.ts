@@ -1,0 +1,31 @@
+/**
+ * How the gateway treats a connection, decided by what the clients of its dialect do with
+ * our answers (packages/protocol close-codes.ts lists what each client does on each code).
+ * The 2020 `kind` clients follow PROTOCOL.md. Today's clients (the Scratch 3 dialect) stop
+ * for good on 4004 and no close code makes them slow down, so their sets beyond the rate
+ * wait instead, and only a flood that goes on is closed.
+ */
+import type { Dialect } from '@cloudvars/protocol';
+import type { Config } from '../config.ts';
+
+export interface ClientPolicy {
+  /**
+   * True: frames count against the flood limit and sets beyond the rate wait (the newest
+   * value per variable). False: every frame counts against the rate, 4004 beyond it.
+   */
+  readonly setsWaitOverRate: boolean;
+  /** The username must be free in the room, and is held while the client is in it. */
+  readonly claimsUsername: boolean;
+  readonly appliesRename: boolean;
+  readonly appliesDelete: boolean;
+}
+
+export function policyFor(dialect: Dialect, config: Config): ClientPolicy {
+  const today = dialect.name === 'scratch';
+  return {
+    setsWaitOverRate: today,
+    claimsUsername: !(today && config.allowDuplicateUsernames),
+    appliesRename: config.allowRename,
+    appliesDelete: config.allowDelete,
+  };
+}

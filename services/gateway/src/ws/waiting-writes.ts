@@ -1,0 +1,72 @@
+/**
+ * Sets of one connection beyond its rate limit, waiting for it instead of closing the
+ * connection (today's clients stop for good on 4004 and cannot be told to slow down). At
+ * most one value waits per variable: a newer set replaces it, and the older value, which
+ * no one would have seen for long anyway, is dropped. They go to the store in the order
+ * they first waited, as fast as the rate allows.
+ */
+import { TokenBucket } from './token-bucket.ts';
+
+export class WaitingWrites {
+  private readonly bucket: TokenBucket;
+  private waiting: Map<string, string> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    perSecond: number,
+    burst: number,
+    /** Variables that may wait at once (the room's variable limit). */
+    private readonly maxWaiting: number,
+    private readonly apply: (variable: string, value: string) => void,
+  ) {
+    this.bucket = new TokenBucket(perSecond, burst);
+  }
+
+  /** True when a write may go to the store now (it takes its token); false: it must wait. */
+  admit(): boolean {
+    // Behind writes already waiting: none overtakes another.
+    if (this.waiting !== null && this.waiting.size > 0) return false;
+    return this.bucket.take();
+  }
+
+  has(variable: string): boolean {
+    return this.waiting?.has(variable) ?? false;
+  }
+
+  /** A newer value for a variable already waiting: it keeps its place in line. */
+  replace(variable: string, value: string): void {
+    this.waiting?.set(variable, value);
+  }
+
+  /** Makes the write wait; false when as many variables as allowed already wait (it is dropped). */
+  hold(variable: string, value: string): boolean {
+    const waiting = (this.waiting ??= new Map());
+    if (waiting.size >= this.maxWaiting) return false;
+    waiting.set(variable, value);
+    this.timer ??= setTimeout(this.release, this.bucket.msUntil());
+    this.timer.unref();
+    return true;
+  }
+
+  /** Forgets every waiting write (the connection closed, or a resync sent it the room's values). */
+  clear(): void {
+    this.waiting = null;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  private readonly release = (): void => {
+    this.timer = null;
+    const waiting = this.waiting;
+    if (waiting === null) return;
+    for (const [variable, value] of waiting) {
+      if (!this.bucket.take()) break;
+      waiting.delete(variable);
+      this.apply(variable, value);
+    }
+    if (waiting.size > 0) {
+      this.timer = setTimeout(this.release, this.bucket.msUntil());
+      this.timer.unref();
+    }
+  };
+}
