@@ -55,7 +55,8 @@ describe('gateway image tree (Dockerfile replayed without Docker)', () => {
       if (step.op === 'ENV') env = { ...env, ...parseEnv(step.args) };
       // Installing pnpm globally would change this machine; the test runs the machine's pnpm.
       if (step.op !== 'RUN' || step.args.startsWith('npm i -g')) continue;
-      const command = step.args.split(buildOut).join(out);
+      // `--mount=type=cache,...` (BuildKit): the store is this machine's own pnpm store.
+      const command = step.args.replace(/^(--mount=\S+\s+)+/, '').split(buildOut).join(out);
       // PATH/PNPM_HOME point into the base image; here pnpm is already on PATH.
       const stepEnv = Object.fromEntries(Object.entries(env).filter(([key]) => key !== 'PATH' && key !== 'PNPM_HOME'));
       const result = spawnSync('sh', ['-c', command], { cwd: context, env: { ...process.env, ...stepEnv }, encoding: 'utf8' });
