@@ -28,6 +28,12 @@ import { checkUsername, isValidScratchVariableName, isValidValue, projectIdToRoo
 
 const NO_ENTRIES: readonly string[] = Object.freeze([]);
 
+/**
+ * An empty value is valid here, though not a number: projects clear their cloud data with
+ * it, and TurboWarp's server stores it. (The 2020 protocol keeps refusing it.)
+ */
+const EMPTY = '';
+
 /** A scratch value as text: a string as sent, a finite number as JavaScript writes it; else undefined. */
 function valueText(raw: unknown): string | undefined {
   if (typeof raw === 'string') return raw;
@@ -42,7 +48,7 @@ function readSet(message: JsonObject, limits: ProtocolLimits): Result<SetRequest
   // Missing, null, booleans, objects and non-finite numbers are invalid values, ignored as
   // TurboWarp's server ignores them (Scratch's editor omits `value` when it is null).
   const value = valueText(own(message, 'value'));
-  if (value !== undefined && isValidValue(value, limits)) return { ok: true, value: { kind: 'set', variable, value, valid: true } };
+  if (value !== undefined && (value === EMPTY || isValidValue(value, limits))) return { ok: true, value: { kind: 'set', variable, value, valid: true } };
   return { ok: true, value: { kind: 'set', variable, value: value ?? '', valid: false } };
 }
 

@@ -289,7 +289,11 @@ describe('scratch set and create', () => {
     expect(one(json({ method: 'set', name: '☁ a' }))).toMatchObject({ valid: false });
   });
 
-  it.each(['hello', '', '.', '-', '1e', ' 1', 'NaN', 'Infinity'])('ignores the text %j, keeping it as sent', (value) => {
+  it('accepts an empty value, as TurboWarp\'s server does (projects clear their cloud data with it)', () => {
+    expect(one(json({ method: 'set', name: '☁ a', value: '' }))).toEqual({ kind: 'set', variable: '☁ a', value: '', valid: true });
+  });
+
+  it.each(['hello', '.', '-', '1e', ' 1', 'NaN', 'Infinity'])('ignores the text %j, keeping it as sent', (value) => {
     expect(one(json({ method: 'set', name: '☁ a', value }))).toEqual({ kind: 'set', variable: '☁ a', value, valid: false });
   });
 

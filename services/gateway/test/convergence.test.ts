@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runConvergence } from './support/convergence.ts';
+import type { DialectName } from '@cloudvars/protocol';
+import { testSeed } from '@cloudvars/test-support/seeded-random';
+import { replayHint, runConvergence } from './support/convergence.ts';
 import { startGateway, type RunningGateway } from './support/gateway.ts';
 
 const REPETITIONS = 20;
@@ -13,14 +15,22 @@ describe('convergence on one node', () => {
     await gateway.stop();
   });
 
-  it(`leaves every client on the stored values after 8 concurrent writers stop, in ${REPETITIONS} of ${REPETITIONS} runs`, async () => {
+  const writers: ReadonlyArray<readonly [string, readonly DialectName[]]> = [
+    ['2020 clients', ['seed', 'legacy']],
+    ['Scratch 3 clients', ['scratch']],
+    ['a mixed room', ['seed', 'scratch', 'legacy', 'scratch']],
+  ];
+  it.each(writers)(`leaves every client on the stored values after 8 concurrent writers stop (%s), in ${REPETITIONS} of ${REPETITIONS} runs`, async (label, dialects) => {
+    const seed = testSeed();
     // The runs go in parallel rooms: each room is an independent repetition.
     const outcomes = await Promise.all(
-      Array.from({ length: REPETITIONS }, (_, run) => runConvergence({ urls: [gateway.url], room: `converge-${run}`, store: gateway.engine.store })),
+      Array.from({ length: REPETITIONS }, (_, run) =>
+        runConvergence({ urls: [gateway.url], room: `converge-${label.replace(/\W/g, '')}-${run}`, store: gateway.engine.store, seed: seed + run, dialects }),
+      ),
     );
     for (const outcome of outcomes) {
       expect(outcome.stored.size).toBe(2);
-      expect(Object.fromEntries(outcome.diverged)).toEqual({});
+      expect(Object.fromEntries(outcome.diverged), replayHint(outcome)).toEqual({});
     }
   }, 60_000);
 });

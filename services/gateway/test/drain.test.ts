@@ -4,7 +4,6 @@
  * another pod at once instead of letting it connect here and be closed again.
  */
 import type { Socket } from 'node:net';
-import WebSocket from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TestClient, until, upgradeStatus } from './support/client.ts';
 import { membersAre, startGateway, type RunningGateway } from './support/gateway.ts';

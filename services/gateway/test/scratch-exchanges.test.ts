@@ -21,9 +21,10 @@ import {
 } from '@cloudvars/test-support/scratch-exchanges';
 import { PEER_TARGET, type ScratchServer, type ScratchTarget } from '@cloudvars/test-support/scratch/target';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gatewayTargets } from './support/scratch-targets.ts';
 
-/** Servers compared with the peer. The owner adds our gateway here once it speaks the dialect. */
-const OTHER_TARGETS: readonly ScratchTarget[] = [];
+/** Servers compared with the peer: our gateway, on one node and as two pods sharing Redis. */
+const OTHER_TARGETS: readonly ScratchTarget[] = gatewayTargets();
 
 type Expected = Readonly<Record<string, { lines?: readonly string[]; frames?: readonly (readonly string[])[]; close: number | null }>>;
 

@@ -24,8 +24,9 @@ import { buildScratchProject } from '@cloudvars/test-support/scratch-project';
 import { PEER_TARGET, type ScratchServer, type ScratchTarget } from '@cloudvars/test-support/scratch/target';
 import { randomInt } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gatewayTargets } from './support/scratch-targets.ts';
 
-const TARGETS: readonly ScratchTarget[] = [PEER_TARGET];
+const TARGETS: readonly ScratchTarget[] = [PEER_TARGET, ...gatewayTargets()];
 
 const WAIT_MS = 15_000;
 

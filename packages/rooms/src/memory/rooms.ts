@@ -66,6 +66,20 @@ export function migrateRoom(room: MemoryRoom, variables: readonly VariableEntry[
   room.seq = 0;
 }
 
+/** Code point order, which is UTF-8 byte order: the order Redis's Lua sorts names in. */
+function byCodePoint(a: string, b: string): number {
+  for (let i = 0, j = 0; i < a.length && j < b.length; ) {
+    const x = a.codePointAt(i) as number;
+    const y = b.codePointAt(j) as number;
+    if (x !== y) return x - y;
+    i += x > 0xffff ? 2 : 1;
+    j += y > 0xffff ? 2 : 1;
+  }
+  return a.length - b.length;
+}
+
+/** Variables sorted by name as the Redis engine returns them: one order for every engine. */
 export function snapshotOf(room: MemoryRoom): RoomSnapshot {
-  return { epoch: room.epoch, seq: room.seq, variables: [...room.variables] };
+  const variables = [...room.variables].sort(([a], [b]) => byCodePoint(a, b));
+  return { epoch: room.epoch, seq: room.seq, variables };
 }

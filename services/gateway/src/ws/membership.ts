@@ -45,7 +45,7 @@ const MAX_WRITES_IN_FLIGHT = 64;
 /** Refusals that mean this pod's view of the room is wrong: re-read it. */
 const STALE_VIEW: ReadonlySet<ChangeRefusal> = new Set(['unknown-room', 'unknown-variable']);
 
-/** The variable names of each room's last declared join: see namesOf. */
+/** The variable names of each room's last join: see namesOf. */
 const roomNames = new WeakMap<LocalRoom, ReadonlySet<string>>();
 
 /**
@@ -111,7 +111,8 @@ export class Membership implements RoomMember {
   start(snapshot: RoomSnapshot, onlyThese: ReadonlySet<string> | null, declares: boolean): void {
     const early = this.early ?? { events: [], resync: null };
     this.early = null;
-    this.declared = declares ? namesOf(this.room, snapshot) : null;
+    const names = namesOf(this.room, snapshot);
+    this.declared = declares ? names : null;
     this.epoch = snapshot.epoch;
     this.floor = snapshot.seq;
     const dialect = this.host.dialect;
@@ -119,7 +120,7 @@ export class Membership implements RoomMember {
     for (const [name, value] of snapshot.variables) {
       if (onlyThese === null || onlyThese.has(name)) messages.push(dialect.encodeSet(name, value));
     }
-    this.host.outbox.sendSnapshot(messages);
+    this.host.outbox.sendSnapshot(messages, names);
     // A resync that read the room after our snapshot was taken skipped us: apply it now.
     const resync = early.resync;
     if (resync !== null && (resync.snapshot.epoch !== snapshot.epoch || resync.snapshot.seq > snapshot.seq)) {

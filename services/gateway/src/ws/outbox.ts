@@ -30,10 +30,12 @@ export class Outbox {
   /** variable -> when a value of it was last written to the socket (performance.now()). */
   private sentAt: Map<string, number> | null = null;
   /**
-   * When the join snapshot (or the creator's corrections) went out: one time for all its
-   * variables instead of a Map entry each, so an idle client keeps no per-variable state.
+   * When the join snapshot (or the creator's corrections) went out, and the names it held:
+   * one time and a Set shared by the room's members instead of a Map entry each, so an idle
+   * client keeps no per-variable state.
    */
   private snapshotAt = Number.NEGATIVE_INFINITY;
+  private snapshotNames: ReadonlySet<string> | null = null;
   private overLimitSince = 0;
 
   constructor(
@@ -59,19 +61,21 @@ export class Outbox {
    * Writes the join snapshot (or the creator's corrections) now, as one frame ahead of any
    * update: it is what the client's view starts from. Nothing else can be pending yet.
    */
-  sendSnapshot(messages: readonly string[]): void {
+  sendSnapshot(messages: readonly string[], names: ReadonlySet<string>): void {
     if (messages.length === 0 || this.sink.readyState !== WebSocket.OPEN) return;
     this.sink.send(messages.join('\n'));
     this.snapshotAt = performance.now();
+    this.snapshotNames = names;
     this.owner.onFrameSent(messages.length);
   }
 
   /**
    * When a value of `variable` may last have been written to the client; -Infinity if
-   * never. The snapshot counts for every variable (an earlier time is never returned).
+   * never. The snapshot counts for every variable it held (an earlier time is never returned).
    */
   lastSent(variable: string): number {
-    return Math.max(this.sentAt?.get(variable) ?? Number.NEGATIVE_INFINITY, this.snapshotAt);
+    const sent = this.sentAt?.get(variable) ?? Number.NEGATIVE_INFINITY;
+    return this.snapshotNames?.has(variable) === true ? Math.max(sent, this.snapshotAt) : sent;
   }
 
   flush(): void {

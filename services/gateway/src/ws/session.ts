@@ -208,7 +208,7 @@ export class Session implements JoiningHost, OutboxOwner, MessageSink {
     const held = this.framesWhileJoining ?? [];
     this.framesWhileJoining = null;
     for (const text of held) {
-      if (this.state !== 'joined') break;
+      if (!this.isActive) break;
       this.onFrame(text);
     }
     this.socket.resume();
@@ -231,7 +231,7 @@ export class Session implements JoiningHost, OutboxOwner, MessageSink {
 
   /** MessageSink: one message of a frame. False stops reading the frame (the session is closing). */
   onClientMessage(message: ClientMessage): boolean {
-    if (this.state !== 'joined' || this.membership === null) return false;
+    if (!this.isActive || this.membership === null) return false;
     switch (message.kind) {
       case 'handshake':
         this.closeForMisbehaviour(CloseCode.Generic, 'second-handshake');
@@ -246,7 +246,12 @@ export class Session implements JoiningHost, OutboxOwner, MessageSink {
         this.membership.delete(message);
         break;
     }
-    return this.state === 'joined';
+    return this.isActive;
+  }
+
+  /** Joined, and no close has started: its messages still count. */
+  private get isActive(): boolean {
+    return this.state === 'joined' && this.socket.readyState === WebSocket.OPEN;
   }
 
   /** Ping round: drop a client that did not answer the previous ping. */

@@ -5,7 +5,8 @@
 import type { RoomStore } from '@cloudvars/rooms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestClient, until } from './client.ts';
-import { runConvergence } from './convergence.ts';
+import { testSeed } from '@cloudvars/test-support/seeded-random';
+import { replayHint, runConvergence } from './convergence.ts';
 
 export interface ClusterUnderTest {
   /** One WebSocket URL per pod (at least three). */
@@ -85,11 +86,13 @@ export function describeClusterBehaviour(title: string, start: () => Promise<Clu
       expect((await extra.waitClose()).code).toBe(4003);
     });
 
-    it('converges 8 concurrent writers spread over the pods, in 20 of 20 runs', async () => {
+    it('converges 8 concurrent writers of every dialect spread over the pods, in 20 of 20 runs', async () => {
+      const seed = testSeed();
+      const dialects = ['seed', 'scratch', 'legacy', 'scratch'] as const;
       const outcomes = await Promise.all(
-        Array.from({ length: 20 }, (_, run) => runConvergence({ urls: cluster.urls, room: `conv-${run}`, store: cluster.store })),
+        Array.from({ length: 20 }, (_, run) => runConvergence({ urls: cluster.urls, room: `conv-${run}`, store: cluster.store, seed: seed + run, dialects })),
       );
-      for (const outcome of outcomes) expect(Object.fromEntries(outcome.diverged)).toEqual({});
+      for (const outcome of outcomes) expect(Object.fromEntries(outcome.diverged), replayHint(outcome)).toEqual({});
     }, 60_000);
   });
 }
