@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_OPTIONS, OptionsError, type LoadMode, type LoadOptions } from './plan.ts';
 
-export const USAGE = `usage: node --import tsx tools/loadgen/src/main.ts --url ws://127.0.0.1:9080/ [flags]
+export const USAGE = `usage: node tools/loadgen/dist/main.js (after pnpm build) --url ws://127.0.0.1:9080/ [flags]
   --mode load|idle|join-storm   load: open-loop sets; idle: RSS per connection; join-storm: handshakes/s
   --url URL                     gateway WebSocket URL (repeat or comma-separate for several gateways)
   --clients N --rooms R         clients, spread evenly over rooms (default 100, 10)
