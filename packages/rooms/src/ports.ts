@@ -212,11 +212,36 @@ export interface RoomBus {
   probe(timeoutMs: number): Promise<boolean>;
 }
 
+/** What one `WindowCounters.hit` found. */
+export interface HitResult {
+  /** True when this hit is within the window's allowance. */
+  readonly allowed: boolean;
+  /** Hits of the key in the current window, this one included. */
+  readonly count: number;
+  /** Milliseconds until the window ends and the count starts again. */
+  readonly resetInMs: number;
+}
+
+/**
+ * Counters of hits per key in fixed windows, shared by every pod of the cluster: rate limits
+ * that hold whichever pod a client reaches (handshakes or new rooms per address, API calls).
+ * Keys are opaque strings chosen by the caller (prefixed by the engine like every key).
+ */
+export interface WindowCounters {
+  /**
+   * Counts one hit of `key` in the window of `windowMs` that contains now (the window starts
+   * at the key's first hit) and says whether the count is at most `max`. Hits beyond `max`
+   * still count, so a caller that keeps hitting stays refused until the window ends.
+   */
+  hit(key: string, windowMs: number, max: number): Promise<HitResult>;
+}
+
 /** A store and its bus, sharing one backend. Created by a factory; closed once. */
 export interface RoomEngine {
   readonly kind: 'memory' | 'redis';
   readonly store: RoomStore;
   readonly bus: RoomBus;
+  readonly counters: WindowCounters;
   /** True while the backend is reachable (always true in memory). */
   isConnected(): boolean;
   close(): Promise<void>;

@@ -1,5 +1,6 @@
 import type { EngineLimits, EngineStatusEvent, EngineStatusListener, RoomEngine } from '../ports.ts';
 import { MemoryBus } from './bus.ts';
+import { MemoryCounters } from './counters.ts';
 import { MemoryStore } from './store.ts';
 
 export interface MemoryEngineOptions {
@@ -30,16 +31,20 @@ const monotonicNow = (): number => performance.timeOrigin + performance.now();
 /** The single-node engine (no Redis): one process holds every room, so one engine is the whole "cluster". */
 export function createMemoryEngine(options: MemoryEngineOptions): RoomEngine {
   const bus = new MemoryBus(options.onStatus ?? writeToStderr);
-  const store = new MemoryStore(options.limits, options.now ?? monotonicNow, bus);
+  const now = options.now ?? monotonicNow;
+  const store = new MemoryStore(options.limits, now, bus);
+  const counters = new MemoryCounters(now);
   let open = true;
   return {
     kind: 'memory',
     store,
     bus,
+    counters,
     isConnected: () => open,
     close: async () => {
       open = false;
       store.close();
+      counters.close();
       bus.close();
     },
   };

@@ -9,7 +9,7 @@ import { createRedisBus } from './bus.ts';
 import { createClients } from './connect.ts';
 import { withDeadline } from './deadline.ts';
 import { engineClosed, toError } from '../errors.ts';
-import { assertKeyPrefix } from './keys.ts';
+import { assertKeyPrefix, counterKey } from './keys.ts';
 import { defineScripts } from './scripts.ts';
 import type { EngineRole, EngineStatusEvent, EngineStatusListener } from '../ports.ts';
 import { createRedisStore } from './store.ts';
@@ -99,9 +99,10 @@ export function createRedisEngine(options: RedisEngineOptions): RoomEngine {
   watch(storeClient, 'store', report);
   if (clients.kind === 'single') watch(clients.subscriber, 'bus', report);
 
+  const scripts = defineScripts(storeClient);
   const store = createRedisStore({
     client: storeClient,
-    scripts: defineScripts(storeClient),
+    scripts,
     prefix: options.keyPrefix,
     limits: options.limits,
     now: options.now,
@@ -187,6 +188,13 @@ export function createRedisEngine(options: RedisEngineOptions): RoomEngine {
         afterProbe(arrived);
         return arrived;
       },
+    },
+    counters: {
+      hit: guarded('hit', async (key: string, windowMs: number, max: number) => {
+        const at = options.now ? options.now() : -1;
+        const { count, resetInMs } = await scripts.hit(counterKey(options.keyPrefix, key), at, windowMs);
+        return { allowed: count <= max, count, resetInMs };
+      }),
     },
     isConnected: () => !closed && transport.isReady(),
     async close() {

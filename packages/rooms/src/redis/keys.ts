@@ -73,6 +73,11 @@ export function addressKey(prefix: string, address: string): string {
   return `${prefix}{~addr:${address.replace(/[{}]/g, '_')}}`;
 }
 
+/** A cluster-wide window counter (WindowCounters). The caller's key is opaque: escaped so braces cannot end the tag. */
+export function counterKey(prefix: string, key: string): string {
+  return `${prefix}{~hits:${key.replace(/[%{}]/g, (char) => `%${char.charCodeAt(0).toString(16)}`)}}`;
+}
+
 /** Pod-private channel for the liveness probe; one slot of its own in Cluster. */
 export function probeChannel(prefix: string, podId: string): string {
   return `${prefix}{~probe:${podId.replace(/[{}]/g, '_')}}`;

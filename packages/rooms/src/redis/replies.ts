@@ -141,6 +141,12 @@ export function parseLeaseRenewReply(reply: unknown): void {
   if (reply !== 1) bad('lease-renew', reply);
 }
 
+/** hit.lua: `{count, ms until the window ends}`. */
+export function parseHitReply(reply: unknown): { readonly count: number; readonly resetInMs: number } {
+  const [count, resetInMs] = list(reply, 'hit');
+  return { count: toInt(count, 'hit', reply), resetInMs: toInt(resetInMs, 'hit', reply) };
+}
+
 /**
  * Channel payload -> event, or null if malformed. A set is `[epoch, seq, origin, variable,
  * value]` (set.lua: the common event, kept short); a rename `[..., variable, new name,

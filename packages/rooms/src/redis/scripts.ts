@@ -1,8 +1,8 @@
 /**
  * The Lua scripts, registered once per client with `defineCommand` (EVALSHA, with EVAL on
  * NOSCRIPT after a Redis restart). Every script gets `lua/clock.lua` prepended; room scripts
- * also `lua/prelude.lua`, and take the room keys of `roomScriptKeys` (keys.ts); lease
- * scripts take one lease-set key. Each call resolves to its reply, parsed (replies.ts).
+ * also `lua/prelude.lua`, and take the room keys of `roomScriptKeys` (keys.ts); the others
+ * take one key of their own. Each call resolves to its reply, parsed (replies.ts).
  */
 import { readFileSync } from 'node:fs';
 import type { Cluster, Redis } from 'ioredis';
@@ -14,6 +14,7 @@ import {
   parseLeaseRenewReply,
   parseLeaveReply,
   parseDeleteReply,
+  parseHitReply,
   parseMembersReply,
   parseRenameReply,
   parseRenewReply,
@@ -37,9 +38,11 @@ const ROOM_SCRIPTS = {
 } as const;
 
 /** Scripts on one cluster-wide lease set (its own slot in Cluster). */
+/** Scripts on one key of their own: a cluster-wide lease set, or a window counter. */
 const LEASE_SCRIPTS = {
   'lease-acquire': parseLeaseAcquireReply,
   'lease-renew': parseLeaseRenewReply,
+  hit: parseHitReply,
 } as const;
 
 const PARSERS = { ...ROOM_SCRIPTS, ...LEASE_SCRIPTS };

@@ -2,6 +2,7 @@ import { describe } from 'vitest';
 import type { RoomEngineFactory } from './harness.ts';
 import { useWorld } from './harness.ts';
 import { changesContract } from './changes-contract.ts';
+import { countersContract } from './counters-contract.ts';
 import { joinContract } from './join-contract.ts';
 import { leaseContract } from './lease-contract.ts';
 import { lifecycleContract } from './lifecycle-contract.ts';
@@ -23,6 +24,7 @@ export function describeRoomEngine(name: string, factory: RoomEngineFactory): vo
     describe('leases and room expiry', () => leaseContract(world));
     describe('sets and the bus', () => orderContract(world));
     describe('created variables, budget, rename, delete, shared usernames', () => changesContract(world));
+    describe('window counters', () => countersContract(world));
     describe('listener errors and close', () => lifecycleContract(factory));
   });
 }

@@ -12,6 +12,7 @@ import type {
   RoomStore,
   SetEvent,
   VariableEntry,
+  WindowCounters,
 } from '../../src/ports.ts';
 
 /** Two "pods" on one backend; for a single-process engine both entries are the same engine. */
@@ -61,6 +62,7 @@ export class Recorder implements BusListener {
 export interface Pod {
   readonly store: RoomStore;
   readonly bus: RoomBus;
+  readonly counters: WindowCounters;
   readonly recorder: Recorder;
 }
 
@@ -94,7 +96,7 @@ export function useWorld(factory: RoomEngineFactory): (limits?: Partial<EngineLi
         engine.bus.listen(recorder);
         recorders.set(engine, recorder);
       }
-      return { store: engine.store, bus: engine.bus, recorder };
+      return { store: engine.store, bus: engine.bus, counters: engine.counters, recorder };
     };
     return {
       pods: [pod(underTest.engines[0]), pod(underTest.engines[1])],

@@ -36,6 +36,7 @@ export function lossyEngine(limits: EngineLimits): { engine: RoomEngine; faults:
   const engine: RoomEngine = {
     kind: inner.kind,
     store: inner.store,
+    counters: inner.counters,
     bus: {
       listen(listener) {
         gateway = listener;

@@ -1,0 +1,39 @@
+import { engineClosed } from '../errors.ts';
+import type { HitResult, WindowCounters } from '../ports.ts';
+
+interface Window {
+  count: number;
+  readonly endsAt: number;
+}
+
+/** Keys whose window ended are swept once this many keys are held, so idle keys cost nothing for long. */
+const SWEEP_AT = 10_000;
+
+/** WindowCounters in one process (the whole "cluster" when there is no Redis). */
+export class MemoryCounters implements WindowCounters {
+  private readonly windows = new Map<string, Window>();
+  private closed = false;
+
+  constructor(private readonly now: () => number) {}
+
+  async hit(key: string, windowMs: number, max: number): Promise<HitResult> {
+    if (this.closed) throw engineClosed();
+    const now = this.now();
+    let window = this.windows.get(key);
+    if (window === undefined || window.endsAt <= now) {
+      if (this.windows.size >= SWEEP_AT) this.sweep(now);
+      window = { count: 0, endsAt: now + windowMs };
+      this.windows.set(key, window);
+    }
+    window.count += 1;
+    return { allowed: window.count <= max, count: window.count, resetInMs: window.endsAt - now };
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+
+  private sweep(now: number): void {
+    for (const [key, window] of this.windows) if (window.endsAt <= now) this.windows.delete(key);
+  }
+}
