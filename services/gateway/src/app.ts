@@ -30,6 +30,11 @@ export interface AppDeps {
 
 export interface Gateway {
   readonly app: FastifyInstance;
+  /**
+   * GET /metrics on a port of its own (METRICS_PORT), which the load balancer never routes:
+   * visitors cannot read or disturb what Prometheus scrapes. Closed with `app`.
+   */
+  readonly metricsApp: FastifyInstance;
   readonly metrics: GatewayMetrics;
   readonly readiness: Readiness;
   /**
@@ -73,11 +78,13 @@ export async function buildApp(deps: AppDeps): Promise<Gateway> {
   const readiness = new Readiness(engine, log, () => hub.resyncAll());
 
   await app.register(healthRoutes, { readiness });
-  await app.register(metricsRoute, { metrics });
+  const metricsApp = Fastify({ logger: false });
+  await metricsApp.register(metricsRoute, { metrics });
   await app.register(cloudSocket, { config, connections, metrics });
   app.addHook('onClose', async () => {
     readiness.stop();
     metrics.stop();
+    await metricsApp.close();
   });
 
   let draining: Promise<void> | null = null;
@@ -92,5 +99,5 @@ export async function buildApp(deps: AppDeps): Promise<Gateway> {
       log.info('drained; closing');
       await app.close();
     })());
-  return { app, metrics, readiness, drain };
+  return { app, metricsApp, metrics, readiness, drain };
 }

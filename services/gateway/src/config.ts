@@ -37,6 +37,11 @@ const DAY_SECONDS = 24 * 60 * 60;
 export const SETTINGS = {
   PORT: { kind: 'int', default: 9080, min: 0, max: 65535, help: 'TCP port for HTTP and WebSocket (0 picks a free one).' },
   HOST: { kind: 'string', default: '0.0.0.0', help: 'Address to listen on.' },
+  METRICS_PORT: {
+    kind: 'string',
+    default: '',
+    help: 'TCP port of GET /metrics (Prometheus), apart from the public port so the load balancer never routes it. Unset: PORT + 10000 (19080), or any free port when PORT is 0.',
+  },
   REDIS_URL: {
     kind: 'string',
     default: '',
@@ -125,6 +130,7 @@ export type TrustProxy = boolean | number | string[];
 export interface Config {
   readonly port: number;
   readonly host: string;
+  readonly metricsPort: number;
   readonly redisUrl: string | null;
   readonly redisKeyPrefix: string;
   readonly podId: string;
@@ -201,6 +207,21 @@ function readTrustProxy(env: Env): TrustProxy {
   return entries;
 }
 
+/** Apart from PORT by default, so several gateways on one machine (PORT=9080, 9081) never collide. */
+const METRICS_PORT_OFFSET = 10_000;
+
+function readMetricsPort(env: Env): number {
+  const raw = readString(env, 'METRICS_PORT');
+  if (raw === '') {
+    const port = readInt(env, 'PORT');
+    if (port === 0) return 0;
+    if (port + METRICS_PORT_OFFSET > 65535) throw new ConfigError(`METRICS_PORT must be set when PORT (${port}) + ${METRICS_PORT_OFFSET} is not a port`);
+    return port + METRICS_PORT_OFFSET;
+  }
+  if (!/^\d+$/.test(raw) || Number(raw) > 65535) throw new ConfigError(`METRICS_PORT must be a port number (0-65535), got "${raw}"`);
+  return Number(raw);
+}
+
 /** Validates the URL's scheme here; the Redis engine parses the rest when it connects. */
 function readRedisUrl(env: Env): string | null {
   const raw = readString(env, 'REDIS_URL');
@@ -225,6 +246,7 @@ export function loadConfig(env: Env = process.env): Config {
   const config: Config = {
     port: readInt(env, 'PORT'),
     host: readString(env, 'HOST'),
+    metricsPort: readMetricsPort(env),
     redisUrl: readRedisUrl(env),
     redisKeyPrefix: keyPrefix,
     podId: readString(env, 'POD_ID') || hostname(),

@@ -35,8 +35,9 @@ gateway.app.addHook('onClose', async () => {
 
 try {
   const address = await gateway.app.listen({ port: config.port, host: config.host });
+  const metricsAddress = await gateway.metricsApp.listen({ port: config.metricsPort, host: config.host });
   const url = address.replace(/^http/, 'ws');
-  gateway.app.log.info({ url, pod: instanceId, engine: engine.kind }, 'listening');
+  gateway.app.log.info({ url, metrics: `${metricsAddress}/metrics`, pod: instanceId, engine: engine.kind }, 'listening');
 } catch (error) {
   gateway.app.log.fatal({ err: error }, 'could not listen');
   process.exit(1);

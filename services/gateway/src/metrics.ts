@@ -1,6 +1,6 @@
 /**
  * The gateway's Prometheus metrics. One registry per app instance (tests run several
- * gateways in one process), exposed by plugins/metrics-route.ts at GET /metrics.
+ * gateways in one process), exposed by plugins/metrics-route.ts at GET /metrics on METRICS_PORT.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
@@ -17,6 +17,7 @@ export interface GatewayMetrics {
   readonly changes: Counter<'type'>;
   readonly changesIgnored: Counter<'reason'>;
   readonly upgradesRefused: Counter<'reason'>;
+  readonly clientErrors: Counter<'code'>;
   readonly closes: Counter<'code'>;
   readonly protocolErrors: Counter<'reason'>;
   readonly joins: Counter<'outcome'>;
@@ -26,6 +27,9 @@ export interface GatewayMetrics {
   readonly fanoutLatency: Histogram;
   stop(): void;
 }
+
+/** The event-loop delay's p99 is taken (and its monitor reset) this often. */
+const LAG_SAMPLE_MS = 1_000;
 
 /** Codes that get their own label; a client may close with any of ~2,000 codes, which would each become a series. */
 const KNOWN_CLOSE_CODES = new Set([1000, 1001, 1005, 1006, 1007, 1008, 1009, 1011, 1012, 4000, 4001, 4002, 4003, 4004, 4005, 4100]);
@@ -39,6 +43,18 @@ export function createMetrics(): GatewayMetrics {
   collectDefaultMetrics({ register: registry });
   const loopDelay = monitorEventLoopDelay({ resolution: 20 });
   loopDelay.enable();
+  // Sampled on a timer, never on scrape: a scrape must not change what the next one sees.
+  const lag = new Histogram({
+    name: 'cloudvars_event_loop_lag_seconds',
+    help: 'Event-loop delay p99 of each second, one observation a second.',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  const sampler = setInterval(() => {
+    lag.observe(loopDelay.percentile(99) / 1e9);
+    loopDelay.reset();
+  }, LAG_SAMPLE_MS);
+  sampler.unref();
   const make = { registers: [registry] };
   const metrics: GatewayMetrics = {
     registry,
@@ -62,6 +78,12 @@ export function createMetrics(): GatewayMetrics {
       labelNames: ['reason'],
       ...make,
     }),
+    clientErrors: new Counter({
+      name: 'cloudvars_client_errors_total',
+      help: 'Socket errors caused by clients or the network (frames too big, invalid UTF-8, resets), by ws or system code.',
+      labelNames: ['code'],
+      ...make,
+    }),
     closes: new Counter({ name: 'cloudvars_closes_total', help: 'Closed connections by close code.', labelNames: ['code'], ...make }),
     protocolErrors: new Counter({ name: 'cloudvars_protocol_errors_total', help: 'Connections closed for misbehaviour, by reason.', labelNames: ['reason'], ...make }),
     joins: new Counter({ name: 'cloudvars_joins_total', help: 'Handshakes by outcome (created, joined, migrated, or the refusal).', labelNames: ['outcome'], ...make }),
@@ -79,16 +101,10 @@ export function createMetrics(): GatewayMetrics {
       buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       ...make,
     }),
-    stop: () => loopDelay.disable(),
-  };
-  new Gauge({
-    name: 'cloudvars_event_loop_lag_seconds',
-    help: 'Event-loop delay p99 since the previous scrape.',
-    registers: [registry],
-    collect() {
-      this.set(loopDelay.percentile(99) / 1e9);
-      loopDelay.reset();
+    stop: () => {
+      clearInterval(sampler);
+      loopDelay.disable();
     },
-  });
+  };
   return metrics;
 }

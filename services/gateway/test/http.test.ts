@@ -55,7 +55,7 @@ describe('health and readiness', () => {
 describe('metrics', () => {
   it('exposes connections, closes by code and accepted sets', async () => {
     const gw = await gateway();
-    const scrape = async (): Promise<string> => (await fetch(`${gw.httpUrl}/metrics`)).text();
+    const scrape = async (): Promise<string> => (await fetch(gw.metricsUrl)).text();
     const a = await TestClient.join(gw.url, 'metrics', 'alpha', VARS);
     await membersAre(gw, 'metrics', 1);
     const b = await TestClient.join(gw.url, 'metrics', 'bravo', VARS);
@@ -72,6 +72,20 @@ describe('metrics', () => {
   });
 });
 
+describe('the metrics port', () => {
+  it('serves /metrics on METRICS_PORT only, and a scrape changes nothing the next scrape sees', async () => {
+    const gw = await gateway();
+    expect((await fetch(`${gw.httpUrl}/metrics`)).status).toBe(404);
+    const lagCount = async (): Promise<number> => metricValue(await (await fetch(gw.metricsUrl)).text(), 'cloudvars_event_loop_lag_seconds_count') ?? 0;
+    // The lag is sampled once a second: wait for two samples, then scrape in a burst.
+    await until(async () => (await lagCount()) >= 2, { what: 'two lag samples', timeoutMs: 10_000 });
+    const counts: number[] = [];
+    for (let i = 0; i < 5; i++) counts.push(await lagCount());
+    expect(counts).toEqual([...counts].sort((a, b) => a - b));
+    expect(counts[0]).toBeGreaterThanOrEqual(2);
+  });
+});
+
 describe('client close codes', () => {
   it('counts the client close codes 1000, 1001 and 4100 by code', async () => {
     const gw = await gateway();
@@ -81,7 +95,7 @@ describe('client close codes', () => {
       client.close(code);
       await membersAre(gw, 'closing', 0);
     }
-    const scrape = async (): Promise<string> => (await fetch(`${gw.httpUrl}/metrics`)).text();
+    const scrape = async (): Promise<string> => (await fetch(gw.metricsUrl)).text();
     await until(async () => metricValue(await scrape(), 'cloudvars_closes_total{code="4100"}') === 1, { what: 'the 4100 close counted' });
     const exposition = await scrape();
     expect(metricValue(exposition, 'cloudvars_closes_total{code="1000"}')).toBe(1);

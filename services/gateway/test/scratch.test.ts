@@ -267,7 +267,7 @@ describe.each(TARGET_KINDS)('Scratch 3 clients (%s)', (kind) => {
     expect(linesOf(seed).some((line) => line.includes('extra'))).toBe(false);
     expect(seed.frames.at(-1)).toBe(serverSet('seed', cloud('a'), '4'));
     expect([seed.closed, legacy.closed, today.closed]).toEqual([null, null, null]);
-    const metrics = await (await fetch(`${target.gw.httpUrl}/metrics`)).text();
+    const metrics = await (await fetch(target.gw.metricsUrl)).text();
     expect(metricValue(metrics, 'cloudvars_joins_total{outcome="joined"}')).toBeGreaterThanOrEqual(1);
   });
 });

@@ -35,6 +35,8 @@ export interface GatewayProcess extends Child {
   readonly port: number;
   /** http://127.0.0.1:<port> of this gateway alone, bypassing the load balancer. */
   readonly httpUrl: string;
+  /** Its GET /metrics, on the metrics port (never behind the load balancer). */
+  readonly metricsUrl: string;
 }
 
 export interface Cluster {
@@ -131,12 +133,14 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     const gateways: GatewayProcess[] = [];
     for (let i = 0; i < count; i++) {
       const port = await freePort();
+      const metricsPort = await freePort();
       const podId = `gateway-${i + 1}`;
       const child = spawnChild(podId, process.execPath, ['--conditions=source', '--import', 'tsx', repoPath('services', 'gateway', 'src', 'main.ts')], {
         cwd: repoRoot,
         echo,
         env: {
           PORT: String(port),
+          METRICS_PORT: String(metricsPort),
           HOST: '127.0.0.1',
           REDIS_URL: redisUrl,
           POD_ID: podId,
@@ -146,7 +150,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         },
       });
       started.push(child);
-      gateways.push(Object.assign(child, { podId, port, httpUrl: `http://127.0.0.1:${port}` }));
+      gateways.push(Object.assign(child, { podId, port, httpUrl: `http://127.0.0.1:${port}`, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics` }));
     }
     for (const g of gateways) {
       await until(`${g.podId} ready (/readyz 200)`, () => {

@@ -21,7 +21,7 @@ const CLIENTS = 9;
 const WRITE_INTERVAL_MS = 100; // 10 sets/s per client, a third of the rate limit
 
 async function connections(gateway: GatewayProcess): Promise<number> {
-  const text = await (await fetch(`${gateway.httpUrl}/metrics`)).text();
+  const text = await (await fetch(gateway.metricsUrl)).text();
   const line = text.split('\n').find((l) => l.startsWith('cloudvars_connections'));
   return Number(line?.split(' ').at(-1) ?? NaN);
 }

@@ -63,11 +63,13 @@ describe('helm chart', () => {
     expect(byKind(objects, 'NetworkPolicy').map((n) => n.metadata.name)).toEqual(['cv-cloudvars-gateway']);
   });
 
-  it('renders a ServiceMonitor on the http port when enabled', () => {
+  it('renders a ServiceMonitor on the metrics port (never the public one) when enabled', () => {
     const objects = parseManifests(helmTemplate(chart, 'cv', ['metrics.serviceMonitor.enabled=true']));
     const monitor = onlyOfKind(objects, 'ServiceMonitor');
     expect(monitor.apiVersion).toBe('monitoring.coreos.com/v1');
-    expect(monitor.spec).toMatchObject({ endpoints: [{ port: 'http', path: '/metrics' }] });
+    expect(monitor.spec).toMatchObject({ endpoints: [{ port: 'metrics', path: '/metrics' }] });
+    const ingress = parseManifests(helmTemplate(chart, 'cv', ['ingress.enabled=true']));
+    expect(JSON.stringify(onlyOfKind(ingress, 'Ingress').spec)).not.toContain('metrics');
   });
 
   it('renders alert rules only over metrics the gateway exports', () => {

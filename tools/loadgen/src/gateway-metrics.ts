@@ -17,10 +17,16 @@ export function parsePrometheus(text: string): Map<string, number> {
   return out;
 }
 
-/** http://host:port/metrics for a gateway's ws:// URL. */
+/** The gateway's default METRICS_PORT is its PORT plus this (README, settings). */
+const METRICS_PORT_OFFSET = 10_000;
+
+/** http://host:metrics-port/metrics for a gateway's ws:// URL, the gateway's METRICS_PORT left at its default. */
 export function metricsUrl(wsUrl: string): string {
   const u = new URL(wsUrl);
-  u.protocol = u.protocol === 'wss:' ? 'https:' : 'http:';
+  const secure = u.protocol === 'wss:';
+  const port = u.port === '' ? (secure ? 443 : 80) : Number(u.port);
+  u.protocol = secure ? 'https:' : 'http:';
+  u.port = String(port + METRICS_PORT_OFFSET);
   u.pathname = '/metrics';
   u.search = '';
   return u.toString();

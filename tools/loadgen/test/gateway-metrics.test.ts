@@ -20,8 +20,8 @@ describe('gateway metrics scraping', () => {
   });
 
   it('derives the metrics URL from a gateway WebSocket URL', () => {
-    expect(metricsUrl('ws://127.0.0.1:9080/')).toBe('http://127.0.0.1:9080/metrics');
-    expect(metricsUrl('wss://example.test/room?x=1')).toBe('https://example.test/metrics');
+    expect(metricsUrl('ws://127.0.0.1:9080/')).toBe('http://127.0.0.1:19080/metrics');
+    expect(metricsUrl('wss://example.test/room?x=1')).toBe('https://example.test:10443/metrics');
   });
 
   it('gives a delta only when both scrapes have the metric', () => {

@@ -25,6 +25,18 @@ export interface CloudSocketOptions {
 
 /** A refused client has nothing more to say: its socket ends this soon if it ignores the close. */
 const REFUSAL_GRACE_MS = 1_000;
+/** After a socket error, how long the client has to complete the close handshake. */
+const CLOSE_GRACE_MS = 5_000;
+
+function terminate(socket: WebSocket): void {
+  socket.terminate();
+}
+
+/** ws's WS_ERR_* code, or the system's (ECONNRESET), for the metric's label. */
+function errorCode(error: Error): string {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && /^[A-Z0-9_]{1,64}$/.test(code) ? code : 'other';
+}
 
 /**
  * Some bot libraries send the user's Scratch login cookie to every cloud server. We never
@@ -51,9 +63,18 @@ const socketPlugin: FastifyPluginAsync<CloudSocketOptions> = async (app, { confi
     app.log.error({ err: error }, 'websocket handler failed');
     socket.terminate();
   };
-  /** One function for every socket, standing in for the plugin's per-socket closure. */
+  /**
+   * One function for every socket, standing in for the plugin's per-socket closure. A
+   * socket error is the client's or the network's (a frame too big: 1009, invalid UTF-8:
+   * 1007, a bad opcode: 1002, a reset): counted, not an alert. ws has already sent its
+   * close frame and drains what the client still sends; ending the socket now would drop
+   * that unread input with a reset and the client would never see the close frame (1006).
+   * It ends after a grace if the client never completes the close.
+   */
   function onSocketError(this: WebSocket, error: Error): void {
-    terminateOnError(error, this);
+    metrics.clientErrors.inc({ code: errorCode(error) });
+    app.log.debug({ err: error.message, code: errorCode(error) }, 'socket error');
+    setTimeout(terminate, CLOSE_GRACE_MS, this).unref();
   }
   await app.register(websocket, {
     options: {

@@ -11,6 +11,8 @@ import { until } from '@cloudvars/test-support/until';
 export interface RunningGateway extends Gateway {
   readonly url: string;
   readonly httpUrl: string;
+  /** GET this for the Prometheus text (the metrics port). */
+  readonly metricsUrl: string;
   readonly config: Config;
   readonly engine: RoomEngine;
   /** Closes the app (and the engine when the gateway created it). Idempotent. */
@@ -29,11 +31,13 @@ export async function startGateway(
   const engine = makeEngine ? makeEngine(config) : createMemoryEngine({ limits: engineLimits(config) });
   const gateway = await buildApp({ config, engine, instanceId: makeInstanceId('test'), logger: env.LOG_LEVEL ? { level: env.LOG_LEVEL } : false });
   const address = await gateway.app.listen({ port: 0, host: '127.0.0.1' });
+  const metricsAddress = await gateway.metricsApp.listen({ port: 0, host: '127.0.0.1' });
   let stopped: Promise<void> | null = null;
   return {
     ...gateway,
     url: address.replace(/^http/, 'ws') + '/',
     httpUrl: address,
+    metricsUrl: `${metricsAddress}/metrics`,
     config,
     engine,
     stop: () =>
