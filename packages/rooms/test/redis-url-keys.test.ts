@@ -76,6 +76,15 @@ describe('parseRedisUrl', () => {
     expect(codeOf(() => parseRedisUrl('redis://u:hunter2@host:notaport'))).toBe('CV_ERR_REDIS_URL');
     expect(() => parseRedisUrl('redis://u:hunter2@host:notaport')).not.toThrow(/hunter2/);
     expect(redactRedisUrl('redis://u:hunter2@host:6379')).toBe('redis://u:***@host:6379');
+    // Unescaped `/`, `@` and `:` in a password: parseRedisUrl takes them (the user info ends
+    // at the last `@`), and the redaction hides all of it.
+    for (const password of ['a/b', 'p@ss', 'x:y/z@w']) {
+      const redacted = redactRedisUrl(`redis://u:${password}@host:6379/2`);
+      expect(redacted).toBe('redis://u:***@host:6379/2');
+      expect(parseRedisUrl(`redis://u:${password}@host:6379/2`)).toMatchObject({ password, node: { host: 'host', port: 6379 }, db: 2 });
+    }
+    expect(redactRedisUrl('rediss://:s3/cr@t@host')).toBe('rediss://:***@host');
+    expect(redactRedisUrl('redis://host:6379')).toBe('redis://host:6379');
     expect(redactRedisUrl('redis-sentinel://:hunter2@a,b/m')).toBe('redis-sentinel://:***@a,b/m');
   });
 });

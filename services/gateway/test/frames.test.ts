@@ -80,6 +80,34 @@ describe('frames on a default gateway', () => {
     await joinedTogether(b, a, cloud('a'), '2');
     expect((await fetch(`${gw.httpUrl}/healthz`)).status).toBe(200);
   });
+
+  it('sends its close frame (1007, 1009, 4000) to clients that keep sending after the fault: none sees the socket reset (1006)', async () => {
+    const faults: ReadonlyArray<readonly [number, (client: TestClient) => void]> = [
+      [1007, (client) => client.socket.send(Buffer.from([0x7b, 0xc3, 0x28, 0xff, 0x7d]), { binary: false })],
+      [1009, (client) => client.send('x'.repeat(1024 * 1024 + 1))],
+      [4000, (client) => client.send('not json')],
+    ];
+    const codes: number[] = [];
+    const expected: number[] = [];
+    await Promise.all(
+      Array.from({ length: 30 }, async (_, i) => {
+        const [code, fault] = faults[i % faults.length] as (typeof faults)[number];
+        expected.push(code);
+        const client = await TestClient.connect(gw.url);
+        fault(client);
+        // Keep sending, as a fuzzer or a broken client does, until the close arrives.
+        const flood = setInterval(() => {
+          if (client.socket.readyState === client.socket.OPEN) client.send('{"kind":"set"}'.repeat(200));
+        }, 1);
+        try {
+          codes.push((await closeOf(client, 10_000)).code);
+        } finally {
+          clearInterval(flood);
+        }
+      }),
+    );
+    expect(codes.sort()).toEqual(expected.sort());
+  });
 });
 
 describe('payload limit', () => {

@@ -29,7 +29,17 @@ function fail(message: string): never {
 
 /** Replaces the password of any supported form with `***`, for logs. */
 export function redactRedisUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/]*:)[^@/]*@/i, '$1***@');
+  // The same split as parseRedisUrl: the user info is everything before the last `@`, so
+  // a password holding `/`, `@` or `:` is hidden whole.
+  const scheme = SCHEME.exec(url.trim());
+  if (!scheme?.[1] || scheme[2] === undefined) return url;
+  const rest = scheme[2];
+  const at = rest.lastIndexOf('@');
+  if (at === -1) return url;
+  const userinfo = rest.slice(0, at);
+  const colon = userinfo.indexOf(':');
+  if (colon === -1) return url;
+  return `${scheme[1]}://${userinfo.slice(0, colon)}:***@${rest.slice(at + 1)}`;
 }
 
 function decode(part: string, what: string): string {
