@@ -111,6 +111,12 @@ export const SETTINGS = {
   DRAIN_DELAY_MS: { kind: 'int', default: 3_000, min: 0, help: 'On SIGTERM, keep serving this long with /readyz failing, so the load balancer stops sending.' },
   DRAIN_BATCH_SIZE: { kind: 'int', default: 200, min: 1, help: 'Clients closed (1012) per batch while draining.' },
   SEND_BUFFER_LIMIT_BYTES: { kind: 'int', default: 1024 * 1024, min: 1024, help: 'A client whose unsent data stays above this for SLOW_CONSUMER_TIMEOUT_MS is dropped (1008).' },
+  SEND_BUFFER_POD_LIMIT_BYTES: {
+    kind: 'int',
+    default: 256 * 1024 * 1024,
+    min: 1024,
+    help: 'Unsent data all clients of the pod may hold together; beyond, the clients holding the most are dropped (1008) first.',
+  },
   ROOM_LINGER_MS: { kind: 'int', default: 5_000, min: 0, help: 'An emptied room stays subscribed this long on a pod, so a page reload costs no resubscribe.' },
   FLUSH_INTERVAL_MS: {
     kind: 'int',
@@ -162,6 +168,7 @@ export interface Config {
   readonly drainBatchSize: number;
   readonly sendBufferLimitBytes: number;
   readonly slowConsumerTimeoutMs: number;
+  readonly sendBufferPodLimitBytes: number;
   readonly flushIntervalMs: number;
   readonly roomLingerMs: number;
   readonly shutdownTimeoutMs: number;
@@ -281,6 +288,7 @@ export function loadConfig(env: Env = process.env): Config {
     drainBatchSize: readInt(env, 'DRAIN_BATCH_SIZE'),
     sendBufferLimitBytes: readInt(env, 'SEND_BUFFER_LIMIT_BYTES'),
     slowConsumerTimeoutMs: readInt(env, 'SLOW_CONSUMER_TIMEOUT_MS'),
+    sendBufferPodLimitBytes: readInt(env, 'SEND_BUFFER_POD_LIMIT_BYTES'),
     flushIntervalMs: readInt(env, 'FLUSH_INTERVAL_MS'),
     roomLingerMs: readInt(env, 'ROOM_LINGER_MS'),
     shutdownTimeoutMs: readInt(env, 'SHUTDOWN_TIMEOUT_MS'),

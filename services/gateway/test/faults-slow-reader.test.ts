@@ -45,9 +45,25 @@ function serverSide(running: RunningGateway, client: TestClient): WebSocket {
   return found;
 }
 
-async function slowConsumerDrops(running: RunningGateway): Promise<number> {
+async function closesFor(running: RunningGateway, reason: string): Promise<number> {
   const metric = await running.metrics.protocolErrors.get();
-  return metric.values.find((value) => value.labels.reason === 'slow-consumer')?.value ?? 0;
+  return metric.values.find((value) => value.labels.reason === reason)?.value ?? 0;
+}
+
+const slowConsumerDrops = (running: RunningGateway): Promise<number> => closesFor(running, 'slow-consumer');
+
+/**
+ * Sets `value` from `writer` until the gateway holds more than `bytes` unsent for `reader`
+ * (whose socket is paused), then stops: the last set went out in one piece, so nothing is
+ * pending for the reader any more, only unsent bytes.
+ */
+async function fillBacklog(writer: TestClient, reader: WebSocket, bytes: number): Promise<void> {
+  for (let n = 0; reader.bufferedAmount <= bytes; n++) {
+    if (n > 2_000) throw new Error(`the backlog never passed ${bytes} bytes`);
+    writer.set('☁ big', `${n}${'9'.repeat(200_000)}`);
+    const before = reader.bufferedAmount;
+    await until(() => reader.bufferedAmount !== before || writer.socket.bufferedAmount === 0, { what: 'the set to go out' });
+  }
 }
 
 it('caps what a non-reading client holds, drops it, and keeps the rest of its room up to date', async () => {
@@ -103,3 +119,68 @@ it('caps what a non-reading client holds, drops it, and keeps the rest of its ro
   tcpSocket(slow).resume();
   await slow.waitClose();
 }, DROP_TIMEOUT_MS + 30_000);
+
+it('drops a client that stopped reading and sends pongs of its own: only a pong carrying our ping\'s payload counts', async () => {
+  gateway = await startGateway({ PING_INTERVAL_MS: '200' });
+  const running = gateway;
+  const client = await TestClient.connect(running.url, { autoPong: false });
+  clients.push(client);
+  await until(() => running.app.websocketServer.clients.size === 1, { what: 'the connection' });
+  tcpSocket(client).pause();
+  // Unsolicited pongs every 50 ms: it never read a ping, so it cannot echo the payload.
+  const pongs = setInterval(() => client.socket.pong(Buffer.from('alive')), 50);
+  try {
+    await until(() => running.app.websocketServer.clients.size === 0, { what: 'the non-reading client dropped', timeoutMs: 10_000 });
+  } finally {
+    clearInterval(pongs);
+  }
+});
+
+it('drops a client whose unsent data stays over SEND_BUFFER_LIMIT_BYTES though nothing more is sent to it', async () => {
+  gateway = await startGateway({
+    SEND_BUFFER_LIMIT_BYTES: '1024',
+    SLOW_CONSUMER_TIMEOUT_MS: '300',
+    MAX_VALUE_LENGTH: '300000',
+    RATE_LIMIT_PER_SECOND: '1000000',
+    RATE_LIMIT_BURST: '1000000',
+  });
+  const running = gateway;
+  const writer = await TestClient.join(running.url, 'backlog', 'writer', { '☁ big': '0' });
+  await membersAre(running, 'backlog', 1);
+  const slow = await TestClient.join(running.url, 'backlog', 'slow', { '☁ big': '0' });
+  clients.push(writer, slow);
+  await slow.waitFrames(1);
+  const slowServerSide = serverSide(running, slow);
+  tcpSocket(slow).pause();
+  await fillBacklog(writer, slowServerSide, 1024);
+  // No update is pending for it any more: only the pod's sweep can notice.
+  await until(async () => (await slowConsumerDrops(running)) === 1, { what: 'the slow reader dropped', timeoutMs: 10_000 });
+  expect(writer.closed).toBeNull();
+}, 60_000);
+
+it('drops the clients holding the most unsent data first when the pod holds more than SEND_BUFFER_POD_LIMIT_BYTES', async () => {
+  gateway = await startGateway({
+    SEND_BUFFER_POD_LIMIT_BYTES: String(300_000),
+    SEND_BUFFER_LIMIT_BYTES: String(64 * 1024 * 1024),
+    SLOW_CONSUMER_TIMEOUT_MS: '600000',
+    MAX_VALUE_LENGTH: '300000',
+    RATE_LIMIT_PER_SECOND: '1000000',
+    RATE_LIMIT_BURST: '1000000',
+  });
+  const running = gateway;
+  const writer = await TestClient.join(running.url, 'budget', 'writer', { '☁ big': '0' });
+  await membersAre(running, 'budget', 1);
+  const slow = await TestClient.join(running.url, 'budget', 'slow', { '☁ big': '0' });
+  const fast = await TestClient.join(running.url, 'budget', 'fast', { '☁ big': '0' });
+  clients.push(writer, slow, fast);
+  await Promise.all([slow.waitFrames(1), fast.waitFrames(1)]);
+  const slowServerSide = serverSide(running, slow);
+  tcpSocket(slow).pause();
+  await fillBacklog(writer, slowServerSide, 300_000);
+  await until(async () => (await closesFor(running, 'pod-send-buffer-full')) === 1, { what: 'the largest backlog dropped', timeoutMs: 10_000 });
+  expect(slowServerSide.readyState).toBeGreaterThanOrEqual(slowServerSide.CLOSING);
+  // The reader that keeps up is untouched and still served.
+  writer.set('☁ big', '1');
+  await until(() => fast.view.get('☁ big') === '1', { what: 'the fast reader served' });
+  expect(fast.closed).toBeNull();
+}, 60_000);

@@ -3,6 +3,7 @@
  * round, lease renewal, and the drain that closes everyone with 1012. Stopping it stops
  * what the sessions share: the flush scheduler and the room hub.
  */
+import { randomBytes } from 'node:crypto';
 import { CloseCode } from '@cloudvars/protocol';
 import type { Lease } from '@cloudvars/rooms';
 import type { WebSocket } from 'ws';
@@ -18,6 +19,10 @@ const DRAIN_BATCH_PAUSE_MS = 20;
 const DRAIN_POLL_MS = 20;
 /** Renewals per lease TTL: one lost round trip never lets a live lease lapse. */
 const RENEWALS_PER_TTL = 3;
+/** How often every client's unsent data is looked at (slow consumers, the pod's budget). */
+const BACKLOG_SWEEP_MS = 1_000;
+/** Bytes of a ping's payload: random per round, so only a client that read the ping can answer it. */
+const PING_PAYLOAD_BYTES = 8;
 
 const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -26,6 +31,7 @@ export class Connections {
   private nextId = 0;
   private readonly pingTimer: NodeJS.Timeout;
   private readonly leaseTimer: NodeJS.Timeout;
+  private readonly backlogTimer: NodeJS.Timeout;
   private readonly leaving = new Set<Promise<void>>();
   /**
    * Open sockets per client address on this pod. The store's limit counts joined clients
@@ -54,6 +60,8 @@ export class Connections {
     this.pingTimer.unref();
     this.leaseTimer = setInterval(() => this.renewLeases(), Math.floor(context.config.leaseTtlMs / RENEWALS_PER_TTL));
     this.leaseTimer.unref();
+    this.backlogTimer = setInterval(() => this.sweepBacklogs(), BACKLOG_SWEEP_MS);
+    this.backlogTimer.unref();
   }
 
   private get context(): SessionContext {
@@ -147,7 +155,28 @@ export class Connections {
   private pingAll(): void {
     const now = Date.now();
     for (const [address, until] of this.penalties) if (until <= now) this.penalties.delete(address);
-    for (const session of this.sessions) session.ping();
+    const payload = randomBytes(PING_PAYLOAD_BYTES);
+    for (const session of this.sessions) session.ping(payload);
+  }
+
+  /**
+   * Every client's unsent data: a slow consumer is dropped once it stayed over its limit
+   * for the grace period (even when nothing more is sent to it), and when all of them
+   * together hold more than SEND_BUFFER_POD_LIMIT_BYTES, the largest are dropped first
+   * until the pod is back under it (memory the pod cannot spare).
+   */
+  private sweepBacklogs(): void {
+    const now = Date.now();
+    let total = 0;
+    for (const session of this.sessions) total += session.checkBacklog(now);
+    const limit = this.context.config.sendBufferPodLimitBytes;
+    if (total <= limit) return;
+    const largestFirst = [...this.sessions].sort((a, b) => b.unsentBytes - a.unsentBytes);
+    for (const session of largestFirst) {
+      if (total <= limit) break;
+      total -= session.unsentBytes;
+      session.closeForMisbehaviour(CloseCode.SlowConsumer, 'pod-send-buffer-full');
+    }
   }
 
   private renewLeases(): void {
@@ -188,6 +217,7 @@ export class Connections {
   stop(): void {
     clearInterval(this.pingTimer);
     clearInterval(this.leaseTimer);
+    clearInterval(this.backlogTimer);
     this.context.scheduler.stop();
     this.context.hub.close();
   }

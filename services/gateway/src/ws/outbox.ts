@@ -78,6 +78,26 @@ export class Outbox {
     return this.snapshotNames?.has(variable) === true ? Math.max(sent, this.snapshotAt) : sent;
   }
 
+  /**
+   * Whether the client keeps up with what it is sent: called at every flush and by the pod's
+   * sweep every second, whether or not anything is pending (a client that stopped reading
+   * may be sent nothing more). Once its unsent data stayed over the limit for the grace
+   * period, the owner is told (it closes the client). Returns the bytes still unsent.
+   */
+  checkBacklog(now: number): number {
+    const buffered = this.sink.bufferedAmount;
+    if (buffered <= this.scheduler.sendBufferLimitBytes) {
+      this.overLimitSince = 0;
+      return buffered;
+    }
+    if (this.overLimitSince === 0) this.overLimitSince = now;
+    else if (now - this.overLimitSince >= this.scheduler.slowConsumerGraceMs) {
+      this.pending = null;
+      this.owner.onSlowConsumer();
+    }
+    return buffered;
+  }
+
   flush(): void {
     const pending = this.pending;
     if (pending === null || pending.size === 0) return;
@@ -85,20 +105,11 @@ export class Outbox {
       this.pending = null;
       return;
     }
-    if (this.sink.bufferedAmount > this.scheduler.sendBufferLimitBytes) {
-      // Keep coalescing instead of piling more onto the socket; give up on a client that
-      // stays behind for the whole grace period.
-      const now = Date.now();
-      if (this.overLimitSince === 0) this.overLimitSince = now;
-      if (now - this.overLimitSince >= this.scheduler.slowConsumerGraceMs) {
-        this.pending = null;
-        this.owner.onSlowConsumer();
-        return;
-      }
-      this.scheduler.retryLater(this);
+    if (this.checkBacklog(Date.now()) > this.scheduler.sendBufferLimitBytes) {
+      // Keep coalescing instead of piling more onto the socket.
+      if (this.pending !== null) this.scheduler.retryLater(this);
       return;
     }
-    this.overLimitSince = 0;
     this.pending = null;
     let frame = '';
     for (const message of pending.values()) frame = frame === '' ? message : `${frame}\n${message}`;

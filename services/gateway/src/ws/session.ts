@@ -27,7 +27,13 @@ import { TokenBucket } from './token-bucket.ts';
 
 type State = 'awaiting' | 'joining' | 'joined' | 'closed';
 
+/** What each refusal closes with (README "close codes": what today's clients then do). */
 const REFUSAL_CODES: Record<JoinRefusal, number> = {
+  // Like USERNAME_BLOCKLIST: the name is the problem; TurboWarp asks its user for another.
+  'banned-username': CloseCode.Username,
+  'blocked-username': CloseCode.Username,
+  // The one code every client of today stops on: nothing it can change gets it in.
+  'banned-address': CloseCode.ProjectUnavailable,
   'username-taken': CloseCode.Username,
   'room-full': CloseCode.Overloaded,
   'too-many-rooms': CloseCode.Overloaded,
@@ -65,8 +71,12 @@ export class Session implements JoiningHost, OutboxOwner, MessageSink {
   /** Null once cleared: a kept Timeout would hold its closure for the connection's life. */
   private handshakeTimer: NodeJS.Timeout | null;
   private readonly openedAt = Date.now();
-  /** Cleared by each ping, set by each pong: a client that misses one ping is dropped. */
-  alive = true;
+  /**
+   * The payload of our last ping while its pong has not come back. Only a pong carrying it
+   * counts: a client that stopped reading cannot see the payload, so unsolicited pongs keep
+   * nothing alive. A client that misses one ping round is dropped.
+   */
+  private pongDue: Buffer | null = null;
 
   constructor(
     readonly id: string,
@@ -81,8 +91,8 @@ export class Session implements JoiningHost, OutboxOwner, MessageSink {
       if (this.state === 'awaiting') this.closeForMisbehaviour(CloseCode.Generic, 'handshake-timeout');
     }, context.config.handshakeTimeoutMs);
     socket.on('message', (data, isBinary) => this.onMessage(data, isBinary));
-    socket.on('pong', () => {
-      this.alive = true;
+    socket.on('pong', (data) => {
+      if (this.pongDue !== null && data.equals(this.pongDue)) this.pongDue = null;
     });
     socket.on('close', (code) => this.onClose(code));
     // ws reports protocol faults (oversized frame: 1009, bad UTF-8: 1007) here, then closes.
@@ -254,16 +264,26 @@ export class Session implements JoiningHost, OutboxOwner, MessageSink {
     return this.state === 'joined' && this.socket.readyState === WebSocket.OPEN;
   }
 
-  /** Ping round: drop a client that did not answer the previous ping. */
-  ping(): void {
+  /** Ping round (`payload` is the round's, shared by every session): drop a client that did not answer the previous ping. */
+  ping(payload: Buffer): void {
     if (this.socket.readyState !== WebSocket.OPEN) return;
-    if (!this.alive) {
-      this.log('info', { room: this.membership?.room.name }, 'no pong since the previous ping: dropping');
+    if (this.pongDue !== null) {
+      this.log('info', { room: this.membership?.room.name }, 'no pong to the previous ping: dropping');
       this.socket.terminate();
       return;
     }
-    this.alive = false;
-    this.socket.ping();
+    this.pongDue = payload;
+    this.socket.ping(payload);
+  }
+
+  /** The pod's sweep: see Outbox.checkBacklog. Returns the bytes this client has not read yet. */
+  checkBacklog(now: number): number {
+    return this.state === 'closed' ? 0 : this.outbox.checkBacklog(now);
+  }
+
+  /** Bytes written to this client that it has not read yet. */
+  get unsentBytes(): number {
+    return this.socket.bufferedAmount;
   }
 
   /** Writes what is pending now, then closes with `code` (drain: 1012). */
