@@ -20,3 +20,22 @@ export function addressForLogs(address: string, anonymize: boolean): string {
   if (isIPv6(address)) return `${expandIPv6(address).slice(0, 3).join(':')}::`;
   return 'unknown';
 }
+
+/**
+ * The key an address counts under for every per-address limit: an IPv4 address as it is
+ * (IPv4-mapped IPv6 too); an IPv6 address cut to its first `ipv6PrefixBits` bits, since
+ * anyone holding a /64 holds 2^64 addresses and could spread over them to escape a limit.
+ */
+export function addressForLimits(address: string, ipv6PrefixBits: number): string {
+  const mapped = address.startsWith('::ffff:') ? address.slice(7) : address;
+  if (isIPv4(mapped)) return mapped;
+  if (!isIPv6(address)) return address;
+  const groups = expandIPv6(address).map((group) => parseInt(group, 16));
+  const kept = groups.map((group, index) => {
+    const bitsBefore = index * 16;
+    if (bitsBefore >= ipv6PrefixBits) return 0;
+    const keep = Math.min(16, ipv6PrefixBits - bitsBefore);
+    return group & (0xffff << (16 - keep)) & 0xffff;
+  });
+  return `${kept.map((group) => group.toString(16)).join(':')}/${ipv6PrefixBits}`;
+}

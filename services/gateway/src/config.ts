@@ -87,6 +87,13 @@ export const SETTINGS = {
     help: 'Let Scratch 3 clients share a username in a room (generated names, one person in two tabs); 2020 clients always need a free one.',
   },
   MAX_ROOMS: { kind: 'int', default: 100_000, min: 1, help: 'Active rooms across the cluster (4003 beyond).' },
+  IPV6_PREFIX_LENGTH: {
+    kind: 'int',
+    default: 64,
+    min: 1,
+    max: 128,
+    help: 'IPv6 addresses count toward every per-address limit by this prefix (a /64 is one subscriber); IPv4 addresses one by one.',
+  },
   MAX_CONNECTIONS_PER_ADDRESS: { kind: 'int', default: 200, min: 1, help: 'Connections per client address across the cluster (4003 beyond).' },
   RATE_LIMIT_PER_SECOND: {
     kind: 'int',
@@ -154,6 +161,7 @@ export interface Config {
   readonly allowDuplicateUsernames: boolean;
   readonly maxRooms: number;
   readonly maxConnectionsPerAddress: number;
+  readonly ipv6PrefixLength: number;
   readonly rateLimitPerSecond: number;
   readonly rateLimitBurst: number;
   readonly handshakeTimeoutMs: number;
@@ -271,6 +279,7 @@ export function loadConfig(env: Env = process.env): Config {
     allowDuplicateUsernames: readBool(env, 'ALLOW_DUPLICATE_USERNAMES'),
     maxRooms: readInt(env, 'MAX_ROOMS'),
     maxConnectionsPerAddress: readInt(env, 'MAX_CONNECTIONS_PER_ADDRESS'),
+    ipv6PrefixLength: readInt(env, 'IPV6_PREFIX_LENGTH'),
     rateLimitPerSecond: readInt(env, 'RATE_LIMIT_PER_SECOND'),
     rateLimitBurst,
     handshakeTimeoutMs: readInt(env, 'HANDSHAKE_TIMEOUT_MS'),

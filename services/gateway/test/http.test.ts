@@ -156,6 +156,18 @@ describe('client addresses', () => {
     expect([first.code(), second.code()]).toEqual([null, null]);
   });
 
+  it('counts IPv6 addresses by their /64 (IPV6_PREFIX_LENGTH): a second address of the same /64 is refused, another /64 is not', async () => {
+    const gw = await gateway({ TRUST_PROXY: 'true', MAX_CONNECTIONS_PER_ADDRESS: '1' });
+    const first = await socketWithHeaders(gw.url, { 'x-forwarded-for': '2001:db8:a:b::1' });
+    first.socket.send(handshake('first'));
+    await membersAre(gw, 'proxied', 1);
+    expect((await upgradeStatus(gw.url, { 'x-forwarded-for': '2001:db8:a:b:ffff::2' })).status).toBe(429);
+    const other = await socketWithHeaders(gw.url, { 'x-forwarded-for': '2001:db8:a:c::1' });
+    other.socket.send(handshake('other'));
+    await membersAre(gw, 'proxied', 2);
+    expect([first.code(), other.code()]).toEqual([null, null]);
+  });
+
   it('ignores X-Forwarded-For without TRUST_PROXY: every connection counts as the peer address', async () => {
     const gw = await gateway({ MAX_CONNECTIONS_PER_ADDRESS: '1' });
     const first = await socketWithHeaders(gw.url, { 'x-forwarded-for': '203.0.113.1' });

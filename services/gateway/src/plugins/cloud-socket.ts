@@ -9,7 +9,7 @@ import { CloseCode } from '@cloudvars/protocol';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { WebSocket } from 'ws';
-import { addressForLogs } from '../address.ts';
+import { addressForLimits, addressForLogs } from '../address.ts';
 import type { Config } from '../config.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import { closeSocket } from '../ws/close-socket.ts';
@@ -90,7 +90,7 @@ const socketPlugin: FastifyPluginAsync<CloudSocketOptions> = async (app, { confi
   // retries another pod at once, and clients back off longer on each refused attempt.
   app.addHook('onRequest', async (request, reply) => {
     if (request.headers.upgrade?.toLowerCase() !== 'websocket') return;
-    const refusal = connections.refusal(request.ip);
+    const refusal = connections.refusal(addressForLimits(request.ip, config.ipv6PrefixLength));
     if (refusal === null) return;
     metrics.upgradesRefused.inc({ reason: refusal.reason });
     app.log.info({ address: addressForLogs(request.ip, config.anonymizeAddresses), reason: refusal.reason, status: refusal.status }, 'upgrade refused');
@@ -110,7 +110,7 @@ const socketPlugin: FastifyPluginAsync<CloudSocketOptions> = async (app, { confi
       app.log.info({ address: logAddress, code: CloseCode.Security }, 'refused a connection that carries a Scratch session cookie');
       return;
     }
-    connections.open(socket, request.ip, logAddress);
+    connections.open(socket, addressForLimits(request.ip, config.ipv6PrefixLength), logAddress);
   };
   app.route({
     method: 'GET',
