@@ -13,6 +13,12 @@
  * "Reconnects" means a random delay below (2^min(attempts, 5) - 1) s, where the attempt
  * count starts again at 1 whenever a socket opens: a client closed after its socket opened
  * is back within a second, whatever the code. No code makes them back off for long.
+ *
+ * Operators' actions (the gateway's HTTP API) choose their codes by what these clients then do:
+ * a kick or a banned username closes with 4002 (TurboWarp, the Packager and forkphorus stop
+ * and ask for another name), a banned address with 4004 (the one code all three stop on for
+ * good: nothing the client can change gets it in), a deleted room with 4010 (every client
+ * reconnects, into the room created anew, empty). Scratch's editor reconnects after each.
  */
 export const CloseCode = {
   /** Client: the connection served its purpose. */
@@ -32,8 +38,9 @@ export const CloseCode = {
   /** The client's variable names differ from a room that has connected clients (kind dialects). */
   Incompatibility: 4001,
   /**
-   * The username is invalid, blocked or in use in the room. TurboWarp, the Packager and
-   * forkphorus stop for good and ask the user for another name; Scratch's editor reconnects.
+   * The username is invalid, blocked, banned or in use in the room, or an operator kicked
+   * the client. TurboWarp, the Packager and forkphorus stop for good and ask the user for
+   * another name; Scratch's editor reconnects.
    */
   Username: 4002,
   /**
@@ -48,7 +55,10 @@ export const CloseCode = {
    * a scratch connection for its rate.
    */
   TryAgainLater: 4004,
-  /** 4004 by the name today's clients give it (see TryAgainLater). */
+  /**
+   * 4004 by the name today's clients give it (see TryAgainLater): sent to a client whose
+   * address an operator banned, so that today's clients stop trying.
+   */
   ProjectUnavailable: 4004,
   /**
    * Closed to protect the user's security: the upgrade carried a Scratch session cookie
@@ -56,6 +66,12 @@ export const CloseCode = {
    * clients reconnect (and are refused again).
    */
   Security: 4005,
+  /**
+   * An operator deleted the room: its values and log are gone. Every client reconnects
+   * (no client of today stops on it) and finds the room created anew, empty. 4006 is
+   * TurboWarp's "identify yourself"; 4010 leaves room for its next codes.
+   */
+  RoomDeleted: 4010,
   /** Client: its username changed (logged only; forkphorus sends it). */
   UsernameChange: 4100,
 } as const;

@@ -1,5 +1,7 @@
 export type * from './ports.ts';
 export { RoomEngineError, toError, type RoomEngineErrorCode } from './errors.ts';
+export { DEFAULT_LOG_LENGTH, LOG_VALUE_BYTES } from './log.ts';
+export { MAX_BANS, MAX_BLOCKED_WORDS, canonicalAddress } from './moderation.ts';
 export { createMemoryEngine, type MemoryEngineOptions } from './memory/index.ts';
 export { createRedisEngine, parseRedisUrl, redactRedisUrl } from './redis/index.ts';
 export type { RedisEngineOptions, RedisTarget } from './redis/index.ts';

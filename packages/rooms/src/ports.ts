@@ -19,29 +19,57 @@ interface RoomEventBase {
   readonly room: string;
   readonly epoch: string;
   readonly seq: number;
-  /** The connection id that made the change (so its own pod can recognise its echo). */
+  /** The connection id that made the change (so its own pod can recognise its echo), or an operator's origin. */
   readonly origin: string;
+}
+
+/** An event about one variable. */
+interface VariableEventBase extends RoomEventBase {
   readonly variable: string;
 }
 
 /** A variable took a value (created it, when the set was allowed to create). */
-export interface SetEvent extends RoomEventBase {
+export interface SetEvent extends VariableEventBase {
   readonly type: 'set';
   readonly value: string;
 }
 
 /** A variable was renamed, keeping its value. */
-export interface RenameEvent extends RoomEventBase {
+export interface RenameEvent extends VariableEventBase {
   readonly type: 'rename';
   readonly newName: string;
 }
 
 /** A variable was removed from the room. */
-export interface DeleteEvent extends RoomEventBase {
+export interface DeleteEvent extends VariableEventBase {
   readonly type: 'delete';
 }
 
-export type RoomEvent = SetEvent | RenameEvent | DeleteEvent;
+/**
+ * An operator asked every connection of the room that uses `username` (compared
+ * case-insensitively) to leave. It changes no variable; it takes its place in the room's
+ * order like a change, so a pod delivers it after every change applied before it.
+ */
+export interface KickEvent extends RoomEventBase {
+  readonly type: 'kick';
+  /** Lower-cased. */
+  readonly username: string;
+  /** Not about a variable (declared so code reading `event.variable` of any event still compiles). */
+  readonly variable?: undefined;
+}
+
+/**
+ * The room was deleted by an operator: its variables, log and leases are gone. The last
+ * event of its epoch; a later join creates the room anew, in a new epoch.
+ */
+export interface RoomDeletedEvent extends RoomEventBase {
+  readonly type: 'room-deleted';
+  /** Not about a variable (see KickEvent). */
+  readonly variable?: undefined;
+}
+
+export type VariableEvent = SetEvent | RenameEvent | DeleteEvent;
+export type RoomEvent = VariableEvent | KickEvent | RoomDeletedEvent;
 
 /** The state of a room at one point of its order: every variable, as of `seq` in `epoch`. */
 export interface RoomSnapshot {
@@ -73,6 +101,12 @@ export interface JoinRequest {
 }
 
 export type JoinRefusal =
+  /** The username is banned (Moderation.ban), in this room or everywhere, and the ban has not lapsed. */
+  | 'banned-username'
+  /** The client's address is banned, in this room or everywhere, and the ban has not lapsed. */
+  | 'banned-address'
+  /** The username contains a word of the block list that operators change at run time (Moderation.blockWord). */
+  | 'blocked-username'
   /** Another live connection in the room holds this username (case-insensitively). */
   | 'username-taken'
   /** The room already has `maxClientsPerRoom` live members. */
@@ -111,7 +145,15 @@ export type SetResult =
 
 export type ChangeResult = { readonly ok: true; readonly seq: number } | { readonly ok: false; readonly reason: ChangeRefusal };
 
-export interface SetOptions {
+export interface ChangeOptions {
+  /**
+   * Who made the change, as the room's log shows it: the client's username, or an
+   * operator's name. Absent: logged as ''.
+   */
+  readonly user?: string;
+}
+
+export interface SetOptions extends ChangeOptions {
   /**
    * Create the variable if the room does not have it (Scratch 3 clients declare no names),
    * within `maxVariables`. False: an unknown variable is refused.
@@ -119,11 +161,36 @@ export interface SetOptions {
   readonly create?: boolean;
 }
 
+/**
+ * One change in a room's cloud log, in the shape of Scratch's cloud log. Appended by the
+ * same atomic step that applies the change, so the log's order is the room's order.
+ */
+export interface LogEntry {
+  /** `ChangeOptions.user` of the change. */
+  readonly user: string;
+  readonly verb: 'set' | 'rename' | 'delete';
+  /** The variable (for a rename, its old name). */
+  readonly name: string;
+  /**
+   * set: the value, cut to its first `LOG_VALUE_BYTES` bytes of UTF-8 (on a character
+   * boundary): the room keeps the whole value, the log only what identifies it.
+   * rename: the new name. delete: ''.
+   */
+  readonly value: string;
+  /** When the store applied it: ms since the Unix epoch, on the engine's clock. */
+  readonly timestamp: number;
+}
+
+/** Why an operator's deleteRoom or kick changed nothing: the room does not exist. */
+export type RoomActionResult = { readonly ok: true; readonly seq: number } | { readonly ok: false; readonly reason: 'unknown-room' };
+
 /** What one pod holds and must keep alive: one entry per joined connection. */
 export interface Lease {
   readonly room: string;
   readonly connectionId: string;
   readonly address: string;
+  /** The lower-cased username the lease holds in its room, or null when it claimed none. */
+  readonly usernameKey: string | null;
 }
 
 export interface EngineLimits {
@@ -142,6 +209,11 @@ export interface EngineLimits {
   readonly leaseTtlMs: number;
   /** An empty room is forgotten this many ms after its last member left; 0 = never. */
   readonly roomTtlMs: number;
+  /**
+   * Changes each room's log keeps, newest first (in Redis about this many: the stream is
+   * trimmed in whole nodes); 0 keeps none. Default DEFAULT_LOG_LENGTH (log.ts).
+   */
+  readonly logLength?: number;
 }
 
 /**
@@ -151,8 +223,8 @@ export interface EngineLimits {
  */
 export interface RoomStore {
   /**
-   * Checks, in this order, username, room capacity, active-room and per-address limits,
-   * then variable names; on success records a lease for the connection (expiring after
+   * Checks, in this order, bans and the run-time block list (Moderation), username, room
+   * capacity, active-room and per-address limits, then variable names; on success records a lease for the connection (expiring after
    * `leaseTtlMs` unless renewed) and returns the room's snapshot. The caller must already
    * be subscribed to the room on its bus, so that every event after the snapshot's seq
    * reaches it (gap-free join).
@@ -160,22 +232,42 @@ export interface RoomStore {
   join(request: JoinRequest): Promise<JoinResult>;
 
   /**
-   * Stores the value and publishes a SetEvent on the room's bus, as one atomic step:
-   * the order of events on the bus is the order the store applied the changes.
+   * Stores the value, appends it to the room's log and publishes a SetEvent on the room's
+   * bus, as one atomic step: the order of events on the bus, and of the log, is the order
+   * the store applied the changes.
    */
   set(room: string, origin: string, variable: string, value: string, options?: SetOptions): Promise<SetResult>;
 
-  /** Renames a variable, keeping its value, and publishes a RenameEvent, as one atomic step. */
-  rename(room: string, origin: string, variable: string, newName: string): Promise<ChangeResult>;
+  /** Renames a variable, keeping its value, logs it and publishes a RenameEvent, as one atomic step. */
+  rename(room: string, origin: string, variable: string, newName: string, options?: ChangeOptions): Promise<ChangeResult>;
 
-  /** Removes a variable and publishes a DeleteEvent, as one atomic step. */
-  delete(room: string, origin: string, variable: string): Promise<ChangeResult>;
+  /** Removes a variable, logs it and publishes a DeleteEvent, as one atomic step. */
+  delete(room: string, origin: string, variable: string, options?: ChangeOptions): Promise<ChangeResult>;
+
+  /**
+   * The room's log, newest first, at most `limit` entries; null when the room does not
+   * exist. A log lives and expires with its room.
+   */
+  log(room: string, limit: number): Promise<readonly LogEntry[] | null>;
+
+  /**
+   * Publishes a RoomDeletedEvent and removes the room (variables, log, leases, usernames and
+   * its active-room slot), as one atomic step in the room's order. Connections still in it
+   * are closed by their pods on the event; their leaves are then no-ops.
+   */
+  deleteRoom(room: string, origin: string): Promise<RoomActionResult>;
+
+  /**
+   * Publishes a KickEvent for `username` (any case) in the room's order. The store changes
+   * nothing else: the pods close the matching connections, which then leave as usual.
+   */
+  kick(room: string, origin: string, username: string): Promise<RoomActionResult>;
 
   /** Releases the connection's lease, username and slots. Idempotent. */
   leave(lease: Lease): Promise<void>;
 
   /** Extends every given lease by `leaseTtlMs` in one round trip. Leases that already lapsed are restored. */
-  renew(leases: readonly Lease[]): Promise<void>;
+  renew(leases: readonly Lease[]): Promise<readonly Lease[]>;
 
   /** The room's current state, or null when it does not exist. */
   snapshot(room: string): Promise<RoomSnapshot | null>;
@@ -236,12 +328,65 @@ export interface WindowCounters {
   hit(key: string, windowMs: number, max: number): Promise<HitResult>;
 }
 
+export type BanKind = 'username' | 'address';
+
+/** What a ban applies to. */
+export interface BanTarget {
+  readonly kind: BanKind;
+  /** A username (stored lower-cased: bans compare case-insensitively), or an address (canonicalAddress in moderation.ts). */
+  readonly value: string;
+  /** The room it applies to, or null for every room. */
+  readonly room: string | null;
+}
+
+export interface Ban extends BanTarget {
+  /** ms since the Unix epoch, on the engine's clock. */
+  readonly createdAt: number;
+  readonly expiresAt: number;
+  /** Who banned (an operator's name). */
+  readonly by: string;
+  readonly reason: string;
+}
+
+export interface BanRequest extends BanTarget {
+  /** How long the ban holds, from now. */
+  readonly ttlMs: number;
+  readonly by: string;
+  readonly reason: string;
+}
+
+export type BanResult = { readonly ok: true; readonly ban: Ban } | { readonly ok: false; readonly reason: 'too-many-bans' };
+
+/** What blockWord did: added, already there, or refused because the list holds MAX_BLOCKED_WORDS. */
+export type BlockWordResult = 'added' | 'present' | 'list-full';
+
+/**
+ * Bans and the username block list that operators change at run time, shared by every pod.
+ * `RoomStore.join` checks both, first, at every handshake (JoinRefusal 'banned-username',
+ * 'banned-address', 'blocked-username'); clients already in a room are not affected (an
+ * operator kicks them). A ban lapses by itself at `expiresAt`.
+ */
+export interface Moderation {
+  /** Bans the target until now + ttlMs (replacing a ban of the same target). At most MAX_BANS live bans. */
+  ban(request: BanRequest): Promise<BanResult>;
+  /** Lifts a ban; false when no live ban of that target existed. */
+  unban(target: BanTarget): Promise<boolean>;
+  /** Every live ban, the soonest to lapse first. */
+  bans(): Promise<readonly Ban[]>;
+  /** The run-time block list, sorted. Words are lower-cased. */
+  blockedWords(): Promise<readonly string[]>;
+  blockWord(word: string): Promise<BlockWordResult>;
+  /** False when the word was not on the list. */
+  unblockWord(word: string): Promise<boolean>;
+}
+
 /** A store and its bus, sharing one backend. Created by a factory; closed once. */
 export interface RoomEngine {
   readonly kind: 'memory' | 'redis';
   readonly store: RoomStore;
   readonly bus: RoomBus;
   readonly counters: WindowCounters;
+  readonly moderation: Moderation;
   /** True while the backend is reachable (always true in memory). */
   isConnected(): boolean;
   close(): Promise<void>;

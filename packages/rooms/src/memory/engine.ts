@@ -1,6 +1,7 @@
 import type { EngineLimits, EngineStatusEvent, EngineStatusListener, RoomEngine } from '../ports.ts';
 import { MemoryBus } from './bus.ts';
 import { MemoryCounters } from './counters.ts';
+import { MemoryModeration } from './moderation.ts';
 import { MemoryStore } from './store.ts';
 
 export interface MemoryEngineOptions {
@@ -32,7 +33,8 @@ const monotonicNow = (): number => performance.timeOrigin + performance.now();
 export function createMemoryEngine(options: MemoryEngineOptions): RoomEngine {
   const bus = new MemoryBus(options.onStatus ?? writeToStderr);
   const now = options.now ?? monotonicNow;
-  const store = new MemoryStore(options.limits, now, bus);
+  const moderation = new MemoryModeration(now);
+  const store = new MemoryStore(options.limits, now, bus, moderation);
   const counters = new MemoryCounters(now);
   let open = true;
   return {
@@ -40,11 +42,13 @@ export function createMemoryEngine(options: MemoryEngineOptions): RoomEngine {
     store,
     bus,
     counters,
+    moderation,
     isConnected: () => open,
     close: async () => {
       open = false;
       store.close();
       counters.close();
+      moderation.close();
       bus.close();
     },
   };

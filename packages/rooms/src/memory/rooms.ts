@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { RoomSnapshot, VariableEntry } from '../ports.ts';
+import { LogRing } from './log-ring.ts';
 
 /** One room as the memory store holds it. Maps, never plain objects: `__proto__` is data. */
 export interface MemoryRoom {
@@ -14,6 +15,8 @@ export interface MemoryRoom {
   readonly names: Map<string, string>;
   /** Connection ids whose lease lapsed but may still be restored by `renew()`. */
   readonly lapsed: Set<string>;
+  /** The room's cloud log; it lives and goes with the room. */
+  readonly log: LogRing;
 }
 
 /** Usernames are ASCII (PROTOCOL.md), so plain lower-casing is the case-insensitive key. */
@@ -32,7 +35,7 @@ function bytesOf(variables: ReadonlyMap<string, string>): number {
   return total;
 }
 
-export function createRoom(variables: readonly VariableEntry[]): MemoryRoom {
+export function createRoom(variables: readonly VariableEntry[], logLength: number): MemoryRoom {
   const map = new Map(variables);
   return {
     epoch: randomUUID(),
@@ -42,6 +45,7 @@ export function createRoom(variables: readonly VariableEntry[]): MemoryRoom {
     members: new Set(),
     names: new Map(),
     lapsed: new Set(),
+    log: new LogRing(logLength),
   };
 }
 

@@ -1,10 +1,13 @@
 import type {
+  ChangeOptions,
   ChangeResult,
   EngineLimits,
   JoinOutcome,
   JoinRequest,
   JoinResult,
   Lease,
+  LogEntry,
+  RoomActionResult,
   RoomSnapshot,
   RoomEvent,
   RoomStore,
@@ -13,7 +16,9 @@ import type {
 } from '../ports.ts';
 import type { MemoryBus } from './bus.ts';
 import { engineClosed } from '../errors.ts';
+import { DEFAULT_LOG_LENGTH, clipUtf8 } from '../log.ts';
 import { LeaseTable, type LeaseRecord } from './leases.ts';
+import type { MemoryModeration } from './moderation.ts';
 import { createRoom, entryBytes, migrateRoom, sameNames, snapshotOf, usernameKey, type MemoryRoom } from './rooms.ts';
 
 /**
@@ -31,14 +36,21 @@ export class MemoryStore implements RoomStore {
   private activeRooms = 0;
   private closed = false;
 
+  private readonly logLength: number;
+
   constructor(
     private readonly limits: EngineLimits,
     private readonly now: () => number,
     private readonly bus: MemoryBus,
-  ) {}
+    private readonly moderation: MemoryModeration,
+  ) {
+    this.logLength = limits.logLength ?? DEFAULT_LOG_LENGTH;
+  }
 
   async join(request: JoinRequest): Promise<JoinResult> {
     const now = this.maintain();
+    const barred = this.moderation.barred(request.room, request.username, request.address);
+    if (barred !== null) return { ok: false, reason: barred };
     const existing = this.rooms.get(request.room);
     const live = existing?.members.size ?? 0;
     const nameKey = request.claimUsername ? usernameKey(request.username) : null;
@@ -52,7 +64,7 @@ export class MemoryStore implements RoomStore {
     let room: MemoryRoom;
     let outcome: JoinOutcome;
     if (existing === undefined) {
-      room = createRoom(request.variables ?? []);
+      room = createRoom(request.variables ?? [], this.logLength);
       this.rooms.set(request.room, room);
       outcome = 'created';
     } else if (request.variables === null || sameNames(existing, request.variables)) {
@@ -93,10 +105,11 @@ export class MemoryStore implements RoomStore {
     if (bytes > this.limits.maxRoomBytes) return { ok: false, reason: 'over-budget' };
     room.variables.set(variable, value);
     room.bytes = bytes;
+    this.logged(room, options, 'set', variable, clipUtf8(value));
     return this.applied(room, { type: 'set', room: roomName, epoch: room.epoch, seq: room.seq + 1, origin, variable, value });
   }
 
-  async rename(roomName: string, origin: string, variable: string, newName: string): Promise<ChangeResult> {
+  async rename(roomName: string, origin: string, variable: string, newName: string, options: ChangeOptions = {}): Promise<ChangeResult> {
     this.maintain();
     const room = this.rooms.get(roomName);
     if (room === undefined) return { ok: false, reason: 'unknown-room' };
@@ -108,10 +121,11 @@ export class MemoryStore implements RoomStore {
     room.variables.delete(variable);
     room.variables.set(newName, value);
     room.bytes = bytes;
+    this.logged(room, options, 'rename', variable, newName);
     return this.applied(room, { type: 'rename', room: roomName, epoch: room.epoch, seq: room.seq + 1, origin, variable, newName });
   }
 
-  async delete(roomName: string, origin: string, variable: string): Promise<ChangeResult> {
+  async delete(roomName: string, origin: string, variable: string, options: ChangeOptions = {}): Promise<ChangeResult> {
     this.maintain();
     const room = this.rooms.get(roomName);
     if (room === undefined) return { ok: false, reason: 'unknown-room' };
@@ -119,7 +133,35 @@ export class MemoryStore implements RoomStore {
     if (value === undefined) return { ok: false, reason: 'unknown-variable' };
     room.variables.delete(variable);
     room.bytes -= entryBytes(variable, value);
+    this.logged(room, options, 'delete', variable, '');
     return this.applied(room, { type: 'delete', room: roomName, epoch: room.epoch, seq: room.seq + 1, origin, variable });
+  }
+
+  async log(roomName: string, limit: number): Promise<readonly LogEntry[] | null> {
+    this.maintain();
+    return this.rooms.get(roomName)?.log.newest(limit) ?? null;
+  }
+
+  async deleteRoom(roomName: string, origin: string): Promise<RoomActionResult> {
+    const now = this.maintain();
+    const room = this.rooms.get(roomName);
+    if (room === undefined) return { ok: false, reason: 'unknown-room' };
+    const result = this.applied(room, { type: 'room-deleted', room: roomName, epoch: room.epoch, seq: room.seq + 1, origin });
+    // Every lease goes with the room: its slots free now, and the members' later leaves find nothing.
+    for (const id of [...room.members]) this.release(id, now);
+    this.forgetRoom(roomName);
+    return result;
+  }
+
+  async kick(roomName: string, origin: string, username: string): Promise<RoomActionResult> {
+    this.maintain();
+    const room = this.rooms.get(roomName);
+    if (room === undefined) return { ok: false, reason: 'unknown-room' };
+    return this.applied(room, { type: 'kick', room: roomName, epoch: room.epoch, seq: room.seq + 1, origin, username: usernameKey(username) });
+  }
+
+  private logged(room: MemoryRoom, options: ChangeOptions, verb: LogEntry['verb'], name: string, value: string): void {
+    room.log.push({ user: options.user ?? '', verb, name, value, timestamp: this.now() });
   }
 
   /** Counts an applied change and publishes it, in the same synchronous step. */

@@ -10,6 +10,7 @@ import { createClients } from './connect.ts';
 import { withDeadline } from './deadline.ts';
 import { engineClosed, toError } from '../errors.ts';
 import { assertKeyPrefix, counterKey } from './keys.ts';
+import { createRedisModeration } from './moderation.ts';
 import { defineScripts } from './scripts.ts';
 import type { EngineRole, EngineStatusEvent, EngineStatusListener } from '../ports.ts';
 import { createRedisStore } from './store.ts';
@@ -100,6 +101,7 @@ export function createRedisEngine(options: RedisEngineOptions): RoomEngine {
   if (clients.kind === 'single') watch(clients.subscriber, 'bus', report);
 
   const scripts = defineScripts(storeClient);
+  const moderation = createRedisModeration({ client: storeClient, scripts, prefix: options.keyPrefix, now: options.now });
   const store = createRedisStore({
     client: storeClient,
     scripts,
@@ -107,6 +109,7 @@ export function createRedisEngine(options: RedisEngineOptions): RoomEngine {
     limits: options.limits,
     now: options.now,
     sharded: clients.kind === 'cluster',
+    barred: (request) => moderation.barred(request),
   });
   const bus = createRedisBus({ prefix: options.keyPrefix, podId, transport, report });
   channels = bus.channels;
@@ -166,6 +169,17 @@ export function createRedisEngine(options: RedisEngineOptions): RoomEngine {
       renew: guarded('renew', store.renew),
       snapshot: guarded('snapshot', store.snapshot),
       memberCount: guarded('memberCount', store.memberCount),
+      log: guarded('log', store.log),
+      deleteRoom: guarded('deleteRoom', store.deleteRoom),
+      kick: guarded('kick', store.kick),
+    },
+    moderation: {
+      ban: guarded('ban', moderation.ban),
+      unban: guarded('unban', moderation.unban),
+      bans: guarded('bans', moderation.bans),
+      blockedWords: guarded('blockedWords', moderation.blockedWords),
+      blockWord: guarded('blockWord', moderation.blockWord),
+      unblockWord: guarded('unblockWord', moderation.unblockWord),
     },
     bus: {
       listen: (listener) => bus.listen(listener),

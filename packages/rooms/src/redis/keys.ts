@@ -19,6 +19,8 @@ export interface RoomKeys {
   readonly names: string;
   /** pub/sub channel of the room's ordered events */
   readonly channel: string;
+  /** stream: the room's cloud log (user, verb, name, value, time), capped at about the log length */
+  readonly log: string;
 }
 
 export type ParsedChannel =
@@ -49,6 +51,7 @@ export function roomKeys(prefix: string, room: string): RoomKeys {
     members: `${base}:members`,
     names: `${base}:names`,
     channel: base,
+    log: `${base}:log`,
   };
 }
 
@@ -56,10 +59,32 @@ export function roomKeys(prefix: string, room: string): RoomKeys {
  * The keys every room script receives, in this order: lua/prelude.lua reads them as
  * KEYS[1], KEYS[2], ... (its header names each). Defined once; scripts.ts takes the count.
  */
-export const ROOM_SCRIPT_KEYS = ['vars', 'meta', 'members', 'names', 'channel'] as const satisfies readonly (keyof RoomKeys)[];
+export const ROOM_SCRIPT_KEYS = ['vars', 'meta', 'members', 'names', 'channel', 'log'] as const satisfies readonly (keyof RoomKeys)[];
 
 export function roomScriptKeys(keys: RoomKeys): string[] {
   return ROOM_SCRIPT_KEYS.map((name) => keys[name]);
+}
+
+/** Moderation's keys: one tag of their own (`~` cannot start a room), so one Cluster slot and one script. */
+export interface ModerationKeys {
+  /** sorted set: ban member (moderation.ts banMember) -> expiry (ms) */
+  readonly bans: string;
+  /** hash: ban member -> JSON [by, reason, created ms] */
+  readonly banInfo: string;
+  /** set: the run-time username block list (lower-cased words) */
+  readonly words: string;
+}
+
+export function moderationKeys(prefix: string): ModerationKeys {
+  const base = `${prefix}{~moderation}`;
+  return { bans: `${base}:bans`, banInfo: `${base}:ban-info`, words: `${base}:blocked-words` };
+}
+
+/** The keys every moderation script receives, in this order (KEYS[1], KEYS[2], KEYS[3]). */
+export const MODERATION_SCRIPT_KEYS = ['bans', 'banInfo', 'words'] as const satisfies readonly (keyof ModerationKeys)[];
+
+export function moderationScriptKeys(keys: ModerationKeys): string[] {
+  return MODERATION_SCRIPT_KEYS.map((name) => keys[name]);
 }
 
 /** Sorted set of active rooms across the cluster: room -> lease expiry (ms). */

@@ -3,8 +3,21 @@
  * returns a typed value or throws CV_ERR_REDIS_REPLY naming the script (a reply of another
  * shape means the scripts and this code disagree: version skew).
  */
-import type { ChangeRefusal, ChangeResult, JoinOutcome, JoinRefusal, RoomEvent, RoomSnapshot, SetResult, VariableEntry } from '../ports.ts';
+import type {
+  Ban,
+  ChangeRefusal,
+  ChangeResult,
+  JoinOutcome,
+  JoinRefusal,
+  LogEntry,
+  RoomActionResult,
+  RoomEvent,
+  RoomSnapshot,
+  SetResult,
+  VariableEntry,
+} from '../ports.ts';
 import { RoomEngineError } from '../errors.ts';
+import { parseBanMember } from '../moderation.ts';
 
 function bad(script: string, reply: unknown): never {
   throw new RoomEngineError('CV_ERR_REDIS_REPLY', `unexpected ${script} reply: ${JSON.stringify(reply)}`);
@@ -147,10 +160,93 @@ export function parseHitReply(reply: unknown): { readonly count: number; readonl
   return { count: toInt(count, 'hit', reply), resetInMs: toInt(resetInMs, 'hit', reply) };
 }
 
+const LOG_VERBS: ReadonlySet<string> = new Set<LogEntry['verb']>(['set', 'rename', 'delete']);
+
+/** log.lua: false (nil) when the room does not exist, else `{user, verb, name, value, time, ...}` newest first. */
+export function parseLogReply(reply: unknown): LogEntry[] | null {
+  if (reply === null) return null;
+  const items = list(reply, 'log');
+  if (items.length % 5 !== 0) bad('log', reply);
+  const entries: LogEntry[] = [];
+  for (let i = 0; i < items.length; i += 5) {
+    const [user, verb, name, value, time] = items.slice(i, i + 5);
+    if (!isString(user) || !isString(verb) || !LOG_VERBS.has(verb) || !isString(name) || !isString(value)) bad('log', reply);
+    entries.push({ user, verb: verb as LogEntry['verb'], name, value, timestamp: toInt(time, 'log', reply) });
+  }
+  return entries;
+}
+
+/** delete-room.lua, kick.lua: `{1, seq}` or `{0, 'unknown-room'}`. */
+export function parseRoomActionReply(reply: unknown): RoomActionResult {
+  const [status, detail] = list(reply, 'room action');
+  if (status === 1) return { ok: true, seq: toInt(detail, 'room action', reply) };
+  if (status === 0 && detail === 'unknown-room') return { ok: false, reason: 'unknown-room' };
+  return bad('room action', reply);
+}
+
+const BARRED: ReadonlySet<string> = new Set<JoinRefusal>(['banned-username', 'banned-address', 'blocked-username']);
+
+/** ban-check.lua: the refusal, or '' when the join may go on. */
+export function parseBanCheckReply(reply: unknown): JoinRefusal | null {
+  if (reply === '') return null;
+  if (isString(reply) && BARRED.has(reply)) return reply as JoinRefusal;
+  return bad('ban-check', reply);
+}
+
+/** ban.lua: `{1, created, expires}` or `{0}` (the list is full). */
+export function parseBanReply(reply: unknown): { readonly createdAt: number; readonly expiresAt: number } | null {
+  const [status, created, expires] = list(reply, 'ban');
+  if (status === 0) return null;
+  if (status !== 1) bad('ban', reply);
+  return { createdAt: toInt(created, 'ban', reply), expiresAt: toInt(expires, 'ban', reply) };
+}
+
+/** unban.lua: 1 when a live ban was lifted, else 0. */
+export function parseUnbanReply(reply: unknown): boolean {
+  if (reply !== 0 && reply !== 1) bad('unban', reply);
+  return reply === 1;
+}
+
+/** The ban info JSON `[by, reason, created]`; a missing or odd one reads as unknown. */
+function banInfo(text: string): { by: string; reason: string; createdAt: number } {
+  try {
+    const data: unknown = JSON.parse(text);
+    if (Array.isArray(data) && isString(data[0]) && isString(data[1]) && typeof data[2] === 'number') {
+      return { by: data[0], reason: data[1], createdAt: data[2] };
+    }
+  } catch {
+    // Written by ban.lua only; anything else reads as unknown, below.
+  }
+  return { by: '', reason: '', createdAt: 0 };
+}
+
+/** bans.lua: `{member, expiry, info JSON, ...}` soonest expiry first. */
+export function parseBansReply(reply: unknown): Ban[] {
+  const items = list(reply, 'bans');
+  if (items.length % 3 !== 0) bad('bans', reply);
+  const bans: Ban[] = [];
+  for (let i = 0; i < items.length; i += 3) {
+    const [member, expiry, info] = items.slice(i, i + 3);
+    if (!isString(member) || !isString(info)) bad('bans', reply);
+    const target = parseBanMember(member);
+    if (target === null) bad('bans', reply);
+    bans.push({ ...target, ...banInfo(info), expiresAt: toInt(expiry, 'bans', reply) });
+  }
+  return bans;
+}
+
+/** block-word.lua: 1 changed, 0 unchanged, -1 the list is full. */
+export function parseBlockWordReply(reply: unknown): -1 | 0 | 1 {
+  if (reply !== -1 && reply !== 0 && reply !== 1) bad('block-word', reply);
+  return reply;
+}
+
 /**
  * Channel payload -> event, or null if malformed. A set is `[epoch, seq, origin, variable,
  * value]` (set.lua: the common event, kept short); a rename `[..., variable, new name,
- * 'rename']` and a delete `[..., variable, '', 'delete']` (rename.lua, delete.lua).
+ * 'rename']` and a delete `[..., variable, '', 'delete']` (rename.lua, delete.lua); a kick
+ * `[..., username, '', 'kick']` (kick.lua) and a room deletion `[..., '', '', 'room-deleted']`
+ * (delete-room.lua).
  */
 export function parseEventPayload(room: string, payload: string): RoomEvent | null {
   let data: unknown;
@@ -166,5 +262,7 @@ export function parseEventPayload(room: string, payload: string): RoomEvent | nu
   if (data.length === 5) return { type: 'set', room, epoch, seq, origin, variable, value: detail };
   if (type === 'rename') return { type: 'rename', room, epoch, seq, origin, variable, newName: detail };
   if (type === 'delete') return { type: 'delete', room, epoch, seq, origin, variable };
+  if (type === 'kick') return { type: 'kick', room, epoch, seq, origin, username: variable };
+  if (type === 'room-deleted') return { type: 'room-deleted', room, epoch, seq, origin };
   return null;
 }

@@ -1,15 +1,23 @@
 /**
  * The Lua scripts, registered once per client with `defineCommand` (EVALSHA, with EVAL on
  * NOSCRIPT after a Redis restart). Every script gets `lua/clock.lua` prepended; room scripts
- * also `lua/prelude.lua`, and take the room keys of `roomScriptKeys` (keys.ts); the others
+ * also `lua/prelude.lua`, and take the room keys of `roomScriptKeys` (keys.ts); moderation
+ * scripts `lua/moderation-prelude.lua` and the keys of `moderationScriptKeys`; the others
  * take one key of their own. Each call resolves to its reply, parsed (replies.ts).
  */
 import { readFileSync } from 'node:fs';
 import type { Cluster, Redis } from 'ioredis';
 import { RoomEngineError } from '../errors.ts';
-import { ROOM_SCRIPT_KEYS } from './keys.ts';
+import { MODERATION_SCRIPT_KEYS, ROOM_SCRIPT_KEYS } from './keys.ts';
 import {
+  parseBanCheckReply,
+  parseBanReply,
+  parseBansReply,
+  parseBlockWordReply,
   parseJoinReply,
+  parseLogReply,
+  parseRoomActionReply,
+  parseUnbanReply,
   parseLeaseAcquireReply,
   parseLeaseRenewReply,
   parseLeaveReply,
@@ -35,6 +43,18 @@ const ROOM_SCRIPTS = {
   renew: parseRenewReply,
   snapshot: parseSnapshotReply,
   members: parseMembersReply,
+  log: parseLogReply,
+  'delete-room': parseRoomActionReply,
+  kick: parseRoomActionReply,
+} as const;
+
+/** Scripts on the moderation keys (bans, block list): one slot of their own in Cluster. */
+const MODERATION_SCRIPTS = {
+  'ban-check': parseBanCheckReply,
+  ban: parseBanReply,
+  unban: parseUnbanReply,
+  bans: parseBansReply,
+  'block-word': parseBlockWordReply,
 } as const;
 
 /** Scripts on one cluster-wide lease set (its own slot in Cluster). */
@@ -45,7 +65,7 @@ const LEASE_SCRIPTS = {
   hit: parseHitReply,
 } as const;
 
-const PARSERS = { ...ROOM_SCRIPTS, ...LEASE_SCRIPTS };
+const PARSERS = { ...ROOM_SCRIPTS, ...LEASE_SCRIPTS, ...MODERATION_SCRIPTS };
 type ScriptName = keyof typeof PARSERS;
 
 /** Each script as a function: keys first, then ARGV, resolving to the parsed reply. */
@@ -79,6 +99,10 @@ function loadSources(): ReadonlyMap<ScriptName, Source> {
   }
   for (const name of Object.keys(LEASE_SCRIPTS) as (keyof typeof LEASE_SCRIPTS)[]) {
     map.set(name, { lua: `${clock}\n${lua(name)}`, keys: 1 });
+  }
+  const moderationPrelude = lua('moderation-prelude');
+  for (const name of Object.keys(MODERATION_SCRIPTS) as (keyof typeof MODERATION_SCRIPTS)[]) {
+    map.set(name, { lua: `${clock}\n${moderationPrelude}\n${lua(name)}`, keys: MODERATION_SCRIPT_KEYS.length });
   }
   sources = map;
   return map;

@@ -6,7 +6,23 @@
  * see a slot taken that will be given back: the limits are exact within one lease period.
  */
 import { randomBytes } from 'node:crypto';
-import type { ChangeResult, EngineLimits, JoinRequest, JoinResult, Lease, RoomSnapshot, RoomStore, SetOptions, SetResult } from '../ports.ts';
+import type {
+  ChangeOptions,
+  ChangeResult,
+  EngineLimits,
+  JoinRefusal,
+  JoinRequest,
+  JoinResult,
+  Lease,
+  LogEntry,
+  RoomActionResult,
+  RoomSnapshot,
+  RoomStore,
+  SetOptions,
+  SetResult,
+} from '../ports.ts';
+import { DEFAULT_LOG_LENGTH, LOG_VALUE_BYTES } from '../log.ts';
+import { usernameKey } from '../moderation.ts';
 import { activeRoomsKey, addressKey, roomKeys, roomScriptKeys } from './keys.ts';
 import type { LeaseAcquired } from './replies.ts';
 import type { RedisClient, Scripts } from './scripts.ts';
@@ -28,6 +44,8 @@ export interface RedisStoreOptions {
   readonly now: (() => number) | undefined;
   /** Cluster: events go out with SPUBLISH on the room's shard. */
   readonly sharded: boolean;
+  /** Bans and the run-time block list (moderation.ts): why a join is barred, or null. */
+  readonly barred: (request: JoinRequest) => Promise<JoinRefusal | null>;
 }
 
 function freshEpoch(): string {
@@ -54,11 +72,16 @@ export function createRedisStore(options: RedisStoreOptions): RoomStore {
     const keys = keysOf(room);
     const at = now();
     const addrKey = addressKey(prefix, address);
-    // Both cluster-wide leases in one round trip (auto-pipelined), before the room decides.
-    const [roomSlot, addressSlot] = await Promise.all([
+    // Both cluster-wide leases and the ban check in one round trip (auto-pipelined), before the room decides.
+    const [roomSlot, addressSlot, barred] = await Promise.all([
       acquire(roomsKey, room, limits.maxRooms, at),
       acquire(addrKey, connectionId, limits.maxConnectionsPerAddress, at),
+      options.barred(request),
     ]);
+    if (barred !== null) {
+      await release(room, connectionId, addrKey, roomSlot === TAKEN, addressSlot === TAKEN);
+      return { ok: false, reason: barred };
+    }
     const args: (string | number)[] = [
       at,
       connectionId,
@@ -100,18 +123,37 @@ export function createRedisStore(options: RedisStoreOptions): RoomStore {
   }
 
   const sharded = options.sharded ? 1 : 0;
+  const logLength = limits.logLength ?? DEFAULT_LOG_LENGTH;
 
   function set(room: string, origin: string, variable: string, value: string, setOptions: SetOptions = {}): Promise<SetResult> {
     const create = setOptions.create === true ? 1 : 0;
-    return scripts.set(...keysOf(room), now(), origin, variable, value, sharded, create, limits.maxVariables, limits.maxRoomBytes);
+    const user = setOptions.user ?? '';
+    return scripts.set(...keysOf(room), now(), origin, variable, value, sharded, create, limits.maxVariables, limits.maxRoomBytes, user, logLength, LOG_VALUE_BYTES);
   }
 
-  function rename(room: string, origin: string, variable: string, newName: string): Promise<ChangeResult> {
-    return scripts.rename(...keysOf(room), now(), origin, variable, newName, sharded, limits.maxRoomBytes);
+  function rename(room: string, origin: string, variable: string, newName: string, changeOptions: ChangeOptions = {}): Promise<ChangeResult> {
+    const user = changeOptions.user ?? '';
+    return scripts.rename(...keysOf(room), now(), origin, variable, newName, sharded, limits.maxRoomBytes, user, logLength, LOG_VALUE_BYTES);
   }
 
-  function remove(room: string, origin: string, variable: string): Promise<ChangeResult> {
-    return scripts.delete(...keysOf(room), now(), origin, variable, sharded);
+  function remove(room: string, origin: string, variable: string, changeOptions: ChangeOptions = {}): Promise<ChangeResult> {
+    return scripts.delete(...keysOf(room), now(), origin, variable, sharded, changeOptions.user ?? '', logLength);
+  }
+
+  function log(room: string, limit: number): Promise<readonly LogEntry[] | null> {
+    // The stream holds about logLength entries (trimmed in whole nodes): answer exactly the newest logLength.
+    return scripts.log(...keysOf(room), now(), Math.max(0, Math.min(Math.floor(limit), logLength)));
+  }
+
+  async function deleteRoom(room: string, origin: string): Promise<RoomActionResult> {
+    const result = await scripts['delete-room'](...keysOf(room), now(), origin, sharded);
+    // The active-room slot lives on its own slot (Cluster): given back right after.
+    if (result.ok) await client.zrem(roomsKey, room);
+    return result;
+  }
+
+  function kick(room: string, origin: string, username: string): Promise<RoomActionResult> {
+    return scripts.kick(...keysOf(room), now(), origin, usernameKey(username), sharded);
   }
 
   async function leave(lease: Lease): Promise<void> {
@@ -151,5 +193,5 @@ export function createRedisStore(options: RedisStoreOptions): RoomStore {
     return scripts.members(...keysOf(room), now());
   }
 
-  return { join, set, rename, delete: remove, leave, renew, snapshot, memberCount };
+  return { join, set, rename, delete: remove, leave, renew, snapshot, memberCount, log, deleteRoom, kick };
 }

@@ -7,7 +7,10 @@ import { joinContract } from './join-contract.ts';
 import { leaseContract } from './lease-contract.ts';
 import { lifecycleContract } from './lifecycle-contract.ts';
 import { limitsContract } from './limits-contract.ts';
+import { logContract } from './log-contract.ts';
+import { moderationContract } from './moderation-contract.ts';
 import { orderContract } from './order-contract.ts';
+import { roomActionsContract } from './room-actions-contract.ts';
 
 export type { RoomEngineFactory, RoomEngineUnderTest } from './harness.ts';
 
@@ -25,6 +28,9 @@ export function describeRoomEngine(name: string, factory: RoomEngineFactory): vo
     describe('sets and the bus', () => orderContract(world));
     describe('created variables, budget, rename, delete, shared usernames', () => changesContract(world));
     describe('window counters', () => countersContract(world));
+    describe('the cloud log', () => logContract(world));
+    describe('operators: deleting a room, kicking a user', () => roomActionsContract(world));
+    describe('operators: bans and the run-time block list', () => moderationContract(world));
     describe('listener errors and close', () => lifecycleContract(factory));
   });
 }

@@ -5,6 +5,7 @@ import type {
   EngineStatusEvent,
   JoinRequest,
   Lease,
+  Moderation,
   RoomBus,
   RoomEngine,
   RoomEvent,
@@ -63,6 +64,7 @@ export interface Pod {
   readonly store: RoomStore;
   readonly bus: RoomBus;
   readonly counters: WindowCounters;
+  readonly moderation: Moderation;
   readonly recorder: Recorder;
 }
 
@@ -96,7 +98,7 @@ export function useWorld(factory: RoomEngineFactory): (limits?: Partial<EngineLi
         engine.bus.listen(recorder);
         recorders.set(engine, recorder);
       }
-      return { store: engine.store, bus: engine.bus, counters: engine.counters, recorder };
+      return { store: engine.store, bus: engine.bus, counters: engine.counters, moderation: engine.moderation, recorder };
     };
     return {
       pods: [pod(underTest.engines[0]), pod(underTest.engines[1])],

@@ -15,7 +15,7 @@ function replay(start: readonly VariableEntry[], events: readonly RoomEvent[]): 
   const state = new Map(start);
   for (const event of events) {
     if (event.type === 'set') state.set(event.variable, event.value);
-    else {
+    else if (event.type === 'rename' || event.type === 'delete') {
       const value = state.get(event.variable);
       state.delete(event.variable);
       if (event.type === 'rename' && value !== undefined) state.set(event.newName, value);

@@ -26,7 +26,7 @@ export interface JoiningHost extends MemberHost {
 
 export async function joinRoom(context: SessionContext, host: JoiningHost, handshake: Handshake): Promise<JoinAttempt> {
   const { hub, engine } = context;
-  const membership = hub.enter(handshake.room, (room) => new Membership(host, room, context));
+  const membership = hub.enter(handshake.room, (room) => new Membership(host, room, context, handshake.username));
   const room = membership.room;
   const giveBack = (): void => hub.release(room, membership);
   try {

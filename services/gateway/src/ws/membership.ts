@@ -83,6 +83,8 @@ export class Membership implements RoomMember {
     private readonly host: MemberHost,
     readonly room: LocalRoom,
     private readonly context: SessionContext,
+    /** As the client sent it: the room's log shows it, and an operator's kick names it. */
+    private readonly username: string,
   ) {
     const { config } = context;
     this.waiting = host.policy.setsWaitOverRate
@@ -136,6 +138,16 @@ export class Membership implements RoomMember {
     }
     const event = text.event;
     if (event.epoch !== this.epoch || event.seq <= this.floor) return;
+    if (event.type === 'kick') {
+      // An operator's kick (docs: close codes): today's clients that stop on 4002 stay out.
+      if (event.username === this.username.toLowerCase()) this.removedByOperator(CloseCode.Username, 'kicked');
+      return;
+    }
+    if (event.type === 'room-deleted') {
+      // Everyone reconnects on 4010, into the room created anew, empty.
+      this.removedByOperator(CloseCode.RoomDeleted, 'room-deleted');
+      return;
+    }
     const variable = event.variable;
     if (event.type !== 'set') {
       // A 2020 client cannot follow a variable of its own going away.
@@ -185,6 +197,12 @@ export class Membership implements RoomMember {
     this.host.close(code, reason);
   }
 
+  /** An operator's action removed the client (not its misbehaviour). */
+  private removedByOperator(code: number, reason: string): void {
+    this.host.log('info', { room: this.room.name, code, reason }, 'closing connection: operator action');
+    this.host.close(code, reason);
+  }
+
   /** The connection closed: nothing more goes to the store for it. */
   stop(): void {
     this.waiting?.clear();
@@ -227,7 +245,8 @@ export class Membership implements RoomMember {
       return;
     }
     if (!this.mayChange(message.variable)) return;
-    this.change('rename', message.variable, this.context.engine.store.rename(this.room.name, this.host.id, message.variable, message.newName));
+    const renamed = this.context.engine.store.rename(this.room.name, this.host.id, message.variable, message.newName, { user: this.username });
+    this.change('rename', message.variable, renamed);
   }
 
   delete(message: DeleteRequest): void {
@@ -236,7 +255,7 @@ export class Membership implements RoomMember {
       return;
     }
     if (!this.mayChange(message.variable)) return;
-    this.change('delete', message.variable, this.context.engine.store.delete(this.room.name, this.host.id, message.variable));
+    this.change('delete', message.variable, this.context.engine.store.delete(this.room.name, this.host.id, message.variable, { user: this.username }));
   }
 
   /** A 2020 client may only change what it declared: anything else is a protocol error. */
@@ -250,7 +269,7 @@ export class Membership implements RoomMember {
     const room = this.room;
     const create = this.declared === null;
     this.context.engine.store
-      .set(room.name, this.host.id, variable, value, { create })
+      .set(room.name, this.host.id, variable, value, { create, user: this.username })
       .then(
         (result) => {
           if (result.ok) {

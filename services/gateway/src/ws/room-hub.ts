@@ -70,6 +70,9 @@ function applyToMirror(values: Map<string, string>, event: RoomEvent): void {
     case 'delete':
       values.delete(event.variable);
       break;
+    case 'kick':
+    case 'room-deleted':
+      break; // no variable changes (a deleted room's mirror is dropped by the hub)
   }
 }
 
@@ -218,6 +221,10 @@ export class RoomHub implements BusListener {
   }
 
   private apply(room: LocalRoom, event: RoomEvent): void {
+    if (event.type === 'room-deleted') {
+      this.deleted(room, event);
+      return;
+    }
     if (event.epoch !== room.epoch || event.seq > room.seq + 1) {
       this.resync(room);
       return;
@@ -227,6 +234,22 @@ export class RoomHub implements BusListener {
     applyToMirror(room.values, event);
     const text = new EventText(event);
     for (const member of room.members) member.deliver(text);
+  }
+
+  /**
+   * An operator deleted the room: its members of that epoch are told (they close), even
+   * across a gap, and the mirror is dropped until the room exists again (a resync reads it:
+   * a join elsewhere may have created it anew already). A deletion of an epoch the mirror has
+   * left behind changes nothing.
+   */
+  private deleted(room: LocalRoom, event: RoomEvent): void {
+    if (event.epoch !== room.epoch) return;
+    const text = new EventText(event);
+    for (const member of room.members) member.deliver(text);
+    room.epoch = null;
+    room.seq = 0;
+    room.values = new Map();
+    this.resync(room);
   }
 
   private establish(room: LocalRoom, snapshot: RoomSnapshot): void {

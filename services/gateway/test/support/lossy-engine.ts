@@ -37,6 +37,7 @@ export function lossyEngine(limits: EngineLimits): { engine: RoomEngine; faults:
     kind: inner.kind,
     store: inner.store,
     counters: inner.counters,
+    moderation: inner.moderation,
     bus: {
       listen(listener) {
         gateway = listener;

@@ -1,5 +1,6 @@
 -- Remove one variable and publish the event in the same script.
--- ARGV: now (ms, or -1 for Redis's clock), origin connection id, variable, '1' to SPUBLISH (Cluster) else PUBLISH.
+-- ARGV: now (ms, or -1 for Redis's clock), origin connection id, variable, '1' to SPUBLISH (Cluster) else PUBLISH,
+--       user (for the log), log length.
 -- Reply: {1, seq} or {0, reason}. Event payload: JSON [epoch, seq, origin, variable, '', 'delete'].
 local now = clock(ARGV[1])
 local variable = ARGV[3]
@@ -10,4 +11,5 @@ if old == 0 then return {0, 'unknown-variable'} end
 local bytes = room_bytes() - old
 redis.call('HDEL', KEYS[1], variable)
 redis.call('HSET', KEYS[2], 'bytes', bytes)
+append_log(ARGV[5], 'delete', variable, '', now, tonumber(ARGV[6]), 0)
 return {1, publish_change(ARGV[2], {variable, '', 'delete'}, ARGV[4])}

@@ -38,7 +38,7 @@ end
 
 local outcome
 if redis.call('EXISTS', KEYS[2]) == 0 then
-  redis.call('DEL', KEYS[1])
+  redis.call('DEL', KEYS[1], KEYS[6])
   for i = FIRST_PAIR, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
   redis.call('HSET', KEYS[2], 'epoch', fresh_epoch, 'seq', 0, 'created', now, 'bytes', count_bytes())
   outcome = 'created'

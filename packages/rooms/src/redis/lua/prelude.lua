@@ -1,16 +1,26 @@
 -- Prepended to every room script (scripts.ts). Every room script receives the same keys:
 -- KEYS[1] vars (hash), KEYS[2] meta (hash), KEYS[3] members (zset), KEYS[4] names (hash),
--- KEYS[5] the room's channel. All share the {room} hash tag: one Cluster slot.
+-- KEYS[5] the room's channel, KEYS[6] log (stream). All share the {room} hash tag: one
+-- Cluster slot. Every key but the channel is the room's data and lives and expires with it
+-- (DATA_KEYS).
 -- Times are ms from `clock` (clock.lua): the injected clock in tests, else Redis's TIME;
 -- the real PEXPIREs only collect garbage a margin after the logical expiries.
 
 local GC_MARGIN_MS = 60000
 
+-- Indexes in KEYS of the room's data (everything but the channel).
+local DATA_KEYS = {1, 2, 3, 4, 6}
+
+-- Deletes every key of the room's data.
+local function delete_room_data()
+  redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[6])
+end
+
 -- A room past its logical expiry no longer exists, whatever Redis's own TTL says.
 local function forget_if_expired(now)
   local exp = tonumber(redis.call('HGET', KEYS[2], 'exp'))
   if exp and exp <= now then
-    redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
+    delete_room_data()
   end
 end
 
@@ -52,13 +62,13 @@ end
 local function keep_until(until_ms, room_ttl, real_ms_from_now)
   if room_ttl <= 0 then
     redis.call('HDEL', KEYS[2], 'exp')
-    for i = 1, 4 do redis.call('PERSIST', KEYS[i]) end
+    for _, i in ipairs(DATA_KEYS) do redis.call('PERSIST', KEYS[i]) end
     return
   end
   -- Leases always end at most one lease ttl from now, so the latest call knows the latest end.
   redis.call('HSET', KEYS[2], 'exp', until_ms + room_ttl)
   local ttl = real_ms_from_now + room_ttl + GC_MARGIN_MS
-  for i = 1, 4 do
+  for _, i in ipairs(DATA_KEYS) do
     if redis.call('EXISTS', KEYS[i]) == 1 and redis.call('PTTL', KEYS[i]) < ttl then
       redis.call('PEXPIRE', KEYS[i], ttl)
     end
@@ -117,4 +127,33 @@ local function publish_change(origin, fields, sharded)
     redis.call('PUBLISH', KEYS[5], cjson.encode(payload))
   end
   return seq
+end
+
+-- `s` cut to at most `max` bytes, never inside a UTF-8 character (log.ts clipUtf8: the same rule).
+local function clip_utf8(s, max)
+  if #s <= max then return s end
+  local keep = max
+  -- A byte 10xxxxxx continues a character that started before it: cut before that character.
+  while keep > 0 do
+    local b = string.byte(s, keep + 1)
+    if b < 128 or b >= 192 then break end
+    keep = keep - 1
+  end
+  return string.sub(s, 1, keep)
+end
+
+-- Appends a change to the room's log (KEYS[6]), trimmed to about `max_len` entries (0: no
+-- log), in the script that applies the change: the log's order is the room's order. The
+-- stream is created here, after keep_until last ran: it takes the meta's TTL, so it never
+-- outlives the room.
+local function append_log(user, verb, name, value, now, max_len, value_bytes)
+  if max_len <= 0 then return end
+  redis.call('XADD', KEYS[6], 'MAXLEN', '~', max_len, '*',
+    'u', user, 'v', verb, 'n', name, 'x', clip_utf8(value, value_bytes), 't', now)
+  local ttl = redis.call('PTTL', KEYS[2])
+  if ttl > 0 then
+    redis.call('PEXPIRE', KEYS[6], ttl)
+  elseif ttl == -1 then
+    redis.call('PERSIST', KEYS[6])
+  end
 end

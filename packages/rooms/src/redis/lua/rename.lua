@@ -1,6 +1,7 @@
 -- Rename one variable, keeping its value, and publish the event in the same script.
 -- ARGV: now (ms, or -1 for Redis's clock), origin connection id, variable, new name,
---       '1' to SPUBLISH (Cluster) else PUBLISH, max room bytes.
+--       '1' to SPUBLISH (Cluster) else PUBLISH, max room bytes, user (for the log), log length,
+--       log value bytes.
 -- Reply: {1, seq} or {0, reason}. Event payload: JSON [epoch, seq, origin, variable, new name, 'rename'].
 local now = clock(ARGV[1])
 local variable = ARGV[3]
@@ -15,4 +16,5 @@ if bytes > tonumber(ARGV[6]) then return {0, 'over-budget'} end
 redis.call('HDEL', KEYS[1], variable)
 redis.call('HSET', KEYS[1], new_name, value)
 redis.call('HSET', KEYS[2], 'bytes', bytes)
+append_log(ARGV[7], 'rename', variable, new_name, now, tonumber(ARGV[8]), tonumber(ARGV[9]))
 return {1, publish_change(ARGV[2], {variable, new_name, 'rename'}, ARGV[5])}

@@ -1,7 +1,7 @@
 -- Store one value and publish the event in the same script: store order = publish order.
 -- ARGV: now (ms, or -1 for Redis's clock), origin connection id, variable, value,
 --       '1' to SPUBLISH (Cluster) else PUBLISH, '1' to create a missing variable,
---       max variables, max room bytes.
+--       max variables, max room bytes, user (for the log), log length, log value bytes.
 -- Reply: {1, seq} or {0, reason}. Event payload: JSON [epoch, seq, origin, variable, value].
 local now = clock(ARGV[1])
 local variable = ARGV[3]
@@ -17,4 +17,5 @@ local bytes = room_bytes() - old + #variable + #value
 if bytes > tonumber(ARGV[8]) then return {0, 'over-budget'} end
 redis.call('HSET', KEYS[1], variable, value)
 redis.call('HSET', KEYS[2], 'bytes', bytes)
+append_log(ARGV[9], 'set', variable, value, now, tonumber(ARGV[10]), tonumber(ARGV[11]))
 return {1, publish_change(ARGV[2], {variable, value}, ARGV[5])}

@@ -1,0 +1,8 @@
+-- Ask the room's connections that use a username to leave (RoomStore.kick in ports.ts): an
+-- event in the room's order that changes nothing else; the pods close the connections.
+-- ARGV: now (ms, or -1 for Redis's clock), origin, lower-cased username, '1' to SPUBLISH (Cluster) else PUBLISH.
+-- Reply: {1, seq} or {0, 'unknown-room'}. Event payload: JSON [epoch, seq, origin, username, '', 'kick'].
+local now = clock(ARGV[1])
+forget_if_expired(now)
+if redis.call('EXISTS', KEYS[2]) == 0 then return {0, 'unknown-room'} end
+return {1, publish_change(ARGV[2], {ARGV[3], '', 'kick'}, ARGV[4])}
