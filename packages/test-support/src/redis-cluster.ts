@@ -1,6 +1,7 @@
 /**
- * A Redis Cluster of `masters` redis-server processes on free loopback ports (no replicas),
- * created with `redis-cli --cluster create`, for the Cluster contract run and fault tests.
+ * A Redis Cluster of `masters` redis-server processes on free loopback ports (and, if asked,
+ * `replicas` replicas of each master), created with `redis-cli --cluster create`, for the
+ * Cluster contract run and fault tests (a master killed, its replica promoted).
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -14,6 +15,7 @@ const run = promisify(execFile);
 const NODE_TIMEOUT_MS = 1_000;
 
 export interface RedisClusterProcesses {
+  /** Every node, masters first (as created; a failover changes who is master: see `roleOf`). */
   readonly nodes: readonly RedisProcess[];
   /** `redis-cluster://127.0.0.1:p1,127.0.0.1:p2,...` */
   readonly url: string;
@@ -47,9 +49,18 @@ export async function clusterHealthy(ports: readonly number[]): Promise<boolean>
   );
 }
 
-export async function startRedisCluster(masters = 3): Promise<RedisClusterProcesses> {
+/**
+ * Every given node answers and says the cluster is ok with every slot served; unlike
+ * `clusterHealthy`, nodes it knows but that are not listed (a killed master) may be down.
+ */
+export async function clusterServing(ports: readonly number[]): Promise<boolean> {
+  const infos = await Promise.all(ports.map((port) => clusterInfo(port).catch(() => undefined)));
+  return infos.every((info) => info?.get('cluster_state') === 'ok' && info.get('cluster_slots_ok') === '16384');
+}
+
+export async function startRedisCluster(masters = 3, replicas = 0): Promise<RedisClusterProcesses> {
   const nodes = await Promise.all(
-    Array.from({ length: masters }, () =>
+    Array.from({ length: masters * (1 + replicas) }, () =>
       startRedisProcess({
         args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', String(NODE_TIMEOUT_MS)],
       }),
@@ -60,7 +71,7 @@ export async function startRedisCluster(masters = 3): Promise<RedisClusterProces
   };
   try {
     const addresses = nodes.map((node) => `127.0.0.1:${node.port}`);
-    await run('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes']);
+    await run('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', String(replicas), '--cluster-yes']);
     await until(() => clusterHealthy(nodes.map((node) => node.port)), { timeoutMs: 20_000, what: 'cluster_state:ok on every node' });
     return { nodes, url: `redis-cluster://${addresses.join(',')}`, destroy };
   } catch (error) {
@@ -69,13 +80,25 @@ export async function startRedisCluster(masters = 3): Promise<RedisClusterProces
   }
 }
 
+/** A node that answers (the first may have been killed by a fault test). */
+async function anyLiveNode(cluster: RedisClusterProcesses): Promise<Redis> {
+  for (const node of cluster.nodes) {
+    const client = new Redis({ host: '127.0.0.1', port: node.port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      return client;
+    } catch {
+      client.disconnect(); // this node is down: ask the next
+    }
+  }
+  throw new Error('no node of the cluster answers');
+}
+
 /** The node process that serves `key`'s slot (asked with CLUSTER KEYSLOT and CLUSTER SLOTS). */
 export async function masterOf(cluster: RedisClusterProcesses, key: string): Promise<RedisProcess> {
-  const first = cluster.nodes[0];
-  if (!first) throw new Error('empty cluster');
-  const client = new Redis({ host: '127.0.0.1', port: first.port, lazyConnect: true, maxRetriesPerRequest: 0 });
+  const client = await anyLiveNode(cluster);
   try {
-    await client.connect();
     const slot = Number(await client.cluster('KEYSLOT', key));
     const ranges: unknown = await client.cluster('SLOTS');
     for (const range of Array.isArray(ranges) ? ranges : []) {
@@ -124,5 +147,60 @@ export async function moveSlot(cluster: RedisClusterProcesses, key: string, targ
     await Promise.all(clients.filter((c) => c !== from && c !== to).map((c) => c.cluster('SETSLOT', slot, 'NODE', toId)));
   } finally {
     for (const client of clients) client.disconnect();
+  }
+}
+
+/**
+ * The replicas of `master` (by CLUSTER NODES on a live node) whose replication link is up
+ * and whose copy has caught up with the master's offset: a failover now loses nothing the
+ * master had acknowledged before this call.
+ */
+export async function syncedReplicasOf(cluster: RedisClusterProcesses, master: RedisProcess): Promise<RedisProcess[]> {
+  const client = await anyLiveNode(cluster);
+  try {
+    const lines = String(await client.cluster('NODES')).split('\n').filter((line) => line.length > 0);
+    const idOf = (port: number): string | undefined => lines.find((line) => line.split(' ')[1]?.startsWith(`127.0.0.1:${port}@`))?.split(' ')[0];
+    const masterId = idOf(master.port);
+    const replicaPorts = lines
+      .map((line) => line.split(' '))
+      .filter((fields) => fields[2]?.includes('slave') && fields[3] === masterId)
+      .map((fields) => Number(fields[1]?.split(':')[1]?.split('@')[0]));
+    const admin = await adminOf(master);
+    try {
+      const masterOffset = Number(/master_repl_offset:(\d+)/.exec(String(await admin.info('replication')))?.[1] ?? -1);
+      const synced: RedisProcess[] = [];
+      for (const port of replicaPorts) {
+        const node = cluster.nodes.find((candidate) => candidate.port === port);
+        if (!node) continue;
+        const replica = await adminOf(node);
+        try {
+          const info = String(await replica.info('replication'));
+          const offset = Number(/slave_repl_offset:(\d+)/.exec(info)?.[1] ?? -1);
+          if (info.includes('master_link_status:up') && offset >= masterOffset) synced.push(node);
+        } finally {
+          replica.disconnect();
+        }
+      }
+      return synced;
+    } finally {
+      admin.disconnect();
+    }
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** 'master' or 'replica' as the node itself says (ROLE), or 'down' when it does not answer. */
+export async function roleOf(node: RedisProcess): Promise<'master' | 'replica' | 'down'> {
+  const client = new Redis({ host: '127.0.0.1', port: node.port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    const role = (await client.call('ROLE')) as unknown[];
+    return role[0] === 'master' ? 'master' : 'replica';
+  } catch {
+    return 'down'; // refused or reset: the node is not running
+  } finally {
+    client.disconnect();
   }
 }
