@@ -266,7 +266,14 @@ export interface RoomStore {
   /** Releases the connection's lease, username and slots. Idempotent. */
   leave(lease: Lease): Promise<void>;
 
-  /** Extends every given lease by `leaseTtlMs` in one round trip. Leases that already lapsed are restored. */
+  /**
+   * Extends every given lease by `leaseTtlMs` in one round trip, and returns the ones it
+   * could not: the lease is gone (it left, or lapsed long enough to be pruned), its room is
+   * gone (expired, or lost by the store), or it lapsed and cannot come back as it was (the
+   * room filled up, or another connection took its username meanwhile). A lapsed lease that
+   * can come back is restored, with its slots and username. The owner must not keep a
+   * connection whose lease was lost: it would count nowhere and hold nothing.
+   */
   renew(leases: readonly Lease[]): Promise<readonly Lease[]>;
 
   /** The room's current state, or null when it does not exist. */

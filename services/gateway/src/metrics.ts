@@ -18,6 +18,7 @@ export interface GatewayMetrics {
   readonly changesIgnored: Counter<'reason'>;
   readonly upgradesRefused: Counter<'reason'>;
   readonly clientErrors: Counter<'code'>;
+  readonly leasesLost: Counter;
   readonly closes: Counter<'code'>;
   readonly protocolErrors: Counter<'reason'>;
   readonly joins: Counter<'outcome'>;
@@ -76,6 +77,11 @@ export function createMetrics(): GatewayMetrics {
       name: 'cloudvars_upgrades_refused_total',
       help: 'WebSocket upgrades refused before they happened (HTTP 429/503), by reason.',
       labelNames: ['reason'],
+      ...make,
+    }),
+    leasesLost: new Counter({
+      name: 'cloudvars_leases_lost_total',
+      help: 'Clients closed (1012) because the store could not renew their lease (a partition longer than a lease, Redis lost the room).',
       ...make,
     }),
     clientErrors: new Counter({

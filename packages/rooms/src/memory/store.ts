@@ -178,24 +178,34 @@ export class MemoryStore implements RoomStore {
     this.release(lease.connectionId, now);
   }
 
-  async renew(leases: readonly Lease[]): Promise<void> {
+  async renew(leases: readonly Lease[]): Promise<readonly Lease[]> {
     const now = this.maintain();
     const expiresAt = now + this.limits.leaseTtlMs;
+    const lost: Lease[] = [];
     for (const lease of leases) {
       const live = this.leases.getLive(lease.connectionId);
-      if (live !== undefined) {
-        if (live.room === lease.room) this.leases.extend(live, expiresAt);
+      if (live !== undefined && live.room === lease.room) {
+        this.leases.extend(live, expiresAt);
         continue;
       }
-      // A lease that lapsed (the owner missed its renewals) gets its slots back, and its
-      // username unless another live connection took it meanwhile. A room that was
-      // forgotten cannot be restored: the owner will see `unknown-room` on its next set.
+      // A lease that lapsed (the owner missed its renewals) comes back only as it was: with
+      // room for it and its username free. Anything else is lost: the owner reconnects.
       const lapsed = this.leases.getLapsed(lease.connectionId);
       const room = this.rooms.get(lease.room);
-      if (lapsed?.room !== lease.room || room === undefined) continue;
+      const nameHolder = lapsed?.usernameKey == null ? undefined : room?.names.get(lapsed.usernameKey);
+      const restorable =
+        lapsed?.room === lease.room &&
+        room !== undefined &&
+        room.members.size < this.limits.maxClientsPerRoom &&
+        (nameHolder === undefined || nameHolder === lapsed.connectionId);
+      if (!restorable) {
+        lost.push(lease);
+        continue;
+      }
       room.lapsed.delete(lapsed.connectionId);
       this.attach(room, lease.room, lapsed, now);
     }
+    return lost;
   }
 
   async snapshot(roomName: string): Promise<RoomSnapshot | null> {
@@ -220,7 +230,10 @@ export class MemoryStore implements RoomStore {
     for (const record of this.leases.takeLapsed(now)) {
       const room = this.rooms.get(record.room);
       if (room === undefined) continue;
-      this.detach(room, record, now);
+      // Empty since the lease ended, not since we noticed: the room's ttl runs from then,
+      // as in Redis. (A room emptied this way may sit behind rooms emptied later in the
+      // expiry order below, so it can be forgotten a little late, never early.)
+      this.detach(room, record, record.expiresAt);
       room.lapsed.add(record.connectionId);
     }
     if (this.limits.roomTtlMs > 0) {

@@ -124,10 +124,11 @@ export function parseLeaveReply(reply: unknown): { readonly live: number } {
   return { live: toInt(live, 'leave', reply) };
 }
 
-/** renew.lua: 1, or 0 when the room no longer exists. */
-export function parseRenewReply(reply: unknown): { readonly roomExists: boolean } {
-  if (reply !== 0 && reply !== 1) bad('renew', reply);
-  return { roomExists: reply === 1 };
+/** renew.lua: the connection ids whose lease could not be extended. */
+export function parseRenewReply(reply: unknown): readonly string[] {
+  const ids = list(reply, 'renew');
+  if (!ids.every(isString)) bad('renew', reply);
+  return ids as readonly string[];
 }
 
 /** snapshot.lua: false (nil) when the room does not exist, else `{epoch, seq, name, value, ...}`. */

@@ -166,23 +166,24 @@ export function createRedisStore(options: RedisStoreOptions): RoomStore {
    * Every command is issued in one tick, so auto-pipelining sends them as one batch per node
    * (in Cluster, where it is off, they are still written back to back).
    */
-  async function renew(leases: readonly Lease[]): Promise<void> {
-    if (leases.length === 0) return;
+  async function renew(leases: readonly Lease[]): Promise<readonly Lease[]> {
+    if (leases.length === 0) return [];
     const at = now();
-    const byRoom = new Map<string, string[]>();
+    const byRoom = new Map<string, Lease[]>();
     const byAddress = new Map<string, string[]>();
     for (const lease of leases) {
-      byRoom.set(lease.room, [...(byRoom.get(lease.room) ?? []), lease.connectionId]);
+      byRoom.set(lease.room, [...(byRoom.get(lease.room) ?? []), lease]);
       const key = addressKey(prefix, lease.address);
       byAddress.set(key, [...(byAddress.get(key) ?? []), lease.connectionId]);
     }
-    const pending: Promise<unknown>[] = [];
-    for (const [room, ids] of byRoom) {
-      pending.push(scripts.renew(...keysOf(room), at, limits.leaseTtlMs, limits.roomTtlMs, ...ids));
-    }
-    pending.push(renewLeaseSet(roomsKey, [...byRoom.keys()], at));
-    for (const [key, ids] of byAddress) pending.push(renewLeaseSet(key, ids, at));
-    await Promise.all(pending);
+    const rooms = [...byRoom].map(async ([room, ofRoom]) => {
+      const pairs = ofRoom.flatMap((lease) => [lease.connectionId, lease.usernameKey ?? '']);
+      const lostIds = new Set(await scripts.renew(...keysOf(room), at, limits.leaseTtlMs, limits.roomTtlMs, limits.maxClientsPerRoom, ...pairs));
+      return ofRoom.filter((lease) => lostIds.has(lease.connectionId));
+    });
+    const leaseSets = [renewLeaseSet(roomsKey, [...byRoom.keys()], at), ...[...byAddress].map(([key, ids]) => renewLeaseSet(key, ids, at))];
+    const [lost] = await Promise.all([Promise.all(rooms), Promise.all(leaseSets)]);
+    return lost.flat();
   }
 
   async function snapshot(room: string): Promise<RoomSnapshot | null> {

@@ -128,7 +128,8 @@ export function joinRequest(
 }
 
 export function leaseOf(request: JoinRequest): Lease {
-  return { room: request.room, connectionId: request.connectionId, address: request.address };
+  const usernameKey = request.claimUsername ? request.username.toLowerCase() : null;
+  return { room: request.room, connectionId: request.connectionId, address: request.address, usernameKey };
 }
 
 /** Order-free comparison form: stores need not keep variable order. */

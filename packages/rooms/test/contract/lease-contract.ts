@@ -50,7 +50,7 @@ export function leaseContract(world: MakeWorld): void {
     const alice = joinRequest(room, 'c1', 'alice');
     await pods[0].store.join(alice);
     await pods[0].store.leave(leaseOf(alice));
-    await pods[0].store.renew([leaseOf(alice)]);
+    expect(await pods[0].store.renew([leaseOf(alice)])).toEqual([leaseOf(alice)]);
     expect(await pods[1].store.memberCount(room)).toBe(0);
     const next = await pods[1].store.join(joinRequest(room, 'c2', 'bob'));
     expect(next.ok && next.outcome).toBe('joined');
@@ -63,7 +63,7 @@ export function leaseContract(world: MakeWorld): void {
     await pods[0].store.join(alice);
     advance(limits.leaseTtlMs);
     expect(await pods[0].store.memberCount(room)).toBe(0);
-    await pods[0].store.renew([leaseOf(alice)]);
+    expect(await pods[0].store.renew([leaseOf(alice)])).toEqual([]);
     expect(await pods[1].store.memberCount(room)).toBe(1);
     expect(await pods[1].store.join(joinRequest(room, 'c2', 'ALICE', [['x', '0']], '10.2.2.2'))).toEqual({
       ok: false,
@@ -73,6 +73,44 @@ export function leaseContract(world: MakeWorld): void {
       ok: false,
       reason: 'address-limit',
     });
+  });
+
+  it('renew returns a lapsed lease whose username another connection took meanwhile, and does not restore it', async () => {
+    const { pods, limits, advance } = await world();
+    const room = freshRoom();
+    const alice = joinRequest(room, 'c1', 'alice');
+    const other = joinRequest(room, 'c2', 'bob');
+    await pods[0].store.join(alice);
+    await pods[0].store.join(other);
+    advance(limits.leaseTtlMs);
+    await pods[1].store.renew([leaseOf(other)]);
+    expect((await pods[1].store.join(joinRequest(room, 'c3', 'ALICE'))).ok).toBe(true);
+    expect(await pods[0].store.renew([leaseOf(alice), leaseOf(other)])).toEqual([leaseOf(alice)]);
+    expect(await pods[1].store.memberCount(room)).toBe(2);
+  });
+
+  it('renew returns a lapsed lease when its room filled up meanwhile, and does not restore it', async () => {
+    const { pods, limits, advance } = await world({ maxClientsPerRoom: 1 });
+    const room = freshRoom();
+    const alice = joinRequest(room, 'c1', 'alice');
+    await pods[0].store.join(alice);
+    advance(limits.leaseTtlMs);
+    expect((await pods[1].store.join(joinRequest(room, 'c2', 'bob'))).ok).toBe(true);
+    expect(await pods[0].store.renew([leaseOf(alice)])).toEqual([leaseOf(alice)]);
+    expect(await pods[1].store.memberCount(room)).toBe(1);
+  });
+
+  it('renew returns every lease of a room that is gone (expired or lost by the store)', async () => {
+    const { pods, limits, advance } = await world({ roomTtlMs: 1_000 });
+    const room = freshRoom();
+    const alice = joinRequest(room, 'c1', 'alice');
+    const bob = joinRequest(room, 'c2', 'bob');
+    await pods[0].store.join(alice);
+    await pods[0].store.join(bob);
+    // Nobody renewed: the leases end, then the empty room's ttl runs out.
+    advance(limits.leaseTtlMs * 2 + 1_000);
+    expect(await pods[1].store.snapshot(room)).toBeNull();
+    expect(await pods[0].store.renew([leaseOf(alice), leaseOf(bob)])).toEqual([leaseOf(alice), leaseOf(bob)]);
   });
 
   it('a room whose members all lapsed is migrated by a join with other names', async () => {

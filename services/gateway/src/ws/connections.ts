@@ -179,17 +179,32 @@ export class Connections {
     }
   }
 
+  /**
+   * Renews every joined client's lease. A client whose lease the store could not extend
+   * (this pod was cut off from Redis for longer than a lease, or Redis lost the room) no
+   * longer counts as a member or holds its username: it is closed with 1012 and reconnects,
+   * and its new join goes through every check again.
+   */
   private renewLeases(): void {
     if (this.renewing) return;
     const leases: Lease[] = [];
+    const byConnection = new Map<string, Session>();
     for (const session of this.sessions) {
       const lease = session.lease;
-      if (lease !== null) leases.push(lease);
+      if (lease === null) continue;
+      leases.push(lease);
+      byConnection.set(lease.connectionId, session);
     }
     if (leases.length === 0) return;
     this.renewing = true;
     this.context.engine.store
       .renew(leases)
+      .then((lost) => {
+        if (lost.length === 0) return;
+        this.context.log.warn({ lost: lost.length, leases: leases.length }, 'leases lost in the store: closing those clients so they rejoin');
+        this.context.metrics.leasesLost.inc(lost.length);
+        for (const lease of lost) byConnection.get(lease.connectionId)?.close(CloseCode.ServiceRestart, 'lease-lost');
+      })
       .catch((error: unknown) => this.context.log.error({ err: error, leases: leases.length }, 'lease renewal failed'))
       .finally(() => {
         this.renewing = false;

@@ -102,7 +102,8 @@ export class Membership implements RoomMember {
 
   /** This connection's lease in the store. */
   get lease(): Lease {
-    return { room: this.room.name, connectionId: this.host.id, address: this.host.address };
+    const usernameKey = this.host.policy.claimsUsername ? this.username.toLowerCase() : null;
+    return { room: this.room.name, connectionId: this.host.id, address: this.host.address, usernameKey };
   }
 
   /**
