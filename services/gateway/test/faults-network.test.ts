@@ -21,6 +21,7 @@ import { startTcpProxy, type Direction, type TcpProxy } from '@cloudvars/test-su
 import { loadConfig } from '../src/config.ts';
 import { engineLimits } from '../src/engine.ts';
 import { until } from './support/client.ts';
+import { metricValue } from './support/conformance.ts';
 import { startGateway, type RunningGateway } from './support/gateway.ts';
 import { httpStatus } from './support/processes.ts';
 import { startTraffic, type Traffic } from './support/traffic.ts';
@@ -60,6 +61,10 @@ afterAll(async () => {
 });
 
 const readyz = (pod: RunningGateway): Promise<number> => httpStatus(pod.httpUrl, '/readyz');
+
+async function resyncs(pod: RunningGateway): Promise<number> {
+  return metricValue(await pod.metrics.registry.metrics(), 'cloudvars_resyncs_total') ?? 0;
+}
 
 async function startNet(room: string): Promise<Net> {
   const server = redis as RedisProcess;
@@ -156,6 +161,7 @@ async function breakAndHeal(n: Net, breakLink: (proxy: TcpProxy) => void): Promi
   traffic.start();
   await until(async () => ((await n.observer.store.snapshot(traffic.room))?.seq ?? 0) >= 30, { what: 'traffic stored before the fault' });
   const readiness = sampleReadiness(pods);
+  const resyncsBefore = await resyncs(pods[0]);
   breakLink(proxies[0]);
   await until(async () => (await readyz(pods[0])) === 503, { timeoutMs: UNREADY_TIMEOUT_MS, what: 'pod 0 to turn unready' });
   const [sent0, sent1] = [traffic.sent(0), traffic.sent(1)];
@@ -164,11 +170,16 @@ async function breakAndHeal(n: Net, breakLink: (proxy: TcpProxy) => void): Promi
   await traffic.crosses(onPod1[0]!, onPod1[1]!);
   await until(() => traffic.sent(0) >= sent0 + SETS_DURING_FAULT && traffic.sent(1) >= sent1 + SETS_DURING_FAULT, { what: 'sets on both sides during the fault' });
   expect(await readyz(pods[0])).toBe(503);
+  // The fault did bite: bytes wait in the proxy, or links were reset.
+  const stats = proxies[0].stats();
+  expect(stats.held.up + stats.held.down + stats.accepted - stats.links).toBeGreaterThan(0);
   proxies[0].heal();
   await readiness.stop();
   // Pod 1's link was fine all along: it never said otherwise.
   expect(readiness.samples[1]?.filter((status) => status !== 200)).toEqual([]);
   await recovered(n);
+  // Events may have been lost while the path was broken: pod 0 re-read its rooms.
+  expect(await resyncs(pods[0])).toBeGreaterThan(resyncsBefore);
 }
 
 describe.skipIf(!hasBinary('redis-server'))('network faults between a gateway and Redis (through a TCP proxy)', () => {
