@@ -19,6 +19,11 @@ export interface RedisBus extends RoomBus {
   abandonProbes(): void;
 }
 
+/** A room's subscription, as one object per subscribe that made it (compared by identity). */
+interface Subscription {
+  readonly channel: string;
+}
+
 export interface RedisBusOptions {
   readonly prefix: string;
   readonly podId: string;
@@ -29,7 +34,8 @@ export interface RedisBusOptions {
 export function createRedisBus(options: RedisBusOptions): RedisBus {
   const { prefix, podId, report } = options;
   const probeName = probeChannel(prefix, podId);
-  const rooms = new Map<string, string>();
+  /** Subscribed rooms; each entry is made by one subscribe call (see its failure path). */
+  const rooms = new Map<string, Subscription>();
   const probes = new Map<string, (arrived: boolean) => void>();
   let listener: BusListener | undefined;
   let probeCounter = 0;
@@ -65,7 +71,7 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
   }
 
   function channels(): readonly string[] {
-    return [probeName, ...rooms.values()];
+    return [probeName, ...[...rooms.values()].map((subscription) => subscription.channel)];
   }
 
   return {
@@ -85,12 +91,15 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
     },
     async subscribe(list) {
       const wanted: string[] = [];
-      const added: string[] = [];
+      const added: Array<readonly [string, Subscription]> = [];
       for (const room of list) {
-        const channel = roomKeys(prefix, room).channel;
-        if (!rooms.has(room)) added.push(room);
-        rooms.set(room, channel);
-        wanted.push(channel);
+        let subscription = rooms.get(room);
+        if (subscription === undefined) {
+          subscription = { channel: roomKeys(prefix, room).channel };
+          rooms.set(room, subscription);
+          added.push([room, subscription]);
+        }
+        wanted.push(subscription.channel);
       }
       // Subscribing a known room again is a no-op in Redis but still waits for its reply,
       // so the promise means "delivered from now on" even for a concurrent duplicate call.
@@ -98,18 +107,22 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
         await transport.subscribe(wanted);
       } catch (error) {
         // The caller counts this room as not subscribed: left in `rooms`, it would be
-        // resubscribed on every reconnect and never unsubscribed.
-        for (const room of added) rooms.delete(room);
+        // resubscribed on every reconnect and never unsubscribed. Only the entries this call
+        // made go: if an unsubscribe and a newer subscribe replaced one meanwhile, that one
+        // is another caller's, and removing it would leave its room deaf.
+        for (const [room, subscription] of added) {
+          if (rooms.get(room) === subscription) rooms.delete(room);
+        }
         throw error;
       }
     },
     async unsubscribe(list) {
       const gone: string[] = [];
       for (const room of list) {
-        const channel = rooms.get(room);
-        if (channel === undefined) continue;
+        const subscription = rooms.get(room);
+        if (subscription === undefined) continue;
         rooms.delete(room);
-        gone.push(channel);
+        gone.push(subscription.channel);
       }
       await transport.unsubscribe(gone);
     },
