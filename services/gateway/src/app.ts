@@ -9,6 +9,9 @@ import type { RoomEngine } from '@cloudvars/rooms';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Config } from './config.ts';
 import { createMetrics, type GatewayMetrics } from './metrics.ts';
+import { apiMetrics } from './api/api-metrics.ts';
+import { cloudvarsApi } from './api/plugin.ts';
+import { LiveViewers } from './live/viewers.ts';
 import { cloudSocket } from './plugins/cloud-socket.ts';
 import { healthRoutes } from './plugins/health.ts';
 import { metricsRoute } from './plugins/metrics-route.ts';
@@ -54,6 +57,9 @@ export function protocolLimitsFrom(config: Config): ProtocolLimits {
   };
 }
 
+/** The longest path parameter: a 999-character project id of 3-byte characters, %XX-escaped. */
+const API_PARAM_MAX_LENGTH = 9_000;
+
 function trustHops(hops: number): (address: string, hop: number) => boolean {
   return (_address, hop) => hop < hops;
 }
@@ -66,6 +72,8 @@ export async function buildApp(deps: AppDeps): Promise<Gateway> {
     trustProxy: typeof config.trustProxy === 'number' ? trustHops(config.trustProxy) : config.trustProxy,
     // Connection logs are ours (open/join/close); Fastify's per-request lines would double them.
     logController: new LogController({ disableRequestLogging: true }),
+    // API paths carry project ids of up to 999 characters, URL-encoded (up to 9 bytes each).
+    routerOptions: { maxParamLength: API_PARAM_MAX_LENGTH },
   });
   const log = app.log;
   const metrics = deps.metrics ?? createMetrics();
@@ -81,7 +89,10 @@ export async function buildApp(deps: AppDeps): Promise<Gateway> {
   const metricsApp = Fastify({ logger: false });
   await metricsApp.register(metricsRoute, { metrics });
   await app.register(cloudSocket, { config, connections, metrics });
+  const viewers = new LiveViewers({ engine, hub, config, log, gauge: apiMetrics(metrics.registry).liveViewers, instanceId: deps.instanceId });
+  await app.register(cloudvarsApi, { config, protocolLimits: protocolLimitsFrom(config), engine, viewers, metrics });
   app.addHook('onClose', async () => {
+    viewers.stop();
     readiness.stop();
     metrics.stop();
     await metricsApp.close();
@@ -95,6 +106,7 @@ export async function buildApp(deps: AppDeps): Promise<Gateway> {
       readiness.startDraining();
       log.info({ delayMs, connections: connections.size }, 'draining: /readyz fails now');
       await new Promise((resolve) => setTimeout(resolve, delayMs));
+      viewers.closeAll();
       await connections.drain(config.drainBatchSize, deadline);
       log.info('drained; closing');
       await app.close();

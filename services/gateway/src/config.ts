@@ -5,6 +5,7 @@
  */
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 
 export class ConfigError extends Error {
   readonly code = 'CV_ERR_CONFIG';
@@ -134,11 +135,38 @@ export const SETTINGS = {
   },
   SLOW_CONSUMER_TIMEOUT_MS: { kind: 'int', default: 10_000, min: 100, help: 'How long a client may stay above SEND_BUFFER_LIMIT_BYTES; meanwhile its updates are coalesced.' },
   SHUTDOWN_TIMEOUT_MS: { kind: 'int', default: 30_000, min: 1_000, help: 'Hard limit on a drain; keep it below the orchestrator\'s grace period.' },
+  ADMIN_TOKENS: {
+    kind: 'string',
+    default: '',
+    help: 'Comma list of name:token pairs for the HTTP API\'s admin calls (Authorization: Bearer <token>; tokens of 16-256 printable characters). Unset: no admin API (404).',
+  },
+  ADMIN_TOKENS_FILE: { kind: 'string', default: '', help: 'A file holding the ADMIN_TOKENS list (a mounted secret), read at start; instead of ADMIN_TOKENS.' },
+  API_READS_NEED_TOKEN: {
+    kind: 'bool',
+    default: false,
+    help: 'Room reads (GET /api/v1/rooms/..., the live room page) need an admin token too; off, they are public, as cloud values are on Scratch.',
+  },
+  API_RATE_LIMIT_PER_MINUTE: { kind: 'int', default: 300, min: 1, help: 'HTTP API calls per client address per minute, across the cluster (HTTP 429 beyond).' },
+  CLOUD_LOG_LENGTH: {
+    kind: 'int',
+    default: 100,
+    min: 0,
+    max: 10_000,
+    help: 'Changes each room\'s cloud log keeps (GET /api/v1/rooms/{room}/log); values are logged cut to 1 KiB; 0 keeps none.',
+  },
+  LIVE_VIEWERS_PER_ADDRESS: { kind: 'int', default: 10, min: 1, help: 'Live room page subscriptions per client address on one pod (HTTP 429 beyond).' },
+  MAX_LIVE_VIEWERS: { kind: 'int', default: 1_000, min: 1, help: 'Live room page subscriptions per pod (HTTP 503 beyond).' },
 } as const satisfies Record<string, Setting>;
 
 type SettingName = keyof typeof SETTINGS;
 
 export type TrustProxy = boolean | number | string[];
+
+/** One ADMIN_TOKENS entry: the operator's name (logs, the cloud log) and the secret. */
+export interface AdminToken {
+  readonly name: string;
+  readonly token: string;
+}
 
 export interface Config {
   readonly port: number;
@@ -180,6 +208,13 @@ export interface Config {
   readonly flushIntervalMs: number;
   readonly roomLingerMs: number;
   readonly shutdownTimeoutMs: number;
+  /** Empty: no admin API. */
+  readonly adminTokens: readonly AdminToken[];
+  readonly apiReadsNeedToken: boolean;
+  readonly apiRateLimitPerMinute: number;
+  readonly cloudLogLength: number;
+  readonly liveViewersPerAddress: number;
+  readonly maxLiveViewers: number;
 }
 
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
@@ -247,6 +282,43 @@ function readRedisUrl(env: Env): string | null {
   return raw;
 }
 
+const ADMIN_NAME = /^[A-Za-z0-9_.@-]{1,64}$/;
+/** Printable ASCII but the list's comma: what fits in a header and in a secret file. */
+const ADMIN_SECRET = /^[\x21-\x2b\x2d-\x7e]{16,256}$/;
+
+/** ADMIN_TOKENS, or the file ADMIN_TOKENS_FILE names. Errors never show a token. */
+function readAdminTokens(env: Env): readonly AdminToken[] {
+  const inline = readString(env, 'ADMIN_TOKENS');
+  const file = readString(env, 'ADMIN_TOKENS_FILE');
+  if (inline !== '' && file !== '') throw new ConfigError('set ADMIN_TOKENS or ADMIN_TOKENS_FILE, not both');
+  let source: 'ADMIN_TOKENS' | 'ADMIN_TOKENS_FILE' = 'ADMIN_TOKENS';
+  let raw = inline;
+  if (file !== '') {
+    source = 'ADMIN_TOKENS_FILE';
+    try {
+      raw = readFileSync(file, 'utf8').trim();
+    } catch (error) {
+      throw new ConfigError(`ADMIN_TOKENS_FILE: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  }
+  const tokens: AdminToken[] = [];
+  for (const [index, entry] of raw.split(',').map((part) => part.trim()).filter(Boolean).entries()) {
+    const colon = entry.indexOf(':');
+    const name = entry.slice(0, colon);
+    const token = entry.slice(colon + 1);
+    if (colon < 0 || !ADMIN_NAME.test(name)) {
+      throw new ConfigError(`${source}: entry ${index + 1} must be name:token with a name of 1-64 characters of [A-Za-z0-9_.@-]`);
+    }
+    if (!ADMIN_SECRET.test(token)) {
+      throw new ConfigError(`${source}: the token of "${name}" must be 16-256 printable characters without spaces or commas`);
+    }
+    if (tokens.some((other) => other.name === name)) throw new ConfigError(`${source}: the name "${name}" appears twice`);
+    if (tokens.some((other) => other.token === token)) throw new ConfigError(`${source}: "${name}" reuses another entry's token`);
+    tokens.push({ name, token });
+  }
+  return Object.freeze(tokens);
+}
+
 /** Parses and validates the whole environment. Throws ConfigError naming the first bad variable. */
 export function loadConfig(env: Env = process.env): Config {
   const logLevel = readString(env, 'LOG_LEVEL');
@@ -301,7 +373,16 @@ export function loadConfig(env: Env = process.env): Config {
     flushIntervalMs: readInt(env, 'FLUSH_INTERVAL_MS'),
     roomLingerMs: readInt(env, 'ROOM_LINGER_MS'),
     shutdownTimeoutMs: readInt(env, 'SHUTDOWN_TIMEOUT_MS'),
+    adminTokens: readAdminTokens(env),
+    apiReadsNeedToken: readBool(env, 'API_READS_NEED_TOKEN'),
+    apiRateLimitPerMinute: readInt(env, 'API_RATE_LIMIT_PER_MINUTE'),
+    cloudLogLength: readInt(env, 'CLOUD_LOG_LENGTH'),
+    liveViewersPerAddress: readInt(env, 'LIVE_VIEWERS_PER_ADDRESS'),
+    maxLiveViewers: readInt(env, 'MAX_LIVE_VIEWERS'),
   };
+  if (config.apiReadsNeedToken && config.adminTokens.length === 0) {
+    throw new ConfigError('API_READS_NEED_TOKEN=true needs ADMIN_TOKENS (or ADMIN_TOKENS_FILE): no read could pass');
+  }
   return Object.freeze(config);
 }
 

@@ -1,13 +1,18 @@
 /** Command-line flags to LoadOptions. */
 import { parseArgs } from 'node:util';
+import type { DialectName } from '@cloudvars/protocol';
+import type { ValueKind } from './wire.ts';
 import { DEFAULT_OPTIONS, OptionsError, type LoadMode, type LoadOptions } from './plan.ts';
 
 export const USAGE = `usage: node tools/loadgen/dist/main.js (after pnpm build) --url ws://127.0.0.1:9080/ [flags]
   --mode load|idle|join-storm   load: open-loop sets; idle: RSS per connection; join-storm: handshakes/s
+  --dialect seed|legacy|scratch the clients' protocol (default seed); scratch = Scratch 3 / TurboWarp,
+                                which TurboWarp's cloud-server speaks too
+  --values text|number          set values as JSON strings (default) or, scratch only, JSON numbers
   --url URL                     gateway WebSocket URL (repeat or comma-separate for several gateways)
   --clients N --rooms R         clients, spread evenly over rooms (default 100, 10)
   --rate S                      sets per second per client (default 5, at most 30)
-  --variables V                 variables per room, 1..10 (default 10)
+  --variables V                 variables per room, 1..10, scratch 1..128 (default 10)
   --warmup S --duration S       seconds before and of the measured window (default 3, 20)
   --drain S                     seconds to wait for in-flight deliveries after the window (default 5)
   --workers W                   forked worker processes (0 = in this process; default 0; ~19,000 sockets each)
@@ -35,6 +40,8 @@ export function parseCli(argv: readonly string[]): LoadOptions | 'help' {
     strict: true,
     options: {
       mode: { type: 'string' },
+      dialect: { type: 'string' },
+      values: { type: 'string' },
       url: { type: 'string', multiple: true },
       clients: { type: 'string' },
       rooms: { type: 'string' },
@@ -64,6 +71,8 @@ export function parseCli(argv: readonly string[]): LoadOptions | 'help' {
   const d = DEFAULT_OPTIONS;
   return {
     mode,
+    dialect: (values.dialect ?? d.dialect) as DialectName,
+    values: (values.values ?? d.values) as ValueKind,
     urls: list(values.url),
     clients: num('clients', values.clients, d.clients),
     rooms: num('rooms', values.rooms, d.rooms),

@@ -1,9 +1,10 @@
 /** One simulated client: a WebSocket that joins a room, then sends and receives stamped sets. */
+import type { DialectName } from '@cloudvars/protocol';
 import WebSocket from 'ws';
 import type { Member } from './ledger.ts';
 import type { ClientSpec } from './plan.ts';
 import { nowUs } from './stamp.ts';
-import { encodeHandshake, parseServerFrame, type ReceivedSet } from './wire.ts';
+import { encodeClientSet, encodeHandshake, parseServerFrame, type ReceivedSet, type ValueKind } from './wire.ts';
 
 export class JoinError extends Error {
   readonly code = 'CV_ERR_LOADGEN_JOIN';
@@ -35,6 +36,8 @@ export class LoadClient implements Member {
   constructor(
     readonly spec: ClientSpec,
     private readonly sink: ClientSink,
+    private readonly dialect: DialectName = 'seed',
+    private readonly values: ValueKind = 'text',
   ) {}
 
   get index(): number {
@@ -54,8 +57,13 @@ export class LoadClient implements Member {
   }
 
   /**
-   * Connect and handshake; resolves with the join latency (us) when the first frame arrives
-   * (snapshot or correction: see handshakeVariables), rejects on close, error or timeout.
+   * Connect and handshake; resolves with the join latency (us) when the join is acknowledged,
+   * rejects on close, error or timeout. 2020 dialects: the first frame (snapshot or
+   * correction: see handshakeVariables). Scratch: neither server answers a join to a room
+   * without variables, so a ping follows the handshake and its pong is the acknowledgement:
+   * TurboWarp's server handles the handshake synchronously before reading the ping, and our
+   * gateway reads nothing (pings included) until the join completed. A snapshot frame, when
+   * the room has variables, comes before the pong and sets what the client shows.
    */
   join(variables: Record<string, string>, timeoutMs: number): Promise<number> {
     const started = nowUs();
@@ -75,7 +83,22 @@ export class LoadClient implements Member {
         reject(err);
       };
       const timer = setTimeout(() => fail(new JoinError(`no join acknowledgement within ${timeoutMs} ms`)), timeoutMs);
-      ws.on('open', () => ws.send(encodeHandshake(this.spec.room, this.spec.username, variables)));
+      const scratch = this.dialect === 'scratch';
+      const acknowledged = (): void => {
+        settled = true;
+        clearTimeout(timer);
+        this.joined = true;
+        resolve(nowUs() - started);
+      };
+      ws.on('open', () => {
+        ws.send(encodeHandshake(this.dialect, this.spec.room, this.spec.username, variables));
+        if (scratch) ws.ping();
+      });
+      if (scratch) {
+        ws.once('pong', () => {
+          if (!settled) acknowledged();
+        });
+      }
       ws.on('error', (err) => fail(new JoinError(`socket error: ${err.message}`)));
       ws.on('close', (code) => {
         if (!settled) {
@@ -84,27 +107,23 @@ export class LoadClient implements Member {
         }
         if (this.joined) this.sink.onClose(this, code);
       });
+      if (!scratch) for (const [name, value] of Object.entries(variables)) this.view.set(name, value);
       ws.on('message', (data: Buffer) => {
         if (!settled) {
-          settled = true;
-          clearTimeout(timer);
           // The join frame (snapshot or correction) sets what this client shows.
-          for (const [name, value] of Object.entries(variables)) this.view.set(name, value);
           try {
-            for (const set of parseServerFrame(data.toString())) this.view.set(set.variable, set.value);
+            for (const set of parseServerFrame(data.toString(), this.dialect)) this.view.set(set.variable, set.value);
           } catch (err) {
-            ws.terminate();
-            reject(new JoinError(`bad join frame: ${(err as Error).message}`));
+            fail(new JoinError(`bad join frame: ${(err as Error).message}`));
             return;
           }
-          this.joined = true;
-          resolve(nowUs() - started);
+          if (!scratch) acknowledged();
           return;
         }
         const received = nowUs();
         let sets: ReceivedSet[];
         try {
-          sets = parseServerFrame(data.toString());
+          sets = parseServerFrame(data.toString(), this.dialect);
         } catch (err) {
           this.sink.onBadFrame(this, err as Error);
           return;
@@ -116,6 +135,11 @@ export class LoadClient implements Member {
 
   send(frame: string): void {
     this.ws?.send(frame);
+  }
+
+  /** One set of this client's variable, in its dialect. */
+  sendSet(value: string): void {
+    this.ws?.send(encodeClientSet(this.dialect, this.spec.variable, value, this.values));
   }
 
   /** Close politely; resolves once the socket is closed (or was never open). */

@@ -43,6 +43,9 @@ function addCloses(into: Record<string, number>, from: Readonly<Record<string, n
 export interface RunHooks {
   /** Called with every client still connected, after the measurements, before closing. */
   readonly beforeClose?: () => Promise<void>;
+  /** Called where the measured window starts and ends (load: the sending window; idle: the settle period). */
+  readonly windowStarted?: () => void;
+  readonly windowEnded?: () => void;
 }
 
 export async function runLoad(options: LoadOptions, hooks: RunHooks = {}): Promise<LoadReport> {
@@ -97,8 +100,12 @@ async function drive(options: LoadOptions, links: WorkerLink[], log: (line: stri
   if (options.mode === 'idle') {
     // Let the join storm's garbage be collected (V8's memory reducer acts on an idle heap).
     log(`idle: settling ${options.durationSeconds} s before measuring memory`);
+    hooks.windowStarted?.();
+    busyStart = machineBusySeconds();
     await wait(options.durationSeconds * 1000);
     settled = sampleAll(pidsAll);
+    busyEnd = machineBusySeconds();
+    hooks.windowEnded?.();
     metricsEnd = await scrapeAll(options.urls);
   }
   let windowSeconds = 0;
@@ -113,6 +120,7 @@ async function drive(options: LoadOptions, links: WorkerLink[], log: (line: stri
       log(`warm-up ${options.warmupSeconds} s`);
       await wait(options.warmupSeconds * 1000);
       for (const link of links) link.send({ type: 'window-start' });
+      hooks.windowStarted?.();
       windowStart = sampleAll(pidsAll);
       busyStart = machineBusySeconds();
       monoStart = monotonicUs();
@@ -123,6 +131,7 @@ async function drive(options: LoadOptions, links: WorkerLink[], log: (line: stri
       windowEnd = sampleAll(pidsAll);
       busyEnd = machineBusySeconds();
       monoEnd = monotonicUs();
+      hooks.windowEnded?.();
       metricsEnd = await scrapeAll(options.urls);
       windowSeconds = (performance.now() - t0) / 1000;
       for (const link of links) link.send({ type: 'window-end' });
@@ -185,6 +194,8 @@ async function drive(options: LoadOptions, links: WorkerLink[], log: (line: stri
       otherCpuSeconds: Math.max(0, busyEnd - busyStart - gatewayCpuSeconds - redisCpuSeconds - results.reduce((n, r) => n + r.cpuSeconds, 0)),
       gatewayMessagesOut: delta(metricsStart, metricsEnd, 'cloudvars_messages_out_total'),
       gatewayFramesOut: delta(metricsStart, metricsEnd, 'cloudvars_frames_out_total'),
+      framesReceived: sum((t) => t.framesReceived),
+      updatesPerFrameReceived: sum((t) => t.framesReceived) > 0 ? sum((t) => t.setsInFrames) / sum((t) => t.framesReceived) : null,
     };
   }
 
@@ -198,12 +209,17 @@ async function drive(options: LoadOptions, links: WorkerLink[], log: (line: stri
           rssAfterJoinBytes: rssOf(afterJoin),
           rssAfterBytes: rssOf(settled),
           bytesPerConnection: gw > 0 && joined > 0 ? (rssOf(settled) - rssOf(before)) / joined : null,
+          settleSeconds: options.durationSeconds,
+          // The generator's idle sockets cost next to nothing: all but the servers is other work.
+          otherCpuSeconds: Math.max(0, busyEnd - busyStart - cpuOf(afterJoin, settled)),
           heapBytesPerConnection: heapBefore !== undefined && heapAfter !== undefined && joined > 0 ? (heapAfter - heapBefore) / joined : null,
         }
       : null;
 
   return {
     mode: options.mode,
+    dialect: options.dialect,
+    values: options.values,
     runId: options.runId,
     gateways: options.urls.length,
     clients: options.clients,

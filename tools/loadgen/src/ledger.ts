@@ -15,7 +15,13 @@
  * is what proves the end state right.
  */
 import { Histogram } from './histogram.ts';
-import { decodeStamp, encodeStamp } from './stamp.ts';
+import { decodeCompactStamp, decodeStamp, encodeCompactStamp, encodeStamp } from './stamp.ts';
+
+/**
+ * `full`: values carry their send time (stamp.ts), sent as strings. `compact`: values fit a
+ * JavaScript number (sent as JSON numbers); the send time is read from the sender's record.
+ */
+export type StampFormat = 'full' | 'compact';
 
 export interface Member {
   readonly index: number;
@@ -45,6 +51,9 @@ export interface LedgerTotals {
   readonly echoes: number;
   readonly reordered: number;
   readonly unstamped: number;
+  /** Frames received in the window, and the sets they carried: the servers' batching, seen by clients. */
+  readonly framesReceived: number;
+  readonly setsInFrames: number;
 }
 
 export class Ledger {
@@ -62,8 +71,13 @@ export class Ledger {
   private echoes = 0;
   private reordered = 0;
   private unstamped = 0;
+  private framesReceived = 0;
+  private setsInFrames = 0;
 
-  constructor(members: readonly Member[]) {
+  constructor(
+    members: readonly Member[],
+    private readonly format: StampFormat = 'full',
+  ) {
     for (const m of members) {
       this.byIndex.set(m.index, m);
       const room = this.rooms.get(m.roomIndex);
@@ -86,7 +100,8 @@ export class Ledger {
 
   /** Stamps the member's next set, records it, and returns the value to send. */
   recordSend(m: Member, nowUs: number): string {
-    const value = encodeStamp(nowUs, m.sendTimes.length, m.index);
+    const seq = m.sendTimes.length;
+    const value = this.format === 'compact' ? encodeCompactStamp(seq, m.index) : encodeStamp(nowUs, seq, m.index);
     m.sendTimes.push(nowUs);
     m.view.set(m.variable, value);
     if (this.inWindow(nowUs)) {
@@ -96,12 +111,21 @@ export class Ledger {
     return value;
   }
 
+  /** One frame of `sets` updates received (after the join). */
+  recordFrame(sets: number, receivedUs: number): void {
+    if (!this.inWindow(receivedUs)) return;
+    this.framesReceived += 1;
+    this.setsInFrames += sets;
+  }
+
   recordReceive(r: Member, variable: string, value: string, receivedUs: number): void {
     this.lastReceiveUs = receivedUs;
     r.view.set(variable, value);
-    const stamp = decodeStamp(value);
+    const stamp = this.format === 'compact' ? decodeCompactStamp(value) : decodeStamp(value);
     const sender = stamp === undefined ? undefined : this.byIndex.get(stamp.sender);
-    if (stamp === undefined || sender === undefined) {
+    // A compact stamp has no time: the sender's record has it (same process).
+    const sentUs = stamp === undefined || sender === undefined ? undefined : (stamp.sentUs ?? sender.sendTimes[stamp.seq]);
+    if (stamp === undefined || sender === undefined || sentUs === undefined) {
       this.unstamped += 1;
       return;
     }
@@ -118,9 +142,9 @@ export class Ledger {
       if (this.inWindow(sender.sendTimes[k] ?? -1)) this.superseded += 1;
     }
     r.lastSeq.set(stamp.sender, stamp.seq);
-    if (this.inWindow(stamp.sentUs)) {
+    if (this.inWindow(sentUs)) {
       this.delivered += 1;
-      this.latency.record(receivedUs - stamp.sentUs);
+      this.latency.record(receivedUs - sentUs);
     } else {
       this.outsideWindow += 1;
     }
@@ -176,6 +200,8 @@ export class Ledger {
       echoes: this.echoes,
       reordered: this.reordered,
       unstamped: this.unstamped,
+      framesReceived: this.framesReceived,
+      setsInFrames: this.setsInFrames,
     };
   }
 

@@ -7,17 +7,28 @@
  * process's monotonic clock, so sender and receiver must share it.
  */
 
+import type { DialectName } from '@cloudvars/protocol';
+import type { StampFormat } from './ledger.ts';
+import { DIALECTS, type ValueKind } from './wire.ts';
+
 export type LoadMode = 'load' | 'idle' | 'join-storm';
 
 export interface LoadOptions {
   readonly mode: LoadMode;
+  /**
+   * The protocol the clients speak: seed or legacy (2020, variables declared at the
+   * handshake) or scratch (Scratch 3: none declared, the first set creates a variable).
+   */
+  readonly dialect: DialectName;
+  /** Set values as JSON strings, or (scratch only) as JSON numbers, as Scratch 3's VM sends them. */
+  readonly values: ValueKind;
   /** Gateway WebSocket URLs; clients are spread over them round-robin within each room. */
   readonly urls: readonly string[];
   readonly clients: number;
   readonly rooms: number;
   /** Sets per second per client (load mode). */
   readonly rate: number;
-  /** Variables per room, 1..10; client member m writes variable m % variables. */
+  /** Variables per room, 1..10 (scratch: 1..128); client member m writes variable m % variables. */
   readonly variables: number;
   readonly warmupSeconds: number;
   readonly durationSeconds: number;
@@ -39,6 +50,8 @@ export interface LoadOptions {
 
 export const DEFAULT_OPTIONS: Omit<LoadOptions, 'urls'> = {
   mode: 'load',
+  dialect: 'seed',
+  values: 'text',
   clients: 100,
   rooms: 10,
   rate: 5,
@@ -99,8 +112,20 @@ export function clientsForWorker(opts: LoadOptions, worker: number, workers: num
   return out;
 }
 
+/** How the values of a run are stamped: numbers must fit a JavaScript number exactly. */
+export function stampFormat(values: ValueKind): StampFormat {
+  return values === 'number' ? 'compact' : 'full';
+}
+
+/** Most variables a room may have in a run: 2020 handshakes declare them all; scratch rooms take 128 (TurboWarp's limit, and ours). */
+export function maxVariables(dialect: DialectName): number {
+  return dialect === 'scratch' ? 128 : 10;
+}
+
 /**
- * The handshake variables. The first holds an invalid value on purpose: a client that
+ * The handshake variables (2020 dialects; a scratch handshake declares none, and neither
+ * server answers a join to a room without variables: a scratch join is acknowledged by the
+ * pong to a ping sent right behind the handshake, see client.ts). The first holds an invalid value on purpose: a client that
  * creates the room is answered with a correction to "0" (PROTOCOL.md), one that joins an
  * existing room with its snapshot. Either way every successful join gets one frame back,
  * which is the join acknowledgement the protocol otherwise lacks.
@@ -122,7 +147,11 @@ export function validateOptions(o: LoadOptions): void {
   if (o.urls.length === 0) fail('at least one --url is required');
   if (!Number.isInteger(o.clients) || o.clients < 1) fail('--clients must be a positive integer');
   if (!Number.isInteger(o.rooms) || o.rooms < 1 || o.rooms > o.clients) fail('--rooms must be 1..clients');
-  if (!Number.isInteger(o.variables) || o.variables < 1 || o.variables > 10) fail('--variables must be 1..10');
+  if (!DIALECTS.includes(o.dialect)) fail(`--dialect must be one of ${DIALECTS.join(', ')}`);
+  if (o.values !== 'text' && o.values !== 'number') fail('--values must be text or number');
+  if (o.values === 'number' && o.dialect !== 'scratch') fail('--values number needs --dialect scratch: the 2020 dialects carry values as strings');
+  const most = maxVariables(o.dialect);
+  if (!Number.isInteger(o.variables) || o.variables < 1 || o.variables > most) fail(`--variables must be 1..${most} in the ${o.dialect} dialect`);
   if (!(o.rate > 0) || o.rate > 30) fail('--rate must be in (0, 30]: the gateway closes clients above 30 msg/s');
   if (!(o.durationSeconds > 0)) fail('--duration must be positive');
   if (!(o.warmupSeconds >= 0)) fail('--warmup must be >= 0');

@@ -1,6 +1,8 @@
 /** The result of one run: a JSON-able object, and a readable table of it. */
+import type { DialectName } from '@cloudvars/protocol';
 import type { ProcDelta } from './proc-stats.ts';
 import type { LoadMode } from './plan.ts';
+import type { ValueKind } from './wire.ts';
 
 export interface LatencySummary {
   readonly p50: number;
@@ -11,6 +13,8 @@ export interface LatencySummary {
 
 export interface LoadReport {
   readonly mode: LoadMode;
+  readonly dialect: DialectName;
+  readonly values: ValueKind;
   readonly runId: string;
   readonly gateways: number;
   readonly clients: number;
@@ -67,6 +71,9 @@ export interface LoadReport {
     /** From the gateways' /metrics over the window (null when not scraped): messages/frames = batching. */
     readonly gatewayMessagesOut: number | null;
     readonly gatewayFramesOut: number | null;
+    /** Frames the clients received in the window and the updates in them (any server: its batching). */
+    readonly framesReceived: number;
+    readonly updatesPerFrameReceived: number | null;
   } | null;
   /** Null outside idle mode. */
   readonly idle: {
@@ -76,6 +83,9 @@ export interface LoadReport {
     /** After settling (the measured value). */
     readonly rssAfterBytes: number;
     readonly bytesPerConnection: number | null;
+    /** The settle period (s) and the machine's CPU outside the measured servers in it. */
+    readonly settleSeconds: number;
+    readonly otherCpuSeconds: number;
     /** V8 heap in use per connection, from the gateways' /metrics; null when not scraped. */
     readonly heapBytesPerConnection: number | null;
   } | null;
@@ -98,7 +108,7 @@ const mib = (bytes: number): string => (bytes / 1048576).toFixed(1);
 /** Two-column table for humans; the JSON line is the machine-readable form. */
 export function formatTable(r: LoadReport): string {
   const rows: Array<[string, string]> = [
-    ['mode', `${r.mode} (${r.clients} clients, ${r.rooms} rooms, ${r.gateways} gateway(s), ${r.workers} worker(s))`],
+    ['mode', `${r.mode}, ${r.dialect} dialect${r.values === 'number' ? ' (number values)' : ''} (${r.clients} clients, ${r.rooms} rooms, ${r.gateways} gateway(s), ${r.workers} worker(s))`],
     ['joined / failed', `${int(r.join.joined)} / ${int(r.join.failed)}`],
     ['joins/s', `${fmt(r.join.perSecond, 0)} (p50 ${fmt(r.join.latencyMs.p50, 2)} ms, p99 ${fmt(r.join.latencyMs.p99, 2)} ms)`],
     ['gateway CPU per join', `${fmt(r.join.gatewayCpuUsPerJoin)} us`],
@@ -117,6 +127,7 @@ export function formatTable(r: LoadReport): string {
       ['gateway CPU', `${fmt(l.gatewayCpuSeconds, 2)} s = ${fmt(l.gatewayCpuUsPerDelivery, 2)} us per delivery`],
       ['redis CPU', `${fmt(l.redisCpuSeconds, 2)} s = ${fmt(l.redisCpuUsPerSet, 2)} us per set`],
       ['reordered / echoes', `${int(l.reordered)} / ${int(l.echoes)}`],
+      ['updates per frame received', `${fmt(l.updatesPerFrameReceived, 2)} (${int(l.framesReceived)} frames in the window)`],
       ['gateway messages / frames out', l.gatewayMessagesOut === null || l.gatewayFramesOut === null ? '-' : `${int(l.gatewayMessagesOut)} / ${int(l.gatewayFramesOut)}`],
     );
   }

@@ -46,6 +46,36 @@ export function decodeStamp(value: string): Stamp | undefined {
   };
 }
 
+/**
+ * A stamp that fits a JavaScript number exactly, for values sent as JSON numbers (Scratch 3
+ * clients send numbers): `<seq + 1><sender, 6 digits>`, at most 12 digits, no leading zero.
+ * It carries no time: the receiver reads the send time from the sender's own record
+ * (Member.sendTimes), which it can because a room's clients share one process.
+ */
+export interface CompactStamp {
+  readonly sentUs?: undefined;
+  readonly seq: number;
+  readonly sender: number;
+}
+
+export const MAX_COMPACT_SEQ = MAX_SEQ - 1;
+
+export function encodeCompactStamp(seq: number, sender: number): string {
+  if (!Number.isInteger(seq) || seq < 0 || seq > MAX_COMPACT_SEQ) throw new RangeError(`seq ${seq} outside 0..${MAX_COMPACT_SEQ}`);
+  return `${seq + 1}${field(sender, 'sender', MAX_SENDER)}`;
+}
+
+/** The compact stamp in a received value (as digits, however it travelled), or undefined. */
+export function decodeCompactStamp(value: string): CompactStamp | undefined {
+  if (value.length <= FIELD_DIGITS || value.length > 2 * FIELD_DIGITS || value.charCodeAt(0) === 48) return undefined;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 48 || c > 57) return undefined;
+  }
+  const senderAt = value.length - FIELD_DIGITS;
+  return { seq: Number(value.slice(0, senderAt)) - 1, sender: Number(value.slice(senderAt)) };
+}
+
 /** Now, in this process's stamp clock (monotonic microseconds). */
 export function nowUs(): number {
   return performance.now() * 1000;

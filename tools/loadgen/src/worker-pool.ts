@@ -8,10 +8,10 @@ import { LoadClient, JoinError, type ClientSink } from './client.ts';
 import { Histogram } from './histogram.ts';
 import type { FromWorker, JoinStats, ToWorker, WorkerResult } from './ipc.ts';
 import { Ledger } from './ledger.ts';
-import { clientsForWorker, handshakeVariables, type LoadOptions } from './plan.ts';
+import { clientsForWorker, handshakeVariables, stampFormat, type LoadOptions } from './plan.ts';
 import { SendSchedule } from './send-schedule.ts';
 import { nowUs } from './stamp.ts';
-import { encodeClientSet, type ReceivedSet } from './wire.ts';
+import type { ReceivedSet } from './wire.ts';
 
 const MAX_ERRORS_KEPT = 5;
 const PROGRESS_EVERY_MS = 2000;
@@ -71,9 +71,9 @@ export class WorkerPool implements ClientSink {
 
   private async join(options: LoadOptions, worker: number, workers: number): Promise<JoinStats> {
     this.options = options;
-    this.clients = clientsForWorker(options, worker, workers).map((spec) => new LoadClient(spec, this));
-    this.ledger = new Ledger(this.clients);
-    const variables = handshakeVariables(options.variables);
+    this.clients = clientsForWorker(options, worker, workers).map((spec) => new LoadClient(spec, this, options.dialect, options.values));
+    this.ledger = new Ledger(this.clients, stampFormat(options.values));
+    const variables = options.dialect === 'scratch' ? {} : handshakeVariables(options.variables);
     const joinLatency = new Histogram();
     let next = 0;
     let joined = 0;
@@ -114,10 +114,11 @@ export class WorkerPool implements ClientSink {
   private sendOne(client: LoadClient): void {
     if (!client.isOpen) return;
     const value = this.ledger.recordSend(client, nowUs());
-    client.send(encodeClientSet(client.spec.variable, value));
+    client.sendSet(value);
   }
 
   onSets(client: LoadClient, sets: ReceivedSet[], receivedUs: number): void {
+    this.ledger.recordFrame(sets.length, receivedUs);
     for (const set of sets) this.ledger.recordReceive(client, set.variable, set.value, receivedUs);
   }
 

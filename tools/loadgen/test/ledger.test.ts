@@ -105,3 +105,42 @@ describe('Ledger', () => {
     expect(ledger.totals()).toMatchObject({ echoes: 1, delivered: 0 });
   });
 });
+
+describe('Ledger with compact stamps (values sent as numbers)', () => {
+  it('reads the send time from the sender\'s record and accepts the value as text of the number', () => {
+    const a = member(0, '☁ v0');
+    const b = member(1, '☁ v1');
+    const ledger = new Ledger([a, b], 'compact');
+    ledger.windowStartUs = 0;
+    const s0 = ledger.recordSend(a, 100);
+    const s1 = ledger.recordSend(a, 200);
+    expect(Number.isSafeInteger(Number(s1))).toBe(true);
+    // TurboWarp's server relays a number as a number, ours as text: both read as these digits.
+    ledger.recordReceive(b, '☁ v0', String(Number(s0)), 130);
+    ledger.recordReceive(b, '☁ v0', s1, 260);
+    expect(ledger.totals()).toMatchObject({ sent: 2, expected: 2, delivered: 2, superseded: 0, lost: 0, roomsConverged: 1 });
+    expect(ledger.latency.max).toBe(60);
+    expect(ledger.latency.count).toBe(2);
+  });
+
+  it('counts a full stamp as unstamped, and a compact one with an unknown sequence too', () => {
+    const a = member(0, '☁ v0');
+    const b = member(1, '☁ v1');
+    const ledger = new Ledger([a, b], 'compact');
+    ledger.windowStartUs = 0;
+    ledger.recordReceive(b, '☁ v0', '1234567890123000001000000', 10);
+    ledger.recordReceive(b, '☁ v0', '5000000', 10); // seq 4 of sender 0, never sent
+    expect(ledger.totals()).toMatchObject({ delivered: 0, unstamped: 2 });
+  });
+
+  it('counts frames and the updates in them only inside the window', () => {
+    const ledger = new Ledger([member(0, '☁ v0')]);
+    ledger.windowStartUs = 100;
+    ledger.windowEndUs = 200;
+    ledger.recordFrame(3, 50);
+    ledger.recordFrame(2, 150);
+    ledger.recordFrame(1, 160);
+    ledger.recordFrame(4, 250);
+    expect(ledger.totals()).toMatchObject({ framesReceived: 2, setsInFrames: 3 });
+  });
+});

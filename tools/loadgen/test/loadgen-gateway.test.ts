@@ -90,6 +90,28 @@ describe('load generator against a real gateway (memory mode, child process)', (
     expect(report.join.perSecond).toBeGreaterThan(0);
   });
 
+  it('speaks the scratch dialect: no variables declared, the first sets create them, values sent as numbers', async () => {
+    const report = await runLoad(options({ dialect: 'scratch', values: 'number', variables: 6 }));
+    expect(report).toMatchObject({ dialect: 'scratch', values: 'number' });
+    expect(report.join).toMatchObject({ joined: 24, failed: 0 });
+    const load = report.load;
+    if (!load) throw new Error('load mode must produce a load section');
+    expect(load.sent).toBeGreaterThan(0);
+    expect(load.expected).toBe(load.sent * 5);
+    // One writer per variable: nothing is superseded by another writer's value.
+    expect(load.delivered + load.superseded).toBe(load.expected);
+    expect(load).toMatchObject({ lost: 0, unaccounted: 0, reordered: 0, unstamped: 0, roomsConverged: 4, allDelivered: true });
+    expect(load.framesReceived).toBeGreaterThan(0);
+    expect(load.updatesPerFrameReceived).toBeGreaterThanOrEqual(1);
+    expect(report.closes).toEqual({});
+  });
+
+  it('acknowledges scratch joins to rooms without variables (idle), as in the 2020 dialects', async () => {
+    const report = await runLoad(options({ mode: 'idle', dialect: 'scratch', clients: 30, rooms: 3, durationSeconds: 0.5 }));
+    expect(report.join).toMatchObject({ joined: 30, failed: 0 });
+    expect(report.idle?.bytesPerConnection).not.toBeNull();
+  });
+
   it('counts refused joins with their close code instead of failing the run', async () => {
     // A 101-client room exceeds MAX_CLIENTS_PER_ROOM (100): exactly one join is refused with 4003.
     const report = await runLoad(options({ mode: 'join-storm', clients: 101, rooms: 1 }));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeStamp, encodeStamp, MAX_SENDER, MAX_SEQ, nowUs } from '../src/stamp.ts';
+import { decodeCompactStamp, decodeStamp, encodeCompactStamp, encodeStamp, MAX_COMPACT_SEQ, MAX_SENDER, MAX_SEQ, nowUs } from '../src/stamp.ts';
 
 // The gateway's value rule (PROTOCOL.md): optional '-', digits with at most one '.', optional exponent.
 const VALID_VALUE = /^-?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
@@ -25,5 +25,23 @@ describe('stamps', () => {
 
   it('does not decode values it did not make', () => {
     for (const v of ['0', 'x', '123456789012', '1.5', '-12345678901234', '1e+21', '']) expect(decodeStamp(v)).toBeUndefined();
+  });
+});
+
+describe('compact stamps (values sent as JSON numbers)', () => {
+  it('round-trip sequence and sender through digits that a JavaScript number holds exactly', () => {
+    const value = encodeCompactStamp(MAX_COMPACT_SEQ, MAX_SENDER);
+    expect(value).toMatch(/^[1-9]\d*$/);
+    expect(Number.isSafeInteger(Number(value))).toBe(true);
+    expect(String(Number(value))).toBe(value);
+    expect(decodeCompactStamp(value)).toEqual({ seq: MAX_COMPACT_SEQ, sender: MAX_SENDER });
+    expect(decodeCompactStamp(encodeCompactStamp(0, 0))).toEqual({ seq: 0, sender: 0 });
+    expect(decodeCompactStamp(encodeCompactStamp(41, 7))).toEqual({ seq: 41, sender: 7 });
+  });
+
+  it('rejects fields that do not fit, and values it did not make', () => {
+    expect(() => encodeCompactStamp(MAX_COMPACT_SEQ + 1, 0)).toThrow(RangeError);
+    expect(() => encodeCompactStamp(0, MAX_SENDER + 1)).toThrow(RangeError);
+    for (const v of ['0', '123456', '0123456', '1234567890123', '1.5', '1e+21', '']) expect(decodeCompactStamp(v)).toBeUndefined();
   });
 });

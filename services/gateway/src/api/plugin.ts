@@ -1,0 +1,119 @@
+/**
+ * The operators' HTTP API under /api/v1 (README "HTTP API"), its OpenAPI document at
+ * /api/v1/openapi.json, and the live room page at /rooms/{room}.
+ *
+ * Every call, in this order: counted against its address's rate limit across the cluster
+ * (the engine's window counters; 429 with Retry-After beyond), then its access checked
+ * (access.ts: 401 without a token, 403 with a wrong one, 404 when there is no admin API),
+ * then Fastify validates it against the route's schema (400), then the handler asks the
+ * engine. Every admin call, allowed or not, leaves one audit line (who, what, result) and
+ * is counted in cloudvars_admin_calls_total.
+ */
+import { readFileSync } from 'node:fs';
+import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { addressForLogs } from '../address.ts';
+import type { LiveViewers } from '../live/viewers.ts';
+import type { GatewayMetrics } from '../metrics.ts';
+import { AccessPolicy, presentedToken, type Access } from './access.ts';
+import { apiMetrics } from './api-metrics.ts';
+import type { ApiContext } from './context.ts';
+import { ApiError, sendApiError } from './errors.ts';
+import { moderationRoutes } from './moderation-routes.ts';
+import { OpenApiDocument } from './openapi.ts';
+import { roomRoutes } from './rooms-routes.ts';
+
+const ROOM_PAGE = readFileSync(new URL('../../public/room.html', import.meta.url), 'utf8');
+
+/** The rate limit's window: API_RATE_LIMIT_PER_MINUTE calls per address per window. */
+const RATE_WINDOW_MS = 60_000;
+
+export interface ApiOptions extends ApiContext {
+  readonly metrics: GatewayMetrics;
+  readonly viewers: LiveViewers;
+}
+
+function accessOf(request: FastifyRequest): Access {
+  return request.routeOptions.config.access ?? 'public';
+}
+
+/** An admin call's result, as the metric labels it. */
+function resultOf(status: number): string {
+  if (status < 400) return 'ok';
+  if (status === 401) return 'unauthorized';
+  if (status === 403) return 'forbidden';
+  if (status === 429) return 'rate-limited';
+  if (status >= 500) return 'error';
+  return 'refused';
+}
+
+const api: FastifyPluginAsync<ApiOptions> = async (app, options) => {
+  const { config, engine } = options;
+  const policy = new AccessPolicy(config.adminTokens, config.apiReadsNeedToken);
+  const metrics = apiMetrics(options.metrics.registry);
+  const openapi = new OpenApiDocument({
+    title: 'Cloud variables: operators\' API',
+    version: '1',
+    description: 'Read rooms and their cloud log; set values, delete rooms, kick, ban and block usernames (admin tokens). Every pod answers every call from the room engine.',
+  });
+
+  app.get('/rooms/:room', async (_request, reply) =>
+    reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(ROOM_PAGE),
+  );
+
+  await app.register(
+    async (scope: FastifyInstance) => {
+      scope.decorateRequest('operator', null);
+      scope.decorateRequest('audit', null);
+      scope.setErrorHandler((error, request, reply) => sendApiError(reply, error instanceof Error ? error : new Error(String(error)), request));
+      scope.setNotFoundHandler((request, reply) =>
+        reply.code(404).send({ error: 'not-found', message: `no API route ${request.method} ${request.url.split('?')[0] ?? ''}` }),
+      );
+      scope.addHook('onRoute', (route) => openapi.collect(route, route.config?.access ?? 'public'));
+
+      scope.addHook('onRequest', async (request: FastifyRequest) => {
+        let hit;
+        try {
+          hit = await engine.counters.hit(`api:${request.ip}`, RATE_WINDOW_MS, config.apiRateLimitPerMinute);
+        } catch (cause) {
+          request.log.error({ err: cause }, 'api: the rate limit could not be counted');
+          throw new ApiError(503, 'store-unavailable', 'the room store did not answer; try again', { 'retry-after': '1' });
+        }
+        if (!hit.allowed) {
+          const seconds = String(Math.max(1, Math.ceil(hit.resetInMs / 1000)));
+          throw new ApiError(429, 'rate-limited', `more than ${config.apiRateLimitPerMinute} API calls a minute from this address`, { 'retry-after': seconds });
+        }
+        const outcome = policy.check(accessOf(request), presentedToken(request.headers.authorization, request.headers['sec-websocket-protocol']));
+        if (!outcome.ok) {
+          const messages = { 401: 'this call needs Authorization: Bearer <token>', 403: 'that token is not one of ADMIN_TOKENS', 404: 'this server has no admin API (ADMIN_TOKENS is not set)' };
+          const headers: Record<string, string> = outcome.status === 401 ? { 'www-authenticate': 'Bearer realm="cloudvars"' } : {};
+          throw new ApiError(outcome.status, outcome.error, messages[outcome.status], headers);
+        }
+        request.operator = outcome.operator;
+      });
+
+      scope.addHook('onResponse', async (request, reply) => {
+        const route = request.routeOptions.url ?? 'unknown';
+        metrics.requests.inc({ route, status: String(reply.statusCode) });
+        if (accessOf(request) !== 'admin') return;
+        const action = request.routeOptions.config.action ?? 'unknown';
+        const result = resultOf(reply.statusCode);
+        metrics.adminCalls.inc({ action, result });
+        const address = addressForLogs(request.ip, config.anonymizeAddresses);
+        const level = result === 'error' ? 'error' : 'info';
+        request.log[level]({ admin: request.operator, action, ...request.audit, status: reply.statusCode, result, address }, 'admin call');
+      });
+
+      roomRoutes(scope, options);
+      moderationRoutes(scope, options);
+      scope.get(
+        '/openapi.json',
+        { config: { access: 'public' }, schema: { summary: 'This document' } },
+        async () => openapi.document(),
+      );
+    },
+    { prefix: '/api/v1' },
+  );
+};
+
+export const cloudvarsApi = fp(api, { name: 'cloudvars-api', dependencies: ['cloudvars-socket'] });

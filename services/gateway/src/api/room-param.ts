@@ -1,0 +1,14 @@
+/**
+ * The `{room}` of an API path. It is a project id as clients send it (Fastify has already
+ * decoded the path's %XX escapes), mapped to its room id by the protocol's own rule
+ * (`projectIdToRoom`): a 2020 room name or a digits-only id is its own room id, and every
+ * other character is escaped. So a room id pasted as it is (`p4-%40Game`) names the same
+ * room as its project id (`p4-@Game`), and nothing a caller writes reaches the engine
+ * unescaped: braces, `~`, spaces, control characters cannot break out of a Redis key.
+ * Refused (400): empty, or longer than a project id may be.
+ */
+import { DEFAULT_LIMITS, projectIdToRoom } from '@cloudvars/protocol';
+
+export function roomFromPath(raw: string): string | null {
+  return projectIdToRoom(raw, DEFAULT_LIMITS) ?? null;
+}
