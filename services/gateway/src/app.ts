@@ -83,7 +83,7 @@ export async function buildApp(deps: AppDeps): Promise<Gateway> {
     { config, protocolLimits: protocolLimitsFrom(config), engine, hub, scheduler, metrics, log },
     deps.instanceId,
   );
-  const readiness = new Readiness(engine, log, () => hub.resyncAll());
+  const readiness = new Readiness(engine, log, (since) => hub.resyncAll(since));
 
   await app.register(healthRoutes, { readiness });
   const metricsApp = Fastify({ logger: false });

@@ -17,6 +17,8 @@ const PROBE_TIMEOUT_MS = 5_000;
 export class Readiness {
   private draining = false;
   private probeOk: boolean;
+  /** When the last probe that came back was sent (Date.now()): events are whole up to then. */
+  private lastGoodAt = 0;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
 
@@ -24,10 +26,11 @@ export class Readiness {
     private readonly engine: RoomEngine,
     private readonly log: FastifyBaseLogger,
     /**
-     * Called when the probe comes back after failing: events may have been lost meanwhile
-     * without the bus noticing (a deaf subscription), so every room must be re-read.
+     * Called when the probe comes back after failing: events may have been lost since
+     * `since` (when the last good probe was sent) without the bus noticing (a deaf
+     * subscription), so every room not re-read since then must be.
      */
-    private readonly onRecovered: () => void,
+    private readonly onRecovered: (since: number) => void,
   ) {
     // The in-memory bus cannot lose messages; a Redis bus must prove itself first.
     this.probeOk = engine.kind === 'memory';
@@ -43,6 +46,7 @@ export class Readiness {
   }
 
   private async probe(): Promise<void> {
+    const sentAt = Date.now();
     let ok = false;
     try {
       ok = this.engine.isConnected() && (await this.engine.bus.probe(PROBE_TIMEOUT_MS));
@@ -52,7 +56,9 @@ export class Readiness {
     const recovered = ok && !this.probeOk;
     if (ok !== this.probeOk) this.log[ok ? 'info' : 'error']({ ok }, ok ? 'bus probe recovered' : 'bus probe lost: not ready');
     this.probeOk = ok;
-    if (recovered) this.onRecovered();
+    const since = this.lastGoodAt;
+    if (ok) this.lastGoodAt = sentAt;
+    if (recovered) this.onRecovered(since);
   }
 
   /** Why the pod is not ready, or null when it is. */

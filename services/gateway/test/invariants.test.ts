@@ -3,6 +3,7 @@
  * gateway, on a real engine whose bus loses events on demand.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { RoomEngineError } from '@cloudvars/rooms';
 import { engineLimits } from '../src/engine.ts';
 import { TestClient, until } from './support/client.ts';
 import { membersAre, startGateway, type RunningGateway } from './support/gateway.ts';
@@ -92,5 +93,49 @@ describe('gateway invariants on a lossy bus', () => {
     const back = await TestClient.join(gateway!.url, 'heal', 'back', VARS);
     await back.waitFrames(1);
     expect(faults.subscribes.get('heal')).toBe(2);
+  });
+
+  it('frees the username at once after a join the store applied but answered too late (a timed-out join leaves no ghost)', async () => {
+    const { writer } = await twoClients();
+    faults.afterJoin = async (request, result) => {
+      if (request.username !== 'late') return result;
+      throw new RoomEngineError('CV_ERR_REDIS_TIMEOUT', 'redis did not answer join within 10000 ms');
+    };
+    const late = await TestClient.join(gateway!.url, 'heal', 'late', VARS);
+    expect((await late.waitClose()).code).toBe(1011);
+    // Its lease was given back: the same name joins now, not after LEASE_TTL_MS.
+    faults.afterJoin = async (_request, result) => result;
+    await membersAre(gateway!, 'heal', 2);
+    const again = await TestClient.join(gateway!.url, 'heal', 'LATE', VARS);
+    await membersAre(gateway!, 'heal', 3);
+    expect(again.closed).toBeNull();
+    expect(writer.closed).toBeNull();
+  });
+
+  it('shows a joiner a value it would have missed: a resync that read the room during its join, after its snapshot was taken', async () => {
+    const { writer } = await twoClients();
+    let releaseJoin: () => void = () => undefined;
+    const joinHeld = new Promise<void>((resolve) => {
+      releaseJoin = resolve;
+    });
+    let joinApplied: () => void = () => undefined;
+    const applied = new Promise<void>((resolve) => {
+      joinApplied = resolve;
+    });
+    faults.afterJoin = async (request, result) => {
+      if (request.username !== 'joiner') return result;
+      joinApplied();
+      await joinHeld;
+      return result;
+    };
+    const joiner = await TestClient.join(gateway!.url, 'heal', 'joiner', VARS);
+    await applied; // the joiner's snapshot is taken (☁ c = 0); its answer is held
+    faults.drop = (event) => event.variable === '☁ c';
+    writer.set('☁ c', '7'); // never reaches the pod as an event
+    await until(async () => (await gateway!.engine.store.snapshot('heal'))?.seq === 1, { what: 'the set stored' });
+    faults.reconnect(); // the pod re-reads the room while the joiner is still joining
+    await until(async () => (await gateway!.metrics.resyncs.get()).values[0]?.value === 1, { what: 'a resync' });
+    releaseJoin();
+    await until(() => joiner.view.get('☁ c') === '7', { what: 'the joiner to get ☁ c = 7' });
   });
 });

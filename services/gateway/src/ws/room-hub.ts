@@ -12,6 +12,7 @@ import type { BusListener, RoomEngine, RoomEvent, RoomSnapshot } from '@cloudvar
 import type { FastifyBaseLogger } from 'fastify';
 import type { GatewayMetrics } from '../metrics.ts';
 import { EventText } from './event-text.ts';
+import { ResyncQueue } from './resync-queue.ts';
 
 /** What the hub needs from a connection. */
 export interface RoomMember {
@@ -78,8 +79,11 @@ function applyToMirror(values: Map<string, string>, event: RoomEvent): void {
 
 /** Events held while a room has no mirror yet or is being resynced; beyond this, resync. */
 const MAX_BUFFERED_EVENTS = 10_000;
-/** A resync whose snapshot read failed is retried after this delay (Redis is down). */
-const RESYNC_RETRY_MS = 1_000;
+/**
+ * Snapshot reads at once when many rooms resync (after a store outage): the others wait
+ * their turn. A failed read is retried after 1 s, then 2, 4, ... up to 30 s, with jitter.
+ */
+const RESYNC_QUEUE = { maxInFlight: 32, firstRetryMs: 1_000, maxRetryMs: 30_000 } as const;
 
 export class LocalRoom implements MirrorState {
   readonly members = new Set<RoomMember>();
@@ -89,8 +93,11 @@ export class LocalRoom implements MirrorState {
   /** Non-null while events must be held: before the first snapshot, and during a resync. */
   buffer: RoomEvent[] | null = [];
   bufferOverflowed = false;
+  /** A snapshot read of this room is in flight. */
   resyncing = false;
   resyncAgain = false;
+  /** When the last successful snapshot read started (Date.now()), or null. */
+  resyncedAt: number | null = null;
   lingerTimer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -114,7 +121,12 @@ export class RoomHub implements BusListener {
   private activeRooms = 0;
   private closed = false;
 
+  private readonly resyncs: ResyncQueue<LocalRoom>;
+
   constructor(private readonly options: RoomHubOptions) {
+    this.resyncs = new ResyncQueue((room) => this.readSnapshot(room), RESYNC_QUEUE, (room, failures, delayMs, error) => {
+      this.options.log.error({ err: error, room: room.name, failures, retryInMs: delayMs }, 'resync failed; retrying');
+    });
     options.engine.bus.listen(this);
   }
 
@@ -144,6 +156,7 @@ export class RoomHub implements BusListener {
         this.options.log.error({ err: error, room: name }, 'subscribe failed');
         if (this.rooms.get(name) === created) {
           this.rooms.delete(name);
+          this.resyncs.forget(created);
           this.options.metrics.subscriptions.set(this.rooms.size);
         }
       });
@@ -167,6 +180,7 @@ export class RoomHub implements BusListener {
     room.lingerTimer = null;
     if (room.members.size > 0 || this.rooms.get(room.name) !== room) return;
     this.rooms.delete(room.name);
+    this.resyncs.forget(room);
     this.options.metrics.subscriptions.set(this.rooms.size);
     this.options.engine.bus.unsubscribe([room.name]).catch((error: unknown) => {
       this.options.log.error({ err: error, room: room.name }, 'unsubscribe failed');
@@ -215,9 +229,16 @@ export class RoomHub implements BusListener {
     this.resyncAll();
   }
 
-  /** Re-reads every room: events may have been lost without the bus noticing. */
-  resyncAll(): void {
-    for (const room of this.rooms.values()) this.resync(room);
+  /**
+   * Re-reads every room: events may have been lost. With `since` (when an outage began),
+   * a room read successfully since then is left alone: one outage, one read per room, even
+   * when the bus's reconnect and the readiness probe's recovery both report it.
+   */
+  resyncAll(since?: number): void {
+    for (const room of this.rooms.values()) {
+      if (since !== undefined && room.resyncedAt !== null && room.resyncedAt >= since) continue;
+      this.resync(room);
+    }
   }
 
   private apply(room: LocalRoom, event: RoomEvent): void {
@@ -271,33 +292,37 @@ export class RoomHub implements BusListener {
     for (const event of buffered) this.receive(room, event); // buffers again if a resync starts midway
   }
 
-  /** Re-reads the room's snapshot and tells every member what changed. */
+  /** Re-reads the room's snapshot (in its turn, see ResyncQueue) and tells every member what changed. */
   resync(room: LocalRoom): void {
     if (this.closed || !this.isCurrent(room)) return;
+    room.buffer ??= []; // events wait for the snapshot from now on
     if (room.resyncing) {
       room.resyncAgain = true;
       return;
     }
+    this.resyncs.request(room);
+  }
+
+  /** One snapshot read, for the resync queue: rejects when the read failed (it retries). */
+  private async readSnapshot(room: LocalRoom): Promise<void> {
+    if (this.closed || !this.isCurrent(room)) return;
     room.resyncing = true;
-    room.buffer ??= [];
     this.options.metrics.resyncs.inc();
-    this.options.engine.store
-      .snapshot(room.name)
-      .then(
-        (snapshot) => {
-          room.resyncing = false;
-          if (this.isCurrent(room)) this.applyResync(room, snapshot);
-        },
-        (error: unknown) => {
-          room.resyncing = false;
-          this.options.log.error({ err: error, room: room.name }, 'resync failed; retrying');
-          setTimeout(() => this.resync(room), RESYNC_RETRY_MS).unref();
-        },
-      )
-      .catch((error: unknown) => {
-        // A member failing to take the new state must not become an unhandled rejection.
-        this.options.log.error({ err: error, room: room.name, code: 'CV_ERR_RESYNC_APPLY' }, 'applying a resync failed');
-      });
+    const startedAt = Date.now();
+    let snapshot: RoomSnapshot | null;
+    try {
+      snapshot = await this.options.engine.store.snapshot(room.name);
+    } finally {
+      room.resyncing = false;
+    }
+    room.resyncedAt = startedAt;
+    if (!this.isCurrent(room)) return;
+    try {
+      this.applyResync(room, snapshot);
+    } catch (error) {
+      // A member failing to take the new state is a bug to log, not a read to retry.
+      this.options.log.error({ err: error, room: room.name, code: 'CV_ERR_RESYNC_APPLY' }, 'applying a resync failed');
+    }
   }
 
   private applyResync(room: LocalRoom, snapshot: RoomSnapshot | null): void {
@@ -341,6 +366,7 @@ export class RoomHub implements BusListener {
 
   close(): void {
     this.closed = true;
+    this.resyncs.close();
     for (const room of this.rooms.values()) if (room.lingerTimer) clearTimeout(room.lingerTimer);
   }
 }

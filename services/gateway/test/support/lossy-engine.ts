@@ -1,9 +1,19 @@
 /**
  * A real in-memory engine whose bus the test can make lose events, report a reconnect, or
  * inject a foreign event: the faults a Redis bus has, on demand, to test the gateway's
- * self-healing (DESIGN.md invariant 4). The store underneath is untouched.
+ * self-healing (DESIGN.md invariant 4). The store underneath is real; a test may delay a
+ * join's answer or turn it into a failure after the store applied it (a timed-out call).
  */
-import { createMemoryEngine, type BusListener, type EngineLimits, type RoomEngine, type RoomEvent } from '@cloudvars/rooms';
+import {
+  createMemoryEngine,
+  type BusListener,
+  type EngineLimits,
+  type JoinRequest,
+  type JoinResult,
+  type RoomEngine,
+  type RoomEvent,
+  type RoomStore,
+} from '@cloudvars/rooms';
 
 export interface BusFaults {
   /** Events for which this returns true never reach the gateway. */
@@ -14,6 +24,8 @@ export interface BusFaults {
   inject(event: RoomEvent): void;
   /** Runs right after each subscribe resolves, before the gateway goes on (e.g. to join). */
   afterSubscribe: (rooms: readonly string[]) => void;
+  /** Runs once the store applied a join, before the gateway gets the answer: may wait, or throw. */
+  afterJoin: (request: JoinRequest, result: JoinResult) => Promise<JoinResult>;
   /** How many times the gateway subscribed to each room. */
   readonly subscribes: Map<string, number>;
   readonly unsubscribes: Map<string, number>;
@@ -28,6 +40,7 @@ export function lossyEngine(limits: EngineLimits): { engine: RoomEngine; faults:
   const faults: BusFaults = {
     drop: () => false,
     afterSubscribe: () => undefined,
+    afterJoin: async (_request, result) => result,
     reconnect: () => gateway?.onResync(),
     inject: (event) => gateway?.onEvent(event),
     subscribes: new Map(),
@@ -35,7 +48,15 @@ export function lossyEngine(limits: EngineLimits): { engine: RoomEngine; faults:
   };
   const engine: RoomEngine = {
     kind: inner.kind,
-    store: inner.store,
+    store: new Proxy(inner.store, {
+      get(target, property, receiver): unknown {
+        if (property === 'join') {
+          return async (request: JoinRequest) => faults.afterJoin(request, await target.join(request));
+        }
+        const value: unknown = Reflect.get(target, property, receiver);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    }) satisfies RoomStore,
     counters: inner.counters,
     moderation: inner.moderation,
     bus: {
