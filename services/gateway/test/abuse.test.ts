@@ -2,6 +2,7 @@
  * Attacks the protocol tables do not name: sockets that never handshake, floods of large
  * frames, and close codes chosen to blow up metric cardinality.
  */
+import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TestClient, until, upgradeStatus } from './support/client.ts';
 import { membersAre, startGateway, type RunningGateway } from './support/gateway.ts';
@@ -23,6 +24,35 @@ describe('abuse', () => {
     const again = await TestClient.join(gateway.url, 'after', 'again', { '☁ a': '0' });
     await membersAre(gateway, 'after', 1);
     expect(again.closed).toBeNull();
+  });
+
+  it('holds no socket for refused upgrades of clients that never read or answer (MAX_CONNECTIONS_PER_ADDRESS=2)', async () => {
+    gateway = await startGateway({ MAX_CONNECTIONS_PER_ADDRESS: '2' });
+    const running = gateway;
+    const { port } = new URL(running.httpUrl);
+    const request =
+      'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
+    const raw: Socket[] = [];
+    const answers: string[] = [];
+    for (let i = 0; i < 50; i++) {
+      const socket = connect(Number(port), '127.0.0.1');
+      socket.on('error', () => undefined);
+      socket.once('data', (data: Buffer) => answers.push(data.toString('latin1').split('\r\n')[0] ?? ''));
+      socket.write(request);
+      raw.push(socket);
+    }
+    try {
+      await until(() => answers.length === 50, { what: 'every upgrade answered' });
+      expect(answers.filter((line) => line.startsWith('HTTP/1.1 101'))).toHaveLength(2);
+      expect(answers.filter((line) => line.startsWith('HTTP/1.1 429'))).toHaveLength(48);
+      // The refused ones are closed by the server though their clients never close: only
+      // the two admitted sockets stay.
+      const open = () => new Promise<number>((resolve, reject) => running.app.server.getConnections((error, count) => (error ? reject(error) : resolve(count))));
+      await until(async () => (await open()) === 2, { what: 'the refused sockets closed by the server' });
+    } finally {
+      for (const socket of raw) socket.destroy();
+    }
   });
 
   it('charges large frames more of the rate limit: three 40 KiB sets after a handshake exceed a burst of 30 (4004)', async () => {

@@ -94,7 +94,12 @@ const socketPlugin: FastifyPluginAsync<CloudSocketOptions> = async (app, { confi
     if (refusal === null) return;
     metrics.upgradesRefused.inc({ reason: refusal.reason });
     app.log.info({ address: addressForLogs(request.ip, config.anonymizeAddresses), reason: refusal.reason, status: refusal.status }, 'upgrade refused');
-    return reply.code(refusal.status).header('retry-after', String(refusal.retryAfterSeconds)).send({ error: refusal.reason });
+    // Connection: close, or the refused client could keep the socket for the keep-alive timeout.
+    return reply
+      .code(refusal.status)
+      .header('retry-after', String(refusal.retryAfterSeconds))
+      .header('connection', 'close')
+      .send({ error: refusal.reason });
   });
   app.addHook('onClose', async () => {
     connections.stop();
