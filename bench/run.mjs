@@ -1,4 +1,5 @@
-// `pnpm bench [--quick] [--only a,c] [--profile] [--duration S]`: runs the benchmark driver
+// `pnpm bench [--quick] [--only a,c] [--profile] [--duration S] [--dialect scratch] [--peer [--repeat N]]`
+// (bench/README.md): runs the benchmark driver
 // compiled (tools/loadgen/dist/bench/main.js), and it runs the compiled gateway, as
 // production does. `pnpm bench` builds first (`pnpm build`, incremental).
 import { spawn } from 'node:child_process';

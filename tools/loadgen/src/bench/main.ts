@@ -4,7 +4,12 @@
  * --only a,c (a subset), --profile (gateway CPU profile per load scenario), --heap (heap
  * snapshot diff per idle connection; with --quick, the full 10,000 make a snapshot too big
  * to read), --env KEY=VALUE (a gateway setting to try, repeatable), --pin (gateway alone on
- * CPU 0 in single-gateway scenarios), --duration S.
+ * CPU 0 in single-gateway scenarios), --duration S, --dialect seed|legacy|scratch (the
+ * clients' protocol, default seed).
+ *
+ * `pnpm bench --peer`: the comparison with TurboWarp's server (compare.ts), written to
+ * bench/results/<date>-<hostname>-peer[-quick][-only-<ids>].md; --repeat N (default 2),
+ * --profile adds profiled runs of the peer and of our gateway with Redis.
  */
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -20,7 +25,11 @@ import { loadAverage, machineInfo } from './machine.ts';
 import { pinSelf, startGateway, startRedis, stop, type Managed } from './processes.ts';
 import { summarizeProfile, type ProfileSummary } from './profile-summary.ts';
 import { renderResults, rows, type ScenarioOutcome } from './results.ts';
-import { quick, SCENARIOS, type Scenario } from './scenarios.ts';
+import { COMPARE_SCENARIOS, quick, quickCompare, SCENARIOS, type Scenario } from './scenarios.ts';
+import { compareSchedule, measure, type CompareRun } from './compare.ts';
+import { renderCompare, RATIO_TARGETS, evaluate } from './compare-results.ts';
+import type { DialectName } from '@cloudvars/protocol';
+import { DIALECTS } from '../wire.ts';
 import { measureWsFloor } from './ws-floor.ts';
 
 /** --pin: the gateway's core, and every other core for Redis and the generator. */
@@ -47,6 +56,12 @@ interface BenchFlags {
   readonly gatewayEnv: Readonly<Record<string, string>>;
   readonly durationSeconds: number;
   readonly warmupSeconds: number;
+  /** The clients' protocol in the ordinary scenarios. */
+  readonly dialect: DialectName;
+  /** The comparison with TurboWarp's server instead of the ordinary scenarios. */
+  readonly peer: boolean;
+  /** --peer: repetitions of each scenario (alternating the target order). */
+  readonly repeat: number;
 }
 
 function flags(): BenchFlags {
@@ -60,9 +75,19 @@ function flags(): BenchFlags {
       env: { type: 'string', multiple: true },
       pin: { type: 'boolean' },
       duration: { type: 'string' },
+      dialect: { type: 'string' },
+      peer: { type: 'boolean' },
+      repeat: { type: 'string' },
     },
   });
   const isQuick = values.quick === true;
+  const dialect = (values.dialect ?? 'seed') as DialectName;
+  if (!DIALECTS.includes(dialect)) throw new Error(`CV_ERR_BENCH_ARGS: --dialect must be one of ${DIALECTS.join(', ')}`);
+  const repeat = values.repeat === undefined ? 2 : Number(values.repeat);
+  if (!Number.isInteger(repeat) || repeat < 1) throw new Error(`CV_ERR_BENCH_ARGS: --repeat wants a positive integer, got ${values.repeat}`);
+  if (values.peer === true && (values.dialect !== undefined || values.pin === true || values.heap === true || (values.env ?? []).length > 0)) {
+    throw new Error('CV_ERR_BENCH_ARGS: --peer runs every target in the scratch dialect with default settings; --dialect, --pin, --heap and --env do not apply');
+  }
   return {
     quick: isQuick,
     only: (values.only ?? '').split(',').filter((s) => s.length > 0),
@@ -78,6 +103,9 @@ function flags(): BenchFlags {
     ),
     durationSeconds: values.duration ? Number(values.duration) : isQuick ? 3 : 20,
     warmupSeconds: isQuick ? 1 : 5,
+    dialect,
+    peer: values.peer === true,
+    repeat,
   };
 }
 
@@ -124,6 +152,9 @@ async function runScenario(s: Scenario, f: BenchFlags, profileDir: string): Prom
       rooms: s.rooms,
       rate: s.rate,
       variables: s.variables,
+      dialect: f.dialect,
+      // Scratch 3's VM sends numeric values as JSON numbers, as --peer does.
+      values: f.dialect === 'scratch' ? 'number' : 'text',
       warmupSeconds: f.warmupSeconds,
       durationSeconds: f.durationSeconds,
       workers: s.workers,
@@ -149,8 +180,48 @@ async function runScenario(s: Scenario, f: BenchFlags, profileDir: string): Prom
   }
 }
 
+/** `--peer`: every chosen scenario against the peer and ours, alternating, repeated. */
+async function comparePeer(f: BenchFlags): Promise<void> {
+  const machine = machineInfo(repoRoot);
+  const resultsDir = join(repoRoot, 'bench', 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  const scenarios = COMPARE_SCENARIOS.filter((s) => f.only.length === 0 || f.only.includes(s.id)).map((s) => (f.quick ? quickCompare(s) : s));
+  if (scenarios.length === 0) throw new Error(`CV_ERR_BENCH_ARGS: --only ${f.only.join(',')} matches no scenario (ids: ${COMPARE_SCENARIOS.map((x) => x.id).join(',')})`);
+  log('measuring the machine floor: bare ws sends to 1,000 loopback clients');
+  const floor = await measureWsFloor();
+  const settings = { repoRoot, warmupSeconds: f.warmupSeconds, durationSeconds: f.durationSeconds, idleSeconds: f.quick ? 5 : 20, log };
+  const runs: CompareRun[] = [];
+  const schedule = compareSchedule(scenarios, f.repeat);
+  for (const [i, planned] of schedule.entries()) {
+    log(`measurement ${i + 1} of ${schedule.length}`);
+    runs.push(await measure(planned, settings));
+  }
+  if (f.profile) {
+    for (const s of scenarios.filter((x) => x.mode === 'load')) {
+      for (const target of ['peer', 'ours-redis'] as const) {
+        runs.push(await measure({ scenario: s, repetition: 1, target }, settings, join(repoRoot, '.tmp', 'bench-profiles', `peer-${s.id}-${target}`)));
+      }
+    }
+  }
+  const date = new Date().toISOString().slice(0, 10);
+  const suffix = `-peer${f.quick ? '-quick' : ''}${f.only.length > 0 ? `-only-${f.only.join('')}` : ''}`;
+  const file = join(resultsDir, `${date}-${machine.hostname}${suffix}.md`);
+  writeFileSync(
+    file,
+    renderCompare(machine, scenarios, runs, { date, quick: f.quick, repetitions: f.repeat, warmupSeconds: f.warmupSeconds, durationSeconds: f.durationSeconds, idleSeconds: settings.idleSeconds, floor }),
+  );
+  log(`wrote ${file}`);
+  const measured = runs.filter((r) => r.profile === undefined);
+  const missed = RATIO_TARGETS.filter((t) => evaluate(measured, scenarios, t).some((c) => c.verdict === 'MISSED'));
+  if (missed.length > 0) log(`targets missed: ${missed.map((t) => t.label).join('; ')}`);
+}
+
 async function main(): Promise<void> {
   const f = flags();
+  if (f.peer) {
+    await comparePeer(f);
+    return;
+  }
   const machine = machineInfo(repoRoot);
   const resultsDir = join(repoRoot, 'bench', 'results');
   const profileDir = join(repoRoot, '.tmp', 'bench-profiles');
@@ -165,10 +236,10 @@ async function main(): Promise<void> {
   for (const s of chosen) outcomes.push(await runScenario(s, f, profileDir));
   const date = new Date().toISOString().slice(0, 10);
   // Partial or quick runs never overwrite the full run's file.
-  const envTag = `${Object.entries(f.gatewayEnv).map(([key, value]) => `-${key}=${value}`).join('')}${f.pin ? '-pinned' : ''}`;
+  const envTag = `${f.dialect === 'seed' ? '' : `-${f.dialect}`}${Object.entries(f.gatewayEnv).map(([key, value]) => `-${key}=${value}`).join('')}${f.pin ? '-pinned' : ''}`;
   const suffix = `${f.quick ? '-quick' : ''}${f.only.length > 0 ? `-only-${f.only.join('')}` : ''}${envTag}`;
   const file = join(resultsDir, `${date}-${machine.hostname}${suffix}.md`);
-  writeFileSync(file, renderResults(machine, outcomes, { quick: f.quick, date, floor, gatewayEnv: f.gatewayEnv, pinned: f.pin }));
+  writeFileSync(file, renderResults(machine, outcomes, { quick: f.quick, date, floor, gatewayEnv: f.gatewayEnv, pinned: f.pin, dialect: f.dialect }));
   log(`wrote ${file}`);
   const missed = outcomes.filter((o) => rows(o, outcomes).some((r) => r.verdict === 'MISSED'));
   if (missed.length > 0) log(`targets missed in: ${missed.map((o) => `(${o.scenario.id})`).join(' ')}`);

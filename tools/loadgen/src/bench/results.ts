@@ -1,4 +1,5 @@
 /** Measured numbers against the targets, written as the Markdown results file. */
+import type { DialectName } from '@cloudvars/protocol';
 import type { LoadReport } from '../report.ts';
 import { capacityModel } from './capacity.ts';
 import type { MachineInfo } from './machine.ts';
@@ -154,7 +155,11 @@ function heapSection(h: HeapDiff): string {
   return lines.join('\n');
 }
 
-export function renderResults(m: MachineInfo, outcomes: readonly ScenarioOutcome[], opts: { quick: boolean; date: string; floor: WsFloor; gatewayEnv: Readonly<Record<string, string>>; pinned: boolean }): string {
+export function renderResults(
+  m: MachineInfo,
+  outcomes: readonly ScenarioOutcome[],
+  opts: { quick: boolean; date: string; floor: WsFloor; gatewayEnv: Readonly<Record<string, string>>; pinned: boolean; dialect?: DialectName },
+): string {
   const env = Object.entries(opts.gatewayEnv);
   // Work outside the benchmark's own processes, measured from /proc/stat over each window.
   const busy = outcomes.some((o) => (o.report.load ? o.report.load.otherCpuSeconds / o.report.load.windowSeconds : 0) > OTHER_WORK_CORES);
@@ -164,6 +169,7 @@ export function renderResults(m: MachineInfo, outcomes: readonly ScenarioOutcome
     `- CPU: ${m.cpuModel}, ${m.cores} cores; memory ${m.memoryGiB} GiB; kernel ${m.kernel}`,
     `- Node ${m.node}; redis-server ${m.redis}; commit ${m.commit}`,
     '- Everything (Redis, gateways, load generator) ran on this one machine over 127.0.0.1.',
+    `- Clients spoke the ${opts.dialect ?? 'seed'} dialect${opts.dialect === 'scratch' ? ' (Scratch 3: no variables declared, the first set creates each)' : ''}.`,
     opts.pinned
       ? '- Pinned (`--pin`): in single-gateway scenarios the gateway ran alone on CPU 0; Redis, the generator and the driver on the other cores.'
       : '- Not pinned: gateways, Redis and the generator shared all cores.',

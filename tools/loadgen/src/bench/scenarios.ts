@@ -63,3 +63,33 @@ export const SCENARIOS: readonly Scenario[] = [
 export function quick(s: Scenario): Scenario {
   return { ...s, rooms: Math.max(s.workers, Math.ceil(s.rooms / 5)) };
 }
+
+/**
+ * `pnpm bench --peer`: issue 9's comparison with TurboWarp's server, every target in the
+ * Scratch 3 dialect (the only one the peer speaks), values sent as JSON numbers as Scratch
+ * 3's VM sends them. Each member writes a variable of its own: TurboWarp's server has no
+ * rule for crossing writes of one variable (a writer that receives another's older value
+ * after sending its own keeps showing the older one), so with shared variables its rooms
+ * need not converge, and the comparison is about cost, not that difference.
+ */
+export interface CompareScenario {
+  readonly id: string;
+  readonly title: string;
+  readonly mode: Extract<LoadMode, 'load' | 'idle'>;
+  readonly rooms: number;
+  readonly clientsPerRoom: number;
+  readonly rate: number;
+  readonly variables: number;
+  readonly workers: number;
+}
+
+export const COMPARE_SCENARIOS: readonly CompareScenario[] = [
+  { id: 'a', title: '100 rooms x 10 clients x 5 sets/s', mode: 'load', rooms: 100, clientsPerRoom: 10, rate: 5, variables: 10, workers: 1 },
+  { id: 'b', title: '20 rooms x 50 clients x 4 sets/s', mode: 'load', rooms: 20, clientsPerRoom: 50, rate: 4, variables: 50, workers: 2 },
+  { id: 'c', title: '10,000 idle connections (1,000 rooms x 10)', mode: 'idle', rooms: 1000, clientsPerRoom: 10, rate: 1, variables: 10, workers: 2 },
+];
+
+/** --quick for the comparison: a fifth of the rooms. */
+export function quickCompare(s: CompareScenario): CompareScenario {
+  return { ...s, rooms: Math.max(s.workers, Math.ceil(s.rooms / 5)) };
+}
