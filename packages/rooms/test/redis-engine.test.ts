@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { addressKey, roomKeys } from '../src/redis/keys.ts';
+import { activeRoomsKey, addressKey, roomKeys } from '../src/redis/keys.ts';
+import { defineScripts } from '../src/redis/scripts.ts';
 import { Recorder, freshRoom, joinRequest, leaseOf, roomyLimits } from './contract/harness.ts';
 import { redisPods, type RedisPods } from '@cloudvars/test-support/redis-engines';
 import { redisUrl } from '@cloudvars/test-support/redis-url';
@@ -75,6 +76,23 @@ describe('redis engine', () => {
     expect(refused).toEqual({ ok: false, reason: 'username-taken' });
     expect(await client.zcard(addressKey(prefix, '10.8.8.8'))).toBe(0);
     expect(await client.zcard(addressKey(prefix, '10.9.9.9'))).toBe(1);
+  });
+
+  it("gives a room's slot back only if nobody took it since: a join on another pod in between keeps it (the give-back race of issue 3)", async () => {
+    const { prefix } = await pods();
+    const client = raw();
+    const scripts = defineScripts(client);
+    const key = activeRoomsKey(prefix);
+    const ttl = 15_000;
+    // A join takes the room's slot; a join on another pod takes it too, a little later.
+    expect(await scripts['lease-acquire'](key, 1_000, 'r', ttl, 10, 60_000)).toEqual({ status: 1, expiry: 1_000 + ttl });
+    expect(await scripts['lease-acquire'](key, 1_010, 'r', ttl, 10, 60_000)).toEqual({ status: 2, expiry: 1_010 + ttl });
+    // The first is refused and gives back what it took: the second's slot stays.
+    expect(await scripts['lease-release'](key, 'r', 1_000 + ttl)).toBe(false);
+    expect(await client.zscore(key, 'r')).toBe(String(1_010 + ttl));
+    // A give-back that knows the latest expiry (a last leave after the second join) frees it.
+    expect(await scripts['lease-release'](key, 'r', 1_010 + ttl)).toBe(true);
+    expect(await client.zscore(key, 'r')).toBeNull();
   });
 
   it('reports a malformed message on a room channel and delivers only real events', async () => {

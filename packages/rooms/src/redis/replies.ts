@@ -118,10 +118,17 @@ export function parseDeleteReply(reply: unknown): ChangeResult {
 }
 
 /** leave.lua: `{removed (1/0), live members left}` -> the live members left. */
-export function parseLeaveReply(reply: unknown): { readonly live: number } {
-  const [removed, live] = list(reply, 'leave');
+/** leave.lua: `{removed (1/0), live members left, now}`. */
+export function parseLeaveReply(reply: unknown): { readonly live: number; readonly at: number } {
+  const [removed, live, at] = list(reply, 'leave');
   if (removed !== 0 && removed !== 1) bad('leave', reply);
-  return { live: toInt(live, 'leave', reply) };
+  return { live: toInt(live, 'leave', reply), at: toInt(at, 'leave', reply) };
+}
+
+/** lease-release.lua: 1 given back, 0 kept. */
+export function parseLeaseReleaseReply(reply: unknown): boolean {
+  if (reply !== 0 && reply !== 1) bad('lease-release', reply);
+  return reply === 1;
 }
 
 /** renew.lua: the connection ids whose lease could not be extended. */
@@ -142,12 +149,16 @@ export function parseMembersReply(reply: unknown): number {
   return toInt(reply, 'members', reply);
 }
 
-/** lease-acquire.lua: 2 already held (refreshed), 1 newly taken, 0 refused. */
-export type LeaseAcquired = 0 | 1 | 2;
+/** lease-acquire.lua: `{status, expiry}`: 2 already held (refreshed), 1 newly taken, 0 refused; the expiry it set (ms). */
+export interface LeaseAcquired {
+  readonly status: 0 | 1 | 2;
+  readonly expiry: number;
+}
 
 export function parseLeaseAcquireReply(reply: unknown): LeaseAcquired {
-  if (reply !== 0 && reply !== 1 && reply !== 2) bad('lease-acquire', reply);
-  return reply;
+  const [status, expiry] = list(reply, 'lease-acquire');
+  if (status !== 0 && status !== 1 && status !== 2) bad('lease-acquire', reply);
+  return { status, expiry: toInt(expiry, 'lease-acquire', reply) };
 }
 
 /** lease-renew.lua: always 1. */

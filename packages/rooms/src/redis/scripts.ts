@@ -19,6 +19,7 @@ import {
   parseRoomActionReply,
   parseUnbanReply,
   parseLeaseAcquireReply,
+  parseLeaseReleaseReply,
   parseLeaseRenewReply,
   parseLeaveReply,
   parseDeleteReply,
@@ -62,6 +63,7 @@ const MODERATION_SCRIPTS = {
 const LEASE_SCRIPTS = {
   'lease-acquire': parseLeaseAcquireReply,
   'lease-renew': parseLeaseRenewReply,
+  'lease-release': parseLeaseReleaseReply,
   hit: parseHitReply,
 } as const;
 

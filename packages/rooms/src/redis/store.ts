@@ -30,7 +30,10 @@ import type { RedisClient, Scripts } from './scripts.ts';
 /** Lease sets are garbage-collected this long after their last write (they also self-prune). */
 const LEASE_SET_GC_MARGIN_MS = 60_000;
 
+const REFUSED = 0;
 const TAKEN = 1;
+/** Stands for "keep the room slot" where a give-back takes a lease-acquire answer. */
+const HELD: LeaseAcquired = { status: 2, expiry: 0 };
 
 /** Tells a script to take `now` from Redis's TIME (clock.lua). */
 const REDIS_CLOCK = -1;
@@ -79,7 +82,7 @@ export function createRedisStore(options: RedisStoreOptions): RoomStore {
       options.barred(request),
     ]);
     if (barred !== null) {
-      await release(room, connectionId, addrKey, roomSlot === TAKEN, addressSlot === TAKEN);
+      await giveBack(room, connectionId, addrKey, roomSlot, addressSlot);
       return { ok: false, reason: barred };
     }
     const args: (string | number)[] = [
@@ -89,8 +92,8 @@ export function createRedisStore(options: RedisStoreOptions): RoomStore {
       limits.leaseTtlMs,
       limits.roomTtlMs,
       limits.maxClientsPerRoom,
-      roomSlot === 0 ? 0 : 1,
-      addressSlot === 0 ? 0 : 1,
+      roomSlot.status === REFUSED ? 0 : 1,
+      addressSlot.status === REFUSED ? 0 : 1,
       freshEpoch(),
       request.variables === null ? 0 : 1,
     ];
@@ -99,21 +102,32 @@ export function createRedisStore(options: RedisStoreOptions): RoomStore {
     try {
       reply = await scripts.join(...keys, ...args);
     } catch (error) {
-      await release(room, connectionId, addrKey, roomSlot === TAKEN, addressSlot === TAKEN);
+      await giveBack(room, connectionId, addrKey, roomSlot, addressSlot);
       throw error;
     }
     if (reply.ok) {
-      // The room has live members now; a refused room lease is restored by the next renew.
-      if (roomSlot === 0) await renewLeaseSet(roomsKey, [room], at);
+      // The room has live members now. Its slot is refreshed unless this join took it anew:
+      // a refused join or a last leave on another pod may have given it back meanwhile.
+      if (roomSlot.status !== TAKEN) await renewLeaseSet(roomsKey, [room], at);
       return { ok: true, outcome: reply.outcome, snapshot: reply.snapshot };
     }
-    await release(room, connectionId, addrKey, roomSlot === TAKEN && reply.live === 0, addressSlot === TAKEN);
+    await giveBack(room, connectionId, addrKey, reply.live === 0 ? roomSlot : HELD, addressSlot);
     return { ok: false, reason: reply.reason };
   }
 
-  async function release(room: string, connectionId: string, addrKey: string, roomSlot: boolean, addressSlot: boolean): Promise<void> {
+  /** What a refused or failed join took anew goes back; the room slot only if nobody refreshed it since. */
+  function giveBack(room: string, connectionId: string, addrKey: string, roomSlot: LeaseAcquired, addressSlot: LeaseAcquired): Promise<void> {
+    return release(room, connectionId, addrKey, roomSlot.status === TAKEN ? roomSlot.expiry : null, addressSlot.status === TAKEN);
+  }
+
+  /**
+   * Gives back the room's slot if its expiry is still at most `roomSlotUntil` (a join on
+   * another pod that took it since set a later one, and keeps it), and the connection's
+   * address slot (its own: no one else can hold it).
+   */
+  async function release(room: string, connectionId: string, addrKey: string, roomSlotUntil: number | null, addressSlot: boolean): Promise<void> {
     const pending: Promise<unknown>[] = [];
-    if (roomSlot) pending.push(client.zrem(roomsKey, room));
+    if (roomSlotUntil !== null) pending.push(scripts['lease-release'](roomsKey, room, roomSlotUntil));
     if (addressSlot) pending.push(client.zrem(addrKey, connectionId));
     await Promise.all(pending);
   }
@@ -157,9 +171,9 @@ export function createRedisStore(options: RedisStoreOptions): RoomStore {
   }
 
   async function leave(lease: Lease): Promise<void> {
-    const at = now();
-    const { live } = await scripts.leave(...keysOf(lease.room), at, lease.connectionId, limits.leaseTtlMs, limits.roomTtlMs);
-    await release(lease.room, lease.connectionId, addressKey(prefix, lease.address), live === 0, true);
+    const { live, at } = await scripts.leave(...keysOf(lease.room), now(), lease.connectionId, limits.leaseTtlMs, limits.roomTtlMs);
+    // Renewals up to the leave set expiries up to its time + a lease; a join since, later ones.
+    await release(lease.room, lease.connectionId, addressKey(prefix, lease.address), live === 0 ? at + limits.leaseTtlMs : null, true);
   }
 
   /**

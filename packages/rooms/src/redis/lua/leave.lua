@@ -1,6 +1,6 @@
 -- Release one connection's lease and username. Idempotent.
 -- ARGV: now (ms, or -1 for Redis's clock), id, lease ttl, room ttl.
--- Reply: {removed (1/0), live members left}. An empty room starts its room-ttl countdown.
+-- Reply: {removed (1/0), live members left, now}. An empty room starts its room-ttl countdown.
 local now = clock(ARGV[1])
 local id = ARGV[2]
 local lease_ttl = tonumber(ARGV[3])
@@ -13,4 +13,4 @@ local live = live_count(now)
 if removed == 1 and live == 0 and redis.call('EXISTS', KEYS[2]) == 1 then
   keep_until(now, room_ttl, lease_ttl)
 end
-return {removed, live}
+return {removed, live, now}
