@@ -5,6 +5,10 @@ import { clusterHealthy, masterOf, moveSlot, startRedisCluster, type RedisCluste
 import { redisPods } from '@cloudvars/test-support/redis-engines';
 import { hasBinary } from '@cloudvars/test-support/redis-server';
 import { until } from '@cloudvars/test-support/until';
+import { createClients } from '../src/redis/connect.ts';
+import { roomKeys } from '../src/redis/keys.ts';
+import { clusterTransport } from '../src/redis/transport.ts';
+import { parseRedisUrl } from '../src/redis/url.ts';
 
 /** The same contract on a 3-master Redis Cluster: per-room scripts on one slot, SSUBSCRIBE/SPUBLISH. */
 // Needs redis-server and redis-cli (`pnpm test` installs them); skipped, visibly, without.
@@ -55,14 +59,38 @@ describe.skipIf(!hasBinary('redis-server') || !hasBinary('redis-cli'))('redis cl
       const target = cluster.nodes.find((node) => node !== owner);
       if (!target) throw new Error('a 3-master cluster has another master');
       await moveSlot(cluster, key, target);
-      // ioredis refreshes its topology when a command meets MOVED (a pod's renew of the room
-      // does that within a lease period): here the subscribing pod reads the room.
-      await until(async () => (await b.store.snapshot(room).catch(() => null)) !== null, { what: 'a read on the new owner' });
+      // The subscribing pod sends no command that could meet MOVED: it learns of the move
+      // from its periodic slot refresh.
       await until(() => recorder.resyncs >= 1, { timeoutMs: 15_000, what: 'onResync after the slot moved' });
       await a.store.set(room, 'c1', 'x', 'moved');
       await until(() => recorder.of(room).some((event) => event.value === 'moved'), { what: 'an event from the new owner' });
     } finally {
       await made.cleanup();
+    }
+  });
+
+  it('keeps one entry per channel in the Cluster client after repeated subscriber recoveries', async () => {
+    const clients = createClients(parseRedisUrl(cluster.url), 'dedupe', 5_000);
+    if (clients.kind !== 'cluster') throw new Error('a redis-cluster:// URL makes a Cluster client');
+    const client = clients.cluster;
+    const channels = ['a', 'b', 'c'].map((room) => roomKeys('dedupe:', freshRoom(room)).channel);
+    const transport = clusterTransport(client, () => channels);
+    let restores = 0;
+    transport.onRestored(() => {
+      restores += 1;
+    });
+    try {
+      await until(() => client.status === 'ready', { what: 'the Cluster client ready' });
+      await transport.subscribe(channels);
+      for (let recovery = 1; recovery <= 3; recovery++) {
+        client.emit('subscribersReady');
+        await until(() => restores === recovery, { what: `recovery ${recovery} confirmed` });
+      }
+      // ioredis 5's sharded subscriber group lists every SSUBSCRIBE it sent per slot.
+      const group = (client as unknown as { shardedSubscribers: { channels: Map<number, string[]> } }).shardedSubscribers;
+      expect([...group.channels.values()].flat().sort()).toEqual([...channels].sort());
+    } finally {
+      client.disconnect();
     }
   });
 

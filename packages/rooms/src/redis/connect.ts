@@ -16,6 +16,13 @@ const MAX_RETRIES_PER_REQUEST = 3;
  */
 const KEEP_ALIVE_MS = 10_000;
 
+/**
+ * Cluster: how often the slot map is read again. Without it ioredis learns that a slot
+ * moved only when a command meets MOVED, and a pod that only subscribes to a room may
+ * never send one: it would listen to the old owner for as long as that lasts.
+ */
+const SLOTS_REFRESH_MS = 5_000;
+
 export type RedisClients =
   | { readonly kind: 'single'; readonly store: Redis; readonly subscriber: Redis }
   | { readonly kind: 'cluster'; readonly cluster: Cluster };
@@ -68,6 +75,7 @@ export function createClients(target: RedisTarget, podId: string, commandTimeout
       // test, 0 of 30 without auto-pipelining). Commands are still written back to back.
       enableAutoPipelining: false,
       shardedSubscribers: true,
+      slotsRefreshInterval: SLOTS_REFRESH_MS,
       // Commands waiting in the Cluster's own offline queue get no commandTimeout: the
       // engine's per-call deadline (engine.ts) bounds those.
       redisOptions: {

@@ -96,9 +96,13 @@ export function clusterTransport(cluster: Cluster, active: () => readonly string
   });
   cluster.on('subscribersReady', () => {
     if (!readyOnce) return;
-    // ioredis resubscribes without telling when it is done; subscribing again is idempotent
-    // in Redis and ordered behind ioredis's own SSUBSCRIBE on each shard connection.
-    Promise.all(active().map((channel) => cluster.ssubscribe(channel))).then(
+    // ioredis resubscribes without telling when it is done. Unsubscribing and subscribing
+    // each channel again, back to back on its shard's connection, tells us (the SSUBSCRIBE
+    // reply) and keeps ioredis's channel list at one entry per channel (a second SSUBSCRIBE
+    // alone would be listed twice, growing the list at every recovery). An event published
+    // in between is lost, as during the outage itself: the resync that follows reads it.
+    const again = active().map((channel) => Promise.all([cluster.sunsubscribe(channel), cluster.ssubscribe(channel)]));
+    Promise.all(again).then(
       () => restored(),
       (cause: unknown) => failed(toError(cause)),
     );
