@@ -29,6 +29,9 @@ const IRREGULAR: Record<string, readonly [keyof Config, (text: string) => unknow
   FLOOD_PENALTY_SECONDS: ['floodPenaltyMs', (text) => int(text) * 1000],
   // Unset: PORT + 10000, so two gateways on one machine (9080, 9081) do not collide.
   METRICS_PORT: ['metricsPort', (text) => (text === '(unset)' ? 19_080 : int(text))],
+  // Both read into one list of operators (api-config.test.ts); unset, there is none.
+  ADMIN_TOKENS: ['adminTokens', () => []],
+  ADMIN_TOKENS_FILE: ['adminTokens', () => []],
 };
 
 /** MAX_CONNECTIONS_PER_ADDRESS -> maxConnectionsPerAddress. */

@@ -1,0 +1,126 @@
+/**
+ * Bans and the run-time block list through the HTTP API, on one in-memory gateway and on two
+ * pods sharing Redis: made on one pod, they hold at the next handshake on every pod, with
+ * the documented close codes, and bans lapse by themselves.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { API_ENV, OPERATOR, admin, call, expectDocumented } from './support/api.ts';
+import { TestClient, joinedTogether, until } from './support/client.ts';
+import { cloud } from './support/conformance.ts';
+import type { RunningGateway } from './support/gateway.ts';
+import { TARGET_KINDS, startTarget, type Target } from './support/targets.ts';
+
+/** Joins a today's client and tells how it went: 'joined', or the code it was closed with. */
+async function joinOutcome(pod: RunningGateway, room: string, user: string): Promise<number | 'joined'> {
+  const before = await pod.engine.store.memberCount(room);
+  const client = await TestClient.join(pod.url, room, user, {}, 'scratch');
+  await until(async () => client.closed !== null || (await pod.engine.store.memberCount(room)) > before, { what: `${user} to join or be refused` });
+  if (client.closed !== null) return client.closed.code;
+  client.close();
+  await until(async () => (await pod.engine.store.memberCount(room)) === before, { what: `${user} to leave` });
+  return 'joined';
+}
+
+describe.each(TARGET_KINDS)('HTTP API: moderation (%s)', (kind) => {
+  let target: Target | undefined;
+  afterEach(async () => {
+    await target?.stop();
+    target = undefined;
+  });
+
+  async function pods(): Promise<[RunningGateway, RunningGateway]> {
+    target = await startTarget(kind, API_ENV);
+    return [target.gw, target.other ?? target.gw];
+  }
+
+  it('bans a username on one pod; every pod refuses it (4002) at the next handshake, until the ban lapses', async () => {
+    const [a, b] = await pods();
+    const room = 'ban-user';
+    const answer = await admin(a.httpUrl, 'POST', '/api/v1/bans', { kind: 'username', value: 'Mallory', seconds: 1, reason: 'spam' });
+    await expectDocumented(a.httpUrl, 'POST', '/api/v1/bans', answer, 201);
+    expect(answer.body).toMatchObject({ kind: 'username', value: 'mallory', room: null, by: OPERATOR.name, reason: 'spam' });
+    const { createdAt, expiresAt } = answer.body as { createdAt: number; expiresAt: number };
+    expect(expiresAt - createdAt).toBe(1_000);
+    expect(await joinOutcome(b, room, 'MALLORY')).toBe(4002);
+    expect(await joinOutcome(a, room, 'mallory')).toBe(4002);
+    expect(await joinOutcome(b, room, 'alice')).toBe('joined');
+    const listed = await admin(b.httpUrl, 'GET', '/api/v1/bans');
+    await expectDocumented(b.httpUrl, 'GET', '/api/v1/bans', listed, 200);
+    expect((listed.body as { bans: unknown[] }).bans).toEqual([answer.body]);
+    // One second later the ban has lapsed by itself, on every pod.
+    await until(async () => (await joinOutcome(b, room, 'mallory')) === 'joined', { what: 'the ban to lapse', timeoutMs: 10_000 });
+    expect(await joinOutcome(a, room, 'Mallory')).toBe('joined');
+    expect((await admin(a.httpUrl, 'GET', '/api/v1/bans')).body).toEqual({ bans: [] });
+  });
+
+  it('bans an address in one room (4004 there, welcome elsewhere) and lifts the ban', async () => {
+    const [a, b] = await pods();
+    const answer = await admin(b.httpUrl, 'POST', '/api/v1/bans', { kind: 'address', value: '127.0.0.1', seconds: 600, room: 'ban-address' });
+    await expectDocumented(b.httpUrl, 'POST', '/api/v1/bans', answer, 201);
+    expect(answer.body).toMatchObject({ kind: 'address', value: '127.0.0.1', room: 'ban-address' });
+    expect(await joinOutcome(a, 'ban-address', 'alice')).toBe(4004);
+    expect(await joinOutcome(b, 'ban-address', 'bob')).toBe(4004);
+    expect(await joinOutcome(a, 'elsewhere', 'alice')).toBe('joined');
+    const lifted = await admin(a.httpUrl, 'DELETE', '/api/v1/bans/address/127.0.0.1?room=ban-address');
+    await expectDocumented(a.httpUrl, 'DELETE', '/api/v1/bans/{kind}/{value}', lifted, 200);
+    expect(lifted.body).toEqual({ removed: true });
+    expect(await joinOutcome(b, 'ban-address', 'alice')).toBe('joined');
+    const again = await admin(b.httpUrl, 'DELETE', '/api/v1/bans/address/127.0.0.1?room=ban-address');
+    await expectDocumented(b.httpUrl, 'DELETE', '/api/v1/bans/{kind}/{value}', again, 404);
+    expect(again.body).toMatchObject({ error: 'not-banned' });
+  });
+
+  it('leaves clients already connected alone when their name is banned: an operator kicks them', async () => {
+    const [a, b] = await pods();
+    const room = 'ban-then-kick';
+    const troll = await TestClient.join(a.url, room, 'troll', {}, 'scratch');
+    const other = await TestClient.join(b.url, room, 'other', {}, 'scratch');
+    await until(async () => (await a.engine.store.memberCount(room)) === 2);
+    expect((await admin(b.httpUrl, 'POST', '/api/v1/bans', { kind: 'username', value: 'troll', seconds: 600 })).status).toBe(201);
+    await joinedTogether(troll, other, cloud('x'), '1');
+    expect((await admin(b.httpUrl, 'POST', '/api/v1/rooms/ban-then-kick/kick', { user: 'troll' })).status).toBe(200);
+    expect((await troll.waitClose()).code).toBe(4002);
+    expect(await joinOutcome(a, room, 'troll')).toBe(4002);
+  });
+
+  it('changes the username block list at run time, on every pod (4002), beside USERNAME_BLOCKLIST', async () => {
+    const [a, b] = await pods();
+    const room = 'blocklist';
+    const added = await admin(a.httpUrl, 'PUT', '/api/v1/blocklist/Troll');
+    await expectDocumented(a.httpUrl, 'PUT', '/api/v1/blocklist/{word}', added, 200);
+    expect(added.body).toEqual({ word: 'troll', added: true });
+    expect((await admin(b.httpUrl, 'PUT', '/api/v1/blocklist/troll')).body).toEqual({ word: 'troll', added: false });
+    const listed = await admin(b.httpUrl, 'GET', '/api/v1/blocklist');
+    await expectDocumented(b.httpUrl, 'GET', '/api/v1/blocklist', listed, 200);
+    expect(listed.body).toEqual({ words: ['troll'], configured: [] });
+    expect(await joinOutcome(b, room, 'xTROLLx')).toBe(4002);
+    expect(await joinOutcome(a, room, 'friend')).toBe('joined');
+    const removed = await admin(b.httpUrl, 'DELETE', '/api/v1/blocklist/TROLL');
+    await expectDocumented(b.httpUrl, 'DELETE', '/api/v1/blocklist/{word}', removed, 200);
+    expect(await joinOutcome(a, room, 'xTROLLx')).toBe('joined');
+    const gone = await admin(a.httpUrl, 'DELETE', '/api/v1/blocklist/troll');
+    expect([gone.status, (gone.body as { error: string }).error]).toEqual([404, 'not-blocked']);
+  });
+
+  it('refuses a ban or a word that could never match, with 400, and stores nothing', async () => {
+    const [a, b] = await pods();
+    const cases: [string, string, unknown, string][] = [
+      ['POST', '/api/v1/bans', { kind: 'username', value: 'two words', seconds: 60 }, 'invalid-ban-value'],
+      ['POST', '/api/v1/bans', { kind: 'address', value: 'not-an-address', seconds: 60 }, 'invalid-ban-value'],
+      ['POST', '/api/v1/bans', { kind: 'username', value: 'bob', seconds: 0 }, 'invalid-request'],
+      ['POST', '/api/v1/bans', { kind: 'username', value: 'bob', seconds: 366 * 24 * 3600 }, 'invalid-request'],
+      ['POST', '/api/v1/bans', { kind: 'user', value: 'bob', seconds: 60 }, 'invalid-request'],
+      ['POST', '/api/v1/bans', { kind: 'username', value: 'bob', seconds: 60, room: 'x'.repeat(1000) }, 'invalid-request'],
+      ['POST', '/api/v1/bans', { kind: 'username', value: 'bob', seconds: 60, reason: 'x'.repeat(201) }, 'invalid-request'],
+      ['PUT', '/api/v1/blocklist/no%20spaces', undefined, 'invalid-request'],
+      ['DELETE', '/api/v1/bans/address/nope', undefined, 'invalid-ban-value'],
+    ];
+    for (const [method, path, body, error] of cases) {
+      const answer = await admin(b.httpUrl, method, path, body);
+      expect([answer.status, (answer.body as { error: string }).error], `${method} ${path} ${JSON.stringify(body)?.slice(0, 80)}`).toEqual([400, error]);
+    }
+    expect((await admin(a.httpUrl, 'GET', '/api/v1/bans')).body).toEqual({ bans: [] });
+    expect(((await admin(a.httpUrl, 'GET', '/api/v1/blocklist')).body as { words: string[] }).words).toEqual([]);
+    expect((await call(a.httpUrl, 'GET', '/api/v1/bans')).status).toBe(401);
+  });
+});
