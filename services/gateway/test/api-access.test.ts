@@ -258,7 +258,7 @@ describe('HTTP API: audit', () => {
       const audit = lines.filter((line) => line.msg === 'admin call');
       expect(audit).toEqual([
         expect.objectContaining({ admin: OPERATOR.name, action: 'set', room: 'audited', name: cloud('a'), status: 200, result: 'ok', address: '127.0.0.1' }),
-        expect.objectContaining({ admin: null, action: 'kick', status: 403, result: 'forbidden' }),
+        expect.objectContaining({ admin: null, action: 'kick', method: 'POST', path: '/api/v1/rooms/audited/kick', status: 403, result: 'forbidden' }),
         expect.objectContaining({ admin: OPERATOR.name, action: 'ban', kind: 'username', value: 'troll', seconds: 60, status: 201, result: 'ok' }),
       ]);
       expect(JSON.stringify(lines)).not.toContain(OPERATOR.token);

@@ -25,6 +25,9 @@ import { roomRoutes } from './rooms-routes.ts';
 
 const ROOM_PAGE = readFileSync(new URL('../../public/room.html', import.meta.url), 'utf8');
 
+/** An audit line shows at most this much of a path (a room id may be 9,000 characters). */
+const AUDIT_PATH_MAX_LENGTH = 300;
+
 /** The rate limit's window: API_RATE_LIMIT_PER_MINUTE calls per address per window. */
 const RATE_WINDOW_MS = 60_000;
 
@@ -101,7 +104,9 @@ const api: FastifyPluginAsync<ApiOptions> = async (app, options) => {
         metrics.adminCalls.inc({ action, result });
         const address = addressForLogs(request.ip, config.anonymizeAddresses);
         const level = result === 'error' ? 'error' : 'info';
-        request.log[level]({ admin: request.operator, action, ...request.audit, status: reply.statusCode, result, address }, 'admin call');
+        // The path names the room even when the call was refused before its handler read it.
+        const path = (request.url.split('?')[0] ?? '').slice(0, AUDIT_PATH_MAX_LENGTH);
+        request.log[level]({ admin: request.operator, action, method: request.method, path, ...request.audit, status: reply.statusCode, result, address }, 'admin call');
       });
 
       roomRoutes(scope, options);
