@@ -39,8 +39,8 @@ export class TestClient {
     socket.on('error', () => undefined);
   }
 
-  static async connect(url: string, options: { dialect?: DialectName; autoPong?: boolean } = {}): Promise<TestClient> {
-    const socket = new WebSocket(url, { autoPong: options.autoPong ?? true, perMessageDeflate: false });
+  static async connect(url: string, options: { dialect?: DialectName; autoPong?: boolean; headers?: Record<string, string> } = {}): Promise<TestClient> {
+    const socket = new WebSocket(url, { autoPong: options.autoPong ?? true, perMessageDeflate: false, ...(options.headers ? { headers: options.headers } : {}) });
     const client = new TestClient(socket, options.dialect ?? 'seed');
     await new Promise<void>((resolve, reject) => {
       socket.once('open', () => resolve());
