@@ -72,6 +72,11 @@ export const CloseCode = {
    * TurboWarp's "identify yourself"; 4010 leaves room for its next codes.
    */
   RoomDeleted: 4010,
+  /**
+   * "Identify yourself" (TurboWarp's server's code): the client's User-Agent is missing or
+   * refused by the operator's policy; a text frame before the close says what to send.
+   */
+  IdentifyYourself: 4006,
   /** Client: its username changed (logged only; forkphorus sends it). */
   UsernameChange: 4100,
 } as const;

@@ -98,6 +98,11 @@ export interface JoinRequest {
   readonly variables: readonly VariableEntry[] | null;
   /** The client's address, for the per-address connection limit. */
   readonly address: string;
+  /**
+   * False: the join is refused (`room-creation-limit`) if the room does not exist, instead
+   * of creating it (the caller's address created too many rooms lately). Default true.
+   */
+  readonly mayCreate?: boolean;
 }
 
 export type JoinRefusal =
@@ -116,7 +121,9 @@ export type JoinRefusal =
   /** The address already holds `maxConnectionsPerAddress` live connections. */
   | 'address-limit'
   /** The room's variable names differ from the request's and other clients are connected. */
-  | 'variables-mismatch';
+  | 'variables-mismatch'
+  /** The room does not exist and the request may not create one (`mayCreate: false`). */
+  | 'room-creation-limit';
 
 /**
  * created: the room did not exist and now holds the request's variables (none if null).
@@ -209,6 +216,12 @@ export interface EngineLimits {
   readonly leaseTtlMs: number;
   /** An empty room is forgotten this many ms after its last member left; 0 = never. */
   readonly roomTtlMs: number;
+  /**
+   * A room nobody changed since it was created (no value other than its initial ones, no
+   * rename or delete) is forgotten this many ms after its last member left, instead of
+   * `roomTtlMs`, so rooms made and left in a loop do not pile up; 0 = `roomTtlMs`.
+   */
+  readonly untouchedRoomTtlMs: number;
   /**
    * Changes each room's log keeps, newest first (in Redis about this many: the stream is
    * trimmed in whole nodes); 0 keeps none. Default DEFAULT_LOG_LENGTH (log.ts).
@@ -333,6 +346,11 @@ export interface WindowCounters {
    * still count, so a caller that keeps hitting stays refused until the window ends.
    */
   hit(key: string, windowMs: number, max: number): Promise<HitResult>;
+  /**
+   * Takes back one hit of `key` in its current window (a hit reserved for something that
+   * did not happen); nothing when the window ended or holds none.
+   */
+  refund(key: string): Promise<void>;
 }
 
 export type BanKind = 'username' | 'address';

@@ -88,7 +88,7 @@ export async function buildApp(deps: AppDeps): Promise<Gateway> {
   await app.register(healthRoutes, { readiness });
   const metricsApp = Fastify({ logger: false });
   await metricsApp.register(metricsRoute, { metrics });
-  await app.register(cloudSocket, { config, connections, metrics });
+  await app.register(cloudSocket, { config, connections, metrics, engine });
   const viewers = new LiveViewers({ engine, hub, config, log, gauge: apiMetrics(metrics.registry).liveViewers, instanceId: deps.instanceId });
   await app.register(cloudvarsApi, { config, protocolLimits: protocolLimitsFrom(config), engine, viewers, metrics });
   app.addHook('onClose', async () => {

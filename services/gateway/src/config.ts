@@ -115,6 +115,35 @@ export const SETTINGS = {
   FLOOD_PENALTY_SECONDS: { kind: 'int', default: 60, min: 0, help: 'How long upgrades from a flooding address are refused (HTTP 429), so its client backs off.' },
   USERNAME_BLOCKLIST: { kind: 'string', default: '', help: 'Comma list of words a username may not contain (case-insensitive; 4002).' },
   LEASE_TTL_MS: { kind: 'int', default: 15_000, min: 1_000, help: 'A dead pod\'s usernames and slots are freed within this time.' },
+  UNTOUCHED_ROOM_TTL_SECONDS: {
+    kind: 'int',
+    default: 600,
+    min: 0,
+    help: 'A room nobody changed since its creation (no value but its initial ones) is forgotten this long after its last member left; 0 = ROOM_TTL_SECONDS.',
+  },
+  MAX_NEW_ROOMS_PER_ADDRESS_PER_MINUTE: {
+    kind: 'int',
+    default: 30,
+    min: 1,
+    help: 'Rooms one address may create a minute, across the cluster (4003 beyond): what one address can make the store keep is bounded.',
+  },
+  MAX_HANDSHAKES_PER_ADDRESS_PER_SECOND: {
+    kind: 'int',
+    default: 50,
+    min: 1,
+    help: 'WebSocket upgrades one address may make a second, across the cluster (HTTP 429 beyond).',
+  },
+  ALLOWED_ORIGINS: {
+    kind: 'string',
+    default: '',
+    help: 'Comma list of origins (https://example.org) browsers may connect from (HTTP 403 for others); unset: any. Clients that send no Origin (bots) are not affected.',
+  },
+  BLOCKED_USER_AGENTS: {
+    kind: 'string',
+    default: '',
+    help: 'Comma list of words: a client whose User-Agent contains one (case-insensitive) is told why and closed with 4006.',
+  },
+  REQUIRE_USER_AGENT: { kind: 'bool', default: false, help: 'Close (4006) clients that send no User-Agent, as TurboWarp\'s server can: bots must identify themselves.' },
   ROOM_TTL_SECONDS: { kind: 'int', default: 30 * DAY_SECONDS, min: 0, help: 'Empty rooms are forgotten after this long; 0 = never.' },
   DRAIN_DELAY_MS: { kind: 'int', default: 3_000, min: 0, help: 'On SIGTERM, keep serving this long with /readyz failing, so the load balancer stops sending.' },
   DRAIN_BATCH_SIZE: { kind: 'int', default: 200, min: 1, help: 'Clients closed (1012) per batch while draining.' },
@@ -200,6 +229,14 @@ export interface Config {
   readonly usernameBlockList: readonly string[];
   readonly leaseTtlMs: number;
   readonly roomTtlMs: number;
+  readonly untouchedRoomTtlMs: number;
+  readonly maxNewRoomsPerAddressPerMinute: number;
+  readonly maxHandshakesPerAddressPerSecond: number;
+  /** Lower-cased origins; empty: any. */
+  readonly allowedOrigins: readonly string[];
+  /** Lower-cased words. */
+  readonly blockedUserAgents: readonly string[];
+  readonly requireUserAgent: boolean;
   readonly drainDelayMs: number;
   readonly drainBatchSize: number;
   readonly sendBufferLimitBytes: number;
@@ -255,6 +292,25 @@ function readTrustProxy(env: Env): TrustProxy {
     throw new ConfigError(`TRUST_PROXY must be true, false, a hop count or a comma list of IPs/CIDRs, got "${env.TRUST_PROXY}"`);
   }
   return entries;
+}
+
+/** A comma list, trimmed and lower-cased, empty entries dropped. */
+function readList(env: Env, name: SettingName): string[] {
+  return readString(env, name)
+    .split(',')
+    .map((entry) => entry.trim().toLowerCase())
+    .filter(Boolean);
+}
+
+/** Origins as browsers send them: scheme://host[:port], no path. */
+function readAllowedOrigins(env: Env): string[] {
+  const origins = readList(env, 'ALLOWED_ORIGINS');
+  for (const origin of origins) {
+    if (!/^https?:\/\/[^/\s]+$/.test(origin)) {
+      throw new ConfigError(`ALLOWED_ORIGINS must list origins like https://example.org (scheme and host, no path), got "${origin}"`);
+    }
+  }
+  return origins.map((origin) => origin.replace(/\/$/, ''));
 }
 
 /** Apart from PORT by default, so several gateways on one machine (PORT=9080, 9081) never collide. */
@@ -365,6 +421,12 @@ export function loadConfig(env: Env = process.env): Config {
       .filter(Boolean),
     leaseTtlMs: readInt(env, 'LEASE_TTL_MS'),
     roomTtlMs: readInt(env, 'ROOM_TTL_SECONDS') * 1000,
+    untouchedRoomTtlMs: readInt(env, 'UNTOUCHED_ROOM_TTL_SECONDS') * 1000,
+    maxNewRoomsPerAddressPerMinute: readInt(env, 'MAX_NEW_ROOMS_PER_ADDRESS_PER_MINUTE'),
+    maxHandshakesPerAddressPerSecond: readInt(env, 'MAX_HANDSHAKES_PER_ADDRESS_PER_SECOND'),
+    allowedOrigins: readAllowedOrigins(env),
+    blockedUserAgents: readList(env, 'BLOCKED_USER_AGENTS'),
+    requireUserAgent: readBool(env, 'REQUIRE_USER_AGENT'),
     drainDelayMs: readInt(env, 'DRAIN_DELAY_MS'),
     drainBatchSize: readInt(env, 'DRAIN_BATCH_SIZE'),
     sendBufferLimitBytes: readInt(env, 'SEND_BUFFER_LIMIT_BYTES'),

@@ -23,6 +23,7 @@ export function engineLimits(config: Config): EngineLimits {
     maxConnectionsPerAddress: config.maxConnectionsPerAddress,
     leaseTtlMs: config.leaseTtlMs,
     roomTtlMs: config.roomTtlMs,
+    untouchedRoomTtlMs: config.untouchedRoomTtlMs,
     logLength: config.cloudLogLength,
   };
 }

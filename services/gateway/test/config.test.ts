@@ -27,6 +27,9 @@ const IRREGULAR: Record<string, readonly [keyof Config, (text: string) => unknow
   USERNAME_BLOCKLIST: ['usernameBlockList', (text) => (text === '(unset)' ? [] : text.split(','))],
   ROOM_TTL_SECONDS: ['roomTtlMs', (text) => int(text) * 1000],
   FLOOD_PENALTY_SECONDS: ['floodPenaltyMs', (text) => int(text) * 1000],
+  UNTOUCHED_ROOM_TTL_SECONDS: ['untouchedRoomTtlMs', (text) => int(text) * 1000],
+  ALLOWED_ORIGINS: ['allowedOrigins', (text) => (text === '(unset)' ? [] : text.split(','))],
+  BLOCKED_USER_AGENTS: ['blockedUserAgents', (text) => (text === '(unset)' ? [] : text.split(','))],
   // Unset: PORT + 10000, so two gateways on one machine (9080, 9081) do not collide.
   METRICS_PORT: ['metricsPort', (text) => (text === '(unset)' ? 19_080 : int(text))],
   // Both read into one list of operators (api-config.test.ts); unset, there is none.

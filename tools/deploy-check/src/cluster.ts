@@ -146,6 +146,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
           POD_ID: podId,
           // The load balancer is the one trusted hop, as in docker-compose.yml.
           TRUST_PROXY: '1',
+          // Every client of a local cluster comes from 127.0.0.1.
+          MAX_HANDSHAKES_PER_ADDRESS_PER_SECOND: '1000000',
+          MAX_NEW_ROOMS_PER_ADDRESS_PER_MINUTE: '1000000',
           ...options.env,
         },
       });

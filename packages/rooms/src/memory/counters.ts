@@ -29,6 +29,12 @@ export class MemoryCounters implements WindowCounters {
     return { allowed: window.count <= max, count: window.count, resetInMs: window.endsAt - now };
   }
 
+  async refund(key: string): Promise<void> {
+    if (this.closed) throw engineClosed();
+    const window = this.windows.get(key);
+    if (window !== undefined && window.endsAt > this.now() && window.count > 0) window.count -= 1;
+  }
+
   close(): void {
     this.closed = true;
   }

@@ -7,6 +7,8 @@ export interface MemoryRoom {
   epoch: string;
   seq: number;
   variables: Map<string, string>;
+  /** Nobody changed it since it was created: it is forgotten after the untouched room ttl. */
+  untouched: boolean;
   /** UTF-8 bytes of every name and value, for the room's byte budget. */
   bytes: number;
   /** Connection ids of live leases. */
@@ -41,6 +43,7 @@ export function createRoom(variables: readonly VariableEntry[], logLength: numbe
     epoch: randomUUID(),
     seq: 0,
     variables: map,
+    untouched: false,
     bytes: bytesOf(map),
     members: new Set(),
     names: new Map(),

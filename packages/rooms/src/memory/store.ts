@@ -32,6 +32,8 @@ export class MemoryStore implements RoomStore {
   private readonly leases = new LeaseTable();
   /** Empty rooms -> when they became empty; insertion order is that time's order. */
   private readonly emptySince = new Map<string, number>();
+  /** The same for empty rooms nobody changed since their creation (a shorter ttl). */
+  private readonly emptyUntouchedSince = new Map<string, number>();
   /** Rooms with at least one live member: the cluster-wide `maxRooms` counts these. */
   private activeRooms = 0;
   private closed = false;
@@ -60,11 +62,13 @@ export class MemoryStore implements RoomStore {
     if (this.leases.addressCount(request.address) >= this.limits.maxConnectionsPerAddress) {
       return { ok: false, reason: 'address-limit' };
     }
+    if (existing === undefined && request.mayCreate === false) return { ok: false, reason: 'room-creation-limit' };
 
     let room: MemoryRoom;
     let outcome: JoinOutcome;
     if (existing === undefined) {
       room = createRoom(request.variables ?? [], this.logLength);
+      room.untouched = this.limits.untouchedRoomTtlMs > 0;
       this.rooms.set(request.room, room);
       outcome = 'created';
     } else if (request.variables === null || sameNames(existing, request.variables)) {
@@ -103,6 +107,7 @@ export class MemoryStore implements RoomStore {
     }
     const bytes = room.bytes - (old === undefined ? 0 : entryBytes(variable, old)) + entryBytes(variable, value);
     if (bytes > this.limits.maxRoomBytes) return { ok: false, reason: 'over-budget' };
+    if (old !== value) this.touch(roomName, room);
     room.variables.set(variable, value);
     room.bytes = bytes;
     this.logged(room, options, 'set', variable, clipUtf8(value));
@@ -118,6 +123,7 @@ export class MemoryStore implements RoomStore {
     if (room.variables.has(newName)) return { ok: false, reason: 'name-taken' };
     const bytes = room.bytes - entryBytes(variable, value) + entryBytes(newName, value);
     if (bytes > this.limits.maxRoomBytes) return { ok: false, reason: 'over-budget' };
+    this.touch(roomName, room);
     room.variables.delete(variable);
     room.variables.set(newName, value);
     room.bytes = bytes;
@@ -131,6 +137,7 @@ export class MemoryStore implements RoomStore {
     if (room === undefined) return { ok: false, reason: 'unknown-room' };
     const value = room.variables.get(variable);
     if (value === undefined) return { ok: false, reason: 'unknown-variable' };
+    this.touch(roomName, room);
     room.variables.delete(variable);
     room.bytes -= entryBytes(variable, value);
     this.logged(room, options, 'delete', variable, '');
@@ -236,13 +243,35 @@ export class MemoryStore implements RoomStore {
       this.detach(room, record, record.expiresAt);
       room.lapsed.add(record.connectionId);
     }
-    if (this.limits.roomTtlMs > 0) {
-      for (const [name, since] of this.emptySince) {
-        if (since + this.limits.roomTtlMs > now) break;
-        this.forgetRoom(name);
-      }
-    }
+    this.forgetEmptyRooms(this.emptySince, this.limits.roomTtlMs, now);
+    this.forgetEmptyRooms(this.emptyUntouchedSince, this.untouchedTtl(), now);
     return now;
+  }
+
+  /** Forgets the rooms of `emptySince` that stayed empty for `ttl` (0: never). */
+  private forgetEmptyRooms(emptySince: ReadonlyMap<string, number>, ttl: number, now: number): void {
+    if (ttl <= 0) return;
+    for (const [name, since] of emptySince) {
+      if (since + ttl > now) break;
+      this.forgetRoom(name);
+    }
+  }
+
+  /** An untouched room's ttl: the shorter one, unless the room ttl is shorter still. */
+  private untouchedTtl(): number {
+    const { roomTtlMs, untouchedRoomTtlMs } = this.limits;
+    return roomTtlMs > 0 && roomTtlMs < untouchedRoomTtlMs ? roomTtlMs : untouchedRoomTtlMs;
+  }
+
+  /** A change to a room nobody changed before: it keeps the room ttl from now on. */
+  private touch(name: string, room: MemoryRoom): void {
+    if (!room.untouched) return;
+    room.untouched = false;
+    const since = this.emptyUntouchedSince.get(name);
+    if (since === undefined) return;
+    this.emptyUntouchedSince.delete(name);
+    // Forgotten late rather than early if this breaks the map's time order.
+    this.emptySince.set(name, since);
   }
 
   private attach(room: MemoryRoom, roomName: string, record: LeaseRecord, now: number): void {
@@ -250,6 +279,7 @@ export class MemoryStore implements RoomStore {
     if (room.members.size === 0) {
       this.activeRooms += 1;
       this.emptySince.delete(roomName);
+      this.emptyUntouchedSince.delete(roomName);
     }
     room.members.add(record.connectionId);
     if (record.usernameKey !== null && !room.names.has(record.usernameKey)) room.names.set(record.usernameKey, record.connectionId);
@@ -261,7 +291,7 @@ export class MemoryStore implements RoomStore {
     if (record.usernameKey !== null && room.names.get(record.usernameKey) === record.connectionId) room.names.delete(record.usernameKey);
     if (room.members.size === 0) {
       this.activeRooms -= 1;
-      this.emptySince.set(record.room, now);
+      (room.untouched ? this.emptyUntouchedSince : this.emptySince).set(record.room, now);
     }
   }
 
@@ -280,6 +310,7 @@ export class MemoryStore implements RoomStore {
   private forgetRoom(name: string): void {
     const room = this.rooms.get(name);
     this.emptySince.delete(name);
+    this.emptyUntouchedSince.delete(name);
     this.rooms.delete(name);
     if (room === undefined) return;
     for (const id of room.lapsed) this.leases.forgetLapsed(id);

@@ -209,6 +209,7 @@ export function createRedisEngine(options: RedisEngineOptions): RoomEngine {
         const { count, resetInMs } = await scripts.hit(counterKey(options.keyPrefix, key), at, windowMs);
         return { allowed: count <= max, count, resetInMs };
       }),
+      refund: guarded('refund', (key: string) => scripts.refund(counterKey(options.keyPrefix, key), options.now ? options.now() : -1)),
     },
     isConnected: () => !closed && transport.isReady(),
     async close() {

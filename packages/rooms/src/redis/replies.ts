@@ -63,6 +63,7 @@ const REFUSALS: ReadonlySet<string> = new Set<JoinRefusal>([
   'too-many-rooms',
   'address-limit',
   'variables-mismatch',
+  'room-creation-limit',
 ]);
 
 const OUTCOMES: ReadonlySet<string> = new Set<JoinOutcome>(['created', 'joined', 'migrated']);
@@ -164,6 +165,11 @@ export function parseLeaseAcquireReply(reply: unknown): LeaseAcquired {
 /** lease-renew.lua: always 1. */
 export function parseLeaseRenewReply(reply: unknown): void {
   if (reply !== 1) bad('lease-renew', reply);
+}
+
+/** refund.lua: always 1. */
+export function parseRefundReply(reply: unknown): void {
+  if (reply !== 1) bad('refund', reply);
 }
 
 /** hit.lua: `{count, ms until the window ends}`. */

@@ -23,6 +23,7 @@ import {
   parseLeaseRenewReply,
   parseLeaveReply,
   parseDeleteReply,
+  parseRefundReply,
   parseHitReply,
   parseMembersReply,
   parseRenameReply,
@@ -65,6 +66,7 @@ const LEASE_SCRIPTS = {
   'lease-renew': parseLeaseRenewReply,
   'lease-release': parseLeaseReleaseReply,
   hit: parseHitReply,
+  refund: parseRefundReply,
 } as const;
 
 const PARSERS = { ...ROOM_SCRIPTS, ...LEASE_SCRIPTS, ...MODERATION_SCRIPTS };

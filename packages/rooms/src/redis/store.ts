@@ -96,6 +96,8 @@ export function createRedisStore(options: RedisStoreOptions): RoomStore {
       addressSlot.status === REFUSED ? 0 : 1,
       freshEpoch(),
       request.variables === null ? 0 : 1,
+      request.mayCreate === false ? 0 : 1,
+      limits.untouchedRoomTtlMs,
     ];
     for (const [name, value] of request.variables ?? []) args.push(name, value);
     let reply;
@@ -142,16 +144,16 @@ export function createRedisStore(options: RedisStoreOptions): RoomStore {
   function set(room: string, origin: string, variable: string, value: string, setOptions: SetOptions = {}): Promise<SetResult> {
     const create = setOptions.create === true ? 1 : 0;
     const user = setOptions.user ?? '';
-    return scripts.set(...keysOf(room), now(), origin, variable, value, sharded, create, limits.maxVariables, limits.maxRoomBytes, user, logLength, LOG_VALUE_BYTES);
+    return scripts.set(...keysOf(room), now(), origin, variable, value, sharded, create, limits.maxVariables, limits.maxRoomBytes, user, logLength, LOG_VALUE_BYTES, limits.roomTtlMs);
   }
 
   function rename(room: string, origin: string, variable: string, newName: string, changeOptions: ChangeOptions = {}): Promise<ChangeResult> {
     const user = changeOptions.user ?? '';
-    return scripts.rename(...keysOf(room), now(), origin, variable, newName, sharded, limits.maxRoomBytes, user, logLength, LOG_VALUE_BYTES);
+    return scripts.rename(...keysOf(room), now(), origin, variable, newName, sharded, limits.maxRoomBytes, user, logLength, LOG_VALUE_BYTES, limits.roomTtlMs);
   }
 
   function remove(room: string, origin: string, variable: string, changeOptions: ChangeOptions = {}): Promise<ChangeResult> {
-    return scripts.delete(...keysOf(room), now(), origin, variable, sharded, changeOptions.user ?? '', logLength);
+    return scripts.delete(...keysOf(room), now(), origin, variable, sharded, changeOptions.user ?? '', logLength, limits.roomTtlMs);
   }
 
   function log(room: string, limit: number): Promise<readonly LogEntry[] | null> {

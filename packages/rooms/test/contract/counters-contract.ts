@@ -15,7 +15,12 @@ export function countersContract(world: MakeWorld): void {
     expect(await b.hit(key, 60_000, 2)).toEqual({ allowed: true, count: 2, resetInMs: 59_000 });
     expect(await a.hit(key, 60_000, 2)).toEqual({ allowed: false, count: 3, resetInMs: 59_000 });
     expect((await b.hit(`other:${key}`, 60_000, 2)).count).toBe(1);
+    await b.refund(key);
+    await b.refund(key);
+    expect(await a.hit(key, 60_000, 2)).toEqual({ allowed: true, count: 2, resetInMs: 59_000 });
     advance(59_000);
+    await a.refund(key); // the window ended: nothing to take back
+    await a.refund(`never:${key}`);
     expect(await b.hit(key, 60_000, 2)).toEqual({ allowed: true, count: 1, resetInMs: 60_000 });
   });
 

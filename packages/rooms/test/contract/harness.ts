@@ -38,6 +38,7 @@ export const roomyLimits: EngineLimits = {
   maxConnectionsPerAddress: 500,
   leaseTtlMs: 15_000,
   roomTtlMs: 3_600_000,
+  untouchedRoomTtlMs: 0,
 };
 
 /** Records what one bus delivers. One per engine: a bus takes a single listener. */

@@ -178,4 +178,34 @@ export function leaseContract(world: MakeWorld): void {
     advance(10 * 365 * 24 * 3_600_000);
     expect((await pods[1].store.snapshot(room))?.variables).toEqual([['x', '1']]);
   });
+
+  it('forgets a room nobody changed untouchedRoomTtlMs after its last member left, and a changed room only after roomTtlMs', async () => {
+    const { pods, advance } = await world({ untouchedRoomTtlMs: 5_000, roomTtlMs: 600_000 });
+    const untouched = joinRequest(freshRoom('untouched'), 'c1', 'alice', [['x', '0']]);
+    const same = joinRequest(freshRoom('same'), 'c2', 'bob', [['x', '0']]);
+    const changed = joinRequest(freshRoom('changed'), 'c3', 'carol', [['x', '0']]);
+    for (const request of [untouched, same, changed]) await pods[0].store.join(request);
+    // Setting a room's initial value again changes nothing; another value does.
+    await pods[0].store.set(same.room, 'c2', 'x', '0');
+    await pods[0].store.set(changed.room, 'c3', 'x', '1');
+    for (const request of [untouched, same, changed]) await pods[0].store.leave(leaseOf(request));
+    advance(5_001);
+    expect(await pods[1].store.snapshot(untouched.room)).toBeNull();
+    expect(await pods[1].store.snapshot(same.room)).toBeNull();
+    expect(await pods[1].store.snapshot(changed.room)).not.toBeNull();
+    advance(600_000);
+    expect(await pods[1].store.snapshot(changed.room)).toBeNull();
+  });
+
+  it('gives a room changed after its members left the room ttl, counted from when it emptied', async () => {
+    const { pods, advance } = await world({ untouchedRoomTtlMs: 5_000, roomTtlMs: 600_000 });
+    const request = joinRequest(freshRoom(), 'c1', 'alice', null);
+    await pods[0].store.join(request);
+    await pods[0].store.leave(leaseOf(request));
+    advance(2_000);
+    // An operator's set, say: the room now holds a variable.
+    expect(await pods[1].store.set(request.room, 'api', 'x', '1', { create: true })).toEqual({ ok: true, seq: 1 });
+    advance(10_000);
+    expect(await pods[0].store.snapshot(request.room)).not.toBeNull();
+  });
 }

@@ -80,4 +80,15 @@ export function limitsContract(world: MakeWorld): void {
       reason: 'variables-mismatch',
     });
   });
+
+  it('refuses to create a room for a join that may not (room-creation-limit), but lets it into an existing one', async () => {
+    const { pods } = await world();
+    const existing = freshRoom();
+    await pods[0].store.join(joinRequest(existing, 'c1', 'alice'));
+    const fresh = freshRoom();
+    expect(await pods[1].store.join({ ...joinRequest(fresh, 'c2', 'bob'), mayCreate: false })).toEqual({ ok: false, reason: 'room-creation-limit' });
+    expect(await pods[1].store.snapshot(fresh)).toBeNull();
+    const joined = await pods[1].store.join({ ...joinRequest(existing, 'c3', 'carol'), mayCreate: false });
+    expect(joined.ok && joined.outcome).toBe('joined');
+  });
 }

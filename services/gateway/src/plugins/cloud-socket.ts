@@ -5,7 +5,6 @@
  */
 import { readFileSync } from 'node:fs';
 import websocket from '@fastify/websocket';
-import { CloseCode } from '@cloudvars/protocol';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { WebSocket } from 'ws';
@@ -14,6 +13,8 @@ import type { Config } from '../config.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import { closeSocket } from '../ws/close-socket.ts';
 import type { Connections } from '../ws/connections.ts';
+import { refuseClient, refuseUpgrade, type ClientRefusal } from '../ws/admission.ts';
+import type { RoomEngine } from '@cloudvars/rooms';
 
 const HOME_PAGE = readFileSync(new URL('../../public/index.html', import.meta.url), 'utf8');
 
@@ -21,6 +22,7 @@ export interface CloudSocketOptions {
   readonly config: Config;
   readonly connections: Connections;
   readonly metrics: GatewayMetrics;
+  readonly engine: RoomEngine;
 }
 
 /** A refused client has nothing more to say: its socket ends this soon if it ignores the close. */
@@ -38,27 +40,14 @@ function errorCode(error: Error): string {
   return typeof code === 'string' && /^[A-Z0-9_]{1,64}$/.test(code) ? code : 'other';
 }
 
-/**
- * Some bot libraries send the user's Scratch login cookie to every cloud server. We never
- * need it: the connection is refused so the library's users get told, and the cookie goes
- * no further (never logged). Anywhere in the header, not only first as TurboWarp checks.
- */
-function carriesScratchSession(cookie: string | undefined): boolean {
-  return cookie !== undefined && /(?:^|[;\s])scratchsessionsid=/.test(cookie);
-}
-
-const SCRATCH_SESSION_WARNING =
-  'This connection is refused to protect your Scratch account: the cloud library you use sent your Scratch login ' +
-  '(the scratchsessionsid cookie) to this server, which never needs it. Change your Scratch password, and tell the ' +
-  "library's maintainers to stop sending it.";
-
-function refuseScratchSession(socket: WebSocket): void {
+/** Sends the refusal's text, then closes: see ws/admission.ts. */
+function refuseAfterUpgrade(socket: WebSocket, refusal: ClientRefusal): void {
   // A text frame first: the library logs what it cannot parse, where its user may see it.
-  socket.send(SCRATCH_SESSION_WARNING);
-  closeSocket(socket, CloseCode.Security, 'scratch-session-cookie', REFUSAL_GRACE_MS);
+  socket.send(refusal.message);
+  closeSocket(socket, refusal.code, refusal.reason, REFUSAL_GRACE_MS);
 }
 
-const socketPlugin: FastifyPluginAsync<CloudSocketOptions> = async (app, { config, connections, metrics }) => {
+const socketPlugin: FastifyPluginAsync<CloudSocketOptions> = async (app, { config, connections, metrics, engine }) => {
   const terminateOnError = (error: Error, socket: WebSocket): void => {
     app.log.error({ err: error }, 'websocket handler failed');
     socket.terminate();
@@ -90,16 +79,14 @@ const socketPlugin: FastifyPluginAsync<CloudSocketOptions> = async (app, { confi
   // retries another pod at once, and clients back off longer on each refused attempt.
   app.addHook('onRequest', async (request, reply) => {
     if (request.headers.upgrade?.toLowerCase() !== 'websocket') return;
-    const refusal = connections.refusal(addressForLimits(request.ip, config.ipv6PrefixLength));
+    const address = addressForLimits(request.ip, config.ipv6PrefixLength);
+    const refusal = await refuseUpgrade({ address, origin: request.headers.origin }, config, connections, engine.counters, app.log);
     if (refusal === null) return;
     metrics.upgradesRefused.inc({ reason: refusal.reason });
     app.log.info({ address: addressForLogs(request.ip, config.anonymizeAddresses), reason: refusal.reason, status: refusal.status }, 'upgrade refused');
+    if (refusal.retryAfterSeconds !== null) reply.header('retry-after', String(refusal.retryAfterSeconds));
     // Connection: close, or the refused client could keep the socket for the keep-alive timeout.
-    return reply
-      .code(refusal.status)
-      .header('retry-after', String(refusal.retryAfterSeconds))
-      .header('connection', 'close')
-      .send({ error: refusal.reason });
+    return reply.code(refusal.status).header('connection', 'close').send({ error: refusal.reason });
   });
   app.addHook('onClose', async () => {
     connections.stop();
@@ -108,11 +95,12 @@ const socketPlugin: FastifyPluginAsync<CloudSocketOptions> = async (app, { confi
   const openConnection = (socket: WebSocket, request: FastifyRequest): void => {
     releaseUpgrade(socket, request.raw.socket, onSocketError);
     const logAddress = addressForLogs(request.ip, config.anonymizeAddresses);
-    if (carriesScratchSession(request.headers.cookie)) {
-      refuseScratchSession(socket);
-      metrics.protocolErrors.inc({ reason: 'scratch-session-cookie' });
-      metrics.closes.inc({ code: String(CloseCode.Security) });
-      app.log.info({ address: logAddress, code: CloseCode.Security }, 'refused a connection that carries a Scratch session cookie');
+    const refusal = refuseClient(request.headers, config);
+    if (refusal !== null) {
+      refuseAfterUpgrade(socket, refusal);
+      metrics.protocolErrors.inc({ reason: refusal.reason });
+      metrics.closes.inc({ code: String(refusal.code) });
+      app.log.info({ address: logAddress, code: refusal.code, reason: refusal.reason }, 'refused a connection after its upgrade');
       return;
     }
     connections.open(socket, addressForLimits(request.ip, config.ipv6PrefixLength), logAddress);

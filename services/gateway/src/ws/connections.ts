@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { CloseCode } from '@cloudvars/protocol';
 import type { Lease } from '@cloudvars/rooms';
 import type { WebSocket } from 'ws';
+import type { UpgradeRefusal } from './admission.ts';
 import { closeSocket } from './close-socket.ts';
 import { Session } from './session.ts';
 import type { SessionContext } from './session-context.ts';
@@ -83,7 +84,7 @@ export class Connections {
    * and makes today's clients back off longer on each attempt; a load balancer retries
    * another pod on a 503.
    */
-  refusal(address: string): { readonly status: 429 | 503; readonly reason: string; readonly retryAfterSeconds: number } | null {
+  refusal(address: string): UpgradeRefusal | null {
     if (this.refusing) return { status: 503, reason: 'draining', retryAfterSeconds: 1 };
     const until = this.penalties.get(address);
     if (until !== undefined) {

@@ -39,6 +39,9 @@ export async function joinRoom(context: SessionContext, host: JoiningHost, hands
     giveBack();
     return { kind: 'abandoned' };
   }
+  // A room this pod already mirrors exists: only a room new to the pod may be created, and
+  // that takes one of the address's creations of the minute (given back if it was not one).
+  const reserved = room.epoch === null && (await reserveCreation(context, host.address));
   let result;
   try {
     result = await engine.store.join({
@@ -48,6 +51,7 @@ export async function joinRoom(context: SessionContext, host: JoiningHost, hands
       claimUsername: host.policy.claimsUsername,
       variables: handshake.variables,
       address: host.address,
+      mayCreate: room.epoch !== null || reserved,
     });
   } catch (error) {
     // The store may still admit the client after we gave up waiting: take it back.
@@ -55,6 +59,7 @@ export async function joinRoom(context: SessionContext, host: JoiningHost, hands
     await leaveQuietly(context, host, membership);
     return { kind: 'failed', error: toError(error) };
   }
+  if (reserved && (!result.ok || result.outcome !== 'created')) refundCreation(context, host);
   if (!result.ok) {
     giveBack();
     return { kind: 'refused', reason: result.reason };
@@ -68,6 +73,24 @@ export async function joinRoom(context: SessionContext, host: JoiningHost, hands
   const declares = handshake.variables !== null;
   membership.start(result.snapshot, result.outcome === 'created' ? new Set(handshake.replaced) : null, declares);
   return { kind: 'joined', membership, outcome: result.outcome, snapshot: result.snapshot };
+}
+
+/** The window of MAX_NEW_ROOMS_PER_ADDRESS_PER_MINUTE. */
+const CREATION_WINDOW_MS = 60_000;
+
+const creationsOf = (address: string): string => `new-rooms:${address}`;
+
+/** Takes one of the address's room creations of the minute; false when none is left. */
+async function reserveCreation(context: SessionContext, address: string): Promise<boolean> {
+  const hit = await context.engine.counters.hit(creationsOf(address), CREATION_WINDOW_MS, context.config.maxNewRoomsPerAddressPerMinute);
+  return hit.allowed;
+}
+
+/** Gives back a creation the join did not use; a failure only costs the address one. */
+function refundCreation(context: SessionContext, host: JoiningHost): void {
+  context.engine.counters.refund(creationsOf(host.address)).catch((error: unknown) => {
+    host.log('warn', { err: error }, 'giving back an unused room creation failed');
+  });
 }
 
 /** Releases the lease a join may have taken; a failure only means it lapses later. */

@@ -39,6 +39,7 @@ const REFUSAL_CODES: Record<JoinRefusal, number> = {
   'too-many-rooms': CloseCode.Overloaded,
   'address-limit': CloseCode.Overloaded,
   'variables-mismatch': CloseCode.Incompatibility,
+  'room-creation-limit': CloseCode.Overloaded,
 };
 
 /** Rate-limit cost: one token per frame, plus one per started 4 KiB (parsing costs by size). */

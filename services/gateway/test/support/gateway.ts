@@ -7,6 +7,7 @@ import { buildApp, type Gateway } from '../../src/app.ts';
 import { loadConfig, makeInstanceId, type Config } from '../../src/config.ts';
 import { engineLimits } from '../../src/engine.ts';
 import { until } from '@cloudvars/test-support/until';
+import { ONE_ADDRESS_TESTS } from './test-env.ts';
 
 export interface RunningGateway extends Gateway {
   readonly url: string;
@@ -26,7 +27,7 @@ export async function startGateway(
   env: TestEnv = {},
   makeEngine?: (config: Config) => RoomEngine,
 ): Promise<RunningGateway> {
-  const config = loadConfig({ HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', DRAIN_DELAY_MS: '0', ...env });
+  const config = loadConfig({ HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', DRAIN_DELAY_MS: '0', ...ONE_ADDRESS_TESTS, ...env });
   const ownsEngine = makeEngine === undefined;
   const engine = makeEngine ? makeEngine(config) : createMemoryEngine({ limits: engineLimits(config) });
   const gateway = await buildApp({ config, engine, instanceId: makeInstanceId('test'), logger: env.LOG_LEVEL ? { level: env.LOG_LEVEL } : false });

@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { SETTINGS } from '../../src/config.ts';
+import { ONE_ADDRESS_TESTS } from './test-env.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 const MAIN = 'services/gateway/src/main.ts';
@@ -46,7 +47,7 @@ export interface GatewayProcess {
 function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   const base: NodeJS.ProcessEnv = { ...process.env };
   for (const name of Object.keys(SETTINGS)) delete base[name];
-  return { ...base, HOST: '127.0.0.1', PORT: '0', DRAIN_DELAY_MS: '0', LOG_LEVEL: 'info', ...env };
+  return { ...base, HOST: '127.0.0.1', PORT: '0', DRAIN_DELAY_MS: '0', LOG_LEVEL: 'info', ...ONE_ADDRESS_TESTS, ...env };
 }
 
 function collectLines(child: ChildProcess, logs: string[], onLine: (line: string) => void): void {

@@ -1,6 +1,7 @@
 -- Join one connection to a room, atomically (see RoomStore.join in ports.ts).
 -- ARGV: now (ms, or -1 for Redis's clock), id, lower-cased username ('' when not claimed), lease ttl, room ttl, max clients,
 --       room slot granted (1/0), address slot granted (1/0), fresh epoch, variables declared (1/0),
+--       may create the room (1/0), ttl of a room nobody changed (ms, 0: the room ttl),
 --       then name, value pairs. Undeclared (Scratch 3 clients): the room is taken as it is.
 -- Reply: {'ok', outcome, epoch, seq, name1, value1, ...} or {'no', reason, live members}.
 local now = clock(ARGV[1])
@@ -13,7 +14,9 @@ local room_slot = ARGV[7] == '1'
 local address_slot = ARGV[8] == '1'
 local fresh_epoch = ARGV[9]
 local declared = ARGV[10] == '1'
-local FIRST_PAIR = 11
+local may_create = ARGV[11] == '1'
+local untouched_ttl = tonumber(ARGV[12])
+local FIRST_PAIR = 13
 
 forget_if_expired(now)
 prune(now, lease_ttl)
@@ -28,6 +31,7 @@ if not already and live >= max_clients then return {'no', 'room-full', live} end
 -- A room with live members is active: it needs no new slot of the cluster-wide room limit.
 if live == 0 and not room_slot then return {'no', 'too-many-rooms', live} end
 if not address_slot then return {'no', 'address-limit', live} end
+if not may_create and redis.call('EXISTS', KEYS[2]) == 0 then return {'no', 'room-creation-limit', live} end
 
 local wanted = {}
 local wanted_count = 0
@@ -41,6 +45,7 @@ if redis.call('EXISTS', KEYS[2]) == 0 then
   redis.call('DEL', KEYS[1], KEYS[6])
   for i = FIRST_PAIR, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
   redis.call('HSET', KEYS[2], 'epoch', fresh_epoch, 'seq', 0, 'created', now, 'bytes', count_bytes())
+  if untouched_ttl > 0 then redis.call('HSET', KEYS[2], 'fresh', untouched_ttl) end
   outcome = 'created'
 else
   local stored = redis.call('HKEYS', KEYS[1])

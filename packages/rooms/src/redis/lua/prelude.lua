@@ -57,9 +57,19 @@ local function drop_name(id)
   end
 end
 
+-- A room nobody changed since it was created holds `fresh` in its meta: the ttl it gets
+-- instead of the room ttl (shorter), so a flood of create-and-leave handshakes cannot fill
+-- the store with rooms kept for weeks.
+local function effective_ttl(room_ttl)
+  local fresh = tonumber(redis.call('HGET', KEYS[2], 'fresh'))
+  if fresh and (room_ttl <= 0 or fresh < room_ttl) then return fresh end
+  return room_ttl
+end
+
 -- The room may be forgotten `room_ttl` after `until_ms` (the last lease's expiry, or the
 -- moment it emptied). room_ttl 0 = never: no logical expiry and no Redis TTL.
 local function keep_until(until_ms, room_ttl, real_ms_from_now)
+  room_ttl = effective_ttl(room_ttl)
   if room_ttl <= 0 then
     redis.call('HDEL', KEYS[2], 'exp')
     for _, i in ipairs(DATA_KEYS) do redis.call('PERSIST', KEYS[i]) end
@@ -73,6 +83,25 @@ local function keep_until(until_ms, room_ttl, real_ms_from_now)
       redis.call('PEXPIRE', KEYS[i], ttl)
     end
   end
+end
+
+-- A change to a room nobody changed before: from now on it keeps the room ttl, counted from
+-- the same moment its short one was (the last member's leave, or its lease's end).
+local function touch(now, room_ttl)
+  local fresh = tonumber(redis.call('HGET', KEYS[2], 'fresh'))
+  if not fresh then return end
+  redis.call('HDEL', KEYS[2], 'fresh')
+  local exp = tonumber(redis.call('HGET', KEYS[2], 'exp'))
+  if exp then
+    local until_ms = exp - fresh
+    keep_until(until_ms, room_ttl, until_ms - now)
+  end
+end
+
+-- Whether a room that was never changed is being changed: a new variable, or a value that differs.
+local function changes_fresh_room(variable, value, exists)
+  if not redis.call('HGET', KEYS[2], 'fresh') then return false end
+  return not exists or redis.call('HGET', KEYS[1], variable) ~= value
 end
 
 -- Variables as a flat name, value list sorted by name, so every engine returns one order.

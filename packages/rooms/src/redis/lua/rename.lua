@@ -1,7 +1,7 @@
 -- Rename one variable, keeping its value, and publish the event in the same script.
 -- ARGV: now (ms, or -1 for Redis's clock), origin connection id, variable, new name,
 --       '1' to SPUBLISH (Cluster) else PUBLISH, max room bytes, user (for the log), log length,
---       log value bytes.
+--       log value bytes, room ttl.
 -- Reply: {1, seq} or {0, reason}. Event payload: JSON [epoch, seq, origin, variable, new name, 'rename'].
 local now = clock(ARGV[1])
 local variable = ARGV[3]
@@ -13,6 +13,7 @@ if not value then return {0, 'unknown-variable'} end
 if redis.call('HEXISTS', KEYS[1], new_name) == 1 then return {0, 'name-taken'} end
 local bytes = room_bytes() - #variable + #new_name
 if bytes > tonumber(ARGV[6]) then return {0, 'over-budget'} end
+touch(now, tonumber(ARGV[10]))
 redis.call('HDEL', KEYS[1], variable)
 redis.call('HSET', KEYS[1], new_name, value)
 redis.call('HSET', KEYS[2], 'bytes', bytes)

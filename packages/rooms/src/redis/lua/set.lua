@@ -1,7 +1,7 @@
 -- Store one value and publish the event in the same script: store order = publish order.
 -- ARGV: now (ms, or -1 for Redis's clock), origin connection id, variable, value,
 --       '1' to SPUBLISH (Cluster) else PUBLISH, '1' to create a missing variable,
---       max variables, max room bytes, user (for the log), log length, log value bytes.
+--       max variables, max room bytes, user (for the log), log length, log value bytes, room ttl.
 -- Reply: {1, seq} or {0, reason}. Event payload: JSON [epoch, seq, origin, variable, value].
 local now = clock(ARGV[1])
 local variable = ARGV[3]
@@ -15,6 +15,7 @@ if old == 0 then
 end
 local bytes = room_bytes() - old + #variable + #value
 if bytes > tonumber(ARGV[8]) then return {0, 'over-budget'} end
+if changes_fresh_room(variable, value, old ~= 0) then touch(now, tonumber(ARGV[12])) end
 redis.call('HSET', KEYS[1], variable, value)
 redis.call('HSET', KEYS[2], 'bytes', bytes)
 append_log(ARGV[9], 'set', variable, value, now, tonumber(ARGV[10]), tonumber(ARGV[11]))

@@ -1,0 +1,139 @@
+/**
+ * What one address can make the cluster hold is bounded (issue 12): rooms it creates a
+ * minute, how long a room nobody changed is kept, upgrades a second; and the optional
+ * browser-Origin and User-Agent policies.
+ */
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { SETTINGS } from '../src/config.ts';
+import { TestClient, until, upgradeStatus } from './support/client.ts';
+import { cloud, refusal, handshakeOf } from './support/conformance.ts';
+import { startTarget, type Target } from './support/targets.ts';
+
+const targets: Target[] = [];
+afterEach(async () => {
+  await Promise.all(targets.splice(0).map((target) => target.stop()));
+});
+
+async function start(kind: 'memory' | 'redis', env: Record<string, string> = {}): Promise<Target> {
+  const target = await startTarget(kind, env);
+  targets.push(target);
+  return target;
+}
+
+/**
+ * One create-and-leave attempt: upgrade, handshake into a new room, leave once the server
+ * answered. The initial value is invalid on purpose: a creator gets its correction, the one
+ * answer that says the room was made; a refusal closes the socket instead.
+ */
+function createAndLeave(url: string, room: string): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const socket = new WebSocket(url);
+    socket.once('open', () => socket.send(JSON.stringify(handshakeOf('seed', room, 'looper', { [cloud('a')]: 'not a number' }))));
+    socket.once('message', () => socket.close(1000));
+    socket.once('close', () => resolve());
+    socket.once('error', () => undefined);
+  });
+}
+
+async function labelled(metric: { get(): Promise<{ values: Array<{ labels: Record<string, string | number>; value: number }> }> }, label: string, value: string): Promise<number> {
+  return (await metric.get()).values.find((entry) => entry.labels[label] === value)?.value ?? 0;
+}
+
+describe('bounded by design', () => {
+  it(`leaves at most MAX_NEW_ROOMS_PER_ADDRESS_PER_MINUTE (${SETTINGS.MAX_NEW_ROOMS_PER_ADDRESS_PER_MINUTE.default}) rooms in Redis after 10,000 create-and-leave handshakes from one address, each kept only UNTOUCHED_ROOM_TTL_SECONDS`, async () => {
+    // The defaults, which the test support raises for every other test.
+    const target = await start('redis', {
+      MAX_NEW_ROOMS_PER_ADDRESS_PER_MINUTE: String(SETTINGS.MAX_NEW_ROOMS_PER_ADDRESS_PER_MINUTE.default),
+      MAX_HANDSHAKES_PER_ADDRESS_PER_SECOND: String(SETTINGS.MAX_HANDSHAKES_PER_ADDRESS_PER_SECOND.default),
+    });
+    const { gw } = target;
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 20 }, async () => {
+        while (next < 10_000) await createAndLeave(gw.url, `loop-${next++}`);
+      }),
+    );
+    // Every attempt was answered: refused before the upgrade, refused at the join, or created.
+    await until(
+      async () =>
+        (await labelled(gw.metrics.upgradesRefused, 'reason', 'handshake-rate')) +
+          (await labelled(gw.metrics.joins, 'outcome', 'room-creation-limit')) +
+          (await labelled(gw.metrics.joins, 'outcome', 'created')) >=
+        10_000,
+      { what: 'the attempts answered', timeoutMs: 30_000 },
+    );
+    const redis = new Redis(target.gw.config.redisUrl ?? '');
+    try {
+      const metas: string[] = [];
+      let cursor = '0';
+      do {
+        const [nextCursor, keys] = await redis.scan(cursor, 'MATCH', `${target.gw.config.redisKeyPrefix}{loop-*}:meta`, 'COUNT', 1000);
+        cursor = nextCursor;
+        metas.push(...keys);
+      } while (cursor !== '0');
+      expect(metas.length).toBeGreaterThan(0);
+      expect(metas.length).toBeLessThanOrEqual(SETTINGS.MAX_NEW_ROOMS_PER_ADDRESS_PER_MINUTE.default);
+      // Nobody changed them: Redis keeps them for the short ttl (plus the lease and a margin), not 30 days.
+      const bound = (SETTINGS.UNTOUCHED_ROOM_TTL_SECONDS.default + 15 + 60) * 1000;
+      for (const key of metas) expect(await redis.pttl(key)).toBeLessThanOrEqual(bound);
+    } finally {
+      await redis.quit();
+    }
+    expect(await labelled(gw.metrics.joins, 'outcome', 'created')).toBeLessThanOrEqual(SETTINGS.MAX_NEW_ROOMS_PER_ADDRESS_PER_MINUTE.default);
+  }, 120_000);
+
+  it('refuses with 4003 a handshake that would create one room more than MAX_NEW_ROOMS_PER_ADDRESS_PER_MINUTE, and still joins existing rooms', async () => {
+    const target = await start('memory', { MAX_NEW_ROOMS_PER_ADDRESS_PER_MINUTE: '2' });
+    const first = await TestClient.join(target.url(), 'made-1', 'alice', { [cloud('a')]: '0' });
+    await until(async () => (await target.gw.engine.store.memberCount('made-1')) === 1, { what: 'the first room' });
+    await TestClient.join(target.url(), 'made-2', 'alice', { [cloud('a')]: '0' });
+    await until(async () => (await target.gw.engine.store.memberCount('made-2')) === 1, { what: 'the second room' });
+    expect(await refusal(target.url(), [handshakeOf('seed', 'made-3', 'alice', { [cloud('a')]: '0' })])).toEqual({ code: 4003, frames: [] });
+    const joiner = await TestClient.join(target.url(), 'made-1', 'bob', { [cloud('a')]: '0' });
+    await until(async () => (await target.gw.engine.store.memberCount('made-1')) === 2, { what: 'a join of an existing room' });
+    expect([first.closed, joiner.closed]).toEqual([null, null]);
+  });
+
+  it('refuses upgrades beyond MAX_HANDSHAKES_PER_ADDRESS_PER_SECOND with HTTP 429 and a Retry-After', async () => {
+    const target = await start('redis', { MAX_HANDSHAKES_PER_ADDRESS_PER_SECOND: '5' });
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => upgradeStatus(i % 2 === 0 ? target.gw.url : (target.other?.url ?? target.gw.url))));
+    const refused = answers.filter((answer) => answer.status === 429);
+    // Counted across both pods: at most 5 a second get through, whichever pod they reach.
+    expect(answers.filter((answer) => answer.status === 101).length).toBeLessThanOrEqual(10);
+    expect(refused.length).toBeGreaterThanOrEqual(10);
+    expect(refused.every((answer) => Number(answer.retryAfter) >= 1)).toBe(true);
+  });
+});
+
+describe('browser and client policies', () => {
+  it('refuses upgrades from a browser Origin outside ALLOWED_ORIGINS with HTTP 403, and lets listed origins and clients without an Origin in', async () => {
+    const target = await start('memory', { ALLOWED_ORIGINS: 'https://play.example.org, http://localhost:8601' });
+    expect((await upgradeStatus(target.url(), { origin: 'https://evil.example.com' })).status).toBe(403);
+    expect((await upgradeStatus(target.url(), { origin: 'https://PLAY.example.org' })).status).toBe(101);
+    expect((await upgradeStatus(target.url(), { origin: 'http://localhost:8601' })).status).toBe(101);
+    expect((await upgradeStatus(target.url())).status).toBe(101);
+  });
+
+  it('tells a client without a User-Agent (REQUIRE_USER_AGENT) or with a blocked one (BLOCKED_USER_AGENTS) why, and closes it with 4006', async () => {
+    const target = await start('memory', { REQUIRE_USER_AGENT: 'true', BLOCKED_USER_AGENTS: 'python-requests, curl' });
+    const closeOf = (headers: Record<string, string>) =>
+      new Promise<{ code: number; frames: string[] }>((resolve) => {
+        const frames: string[] = [];
+        const socket = new WebSocket(target.url(), { headers });
+        socket.on('message', (data) => frames.push(String(data)));
+        socket.on('close', (code) => resolve({ code, frames }));
+      });
+    for (const headers of [{ 'user-agent': '' }, { 'user-agent': 'python-requests/2.31' }, { 'user-agent': 'My Curl Bot' }]) {
+      const refused = await closeOf(headers);
+      expect(refused.code).toBe(4006);
+      expect(refused.frames[0]).toMatch(/User-Agent/);
+    }
+    const named = new WebSocket(target.url(), { headers: { 'user-agent': 'my-bot/1.0 (https://example.org/bot)' } });
+    await new Promise((resolve) => named.once('open', resolve));
+    named.send(JSON.stringify(handshakeOf('seed', 'ua', 'named', { [cloud('a')]: '0' })));
+    await until(async () => (await target.gw.engine.store.memberCount('ua')) === 1, { what: 'a client that names itself joined' });
+    named.close();
+  });
+});
