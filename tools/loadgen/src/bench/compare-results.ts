@@ -115,15 +115,12 @@ export interface TargetCell {
   readonly scenario: string;
   readonly ratio: Ratio | null;
   readonly verdict: Verdict;
-}
-
-export function evaluate(runs: readonly CompareRun[], scenarios: readonly CompareScenario[], t: RatioTarget): TargetCell[] {
-  return scenarios
-    .filter((s) => (t.scenarios === 'idle' ? s.mode === 'idle' : s.mode === 'load'))
-    .map((s) => {
-      const r = ratio(runs, s.id, t.ours, t.metric, t.peerMetric);
-      return { scenario: s.id, ratio: r, verdict: r === null ? '-' : r.ratio <= t.max ? 'met' : 'MISSED' };
-    });
+  /**
+   * Ours or the peer failed delivery in a repetition of this load scenario: the server did not
+   * keep up (or lost updates), so its cost per (set x recipient) and latency are not those of
+   * a steady state, and the target cannot count as met.
+   */
+  readonly deliveryFailed: boolean;
 }
 
 /** Delivery per target and load scenario: every repetition must pass. */
@@ -131,6 +128,17 @@ export function deliveryVerdict(runs: readonly CompareRun[], scenario: string, t
   const results = runsOf(runs, scenario, target).map((r) => deliveryOk(r.report));
   if (results.length === 0 || results.some((x) => x === null)) return '-';
   return results.every((x) => x === true) ? 'met' : 'MISSED';
+}
+
+export function evaluate(runs: readonly CompareRun[], scenarios: readonly CompareScenario[], t: RatioTarget): TargetCell[] {
+  return scenarios
+    .filter((s) => (t.scenarios === 'idle' ? s.mode === 'idle' : s.mode === 'load'))
+    .map((s) => {
+      const r = ratio(runs, s.id, t.ours, t.metric, t.peerMetric);
+      const deliveryFailed = s.mode === 'load' && (deliveryVerdict(runs, s.id, t.ours) === 'MISSED' || deliveryVerdict(runs, s.id, 'peer') === 'MISSED');
+      const verdict: Verdict = r === null ? '-' : r.ratio <= t.max && !deliveryFailed ? 'met' : 'MISSED';
+      return { scenario: s.id, ratio: r, verdict, deliveryFailed };
+    });
 }
 
 const f = (n: number | null | undefined, d = 2): string => (n === null || n === undefined || !Number.isFinite(n) ? '-' : n.toFixed(d));
@@ -167,7 +175,8 @@ export function summaryTable(runs: readonly CompareRun[], scenarios: readonly Co
       const cpu = measured(runs, s.id, target, withRedis ? 'cpuRedis' : 'cpu');
       const vsPeer = target === 'peer' ? null : ratio(runs, s.id, target, withRedis ? 'cpuRedis' : 'cpu', 'cpu');
       const p99 = measured(runs, s.id, target, 'p99');
-      const cpuText = cpu ? `${range(cpu)} us` : '-';
+      const failed = deliveryVerdict(runs, s.id, target) === 'MISSED' ? ' **delivery failed**' : '';
+      const cpuText = cpu ? `${range(cpu)} us${withRedis ? '' : failed}` : '-';
       cells.push(withRedis ? (vsPeer ? `${vsPeer.ratio.toFixed(2)}x the peer (${cpuText})` : cpuText) : `${vsPeer ? `${vsPeer.ratio.toFixed(2)}x the peer (${cpuText})` : cpuText}, p99 ${range(p99, 0)} ms`);
     }
     for (const s of idle) {
@@ -192,7 +201,7 @@ function targetsTable(runs: readonly CompareRun[], scenarios: readonly CompareSc
     const byId = new Map(cells.map((c) => [c.scenario, c]));
     lines.push(`| ${t.label} | ${scenarios.map((s) => {
       const c = byId.get(s.id);
-      return c ? `${ratioText(c.ratio)} ${c.verdict}` : '';
+      return c ? `${ratioText(c.ratio)} ${c.verdict}${c.deliveryFailed ? ' (delivery failed: not a steady state)' : ''}` : '';
     }).join(' | ')} | ${t.max.toFixed(1)}x |`);
   }
   const load = scenarios.filter((s) => s.mode === 'load');
@@ -205,8 +214,8 @@ function targetsTable(runs: readonly CompareRun[], scenarios: readonly CompareSc
 
 function runsTable(runs: readonly CompareRun[]): string {
   const lines = [
-    '| # | scen. | rep. | target | server CPU / (set x recipient) us | + Redis us | p50 / p99 ms | updates per frame received | delivered / superseded / lost | closes | server cores busy | generator CPU cores / loop p99 ms | rest of the machine, cores | other processes in the window (cores) | load avg before / after |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| # | scen. | rep. | target | sets/s | server CPU / (set x recipient) us | + Redis us | p50 / p99 ms | updates per frame received | delivered / superseded / lost | closes | server cores busy | generator CPU cores / loop p99 ms | rest of the machine, cores | other processes in the window (cores) | load avg before / after |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   runs.forEach((run, i) => {
     const r = run.report;
@@ -215,7 +224,7 @@ function runsTable(runs: readonly CompareRun[]): string {
     const serverCores = l ? l.gatewayCpuSeconds / l.windowSeconds : r.gatewayProcs.reduce((n, p) => n + p.cpuSeconds, 0) / Math.max(1, seconds);
     const rest = l ? l.otherCpuSeconds / l.windowSeconds : r.idle ? r.idle.otherCpuSeconds / Math.max(1, r.idle.settleSeconds) : null;
     lines.push(
-      `| ${i + 1} | (${run.scenario}) | ${run.repetition} | ${run.target}${run.profile ? ' (profiled)' : ''} | ${l ? f(serverUsPerPair(r)) : r.idle ? `idle: ${f((r.idle.bytesPerConnection ?? NaN) / 1024)} KiB/conn` : '-'} | ${f(withRedisUsPerPair(r))} | ${l ? `${f(l.latencyMs.p50)} / ${f(l.latencyMs.p99)}` : '-'} | ${f(l?.updatesPerFrameReceived)} | ${l ? `${l.delivered} / ${l.superseded} / ${l.lost}` : `${r.join.joined} joined, ${r.join.failed} failed`} | ${Object.keys(r.closes).length === 0 ? 'none' : JSON.stringify(r.closes)} | ${f(serverCores)} | ${l ? `${f(r.loadgen.cpuSeconds / l.windowSeconds)} / ${f(r.loadgen.eventLoopDelayP99Ms, 0)}` : '-'} | ${f(rest)} | ${describeOtherWork(run.other)} | ${f(run.loadAvgBefore)} / ${f(run.loadAvgAfter)} |`,
+      `| ${i + 1} | (${run.scenario}) | ${run.repetition} | ${run.target}${run.profile ? ' (profiled)' : ''} | ${l ? f(l.setsPerSecond, 0) : '-'} | ${l ? f(serverUsPerPair(r)) : r.idle ? `idle: ${f((r.idle.bytesPerConnection ?? NaN) / 1024)} KiB/conn` : '-'} | ${f(withRedisUsPerPair(r))} | ${l ? `${f(l.latencyMs.p50)} / ${f(l.latencyMs.p99)}` : '-'} | ${f(l?.updatesPerFrameReceived)} | ${l ? `${l.delivered} / ${l.superseded} / ${l.lost}` : `${r.join.joined} joined, ${r.join.failed} failed`} | ${Object.keys(r.closes).length === 0 ? 'none' : JSON.stringify(r.closes)} | ${f(serverCores)} | ${l ? `${f(r.loadgen.cpuSeconds / l.windowSeconds)} / ${f(r.loadgen.eventLoopDelayP99Ms, 0)}` : '-'} | ${f(rest)} | ${describeOtherWork(run.other)} | ${f(run.loadAvgBefore)} / ${f(run.loadAvgAfter)} |`,
     );
   });
   return lines.join('\n');
@@ -280,6 +289,19 @@ function profileTables(runs: readonly CompareRun[], scenarios: readonly CompareS
   return parts.join('\n');
 }
 
+/** A warning line per target and load scenario whose delivery failed. */
+function failedDelivery(runs: readonly CompareRun[], scenarios: readonly CompareScenario[]): string[] {
+  const failed: string[] = [];
+  for (const s of scenarios.filter((x) => x.mode === 'load')) {
+    for (const target of TARGETS) if (deliveryVerdict(runs, s.id, target) === 'MISSED') failed.push(`(${s.id}) ${TARGET_LABELS[target]}`);
+  }
+  if (failed.length === 0) return [];
+  return [
+    `- **Delivery failed** in ${failed.join('; ')}: updates were lost or came late enough that rooms had not converged by the end of the drain, or clients were closed (see every run below). ` +
+      'Such a server fell behind: its CPU per (set x recipient) counts work it never did and its latency is a growing queue, so those ratios are no comparison of costs and their targets are marked MISSED.',
+  ];
+}
+
 export interface CompareMeta {
   readonly date: string;
   readonly quick: boolean;
@@ -309,6 +331,7 @@ export function renderCompare(m: MachineInfo, scenarios: readonly CompareScenari
     busiest > 0.25
       ? `- **The machine was shared**: in some windows processes outside the benchmark used up to ${busiest.toFixed(2)} cores (column "other processes" below). Ratios compare targets measured minutes apart in the same conditions, alternating; absolute numbers are pessimistic.`
       : '- The machine was otherwise quiet in every window (other processes below 0.25 of a core).',
+    ...failedDelivery(measuredRuns, scenarios),
     '- CPU per (set x recipient) = the server process\'s CPU (utime + stime from /proc) in the window / (sets sent in the window x other members of the room): ' +
       'values coalesced by a server do not lower the denominator. "+ Redis" adds redis-server\'s CPU. Latency: set sent -> received by each other member. ' +
       'Idle memory: (server RSS after the joins and the settle period - RSS before) / connections.',
