@@ -5,16 +5,12 @@
  * must hold also when a later frame of the same burst is one the gateway closes on at once:
  * binary (4000), invalid UTF-8 (1007), oversized (1009).
  *
- * FAILS TODAY (found by the fuzz test, reported with issue 12): a binary frame is acted on
- * in Session.onMessage before the state switch, and ws's own 1007/1009 end the socket,
- * both while the sets before them are still held (framesWhileJoining); the held sets are
- * dropped with the joining session, and a held bad set's 4000 loses to the later 1007.
- *
- * Also FAILS TODAY (found by the soak, reported with issue 12): a today's client that sends
- * more than 64 frames before its join completes (a project setting its cloud variables at
- * start: up to MAX_VARIABLES, 128) is closed with 4004 ('flood-while-joining'), the code
- * PROTOCOL.md says is never sent to today's clients (they stop for good on it), and its
- * sets are lost. Through Redis the join is slow enough for this to happen every time.
+ * Found by the fuzz test and the soak (issue 12), fixed by reading each frame as it arrives
+ * (ws/held-messages.ts): the first bad message closes at once with its own code, the good
+ * ones before it are applied once the join is done even though the socket closed, and a
+ * today's client that sets all of its variables (up to MAX_VARIABLES) before its join
+ * completes keeps them all: it is never closed with 4004, the code today's clients stop on
+ * for good (through Redis the join is slow enough for that burst to be held every time).
  */
 import type { Socket } from 'node:net';
 import { encodeClientSet, encodeHandshake, type DialectName } from '@cloudvars/protocol';

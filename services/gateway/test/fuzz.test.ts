@@ -76,6 +76,7 @@ function sorted(entries: ReadonlyArray<readonly [string, string]>): Array<readon
  */
 function checkReceived(client: TestClient, p: Plan): void {
   const seen = `received ${JSON.stringify(client.frames).slice(0, 300)}`;
+  if (p.closesDuringJoin === true && client.frames.length === 0) return;
   // The store's order of variables is its own (a Redis hash): compare frames line by line as sets.
   expect(client.frames.slice(0, p.received.length).map(lines), seen).toEqual(p.received.map(lines));
   const rest = client.frames.slice(p.received.length);
@@ -161,8 +162,9 @@ describe.each(CASES)('fuzz (%s)', (kind, caseCount) => {
 
     if (p.stored === null) {
       expect(snapshot).toBeNull();
-    } else if (p.stored.length === 0 && snapshot === null) {
-      // A room of today's client that never held a value may be forgotten as soon as it empties.
+    } else if ((p.stored.length === 0 || p.closesDuringJoin === true) && snapshot === null) {
+      // A room of today's client that never held a value may be forgotten as soon as it
+      // empties; a join the client's own fault closed first may be given up.
     } else {
       expect(sorted(snapshot?.variables ?? [])).toEqual(sorted(p.stored));
       expect(snapshot?.seq).toBe(finalSeq);

@@ -7,7 +7,7 @@ const README = readFileSync(new URL('../../../README.md', import.meta.url), 'utf
 describe('README settings table', () => {
   it('lists every setting the gateway reads, with its real default', () => {
     const rows = new Map(
-      [...README.matchAll(/^\| `([A-Z_]+)` \| `([^`]*)` \|/gm)].map((match) => [match[1] ?? '', match[2] ?? ''] as const),
+      [...README.matchAll(/^\| `([A-Z0-9_]+)` \| `([^`]*)` \|/gm)].map((match) => [match[1] ?? '', match[2] ?? ''] as const),
     );
     for (const [name, setting] of Object.entries(SETTINGS)) {
       const documented = setting.default === '' ? '(unset)' : String(setting.default);

@@ -19,6 +19,7 @@ import { WebSocket } from 'ws';
 import { closeCodeLabel } from '../metrics.ts';
 import { closeSocket } from './close-socket.ts';
 import { policyFor, type ClientPolicy } from './client-policy.ts';
+import { HeldMessages } from './held-messages.ts';
 import { joinRoom, type JoiningHost } from './join.ts';
 import type { Membership } from './membership.ts';
 import { Outbox, type OutboxOwner } from './outbox.ts';
@@ -44,8 +45,11 @@ const REFUSAL_CODES: Record<JoinRefusal, number> = {
 
 /** Rate-limit cost: one token per frame, plus one per started 4 KiB (parsing costs by size). */
 const BYTES_PER_TOKEN = 4096;
-/** Frames a client may send while its join is in flight; more is a flood (the bucket allows 30). */
-const MAX_FRAMES_WHILE_JOINING = 64;
+/**
+ * Messages kept while a join is in flight, beyond one set per variable the room may hold (a
+ * project sets its variables at start); more are dropped and counted.
+ */
+const HELD_BEYOND_VARIABLES = 64;
 /** A client that never answers our close frame must not keep its socket longer than this. */
 const CLOSE_GRACE_MS = 5_000;
 
@@ -65,7 +69,8 @@ export class Session implements JoiningHost, OutboxOwner, MessageSink {
   private membership: Membership | null = null;
   /** Settles when the join (and any give-back it does) is over. */
   private joining: Promise<void> | null = null;
-  private framesWhileJoining: string[] | null = null;
+  /** What the client sent while its join was in flight, until the join ends. */
+  private held: HeldMessages | null = null;
   readonly outbox: Outbox;
   /** Frames (2020 clients, and every first frame) or, for today's clients, frames beyond any real use. */
   private bucket: TokenBucket;
@@ -112,8 +117,13 @@ export class Session implements JoiningHost, OutboxOwner, MessageSink {
     return this.treatment;
   }
 
-  /** True while the join may go on: no close has started from either side. */
+  /**
+   * True while the join may go on: no close has started from either side, or the client
+   * sent messages before the close that still count (they are applied, then it leaves).
+   */
   get stillJoining(): boolean {
+    if (this.state !== 'joining' && this.state !== 'closed') return false;
+    if ((this.held?.size ?? 0) > 0) return true;
     return this.state === 'joining' && this.socket.readyState === WebSocket.OPEN;
   }
 
@@ -160,7 +170,7 @@ export class Session implements JoiningHost, OutboxOwner, MessageSink {
         this.onHandshakeFrame(text);
         break;
       case 'joining':
-        this.holdWhileJoining(text);
+        this.hold(text);
         break;
       case 'joined':
         this.onFrame(text);
@@ -181,13 +191,16 @@ export class Session implements JoiningHost, OutboxOwner, MessageSink {
       const flood = this.context.config.floodLimitPerSecond;
       this.bucket = new TokenBucket(flood, flood, clock);
     }
-    // A scratch first frame may carry sets after the handshake: they wait for the join.
-    if (parsed.value.rest !== '') this.framesWhileJoining = [parsed.value.rest];
+    const { handshake, rest } = parsed.value;
+    const declared = handshake.variables === null ? null : new Set(handshake.variables.map(([name]) => name));
+    this.held = new HeldMessages(this.speaks, this.context.protocolLimits, declared, this.context.config.maxVariables + HELD_BEYOND_VARIABLES);
     this.clearHandshakeTimer();
     this.state = 'joining';
+    // A scratch first frame may carry sets after the handshake: they wait for the join.
+    if (rest !== '') this.hold(rest);
     // Read nothing more until the client is in the room (TCP pushes back on a flood).
     this.socket.pause();
-    this.joining = this.join(parsed.value.handshake).catch((error: unknown) => {
+    this.joining = this.join(handshake).catch((error: unknown) => {
       this.log('error', { err: error, code: 'CV_ERR_JOIN_HANDLING' }, 'handling a join failed');
       this.close(CloseCode.InternalError, 'join-failed');
     });
@@ -212,26 +225,32 @@ export class Session implements JoiningHost, OutboxOwner, MessageSink {
         break;
     }
     this.membership = attempt.membership;
-    this.state = 'joined';
     this.context.metrics.joins.inc({ outcome: attempt.outcome });
     const { username } = handshake;
     this.log('info', { room, username, dialect: this.dialect.name, outcome: attempt.outcome, seq: attempt.snapshot.seq }, 'joined');
-    const held = this.framesWhileJoining ?? [];
-    this.framesWhileJoining = null;
-    for (const text of held) {
-      if (!this.isActive) break;
-      this.onFrame(text);
+    // A close already done (onClose ran while the join did) leaves below; one under way
+    // ends in onClose, which leaves because the session is joined by then.
+    const closedMeanwhile = this.state === 'closed';
+    if (!closedMeanwhile) this.state = 'joined';
+    // What it sent before any close still counts: applied in order, like a joined client's.
+    const held = this.held?.take() ?? [];
+    this.held = null;
+    for (const message of held) this.apply(message, this.membership);
+    if (closedMeanwhile) {
+      await this.leave();
+      return;
     }
     this.socket.resume();
   }
 
-  private holdWhileJoining(text: string): void {
-    const held = (this.framesWhileJoining ??= []);
-    if (held.length >= MAX_FRAMES_WHILE_JOINING) {
-      this.closeForMisbehaviour(CloseCode.TryAgainLater, 'flood-while-joining');
-      return;
-    }
-    held.push(text);
+  /** A frame while the join is in flight: read now, its messages wait (held-messages.ts). */
+  private hold(text: string): void {
+    const held = this.held;
+    if (held === null) return;
+    const dropped = held.droppedCount;
+    const refusal = held.hold(text);
+    if (held.droppedCount > dropped) this.context.metrics.changesIgnored.inc({ reason: 'held-overflow' }, held.droppedCount - dropped);
+    if (refusal !== null) this.closeForMisbehaviour(refusal.code, refusal.reason);
   }
 
   /** A frame of the joined client: every message in it, in order, until one fails. */
@@ -243,21 +262,26 @@ export class Session implements JoiningHost, OutboxOwner, MessageSink {
   /** MessageSink: one message of a frame. False stops reading the frame (the session is closing). */
   onClientMessage(message: ClientMessage): boolean {
     if (!this.isActive || this.membership === null) return false;
+    this.apply(message, this.membership);
+    return this.isActive;
+  }
+
+  /** One message of the joined client (or one it sent during its join). */
+  private apply(message: ClientMessage, membership: Membership): void {
     switch (message.kind) {
       case 'handshake':
         this.closeForMisbehaviour(CloseCode.Generic, 'second-handshake');
-        return false;
+        break;
       case 'set':
-        this.membership.set(message);
+        membership.set(message);
         break;
       case 'rename':
-        this.membership.rename(message);
+        membership.rename(message);
         break;
       case 'delete':
-        this.membership.delete(message);
+        membership.delete(message);
         break;
     }
-    return this.isActive;
   }
 
   /** Joined, and no close has started: its messages still count. */

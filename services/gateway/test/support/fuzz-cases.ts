@@ -550,6 +550,13 @@ export interface Plan {
   readonly expect: number | null;
   /** Every frame the server must send (corrections of invalid initial values; never an echo). */
   readonly received: readonly string[];
+  /**
+   * The closing frame rides in the join's own burst: the gateway closes as soon as it reads
+   * it, while the join may still be in flight. Then the corrections may never be sent (all
+   * of `received` arrives or none of it), and a join that had not reached the store yet is
+   * given up (the room may not exist; if it does, it holds `stored`).
+   */
+  readonly closesDuringJoin?: boolean;
   /** The room's stored values at the end, or null when the room must not exist. */
   readonly stored: ReadonlyArray<readonly [string, string]> | null;
   /** Whether the marker set must be stored (seq 1) rather than nothing (seq 0). */
@@ -627,7 +634,7 @@ export function plan(c: FuzzCase, room: string): Plan {
   // What follows the closing frame goes once the join is done: a frame that closes at once
   // (binary, invalid UTF-8) must not overtake the frames held while the join is in flight
   // (frames-during-join.test.ts holds that race to the documented order).
-  return { burst: [hello, ...sets, last], afterJoin: [...c.trailing], expect, received, mayReceive, stored, markerStored: false, allowedEcho: null };
+  return { burst: [hello, ...sets, last], afterJoin: [...c.trailing], expect, received, closesDuringJoin: true, mayReceive, stored, markerStored: false, allowedEcho: null };
 }
 
 /** How many WebSocket frames a plan sends. */
