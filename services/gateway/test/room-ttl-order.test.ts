@@ -3,13 +3,11 @@
  * rooms gone 5 minutes after they empty, the untouched ttl left at its 10 minutes): then a
  * room's first change must not end it under its connected clients.
  *
- * FAILS TODAY through Redis (found by the soak, reported with issue 12): touch() in
- * lua/prelude.lua takes the room's end as `exp - fresh`, but keep_until() had set `exp`
- * with the shorter of the two ttls (effective_ttl), so with ROOM_TTL_SECONDS <
- * UNTOUCHED_ROOM_TTL_SECONDS the first change moves `exp` about (fresh - room ttl) into
- * the past: the next script forgets the room (forget_if_expired), every set is refused as
- * unknown-room, the pod finds the room vanished and closes its clients with 1012; they
- * rejoin, make a new room, change it, and the loop goes on.
+ * Found by the soak (issue 12): touch() in lua/prelude.lua took the room's end as
+ * `exp - fresh`, but `exp` had been set with the shorter of the two ttls (effective_ttl),
+ * so the first change moved `exp` about (fresh - room ttl) into the past: the next script
+ * forgot the room, every set was refused as unknown-room, and the pod closed its clients
+ * with 1012, who rejoined, made a new room, changed it, and so on.
  */
 import { encodeClientSet } from '@cloudvars/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

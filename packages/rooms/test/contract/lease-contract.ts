@@ -208,4 +208,19 @@ export function leaseContract(world: MakeWorld): void {
     advance(10_000);
     expect(await pods[0].store.snapshot(request.room)).not.toBeNull();
   });
+
+  it('keeps a room through its first change when the room ttl is the shorter one', async () => {
+    // Found by the soak: the first change took the untouched ttl off an expiry set with the
+    // room ttl, moving the room's end into the past while its members were still in it.
+    const { pods, advance } = await world({ untouchedRoomTtlMs: 600_000, roomTtlMs: 30_000 });
+    const request = joinRequest(freshRoom(), 'c1', 'alice', [['x', '0']]);
+    await pods[0].store.join(request);
+    expect(await pods[0].store.set(request.room, 'c1', 'x', '1')).toEqual({ ok: true, seq: 1 });
+    expect(await pods[1].store.set(request.room, 'c1', 'x', '2')).toEqual({ ok: true, seq: 2 });
+    await pods[0].store.leave(leaseOf(request));
+    advance(29_000);
+    expect((await pods[1].store.snapshot(request.room))?.variables).toEqual([['x', '2']]);
+    advance(2_000);
+    expect(await pods[1].store.snapshot(request.room)).toBeNull();
+  });
 }

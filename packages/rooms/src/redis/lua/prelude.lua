@@ -88,12 +88,13 @@ end
 -- A change to a room nobody changed before: from now on it keeps the room ttl, counted from
 -- the same moment its short one was (the last member's leave, or its lease's end).
 local function touch(now, room_ttl)
-  local fresh = tonumber(redis.call('HGET', KEYS[2], 'fresh'))
-  if not fresh then return end
+  if not redis.call('HGET', KEYS[2], 'fresh') then return end
+  -- `exp` was set with the shorter of the two ttls (effective_ttl): take that one off.
+  local short_ttl = effective_ttl(room_ttl)
   redis.call('HDEL', KEYS[2], 'fresh')
   local exp = tonumber(redis.call('HGET', KEYS[2], 'exp'))
   if exp then
-    local until_ms = exp - fresh
+    local until_ms = exp - short_ttl
     keep_until(until_ms, room_ttl, until_ms - now)
   end
 end
