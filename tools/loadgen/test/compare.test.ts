@@ -123,7 +123,8 @@ describe('pnpm bench --peer: ratios and targets', () => {
     expect(summaryTable([...runs, profiled], [A, C])).toContain('0.70x the peer (7.00 us)');
     const floor = { clients: 1, frames: 1, usPerFrame: 17, systemUsPerFrame: 8 };
     const machine = { hostname: 'h', cpuModel: 'cpu', cores: 2, memoryGiB: 1, node: 'v20', redis: '7', commit: 'abc', kernel: 'k' };
-    const text = renderCompare(machine, [A, C], [...runs, profiled], { date: '2026-12-01', quick: false, repetitions: 2, warmupSeconds: 5, durationSeconds: 20, idleSeconds: 20, floor });
+    const text = renderCompare(machine, [A, C], [...runs, profiled], { date: '2026-12-01', quick: false, repetitions: 2, warmupSeconds: 5, durationSeconds: 20, idleSeconds: 20, floor, gatewayEnv: { FLUSH_INTERVAL_MS: '16' } });
+    expect(text).toContain('Our gateways ran with `FLUSH_INTERVAL_MS=16` (the peer with its defaults)');
     expect(text).toContain('| gateway + Redis: CPU per (set x recipient) | 1.10x MISSED |');
     expect(text).toContain('client sockets: write system calls | - | 50.0% / 55.56');
     expect(text.match(/^\| \d+ \| \(/gm)).toHaveLength(runs.length + 1);

@@ -220,8 +220,8 @@ function runsTable(runs: readonly CompareRun[]): string {
   runs.forEach((run, i) => {
     const r = run.report;
     const l = r.load;
-    const seconds = l ? l.windowSeconds : (r.idle?.settleSeconds ?? 0);
-    const serverCores = l ? l.gatewayCpuSeconds / l.windowSeconds : r.gatewayProcs.reduce((n, p) => n + p.cpuSeconds, 0) / Math.max(1, seconds);
+    // Idle: the process deltas span the joins too, so no cores-busy figure.
+    const serverCores = l ? l.gatewayCpuSeconds / l.windowSeconds : null;
     const rest = l ? l.otherCpuSeconds / l.windowSeconds : r.idle ? r.idle.otherCpuSeconds / Math.max(1, r.idle.settleSeconds) : null;
     lines.push(
       `| ${i + 1} | (${run.scenario}) | ${run.repetition} | ${run.target}${run.profile ? ' (profiled)' : ''} | ${l ? f(l.setsPerSecond, 0) : '-'} | ${l ? f(serverUsPerPair(r)) : r.idle ? `idle: ${f((r.idle.bytesPerConnection ?? NaN) / 1024)} KiB/conn` : '-'} | ${f(withRedisUsPerPair(r))} | ${l ? `${f(l.latencyMs.p50)} / ${f(l.latencyMs.p99)}` : '-'} | ${f(l?.updatesPerFrameReceived)} | ${l ? `${l.delivered} / ${l.superseded} / ${l.lost}` : `${r.join.joined} joined, ${r.join.failed} failed`} | ${Object.keys(r.closes).length === 0 ? 'none' : JSON.stringify(r.closes)} | ${f(serverCores)} | ${l ? `${f(r.loadgen.cpuSeconds / l.windowSeconds)} / ${f(r.loadgen.eventLoopDelayP99Ms, 0)}` : '-'} | ${f(rest)} | ${describeOtherWork(run.other)} | ${f(run.loadAvgBefore)} / ${f(run.loadAvgAfter)} |`,
@@ -310,6 +310,8 @@ export interface CompareMeta {
   readonly durationSeconds: number;
   readonly idleSeconds: number;
   readonly floor: WsFloor;
+  /** Settings our gateways ran with (--env); empty: defaults. */
+  readonly gatewayEnv?: Readonly<Record<string, string>>;
 }
 
 export function renderCompare(m: MachineInfo, scenarios: readonly CompareScenario[], runs: readonly CompareRun[], meta: CompareMeta): string {
@@ -327,6 +329,9 @@ export function renderCompare(m: MachineInfo, scenarios: readonly CompareScenari
     `- CPU: ${m.cpuModel}, ${m.cores} cores; memory ${m.memoryGiB} GiB; kernel ${m.kernel}`,
     `- Node ${m.node}; redis-server ${m.redis}; commit ${m.commit}`,
     '- Everything (servers, Redis, the load generator) on this one machine over 127.0.0.1, not pinned.',
+    Object.keys(meta.gatewayEnv ?? {}).length === 0
+      ? '- Our gateways: default settings (plus the bench\'s raised per-address limits).'
+      : `- Our gateways ran with ${Object.entries(meta.gatewayEnv ?? {}).map(([k, v]) => `\`${k}=${v}\``).join(', ')} (the peer with its defaults).`,
     `- Machine floor: a bare \`ws\` send of one small frame to a loopback client costs ${meta.floor.usPerFrame.toFixed(2)} us of server CPU (${meta.floor.systemUsPerFrame.toFixed(2)} us in the kernel).`,
     busiest > 0.25
       ? `- **The machine was shared**: in some windows processes outside the benchmark used up to ${busiest.toFixed(2)} cores (column "other processes" below). Ratios compare targets measured minutes apart in the same conditions, alternating; absolute numbers are pessimistic.`

@@ -66,6 +66,8 @@ export interface CompareSettings {
   readonly durationSeconds: number;
   /** Settle period of the idle scenario. */
   readonly idleSeconds: number;
+  /** Settings for our gateways (--env), over the bench's raised limits; the peer keeps its defaults. */
+  readonly gatewayEnv?: Readonly<Record<string, string>>;
   readonly log: (line: string) => void;
 }
 
@@ -91,7 +93,13 @@ async function startTarget(target: TargetId, settings: CompareSettings, podId: s
   try {
     const redis = target === 'ours-redis' ? await startRedis(settings.repoRoot) : undefined;
     if (redis) procs.push(redis);
-    const gateway = await startGateway({ repoRoot: settings.repoRoot, podId, ...(redis ? { redisUrl: redis.url } : {}), ...cpuProf });
+    const gateway = await startGateway({
+      repoRoot: settings.repoRoot,
+      podId,
+      extraEnv: settings.gatewayEnv ?? {},
+      ...(redis ? { redisUrl: redis.url } : {}),
+      ...cpuProf,
+    });
     procs.push(gateway);
     return { url: gateway.url, serverPid: gateway.pid, redisPid: redis?.pid, stopAll };
   } catch (error) {

@@ -85,8 +85,8 @@ function flags(): BenchFlags {
   if (!DIALECTS.includes(dialect)) throw new Error(`CV_ERR_BENCH_ARGS: --dialect must be one of ${DIALECTS.join(', ')}`);
   const repeat = values.repeat === undefined ? 2 : Number(values.repeat);
   if (!Number.isInteger(repeat) || repeat < 1) throw new Error(`CV_ERR_BENCH_ARGS: --repeat wants a positive integer, got ${values.repeat}`);
-  if (values.peer === true && (values.dialect !== undefined || values.pin === true || values.heap === true || (values.env ?? []).length > 0)) {
-    throw new Error('CV_ERR_BENCH_ARGS: --peer runs every target in the scratch dialect with default settings; --dialect, --pin, --heap and --env do not apply');
+  if (values.peer === true && (values.dialect !== undefined || values.pin === true || values.heap === true)) {
+    throw new Error('CV_ERR_BENCH_ARGS: --peer runs every target in the scratch dialect; --dialect, --pin and --heap do not apply (--env applies to our gateways only)');
   }
   return {
     quick: isQuick,
@@ -189,7 +189,7 @@ async function comparePeer(f: BenchFlags): Promise<void> {
   if (scenarios.length === 0) throw new Error(`CV_ERR_BENCH_ARGS: --only ${f.only.join(',')} matches no scenario (ids: ${COMPARE_SCENARIOS.map((x) => x.id).join(',')})`);
   log('measuring the machine floor: bare ws sends to 1,000 loopback clients');
   const floor = await measureWsFloor();
-  const settings = { repoRoot, warmupSeconds: f.warmupSeconds, durationSeconds: f.durationSeconds, idleSeconds: f.quick ? 5 : 20, log };
+  const settings = { repoRoot, warmupSeconds: f.warmupSeconds, durationSeconds: f.durationSeconds, idleSeconds: f.quick ? 5 : 20, gatewayEnv: f.gatewayEnv, log };
   const runs: CompareRun[] = [];
   const schedule = compareSchedule(scenarios, f.repeat);
   for (const [i, planned] of schedule.entries()) {
@@ -204,11 +204,21 @@ async function comparePeer(f: BenchFlags): Promise<void> {
     }
   }
   const date = new Date().toISOString().slice(0, 10);
-  const suffix = `-peer${f.quick ? '-quick' : ''}${f.only.length > 0 ? `-only-${f.only.join('')}` : ''}`;
+  const envTag = Object.entries(f.gatewayEnv).map(([key, value]) => `-${key}=${value}`).join('');
+  const suffix = `-peer${f.quick ? '-quick' : ''}${f.only.length > 0 ? `-only-${f.only.join('')}` : ''}${envTag}`;
   const file = join(resultsDir, `${date}-${machine.hostname}${suffix}.md`);
   writeFileSync(
     file,
-    renderCompare(machine, scenarios, runs, { date, quick: f.quick, repetitions: f.repeat, warmupSeconds: f.warmupSeconds, durationSeconds: f.durationSeconds, idleSeconds: settings.idleSeconds, floor }),
+    renderCompare(machine, scenarios, runs, {
+      date,
+      quick: f.quick,
+      repetitions: f.repeat,
+      warmupSeconds: f.warmupSeconds,
+      durationSeconds: f.durationSeconds,
+      idleSeconds: settings.idleSeconds,
+      floor,
+      gatewayEnv: f.gatewayEnv,
+    }),
   );
   log(`wrote ${file}`);
   const measured = runs.filter((r) => r.profile === undefined);
