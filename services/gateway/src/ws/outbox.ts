@@ -1,17 +1,20 @@
 /**
- * Per-client batching. Updates for one client are held until the end of the current
- * event-loop turn (setImmediate), then written as one newline-joined frame. Several updates
- * of one variable inside a batch collapse to the newest, so a slow client holds at most one
+ * Per-client batching. Updates for one client are held until the pod's next flush (see
+ * FlushScheduler), then written as one newline-joined frame. Several updates of one
+ * variable inside a batch collapse to the newest, so a slow client holds at most one
  * pending value per variable (DESIGN.md invariant 6: bounded memory per client).
  */
 
 import { WebSocket } from 'ws';
 
+/** ws's options for a frame given as bytes that is text (ws would send a Buffer as binary). */
+const TEXT_FRAME = { binary: false } as const;
+
 /** The part of a ws WebSocket the outbox needs. */
 export interface FrameSink {
   readonly readyState: number;
   readonly bufferedAmount: number;
-  send(data: string): void;
+  send(data: string | Buffer, options: { readonly binary: boolean }): void;
 }
 
 /** A client over its send-buffer limit is looked at again after this pause. */
@@ -22,6 +25,38 @@ export interface OutboxOwner {
   onSlowConsumer(): void;
   /** Called with the number of messages written in one frame. */
   onFrameSent(messages: number): void;
+}
+
+/**
+ * The frame the flush wrote last, as bytes, and the messages it holds (the very string
+ * objects, shared by every member of a room through EventText). The members of a room are
+ * flushed one after the other and most of them are owed the same updates: each of those
+ * sends these bytes again instead of joining and encoding its own copy (STYLE.md "encode
+ * once, send many").
+ */
+class LastFrame {
+  messages: string[] = [];
+  bytes: Buffer | null = null;
+
+  /** These bytes, if `pending` holds exactly the messages of the last frame, in order. */
+  reuse(pending: ReadonlyMap<string, string>): Buffer | null {
+    if (this.bytes === null || pending.size !== this.messages.length) return null;
+    let i = 0;
+    for (const message of pending.values()) if (message !== this.messages[i++]) return null;
+    return this.bytes;
+  }
+
+  build(pending: ReadonlyMap<string, string>): Buffer {
+    const messages = [...pending.values()];
+    this.messages = messages;
+    this.bytes = Buffer.from(messages.length === 1 ? (messages[0] as string) : messages.join('\n'));
+    return this.bytes;
+  }
+
+  clear(): void {
+    this.messages = [];
+    this.bytes = null;
+  }
 }
 
 export class Outbox {
@@ -63,7 +98,7 @@ export class Outbox {
    */
   sendSnapshot(messages: readonly string[], names: ReadonlySet<string>): void {
     if (messages.length === 0 || this.sink.readyState !== WebSocket.OPEN) return;
-    this.sink.send(messages.join('\n'));
+    this.sink.send(messages.join('\n'), TEXT_FRAME);
     this.snapshotAt = performance.now();
     this.snapshotNames = names;
     this.owner.onFrameSent(messages.length);
@@ -111,9 +146,8 @@ export class Outbox {
       return;
     }
     this.pending = null;
-    let frame = '';
-    for (const message of pending.values()) frame = frame === '' ? message : `${frame}\n${message}`;
-    this.sink.send(frame);
+    const last = this.scheduler.lastFrame;
+    this.sink.send(last.reuse(pending) ?? last.build(pending), TEXT_FRAME);
     const now = performance.now();
     const sentAt = (this.sentAt ??= new Map());
     for (const variable of pending.keys()) sentAt.set(variable, now);
@@ -122,15 +156,22 @@ export class Outbox {
 }
 
 /**
- * One per pod: flushes every outbox that received updates, at the end of the event-loop
- * turn (intervalMs 0), or at most intervalMs after the first pending update: a longer
- * window puts more updates in each frame, and each frame costs a system call.
+ * One per pod: flushes every outbox that received updates. After a quiet spell the first
+ * update goes out at the end of its event-loop turn; while updates keep coming, flushes are
+ * at least `intervalMs` apart (0: every turn). Each frame costs a system call, and a busy
+ * pod's clients get several updates per frame instead of one frame each, for at most
+ * `intervalMs` of added latency, and only while the pod is busy.
  */
 export class FlushScheduler {
   private dirty = new Set<Outbox>();
+  /** The set `dirty` was before the last flush, emptied: reused rather than made anew. */
+  private spare = new Set<Outbox>();
   private scheduled = false;
+  private lastFlushAt = Number.NEGATIVE_INFINITY;
   private retry = new Set<Outbox>();
   private retryTimer: NodeJS.Timeout | null = null;
+  /** The frame written last in the current flush (see LastFrame). */
+  readonly lastFrame = new LastFrame();
 
   constructor(
     readonly sendBufferLimitBytes: number,
@@ -140,19 +181,27 @@ export class FlushScheduler {
 
   mark(outbox: Outbox): void {
     this.dirty.add(outbox);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      if (this.intervalMs > 0) setTimeout(this.flushAll, this.intervalMs);
-      else setImmediate(this.flushAll);
-    }
+    if (this.scheduled) return;
+    this.scheduled = true;
+    const wait = this.intervalMs === 0 ? 0 : this.lastFlushAt + this.intervalMs - performance.now();
+    if (wait > 0) setTimeout(this.flushAll, wait);
+    else setImmediate(this.flushAll);
   }
 
   /** Writes everything pending now (also used by the drain before closing sockets). */
   readonly flushAll = (): void => {
     this.scheduled = false;
+    this.lastFlushAt = performance.now();
     const dirty = this.dirty;
-    this.dirty = new Set();
-    for (const outbox of dirty) outbox.flush();
+    this.dirty = this.spare;
+    try {
+      for (const outbox of dirty) outbox.flush();
+    } finally {
+      dirty.clear();
+      this.spare = dirty;
+      // Nothing outlives the flush: the bytes of a frame are the sockets' now.
+      this.lastFrame.clear();
+    }
   };
 
   retryLater(outbox: Outbox): void {

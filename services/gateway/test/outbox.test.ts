@@ -1,0 +1,97 @@
+/**
+ * The outbox and the pod's flush scheduler without sockets: which bytes each client is
+ * written, and when.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { WebSocket } from 'ws';
+import { FlushScheduler, Outbox, type FrameSink, type OutboxOwner } from '../src/ws/outbox.ts';
+
+class RecordingSink implements FrameSink {
+  readonly readyState = WebSocket.OPEN;
+  readonly bufferedAmount = 0;
+  readonly frames: Array<{ data: string | Buffer; binary: boolean | undefined }> = [];
+  send(data: string | Buffer, options: { readonly binary: boolean }): void {
+    this.frames.push({ data, binary: options.binary });
+  }
+  get texts(): string[] {
+    return this.frames.map(({ data }) => data.toString());
+  }
+}
+
+const owner: OutboxOwner = { onSlowConsumer: () => undefined, onFrameSent: () => undefined };
+
+function client(scheduler: FlushScheduler): { sink: RecordingSink; outbox: Outbox } {
+  const sink = new RecordingSink();
+  return { sink, outbox: new Outbox(sink, scheduler, owner) };
+}
+
+describe('outbox frames', () => {
+  it('writes the same bytes to every client owed the same updates, and text frames only', () => {
+    const scheduler = new FlushScheduler(1024 * 1024, 10_000);
+    const [a, b, c] = [client(scheduler), client(scheduler), client(scheduler)];
+    // Messages are shared strings (one EventText per event), as the room hub hands them out.
+    const x = '{"method":"set","name":"☁ x","value":"1"}';
+    const y = '{"method":"set","name":"☁ y","value":"2"}';
+    for (const { outbox } of [a, b]) {
+      outbox.put('☁ x', x);
+      outbox.put('☁ y', y);
+    }
+    c.outbox.put('☁ y', y); // c wrote x itself: it is owed y only
+    scheduler.flushAll();
+    expect([a.sink.texts, b.sink.texts, c.sink.texts]).toEqual([[`${x}\n${y}`], [`${x}\n${y}`], [y]]);
+    expect(b.sink.frames[0]?.data).toBe(a.sink.frames[0]?.data);
+    expect(c.sink.frames[0]?.data).not.toBe(a.sink.frames[0]?.data);
+    expect([...a.sink.frames, ...b.sink.frames, ...c.sink.frames].every(({ binary }) => binary === false)).toBe(true);
+  });
+
+  it('does not share bytes between clients whose updates differ only in order or in one message', () => {
+    const scheduler = new FlushScheduler(1024 * 1024, 10_000);
+    const [a, b, c] = [client(scheduler), client(scheduler), client(scheduler)];
+    a.outbox.put('1', 'one');
+    a.outbox.put('2', 'two');
+    b.outbox.put('2', 'two');
+    b.outbox.put('1', 'one');
+    c.outbox.put('2', 'two');
+    c.outbox.put('1', 'uno');
+    scheduler.flushAll();
+    expect([a.sink.texts, b.sink.texts, c.sink.texts]).toEqual([['one\ntwo'], ['two\none'], ['two\nuno']]);
+  });
+});
+
+describe('flush scheduler', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'performance'] });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('with no interval, writes at the end of every turn', () => {
+    const scheduler = new FlushScheduler(1024 * 1024, 10_000, 0);
+    const { sink, outbox } = client(scheduler);
+    outbox.put('x', 'a');
+    vi.advanceTimersToNextTimer();
+    outbox.put('x', 'b');
+    vi.advanceTimersToNextTimer();
+    expect(sink.texts).toEqual(['a', 'b']);
+  });
+
+  it('writes the first update after a quiet spell at once, and keeps later flushes the interval apart', () => {
+    const scheduler = new FlushScheduler(1024 * 1024, 10_000, 20);
+    const { sink, outbox } = client(scheduler);
+    outbox.put('x', 'first');
+    vi.advanceTimersByTime(0); // the end of the turn (setImmediate)
+    expect(sink.texts).toEqual(['first']);
+    vi.advanceTimersByTime(5);
+    outbox.put('x', 'second');
+    outbox.put('y', 'third');
+    vi.advanceTimersByTime(14); // 19 ms after the first flush
+    expect(sink.texts).toEqual(['first']);
+    vi.advanceTimersByTime(1);
+    expect(sink.texts).toEqual(['first', 'second\nthird']);
+    vi.advanceTimersByTime(100); // quiet again
+    outbox.put('x', 'fourth');
+    vi.advanceTimersByTime(0);
+    expect(sink.texts).toEqual(['first', 'second\nthird', 'fourth']);
+  });
+});
