@@ -154,13 +154,19 @@ export const SETTINGS = {
     min: 1024,
     help: 'Unsent data all clients of the pod may hold together; beyond, the clients holding the most are dropped (1008) first.',
   },
+  MAX_STORE_CALLS_IN_FLIGHT: {
+    kind: 'int',
+    default: 1000,
+    min: 1,
+    help: "Clients' changes waiting for the store's answer on this pod; beyond, clients that send are not read (TCP pushes back) until half of them are answered.",
+  },
   ROOM_LINGER_MS: { kind: 'int', default: 5_000, min: 0, help: 'An emptied room stays subscribed this long on a pod, so a page reload costs no resubscribe.' },
   FLUSH_INTERVAL_MS: {
     kind: 'int',
     default: 0,
     min: 0,
     max: 1000,
-    help: 'Updates to a client wait at most this long to share a frame (0: until the end of the event-loop turn). More batching, fewer system calls, more latency.',
+    help: 'While updates keep coming, writes to clients are at least this far apart, so each frame carries several (0: every event-loop turn). After a quiet spell an update goes out at once. Fewer system calls per update, up to this much more latency on a busy pod.',
   },
   SLOW_CONSUMER_TIMEOUT_MS: { kind: 'int', default: 10_000, min: 100, help: 'How long a client may stay above SEND_BUFFER_LIMIT_BYTES; meanwhile its updates are coalesced.' },
   SHUTDOWN_TIMEOUT_MS: { kind: 'int', default: 30_000, min: 1_000, help: 'Hard limit on a drain; keep it below the orchestrator\'s grace period.' },
@@ -242,6 +248,7 @@ export interface Config {
   readonly sendBufferLimitBytes: number;
   readonly slowConsumerTimeoutMs: number;
   readonly sendBufferPodLimitBytes: number;
+  readonly maxStoreCallsInFlight: number;
   readonly flushIntervalMs: number;
   readonly roomLingerMs: number;
   readonly shutdownTimeoutMs: number;
@@ -432,6 +439,7 @@ export function loadConfig(env: Env = process.env): Config {
     sendBufferLimitBytes: readInt(env, 'SEND_BUFFER_LIMIT_BYTES'),
     slowConsumerTimeoutMs: readInt(env, 'SLOW_CONSUMER_TIMEOUT_MS'),
     sendBufferPodLimitBytes: readInt(env, 'SEND_BUFFER_POD_LIMIT_BYTES'),
+    maxStoreCallsInFlight: readInt(env, 'MAX_STORE_CALLS_IN_FLIGHT'),
     flushIntervalMs: readInt(env, 'FLUSH_INTERVAL_MS'),
     roomLingerMs: readInt(env, 'ROOM_LINGER_MS'),
     shutdownTimeoutMs: readInt(env, 'SHUTDOWN_TIMEOUT_MS'),
