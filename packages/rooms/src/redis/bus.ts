@@ -21,6 +21,7 @@ export interface RedisBus extends RoomBus {
 
 /** A room's subscription, as one object per subscribe that made it (compared by identity). */
 interface Subscription {
+  readonly room: string;
   readonly channel: string;
 }
 
@@ -36,19 +37,21 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
   const probeName = probeChannel(prefix, podId);
   /** Subscribed rooms; each entry is made by one subscribe call (see its failure path). */
   const rooms = new Map<string, Subscription>();
+  /** The same subscriptions by channel: an event's channel names its room without parsing. */
+  const byChannel = new Map<string, Subscription>();
   const probes = new Map<string, (arrived: boolean) => void>();
   let listener: BusListener | undefined;
   let probeCounter = 0;
   const transport = options.transport;
 
   function deliver(channel: string, message: string): void {
-    const parsed = parseChannel(prefix, channel);
-    if (parsed?.kind === 'probe') {
-      if (parsed.podId === podId) probes.get(message)?.(true);
-      return;
+    const subscription = byChannel.get(channel);
+    if (subscription === undefined) {
+      const parsed = parseChannel(prefix, channel);
+      if (parsed?.kind === 'probe' && parsed.podId === podId) probes.get(message)?.(true);
+      return; // else a room unsubscribed meanwhile, or not ours
     }
-    if (!parsed || !rooms.has(parsed.room)) return;
-    const event = parseEventPayload(parsed.room, message);
+    const event = parseEventPayload(subscription.room, message);
     if (!event) {
       report({ type: 'malformed-event', channel });
       return;
@@ -95,8 +98,9 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
       for (const room of list) {
         let subscription = rooms.get(room);
         if (subscription === undefined) {
-          subscription = { channel: roomKeys(prefix, room).channel };
+          subscription = { room, channel: roomKeys(prefix, room).channel };
           rooms.set(room, subscription);
+          byChannel.set(subscription.channel, subscription);
           added.push([room, subscription]);
         }
         wanted.push(subscription.channel);
@@ -111,7 +115,9 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
         // made go: if an unsubscribe and a newer subscribe replaced one meanwhile, that one
         // is another caller's, and removing it would leave its room deaf.
         for (const [room, subscription] of added) {
-          if (rooms.get(room) === subscription) rooms.delete(room);
+          if (rooms.get(room) !== subscription) continue;
+          rooms.delete(room);
+          byChannel.delete(subscription.channel);
         }
         throw error;
       }
@@ -122,6 +128,7 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
         const subscription = rooms.get(room);
         if (subscription === undefined) continue;
         rooms.delete(room);
+        byChannel.delete(subscription.channel);
         gone.push(subscription.channel);
       }
       await transport.unsubscribe(gone);

@@ -7,7 +7,7 @@ import type { Cluster, Redis } from 'ioredis';
 import type { EngineLimits, RoomEngine } from '../ports.ts';
 import { createRedisBus } from './bus.ts';
 import { createClients } from './connect.ts';
-import { withDeadline } from './deadline.ts';
+import { CallDeadlines } from './deadline.ts';
 import { engineClosed, toError } from '../errors.ts';
 import { assertKeyPrefix, counterKey } from './keys.ts';
 import { createRedisModeration } from './moderation.ts';
@@ -151,10 +151,18 @@ export function createRedisEngine(options: RedisEngineOptions): RoomEngine {
     if (closed) throw engineClosed();
   }
 
+  const deadlines = new CallDeadlines(callDeadlineMs);
+
+  /** The call, failing once the engine is closed and bounded by the call deadline. */
   function guarded<A extends unknown[], R>(name: string, call: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
-    return async (...args) => {
-      open();
-      return withDeadline(call(...args), callDeadlineMs, name);
+    // Not async: a set is the hot path, and an async wrapper is one more promise per call.
+    return (...args) => {
+      try {
+        open();
+        return deadlines.bound(call(...args), name);
+      } catch (error) {
+        return Promise.reject(toError(error));
+      }
     };
   }
 
@@ -187,11 +195,11 @@ export function createRedisEngine(options: RedisEngineOptions): RoomEngine {
         open();
         // `started` waits for the first SUBSCRIBE, which may sit in an offline queue.
         const subscribing = started.then(() => bus.subscribe(rooms));
-        await withDeadline(subscribing, callDeadlineMs, 'subscribe');
+        await deadlines.bound(subscribing, 'subscribe');
       },
       unsubscribe: async (rooms) => {
         open();
-        await withDeadline(bus.unsubscribe(rooms), callDeadlineMs, 'unsubscribe');
+        await deadlines.bound(bus.unsubscribe(rooms), 'unsubscribe');
       },
       probe: async (timeoutMs) => {
         if (closed) return false;
@@ -216,6 +224,7 @@ export function createRedisEngine(options: RedisEngineOptions): RoomEngine {
       if (closed) return;
       closed = true;
       bus.abandonProbes();
+      deadlines.close();
       if (clients.kind === 'cluster') {
         await quit(clients.cluster);
       } else {

@@ -35,6 +35,9 @@ const TAKEN = 1;
 /** Stands for "keep the room slot" where a give-back takes a lease-acquire answer. */
 const HELD: LeaseAcquired = { status: 2, expiry: 0 };
 
+/** Rooms whose key names are kept (a few hundred bytes each); beyond, the cache starts over. */
+const KEY_CACHE_ROOMS = 10_000;
+
 /** Tells a script to take `now` from Redis's TIME (clock.lua). */
 const REDIS_CLOCK = -1;
 
@@ -62,8 +65,16 @@ export function createRedisStore(options: RedisStoreOptions): RoomStore {
   const gcMs = limits.leaseTtlMs * 2 + LEASE_SET_GC_MARGIN_MS;
   const roomsKey = activeRoomsKey(prefix);
 
-  function keysOf(room: string): string[] {
-    return roomScriptKeys(roomKeys(prefix, room));
+  // Every set would build the room's six key names anew: the pod's busy rooms keep theirs.
+  const keyCache = new Map<string, readonly string[]>();
+  function keysOf(room: string): readonly string[] {
+    let keys = keyCache.get(room);
+    if (keys === undefined) {
+      if (keyCache.size >= KEY_CACHE_ROOMS) keyCache.clear();
+      keys = roomScriptKeys(roomKeys(prefix, room));
+      keyCache.set(room, keys);
+    }
+    return keys;
   }
 
   function acquire(key: string, member: string, max: number, at: number): Promise<LeaseAcquired> {
