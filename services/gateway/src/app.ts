@@ -8,7 +8,7 @@ import { DEFAULT_LIMITS, type ProtocolLimits } from '@cloudvars/protocol';
 import type { RoomEngine } from '@cloudvars/rooms';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Config } from './config.ts';
-import { createMetrics, type GatewayMetrics } from './metrics.ts';
+import { createMetrics, observe, type GatewayMetrics } from './metrics.ts';
 import { apiMetrics } from './api/api-metrics.ts';
 import { cloudvarsApi } from './api/plugin.ts';
 import { LiveViewers } from './live/viewers.ts';
@@ -18,6 +18,7 @@ import { metricsRoute } from './plugins/metrics-route.ts';
 import { Readiness } from './readiness.ts';
 import { Connections } from './ws/connections.ts';
 import { FlushScheduler } from './ws/outbox.ts';
+import { StorePressure } from './ws/store-pressure.ts';
 import { RoomHub } from './ws/room-hub.ts';
 
 export interface AppDeps {
@@ -79,8 +80,10 @@ export async function buildApp(deps: AppDeps): Promise<Gateway> {
   const metrics = deps.metrics ?? createMetrics();
   const hub = new RoomHub({ engine, metrics, log, lingerMs: config.roomLingerMs });
   const scheduler = new FlushScheduler(config.sendBufferLimitBytes, config.slowConsumerTimeoutMs, config.flushIntervalMs);
+  const pressure = new StorePressure(config.maxStoreCallsInFlight, () => metrics.readPauses.inc());
+  observe(metrics.registry, 'cloudvars_store_calls_in_flight', "Clients' changes waiting for the store's answer.", () => pressure.inFlight);
   const connections = new Connections(
-    { config, protocolLimits: protocolLimitsFrom(config), engine, hub, scheduler, metrics, log },
+    { config, protocolLimits: protocolLimitsFrom(config), engine, hub, scheduler, pressure, metrics, log },
     deps.instanceId,
   );
   const readiness = new Readiness(engine, log, (since) => hub.resyncAll(since));

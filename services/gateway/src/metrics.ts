@@ -10,10 +10,11 @@ export interface GatewayMetrics {
   readonly connections: Gauge;
   readonly rooms: Gauge;
   readonly subscriptions: Gauge;
-  readonly messagesIn: Counter;
-  readonly messagesOut: Counter;
-  readonly framesOut: Counter;
-  readonly sets: Counter;
+  readonly messagesIn: HotCounter;
+  readonly messagesOut: HotCounter;
+  readonly framesOut: HotCounter;
+  readonly sets: HotCounter;
+  readonly readPauses: Counter;
   readonly changes: Counter<'type'>;
   readonly changesIgnored: Counter<'reason'>;
   readonly upgradesRefused: Counter<'reason'>;
@@ -27,6 +28,52 @@ export interface GatewayMetrics {
   readonly redisReconnects: Counter;
   readonly fanoutLatency: Histogram;
   stop(): void;
+}
+
+/**
+ * A counter bumped per message or frame: a plain number until scraped, since prom-client's
+ * inc() looks up its label set on every call.
+ */
+export class HotCounter {
+  private pending = 0;
+  private readonly counter: Counter;
+
+  constructor(name: string, help: string, registry: Registry) {
+    const take = (): number => {
+      const value = this.pending;
+      this.pending = 0;
+      return value;
+    };
+    this.counter = new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.inc(take());
+      },
+    });
+  }
+
+  inc(by = 1): void {
+    this.pending += by;
+  }
+
+  /** The counter as a scrape reads it (tests). */
+  get(): ReturnType<Counter['get']> {
+    return this.counter.get();
+  }
+}
+
+/** Gauges of values the pod keeps anyway, read when scraped. */
+export function observe(registry: Registry, name: string, help: string, read: () => number): void {
+  new Gauge({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      this.set(read());
+    },
+  });
 }
 
 /** The event-loop delay's p99 is taken (and its monitor reset) this often. */
@@ -62,10 +109,15 @@ export function createMetrics(): GatewayMetrics {
     connections: new Gauge({ name: 'cloudvars_connections', help: 'Open WebSocket connections on this pod.', ...make }),
     rooms: new Gauge({ name: 'cloudvars_rooms', help: 'Rooms with members on this pod.', ...make }),
     subscriptions: new Gauge({ name: 'cloudvars_subscriptions', help: 'Room channels this pod is subscribed to.', ...make }),
-    messagesIn: new Counter({ name: 'cloudvars_messages_in_total', help: 'Client frames received.', ...make }),
-    messagesOut: new Counter({ name: 'cloudvars_messages_out_total', help: 'Messages sent to clients (several per frame when batched).', ...make }),
-    framesOut: new Counter({ name: 'cloudvars_frames_out_total', help: 'WebSocket frames sent to clients.', ...make }),
-    sets: new Counter({ name: 'cloudvars_sets_total', help: 'Sets accepted from this pod\'s clients and applied by the store.', ...make }),
+    messagesIn: new HotCounter('cloudvars_messages_in_total', 'Client frames received.', registry),
+    messagesOut: new HotCounter('cloudvars_messages_out_total', 'Messages sent to clients (several per frame when batched).', registry),
+    framesOut: new HotCounter('cloudvars_frames_out_total', 'WebSocket frames sent to clients.', registry),
+    sets: new HotCounter('cloudvars_sets_total', "Sets accepted from this pod's clients and applied by the store.", registry),
+    readPauses: new Counter({
+      name: 'cloudvars_read_pauses_total',
+      help: 'Connections not read for a while because MAX_STORE_CALLS_IN_FLIGHT store calls were in flight (the store lags).',
+      ...make,
+    }),
     changes: new Counter({ name: 'cloudvars_changes_total', help: 'Renames and deletes applied by the store for this pod\'s clients, by type.', labelNames: ['type'], ...make }),
     changesIgnored: new Counter({
       name: 'cloudvars_changes_ignored_total',

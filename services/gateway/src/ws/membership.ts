@@ -246,8 +246,7 @@ export class Membership implements RoomMember {
       return;
     }
     if (!this.mayChange(message.variable)) return;
-    const renamed = this.context.engine.store.rename(this.room.name, this.host.id, message.variable, message.newName, { user: this.username });
-    this.change('rename', message.variable, renamed);
+    this.change('rename', message.variable, () => this.context.engine.store.rename(this.room.name, this.host.id, message.variable, message.newName, { user: this.username }));
   }
 
   delete(message: DeleteRequest): void {
@@ -256,7 +255,7 @@ export class Membership implements RoomMember {
       return;
     }
     if (!this.mayChange(message.variable)) return;
-    this.change('delete', message.variable, this.context.engine.store.delete(this.room.name, this.host.id, message.variable, { user: this.username }));
+    this.change('delete', message.variable, () => this.context.engine.store.delete(this.room.name, this.host.id, message.variable, { user: this.username }));
   }
 
   /** A 2020 client may only change what it declared: anything else is a protocol error. */
@@ -269,10 +268,13 @@ export class Membership implements RoomMember {
   private store(variable: string, value: string): void {
     const room = this.room;
     const create = this.declared === null;
+    const pressure = this.context.pressure;
+    pressure.started();
     this.context.engine.store
       .set(room.name, this.host.id, variable, value, { create, user: this.username })
       .then(
         (result) => {
+          pressure.settled();
           if (result.ok) {
             this.context.metrics.sets.inc();
             return;
@@ -281,6 +283,7 @@ export class Membership implements RoomMember {
           this.refused('set', variable, result.reason);
         },
         (error: unknown) => {
+          pressure.settled();
           this.host.log('error', { err: error, room: room.name }, 'set failed');
           this.abandonWrite(variable);
         },
@@ -288,8 +291,11 @@ export class Membership implements RoomMember {
       .catch((error: unknown) => this.host.log('error', { err: error, code: 'CV_ERR_SET_HANDLING' }, 'handling a set result failed'));
   }
 
-  private change(what: 'rename' | 'delete', variable: string, result: Promise<ChangeResult>): void {
-    result
+  private change(what: 'rename' | 'delete', variable: string, call: () => Promise<ChangeResult>): void {
+    const pressure = this.context.pressure;
+    pressure.started();
+    call()
+      .finally(() => pressure.settled())
       .then((outcome) => {
         if (outcome.ok) this.context.metrics.changes.inc({ type: what });
         else this.refused(what, variable, outcome.reason);

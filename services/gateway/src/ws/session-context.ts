@@ -6,6 +6,7 @@ import type { GatewayMetrics } from '../metrics.ts';
 import type { FlushScheduler } from './outbox.ts';
 import type { RoomHub } from './room-hub.ts';
 import type { Session } from './session.ts';
+import type { StorePressure } from './store-pressure.ts';
 
 /** What every session of a pod shares. Built once by the connection registry. */
 export interface SessionContext {
@@ -14,6 +15,8 @@ export interface SessionContext {
   readonly engine: RoomEngine;
   readonly hub: RoomHub;
   readonly scheduler: FlushScheduler;
+  /** Store calls in flight, and the sessions not read meanwhile. */
+  readonly pressure: StorePressure;
   readonly metrics: GatewayMetrics;
   readonly log: FastifyBaseLogger;
   /** The session closed: drop it from the pod's registry; `leaving` settles when its lease is released. */

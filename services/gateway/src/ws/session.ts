@@ -23,6 +23,7 @@ import { HeldMessages } from './held-messages.ts';
 import { joinRoom, type JoiningHost } from './join.ts';
 import type { Membership } from './membership.ts';
 import { Outbox, type OutboxOwner } from './outbox.ts';
+import type { Pausable } from './store-pressure.ts';
 import type { SessionContext } from './session-context.ts';
 import { TokenBucket } from './token-bucket.ts';
 
@@ -62,7 +63,7 @@ function byteLength(data: unknown): number {
   return 0;
 }
 
-export class Session implements JoiningHost, OutboxOwner, MessageSink {
+export class Session implements JoiningHost, OutboxOwner, MessageSink, Pausable {
   private state: State = 'awaiting';
   private speaks: Dialect | null = null;
   private treatment: ClientPolicy | null = null;
@@ -174,6 +175,7 @@ export class Session implements JoiningHost, OutboxOwner, MessageSink {
         break;
       case 'joined':
         this.onFrame(text);
+        if (this.context.pressure.high) this.context.pressure.hold(this);
         break;
     }
   }
@@ -240,7 +242,18 @@ export class Session implements JoiningHost, OutboxOwner, MessageSink {
       await this.leave();
       return;
     }
-    this.socket.resume();
+    if (this.context.pressure.high) this.context.pressure.hold(this);
+    else this.socket.resume();
+  }
+
+  /** Pausable: the store lags (store-pressure.ts); TCP pushes back on the client meanwhile. */
+  pauseReading(): void {
+    this.socket.pause();
+  }
+
+  /** Pausable. */
+  resumeReading(): void {
+    if (this.state === 'joined') this.socket.resume();
   }
 
   /** A frame while the join is in flight: read now, its messages wait (held-messages.ts). */
@@ -357,6 +370,7 @@ export class Session implements JoiningHost, OutboxOwner, MessageSink {
     const previous = this.state;
     this.state = 'closed';
     this.clearHandshakeTimer();
+    this.context.pressure.forget(this);
     this.context.metrics.closes.inc({ code: closeCodeLabel(code) });
     this.log('info', { room: this.membership?.room.name, code, durationMs: Date.now() - this.openedAt }, 'connection closed');
     this.membership?.stop();
