@@ -84,7 +84,8 @@ function drawPanel(panel: Panel, durationMs: number, events: SoakReport['events'
   for (const tick of niceTicks(durationMs / unit, 10).filter((t) => t * unit <= durationMs)) {
     const tx = x(tick * unit);
     out.push(`<line x1="${tx}" x2="${tx}" y1="${plotTop + height}" y2="${plotTop + height + 4}" stroke="#666"/>`);
-    out.push(`<text x="${tx}" y="${plotTop + height + 16}" font-size="11" text-anchor="middle">${formatNumber(tick)}${minutes ? ' min' : ' s'}</text>`);
+    const anchor = tx > LEFT + width - 20 ? 'end' : 'middle';
+    out.push(`<text x="${tx}" y="${plotTop + height + 16}" font-size="11" text-anchor="${anchor}">${formatNumber(tick)}${minutes ? ' min' : ' s'}</text>`);
   }
   for (const [index, e] of events.entries()) {
     const ex = x(e.tMs);
