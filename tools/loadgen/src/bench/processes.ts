@@ -35,6 +35,29 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** The gateway's METRICS_PORT defaults to its PORT plus this (gateway-metrics.ts reads it there). */
+const METRICS_PORT_OFFSET = 10_000;
+
+/** True if 127.0.0.1:`port` can be bound now. */
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A free port whose default metrics port (+10,000) is a port and free too: the kernel hands
+ * out ports up to 60999, and a gateway on one above 55535 would refuse to start.
+ */
+async function freeGatewayPort(): Promise<number> {
+  for (;;) {
+    const port = await freePort();
+    if (port + METRICS_PORT_OFFSET <= 65_535 && (await bindable(port + METRICS_PORT_OFFSET))) return port;
+  }
+}
+
 /** `taskset -c <cpus>` prefix: taskset execs the command, so the pid stays the process's. */
 function pinned(cpus: string | undefined, command: string, args: string[]): [string, string[]] {
   return cpus === undefined ? [command, args] : ['taskset', ['-c', cpus, command, ...args]];
@@ -125,7 +148,7 @@ const BENCH_LIMITS: NodeJS.ProcessEnv = {
 };
 
 export async function startGateway(o: GatewayOptions): Promise<Managed & { url: string }> {
-  const port = await freePort();
+  const port = await freeGatewayPort();
   const env: NodeJS.ProcessEnv = { ...process.env, ...BENCH_LIMITS, ...o.extraEnv, PORT: String(port), HOST: '127.0.0.1', POD_ID: o.podId };
   delete env.REDIS_URL;
   if (o.redisUrl) {
