@@ -126,7 +126,7 @@ describe('pnpm bench --peer: ratios and targets', () => {
     const text = renderCompare(machine, [A, C], [...runs, profiled], { date: '2026-12-01', quick: false, repetitions: 2, warmupSeconds: 5, durationSeconds: 20, idleSeconds: 20, floor, gatewayEnv: { FLUSH_INTERVAL_MS: '16' } });
     expect(text).toContain('Our gateways ran with `FLUSH_INTERVAL_MS=16` (the peer with its defaults)');
     expect(text).toContain('| gateway + Redis: CPU per (set x recipient) | 1.10x MISSED |');
-    expect(text).toContain('client sockets: write system calls | - | 50.0% / 55.56');
+    expect(text).toContain('client sockets: write system calls | - | - | 50.0% / 55.56');
     expect(text.match(/^\| \d+ \| \(/gm)).toHaveLength(runs.length + 1);
   });
 });

@@ -233,6 +233,10 @@ function runsTable(runs: readonly CompareRun[]): string {
 /** Categories below this share in every column are summed into one row. */
 const MIN_CATEGORY_SHARE = 0.005;
 
+/** The targets `--profile` profiles, in the order of the profile tables' columns. */
+export const PROFILED_TARGETS: readonly TargetId[] = ['peer', 'ours-memory', 'ours-redis'];
+const PROFILE_LABELS: Record<TargetId, string> = { peer: 'peer', 'ours-memory': 'ours, memory', 'ours-redis': 'ours, gateway with Redis' };
+
 function profileTables(runs: readonly CompareRun[], scenarios: readonly CompareScenario[]): string {
   const profiled = runs.filter((r) => r.profile !== undefined);
   if (profiled.length === 0) return '';
@@ -246,22 +250,22 @@ function profileTables(runs: readonly CompareRun[], scenarios: readonly CompareS
     '',
   ];
   for (const s of scenarios.filter((x) => x.mode === 'load')) {
-    const peer = profiled.find((r) => r.scenario === s.id && r.target === 'peer');
-    const ours = profiled.find((r) => r.scenario === s.id && r.target === 'ours-redis');
-    if (!peer?.profile && !ours?.profile) continue;
-    const cols: Array<[string, CompareRun | undefined]> = [['peer', peer], ['ours, gateway with Redis', ours]];
+    const find = (target: TargetId): CompareRun | undefined => profiled.find((r) => r.scenario === s.id && r.target === target);
+    const cols: Array<[string, CompareRun | undefined]> = PROFILED_TARGETS.map((target) => [PROFILE_LABELS[target], find(target)]);
+    if (cols.every(([, run]) => !run?.profile)) continue;
     parts.push(`### (${s.id}) ${s.title}`, '');
     const total = (run: CompareRun | undefined): number | null => (run ? serverUsPerPair(run.report) : null);
-    const perFrame = (run: CompareRun | undefined): string => f(run?.report.load?.updatesPerFrameReceived);
+    const ours = find('ours-redis');
     parts.push(
-      `CPU per (set x recipient), whole process: peer ${f(total(peer))} us, ours ${f(total(ours))} us (Redis adds ${f(ours ? (withRedisUsPerPair(ours.report) ?? NaN) - (serverUsPerPair(ours.report) ?? NaN) : null)} us). ` +
-        `Updates per frame received by the clients: peer ${perFrame(peer)}, ours ${perFrame(ours)}.`,
+      `CPU per (set x recipient), whole process: ${cols.map(([label, run]) => `${label} ${f(total(run))} us`).join(', ')} (Redis adds ${f(ours ? (withRedisUsPerPair(ours.report) ?? NaN) - (serverUsPerPair(ours.report) ?? NaN) : null)} us). ` +
+        `Updates per frame received by the clients: ${cols.map(([label, run]) => `${label} ${f(run?.report.load?.updatesPerFrameReceived)}`).join(', ')}.`,
       '',
     );
     const rowsByCol = cols.map(([, run]) => run?.profile?.categories ?? []);
     const names = [...new Set(rowsByCol.flatMap((rows) => rows.map((r) => r.name)))];
     const shareOf = (i: number, name: string): number => rowsByCol[i]?.find((r) => r.name === name)?.share ?? 0;
-    names.sort((a, b) => Math.max(shareOf(1, b), shareOf(0, b)) - Math.max(shareOf(1, a), shareOf(0, a)));
+    const largest = (name: string): number => Math.max(...cols.map((_, i) => shareOf(i, name)));
+    names.sort((a, b) => largest(b) - largest(a));
     const shown = names.filter((name) => cols.some((_, i) => shareOf(i, name) >= MIN_CATEGORY_SHARE));
     const rest = names.filter((name) => !shown.includes(name));
     const cell = (run: CompareRun | undefined, share: number): string => {

@@ -4,7 +4,7 @@
  * opposite order of the one before (peer, ours in memory, ours with Redis; then the reverse),
  * so drift on a shared machine falls on every target alike. Each measurement gets fresh
  * processes. With --profile, extra runs (not counted in the comparison) profile the peer and
- * our gateway with Redis under each load scenario.
+ * our gateway (in memory and with Redis) under each load scenario.
  */
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';

@@ -9,7 +9,7 @@
  *
  * `pnpm bench --peer`: the comparison with TurboWarp's server (compare.ts), written to
  * bench/results/<date>-<hostname>-peer[-quick][-only-<ids>].md; --repeat N (default 2),
- * --profile adds profiled runs of the peer and of our gateway with Redis.
+ * --profile adds profiled runs of the peer and of our gateway in memory and with Redis.
  */
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -27,7 +27,7 @@ import { summarizeProfile, type ProfileSummary } from './profile-summary.ts';
 import { renderResults, rows, type ScenarioOutcome } from './results.ts';
 import { COMPARE_SCENARIOS, quick, quickCompare, SCENARIOS, type Scenario } from './scenarios.ts';
 import { compareSchedule, measure, type CompareRun } from './compare.ts';
-import { renderCompare, RATIO_TARGETS, evaluate } from './compare-results.ts';
+import { renderCompare, RATIO_TARGETS, evaluate, PROFILED_TARGETS } from './compare-results.ts';
 import type { DialectName } from '@cloudvars/protocol';
 import { DIALECTS } from '../wire.ts';
 import { measureWsFloor } from './ws-floor.ts';
@@ -198,7 +198,7 @@ async function comparePeer(f: BenchFlags): Promise<void> {
   }
   if (f.profile) {
     for (const s of scenarios.filter((x) => x.mode === 'load')) {
-      for (const target of ['peer', 'ours-redis'] as const) {
+      for (const target of PROFILED_TARGETS) {
         runs.push(await measure({ scenario: s, repetition: 1, target }, settings, join(repoRoot, '.tmp', 'bench-profiles', `peer-${s.id}-${target}`)));
       }
     }
