@@ -58,6 +58,24 @@ describe('outbox frames', () => {
   });
 });
 
+describe('outbox batches', () => {
+  it('sends nothing for a batch its own writes emptied, and what came after them', () => {
+    const scheduler = new FlushScheduler(1024 * 1024, 10_000);
+    const [emptied, refilled] = [client(scheduler), client(scheduler)];
+    emptied.outbox.put('x', 'old');
+    emptied.outbox.drop('x');
+    refilled.outbox.put('x', 'old');
+    refilled.outbox.drop('x');
+    refilled.outbox.put('y', 'new');
+    scheduler.flushAll();
+    expect([emptied.sink.texts, refilled.sink.texts]).toEqual([[], ['new']]);
+    // The next batch starts afresh.
+    emptied.outbox.put('x', 'later');
+    scheduler.flushAll();
+    expect(emptied.sink.texts).toEqual(['later']);
+  });
+});
+
 describe('flush scheduler', () => {
   beforeEach(() => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'performance'] });

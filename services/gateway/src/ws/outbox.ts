@@ -60,7 +60,11 @@ class LastFrame {
 }
 
 export class Outbox {
-  /** variable name -> encoded message; Map order = the order of the newest updates. */
+  /**
+   * variable name -> encoded message; Map order = the order of the newest updates. Non-null
+   * exactly while the outbox is marked for the next flush (or waits for a retry), so only
+   * the first update of a batch marks it, and an idle client holds no Map.
+   */
   private pending: Map<string, string> | null = null;
   /** variable -> when a value of it was last written to the socket (performance.now()). */
   private sentAt: Map<string, number> | null = null;
@@ -80,11 +84,14 @@ export class Outbox {
   ) {}
 
   put(variable: string, message: string): void {
-    const pending = (this.pending ??= new Map());
+    let pending = this.pending;
+    if (pending === null) {
+      pending = this.pending = new Map();
+      this.scheduler.mark(this);
+    }
     // delete first so the Map keeps the order of the newest updates
     pending.delete(variable);
     pending.set(variable, message);
-    this.scheduler.mark(this);
   }
 
   /** Forgets a queued update (it was superseded by the client's own write). */
@@ -127,7 +134,7 @@ export class Outbox {
     }
     if (this.overLimitSince === 0) this.overLimitSince = now;
     else if (now - this.overLimitSince >= this.scheduler.slowConsumerGraceMs) {
-      this.pending = null;
+      this.release();
       this.owner.onSlowConsumer();
     }
     return buffered;
@@ -135,9 +142,9 @@ export class Outbox {
 
   flush(): void {
     const pending = this.pending;
-    if (pending === null || pending.size === 0) return;
-    if (this.sink.readyState !== WebSocket.OPEN) {
-      this.pending = null;
+    if (pending === null) return;
+    if (pending.size === 0 || this.sink.readyState !== WebSocket.OPEN) {
+      this.release();
       return;
     }
     if (this.checkBacklog(Date.now()) > this.scheduler.sendBufferLimitBytes) {
@@ -145,13 +152,18 @@ export class Outbox {
       if (this.pending !== null) this.scheduler.retryLater(this);
       return;
     }
-    this.pending = null;
     const last = this.scheduler.lastFrame;
     this.sink.send(last.reuse(pending) ?? last.build(pending), TEXT_FRAME);
     const now = performance.now();
     const sentAt = (this.sentAt ??= new Map());
     for (const variable of pending.keys()) sentAt.set(variable, now);
     this.owner.onFrameSent(pending.size);
+    this.release();
+  }
+
+  /** Nothing is pending any more (the next update marks the outbox again). */
+  private release(): void {
+    this.pending = null;
   }
 }
 
