@@ -20,12 +20,24 @@ export interface ClientPolicy {
   readonly appliesDelete: boolean;
 }
 
-export function policyFor(dialect: Dialect, config: Config): ClientPolicy {
-  const today = dialect.name === 'scratch';
+/** The two policies of a config (2020 clients, today's clients), shared by every session. */
+const policies = new WeakMap<Config, readonly [ClientPolicy, ClientPolicy]>();
+
+function policyOf(config: Config, today: boolean): ClientPolicy {
   return {
     setsWaitOverRate: today,
     claimsUsername: !(today && config.allowDuplicateUsernames),
     appliesRename: config.allowRename,
     appliesDelete: config.allowDelete,
   };
+}
+
+/** One frozen object per config and kind of client, not one per connection (memory per idle client). */
+export function policyFor(dialect: Dialect, config: Config): ClientPolicy {
+  let both = policies.get(config);
+  if (both === undefined) {
+    both = [Object.freeze(policyOf(config, false)), Object.freeze(policyOf(config, true))];
+    policies.set(config, both);
+  }
+  return both[dialect.name === 'scratch' ? 1 : 0];
 }

@@ -7,26 +7,37 @@
  */
 import { TokenBucket } from './token-bucket.ts';
 
+/** The timer's callback, one for every instance (a bound function or arrow each costs memory per client). */
+function releaseWaiting(writes: WaitingWrites): void {
+  writes.release();
+}
+
 export class WaitingWrites {
-  private readonly bucket: TokenBucket;
+  /**
+   * Made at the first write, full: the same as one made full at the join, since a bucket
+   * never holds more than its burst (an idle client keeps none).
+   */
+  private bucket: TokenBucket | null = null;
   private waiting: Map<string, string> | null = null;
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
-    perSecond: number,
-    burst: number,
+    private readonly perSecond: number,
+    private readonly burst: number,
     /** Variables that may wait at once (the room's variable limit). */
     private readonly maxWaiting: number,
     private readonly apply: (variable: string, value: string) => void,
-  ) {
-    this.bucket = new TokenBucket(perSecond, burst);
+  ) {}
+
+  private get tokens(): TokenBucket {
+    return (this.bucket ??= new TokenBucket(this.perSecond, this.burst));
   }
 
   /** True when a write may go to the store now (it takes its token); false: it must wait. */
   admit(): boolean {
     // Behind writes already waiting: none overtakes another.
     if (this.waiting !== null && this.waiting.size > 0) return false;
-    return this.bucket.take();
+    return this.tokens.take();
   }
 
   has(variable: string): boolean {
@@ -43,7 +54,7 @@ export class WaitingWrites {
     const waiting = (this.waiting ??= new Map());
     if (waiting.size >= this.maxWaiting) return false;
     waiting.set(variable, value);
-    this.timer ??= setTimeout(this.release, this.bucket.msUntil());
+    this.timer ??= setTimeout(releaseWaiting, this.tokens.msUntil(), this);
     this.timer.unref();
     return true;
   }
@@ -55,18 +66,20 @@ export class WaitingWrites {
     this.timer = null;
   }
 
-  private readonly release = (): void => {
+  /** The timer fired: what the rate allows now goes to the store, in the order it waited. */
+  release(): void {
     this.timer = null;
     const waiting = this.waiting;
     if (waiting === null) return;
+    const bucket = this.tokens;
     for (const [variable, value] of waiting) {
-      if (!this.bucket.take()) break;
+      if (!bucket.take()) break;
       waiting.delete(variable);
       this.apply(variable, value);
     }
     if (waiting.size > 0) {
-      this.timer = setTimeout(this.release, this.bucket.msUntil());
+      this.timer = setTimeout(releaseWaiting, bucket.msUntil(), this);
       this.timer.unref();
     }
-  };
+  }
 }
