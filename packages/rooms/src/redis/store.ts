@@ -198,10 +198,16 @@ export function createRedisStore(options: RedisStoreOptions): RoomStore {
     const at = now();
     const byRoom = new Map<string, Lease[]>();
     const byAddress = new Map<string, string[]>();
+    // Appended in place: a copy per lease would cost time and garbage quadratic in the
+    // leases of one room or one address (10,000 clients of one address: 50 million copies).
     for (const lease of leases) {
-      byRoom.set(lease.room, [...(byRoom.get(lease.room) ?? []), lease]);
+      const ofRoom = byRoom.get(lease.room);
+      if (ofRoom === undefined) byRoom.set(lease.room, [lease]);
+      else ofRoom.push(lease);
       const key = addressKey(prefix, lease.address);
-      byAddress.set(key, [...(byAddress.get(key) ?? []), lease.connectionId]);
+      const ofAddress = byAddress.get(key);
+      if (ofAddress === undefined) byAddress.set(key, [lease.connectionId]);
+      else ofAddress.push(lease.connectionId);
     }
     const rooms = [...byRoom].map(async ([room, ofRoom]) => {
       const pairs = ofRoom.flatMap((lease) => [lease.connectionId, lease.usernameKey ?? '']);

@@ -76,8 +76,11 @@ export class Membership implements RoomMember {
   private epoch = '';
   private floor = 0;
   private readonly writes = new OwnWrites();
-  /** Sets beyond the rate, waiting for it (clients whose sets wait instead of closing). */
-  private readonly waiting: WaitingWrites | null;
+  /**
+   * Sets beyond the rate, waiting for it (clients whose sets wait instead of closing). Made
+   * at the first set: an idle client keeps none.
+   */
+  private waiting: WaitingWrites | null = null;
 
   constructor(
     private readonly host: MemberHost,
@@ -85,11 +88,13 @@ export class Membership implements RoomMember {
     private readonly context: SessionContext,
     /** As the client sent it: the room's log shows it, and an operator's kick names it. */
     private readonly username: string,
-  ) {
-    const { config } = context;
-    this.waiting = host.policy.setsWaitOverRate
-      ? new WaitingWrites(config.rateLimitPerSecond, config.rateLimitBurst, config.maxVariables, (variable, value) => this.store(variable, value))
-      : null;
+  ) {}
+
+  /** The waiting writes of a client whose sets wait over the rate (made at its first set), else null. */
+  private waitingWrites(): WaitingWrites | null {
+    if (this.waiting !== null || !this.host.policy.setsWaitOverRate) return this.waiting;
+    const { config } = this.context;
+    return (this.waiting = new WaitingWrites(config.rateLimitPerSecond, config.rateLimitBurst, config.maxVariables, (variable, value) => this.store(variable, value)));
   }
 
   get id(): string {
@@ -116,7 +121,8 @@ export class Membership implements RoomMember {
     this.early = null;
     const names = namesOf(this.room, snapshot);
     this.declared = declares ? names : null;
-    this.epoch = snapshot.epoch;
+    // The room's copy of the epoch when it is the same: one string per room, not one per member.
+    this.epoch = this.room.epoch === snapshot.epoch ? this.room.epoch : snapshot.epoch;
     this.floor = snapshot.seq;
     const dialect = this.host.dialect;
     const messages: string[] = [];
@@ -221,7 +227,7 @@ export class Membership implements RoomMember {
     const outbox = this.host.outbox;
     outbox.drop(variable); // anything queued for it was ordered before this write
     const now = performance.now();
-    const waiting = this.waiting;
+    const waiting = this.waitingWrites();
     if (waiting?.has(variable) === true) {
       waiting.replace(variable, value);
       this.writes.replaced(variable, now, outbox.lastSent(variable));
