@@ -112,6 +112,21 @@ describe('gateway invariants on a lossy bus', () => {
     expect(writer.closed).toBeNull();
   });
 
+  it('gives back the room when taking a room creation fails (the counter timed out): nothing stays subscribed or counted', async () => {
+    const { writer } = await twoClients({ ROOM_LINGER_MS: '50' });
+    faults.beforeHit = async (key) => {
+      if (key.startsWith('new-rooms:')) throw new RoomEngineError('CV_ERR_REDIS_TIMEOUT', 'redis did not answer hit within 10000 ms');
+    };
+    const creator = await TestClient.join(gateway!.url, 'unborn', 'creator', VARS);
+    expect((await creator.waitClose()).code).toBe(1011);
+    await until(() => faults.unsubscribes.get('unborn') === 1, { what: 'the room dropped after the linger' });
+    expect((await gateway!.metrics.rooms.get()).values[0]?.value).toBe(1); // 'heal' only
+    faults.beforeHit = async () => undefined;
+    const again = await TestClient.join(gateway!.url, 'unborn', 'creator', VARS);
+    await membersAre(gateway!, 'unborn', 1);
+    expect([again.closed, writer.closed]).toEqual([null, null]);
+  });
+
   it('shows a joiner a value it would have missed: a resync that read the room during its join, after its snapshot was taken', async () => {
     const { writer } = await twoClients();
     let releaseJoin: () => void = () => undefined;

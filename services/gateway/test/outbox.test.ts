@@ -5,6 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { WebSocket } from 'ws';
 import { FlushScheduler, Outbox, type FrameSink, type OutboxOwner } from '../src/ws/outbox.ts';
+import { CROSSING_WINDOW_MS } from '../src/ws/own-writes.ts';
 
 class RecordingSink implements FrameSink {
   readonly readyState = WebSocket.OPEN;
@@ -92,6 +93,21 @@ describe('flush scheduler', () => {
     outbox.put('x', 'b');
     vi.advanceTimersToNextTimer();
     expect(sink.texts).toEqual(['a', 'b']);
+  });
+
+  it('forgets send times older than the crossing window once a client was sent many names', () => {
+    const scheduler = new FlushScheduler(1024 * 1024, 10_000);
+    const { outbox } = client(scheduler);
+    for (let i = 0; i < 300; i++) outbox.put(`old ${i}`, 'x');
+    scheduler.flushAll();
+    const sentAt = outbox.lastSent('old 0');
+    expect(sentAt).toBeGreaterThan(Number.NEGATIVE_INFINITY);
+    vi.advanceTimersByTime(CROSSING_WINDOW_MS + 1);
+    outbox.put('new', 'x');
+    scheduler.flushAll();
+    // Forgotten: the same answer as before for convergence (not within the window).
+    expect(outbox.lastSent('old 0')).toBe(Number.NEGATIVE_INFINITY);
+    expect(outbox.lastSent('new')).toBe(performance.now());
   });
 
   it('writes the first update after a quiet spell at once, and keeps later flushes the interval apart', () => {

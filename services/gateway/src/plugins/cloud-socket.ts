@@ -11,7 +11,7 @@ import type { WebSocket } from 'ws';
 import { addressForLimits, addressForLogs } from '../address.ts';
 import type { Config } from '../config.ts';
 import type { GatewayMetrics } from '../metrics.ts';
-import { closeSocket } from '../ws/close-socket.ts';
+import { CLOSE_GRACE_MS, REFUSAL_GRACE_MS, closeSocket } from '../ws/close-socket.ts';
 import type { Connections } from '../ws/connections.ts';
 import { refuseClient, refuseUpgrade, type ClientRefusal } from '../ws/admission.ts';
 import type { RoomEngine } from '@cloudvars/rooms';
@@ -24,11 +24,6 @@ export interface CloudSocketOptions {
   readonly metrics: GatewayMetrics;
   readonly engine: RoomEngine;
 }
-
-/** A refused client has nothing more to say: its socket ends this soon if it ignores the close. */
-const REFUSAL_GRACE_MS = 1_000;
-/** After a socket error, how long the client has to complete the close handshake. */
-const CLOSE_GRACE_MS = 5_000;
 
 function terminate(socket: WebSocket): void {
   socket.terminate();

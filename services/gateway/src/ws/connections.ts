@@ -8,12 +8,10 @@ import { CloseCode } from '@cloudvars/protocol';
 import type { Lease } from '@cloudvars/rooms';
 import type { WebSocket } from 'ws';
 import type { UpgradeRefusal } from './admission.ts';
-import { closeSocket } from './close-socket.ts';
+import { REFUSAL_GRACE_MS, closeSocket } from './close-socket.ts';
 import { Session } from './session.ts';
 import type { SessionContext } from './session-context.ts';
 
-/** A refused client has nothing more to say: its socket ends this soon if it ignores the close. */
-const REFUSAL_GRACE_MS = 1_000;
 /** Between two drain batches, so the other pods are not hit by every reconnect at once. */
 const DRAIN_BATCH_PAUSE_MS = 20;
 /** How often the drain looks whether every socket has closed. */

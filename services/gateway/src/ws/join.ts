@@ -41,7 +41,15 @@ export async function joinRoom(context: SessionContext, host: JoiningHost, hands
   }
   // A room this pod already mirrors exists: only a room new to the pod may be created, and
   // that takes one of the address's creations of the minute (given back if it was not one).
-  const reserved = room.epoch === null && (await reserveCreation(context, host.address));
+  let reserved = false;
+  if (room.epoch === null) {
+    try {
+      reserved = await reserveCreation(context, host.address);
+    } catch (error) {
+      giveBack();
+      return { kind: 'failed', error: toError(error) };
+    }
+  }
   let result;
   try {
     result = await engine.store.join({
@@ -54,8 +62,10 @@ export async function joinRoom(context: SessionContext, host: JoiningHost, hands
       mayCreate: room.epoch !== null || reserved,
     });
   } catch (error) {
-    // The store may still admit the client after we gave up waiting: take it back.
+    // The store may still admit the client after we gave up waiting: take it back. The
+    // creation goes back too (if the store did create the room, the address gains one).
     giveBack();
+    if (reserved) refundCreation(context, host);
     await leaveQuietly(context, host, membership);
     return { kind: 'failed', error: toError(error) };
   }

@@ -251,7 +251,7 @@ export class Membership implements RoomMember {
       this.ignored('rename-disabled');
       return;
     }
-    if (!this.mayChange(message.variable)) return;
+    if (!this.mayChange(message.variable) || !this.withinRate()) return;
     this.change('rename', message.variable, () => this.context.engine.store.rename(this.room.name, this.host.id, message.variable, message.newName, { user: this.username }));
   }
 
@@ -260,8 +260,19 @@ export class Membership implements RoomMember {
       this.ignored('delete-disabled');
       return;
     }
-    if (!this.mayChange(message.variable)) return;
+    if (!this.mayChange(message.variable) || !this.withinRate()) return;
     this.change('delete', message.variable, () => this.context.engine.store.delete(this.room.name, this.host.id, message.variable, { user: this.username }));
+  }
+
+  /**
+   * Renames and deletes (today's clients only) take from the sets' rate: one over it, or
+   * one while sets wait for the rate, is ignored and counted, since it cannot wait in line
+   * the way a set does (only sets are kept there, one value per variable).
+   */
+  private withinRate(): boolean {
+    if (this.waitingWrites()?.admit() !== false) return true;
+    this.ignored('rate-limited');
+    return false;
   }
 
   /** A 2020 client may only change what it declared: anything else is a protocol error. */
@@ -310,8 +321,9 @@ export class Membership implements RoomMember {
   }
 
   /** The store refused a change: a view that disagrees with it is re-read; limits are counted. */
-  private refused(what: string, variable: string, reason: ChangeRefusal): void {
-    if (STALE_VIEW.has(reason)) {
+  private refused(what: 'set' | 'rename' | 'delete', variable: string, reason: ChangeRefusal): void {
+    // Renaming or deleting a name that is gone is an ordinary race (two tabs deleting it).
+    if (STALE_VIEW.has(reason) && !(what !== 'set' && reason === 'unknown-variable')) {
       this.host.log('warn', { room: this.room.name, variable, reason }, `${what} refused by the store; resyncing the room`);
       this.context.hub.resync(this.room);
       return;

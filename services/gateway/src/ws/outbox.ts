@@ -6,6 +6,7 @@
  */
 
 import { WebSocket } from 'ws';
+import { CROSSING_WINDOW_MS } from './own-writes.ts';
 
 /** ws's options for a frame given as bytes that is text (ws would send a Buffer as binary). */
 const TEXT_FRAME = { binary: false } as const;
@@ -15,6 +16,16 @@ export interface FrameSink {
   readonly readyState: number;
   readonly bufferedAmount: number;
   send(data: string | Buffer, options: { readonly binary: boolean }): void;
+}
+
+/**
+ * Send times older than the crossing window decide nothing (own-writes.ts): once a client
+ * was sent more names than this (renames cycling through names), the old ones are dropped.
+ */
+const SENT_AT_PRUNE_SIZE = 256;
+
+function forgetOlderThan(sentAt: Map<string, number>, cutoff: number): void {
+  for (const [variable, at] of sentAt) if (at < cutoff) sentAt.delete(variable);
 }
 
 /** A client over its send-buffer limit is looked at again after this pause. */
@@ -157,6 +168,7 @@ export class Outbox {
     const now = performance.now();
     const sentAt = (this.sentAt ??= new Map());
     for (const variable of pending.keys()) sentAt.set(variable, now);
+    if (sentAt.size > SENT_AT_PRUNE_SIZE) forgetOlderThan(sentAt, now - CROSSING_WINDOW_MS);
     this.owner.onFrameSent(pending.size);
     this.release();
   }

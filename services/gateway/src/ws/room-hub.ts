@@ -158,6 +158,9 @@ export class RoomHub implements BusListener {
           this.rooms.delete(name);
           this.resyncs.forget(created);
           this.options.metrics.subscriptions.set(this.rooms.size);
+          // A SUBSCRIBE that timed out may still be carried out: undo it (Redis applies the
+          // two in order; a later joiner's subscribe comes after both).
+          this.unsubscribe(name);
         }
       });
     }
@@ -182,8 +185,12 @@ export class RoomHub implements BusListener {
     this.rooms.delete(room.name);
     this.resyncs.forget(room);
     this.options.metrics.subscriptions.set(this.rooms.size);
-    this.options.engine.bus.unsubscribe([room.name]).catch((error: unknown) => {
-      this.options.log.error({ err: error, room: room.name }, 'unsubscribe failed');
+    this.unsubscribe(room.name);
+  }
+
+  private unsubscribe(name: string): void {
+    this.options.engine.bus.unsubscribe([name]).catch((error: unknown) => {
+      this.options.log.error({ err: error, room: name }, 'unsubscribe failed');
     });
   }
 

@@ -17,7 +17,7 @@ import {
 import type { JoinRefusal, Lease } from '@cloudvars/rooms';
 import { WebSocket } from 'ws';
 import { closeCodeLabel } from '../metrics.ts';
-import { closeSocket } from './close-socket.ts';
+import { CLOSE_GRACE_MS, closeSocket } from './close-socket.ts';
 import { policyFor, type ClientPolicy } from './client-policy.ts';
 import { HeldMessages } from './held-messages.ts';
 import { joinRoom, type JoiningHost } from './join.ts';
@@ -51,8 +51,6 @@ const BYTES_PER_TOKEN = 4096;
  * project sets its variables at start); more are dropped and counted.
  */
 const HELD_BEYOND_VARIABLES = 64;
-/** A client that never answers our close frame must not keep its socket longer than this. */
-const CLOSE_GRACE_MS = 5_000;
 
 /** One clock for every TokenBucket instead of a bound function each. */
 const clock = (): number => performance.now();
@@ -64,8 +62,8 @@ function byteLength(data: unknown): number {
 }
 
 /**
- * The session of each socket, for listeners shared by every socket: four closures and
- * their context per connection would cost about 260 bytes of every idle client.
+ * The session of each socket, for listeners shared by every socket: a closure per listener
+ * and their context would cost about 200 bytes of every idle client.
  */
 const sessions = new WeakMap<WebSocket, Session>();
 
@@ -107,7 +105,8 @@ export class Session implements JoiningHost, OutboxOwner, MessageSink, Pausable 
     socket.on('message', Session.onSocketMessage);
     socket.on('pong', Session.onSocketPong);
     socket.on('close', Session.onSocketClose);
-    socket.on('error', Session.onSocketError);
+    // Socket errors (a frame too big, invalid UTF-8, a reset) are counted and logged at debug
+    // by the socket plugin, then ws closes: onClose follows.
   }
 
   private static onSocketMessage(this: WebSocket, data: WebSocket.RawData, isBinary: boolean): void {
@@ -121,11 +120,6 @@ export class Session implements JoiningHost, OutboxOwner, MessageSink, Pausable 
 
   private static onSocketClose(this: WebSocket, code: number): void {
     sessions.get(this)?.onClose(code);
-  }
-
-  /** ws reports protocol faults (oversized frame: 1009, bad UTF-8: 1007) here, then closes. */
-  private static onSocketError(this: WebSocket, error: Error): void {
-    sessions.get(this)?.log('info', { err: error.message, code: (error as { code?: string }).code }, 'socket error');
   }
 
   /** The connection's dialect; only read once the handshake chose it. */
@@ -197,7 +191,7 @@ export class Session implements JoiningHost, OutboxOwner, MessageSink, Pausable 
         break;
       case 'joined':
         this.onFrame(text);
-        if (this.context.pressure.high) this.context.pressure.hold(this);
+        if (this.context.pressure.high && this.isActive) this.context.pressure.hold(this);
         break;
     }
   }
@@ -265,9 +259,13 @@ export class Session implements JoiningHost, OutboxOwner, MessageSink, Pausable 
     this.held = null;
     for (const message of held) this.apply(message, this.membership);
     if (closedMeanwhile) {
+      // As for any client that closed: sets still waiting for the rate are not stored.
+      this.membership.stop();
       await this.leave();
       return;
     }
+    // A close under way (the socket is resumed to read the client's answer) stays as it is.
+    if (!this.isActive) return;
     if (this.context.pressure.high) this.context.pressure.hold(this);
     else this.socket.resume();
   }
@@ -375,7 +373,8 @@ export class Session implements JoiningHost, OutboxOwner, MessageSink, Pausable 
   }
 
   closeForMisbehaviour(code: number, reason: string): void {
-    if (this.state === 'closed') return;
+    // A close under way was counted and logged when it started (the pod's sweep may ask again).
+    if (this.state === 'closed' || this.socket.readyState !== WebSocket.OPEN) return;
     this.context.metrics.protocolErrors.inc({ reason });
     this.log('info', { room: this.membership?.room.name, code, reason }, 'closing connection');
     this.close(code, reason);

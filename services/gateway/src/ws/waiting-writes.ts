@@ -59,7 +59,7 @@ export class WaitingWrites {
     return true;
   }
 
-  /** Forgets every waiting write (the connection closed, or a resync sent it the room's values). */
+  /** Forgets every waiting write: the connection closed. */
   clear(): void {
     this.waiting = null;
     if (this.timer !== null) clearTimeout(this.timer);

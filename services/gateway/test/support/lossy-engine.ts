@@ -2,7 +2,8 @@
  * A real in-memory engine whose bus the test can make lose events, report a reconnect, or
  * inject a foreign event: the faults a Redis bus has, on demand, to test the gateway's
  * self-healing (DESIGN.md invariant 4). The store underneath is real; a test may delay a
- * join's answer or turn it into a failure after the store applied it (a timed-out call).
+ * join's answer or turn it into a failure after the store applied it (a timed-out call), or
+ * fail the window counters.
  */
 import {
   createMemoryEngine,
@@ -26,6 +27,8 @@ export interface BusFaults {
   afterSubscribe: (rooms: readonly string[]) => void;
   /** Runs once the store applied a join, before the gateway gets the answer: may wait, or throw. */
   afterJoin: (request: JoinRequest, result: JoinResult) => Promise<JoinResult>;
+  /** Runs before each window counter hit (room creations, handshakes): may throw, as a Redis timeout would. */
+  beforeHit: (key: string) => Promise<void>;
   /** How many times the gateway subscribed to each room. */
   readonly subscribes: Map<string, number>;
   readonly unsubscribes: Map<string, number>;
@@ -41,6 +44,7 @@ export function lossyEngine(limits: EngineLimits): { engine: RoomEngine; faults:
     drop: () => false,
     afterSubscribe: () => undefined,
     afterJoin: async (_request, result) => result,
+    beforeHit: async () => undefined,
     reconnect: () => gateway?.onResync(),
     inject: (event) => gateway?.onEvent(event),
     subscribes: new Map(),
@@ -57,7 +61,13 @@ export function lossyEngine(limits: EngineLimits): { engine: RoomEngine; faults:
         return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
       },
     }) satisfies RoomStore,
-    counters: inner.counters,
+    counters: {
+      hit: async (key, windowMs, max) => {
+        await faults.beforeHit(key);
+        return inner.counters.hit(key, windowMs, max);
+      },
+      refund: (key) => inner.counters.refund(key),
+    },
     moderation: inner.moderation,
     bus: {
       listen(listener) {
