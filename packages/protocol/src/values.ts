@@ -24,7 +24,7 @@ function isDigit(code: number): boolean {
  * A Scratch number as text: optional `-`, digits with at most one `.` (at least one digit
  * in total), optional exponent `e`/`E` with optional sign and digits. Equivalent to
  * /^-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/ (the tests hold it to that),
- * but one pass with no backtracking: this runs on every set, at up to 1023 chars.
+ * but one pass with no backtracking: this runs on every set, on values of up to 100,000 characters.
  */
 export function isNumberText(text: string): boolean {
   const length = text.length;

@@ -32,7 +32,7 @@ function controlledTransport(): { transport: PubSubTransport; subscribes: Pendin
     onRestored: () => undefined,
     onError: () => undefined,
     isReady: () => true,
-    repair: () => undefined,
+    repair: () => false,
   };
   return { transport, subscribes, deliver: (channel, message) => onMessage(channel, message) };
 }

@@ -55,6 +55,29 @@ describe('redis engine', () => {
     }
   });
 
+  it("gives a room's first variable and first log entry the room's TTL, even when a set creates them after the room emptied", async () => {
+    const { engines, prefix } = await pods({ ...roomyLimits, roomTtlMs: 3_600_000, logLength: 10 });
+    const client = raw();
+    const room = freshRoom();
+    const alice = joinRequest(room, 'c1', 'alice', null);
+    await engines[0].store.join(alice);
+    await engines[0].store.leave(leaseOf(alice));
+    const keys = roomKeys(prefix, room);
+    expect(await client.exists(keys.vars, keys.log)).toBe(0);
+    // An operator's set (the API's) into the empty room creates both keys.
+    expect(await engines[1].store.set(room, 'api', 'x', '1', { create: true })).toEqual({ ok: true, seq: 1 });
+    const roomTtl = await client.pttl(keys.meta);
+    expect(roomTtl).toBeGreaterThan(3_600_000);
+    for (const key of [keys.vars, keys.log]) {
+      const ttl = await client.pttl(key);
+      expect(ttl, key).toBeGreaterThan(0);
+      expect(Math.abs(ttl - roomTtl), key).toBeLessThan(60_000);
+    }
+    // Renaming the only variable deletes the hash and writes it anew: it keeps the TTL.
+    await engines[1].store.rename(room, 'api', 'x', 'y');
+    expect(await client.pttl(keys.vars)).toBeGreaterThan(0);
+  });
+
   it('persists room keys when roomTtlMs is 0', async () => {
     const { engines, prefix } = await pods({ ...roomyLimits, roomTtlMs: 0 });
     const client = raw();

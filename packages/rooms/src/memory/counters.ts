@@ -6,12 +6,17 @@ interface Window {
   readonly endsAt: number;
 }
 
-/** Keys whose window ended are swept once this many keys are held, so idle keys cost nothing for long. */
+/**
+ * Keys whose window ended are swept once this many keys are held, so idle keys cost nothing
+ * for long; then again only once the count doubled, so a map of live windows (many
+ * addresses at once) is not scanned at every new key.
+ */
 const SWEEP_AT = 10_000;
 
 /** WindowCounters in one process (the whole "cluster" when there is no Redis). */
 export class MemoryCounters implements WindowCounters {
   private readonly windows = new Map<string, Window>();
+  private nextSweepAt = SWEEP_AT;
   private closed = false;
 
   constructor(private readonly now: () => number) {}
@@ -21,7 +26,7 @@ export class MemoryCounters implements WindowCounters {
     const now = this.now();
     let window = this.windows.get(key);
     if (window === undefined || window.endsAt <= now) {
-      if (this.windows.size >= SWEEP_AT) this.sweep(now);
+      if (this.windows.size >= this.nextSweepAt) this.sweep(now);
       window = { count: 0, endsAt: now + windowMs };
       this.windows.set(key, window);
     }
@@ -41,5 +46,6 @@ export class MemoryCounters implements WindowCounters {
 
   private sweep(now: number): void {
     for (const [key, window] of this.windows) if (window.endsAt <= now) this.windows.delete(key);
+    this.nextSweepAt = Math.max(SWEEP_AT, this.windows.size * 2);
   }
 }

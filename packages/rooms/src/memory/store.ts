@@ -127,7 +127,7 @@ export class MemoryStore implements RoomStore {
     room.variables.delete(variable);
     room.variables.set(newName, value);
     room.bytes = bytes;
-    this.logged(room, options, 'rename', variable, newName);
+    this.logged(room, options, 'rename', variable, clipUtf8(newName));
     return this.applied(room, { type: 'rename', room: roomName, epoch: room.epoch, seq: room.seq + 1, origin, variable, newName });
   }
 

@@ -32,7 +32,9 @@ export interface RedisEngineOptions {
   readonly onStatus?: EngineStatusListener;
   /**
    * A command Redis has not answered after this many ms fails with CV_ERR_REDIS_TIMEOUT;
-   * a whole store or bus call (join takes two round trips) gets twice this. Default 5000.
+   * a whole store or bus call gets twice this, a join (up to three round trips: the leases
+   * and ban check, the join script, then renewing or giving back the room's slot) three
+   * times. Default 5000.
    */
   readonly commandTimeoutMs?: number;
 }
@@ -90,6 +92,7 @@ export function createRedisEngine(options: RedisEngineOptions): RoomEngine {
   const report = options.onStatus ?? (() => undefined);
   const commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
   const callDeadlineMs = 2 * commandTimeoutMs;
+  const joinDeadlineMs = 3 * commandTimeoutMs;
   const clients = createClients(target, podId, commandTimeoutMs);
   const storeClient = clients.kind === 'cluster' ? clients.cluster : clients.store;
   let channels: () => readonly string[] = () => [];
@@ -142,9 +145,10 @@ export function createRedisEngine(options: RedisEngineOptions): RoomEngine {
     failedProbes += 1;
     if (failedProbes < PROBE_FAILURES_BEFORE_REPAIR) return;
     failedProbes = 0;
-    const error = new Error(`${PROBE_FAILURES_BEFORE_REPAIR} probes in a row failed while the store connection was ready`);
-    report({ type: 'error', role: 'bus', code: 'CV_ERR_BUS_REPAIR', error });
-    transport.repair();
+    const repaired = transport.repair();
+    const what = repaired ? 'reconnecting the subscriber' : "left to ioredis, which replaces a Cluster's shard subscribers itself";
+    const error = new Error(`${PROBE_FAILURES_BEFORE_REPAIR} probes in a row failed while the store connection was ready: ${what}`);
+    report({ type: 'error', role: 'bus', code: repaired ? 'CV_ERR_BUS_REPAIR' : 'CV_ERR_BUS_PROBES_FAILING', error });
   }
 
   function open(): void {
@@ -152,14 +156,15 @@ export function createRedisEngine(options: RedisEngineOptions): RoomEngine {
   }
 
   const deadlines = new CallDeadlines(callDeadlineMs);
+  const joinDeadlines = new CallDeadlines(joinDeadlineMs);
 
-  /** The call, failing once the engine is closed and bounded by the call deadline. */
-  function guarded<A extends unknown[], R>(name: string, call: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+  /** The call, failing once the engine is closed and bounded by its deadline. */
+  function guarded<A extends unknown[], R>(name: string, call: (...args: A) => Promise<R>, limit = deadlines): (...args: A) => Promise<R> {
     // Not async: a set is the hot path, and an async wrapper is one more promise per call.
     return (...args) => {
       try {
         open();
-        return deadlines.bound(call(...args), name);
+        return limit.bound(call(...args), name);
       } catch (error) {
         return Promise.reject(toError(error));
       }
@@ -169,7 +174,7 @@ export function createRedisEngine(options: RedisEngineOptions): RoomEngine {
   return {
     kind: 'redis',
     store: {
-      join: guarded('join', store.join),
+      join: guarded('join', store.join, joinDeadlines),
       set: guarded('set', store.set),
       rename: guarded('rename', store.rename),
       delete: guarded('delete', store.delete),
@@ -193,9 +198,19 @@ export function createRedisEngine(options: RedisEngineOptions): RoomEngine {
       listen: (listener) => bus.listen(listener),
       subscribe: async (rooms) => {
         open();
-        // `started` waits for the first SUBSCRIBE, which may sit in an offline queue.
-        const subscribing = started.then(() => bus.subscribe(rooms));
-        await deadlines.bound(subscribing, 'subscribe');
+        // `started` waits for the first SUBSCRIBE, which may sit in an offline queue. A call
+        // its caller gave up on subscribes nothing afterwards: the caller counts the rooms
+        // as not subscribed (and unsubscribes them, for a SUBSCRIBE already sent).
+        let abandoned = false;
+        const subscribing = started.then(async () => {
+          if (!abandoned) await bus.subscribe(rooms);
+        });
+        try {
+          await deadlines.bound(subscribing, 'subscribe');
+        } catch (error) {
+          abandoned = true;
+          throw error;
+        }
       },
       unsubscribe: async (rooms) => {
         open();
@@ -225,6 +240,7 @@ export function createRedisEngine(options: RedisEngineOptions): RoomEngine {
       closed = true;
       bus.abandonProbes();
       deadlines.close();
+      joinDeadlines.close();
       if (clients.kind === 'cluster') {
         await quit(clients.cluster);
       } else {

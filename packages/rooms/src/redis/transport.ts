@@ -20,8 +20,9 @@ export interface PubSubTransport {
   /**
    * Drops the subscriber connection(s) so they reconnect, resubscribe and report a restore:
    * for a connection that looks open but no longer delivers (half-open, lost by Redis).
+   * False when there was nothing this transport can do.
    */
-  repair(): void;
+  repair(): boolean;
 }
 
 /**
@@ -71,7 +72,9 @@ export function singleTransport(store: Redis, subscriber: Redis, active: () => r
     },
     repair() {
       // Not ready means it is already reconnecting (or closed): nothing to force.
-      if (subscriber.status === 'ready') subscriber.disconnect(true);
+      if (subscriber.status !== 'ready') return false;
+      subscriber.disconnect(true);
+      return true;
     },
   };
 }
@@ -133,6 +136,7 @@ export function clusterTransport(cluster: Cluster, active: () => readonly string
       // The shard subscribers are ioredis's own: a dead one is found by keepAlive or a
       // '-node', and replaced by ioredis. Reconnecting the whole Cluster client would also
       // drop the store's connections, so nothing is forced here (README "Known limits").
+      return false;
     },
   };
 }

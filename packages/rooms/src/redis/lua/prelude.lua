@@ -176,14 +176,26 @@ end
 -- log), in the script that applies the change: the log's order is the room's order. The
 -- stream is created here, after keep_until last ran: it takes the meta's TTL, so it never
 -- outlives the room.
+-- A data key a script just created expires with its room: keep_until sets the TTL of the
+-- keys that exist when it runs, so one made later (the first variable of an empty room, the
+-- log's first entry) takes the meta hash's.
+local function expire_with_room(i)
+  local ttl = redis.call('PTTL', KEYS[2])
+  if ttl > 0 then
+    redis.call('PEXPIRE', KEYS[i], ttl)
+  elseif ttl == -1 then
+    redis.call('PERSIST', KEYS[i])
+  end
+end
+
+-- After a write to the vars hash that may have created it (it holds one field).
+local function vars_written()
+  if redis.call('HLEN', KEYS[1]) == 1 then expire_with_room(1) end
+end
+
 local function append_log(user, verb, name, value, now, max_len, value_bytes)
   if max_len <= 0 then return end
   redis.call('XADD', KEYS[6], 'MAXLEN', '~', max_len, '*',
     'u', user, 'v', verb, 'n', name, 'x', clip_utf8(value, value_bytes), 't', now)
-  local ttl = redis.call('PTTL', KEYS[2])
-  if ttl > 0 then
-    redis.call('PEXPIRE', KEYS[6], ttl)
-  elseif ttl == -1 then
-    redis.call('PERSIST', KEYS[6])
-  end
+  if redis.call('XLEN', KEYS[6]) == 1 then expire_with_room(6) end
 end

@@ -16,6 +16,7 @@ if bytes > tonumber(ARGV[6]) then return {0, 'over-budget'} end
 touch(now, tonumber(ARGV[10]))
 redis.call('HDEL', KEYS[1], variable)
 redis.call('HSET', KEYS[1], new_name, value)
+vars_written()
 redis.call('HSET', KEYS[2], 'bytes', bytes)
 append_log(ARGV[7], 'rename', variable, new_name, now, tonumber(ARGV[8]), tonumber(ARGV[9]))
 return {1, publish_change(ARGV[2], {variable, new_name, 'rename'}, ARGV[5])}

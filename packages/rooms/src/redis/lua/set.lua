@@ -17,6 +17,7 @@ local bytes = room_bytes() - old + #variable + #value
 if bytes > tonumber(ARGV[8]) then return {0, 'over-budget'} end
 if changes_fresh_room(variable, value, old ~= 0) then touch(now, tonumber(ARGV[12])) end
 redis.call('HSET', KEYS[1], variable, value)
+if old == 0 then vars_written() end
 redis.call('HSET', KEYS[2], 'bytes', bytes)
 append_log(ARGV[9], 'set', variable, value, now, tonumber(ARGV[10]), tonumber(ARGV[11]))
 return {1, publish_change(ARGV[2], {variable, value}, ARGV[5])}
