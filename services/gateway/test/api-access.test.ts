@@ -127,6 +127,24 @@ describe.each(TARGET_KINDS)('HTTP API: access and input (%s)', (kind) => {
     expect((await upgradeStatus(`${a.url}api/v1/rooms/limited/live`)).status).toBe(429);
   });
 
+  it('counts an IPv6 address\'s API calls by its /64 (IPV6_PREFIX_LENGTH), like every per-address limit', async () => {
+    const [a, b] = await pods({ API_RATE_LIMIT_PER_MINUTE: '4', TRUST_PROXY: 'true' });
+    const from = (address: string) => ({ headers: { 'x-forwarded-for': address } });
+    const answers = [];
+    // Two addresses of one /64 share one budget of 4, across pods.
+    for (let i = 0; i < 4; i++) {
+      const address = i % 2 === 0 ? '2001:db8:a:b::1' : '2001:db8:a:b:ffff:ffff:ffff:fffe';
+      answers.push((await call(i % 2 === 0 ? a.httpUrl : b.httpUrl, 'GET', roomPath('limited'), from(address))).status);
+    }
+    expect(answers).toEqual([404, 404, 404, 404]);
+    const refused = await call(b.httpUrl, 'GET', roomPath('limited'), from('2001:db8:a:b::77'));
+    expect([refused.status, (refused.body as { error: string }).error]).toEqual([429, 'rate-limited']);
+    expect((await upgradeStatus(`${a.url}api/v1/rooms/limited/live`, { 'x-forwarded-for': '2001:db8:a:b::1' })).status).toBe(429);
+    // Another /64, and an IPv4 address, have budgets of their own.
+    expect((await call(a.httpUrl, 'GET', roomPath('limited'), from('2001:db8:a:c::1'))).status).toBe(404);
+    expect((await call(b.httpUrl, 'GET', roomPath('limited'), from('203.0.113.9'))).status).toBe(404);
+  });
+
   it('answers bad bodies with a clear 4xx and changes nothing', async () => {
     const [a, b] = await pods({ MAX_PAYLOAD_BYTES: '65536', ALLOW_TEXT_VALUES: 'true' });
     const room = 'access-real';

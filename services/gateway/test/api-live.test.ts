@@ -4,12 +4,16 @@
  * every change from any pod, and its status; never a member of the room; read-only; bounded
  * like any connection.
  */
+import type { Socket } from 'node:net';
+import type { RoomSnapshot, RoomStore } from '@cloudvars/rooms';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { engineLimits } from '../src/engine.ts';
 import { API_ENV, OPERATOR, admin, call, roomPath } from './support/api.ts';
 import { TestClient, until, upgradeStatus } from './support/client.ts';
 import { cloud } from './support/conformance.ts';
 import { membersAre, startGateway, type RunningGateway } from './support/gateway.ts';
+import { lossyEngine, type BusFaults } from './support/lossy-engine.ts';
 import { TARGET_KINDS, startTarget, type Target } from './support/targets.ts';
 
 interface LiveMessage {
@@ -29,8 +33,12 @@ class Viewer {
     });
   }
 
-  static async open(pod: RunningGateway, room: string): Promise<Viewer> {
-    const socket = new WebSocket(`${pod.url}api/v1/rooms/${encodeURIComponent(room)}/live`, ['cloudvars-live']);
+  /** `headers` (X-Forwarded-For...) go with the upgrade; without `autoPong` the test answers pings itself. */
+  static async open(pod: RunningGateway, room: string, options: { headers?: Record<string, string>; autoPong?: boolean } = {}): Promise<Viewer> {
+    const socket = new WebSocket(`${pod.url}api/v1/rooms/${encodeURIComponent(room)}/live`, ['cloudvars-live'], {
+      autoPong: options.autoPong ?? true,
+      ...(options.headers === undefined ? {} : { headers: options.headers }),
+    });
     const viewer = new Viewer(socket);
     await new Promise<void>((resolve, reject) => {
       socket.once('open', () => resolve());
@@ -46,6 +54,19 @@ class Viewer {
   async closedWith(): Promise<number> {
     await until(() => this.closed !== null, { what: 'the subscription to close' });
     return (this.closed as { code: number }).code;
+  }
+
+  /** The client's TCP socket: pausing it stops reading, so the kernel's buffers fill up. */
+  get tcp(): Socket {
+    return (this.socket as unknown as { _socket: Socket })._socket;
+  }
+
+  /** The gateway's end of this subscription, matched by port. */
+  serverSide(pod: RunningGateway): WebSocket {
+    const port = this.tcp.localPort;
+    const found = [...pod.app.websocketServer.clients].find((socket) => (socket as unknown as { _socket: Socket })._socket.remotePort === port);
+    if (found === undefined) throw new Error(`no server socket for port ${port}`);
+    return found;
   }
 }
 
@@ -148,11 +169,132 @@ describe('live subscriptions are bounded like connections', () => {
     expect((await upgradeStatus(`${perPod.url}api/v1/rooms/bounded/live`)).status).toBe(503);
   });
 
+  it('counts an IPv6 address\'s subscriptions by its /64 (LIVE_VIEWERS_PER_ADDRESS)', async () => {
+    const gw = await gateway({ LIVE_VIEWERS_PER_ADDRESS: '1', TRUST_PROXY: 'true' });
+    const live = `${gw.url}api/v1/rooms/bounded/live`;
+    const kept = await Viewer.open(gw, 'bounded', { headers: { 'x-forwarded-for': '2001:db8:a:b::1' } });
+    expect(await upgradeStatus(live, { 'x-forwarded-for': '2001:db8:a:b:ffff::2' })).toEqual({ status: 429, retryAfter: '5' });
+    expect((await upgradeStatus(live, { 'x-forwarded-for': '2001:db8:a:c::1' })).status).toBe(101);
+    kept.socket.close();
+    await until(async () => (await upgradeStatus(live, { 'x-forwarded-for': '2001:db8:a:b::3' })).status === 101, { what: 'the /64\'s place to free' });
+  });
+
+  it('drops a page that answers pings with pongs of its own (only the ping\'s payload counts), keeps one that echoes them', async () => {
+    const gw = await gateway({ PING_INTERVAL_MS: '100' });
+    const echoing = await Viewer.open(gw, 'bounded');
+    let echoed = 0;
+    echoing.socket.on('ping', () => echoed++);
+    const faking = await Viewer.open(gw, 'bounded', { autoPong: false });
+    faking.socket.on('ping', () => faking.socket.pong(Buffer.from('still here')));
+    // One round unanswered with its payload, and the next ends the socket (no close frame).
+    expect(await faking.closedWith()).toBe(1006);
+    const seen = echoed;
+    await until(() => echoed >= seen + 3, { what: 'three more ping rounds' });
+    expect(echoing.closed).toBeNull();
+  });
+
+  it('closes a page that stopped reading (1008) once its unsent data stayed over SEND_BUFFER_LIMIT_BYTES, though nothing more is sent', async () => {
+    const limit = 16_384;
+    const gw = await gateway({
+      SEND_BUFFER_LIMIT_BYTES: String(limit),
+      SLOW_CONSUMER_TIMEOUT_MS: '300',
+      // No log: the status stays the same, so nothing at all is sent once the sets stop.
+      CLOUD_LOG_LENGTH: '0',
+      RATE_LIMIT_PER_SECOND: '1000000',
+      RATE_LIMIT_BURST: '1000000',
+    });
+    const writer = await TestClient.join(gw.url, 'slow-page', 'writer', { [cloud('big')]: '0' });
+    await membersAre(gw, 'slow-page', 1);
+    const reading = await Viewer.open(gw, 'slow-page');
+    const stopped = await Viewer.open(gw, 'slow-page');
+    await until(() => reading.of('status').length > 0 && stopped.of('status').length > 0, { what: 'both pages to start' });
+    const server = stopped.serverSide(gw);
+    stopped.tcp.pause();
+    // Sets until the stopped page holds more than the limit unsent. The hub hands each event
+    // to every page at once: once the reading page has it, the stopped page was sent it too.
+    for (let n = 1; server.bufferedAmount <= limit; n++) {
+      if (n > 2_000) throw new Error(`the backlog never passed ${limit} bytes`);
+      writer.set(cloud('big'), `${n}${'9'.repeat(90_000)}`);
+      await until(() => reading.of('set').length === n, { what: `set ${n} to reach the reading page` });
+    }
+    expect(server.readyState).toBe(WebSocket.OPEN);
+    // Nothing more is sent to it: the pod's sweep closes it.
+    await until(() => server.readyState !== WebSocket.OPEN, { what: 'the sweep to close the stopped page' });
+    stopped.tcp.resume();
+    expect(await stopped.closedWith()).toBe(1008);
+    expect(reading.closed).toBeNull();
+  });
+
   it('closes live subscriptions with 1012 when the pod drains', async () => {
     const gw = await gateway({});
     const viewer = await Viewer.open(gw, 'bounded');
     await until(() => viewer.messages.length > 0);
     await gw.drain({ skipDelay: true });
     expect(await viewer.closedWith()).toBe(1012);
+  });
+});
+
+describe('a live subscription whose snapshot read is overtaken by a resync', () => {
+  let gw: RunningGateway | undefined;
+  afterEach(async () => {
+    await gw?.stop();
+    gw = undefined;
+  });
+
+  it('shows the resync\'s newer room, not its own older read', async () => {
+    let faults: BusFaults | undefined;
+    /** Armed: the next snapshot read is made at once but answered only on release. */
+    let armed = false;
+    let release: (() => void) | null = null;
+    gw = await startGateway(API_ENV, (config) => {
+      const lossy = lossyEngine(engineLimits(config));
+      faults = lossy.faults;
+      const store = new Proxy(lossy.engine.store, {
+        get(target, property, receiver): unknown {
+          if (property === 'snapshot') {
+            return async (room: string): Promise<RoomSnapshot | null> => {
+              const snapshot = await target.snapshot(room);
+              if (armed) {
+                armed = false;
+                await new Promise<void>((resolve) => {
+                  release = resolve;
+                });
+              }
+              return snapshot;
+            };
+          }
+          const value: unknown = Reflect.get(target, property, receiver);
+          return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+        },
+      }) satisfies RoomStore;
+      return { ...lossy.engine, store };
+    });
+    const running = gw;
+    const room = 'live-resync';
+    const writer = await TestClient.join(running.url, room, 'writer', { [cloud('a')]: '1' });
+    await membersAre(running, room, 1);
+    const reader = await TestClient.join(running.url, room, 'reader', { [cloud('a')]: '1' });
+    await membersAre(running, room, 2);
+
+    armed = true;
+    const viewer = await Viewer.open(running, room);
+    await until(() => release !== null, { what: 'the page\'s snapshot read to start' });
+    // Meanwhile a set is lost on the bus, and a reconnect makes the pod re-read the room.
+    const bus = faults as BusFaults;
+    bus.drop = () => true;
+    writer.set(cloud('a'), '2');
+    await until(async () => (await running.engine.store.snapshot(room))?.variables.some(([, value]) => value === '2') === true, { what: 'the set to be stored' });
+    bus.drop = () => false;
+    bus.reconnect();
+    await until(() => reader.view.get(cloud('a')) === '2', { what: 'the resync to reach the room\'s clients' });
+    expect(viewer.messages).toEqual([]);
+
+    (release as unknown as () => void)();
+    await until(() => viewer.of('status').length > 0, { what: 'the page to start' });
+    expect(viewer.of('snapshot')).toEqual([{ type: 'snapshot', room, variables: { [cloud('a')]: '2' } }]);
+    writer.set(cloud('a'), '3');
+    await until(() => viewer.of('set').length > 0, { what: 'the next set' });
+    expect(viewer.of('set')).toEqual([{ type: 'set', name: cloud('a'), value: '3' }]);
+    expect(viewer.closed).toBeNull();
   });
 });

@@ -3,6 +3,7 @@
  * pods sharing Redis: made on one pod, they hold at the next handshake on every pod, with
  * the documented close codes, and bans lapse by themselves.
  */
+import { encodeHandshake } from '@cloudvars/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { API_ENV, OPERATOR, admin, call, expectDocumented } from './support/api.ts';
 import { TestClient, joinedTogether, until } from './support/client.ts';
@@ -10,10 +11,14 @@ import { cloud } from './support/conformance.ts';
 import type { RunningGateway } from './support/gateway.ts';
 import { TARGET_KINDS, startTarget, type Target } from './support/targets.ts';
 
-/** Joins a today's client and tells how it went: 'joined', or the code it was closed with. */
-async function joinOutcome(pod: RunningGateway, room: string, user: string): Promise<number | 'joined'> {
+/**
+ * Joins a today's client and tells how it went: 'joined', or the code it was closed with.
+ * `address` comes as X-Forwarded-For (the gateway must have TRUST_PROXY) instead of 127.0.0.1.
+ */
+async function joinOutcome(pod: RunningGateway, room: string, user: string, address?: string): Promise<number | 'joined'> {
   const before = await pod.engine.store.memberCount(room);
-  const client = await TestClient.join(pod.url, room, user, {}, 'scratch');
+  const client = await TestClient.connect(pod.url, { dialect: 'scratch', ...(address === undefined ? {} : { headers: { 'x-forwarded-for': address } }) });
+  client.send(encodeHandshake('scratch', room, user, {}));
   await until(async () => client.closed !== null || (await pod.engine.store.memberCount(room)) > before, { what: `${user} to join or be refused` });
   if (client.closed !== null) return client.closed.code;
   client.close();
@@ -28,8 +33,8 @@ describe.each(TARGET_KINDS)('HTTP API: moderation (%s)', (kind) => {
     target = undefined;
   });
 
-  async function pods(): Promise<[RunningGateway, RunningGateway]> {
-    target = await startTarget(kind, API_ENV);
+  async function pods(env: Record<string, string> = {}): Promise<[RunningGateway, RunningGateway]> {
+    target = await startTarget(kind, { ...API_ENV, ...env });
     return [target.gw, target.other ?? target.gw];
   }
 
@@ -68,6 +73,37 @@ describe.each(TARGET_KINDS)('HTTP API: moderation (%s)', (kind) => {
     const again = await admin(b.httpUrl, 'DELETE', '/api/v1/bans/address/127.0.0.1?room=ban-address');
     await expectDocumented(b.httpUrl, 'DELETE', '/api/v1/bans/{kind}/{value}', again, 404);
     expect(again.body).toMatchObject({ error: 'not-banned' });
+  });
+
+  it('bans an IPv6 address by its /64 (IPV6_PREFIX_LENGTH), the unit the handshake checks, and lifts it as banned or as listed', async () => {
+    const [a, b] = await pods({ TRUST_PROXY: 'true' });
+    const room = 'ban-ipv6';
+    const answer = await admin(a.httpUrl, 'POST', '/api/v1/bans', { kind: 'address', value: '2001:DB8:A:B::1', seconds: 600 });
+    await expectDocumented(a.httpUrl, 'POST', '/api/v1/bans', answer, 201);
+    expect(answer.body).toMatchObject({ kind: 'address', value: '2001:db8:a:b:0:0:0:0/64', room: null });
+    const listed = await admin(b.httpUrl, 'GET', '/api/v1/bans');
+    await expectDocumented(b.httpUrl, 'GET', '/api/v1/bans', listed, 200);
+    expect((listed.body as { bans: unknown[] }).bans).toEqual([answer.body]);
+    // The banned address, and any other of its /64, on every pod; another /64 and IPv4 are welcome.
+    expect(await joinOutcome(b, room, 'alice', '2001:db8:a:b::1')).toBe(4004);
+    expect(await joinOutcome(a, room, 'alice', '2001:db8:a:b:ffff:ffff:ffff:fffe')).toBe(4004);
+    expect(await joinOutcome(b, room, 'alice', '2001:db8:a:c::1')).toBe('joined');
+    expect(await joinOutcome(a, room, 'alice', '203.0.113.1')).toBe('joined');
+    // Lifted by another address of the /64: the ban is the prefix's.
+    const lifted = await admin(b.httpUrl, 'DELETE', '/api/v1/bans/address/2001:db8:a:b::99');
+    await expectDocumented(b.httpUrl, 'DELETE', '/api/v1/bans/{kind}/{value}', lifted, 200);
+    expect(await joinOutcome(a, room, 'alice', '2001:db8:a:b::1')).toBe('joined');
+    // Banned again in one room, and lifted by its value as listed (the prefix, URL-encoded).
+    const again = await admin(a.httpUrl, 'POST', '/api/v1/bans', { kind: 'address', value: '2001:db8:a:b::5', seconds: 600, room });
+    const value = (again.body as { value: string }).value;
+    expect(await joinOutcome(b, room, 'alice', '2001:db8:a:b::1')).toBe(4004);
+    expect(await joinOutcome(b, 'elsewhere', 'alice', '2001:db8:a:b::1')).toBe('joined');
+    expect((await admin(a.httpUrl, 'DELETE', `/api/v1/bans/address/${encodeURIComponent(value)}?room=${room}`)).body).toEqual({ removed: true });
+    expect(await joinOutcome(a, room, 'alice', '2001:db8:a:b::1')).toBe('joined');
+    expect((await admin(a.httpUrl, 'GET', '/api/v1/bans')).body).toEqual({ bans: [] });
+    // A prefix of another length is no ban this server could ever check.
+    const wrong = await admin(a.httpUrl, 'POST', '/api/v1/bans', { kind: 'address', value: '2001:db8:a:b::/48', seconds: 600 });
+    expect([wrong.status, (wrong.body as { error: string }).error]).toEqual([400, 'invalid-ban-value']);
   });
 
   it('leaves clients already connected alone when their name is banned: an operator kicks them', async () => {
@@ -114,6 +150,7 @@ describe.each(TARGET_KINDS)('HTTP API: moderation (%s)', (kind) => {
       ['POST', '/api/v1/bans', { kind: 'username', value: 'bob', seconds: 60, reason: 'x'.repeat(201) }, 'invalid-request'],
       ['PUT', '/api/v1/blocklist/no%20spaces', undefined, 'invalid-request'],
       ['DELETE', '/api/v1/bans/address/nope', undefined, 'invalid-ban-value'],
+      ['POST', '/api/v1/bans', { kind: 'address', value: '203.0.113.0/24', seconds: 60 }, 'invalid-ban-value'],
     ];
     for (const [method, path, body, error] of cases) {
       const answer = await admin(b.httpUrl, method, path, body);

@@ -7,6 +7,7 @@ import { isIP } from 'node:net';
 import { USERNAME_MAX_LENGTH } from '@cloudvars/protocol';
 import { canonicalAddress, type BanKind } from '@cloudvars/rooms';
 import type { FastifyInstance } from 'fastify';
+import { addressForLimits } from '../address.ts';
 import { fromEngine, type ApiContext } from './context.ts';
 import { ApiError } from './errors.ts';
 import { parseRoom } from './rooms-routes.ts';
@@ -14,18 +15,31 @@ import * as schemas from './schemas.ts';
 
 const USERNAME = new RegExp(`^[A-Za-z0-9_-]{1,${USERNAME_MAX_LENGTH}}$`);
 
-/** A ban's value as the engine keeps it, or a 400 saying what a value of that kind is. */
-function banValue(kind: BanKind, value: string): string {
+/**
+ * A ban's value as the engine keeps it, or a 400 saying what a value of that kind is. An
+ * address is the key every per-address limit counts it under (addressForLimits), which is
+ * also what a handshake's ban check is given: an IPv4 address as it is, an IPv6 address
+ * as its IPV6_PREFIX_LENGTH prefix (`2001:db8::1` -> `2001:db8:0:0:0:0:0:0/64`), since its
+ * holder has every other address of that prefix. The prefix form itself (what the bans list
+ * shows) is taken too, so a listed ban can be lifted as listed.
+ */
+function banValue(kind: BanKind, value: string, ipv6PrefixLength: number): string {
   if (kind === 'username') {
     if (!USERNAME.test(value)) throw new ApiError(400, 'invalid-ban-value', 'a username is 1-20 characters of [A-Za-z0-9_-]');
     return value.toLowerCase();
   }
-  if (isIP(value) === 0) throw new ApiError(400, 'invalid-ban-value', 'an address is an IPv4 or IPv6 address, as the server sees the client (after TRUST_PROXY)');
-  return canonicalAddress(value);
+  const slash = value.indexOf('/');
+  const address = slash === -1 ? value : value.slice(0, slash);
+  if (slash !== -1 && (isIP(address) !== 6 || value.slice(slash + 1) !== String(ipv6PrefixLength))) {
+    throw new ApiError(400, 'invalid-ban-value', `a prefix is an IPv6 address's /${ipv6PrefixLength} (IPV6_PREFIX_LENGTH): ban an address, it covers its prefix`);
+  }
+  if (isIP(address) === 0) throw new ApiError(400, 'invalid-ban-value', 'an address is an IPv4 or IPv6 address, as the server sees the client (after TRUST_PROXY)');
+  return addressForLimits(canonicalAddress(address), ipv6PrefixLength);
 }
 
 export function moderationRoutes(api: FastifyInstance, context: ApiContext): void {
   const { moderation } = context.engine;
+  const { ipv6PrefixLength } = context.config;
 
   api.get(
     '/bans',
@@ -45,14 +59,16 @@ export function moderationRoutes(api: FastifyInstance, context: ApiContext): voi
         summary: 'Ban a username or an address, everywhere or in one room, for a time (checked at every handshake on every pod)',
         description:
           'A banned username is refused with 4002 (TurboWarp and the Packager ask for another name); a banned address with 4004 ' +
-          '(today\'s clients stop for good). Clients already connected stay: kick them. Banning a target again replaces its ban.',
+          '(today\'s clients stop for good). An IPv6 address ban covers its /64 (IPV6_PREFIX_LENGTH), the unit every per-address ' +
+          'limit counts: the ban\'s value is that prefix (2001:db8::1 is kept as 2001:db8:0:0:0:0:0:0/64). ' +
+          'Clients already connected stay: kick them. Banning a target again replaces its ban.',
         body: schemas.banBody,
         response: { 201: schemas.ban, ...schemas.errorResponses },
       },
     },
     async (request, reply) => {
       const { kind, seconds, reason = '' } = request.body;
-      const value = banValue(kind, request.body.value);
+      const value = banValue(kind, request.body.value, ipv6PrefixLength);
       const room = request.body.room === undefined ? null : parseRoom(request.body.room);
       request.audit = { kind, value, room, seconds, reason };
       const by = request.operator ?? '';
@@ -68,6 +84,7 @@ export function moderationRoutes(api: FastifyInstance, context: ApiContext): voi
       config: { access: 'admin', action: 'unban' },
       schema: {
         summary: 'Lift a ban',
+        description: 'The value as banned, or as listed: an IPv6 address lifts the ban of its /64 (IPV6_PREFIX_LENGTH), as does that prefix (URL-encoded, /: %2F).',
         params: schemas.unbanParams,
         querystring: schemas.unbanQuery,
         response: { 200: schemas.removed, ...schemas.errorResponses },
@@ -75,10 +92,16 @@ export function moderationRoutes(api: FastifyInstance, context: ApiContext): voi
     },
     async (request) => {
       const { kind } = request.params;
-      const value = banValue(kind, request.params.value);
+      const value = banValue(kind, request.params.value, ipv6PrefixLength);
       const room = request.query.room === undefined ? null : parseRoom(request.query.room);
       request.audit = { kind, value, room };
-      if (!(await fromEngine(moderation.unban({ kind, value, room })))) throw new ApiError(404, 'not-banned', 'no live ban of that target');
+      let removed = await fromEngine(moderation.unban({ kind, value, room }));
+      const asWritten = canonicalAddress(request.params.value);
+      if (!removed && kind === 'address' && asWritten !== value && isIP(asWritten) === 6) {
+        // Made before IPv6 bans covered a prefix, a ban was kept under the address itself (and never matched a client).
+        removed = await fromEngine(moderation.unban({ kind, value: asWritten, room }));
+      }
+      if (!removed) throw new ApiError(404, 'not-banned', 'no live ban of that target');
       return { removed: true };
     },
   );

@@ -12,7 +12,7 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { addressForLogs } from '../address.ts';
+import { addressForLimits, addressForLogs } from '../address.ts';
 import type { LiveViewers } from '../live/viewers.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import { AccessPolicy, presentedToken, type Access } from './access.ts';
@@ -77,7 +77,8 @@ const api: FastifyPluginAsync<ApiOptions> = async (app, options) => {
       scope.addHook('onRequest', async (request: FastifyRequest) => {
         let hit;
         try {
-          hit = await engine.counters.hit(`api:${request.ip}`, RATE_WINDOW_MS, config.apiRateLimitPerMinute);
+          // An IPv6 address counts by its prefix (IPV6_PREFIX_LENGTH), as for every per-address limit.
+          hit = await engine.counters.hit(`api:${addressForLimits(request.ip, config.ipv6PrefixLength)}`, RATE_WINDOW_MS, config.apiRateLimitPerMinute);
         } catch (cause) {
           request.log.error({ err: cause }, 'api: the rate limit could not be counted');
           throw new ApiError(503, 'store-unavailable', 'the room store did not answer; try again', { 'retry-after': '1' });

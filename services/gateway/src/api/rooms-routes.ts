@@ -6,6 +6,7 @@
 import { scratchDialect, USERNAME_MAX_LENGTH } from '@cloudvars/protocol';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
+import { addressForLimits } from '../address.ts';
 import { LIVE_SUBPROTOCOL } from './access.ts';
 import { fromEngine, operatorOrigin, type ApiContext } from './context.ts';
 import { ApiError } from './errors.ts';
@@ -97,7 +98,7 @@ export function roomRoutes(api: FastifyInstance, context: ApiContext): void {
       if (request.headers.upgrade?.toLowerCase() !== 'websocket') {
         throw new ApiError(426, 'upgrade-required', 'open this URL as a WebSocket', { upgrade: 'websocket' });
       }
-      const refusal = viewers.refusal(request.ip);
+      const refusal = viewers.refusal(addressForLimits(request.ip, config.ipv6PrefixLength));
       if (refusal !== null) throw new ApiError(refusal.status, refusal.error, refusal.message, { 'retry-after': '5' });
     },
     handler: async () => {
@@ -108,7 +109,7 @@ export function roomRoutes(api: FastifyInstance, context: ApiContext): void {
         socket.close(1002, 'subprotocol');
         return;
       }
-      void viewers.open(socket, parseRoom(request.params.room), request.ip);
+      void viewers.open(socket, parseRoom(request.params.room), addressForLimits(request.ip, config.ipv6PrefixLength));
     },
   });
 

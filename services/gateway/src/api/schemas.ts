@@ -102,7 +102,7 @@ export const ban = {
   required: ['kind', 'value', 'room', 'createdAt', 'expiresAt', 'by', 'reason'],
   properties: {
     kind: banKind,
-    value: { type: 'string', description: 'A lower-cased username, or an IP address.' },
+    value: { type: 'string', description: 'A lower-cased username; an IPv4 address; or the IPv6 prefix an IPv6 address ban covers, its /64 (IPV6_PREFIX_LENGTH): 2001:db8:0:0:0:0:0:0/64.' },
     room: { anyOf: [{ type: 'string' }, { type: 'null' }], description: 'The room id it applies to; null: every room.' },
     createdAt: { type: 'integer' },
     expiresAt: { type: 'integer', description: 'ms since the Unix epoch; the ban lapses then by itself.' },
@@ -116,7 +116,7 @@ export const banBody = {
   required: ['kind', 'value', 'seconds'],
   properties: {
     kind: banKind,
-    value: { type: 'string', minLength: 1, maxLength: 64, description: 'A username (1-20 of [A-Za-z0-9_-]) or an IPv4/IPv6 address.' },
+    value: { type: 'string', minLength: 1, maxLength: 64, description: 'A username (1-20 of [A-Za-z0-9_-]) or an IPv4/IPv6 address (an IPv6 address bans its /64, IPV6_PREFIX_LENGTH).' },
     seconds: { type: 'integer', minimum: 1, maximum: MAX_BAN_SECONDS },
     room: { type: 'string', minLength: 1, maxLength: MAX_PROJECT_ID_LENGTH, description: 'Only this room (a project id, as in paths); absent: every room.' },
     reason: { type: 'string', maxLength: MAX_BAN_REASON_LENGTH },

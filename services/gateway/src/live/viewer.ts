@@ -5,10 +5,14 @@
  *
  * Like a client's membership (ws/membership.ts), it holds the events the hub delivers until
  * its snapshot is known, then shows only those after the snapshot's seq; a resync sends the
- * room whole again.
+ * room whole again (one that lands while its snapshot is being read is kept, and sent
+ * instead of that snapshot when it is newer). Like a client's session, it is closed with a
+ * grace period (then ended), only a pong echoing its last ping keeps it, and a page whose
+ * unsent data stays large is closed (1008).
  */
 import type { RoomSnapshot } from '@cloudvars/rooms';
 import { WebSocket } from 'ws';
+import { CLOSE_GRACE_MS, closeSocket } from '../ws/close-socket.ts';
 import type { EventText } from '../ws/event-text.ts';
 import type { LocalRoom, Resync, RoomMember } from '../ws/room-hub.ts';
 
@@ -20,18 +24,33 @@ export interface ViewerHost {
   snapshotText(room: string, snapshot: RoomSnapshot): string;
   /** Something changed: the room's log tail is worth reading again soon. */
   changed(room: string): void;
-  /** Closes a viewer whose page does not read what it is sent (its unsent data stays large). */
+  /** A page's unsent data beyond this is too much (SEND_BUFFER_LIMIT_BYTES)... */
   readonly sendBufferLimitBytes: number;
+  /** ...and it is closed once it stayed beyond it this long (SLOW_CONSUMER_TIMEOUT_MS). */
+  readonly slowReaderTimeoutMs: number;
+}
+
+/** What arrived before the viewer's snapshot was known. */
+interface Early {
+  readonly events: EventText[];
+  /** The latest resync the hub delivered meanwhile. */
+  resync: Resync | null;
 }
 
 export class LiveViewer implements RoomMember {
-  private early: EventText[] | null = [];
+  /** Non-null until `start()`: the snapshot is not known yet. */
+  private early: Early | null = { events: [], resync: null };
   private epoch = '';
   private floor = 0;
   /** The last status text sent, so an unchanged status is not sent again. */
   statusSent: string | null = null;
-  /** Set by each ping, cleared by each pong: a page that misses one ping is dropped. */
-  awaitingPong = false;
+  /**
+   * The payload of our last ping while its pong has not come back. Only a pong carrying it
+   * counts (a page that stopped reading cannot see it); a page that misses one round is dropped.
+   */
+  private pongDue: Buffer | null = null;
+  /** Since when (Date.now()) its unsent data is over the limit; 0: it is not. */
+  private overLimitSince = 0;
 
   constructor(
     readonly id: string,
@@ -51,17 +70,21 @@ export class LiveViewer implements RoomMember {
 
   /** The room's state when the subscription began: send it, then what arrived meanwhile. */
   start(snapshot: RoomSnapshot): void {
-    const early = this.early ?? [];
+    const early = this.early ?? { events: [], resync: null };
     this.early = null;
-    this.epoch = snapshot.epoch;
-    this.floor = snapshot.seq;
-    this.send(this.host.snapshotText(this.room.name, snapshot));
-    for (const text of early) this.deliver(text);
+    // A resync that landed during the read is newer when it has a higher seq, or another
+    // epoch (the hub's events follow its resync's epoch from then on): the page gets that one.
+    const resynced = early.resync?.snapshot;
+    const shown = resynced !== undefined && (resynced.epoch !== snapshot.epoch || resynced.seq > snapshot.seq) ? resynced : snapshot;
+    this.epoch = shown.epoch;
+    this.floor = shown.seq;
+    this.send(this.host.snapshotText(this.room.name, shown));
+    for (const text of early.events) this.deliver(text);
   }
 
   deliver(text: EventText): void {
     if (this.early !== null) {
-      this.early.push(text);
+      this.early.events.push(text);
       return;
     }
     const event = text.event;
@@ -76,7 +99,10 @@ export class LiveViewer implements RoomMember {
   }
 
   resynced(resync: Resync): void {
-    if (this.early !== null) return; // its snapshot comes after this one's read, or is the same
+    if (this.early !== null) {
+      this.early.resync = resync; // start() shows it if it is newer than the viewer's own read
+      return;
+    }
     this.epoch = resync.snapshot.epoch;
     this.floor = resync.snapshot.seq;
     this.send(this.host.snapshotText(this.room.name, resync.snapshot));
@@ -87,6 +113,11 @@ export class LiveViewer implements RoomMember {
     this.close(code, reason);
   }
 
+  /**
+   * Sends `text`, unless the page still has more than SEND_BUFFER_LIMIT_BYTES unsent: then
+   * it is closed at once (1008). Events cannot be coalesced for a page as values are for a
+   * client, so nothing more piles up behind a page that does not read.
+   */
   send(text: string): void {
     if (!this.isOpen) return;
     if (this.socket.bufferedAmount > this.host.sendBufferLimitBytes) {
@@ -96,8 +127,37 @@ export class LiveViewer implements RoomMember {
     this.socket.send(text);
   }
 
+  /**
+   * The pod's sweep, every second whether or not anything is sent: a page whose unsent data
+   * stayed over SEND_BUFFER_LIMIT_BYTES for SLOW_CONSUMER_TIMEOUT_MS is closed (1008).
+   */
+  checkBacklog(now: number): void {
+    if (!this.isOpen) return;
+    if (this.socket.bufferedAmount <= this.host.sendBufferLimitBytes) {
+      this.overLimitSince = 0;
+      return;
+    }
+    if (this.overLimitSince === 0) this.overLimitSince = now;
+    else if (now - this.overLimitSince >= this.host.slowReaderTimeoutMs) this.close(LIVE_CLOSE.slowReader, 'slow-reader');
+  }
+
+  /** Ping round (`payload` is the round's, shared by every viewer): drop a page that did not answer the previous ping. */
+  ping(payload: Buffer): void {
+    if (!this.isOpen) return;
+    if (this.pongDue !== null) {
+      this.socket.terminate();
+      return;
+    }
+    this.pongDue = payload;
+    this.socket.ping(payload);
+  }
+
+  pong(data: Buffer): void {
+    if (this.pongDue !== null && data.equals(this.pongDue)) this.pongDue = null;
+  }
+
   close(code: number, reason: string): void {
-    if (this.socket.readyState === WebSocket.OPEN || this.socket.readyState === WebSocket.CONNECTING) this.socket.close(code, reason);
+    closeSocket(this.socket, code, reason, CLOSE_GRACE_MS);
   }
 }
 

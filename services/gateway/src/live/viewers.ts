@@ -1,9 +1,11 @@
 /**
- * The pod's live room page subscriptions: admission (per address and per pod), pings, one
- * encoding of each event and snapshot for every viewer, and each watched room's status (its
- * clients across the cluster and its log's tail), read from the engine every few seconds and
- * soon after a change, once per room whatever the number of viewers.
+ * The pod's live room page subscriptions: admission (per address and per pod), pings, the
+ * sweep of their unsent data, one encoding of each event and snapshot for every viewer, and
+ * each watched room's status (its clients across the cluster and its log's tail), read from
+ * the engine every few seconds and soon after a change, once per room whatever the number of
+ * viewers.
  */
+import { randomBytes } from 'node:crypto';
 import type { RoomEngine, RoomSnapshot } from '@cloudvars/rooms';
 import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
@@ -17,6 +19,10 @@ import type { Gauge } from 'prom-client';
 const STATUS_INTERVAL_MS = 2_000;
 /** After a change, the status (the log's tail) is read this soon, unless a read is due sooner. */
 const STATUS_AFTER_CHANGE_MS = 200;
+/** How often every page's unsent data is looked at (as every client's, ws/connections.ts). */
+const BACKLOG_SWEEP_MS = 1_000;
+/** Bytes of a ping's payload: random per round, so only a page that read the ping can answer it. */
+const PING_PAYLOAD_BYTES = 8;
 /** Log entries a page shows. */
 export const LIVE_LOG_TAIL = 20;
 
@@ -43,23 +49,30 @@ export class LiveViewers implements ViewerHost {
   private readonly eventTexts = new WeakMap<EventText, string | null>();
   private readonly snapshotTexts = new WeakMap<RoomSnapshot, string>();
   private readonly pingTimer: NodeJS.Timeout;
+  private readonly backlogTimer: NodeJS.Timeout;
   private nextId = 0;
   private stopped = false;
 
   constructor(private readonly options: LiveViewersOptions) {
     this.pingTimer = setInterval(() => this.pingAll(), options.config.pingIntervalMs);
     this.pingTimer.unref();
+    this.backlogTimer = setInterval(() => this.sweepBacklogs(), BACKLOG_SWEEP_MS);
+    this.backlogTimer.unref();
   }
 
   get sendBufferLimitBytes(): number {
     return this.options.config.sendBufferLimitBytes;
   }
 
+  get slowReaderTimeoutMs(): number {
+    return this.options.config.slowConsumerTimeoutMs;
+  }
+
   get size(): number {
     return this.viewers.size;
   }
 
-  /** Why a new subscription from `address` is refused before its upgrade (HTTP status), or null. */
+  /** Why a new subscription from `address` (as limits count it: addressForLimits) is refused before its upgrade (HTTP status), or null. */
   refusal(address: string): { readonly status: 429 | 503; readonly error: string; readonly message: string } | null {
     const { config } = this.options;
     if (this.stopped) return { status: 503, error: 'draining', message: 'this server is shutting down' };
@@ -80,9 +93,7 @@ export class LiveViewers implements ViewerHost {
     this.watch(viewer);
     this.options.gauge.set(this.viewers.size);
     socket.on('close', () => this.forget(viewer));
-    socket.on('pong', () => {
-      viewer.awaitingPong = false;
-    });
+    socket.on('pong', (data) => viewer.pong(data));
     // Read-only: a page has nothing to say, and a set is not a viewer's to make.
     socket.on('message', () => viewer.close(LIVE_CLOSE.readOnly, 'read-only'));
     let snapshot: RoomSnapshot | null;
@@ -148,6 +159,7 @@ export class LiveViewers implements ViewerHost {
   stop(): void {
     this.closeAll();
     clearInterval(this.pingTimer);
+    clearInterval(this.backlogTimer);
     for (const watched of this.watched.values()) if (watched.timer !== null) clearTimeout(watched.timer);
   }
 
@@ -215,14 +227,14 @@ export class LiveViewers implements ViewerHost {
   }
 
   private pingAll(): void {
-    for (const viewer of this.viewers) {
-      if (!viewer.isOpen) continue;
-      if (viewer.awaitingPong) {
-        viewer.socket.terminate();
-        continue;
-      }
-      viewer.awaitingPong = true;
-      viewer.socket.ping();
-    }
+    if (this.viewers.size === 0) return;
+    const payload = randomBytes(PING_PAYLOAD_BYTES);
+    for (const viewer of this.viewers) viewer.ping(payload);
+  }
+
+  /** A page that stopped reading is dropped even when its room is quiet (nothing more is sent to it). */
+  private sweepBacklogs(): void {
+    const now = Date.now();
+    for (const viewer of this.viewers) viewer.checkBacklog(now);
   }
 }
