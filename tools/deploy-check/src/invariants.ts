@@ -52,6 +52,7 @@ export function gatewayProblems(objects: readonly K8sObject[], opts: { expectHpa
 
   const service = objects.find((o) => o.kind === 'Service' && o.metadata.name === deployment.metadata.name);
   check(service !== undefined, 'no Service named like the Deployment');
+  problems.push(...metricsExposureProblems(objects, deployment.metadata.name, container, spec));
 
   const hpas = objects.filter((o) => o.kind === 'HorizontalPodAutoscaler');
   if (opts.expectHpa) {
@@ -88,6 +89,82 @@ export function gatewayProblems(objects: readonly K8sObject[], opts: { expectHpa
     annotations['prometheus.io/scrape'] === 'true' || objects.some((o) => o.kind === 'ServiceMonitor'),
     'no Prometheus scrape annotations and no ServiceMonitor',
   );
+  return problems;
+}
+
+/**
+ * GET /metrics (the container port named `metrics`) must never be public: the Service named
+ * like the Deployment (which may be a NodePort or LoadBalancer, and which the Ingress routes)
+ * has no port to it; a separate ClusterIP Service `<deployment>-metrics` selecting the same
+ * pods does, and a ServiceMonitor, if any, selects that one only. Pod annotations for
+ * annotation-based scraping name the container's metrics port.
+ */
+export function metricsExposureProblems(
+  objects: readonly K8sObject[],
+  deploymentName: string,
+  container: Container,
+  deployment: DeploymentSpec,
+): string[] {
+  const problems: string[] = [];
+  const check = (ok: boolean, problem: string): void => {
+    if (!ok) problems.push(problem);
+  };
+  const metricsPort = container.ports?.find((p) => p.name === 'metrics');
+  check(metricsPort !== undefined, 'the gateway container has no port named metrics');
+  if (metricsPort === undefined) return problems;
+  const toMetrics = (port: ServicePort): boolean =>
+    port.name === 'metrics' || port.targetPort === 'metrics' || port.targetPort === metricsPort.containerPort;
+  const services = objects.filter((o) => o.kind === 'Service');
+
+  const publicService = services.find((o) => o.metadata.name === deploymentName);
+  if (publicService !== undefined) {
+    const ports = (publicService.spec as ServiceSpec).ports;
+    check(!ports.some(toMetrics), `Service ${deploymentName} exposes the metrics port (it may be NodePort or LoadBalancer)`);
+  }
+
+  const metricsName = `${deploymentName}-metrics`;
+  const metricsService = services.find((o) => o.metadata.name === metricsName);
+  check(metricsService !== undefined, `no Service ${metricsName} for the metrics port`);
+  if (metricsService !== undefined) {
+    const ms = metricsService.spec as ServiceSpec;
+    check((ms.type ?? 'ClusterIP') === 'ClusterIP', `Service ${metricsName} is ${ms.type}, not ClusterIP`);
+    check(ms.ports.length > 0 && ms.ports.every(toMetrics), `Service ${metricsName} has ports other than the metrics port`);
+    check(ms.ports.some((p) => p.name === 'metrics'), `Service ${metricsName} has no port named metrics`);
+    const podLabels = deployment.template.metadata?.labels ?? {};
+    const selector = Object.entries(ms.selector ?? {});
+    check(
+      selector.length > 0 && selector.every(([k, v]) => podLabels[k] === v),
+      `Service ${metricsName} does not select the gateway pods`,
+    );
+  }
+
+  for (const monitor of objects.filter((o) => o.kind === 'ServiceMonitor')) {
+    const ms = monitor.spec as { selector?: { matchLabels?: Record<string, string> }; endpoints?: { port?: string }[] };
+    const wanted = Object.entries(ms.selector?.matchLabels ?? {});
+    const selects = (svc: K8sObject): boolean => wanted.every(([k, v]) => svc.metadata.labels?.[k] === v);
+    const selected = services.filter((svc) => svc.metadata.namespace === monitor.metadata.namespace && selects(svc));
+    check(
+      wanted.length > 0 && selected.length === 1 && selected[0]?.metadata.name === metricsName,
+      `ServiceMonitor ${monitor.metadata.name} selects ${selected.map((svc) => svc.metadata.name).join(', ') || 'no Service'}, not only ${metricsName}`,
+    );
+    check(
+      (ms.endpoints?.length ?? 0) > 0 && (ms.endpoints ?? []).every((e) => e.port === 'metrics'),
+      `ServiceMonitor ${monitor.metadata.name} scrapes a port other than metrics`,
+    );
+  }
+
+  const annotations = deployment.template.metadata?.annotations ?? {};
+  if (annotations['prometheus.io/scrape'] === 'true') {
+    check(
+      annotations['prometheus.io/port'] === String(metricsPort.containerPort),
+      `prometheus.io/port is ${annotations['prometheus.io/port']}, not the metrics port ${metricsPort.containerPort}`,
+    );
+  }
+
+  for (const ingress of objects.filter((o) => o.kind === 'Ingress')) {
+    const text = JSON.stringify(ingress.spec);
+    check(!text.includes(metricsName) && !text.includes('"metrics"'), `Ingress ${ingress.metadata.name} routes to the metrics port`);
+  }
   return problems;
 }
 
@@ -128,6 +205,7 @@ interface Probe {
 }
 export interface Container {
   name: string;
+  ports?: { name?: string; containerPort: number }[];
   command?: string[];
   args?: string[];
   env?: { name: string; value?: string }[];
@@ -152,7 +230,17 @@ interface PodSpec {
 }
 export interface DeploymentSpec {
   replicas?: number;
-  template: { metadata?: { annotations?: Record<string, string> }; spec: PodSpec };
+  template: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec: PodSpec };
+}
+interface ServicePort {
+  name?: string;
+  port: number;
+  targetPort?: string | number;
+}
+interface ServiceSpec {
+  type?: string;
+  selector?: Record<string, string>;
+  ports: ServicePort[];
 }
 interface HpaSpec {
   scaleTargetRef: { name: string };

@@ -65,11 +65,34 @@ describe('helm chart', () => {
 
   it('renders a ServiceMonitor on the metrics port (never the public one) when enabled', () => {
     const objects = parseManifests(helmTemplate(chart, 'cv', ['metrics.serviceMonitor.enabled=true']));
+    validateAll(objects);
+    expect(gatewayProblems(objects, { expectHpa: true })).toEqual([]);
     const monitor = onlyOfKind(objects, 'ServiceMonitor');
     expect(monitor.apiVersion).toBe('monitoring.coreos.com/v1');
     expect(monitor.spec).toMatchObject({ endpoints: [{ port: 'metrics', path: '/metrics' }] });
+    // It selects the ClusterIP metrics Service, and not the public one.
+    const wanted = (monitor.spec as { selector: { matchLabels: Record<string, string> } }).selector.matchLabels;
+    const selected = byKind(objects, 'Service').filter((s) => Object.entries(wanted).every(([k, v]) => s.metadata.labels?.[k] === v));
+    expect(selected.map((s) => s.metadata.name)).toEqual(['cv-cloudvars-gateway-metrics']);
     const ingress = parseManifests(helmTemplate(chart, 'cv', ['ingress.enabled=true']));
     expect(JSON.stringify(onlyOfKind(ingress, 'Ingress').spec)).not.toContain('metrics');
+  });
+
+  it.each(['ClusterIP', 'NodePort', 'LoadBalancer'])('with service.type %s, /metrics stays on a ClusterIP Service of its own', (type) => {
+    const objects = parseManifests(helmTemplate(chart, 'cv', [`service.type=${type}`, 'metrics.serviceMonitor.enabled=true']));
+    validateAll(objects);
+    expect(gatewayProblems(objects, { expectHpa: true })).toEqual([]);
+    const service = (name: string): { type: string; ports: { name: string; port: number; targetPort: string }[] } => {
+      const found = byKind(objects, 'Service').find((s) => s.metadata.name === name);
+      if (found === undefined) throw new Error(`no Service ${name}`);
+      return found.spec as { type: string; ports: { name: string; port: number; targetPort: string }[] };
+    };
+    const publicService = service('cv-cloudvars-gateway');
+    expect(publicService.type).toBe(type);
+    expect(publicService.ports.map((p) => [p.name, p.targetPort])).toEqual([['http', 'http']]);
+    const metricsService = service('cv-cloudvars-gateway-metrics');
+    expect(metricsService.type).toBe('ClusterIP');
+    expect(metricsService.ports.map((p) => [p.name, p.port, p.targetPort])).toEqual([['metrics', 19080, 'metrics']]);
   });
 
   it('renders alert rules only over metrics the gateway exports', () => {

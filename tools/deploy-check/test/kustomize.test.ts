@@ -24,6 +24,14 @@ describe('kustomize overlays', () => {
       expect(gatewayProblems(objects, { expectHpa: true })).toEqual([]);
     });
 
+    it('serves /metrics only on the ClusterIP Service cloudvars-gateway-metrics, never on the public one', () => {
+      const services = new Map(byKind(objects, 'Service').map((s) => [s.metadata.name, s.spec as { type?: string; ports: { name: string; targetPort: string }[] }]));
+      expect(services.get('cloudvars-gateway')?.ports.map((p) => p.targetPort)).toEqual(['http']);
+      const metrics = services.get('cloudvars-gateway-metrics');
+      expect(metrics?.type).toBe('ClusterIP');
+      expect(metrics?.ports).toEqual([{ name: 'metrics', port: 19080, targetPort: 'metrics', protocol: 'TCP' }]);
+    });
+
     it('puts every namespaced object in the overlay namespace', () => {
       const namespaces = new Set(objects.filter((o) => o.kind !== 'Namespace').map((o) => o.metadata.namespace));
       expect([...namespaces]).toEqual([onlyOfKind(objects, 'Namespace').metadata.name]);

@@ -11,6 +11,11 @@
 {{- printf "%s-gateway" (include "cloudvars.fullname" .) | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
+{{/* The ClusterIP Service of the gateways' metrics port (never the public one). */}}
+{{- define "cloudvars.metricsServiceName" -}}
+{{- printf "%s-metrics" (include "cloudvars.gatewayName" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
 {{- define "cloudvars.redisName" -}}
 {{- printf "%s-redis" (include "cloudvars.fullname" .) | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
