@@ -67,6 +67,19 @@ export interface PeerOptions {
   readonly keepDir?: boolean;
 }
 
+/**
+ * Whether tests against the peer can run: its source is beside the checkout. A clone
+ * without `../shared` skips them with a warning, unless CLOUDVARS_REQUIRE_PEER=1 (CI sets
+ * it), where a missing peer fails them with peerSourceDir's message instead.
+ */
+export function peerPresent(peersDir: string = PEERS_DIR, name: string = TURBOWARP_PEER): boolean {
+  if (process.env.CLOUDVARS_REQUIRE_PEER === '1') return true;
+  const dir = join(peersDir, name);
+  const present = existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'src', 'index.js'));
+  if (!present) console.warn(`skipping tests against TurboWarp's server: it is not at ${dir} (see shared/peers/README.md; CLOUDVARS_REQUIRE_PEER=1 makes this a failure)`);
+  return present;
+}
+
 /** The peer's source folder; throws a PeerError that says what to do when it is missing. */
 export function peerSourceDir(peersDir: string = PEERS_DIR, name: string = TURBOWARP_PEER): string {
   const dir = join(peersDir, name);

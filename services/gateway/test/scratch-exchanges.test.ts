@@ -19,6 +19,7 @@ import {
   setLine,
   type ExchangeAnswer,
 } from '@cloudvars/test-support/scratch-exchanges';
+import { peerPresent } from '@cloudvars/test-support/peer';
 import { PEER_TARGET, type ScratchServer, type ScratchTarget } from '@cloudvars/test-support/scratch/target';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gatewayTargets } from './support/scratch-targets.ts';
@@ -137,7 +138,7 @@ const PEER_EXPECTED: Readonly<Record<string, Expected>> = {
   'Scratch session cookie not first': A_IGNORED,
 };
 
-describe("the Scratch 3 exchanges against TurboWarp's cloud-server (the peer)", () => {
+describe.skipIf(!peerPresent())("the Scratch 3 exchanges against TurboWarp's cloud-server (the peer)", () => {
   let peer: ScratchServer;
   let answers: Map<string, ExchangeAnswer>;
 

@@ -21,12 +21,13 @@ import { launchChromium, serveHtml, ScratchPlayer, type Chromium, type HtmlServe
 import { packageScratchProject } from '@cloudvars/test-support/packager';
 import { ScratchSocket } from '@cloudvars/test-support/scratch-exchanges';
 import { buildScratchProject } from '@cloudvars/test-support/scratch-project';
+import { peerPresent } from '@cloudvars/test-support/peer';
 import { PEER_TARGET, type ScratchServer, type ScratchTarget } from '@cloudvars/test-support/scratch/target';
 import { randomInt } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gatewayTargets } from './support/scratch-targets.ts';
 
-const TARGETS: readonly ScratchTarget[] = [PEER_TARGET, ...gatewayTargets()];
+const TARGETS: readonly ScratchTarget[] = [...(peerPresent() ? [PEER_TARGET] : []), ...gatewayTargets()];
 
 const WAIT_MS = 15_000;
 

@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
+import { peerPresent } from '@cloudvars/test-support/peer';
 import { startPeerServer, type PeerServer } from '../src/bench/peer-server.ts';
 import { runLoad } from '../src/coordinator.ts';
 import { DEFAULT_OPTIONS, type LoadOptions } from '../src/plan.ts';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
-describe('load generator against TurboWarp\'s server (the peer, scratch dialect)', () => {
+describe.skipIf(!peerPresent())('load generator against TurboWarp\'s server (the peer, scratch dialect)', () => {
   let peer: PeerServer;
 
   beforeAll(async () => {
