@@ -33,8 +33,12 @@ export const MAX_ROOM_LENGTH = 128;
  * (each UTF-16 unit escapes to at most 3 UTF-8 bytes, `%XX` each; see `projectIdToRoom`).
  */
 export const MAX_PROJECT_ID_LENGTH = 999;
-/** Scratch allows 10 cloud variables per project. */
-export const MAX_VARIABLES = 10;
+/**
+ * Variables a room may hold, the gateway's default (MAX_VARIABLES): Scratch allows 10 cloud
+ * variables per project, TurboWarp's projects more, and a bot validating with these limits
+ * must accept what the server does.
+ */
+export const MAX_VARIABLES = 128;
 /**
  * TurboWarp's server accepts names up to 1024 characters (prefix included) and no editor caps
  * a cloud variable's name; a longer limit here than there would close (4000) a project that

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_LIMITS, parseHandshakeFrame } from '../src/index.ts';
+import { DEFAULT_LIMITS, MAX_VARIABLES, parseHandshakeFrame } from '../src/index.ts';
 import type { ProtocolLimits } from '../src/index.ts';
 
 const vars = { '☁ a': '1', '☁ b': '2' };
@@ -112,8 +112,8 @@ describe('parseHandshakeFrame: each refusal', () => {
     ['variables a string', seed({ variables: '☁ a' }), 'variables-invalid'],
     ['no variables', seed({ variables: {} }), 'variables-count'],
     [
-      '11 variables',
-      seed({ variables: Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`☁ v${i}`, '0'])) }),
+      'one variable too many',
+      seed({ variables: Object.fromEntries(Array.from({ length: MAX_VARIABLES + 1 }, (_, i) => [`☁ v${i}`, '0'])) }),
       'variables-count',
     ],
     ['a name without the cloud prefix', seed({ variables: { '☁ a': '1', b: '2' } }), 'variable-name-invalid'],
@@ -154,7 +154,7 @@ describe('parseHandshakeFrame: order of checks (first failure wins)', () => {
     expect(refusal(seed({ room: '', variables: [] })).reason).toBe('room-invalid');
   });
   it('reports variables before a bad name', () => {
-    expect(refusal(seed({ variables: Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`v${i}`, '0'])) })).reason).toBe(
+    expect(refusal(seed({ variables: Object.fromEntries(Array.from({ length: MAX_VARIABLES + 1 }, (_, i) => [`v${i}`, '0'])) })).reason).toBe(
       'variables-count',
     );
   });

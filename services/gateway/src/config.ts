@@ -57,7 +57,7 @@ export const SETTINGS = {
     default: 'false',
     help: 'Take the client address from X-Forwarded-For: false, true, a hop count, or a comma list of proxy IPs/CIDRs.',
   },
-  MAX_CONNECTIONS: { kind: 'int', default: 20_000, min: 1, help: 'Connections per pod (4003 beyond).' },
+  MAX_CONNECTIONS: { kind: 'int', default: 20_000, min: 1, help: 'Connections per pod; beyond, upgrades get HTTP 503 + Retry-After (a load balancer retries another pod).' },
   MAX_CLIENTS_PER_ROOM: { kind: 'int', default: 100, min: 1, help: 'Clients per room across the cluster (4003 beyond).' },
   MAX_VARIABLES: {
     kind: 'int',
@@ -95,7 +95,7 @@ export const SETTINGS = {
     max: 128,
     help: 'IPv6 addresses count toward every per-address limit by this prefix (a /64 is one subscriber); IPv4 addresses one by one.',
   },
-  MAX_CONNECTIONS_PER_ADDRESS: { kind: 'int', default: 200, min: 1, help: 'Connections per client address across the cluster (4003 beyond).' },
+  MAX_CONNECTIONS_PER_ADDRESS: { kind: 'int', default: 200, min: 1, help: 'Connections per client address: beyond it on one pod, upgrades get HTTP 429; joined clients beyond it across the cluster, 4003.' },
   RATE_LIMIT_PER_SECOND: {
     kind: 'int',
     default: 30,
