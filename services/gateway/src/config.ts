@@ -158,7 +158,7 @@ export const SETTINGS = {
     kind: 'int',
     default: 1000,
     min: 1,
-    help: "Clients' changes waiting for the store's answer on this pod; beyond, clients that send are not read (TCP pushes back) until half of them are answered.",
+    help: "Clients' changes waiting for the store's answer on this pod; at this many, clients that send are not read (TCP pushes back) until half of them are answered, or the pod's next 1 s sweep finds fewer.",
   },
   ROOM_LINGER_MS: { kind: 'int', default: 5_000, min: 0, help: 'An emptied room stays subscribed this long on a pod, so a page reload costs no resubscribe.' },
   FLUSH_INTERVAL_MS: {

@@ -4,7 +4,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
-import type { EngineLimits, RoomEngine } from '../ports.ts';
+import type { EngineLimits, JoinRequest, JoinResult, RoomEngine } from '../ports.ts';
+import { usernameKey } from '../moderation.ts';
 import { createRedisBus } from './bus.ts';
 import { createClients } from './connect.ts';
 import { CallDeadlines } from './deadline.ts';
@@ -171,10 +172,31 @@ export function createRedisEngine(options: RedisEngineOptions): RoomEngine {
     };
   }
 
+  /**
+   * A join its caller gave up on (the deadline) may still be carried out: a Cluster's
+   * offline queue holds its scripts with no command timeout, and the caller's leave may be
+   * sent before them. A join that lands after all is left here, or its lease would hold a
+   * place, and a claimed username (4002 to the client's reconnect), until it lapsed.
+   */
+  function joinLeavingLate(request: JoinRequest): Promise<JoinResult> {
+    let attempt: Promise<JoinResult> | null = null;
+    const bounded = guarded('join', (r: JoinRequest) => (attempt = store.join(r)), joinDeadlines)(request);
+    bounded.catch(() => {
+      attempt
+        ?.then(async (result) => {
+          if (!result.ok) return;
+          const usernameKeyOf = request.claimUsername ? usernameKey(request.username) : null;
+          await store.leave({ room: request.room, connectionId: request.connectionId, address: request.address, usernameKey: usernameKeyOf });
+        })
+        .catch(() => undefined); // a failed attempt or leave: the lease, if any, lapses
+    });
+    return bounded;
+  }
+
   return {
     kind: 'redis',
     store: {
-      join: guarded('join', store.join, joinDeadlines),
+      join: joinLeavingLate,
       set: guarded('set', store.set),
       rename: guarded('rename', store.rename),
       delete: guarded('delete', store.delete),

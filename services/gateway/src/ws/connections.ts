@@ -179,6 +179,7 @@ export class Connections {
    * until the pod is back under it (memory the pod cannot spare).
    */
   private sweepBacklogs(): void {
+    this.context.pressure.sweep();
     const now = Date.now();
     let total = 0;
     for (const session of this.sessions) total += session.checkBacklog(now);

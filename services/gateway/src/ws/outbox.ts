@@ -73,8 +73,9 @@ class LastFrame {
 export class Outbox {
   /**
    * variable name -> encoded message; Map order = the order of the newest updates. Non-null
-   * exactly while the outbox is marked for the next flush (or waits for a retry), so only
-   * the first update of a batch marks it, and an idle client holds no Map.
+   * only while the outbox is marked for the next flush (or waits for a retry), so only the
+   * first update of a batch marks it, and an idle client holds no Map. (Dropping a slow
+   * consumer empties it while still marked: its flush then finds nothing.)
    */
   private pending: Map<string, string> | null = null;
   /** variable -> when a value of it was last written to the socket (performance.now()). */

@@ -330,6 +330,8 @@ export class Session implements JoiningHost, OutboxOwner, MessageSink, Pausable 
   ping(payload: Buffer): void {
     if (this.socket.readyState !== WebSocket.OPEN) return;
     if (this.pongDue !== null) {
+      // Not read for store pressure: its pong may be waiting unread in the socket.
+      if (this.context.pressure.holds(this)) return;
       this.log('info', { room: this.membership?.room.name }, 'no pong to the previous ping: dropping');
       this.socket.terminate();
       return;

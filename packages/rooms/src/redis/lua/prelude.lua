@@ -172,10 +172,6 @@ local function clip_utf8(s, max)
   return string.sub(s, 1, keep)
 end
 
--- Appends a change to the room's log (KEYS[6]), trimmed to about `max_len` entries (0: no
--- log), in the script that applies the change: the log's order is the room's order. The
--- stream is created here, after keep_until last ran: it takes the meta's TTL, so it never
--- outlives the room.
 -- A data key a script just created expires with its room: keep_until sets the TTL of the
 -- keys that exist when it runs, so one made later (the first variable of an empty room, the
 -- log's first entry) takes the meta hash's.
@@ -193,6 +189,10 @@ local function vars_written()
   if redis.call('HLEN', KEYS[1]) == 1 then expire_with_room(1) end
 end
 
+-- Appends a change to the room's log (KEYS[6]), trimmed to about `max_len` entries (0: no
+-- log), in the script that applies the change: the log's order is the room's order. The
+-- stream is created here, after keep_until last ran: it takes the meta's TTL, so it never
+-- outlives the room.
 local function append_log(user, verb, name, value, now, max_len, value_bytes)
   if max_len <= 0 then return end
   redis.call('XADD', KEYS[6], 'MAXLEN', '~', max_len, '*',
