@@ -9,15 +9,15 @@ import { createMemoryEngine } from '@cloudvars/rooms';
 import { redisUrl } from '@cloudvars/test-support/redis-url';
 import { Redis } from 'ioredis';
 import WebSocket from 'ws';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { engineLimits } from '../src/engine.ts';
-import { API_ENV, OPERATOR, OTHER_OPERATOR, admin, call, expectDocumented, openApi, roomPath } from './support/api.ts';
+import { API_ENV, OPERATOR, OTHER_OPERATOR, admin, call, expectDocumented, openApi, roomPath, podsPerTest } from './support/api.ts';
 import { TestClient, until, upgradeStatus } from './support/client.ts';
 import { cloud, metricValue } from './support/conformance.ts';
 import { membersAre, type RunningGateway } from './support/gateway.ts';
-import { TARGET_KINDS, startTarget, type Target } from './support/targets.ts';
+import { TARGET_KINDS } from './support/targets.ts';
 
 /** Every admin route, with a body that would be valid. */
 const ADMIN_CALLS: readonly [string, string, unknown][] = [
@@ -49,16 +49,7 @@ const HOSTILE_ROOMS: readonly string[] = [
 ];
 
 describe.each(TARGET_KINDS)('HTTP API: access and input (%s)', (kind) => {
-  let target: Target | undefined;
-  afterEach(async () => {
-    await target?.stop();
-    target = undefined;
-  });
-
-  async function pods(env: Record<string, string> = {}): Promise<[RunningGateway, RunningGateway]> {
-    target = await startTarget(kind, { ...API_ENV, ...env });
-    return [target.gw, target.other ?? target.gw];
-  }
+  const { pods, start } = podsPerTest(kind);
 
   it('answers admin calls 401 without a token, 403 with a wrong one, and lets every configured operator in', async () => {
     const [a, b] = await pods();
@@ -81,8 +72,7 @@ describe.each(TARGET_KINDS)('HTTP API: access and input (%s)', (kind) => {
   });
 
   it('has no admin API without ADMIN_TOKENS (404 admin-api-disabled); reads stay public', async () => {
-    target = await startTarget(kind, {});
-    const gw = target.gw;
+    const { gw } = await start({});
     for (const [method, path, body] of ADMIN_CALLS) {
       const answer = await call(gw.httpUrl, method, path, { body, token: OPERATOR.token });
       expect([answer.status, (answer.body as { error: string }).error], `${method} ${path}`).toEqual([404, 'admin-api-disabled']);

@@ -9,12 +9,12 @@ import type { RoomSnapshot, RoomStore } from '@cloudvars/rooms';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { engineLimits } from '../src/engine.ts';
-import { API_ENV, OPERATOR, admin, call, roomPath } from './support/api.ts';
+import { API_ENV, OPERATOR, admin, call, roomPath, podsPerTest } from './support/api.ts';
 import { TestClient, until, upgradeStatus } from './support/client.ts';
 import { cloud } from './support/conformance.ts';
 import { membersAre, startGateway, type RunningGateway } from './support/gateway.ts';
 import { lossyEngine, type BusFaults } from './support/lossy-engine.ts';
-import { TARGET_KINDS, startTarget, type Target } from './support/targets.ts';
+import { TARGET_KINDS } from './support/targets.ts';
 
 interface LiveMessage {
   readonly type: string;
@@ -71,16 +71,7 @@ class Viewer {
 }
 
 describe.each(TARGET_KINDS)('the live room subscription (%s)', (kind) => {
-  let target: Target | undefined;
-  afterEach(async () => {
-    await target?.stop();
-    target = undefined;
-  });
-
-  async function pods(env: Record<string, string> = {}): Promise<[RunningGateway, RunningGateway]> {
-    target = await startTarget(kind, { ...API_ENV, ...env });
-    return [target.gw, target.other ?? target.gw];
-  }
+  const { pods } = podsPerTest(kind);
 
   it('sends the room, then every change made on any pod, and its clients and log; it is no member of the room', async () => {
     const [a, b] = await pods();

@@ -4,12 +4,12 @@
  * the documented close codes, and bans lapse by themselves.
  */
 import { encodeHandshake } from '@cloudvars/protocol';
-import { afterEach, describe, expect, it } from 'vitest';
-import { API_ENV, OPERATOR, admin, call, expectDocumented } from './support/api.ts';
+import { describe, expect, it } from 'vitest';
+import { OPERATOR, admin, call, expectDocumented, podsPerTest } from './support/api.ts';
 import { TestClient, joinedTogether, until } from './support/client.ts';
 import { cloud } from './support/conformance.ts';
 import type { RunningGateway } from './support/gateway.ts';
-import { TARGET_KINDS, startTarget, type Target } from './support/targets.ts';
+import { TARGET_KINDS } from './support/targets.ts';
 
 /**
  * Joins a today's client and tells how it went: 'joined', or the code it was closed with.
@@ -27,16 +27,7 @@ async function joinOutcome(pod: RunningGateway, room: string, user: string, addr
 }
 
 describe.each(TARGET_KINDS)('HTTP API: moderation (%s)', (kind) => {
-  let target: Target | undefined;
-  afterEach(async () => {
-    await target?.stop();
-    target = undefined;
-  });
-
-  async function pods(env: Record<string, string> = {}): Promise<[RunningGateway, RunningGateway]> {
-    target = await startTarget(kind, { ...API_ENV, ...env });
-    return [target.gw, target.other ?? target.gw];
-  }
+  const { pods } = podsPerTest(kind);
 
   it('bans a username on one pod; every pod refuses it (4002) at the next handshake, until the ban lapses', async () => {
     const [a, b] = await pods();

@@ -4,25 +4,15 @@
  * an operator's set reaches clients of every dialect on every pod, and deleting a room or
  * kicking a user closes the clients concerned on every pod.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { API_ENV, OPERATOR, admin, call, expectDocumented, roomPath } from './support/api.ts';
+import { describe, expect, it } from 'vitest';
+import { OPERATOR, admin, call, expectDocumented, roomPath, podsPerTest } from './support/api.ts';
 import { TestClient, joinedTogether, until } from './support/client.ts';
 import { closeOf, cloud } from './support/conformance.ts';
-import { membersAre, type RunningGateway } from './support/gateway.ts';
-import { TARGET_KINDS, startTarget, type Target } from './support/targets.ts';
+import { membersAre } from './support/gateway.ts';
+import { TARGET_KINDS } from './support/targets.ts';
 
 describe.each(TARGET_KINDS)('HTTP API: rooms (%s)', (kind) => {
-  let target: Target | undefined;
-  afterEach(async () => {
-    await target?.stop();
-    target = undefined;
-  });
-
-  /** Two pods (the same gateway twice on memory): clients and calls go to both. */
-  async function pods(env: Record<string, string> = {}): Promise<[RunningGateway, RunningGateway]> {
-    target = await startTarget(kind, { ...API_ENV, ...env });
-    return [target.gw, target.other ?? target.gw];
-  }
+  const { pods } = podsPerTest(kind);
 
   it('answers a room\'s variables and its clients across every pod in the documented shape, and 404 for no such room', async () => {
     const [a, b] = await pods();

@@ -14,7 +14,7 @@ import type { RoomSnapshot } from '@cloudvars/rooms';
 import { WebSocket } from 'ws';
 import { CLOSE_GRACE_MS, closeSocket } from '../ws/close-socket.ts';
 import type { EventText } from '../ws/event-text.ts';
-import type { LocalRoom, Resync, RoomMember } from '../ws/room-hub.ts';
+import { resyncIsNewer, type LocalRoom, type Resync, type RoomMember } from '../ws/room-hub.ts';
 
 /** What a viewer needs from the pod's registry of viewers. */
 export interface ViewerHost {
@@ -72,10 +72,8 @@ export class LiveViewer implements RoomMember {
   start(snapshot: RoomSnapshot): void {
     const early = this.early ?? { events: [], resync: null };
     this.early = null;
-    // A resync that landed during the read is newer when it has a higher seq, or another
-    // epoch (the hub's events follow its resync's epoch from then on): the page gets that one.
-    const resynced = early.resync?.snapshot;
-    const shown = resynced !== undefined && (resynced.epoch !== snapshot.epoch || resynced.seq > snapshot.seq) ? resynced : snapshot;
+    // A resync that landed during the read and is newer: the page gets that one.
+    const shown = early.resync !== null && resyncIsNewer(early.resync, snapshot) ? early.resync.snapshot : snapshot;
     this.epoch = shown.epoch;
     this.floor = shown.seq;
     this.send(this.host.snapshotText(this.room.name, shown));

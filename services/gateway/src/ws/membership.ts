@@ -18,7 +18,7 @@ import type { ClientPolicy } from './client-policy.ts';
 import type { EventText } from './event-text.ts';
 import type { Outbox } from './outbox.ts';
 import { OwnWrites } from './own-writes.ts';
-import type { LocalRoom, Resync, RoomMember } from './room-hub.ts';
+import { resyncIsNewer, type LocalRoom, type Resync, type RoomMember } from './room-hub.ts';
 import type { SessionContext } from './session-context.ts';
 import { WaitingWrites } from './waiting-writes.ts';
 
@@ -132,7 +132,7 @@ export class Membership implements RoomMember {
     this.host.outbox.sendSnapshot(messages, names);
     // A resync that read the room after our snapshot was taken skipped us: apply it now.
     const resync = early.resync;
-    if (resync !== null && (resync.snapshot.epoch !== snapshot.epoch || resync.snapshot.seq > snapshot.seq)) {
+    if (resync !== null && resyncIsNewer(resync, snapshot)) {
       this.resynced({ ...resync, previous: { epoch: snapshot.epoch, seq: snapshot.seq, values: new Map(snapshot.variables) } });
     }
     for (const text of early.events) this.deliver(text);

@@ -46,6 +46,14 @@ export interface Resync {
   readonly changed: ReadonlySet<string>;
 }
 
+/**
+ * Whether a resync that landed while a member's own snapshot was being read is the newer
+ * read: a higher seq, or another epoch (the hub's events follow its resync's from then on).
+ */
+export function resyncIsNewer(resync: Resync, snapshot: RoomSnapshot): boolean {
+  return resync.snapshot.epoch !== snapshot.epoch || resync.snapshot.seq > snapshot.seq;
+}
+
 function resyncOf(room: string, snapshot: RoomSnapshot, previous: MirrorState): Resync {
   const all = new Map<string, EventText>();
   const changed = new Set<string>();

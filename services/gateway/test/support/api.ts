@@ -3,7 +3,9 @@
  * API publishes in its own OpenAPI document (a small JSON Schema checker for the keywords
  * the API uses: the shapes tested are the shapes documented).
  */
-import { expect } from 'vitest';
+import { afterEach, expect } from 'vitest';
+import type { RunningGateway } from './gateway.ts';
+import { startTarget, type Target, type TargetKind } from './targets.ts';
 
 export const OPERATOR = { name: 'ops.alice', token: 'alice-token-0123456789' } as const;
 export const OTHER_OPERATOR = { name: 'ops.bob', token: 'bob-token-9876543210ab' } as const;
@@ -13,6 +15,31 @@ export const API_ENV: Readonly<Record<string, string>> = {
   ADMIN_TOKENS: `${OPERATOR.name}:${OPERATOR.token},${OTHER_OPERATOR.name}:${OTHER_OPERATOR.token}`,
   API_RATE_LIMIT_PER_MINUTE: '100000',
 };
+
+/** The gateways of one test, started on demand and stopped after it. */
+export interface TestPods {
+  /** Two pods (the same gateway twice on memory) with API_ENV and `env`: clients and calls go to both. */
+  pods(env?: Record<string, string>): Promise<[RunningGateway, RunningGateway]>;
+  /** The target itself, with exactly `env` (no API_ENV). */
+  start(env: Record<string, string>): Promise<Target>;
+}
+
+/** For a describe block of API tests: each test starts its pods, and they stop after it. */
+export function podsPerTest(kind: TargetKind): TestPods {
+  let target: Target | undefined;
+  afterEach(async () => {
+    await target?.stop();
+    target = undefined;
+  });
+  const start = async (env: Record<string, string>): Promise<Target> => (target = await startTarget(kind, env));
+  return {
+    start,
+    async pods(env = {}) {
+      const started = await start({ ...API_ENV, ...env });
+      return [started.gw, started.other ?? started.gw];
+    },
+  };
+}
 
 export interface Answer {
   readonly status: number;
