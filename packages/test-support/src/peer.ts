@@ -67,6 +67,11 @@ export interface PeerOptions {
   readonly keepDir?: boolean;
 }
 
+/** The peer's package as upstream ships it is in `dir`. */
+function hasPeerSource(dir: string): boolean {
+  return existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'src', 'index.js'));
+}
+
 /**
  * Whether tests against the peer can run: its source is beside the checkout. A clone
  * without `../shared` skips them with a warning, unless CLOUDVARS_REQUIRE_PEER=1 (CI sets
@@ -75,7 +80,7 @@ export interface PeerOptions {
 export function peerPresent(peersDir: string = PEERS_DIR, name: string = TURBOWARP_PEER): boolean {
   if (process.env.CLOUDVARS_REQUIRE_PEER === '1') return true;
   const dir = join(peersDir, name);
-  const present = existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'src', 'index.js'));
+  const present = hasPeerSource(dir);
   if (!present) console.warn(`skipping tests against TurboWarp's server: it is not at ${dir} (see shared/peers/README.md; CLOUDVARS_REQUIRE_PEER=1 makes this a failure)`);
   return present;
 }
@@ -83,7 +88,7 @@ export function peerPresent(peersDir: string = PEERS_DIR, name: string = TURBOWA
 /** The peer's source folder; throws a PeerError that says what to do when it is missing. */
 export function peerSourceDir(peersDir: string = PEERS_DIR, name: string = TURBOWARP_PEER): string {
   const dir = join(peersDir, name);
-  if (!existsSync(join(dir, 'package.json')) || !existsSync(join(dir, 'src', 'index.js'))) {
+  if (!hasPeerSource(dir)) {
     throw new PeerError(
       `the peer server is not at ${dir}: these tests expect shared/peers/ beside the checkout ` +
         `(${resolve(peersDir, '..')}), holding ${name} as upstream ships it (see shared/peers/README.md)`,

@@ -323,7 +323,7 @@ export class Membership implements RoomMember {
   /** The store refused a change: a view that disagrees with it is re-read; limits are counted. */
   private refused(what: 'set' | 'rename' | 'delete', variable: string, reason: ChangeRefusal): void {
     // Renaming or deleting a name that is gone is an ordinary race (two tabs deleting it).
-    if (STALE_VIEW.has(reason) && !(what !== 'set' && reason === 'unknown-variable')) {
+    if (STALE_VIEW.has(reason) && (what === 'set' || reason !== 'unknown-variable')) {
       this.host.log('warn', { room: this.room.name, variable, reason }, `${what} refused by the store; resyncing the room`);
       this.context.hub.resync(this.room);
       return;
