@@ -13,6 +13,12 @@ export const DEFAULT_LOG_LENGTH = 100;
  */
 export const LOG_VALUE_BYTES = 1024;
 
+/**
+ * The log keeps this many bytes of UTF-8 of a name (a variable's, or a rename's new name):
+ * enough to tell variables apart, where names may be 1,024 characters (3 KiB).
+ */
+export const LOG_NAME_BYTES = 256;
+
 /** `value` cut to at most `maxBytes` bytes of UTF-8, never inside a character. */
 export function clipUtf8(value: string, maxBytes: number = LOG_VALUE_BYTES): string {
   // Each UTF-16 unit is at most 3 bytes: a string this short always fits.

@@ -12,8 +12,10 @@ export type VariableEntry = readonly [name: string, value: string];
 
 /**
  * A change the store applied to a room. `seq` increases by exactly one per applied change
- * within one `epoch` of a room; a new epoch (room created anew, migrated, or lost by the
- * store) restarts the count, so consumers compare (epoch, seq) pairs, never seq alone.
+ * within one `epoch` of a room; a new epoch (room created anew, or lost by the store)
+ * restarts the count, so consumers compare (epoch, seq) pairs, never seq alone. A join that
+ * changes a room (a 2020 migration, names added for a 2020 client) publishes its changes as
+ * ordinary events, so every pod mirroring the room follows it.
  */
 interface RoomEventBase {
   readonly room: string;
@@ -91,9 +93,26 @@ export interface JoinRequest {
    */
   readonly claimUsername: boolean;
   /**
-   * The client's variables, values already validated (invalid ones replaced by "0"); the
-   * room's names must equal these. Null: the client declares none (Scratch 3 clients) and
-   * takes the room as it is, created empty if it does not exist.
+   * The variables a 2020 client declared, in its order, values already validated (invalid
+   * ones replaced by "0"). Null: the client declares none (Scratch 3 clients) and takes the
+   * room as it is, created empty if it does not exist.
+   *
+   * Rooms of both eras (docs/PROTOCOL.md, "Mixed rooms"): a room created by a declaring
+   * join is *2020-only* until anything but a 2020 client writes to it (a set that may create,
+   * a rename, a delete: today's clients and operators); then it is *shared* for good, as is
+   * a room created by a join that declares none (and, in Redis, a room stored before the
+   * store told them apart: nothing is known of who wrote to it).
+   * - 2020-only: the room's names must equal these. They differ: refused
+   *   (`variables-mismatch`) while another member is live, else the room is migrated.
+   * - shared: never refused for names and never deletes: the declared names the room lacks
+   *   are added with their values (outcome `extended`); the others stay, and the client is
+   *   simply not shown them.
+   *
+   * Byte budget: names a join stores (a creation's, a migration's or an extension's new ones)
+   * each take their declared value while the room stays within `maxRoomBytes`, in the
+   * declared order, and "0" where it would not (as the spec stores an invalid one); refused
+   * (`over-budget`) when they do not fit even with "0", and (`too-many-variables`) when the
+   * room would hold more than `maxVariables`.
    */
   readonly variables: readonly VariableEntry[] | null;
   /** The client's address, for the per-address connection limit. */
@@ -123,15 +142,25 @@ export type JoinRefusal =
   /** The room's variable names differ from the request's and other clients are connected. */
   | 'variables-mismatch'
   /** The room does not exist and the request may not create one (`mayCreate: false`). */
-  | 'room-creation-limit';
+  | 'room-creation-limit'
+  /** The names the join would store do not fit `maxRoomBytes`, even each with "0". */
+  | 'over-budget'
+  /** The room would hold more than `maxVariables` with the names the join would store. */
+  | 'too-many-variables';
 
 /**
- * created: the room did not exist and now holds the request's variables (none if null).
- * joined: the room existed with the same names (or the request declared none); nothing was changed.
- * migrated: the room existed with other names and nobody was connected, so shared
- *   names kept their stored values, new names took the request's, removed ones went.
+ * created: the room did not exist and now holds the request's variables (none if null),
+ *   within the byte budget (see JoinRequest.variables); nothing is published.
+ * joined: the room had every declared name (2020-only: exactly those; or the request
+ *   declared none); nothing was changed.
+ * migrated: a 2020-only room had other names and nobody was connected, so shared names kept
+ *   their stored values, new names took the request's, removed ones went: published as a
+ *   DeleteEvent per removed name, then a SetEvent per new one, logged as the joiner's.
+ * extended: a shared room lacked some declared names: they were added, each published as a
+ *   SetEvent and logged as the joiner's; nothing else changed.
+ * The snapshot is the room after the join's changes.
  */
-export type JoinOutcome = 'created' | 'joined' | 'migrated';
+export type JoinOutcome = 'created' | 'joined' | 'migrated' | 'extended';
 
 export type JoinResult =
   | { readonly ok: true; readonly outcome: JoinOutcome; readonly snapshot: RoomSnapshot }
@@ -141,7 +170,7 @@ export type JoinResult =
  * Why the store refused a change; nothing was stored or published.
  * unknown-room, unknown-variable: it does not exist (any more).
  * too-many-variables: creating the variable would exceed `maxVariables`.
- * over-budget: the room's names and values would exceed `maxRoomBytes`.
+ * over-budget: the change would grow the room's names and values beyond `maxRoomBytes`.
  * name-taken: a rename's new name is already a variable of the room.
  */
 export type ChangeRefusal = 'unknown-room' | 'unknown-variable' | 'too-many-variables' | 'over-budget' | 'name-taken';
@@ -162,8 +191,9 @@ export interface ChangeOptions {
 
 export interface SetOptions extends ChangeOptions {
   /**
-   * Create the variable if the room does not have it (Scratch 3 clients declare no names),
-   * within `maxVariables`. False: an unknown variable is refused.
+   * Create the variable if the room does not have it (Scratch 3 clients and operators
+   * declare no names), within `maxVariables`. False (2020 clients): an unknown variable is
+   * refused. An applied set that may create makes the room shared (JoinRequest.variables).
    */
   readonly create?: boolean;
 }
@@ -176,12 +206,12 @@ export interface LogEntry {
   /** `ChangeOptions.user` of the change. */
   readonly user: string;
   readonly verb: 'set' | 'rename' | 'delete';
-  /** The variable (for a rename, its old name). */
+  /** The variable (for a rename, its old name), cut to its first `LOG_NAME_BYTES` bytes of UTF-8. */
   readonly name: string;
   /**
    * set: the value, cut to its first `LOG_VALUE_BYTES` bytes of UTF-8 (on a character
    * boundary): the room keeps the whole value, the log only what identifies it.
-   * rename: the new name. delete: ''.
+   * rename: the new name, cut like `name`. delete: ''.
    */
   readonly value: string;
   /** When the store applied it: ms since the Unix epoch, on the engine's clock. */
@@ -205,9 +235,10 @@ export interface EngineLimits {
   /** Variables a room may hold; a set that would create one more is refused. */
   readonly maxVariables: number;
   /**
-   * Bytes (UTF-8) of a room's names and values together; a set or rename that would exceed
-   * it is refused, so one room cannot fill the store. Joins are not refused by it: a
-   * handshake's variables are bounded by the frame size.
+   * Bytes (UTF-8) of a room's names and values together, so one room cannot fill the store.
+   * Held on every way in: a set or rename that would grow the room beyond it is refused, and
+   * a join stores names within it (JoinRequest.variables). A change that does not grow the
+   * room always applies, so a room over it (filled before it was lowered) can shrink.
    */
   readonly maxRoomBytes: number;
   readonly maxRooms: number;
@@ -237,10 +268,12 @@ export interface EngineLimits {
 export interface RoomStore {
   /**
    * Checks, in this order, bans and the run-time block list (Moderation), username, room
-   * capacity, active-room and per-address limits, then variable names; on success records a lease for the connection (expiring after
-   * `leaseTtlMs` unless renewed) and returns the room's snapshot. The caller must already
-   * be subscribed to the room on its bus, so that every event after the snapshot's seq
-   * reaches it (gap-free join).
+   * capacity, active-room and per-address limits, variable names, then the names it would
+   * store against `maxVariables` and `maxRoomBytes`; a refused join changes nothing. On
+   * success applies the join's changes to the room (JoinOutcome), records a lease for the
+   * connection (expiring after `leaseTtlMs` unless renewed) and returns the room's snapshot,
+   * as one atomic step. The caller must already be subscribed to the room on its bus, so
+   * that every event after the snapshot's seq reaches it (gap-free join).
    */
   join(request: JoinRequest): Promise<JoinResult>;
 
@@ -251,10 +284,10 @@ export interface RoomStore {
    */
   set(room: string, origin: string, variable: string, value: string, options?: SetOptions): Promise<SetResult>;
 
-  /** Renames a variable, keeping its value, logs it and publishes a RenameEvent, as one atomic step. */
+  /** Renames a variable, keeping its value, logs it and publishes a RenameEvent, as one atomic step; the room becomes shared. */
   rename(room: string, origin: string, variable: string, newName: string, options?: ChangeOptions): Promise<ChangeResult>;
 
-  /** Removes a variable, logs it and publishes a DeleteEvent, as one atomic step. */
+  /** Removes a variable, logs it and publishes a DeleteEvent, as one atomic step; the room becomes shared. */
   delete(room: string, origin: string, variable: string, options?: ChangeOptions): Promise<ChangeResult>;
 
   /**

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { RoomSnapshot, VariableEntry } from '../ports.ts';
+import type { EngineLimits, RoomSnapshot, VariableEntry } from '../ports.ts';
 import { LogRing } from './log-ring.ts';
 
 /** One room as the memory store holds it. Maps, never plain objects: `__proto__` is data. */
@@ -9,6 +9,8 @@ export interface MemoryRoom {
   variables: Map<string, string>;
   /** Nobody changed it since it was created: it is forgotten after the untouched room ttl. */
   untouched: boolean;
+  /** Only 2020 clients wrote to it (ports.ts, JoinRequest.variables): its names are theirs. */
+  only2020: boolean;
   /** UTF-8 bytes of every name and value, for the room's byte budget. */
   bytes: number;
   /** Connection ids of live leases. */
@@ -37,13 +39,51 @@ function bytesOf(variables: ReadonlyMap<string, string>): number {
   return total;
 }
 
-export function createRoom(variables: readonly VariableEntry[], logLength: number): MemoryRoom {
+/**
+ * Whether a change taking a room from `before` to `after` bytes is refused: one that grows it
+ * beyond the budget. One that does not grow it always applies, so a room over it can shrink.
+ */
+export function growsBeyond(before: number, after: number, maxBytes: number): boolean {
+  return after > maxBytes && after > before;
+}
+
+/** What a join stores for a 2020 client's initial value that the budget cannot hold (as for an invalid one). */
+const DEFAULT_VALUE = '0';
+
+export type AddedNames =
+  | { readonly ok: true; readonly entries: readonly VariableEntry[]; readonly bytes: number }
+  | { readonly ok: false; readonly reason: 'over-budget' | 'too-many-variables' };
+
+/**
+ * The names a join adds to a room that keeps `kept` variables of `keptBytes` (ports.ts,
+ * JoinRequest.variables): each takes its declared value while the room stays within the
+ * budget, in the declared order, else "0"; refused when they do not fit even with "0", or
+ * would take the room over `maxVariables`. `bytes` is the room's total with them. (join.lua
+ * `add_names`: the same rule.)
+ */
+export function addNames(added: readonly VariableEntry[], kept: number, keptBytes: number, limits: Pick<EngineLimits, 'maxRoomBytes' | 'maxVariables'>): AddedNames {
+  if (added.length === 0) return { ok: true, entries: [], bytes: keptBytes };
+  if (kept + added.length > limits.maxVariables) return { ok: false, reason: 'too-many-variables' };
+  let bytes = keptBytes;
+  for (const [name] of added) bytes += entryBytes(name, DEFAULT_VALUE);
+  if (bytes > limits.maxRoomBytes) return { ok: false, reason: 'over-budget' };
+  const entries = added.map(([name, value]): VariableEntry => {
+    const extra = Buffer.byteLength(value) - DEFAULT_VALUE.length;
+    if (bytes + extra > limits.maxRoomBytes) return [name, DEFAULT_VALUE];
+    bytes += extra;
+    return [name, value];
+  });
+  return { ok: true, entries, bytes };
+}
+
+export function createRoom(variables: readonly VariableEntry[], logLength: number, only2020: boolean): MemoryRoom {
   const map = new Map(variables);
   return {
     epoch: randomUUID(),
     seq: 0,
     variables: map,
     untouched: false,
+    only2020,
     bytes: bytesOf(map),
     members: new Set(),
     names: new Map(),
@@ -58,19 +98,6 @@ export function sameNames(room: MemoryRoom, variables: readonly VariableEntry[])
   if (requested.size !== room.variables.size) return false;
   for (const name of requested) if (!room.variables.has(name)) return false;
   return true;
-}
-
-/**
- * Shared names keep their stored values, new names take the request's, removed names go.
- * A new epoch tells every consumer that seq restarted and its view must be re-read.
- */
-export function migrateRoom(room: MemoryRoom, variables: readonly VariableEntry[]): void {
-  const next = new Map<string, string>();
-  for (const [name, value] of variables) next.set(name, room.variables.get(name) ?? value);
-  room.variables = next;
-  room.bytes = bytesOf(next);
-  room.epoch = randomUUID();
-  room.seq = 0;
 }
 
 /** Code point order, which is UTF-8 byte order: the order Redis's Lua sorts names in. */

@@ -3,6 +3,7 @@ import type {
   ChangeResult,
   EngineLimits,
   JoinOutcome,
+  JoinRefusal,
   JoinRequest,
   JoinResult,
   Lease,
@@ -16,10 +17,10 @@ import type {
 } from '../ports.ts';
 import type { MemoryBus } from './bus.ts';
 import { engineClosed } from '../errors.ts';
-import { DEFAULT_LOG_LENGTH, clipUtf8 } from '../log.ts';
+import { DEFAULT_LOG_LENGTH, LOG_NAME_BYTES, clipUtf8 } from '../log.ts';
 import { LeaseTable, type LeaseRecord } from './leases.ts';
 import type { MemoryModeration } from './moderation.ts';
-import { createRoom, entryBytes, migrateRoom, sameNames, snapshotOf, usernameKey, type MemoryRoom } from './rooms.ts';
+import { addNames, createRoom, entryBytes, growsBeyond, sameNames, snapshotOf, usernameKey, type MemoryRoom } from './rooms.ts';
 
 /**
  * The single-process store. Every method runs to completion synchronously before its
@@ -67,21 +68,18 @@ export class MemoryStore implements RoomStore {
     let room: MemoryRoom;
     let outcome: JoinOutcome;
     if (existing === undefined) {
-      room = createRoom(request.variables ?? [], this.logLength);
+      const stored = addNames(request.variables ?? [], 0, 0, this.limits);
+      if (!stored.ok) return stored;
+      room = createRoom(stored.entries, this.logLength, request.variables !== null);
       room.untouched = this.limits.untouchedRoomTtlMs > 0;
       this.rooms.set(request.room, room);
       outcome = 'created';
-    } else if (request.variables === null || sameNames(existing, request.variables)) {
-      room = existing;
-      outcome = 'joined';
-    } else if (live > 0) {
-      return { ok: false, reason: 'variables-mismatch' };
     } else {
       room = existing;
-      migrateRoom(room, request.variables);
-      outcome = 'migrated';
+      const changed = this.joinChanges(request, existing, live);
+      if (!changed.ok) return changed;
+      outcome = changed.outcome;
     }
-
     // Rejoining with a connection id already in use is outside the contract; releasing
     // the old lease first keeps the counts consistent if it happens anyway.
     this.release(request.connectionId, now);
@@ -96,6 +94,44 @@ export class MemoryStore implements RoomStore {
     return { ok: true, outcome, snapshot: snapshotOf(room) };
   }
 
+  /**
+   * What a join does to a room that exists (ports.ts, JoinRequest.variables): nothing, a
+   * migration of a 2020-only room, or the names a shared room lacks added; each change
+   * logged as the joiner's and published, in the room's order.
+   */
+  private joinChanges(request: JoinRequest, room: MemoryRoom, live: number): { ok: true; outcome: JoinOutcome } | { ok: false; reason: JoinRefusal } {
+    const declared = request.variables;
+    if (declared === null) return { ok: true, outcome: 'joined' };
+    const missing = declared.filter(([name]) => !room.variables.has(name));
+    let removed: string[] = [];
+    if (room.only2020) {
+      if (sameNames(room, declared)) return { ok: true, outcome: 'joined' };
+      if (live > 0) return { ok: false, reason: 'variables-mismatch' };
+      const wanted = new Set(declared.map(([name]) => name));
+      removed = [...room.variables.keys()].filter((name) => !wanted.has(name));
+    } else if (missing.length === 0) {
+      return { ok: true, outcome: 'joined' };
+    }
+    let keptBytes = room.bytes;
+    for (const name of removed) keptBytes -= entryBytes(name, room.variables.get(name) as string);
+    const added = addNames(missing, room.variables.size - removed.length, keptBytes, this.limits);
+    if (!added.ok) return added;
+    const log: ChangeOptions = { user: request.username };
+    this.touch(request.room, room);
+    for (const variable of removed) {
+      room.variables.delete(variable);
+      this.logged(room, log, 'delete', variable, '');
+      this.applied(room, { type: 'delete', room: request.room, epoch: room.epoch, seq: room.seq + 1, origin: request.connectionId, variable });
+    }
+    for (const [variable, value] of added.entries) {
+      room.variables.set(variable, value);
+      this.logged(room, log, 'set', variable, value);
+      this.applied(room, { type: 'set', room: request.room, epoch: room.epoch, seq: room.seq + 1, origin: request.connectionId, variable, value });
+    }
+    room.bytes = added.bytes;
+    return { ok: true, outcome: room.only2020 ? 'migrated' : 'extended' };
+  }
+
   async set(roomName: string, origin: string, variable: string, value: string, options: SetOptions = {}): Promise<SetResult> {
     this.maintain();
     const room = this.rooms.get(roomName);
@@ -106,11 +142,12 @@ export class MemoryStore implements RoomStore {
       if (room.variables.size >= this.limits.maxVariables) return { ok: false, reason: 'too-many-variables' };
     }
     const bytes = room.bytes - (old === undefined ? 0 : entryBytes(variable, old)) + entryBytes(variable, value);
-    if (bytes > this.limits.maxRoomBytes) return { ok: false, reason: 'over-budget' };
+    if (growsBeyond(room.bytes, bytes, this.limits.maxRoomBytes)) return { ok: false, reason: 'over-budget' };
     if (old !== value) this.touch(roomName, room);
+    if (options.create === true) room.only2020 = false;
     room.variables.set(variable, value);
     room.bytes = bytes;
-    this.logged(room, options, 'set', variable, clipUtf8(value));
+    this.logged(room, options, 'set', variable, value);
     return this.applied(room, { type: 'set', room: roomName, epoch: room.epoch, seq: room.seq + 1, origin, variable, value });
   }
 
@@ -122,12 +159,13 @@ export class MemoryStore implements RoomStore {
     if (value === undefined) return { ok: false, reason: 'unknown-variable' };
     if (room.variables.has(newName)) return { ok: false, reason: 'name-taken' };
     const bytes = room.bytes - entryBytes(variable, value) + entryBytes(newName, value);
-    if (bytes > this.limits.maxRoomBytes) return { ok: false, reason: 'over-budget' };
+    if (growsBeyond(room.bytes, bytes, this.limits.maxRoomBytes)) return { ok: false, reason: 'over-budget' };
     this.touch(roomName, room);
+    room.only2020 = false;
     room.variables.delete(variable);
     room.variables.set(newName, value);
     room.bytes = bytes;
-    this.logged(room, options, 'rename', variable, clipUtf8(newName));
+    this.logged(room, options, 'rename', variable, newName);
     return this.applied(room, { type: 'rename', room: roomName, epoch: room.epoch, seq: room.seq + 1, origin, variable, newName });
   }
 
@@ -138,6 +176,7 @@ export class MemoryStore implements RoomStore {
     const value = room.variables.get(variable);
     if (value === undefined) return { ok: false, reason: 'unknown-variable' };
     this.touch(roomName, room);
+    room.only2020 = false;
     room.variables.delete(variable);
     room.bytes -= entryBytes(variable, value);
     this.logged(room, options, 'delete', variable, '');
@@ -167,8 +206,10 @@ export class MemoryStore implements RoomStore {
     return this.applied(room, { type: 'kick', room: roomName, epoch: room.epoch, seq: room.seq + 1, origin, username: usernameKey(username) });
   }
 
+  /** Appends a change to the room's log, cut as LogEntry says (log.ts). */
   private logged(room: MemoryRoom, options: ChangeOptions, verb: LogEntry['verb'], name: string, value: string): void {
-    room.log.push({ user: options.user ?? '', verb, name, value, timestamp: this.now() });
+    const logged = verb === 'rename' ? clipUtf8(value, LOG_NAME_BYTES) : clipUtf8(value);
+    room.log.push({ user: options.user ?? '', verb, name: clipUtf8(name, LOG_NAME_BYTES), value: logged, timestamp: this.now() });
   }
 
   /** Counts an applied change and publishes it, in the same synchronous step. */

@@ -64,9 +64,11 @@ const REFUSALS: ReadonlySet<string> = new Set<JoinRefusal>([
   'address-limit',
   'variables-mismatch',
   'room-creation-limit',
+  'over-budget',
+  'too-many-variables',
 ]);
 
-const OUTCOMES: ReadonlySet<string> = new Set<JoinOutcome>(['created', 'joined', 'migrated']);
+const OUTCOMES: ReadonlySet<string> = new Set<JoinOutcome>(['created', 'joined', 'migrated', 'extended']);
 
 export type JoinReply =
   | { readonly ok: true; readonly outcome: JoinOutcome; readonly snapshot: RoomSnapshot }

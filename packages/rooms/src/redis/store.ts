@@ -21,7 +21,7 @@ import type {
   SetOptions,
   SetResult,
 } from '../ports.ts';
-import { DEFAULT_LOG_LENGTH, LOG_VALUE_BYTES } from '../log.ts';
+import { DEFAULT_LOG_LENGTH, LOG_NAME_BYTES, LOG_VALUE_BYTES } from '../log.ts';
 import { usernameKey } from '../moderation.ts';
 import { activeRoomsKey, addressKey, roomKeys, roomScriptKeys } from './keys.ts';
 import type { LeaseAcquired } from './replies.ts';
@@ -64,6 +64,8 @@ export function createRedisStore(options: RedisStoreOptions): RoomStore {
   const now = (): number => (injected ? injected() : REDIS_CLOCK);
   const gcMs = limits.leaseTtlMs * 2 + LEASE_SET_GC_MARGIN_MS;
   const roomsKey = activeRoomsKey(prefix);
+  const sharded = options.sharded ? 1 : 0;
+  const logLength = limits.logLength ?? DEFAULT_LOG_LENGTH;
 
   // Every set would build the room's six key names anew: the pod's busy rooms keep theirs.
   const keyCache = new Map<string, readonly string[]>();
@@ -109,6 +111,13 @@ export function createRedisStore(options: RedisStoreOptions): RoomStore {
       request.variables === null ? 0 : 1,
       request.mayCreate === false ? 0 : 1,
       limits.untouchedRoomTtlMs,
+      sharded,
+      limits.maxVariables,
+      limits.maxRoomBytes,
+      request.username,
+      logLength,
+      LOG_NAME_BYTES,
+      LOG_VALUE_BYTES,
     ];
     for (const [name, value] of request.variables ?? []) args.push(name, value);
     let reply;
@@ -149,22 +158,19 @@ export function createRedisStore(options: RedisStoreOptions): RoomStore {
     await scripts['lease-renew'](key, at, limits.leaseTtlMs, gcMs, ...members);
   }
 
-  const sharded = options.sharded ? 1 : 0;
-  const logLength = limits.logLength ?? DEFAULT_LOG_LENGTH;
-
   function set(room: string, origin: string, variable: string, value: string, setOptions: SetOptions = {}): Promise<SetResult> {
     const create = setOptions.create === true ? 1 : 0;
     const user = setOptions.user ?? '';
-    return scripts.set(...keysOf(room), now(), origin, variable, value, sharded, create, limits.maxVariables, limits.maxRoomBytes, user, logLength, LOG_VALUE_BYTES, limits.roomTtlMs);
+    return scripts.set(...keysOf(room), now(), origin, variable, value, sharded, create, limits.maxVariables, limits.maxRoomBytes, user, logLength, LOG_VALUE_BYTES, limits.roomTtlMs, LOG_NAME_BYTES);
   }
 
   function rename(room: string, origin: string, variable: string, newName: string, changeOptions: ChangeOptions = {}): Promise<ChangeResult> {
     const user = changeOptions.user ?? '';
-    return scripts.rename(...keysOf(room), now(), origin, variable, newName, sharded, limits.maxRoomBytes, user, logLength, LOG_VALUE_BYTES, limits.roomTtlMs);
+    return scripts.rename(...keysOf(room), now(), origin, variable, newName, sharded, limits.maxRoomBytes, user, logLength, LOG_NAME_BYTES, limits.roomTtlMs);
   }
 
   function remove(room: string, origin: string, variable: string, changeOptions: ChangeOptions = {}): Promise<ChangeResult> {
-    return scripts.delete(...keysOf(room), now(), origin, variable, sharded, changeOptions.user ?? '', logLength, limits.roomTtlMs);
+    return scripts.delete(...keysOf(room), now(), origin, variable, sharded, changeOptions.user ?? '', logLength, limits.roomTtlMs, LOG_NAME_BYTES);
   }
 
   function log(room: string, limit: number): Promise<readonly LogEntry[] | null> {

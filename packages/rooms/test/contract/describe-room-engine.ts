@@ -1,6 +1,7 @@
 import { describe } from 'vitest';
 import type { RoomEngineFactory } from './harness.ts';
 import { useWorld } from './harness.ts';
+import { budgetContract } from './budget-contract.ts';
 import { changesContract } from './changes-contract.ts';
 import { countersContract } from './counters-contract.ts';
 import { joinContract } from './join-contract.ts';
@@ -8,6 +9,7 @@ import { leaseContract } from './lease-contract.ts';
 import { lifecycleContract } from './lifecycle-contract.ts';
 import { limitsContract } from './limits-contract.ts';
 import { logContract } from './log-contract.ts';
+import { mixedRoomsContract } from './mixed-rooms-contract.ts';
 import { moderationContract } from './moderation-contract.ts';
 import { orderContract } from './order-contract.ts';
 import { roomActionsContract } from './room-actions-contract.ts';
@@ -27,6 +29,8 @@ export function describeRoomEngine(name: string, factory: RoomEngineFactory): vo
     describe('leases and room expiry', () => leaseContract(world));
     describe('sets and the bus', () => orderContract(world));
     describe('created variables, budget, rename, delete, shared usernames', () => changesContract(world));
+    describe('the byte budget and the variable limit on every way in', () => budgetContract(world));
+    describe('rooms of both eras: 2020 joins in rooms others wrote to', () => mixedRoomsContract(world));
     describe('window counters', () => countersContract(world));
     describe('the cloud log', () => logContract(world));
     describe('operators: deleting a room, kicking a user', () => roomActionsContract(world));

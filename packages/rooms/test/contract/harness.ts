@@ -78,6 +78,11 @@ export interface World {
   readonly pods: readonly [Pod, Pod];
   readonly limits: EngineLimits;
   advance(ms: number): void;
+  /**
+   * What a restart with other settings does to the rooms the backend keeps (MAX_ROOM_BYTES
+   * lowered under rooms filled before): both pods take these limits from their next call.
+   */
+  relimit(overrides: Partial<EngineLimits>): void;
 }
 
 /** Registers cleanup and returns the per-test world builder. Call inside a describe. */
@@ -106,6 +111,10 @@ export function useWorld(factory: RoomEngineFactory): (limits?: Partial<EngineLi
       limits,
       advance: (ms) => {
         time += ms;
+      },
+      // Every engine reads its limits at each call, from the object it was given.
+      relimit: (changed) => {
+        Object.assign(limits, changed);
       },
     };
   };

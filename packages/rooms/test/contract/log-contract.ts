@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
 import { until } from '@cloudvars/test-support/until';
-import { LOG_VALUE_BYTES } from '../../src/log.ts';
+import { LOG_NAME_BYTES, LOG_VALUE_BYTES } from '../../src/log.ts';
 import type { EngineLimits, LogEntry } from '../../src/ports.ts';
 import type { World } from './harness.ts';
 import { freshRoom, joinRequest, leaseOf } from './harness.ts';
@@ -82,6 +82,23 @@ export function logContract(world: MakeWorld): void {
     expect(oldest?.value).toBe('a'.repeat(LOG_VALUE_BYTES - 1));
     expect(newest?.value).toBe(short);
     expect((await pods[1].store.snapshot(room))?.variables).toContainEqual(['x', long]);
+  });
+
+  it(`cuts a logged name, and a rename's new name, to ${LOG_NAME_BYTES} bytes of UTF-8 on a character boundary`, async () => {
+    const { pods } = await world();
+    const room = freshRoom();
+    await pods[0].store.join(joinRequest(room, 'c1', 'alice', null));
+    // 1,024 characters: "☁ a" is 5 bytes, then 3-byte characters, the 84th of which would straddle the cut;
+    // "☁ " is 4 bytes, then 2-byte characters: 126 fill the cut exactly.
+    const long = '☁ a' + '☃'.repeat(1_021);
+    const renamed = '☁ ' + 'é'.repeat(1_022);
+    await pods[0].store.set(room, 'c1', long, '1', { create: true, user: 'alice' });
+    await pods[0].store.rename(room, 'c1', long, renamed, { user: 'alice' });
+    const [rename, set] = (await pods[1].store.log(room, 10)) ?? [];
+    expect(set?.name).toBe('☁ a' + '☃'.repeat(83));
+    expect(rename?.name).toBe('☁ a' + '☃'.repeat(83));
+    expect(rename?.value).toBe('☁ ' + 'é'.repeat(126));
+    expect((await pods[1].store.snapshot(room))?.variables).toEqual([[renamed, '1']]);
   });
 
   it('answers null for a room that does not exist; a log lives and expires with its room', async () => {

@@ -42,6 +42,9 @@ const REFUSAL_CODES: Record<JoinRefusal, number> = {
   'address-limit': CloseCode.Overloaded,
   'variables-mismatch': CloseCode.Incompatibility,
   'room-creation-limit': CloseCode.Overloaded,
+  // A 2020 handshake whose names the room cannot hold (MAX_ROOM_BYTES, MAX_VARIABLES): the spec's "room is full".
+  'over-budget': CloseCode.Overloaded,
+  'too-many-variables': CloseCode.Overloaded,
 };
 
 /** Rate-limit cost: one token per frame, plus one per started 4 KiB (parsing costs by size). */

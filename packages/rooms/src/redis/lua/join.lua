@@ -1,9 +1,13 @@
--- Join one connection to a room, atomically (see RoomStore.join in ports.ts).
+-- Join one connection to a room, atomically (see RoomStore.join and JoinRequest.variables in ports.ts).
 -- ARGV: now (ms, or -1 for Redis's clock), id, lower-cased username ('' when not claimed), lease ttl, room ttl, max clients,
 --       room slot granted (1/0), address slot granted (1/0), fresh epoch, variables declared (1/0),
 --       may create the room (1/0), ttl of a room nobody changed (ms, 0: the room ttl),
+--       '1' to SPUBLISH (Cluster) else PUBLISH, max variables, max room bytes, username (for the log),
+--       log length, log name bytes, log value bytes,
 --       then name, value pairs. Undeclared (Scratch 3 clients): the room is taken as it is.
 -- Reply: {'ok', outcome, epoch, seq, name1, value1, ...} or {'no', reason, live members}.
+-- meta.only2020 = '1' while only 2020 clients wrote to the room (set.lua, rename.lua and
+-- delete.lua take it off); a room without it, including one stored before it existed, is shared.
 local now = clock(ARGV[1])
 local id = ARGV[2]
 local lower = ARGV[3]
@@ -16,7 +20,40 @@ local fresh_epoch = ARGV[9]
 local declared = ARGV[10] == '1'
 local may_create = ARGV[11] == '1'
 local untouched_ttl = tonumber(ARGV[12])
-local FIRST_PAIR = 13
+local sharded = ARGV[13]
+local max_variables = tonumber(ARGV[14])
+local max_bytes = tonumber(ARGV[15])
+local user = ARGV[16]
+local log_length = tonumber(ARGV[17])
+local log_name_bytes = tonumber(ARGV[18])
+local log_value_bytes = tonumber(ARGV[19])
+local FIRST_PAIR = 20
+
+-- What a join stores for an initial value the budget cannot hold (as the spec does for an invalid one).
+local DEFAULT_VALUE = '0'
+
+-- The values for `names` (declared, in order) that a room keeping `kept` variables of
+-- `kept_bytes` adds: each its declared value while the room stays within the budget, else
+-- "0" (memory/rooms.ts addNames: the same rule). nil and the refusal when they do not fit
+-- even with "0", or would take the room over max_variables; else the values and the total.
+local function add_names(names, wanted, kept, kept_bytes)
+  if #names == 0 then return {}, kept_bytes end
+  if kept + #names > max_variables then return nil, 'too-many-variables' end
+  local total = kept_bytes
+  for _, name in ipairs(names) do total = total + #name + #DEFAULT_VALUE end
+  if total > max_bytes then return nil, 'over-budget' end
+  local values = {}
+  for _, name in ipairs(names) do
+    local extra = #wanted[name] - #DEFAULT_VALUE
+    if total + extra <= max_bytes then
+      values[name] = wanted[name]
+      total = total + extra
+    else
+      values[name] = DEFAULT_VALUE
+    end
+  end
+  return values, total
+end
 
 forget_if_expired(now)
 prune(now, lease_ttl)
@@ -31,44 +68,75 @@ if not already and live >= max_clients then return {'no', 'room-full', live} end
 -- A room with live members is active: it needs no new slot of the cluster-wide room limit.
 if live == 0 and not room_slot then return {'no', 'too-many-rooms', live} end
 if not address_slot then return {'no', 'address-limit', live} end
-if not may_create and redis.call('EXISTS', KEYS[2]) == 0 then return {'no', 'room-creation-limit', live} end
+local exists = redis.call('EXISTS', KEYS[2]) == 1
+if not may_create and not exists then return {'no', 'room-creation-limit', live} end
 
+-- Declared names in the request's order, and their values.
+local order = {}
 local wanted = {}
-local wanted_count = 0
 for i = FIRST_PAIR, #ARGV, 2 do
+  order[#order + 1] = ARGV[i]
   wanted[ARGV[i]] = ARGV[i + 1]
-  wanted_count = wanted_count + 1
 end
 
 local outcome
-if redis.call('EXISTS', KEYS[2]) == 0 then
+if not exists then
+  local values, total = add_names(order, wanted, 0, 0)
+  if not values then return {'no', total, live} end
   redis.call('DEL', KEYS[1], KEYS[6])
-  for i = FIRST_PAIR, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
-  redis.call('HSET', KEYS[2], 'epoch', fresh_epoch, 'seq', 0, 'created', now, 'bytes', count_bytes())
+  for _, name in ipairs(order) do redis.call('HSET', KEYS[1], name, values[name]) end
+  redis.call('HSET', KEYS[2], 'epoch', fresh_epoch, 'seq', 0, 'created', now, 'bytes', total)
+  if declared then redis.call('HSET', KEYS[2], 'only2020', '1') end
   if untouched_ttl > 0 then redis.call('HSET', KEYS[2], 'fresh', untouched_ttl) end
   outcome = 'created'
-else
+elseif declared then
   local stored = redis.call('HKEYS', KEYS[1])
-  local same = not declared or #stored == wanted_count
-  if same and declared then
-    for _, name in ipairs(stored) do
-      if wanted[name] == nil then same = false break end
-    end
+  local missing = {}
+  for _, name in ipairs(order) do
+    if redis.call('HEXISTS', KEYS[1], name) == 0 then missing[#missing + 1] = name end
   end
-  if same then
+  local removed = {}
+  if redis.call('HGET', KEYS[2], 'only2020') == '1' then
+    -- 2020-only: the spec's rule. Other names while someone is connected: refused; nobody
+    -- is: migrated (shared names keep stored values, new ones take the request's, removed go).
+    if #missing == 0 and #stored == #order then
+      outcome = 'joined'
+    elseif live > 0 then
+      return {'no', 'variables-mismatch', live}
+    else
+      for _, name in ipairs(stored) do
+        if wanted[name] == nil then removed[#removed + 1] = name end
+      end
+      outcome = 'migrated'
+    end
+  elseif #missing == 0 then
     outcome = 'joined'
-  elseif live > 0 then
-    return {'no', 'variables-mismatch', live}
   else
-    -- Nobody is connected: shared names keep stored values, new names take the request's,
-    -- removed names go. A new epoch tells every pod that the old order ended.
-    for _, name in ipairs(stored) do
-      if wanted[name] == nil then redis.call('HDEL', KEYS[1], name) end
-    end
-    for i = FIRST_PAIR, #ARGV, 2 do redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1]) end
-    redis.call('HSET', KEYS[2], 'epoch', fresh_epoch, 'seq', 0, 'migrated', now, 'bytes', count_bytes())
-    outcome = 'migrated'
+    -- Shared: nothing is deleted, and the names the client lacks are added.
+    outcome = 'extended'
   end
+  if outcome ~= 'joined' then
+    local kept_bytes = room_bytes()
+    for _, name in ipairs(removed) do kept_bytes = kept_bytes - entry_bytes(name) end
+    local values, total = add_names(missing, wanted, #stored - #removed, kept_bytes)
+    if not values then return {'no', total, live} end
+    -- Every pod mirroring the room (lingering, live viewers) follows the changes in its order.
+    touch(now, room_ttl)
+    for _, name in ipairs(removed) do
+      redis.call('HDEL', KEYS[1], name)
+      append_log(user, 'delete', name, '', now, log_length, log_name_bytes, 0)
+      publish_change(id, {name, '', 'delete'}, sharded)
+    end
+    for _, name in ipairs(missing) do
+      redis.call('HSET', KEYS[1], name, values[name])
+      append_log(user, 'set', name, values[name], now, log_length, log_name_bytes, log_value_bytes)
+      publish_change(id, {name, values[name]}, sharded)
+    end
+    redis.call('HSET', KEYS[2], 'bytes', total)
+    if outcome == 'migrated' then redis.call('HSET', KEYS[2], 'migrated', now) end
+  end
+else
+  outcome = 'joined'
 end
 
 redis.call('ZADD', KEYS[3], now + lease_ttl, id)

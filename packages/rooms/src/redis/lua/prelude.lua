@@ -138,6 +138,12 @@ local function room_bytes()
   return count_bytes()
 end
 
+-- Whether a change taking the room from `before` to `after` bytes is refused: one that grows
+-- it beyond the budget. One that does not grow it always applies, so a room over it can shrink.
+local function grows_beyond(before, after, max_bytes)
+  return after > max_bytes and after > before
+end
+
 -- Bytes a variable holds now (name and value), 0 when it does not exist. HSTRLEN: no copy of the value.
 local function entry_bytes(name)
   if redis.call('HEXISTS', KEYS[1], name) == 0 then return 0 end
@@ -191,11 +197,12 @@ end
 
 -- Appends a change to the room's log (KEYS[6]), trimmed to about `max_len` entries (0: no
 -- log), in the script that applies the change: the log's order is the room's order. The
--- stream is created here, after keep_until last ran: it takes the meta's TTL, so it never
--- outlives the room.
-local function append_log(user, verb, name, value, now, max_len, value_bytes)
+-- name is cut to `name_bytes`, the value to `value_bytes` (log.ts: what bounds the log).
+-- The stream is created here, after keep_until last ran: it takes the meta's TTL, so it
+-- never outlives the room.
+local function append_log(user, verb, name, value, now, max_len, name_bytes, value_bytes)
   if max_len <= 0 then return end
   redis.call('XADD', KEYS[6], 'MAXLEN', '~', max_len, '*',
-    'u', user, 'v', verb, 'n', name, 'x', clip_utf8(value, value_bytes), 't', now)
+    'u', user, 'v', verb, 'n', clip_utf8(name, name_bytes), 'x', clip_utf8(value, value_bytes), 't', now)
   if redis.call('XLEN', KEYS[6]) == 1 then expire_with_room(6) end
 end

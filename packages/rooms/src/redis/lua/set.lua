@@ -1,8 +1,10 @@
 -- Store one value and publish the event in the same script: store order = publish order.
 -- ARGV: now (ms, or -1 for Redis's clock), origin connection id, variable, value,
 --       '1' to SPUBLISH (Cluster) else PUBLISH, '1' to create a missing variable,
---       max variables, max room bytes, user (for the log), log length, log value bytes, room ttl.
+--       max variables, max room bytes, user (for the log), log length, log value bytes, room ttl,
+--       log name bytes.
 -- Reply: {1, seq} or {0, reason}. Event payload: JSON [epoch, seq, origin, variable, value].
+-- A set that may create is not a 2020 client's: the room is shared from then on (only2020 goes).
 local now = clock(ARGV[1])
 local variable = ARGV[3]
 local value = ARGV[4]
@@ -13,11 +15,13 @@ if old == 0 then
   if ARGV[6] ~= '1' then return {0, 'unknown-variable'} end
   if redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[7]) then return {0, 'too-many-variables'} end
 end
-local bytes = room_bytes() - old + #variable + #value
-if bytes > tonumber(ARGV[8]) then return {0, 'over-budget'} end
+local before = room_bytes()
+local bytes = before - old + #variable + #value
+if grows_beyond(before, bytes, tonumber(ARGV[8])) then return {0, 'over-budget'} end
 if changes_fresh_room(variable, value, old ~= 0) then touch(now, tonumber(ARGV[12])) end
 redis.call('HSET', KEYS[1], variable, value)
 if old == 0 then vars_written() end
 redis.call('HSET', KEYS[2], 'bytes', bytes)
-append_log(ARGV[9], 'set', variable, value, now, tonumber(ARGV[10]), tonumber(ARGV[11]))
+if ARGV[6] == '1' then redis.call('HDEL', KEYS[2], 'only2020') end
+append_log(ARGV[9], 'set', variable, value, now, tonumber(ARGV[10]), tonumber(ARGV[13]), tonumber(ARGV[11]))
 return {1, publish_change(ARGV[2], {variable, value}, ARGV[5])}
