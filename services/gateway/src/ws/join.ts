@@ -80,9 +80,21 @@ export async function joinRoom(context: SessionContext, host: JoiningHost, hands
     return { kind: 'abandoned' };
   }
   hub.joined(room, result.snapshot);
-  const declares = handshake.variables !== null;
-  membership.start(result.snapshot, result.outcome === 'created' ? new Set(handshake.replaced) : null, declares);
+  const declared = handshake.variables?.map(([name]) => name) ?? null;
+  membership.start(result.snapshot, result.outcome === 'created' ? corrections(handshake, result.snapshot) : null, declared);
   return { kind: 'joined', membership, outcome: result.outcome, snapshot: result.snapshot };
+}
+
+/**
+ * What the client that created the room is sent: the initial values the room does not hold
+ * as it sent them, replaced by "0" for being invalid (the parser's `replaced`) or for not
+ * fitting the room's byte budget (the store's, docs/PROTOCOL.md "Joining").
+ */
+function corrections(handshake: Handshake, snapshot: RoomSnapshot): ReadonlySet<string> {
+  const names = new Set(handshake.replaced);
+  const sent = new Map(handshake.variables ?? []);
+  for (const [name, value] of snapshot.variables) if (sent.get(name) !== value) names.add(name);
+  return names;
 }
 
 /** The window of MAX_NEW_ROOMS_PER_ADDRESS_PER_MINUTE. */

@@ -50,13 +50,13 @@ const roomNames = new WeakMap<LocalRoom, ReadonlySet<string>>();
 
 /**
  * The members of a room nearly always join with the same variable names, so they share one
- * Set (a 10-name Set is about 400 bytes per joined client); a client whose snapshot names
- * differ gets its own, which later joins then share. Never mutated: memberships replace it.
+ * Set (a 10-name Set is about 400 bytes per joined client); a client whose names differ
+ * gets its own, which later joins then share. Never mutated: memberships replace it.
  */
-function namesOf(room: LocalRoom, snapshot: RoomSnapshot): ReadonlySet<string> {
+function namesOf(room: LocalRoom, list: readonly string[]): ReadonlySet<string> {
   const last = roomNames.get(room);
-  if (last !== undefined && last.size === snapshot.variables.length && snapshot.variables.every(([name]) => last.has(name))) return last;
-  const names = new Set(snapshot.variables.map(([name]) => name));
+  if (last !== undefined && last.size === list.length && list.every((name) => last.has(name))) return last;
+  const names = new Set(list);
   roomNames.set(room, names);
   return names;
 }
@@ -114,19 +114,21 @@ export class Membership implements RoomMember {
   /**
    * The store admitted the client with this snapshot: send it (a room the client created
    * needs only the values the handshake had wrong: `onlyThese`), then what arrived meanwhile.
-   * `declares`: the client named its variables at the handshake (they equal the snapshot's).
+   * `declared`: the names a 2020 client declared at the handshake (the room has them all, and
+   * in a shared room others it is not shown); null for a client that declares none.
    */
-  start(snapshot: RoomSnapshot, onlyThese: ReadonlySet<string> | null, declares: boolean): void {
+  start(snapshot: RoomSnapshot, onlyThese: ReadonlySet<string> | null, declared: readonly string[] | null): void {
     const early = this.early ?? { events: [], resync: null };
     this.early = null;
-    const names = namesOf(this.room, snapshot);
-    this.declared = declares ? names : null;
+    const names = namesOf(this.room, declared ?? snapshot.variables.map(([name]) => name));
+    this.declared = declared === null ? null : names;
     // The room's copy of the epoch when it is the same: one string per room, not one per member.
     this.epoch = this.room.epoch === snapshot.epoch ? this.room.epoch : snapshot.epoch;
     this.floor = snapshot.seq;
     const dialect = this.host.dialect;
     const messages: string[] = [];
     for (const [name, value] of snapshot.variables) {
+      if (this.declared !== null && !this.declared.has(name)) continue;
       if (onlyThese === null || onlyThese.has(name)) messages.push(dialect.encodeSet(name, value));
     }
     this.host.outbox.sendSnapshot(messages, names);
