@@ -1,6 +1,11 @@
 /**
- * The room's cloud log, what both engines share: its default length and how a logged value
- * is cut. The Redis engine cuts in Lua (prelude.lua `clip_utf8`) by the same rule.
+ * The room's cloud log, what both engines share: its default length and how a logged name
+ * and value are cut. The Redis engine cuts in Lua (prelude.lua `clip_utf8`) by the same rule.
+ *
+ * The log is bounded on its own, not counted in the room's byte budget: an entry holds at most
+ * LOG_NAME_BYTES + LOG_VALUE_BYTES of name and value plus a username, so in Redis about 1.6 KB
+ * with the stream's overhead (measured with MEMORY USAGE: 157 KB for a full log of 100 entries
+ * of 1,024-character names and longer values, Redis 7.0; test/redis-room-bounds.test.ts).
  */
 
 /** Changes a room's log keeps unless the operator says otherwise (CLOUD_LOG_LENGTH). */
@@ -8,14 +13,15 @@ export const DEFAULT_LOG_LENGTH = 100;
 
 /**
  * The log keeps this many bytes of UTF-8 of a value: enough to read any number a project
- * stores, while a room's log costs at most about length x 1 KiB (values may be 100,000
- * characters; a log of full copies would multiply the room's byte budget by its length).
+ * stores (values may be 100,000 characters; a log of full copies would multiply the room's
+ * byte budget by its length).
  */
 export const LOG_VALUE_BYTES = 1024;
 
 /**
  * The log keeps this many bytes of UTF-8 of a name (a variable's, or a rename's new name):
- * enough to tell variables apart, where names may be 1,024 characters (3 KiB).
+ * enough to tell variables apart, where names may be 1,024 characters (3 KiB; uncut, they
+ * made a log of 100 entries take 546 KB).
  */
 export const LOG_NAME_BYTES = 256;
 
