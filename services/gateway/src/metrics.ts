@@ -144,7 +144,7 @@ export function createMetrics(): GatewayMetrics {
     }),
     closes: new Counter({ name: 'cloudvars_closes_total', help: 'Closed connections by close code.', labelNames: ['code'], ...make }),
     protocolErrors: new Counter({ name: 'cloudvars_protocol_errors_total', help: 'Connections closed for misbehaviour, by reason.', labelNames: ['reason'], ...make }),
-    joins: new Counter({ name: 'cloudvars_joins_total', help: 'Handshakes by outcome (created, joined, migrated, or the refusal).', labelNames: ['outcome'], ...make }),
+    joins: new Counter({ name: 'cloudvars_joins_total', help: 'Handshakes by outcome (created, joined, migrated, extended, or the refusal).', labelNames: ['outcome'], ...make }),
     resyncs: new Counter({ name: 'cloudvars_resyncs_total', help: 'Room snapshots re-read after a gap, epoch change or bus reconnect.', ...make }),
     engineErrors: new Counter({
       name: 'cloudvars_engine_errors_total',

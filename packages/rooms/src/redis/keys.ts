@@ -11,7 +11,7 @@ import { RoomEngineError } from '../errors.ts';
 export interface RoomKeys {
   /** hash: variable name -> value */
   readonly vars: string;
-  /** hash: epoch, seq, created, exp (logical expiry, engine clock ms) */
+  /** hash: epoch, seq, created, exp (logical expiry, engine clock ms), bytes, fresh, only2020 (README.md) */
   readonly meta: string;
   /** sorted set: connection id -> lease expiry (ms) */
   readonly members: string;

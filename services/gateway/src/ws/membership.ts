@@ -184,7 +184,7 @@ export class Membership implements RoomMember {
     const { snapshot, previous, all, changed } = resync;
     for (const name of this.declared ?? []) {
       if (!all.has(name)) {
-        // The room was re-created or migrated without a variable this client declared.
+        // The room lost a variable this client declared (re-created, or a delete or migration whose events were lost).
         this.host.closeForMisbehaviour(CloseCode.Incompatibility, 'room-variables-changed');
         return;
       }
