@@ -5,7 +5,7 @@
  * The log is bounded on its own, not counted in the room's byte budget: an entry holds at most
  * LOG_NAME_BYTES + LOG_VALUE_BYTES of name and value plus a username, so in Redis about 1.6 KB
  * with the stream's overhead (measured with MEMORY USAGE: 157 KB for a full log of 100 entries
- * of 1,024-character names and longer values, Redis 7.0; test/redis-room-bounds.test.ts).
+ * of 1,024-character names and longer values, Redis 7.0; test/redis-engine.test.ts).
  */
 
 /** Changes a room's log keeps unless the operator says otherwise (CLOUD_LOG_LENGTH). */
