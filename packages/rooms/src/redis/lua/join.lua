@@ -120,8 +120,9 @@ elseif declared then
     for _, name in ipairs(removed) do kept_bytes = kept_bytes - entry_bytes(name) end
     local values, total = add_names(missing, wanted, #stored - #removed, kept_bytes)
     if not values then return {'no', total, live} end
-    -- Every pod mirroring the room (lingering, live viewers) follows the changes in its order.
     touch(now, room_ttl)
+    -- Published and logged like any change: every pod mirroring the room (lingering, live
+    -- viewers) follows them in the room's order.
     for _, name in ipairs(removed) do
       redis.call('HDEL', KEYS[1], name)
       append_log(user, 'delete', name, '', now, log_length, log_name_bytes, 0)
