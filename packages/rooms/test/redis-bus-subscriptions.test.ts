@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { RoomEvent } from '../src/ports.ts';
-import { createRedisBus } from '../src/redis/bus.ts';
+import { BusInbox, RedisBus } from '../src/redis/bus.ts';
 import { roomKeys } from '../src/redis/keys.ts';
 import type { PubSubTransport } from '../src/redis/transport.ts';
 
@@ -15,10 +15,13 @@ interface Pending {
   reject(error: Error): void;
 }
 
-/** A transport whose subscribes wait for the test to answer them. */
-function controlledTransport(): { transport: PubSubTransport; subscribes: Pending[]; deliver(channel: string, message: string): void } {
+/**
+ * A bus over a transport whose subscribes wait for the test to answer them; `deliver` is a
+ * message arriving from the transport's reader.
+ */
+function controlledBus(): { bus: RedisBus; inbox: BusInbox; subscribes: Pending[]; deliver(channel: string, message: string): void } {
   const subscribes: Pending[] = [];
-  let onMessage: (channel: string, message: string) => void = () => undefined;
+  const inbox = new BusInbox({ prefix: 'cv:', podId: 'pod', report: () => undefined });
   const transport: PubSubTransport = {
     subscribe: (channels) =>
       new Promise<void>((resolve, reject) => {
@@ -26,21 +29,16 @@ function controlledTransport(): { transport: PubSubTransport; subscribes: Pendin
       }),
     unsubscribe: async () => undefined,
     publish: async () => undefined,
-    onMessage: (handler) => {
-      onMessage = handler;
-    },
-    onRestored: () => undefined,
-    onError: () => undefined,
     isReady: () => true,
     repair: () => false,
   };
-  return { transport, subscribes, deliver: (channel, message) => onMessage(channel, message) };
+  const bus = new RedisBus(inbox, transport, () => undefined);
+  return { bus, inbox, subscribes, deliver: (channel, message) => inbox.message(channel, message) };
 }
 
 describe('redis bus subscriptions', () => {
   it('keeps a room subscribed when an older subscribe of it fails after an unsubscribe and a newer subscribe succeeded', async () => {
-    const { transport, subscribes, deliver } = controlledTransport();
-    const bus = createRedisBus({ prefix: 'cv:', podId: 'pod', transport, report: () => undefined });
+    const { bus, inbox, subscribes, deliver } = controlledBus();
     const events: RoomEvent[] = [];
     bus.listen({ onEvent: (event) => events.push(event), onResync: () => undefined });
     const started = bus.start();
@@ -56,14 +54,13 @@ describe('redis bus subscriptions', () => {
     await expect(first).rejects.toThrow('the first SUBSCRIBE failed');
 
     const channel = roomKeys('cv:', 'r').channel;
-    expect(bus.channels()).toContain(channel);
+    expect(inbox.channels()).toContain(channel);
     deliver(channel, JSON.stringify(['epoch', 1, 'c1', '☁ a', '1']));
     expect(events).toEqual([{ type: 'set', room: 'r', epoch: 'epoch', seq: 1, origin: 'c1', variable: '☁ a', value: '1' }]);
   });
 
   it('forgets a room whose only subscribe failed, so it is neither resubscribed nor delivered', async () => {
-    const { transport, subscribes, deliver } = controlledTransport();
-    const bus = createRedisBus({ prefix: 'cv:', podId: 'pod', transport, report: () => undefined });
+    const { bus, inbox, subscribes, deliver } = controlledBus();
     const events: RoomEvent[] = [];
     bus.listen({ onEvent: (event) => events.push(event), onResync: () => undefined });
     const started = bus.start();
@@ -73,7 +70,7 @@ describe('redis bus subscriptions', () => {
     subscribes[0]?.reject(new Error('down'));
     await expect(failing).rejects.toThrow('down');
     const channel = roomKeys('cv:', 'r').channel;
-    expect(bus.channels()).not.toContain(channel);
+    expect(inbox.channels()).not.toContain(channel);
     deliver(channel, JSON.stringify(['epoch', 1, 'c1', '☁ a', '1']));
     expect(events).toEqual([]);
   });

@@ -7,7 +7,7 @@ import { hasBinary } from '@cloudvars/test-support/redis-server';
 import { until } from '@cloudvars/test-support/until';
 import { createClients } from '../src/redis/connect.ts';
 import { roomKeys } from '../src/redis/keys.ts';
-import { clusterTransport } from '../src/redis/transport.ts';
+import { ClusterTransport } from '../src/redis/transport.ts';
 import { parseRedisUrl } from '../src/redis/url.ts';
 
 /** The same contract on a 3-master Redis Cluster: per-room scripts on one slot, SSUBSCRIBE/SPUBLISH. */
@@ -74,10 +74,14 @@ describe.skipIf(!hasBinary('redis-server') || !hasBinary('redis-cli'))('redis cl
     if (clients.kind !== 'cluster') throw new Error('a redis-cluster:// URL makes a Cluster client');
     const client = clients.cluster;
     const channels = ['a', 'b', 'c'].map((room) => roomKeys('dedupe:', freshRoom(room)).channel);
-    const transport = clusterTransport(client, () => channels);
     let restores = 0;
-    transport.onRestored(() => {
-      restores += 1;
+    const transport = new ClusterTransport(client, {
+      channels: () => channels,
+      message: () => undefined,
+      restored: () => {
+        restores += 1;
+      },
+      failed: () => undefined,
     });
     try {
       await until(() => client.status === 'ready', { what: 'the Cluster client ready' });

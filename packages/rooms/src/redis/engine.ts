@@ -1,21 +1,37 @@
 /**
  * createRedisEngine: the RoomEngine for a cluster of gateway pods sharing one Redis
- * (standalone, Sentinel or Cluster; see README.md for the URL forms).
+ * (standalone, Sentinel or Cluster; see README.md for the URL forms). Its parts are built in
+ * order, each given what it needs at construction: the clients, the bus's inbox, the
+ * transport that feeds it, the scripts, moderation and store, the bus, then the guard that
+ * bounds every call. Nothing is patched in afterwards.
  */
 import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
-import type { EngineLimits, JoinRequest, JoinResult, RoomEngine } from '../ports.ts';
-import { usernameKey } from '../moderation.ts';
-import { createRedisBus } from './bus.ts';
+import type {
+  BusListener,
+  EngineLimits,
+  EngineRole,
+  EngineStatusEvent,
+  EngineStatusListener,
+  Moderation,
+  RoomBus,
+  RoomEngine,
+  RoomStore,
+  WindowCounters,
+} from '../ports.ts';
+import { toError } from '../errors.ts';
+import { BusInbox, RedisBus } from './bus.ts';
 import { createClients } from './connect.ts';
-import { CallDeadlines } from './deadline.ts';
-import { engineClosed, toError } from '../errors.ts';
+import type { RedisClients } from './connect.ts';
+import { EngineGuard } from './guard.ts';
 import { assertKeyPrefix, counterKey } from './keys.ts';
+import { joinLeavingLate } from './late-join.ts';
 import { createRedisModeration } from './moderation.ts';
 import { defineScripts } from './scripts.ts';
-import type { EngineRole, EngineStatusEvent, EngineStatusListener } from '../ports.ts';
+import type { Scripts } from './scripts.ts';
 import { createRedisStore } from './store.ts';
-import { clusterTransport, singleTransport } from './transport.ts';
+import { ClusterTransport, SingleTransport } from './transport.ts';
+import type { PubSubTransport } from './transport.ts';
 import { parseRedisUrl } from './url.ts';
 
 export interface RedisEngineOptions {
@@ -89,47 +105,148 @@ async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
 export function createRedisEngine(options: RedisEngineOptions): RoomEngine {
   const target = parseRedisUrl(options.url);
   assertKeyPrefix(options.keyPrefix);
+  const prefix = options.keyPrefix;
   const podId = options.podId ?? randomBytes(6).toString('hex');
   const report = options.onStatus ?? (() => undefined);
   const commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
-  const callDeadlineMs = 2 * commandTimeoutMs;
-  const joinDeadlineMs = 3 * commandTimeoutMs;
+
   const clients = createClients(target, podId, commandTimeoutMs);
   const storeClient = clients.kind === 'cluster' ? clients.cluster : clients.store;
-  let channels: () => readonly string[] = () => [];
+  const inbox = new BusInbox({ prefix, podId, report });
   const transport =
-    clients.kind === 'cluster'
-      ? clusterTransport(clients.cluster, () => channels())
-      : singleTransport(clients.store, clients.subscriber, () => channels());
+    clients.kind === 'cluster' ? new ClusterTransport(clients.cluster, inbox) : new SingleTransport(clients.store, clients.subscriber, inbox);
   watch(storeClient, 'store', report);
   if (clients.kind === 'single') watch(clients.subscriber, 'bus', report);
 
   const scripts = defineScripts(storeClient);
-  const moderation = createRedisModeration({ client: storeClient, scripts, prefix: options.keyPrefix, now: options.now });
+  const moderation = createRedisModeration({ client: storeClient, scripts, prefix, now: options.now });
   const store = createRedisStore({
     client: storeClient,
     scripts,
-    prefix: options.keyPrefix,
+    prefix,
     limits: options.limits,
     now: options.now,
     sharded: clients.kind === 'cluster',
     barred: (request) => moderation.barred(request),
   });
-  const bus = createRedisBus({ prefix: options.keyPrefix, podId, transport, report });
-  channels = bus.channels;
-  // A failed first SUBSCRIBE (Redis not up yet) is retried by the transport on `ready`.
-  const started = bus.start().then(
-    () => true,
-    (error: unknown) => {
-      report({ type: 'error', role: 'bus', code: 'CV_ERR_BUS_START', error: toError(error) });
-      return false;
-    },
-  );
-  let closed = false;
-  let failedProbes = 0;
+  const bus = new RedisBus(inbox, transport, report);
+  const guard = new EngineGuard(commandTimeoutMs);
+  return new RedisEngine({
+    clients,
+    transport,
+    guard,
+    store: guardedStore(store, guard, report),
+    moderation: guardedModeration(moderation, guard),
+    bus: new GuardedBus({ bus, inbox, transport, storeClient, guard, report }),
+    counters: redisCounters(scripts, prefix, options.now, guard),
+  });
+}
 
-  async function probeWithin(left: number): Promise<boolean> {
-    return closed || left <= 0 ? false : bus.probe(left);
+function guardedStore(store: RoomStore, guard: EngineGuard, report: EngineStatusListener): RoomStore {
+  return {
+    join: joinLeavingLate(store, guard, report),
+    set: guard.guarded('set', store.set),
+    rename: guard.guarded('rename', store.rename),
+    delete: guard.guarded('delete', store.delete),
+    leave: guard.guarded('leave', store.leave),
+    renew: guard.guarded('renew', store.renew),
+    snapshot: guard.guarded('snapshot', store.snapshot),
+    memberCount: guard.guarded('memberCount', store.memberCount),
+    log: guard.guarded('log', store.log),
+    deleteRoom: guard.guarded('deleteRoom', store.deleteRoom),
+    kick: guard.guarded('kick', store.kick),
+  };
+}
+
+function guardedModeration(moderation: Moderation, guard: EngineGuard): Moderation {
+  return {
+    ban: guard.guarded('ban', moderation.ban),
+    unban: guard.guarded('unban', moderation.unban),
+    bans: guard.guarded('bans', moderation.bans),
+    blockedWords: guard.guarded('blockedWords', moderation.blockedWords),
+    blockWord: guard.guarded('blockWord', moderation.blockWord),
+    unblockWord: guard.guarded('unblockWord', moderation.unblockWord),
+  };
+}
+
+/** `now` is the test clock; -1 tells the scripts to read Redis's TIME. */
+function redisCounters(scripts: Scripts, prefix: string, now: (() => number) | undefined, guard: EngineGuard): WindowCounters {
+  const at = (): number => (now ? now() : -1);
+  return {
+    hit: guard.guarded('hit', async (key: string, windowMs: number, max: number) => {
+      const { count, resetInMs } = await scripts.hit(counterKey(prefix, key), at(), windowMs);
+      return { allowed: count <= max, count, resetInMs };
+    }),
+    refund: guard.guarded('refund', (key: string) => scripts.refund(counterKey(prefix, key), at())),
+  };
+}
+
+interface GuardedBusParts {
+  readonly bus: RedisBus;
+  readonly inbox: BusInbox;
+  readonly transport: PubSubTransport;
+  readonly storeClient: Redis | Cluster;
+  readonly guard: EngineGuard;
+  readonly report: EngineStatusListener;
+}
+
+/** The bus as the engine offers it: refused once closed, bounded, and repaired when probes fail. */
+class GuardedBus implements RoomBus {
+  /** Resolves true once the probe channel is subscribed, false if that first SUBSCRIBE failed. */
+  private readonly started: Promise<boolean>;
+  private failedProbes = 0;
+
+  constructor(private readonly parts: GuardedBusParts) {
+    // A failed first SUBSCRIBE (Redis not up yet) is retried by the transport on `ready`.
+    this.started = parts.bus.start().then(
+      () => true,
+      (error: unknown) => {
+        parts.report({ type: 'error', role: 'bus', code: 'CV_ERR_BUS_START', error: toError(error) });
+        return false;
+      },
+    );
+  }
+
+  listen(listener: BusListener): void {
+    this.parts.bus.listen(listener);
+  }
+
+  async subscribe(rooms: readonly string[]): Promise<void> {
+    const { bus, guard } = this.parts;
+    guard.open();
+    // `started` waits for the first SUBSCRIBE, which may sit in an offline queue. A call its
+    // caller gave up on subscribes nothing afterwards: the caller counts the rooms as not
+    // subscribed (and unsubscribes them, for a SUBSCRIBE already sent).
+    let abandoned = false;
+    const subscribing = this.started.then(async () => {
+      if (!abandoned) await bus.subscribe(rooms);
+    });
+    try {
+      await guard.calls.bound(subscribing, 'subscribe');
+    } catch (error) {
+      abandoned = true;
+      throw error;
+    }
+  }
+
+  async unsubscribe(rooms: readonly string[]): Promise<void> {
+    const { bus, guard } = this.parts;
+    guard.open();
+    await guard.calls.bound(bus.unsubscribe(rooms), 'unsubscribe');
+  }
+
+  async probe(timeoutMs: number): Promise<boolean> {
+    if (this.parts.guard.closed) return false;
+    // The first SUBSCRIBE may still be queued (Cluster waits for its topology): it counts
+    // against the same budget, so a probe never outlives its timeout.
+    const begin = performance.now();
+    const arrived = (await within(this.started, timeoutMs)) && (await this.probeWithin(timeoutMs - (performance.now() - begin)));
+    this.afterProbe(arrived);
+    return arrived;
+  }
+
+  private async probeWithin(left: number): Promise<boolean> {
+    return this.parts.guard.closed || left <= 0 ? false : this.parts.bus.probe(left);
   }
 
   /**
@@ -138,136 +255,64 @@ export function createRedisEngine(options: RedisEngineOptions): RoomEngine {
    * close reaching us). After a few in a row, reconnect it; the reconnect resubscribes and
    * resyncs the listener.
    */
-  function afterProbe(arrived: boolean): void {
-    if (arrived || closed || storeClient.status !== 'ready') {
-      failedProbes = 0;
+  private afterProbe(arrived: boolean): void {
+    const { guard, storeClient, transport, report } = this.parts;
+    if (arrived || guard.closed || storeClient.status !== 'ready') {
+      this.failedProbes = 0;
       return;
     }
-    failedProbes += 1;
-    if (failedProbes < PROBE_FAILURES_BEFORE_REPAIR) return;
-    failedProbes = 0;
+    this.failedProbes += 1;
+    if (this.failedProbes < PROBE_FAILURES_BEFORE_REPAIR) return;
+    this.failedProbes = 0;
     const repaired = transport.repair();
     const what = repaired ? 'reconnecting the subscriber' : "left to ioredis, which replaces a Cluster's shard subscribers itself";
     const error = new Error(`${PROBE_FAILURES_BEFORE_REPAIR} probes in a row failed while the store connection was ready: ${what}`);
     report({ type: 'error', role: 'bus', code: repaired ? 'CV_ERR_BUS_REPAIR' : 'CV_ERR_BUS_PROBES_FAILING', error });
   }
 
-  function open(): void {
-    if (closed) throw engineClosed();
+  /** At close: every pending probe answers false at once instead of at its timeout. */
+  abandonProbes(): void {
+    this.parts.inbox.abandonProbes();
+  }
+}
+
+interface RedisEngineParts {
+  readonly clients: RedisClients;
+  readonly transport: PubSubTransport;
+  readonly guard: EngineGuard;
+  readonly store: RoomStore;
+  readonly moderation: Moderation;
+  readonly bus: GuardedBus;
+  readonly counters: WindowCounters;
+}
+
+class RedisEngine implements RoomEngine {
+  readonly kind = 'redis';
+  readonly store: RoomStore;
+  readonly moderation: Moderation;
+  readonly bus: GuardedBus;
+  readonly counters: WindowCounters;
+
+  constructor(private readonly parts: RedisEngineParts) {
+    this.store = parts.store;
+    this.moderation = parts.moderation;
+    this.bus = parts.bus;
+    this.counters = parts.counters;
   }
 
-  const deadlines = new CallDeadlines(callDeadlineMs);
-  const joinDeadlines = new CallDeadlines(joinDeadlineMs);
-
-  /** The call, failing once the engine is closed and bounded by its deadline. */
-  function guarded<A extends unknown[], R>(name: string, call: (...args: A) => Promise<R>, limit = deadlines): (...args: A) => Promise<R> {
-    // Not async: a set is the hot path, and an async wrapper is one more promise per call.
-    return (...args) => {
-      try {
-        open();
-        return limit.bound(call(...args), name);
-      } catch (error) {
-        return Promise.reject(toError(error));
-      }
-    };
+  isConnected(): boolean {
+    return !this.parts.guard.closed && this.parts.transport.isReady();
   }
 
-  /**
-   * A join its caller gave up on (the deadline) may still be carried out: a Cluster's
-   * offline queue holds its scripts with no command timeout, and the caller's leave may be
-   * sent before them. A join that lands after all is left here, or its lease would hold a
-   * place, and a claimed username (4002 to the client's reconnect), until it lapsed.
-   */
-  function joinLeavingLate(request: JoinRequest): Promise<JoinResult> {
-    let attempt: Promise<JoinResult> | null = null;
-    const bounded = guarded('join', (r: JoinRequest) => (attempt = store.join(r)), joinDeadlines)(request);
-    bounded.catch(() => {
-      attempt
-        ?.then(async (result) => {
-          if (!result.ok) return;
-          const usernameKeyOf = request.claimUsername ? usernameKey(request.username) : null;
-          await store.leave({ room: request.room, connectionId: request.connectionId, address: request.address, usernameKey: usernameKeyOf });
-        })
-        .catch(() => undefined); // a failed attempt or leave: the lease, if any, lapses
-    });
-    return bounded;
+  async close(): Promise<void> {
+    const { guard, clients } = this.parts;
+    if (guard.closed) return;
+    guard.close();
+    this.bus.abandonProbes();
+    if (clients.kind === 'cluster') {
+      await quit(clients.cluster);
+    } else {
+      await Promise.all([quit(clients.store), quit(clients.subscriber)]);
+    }
   }
-
-  return {
-    kind: 'redis',
-    store: {
-      join: joinLeavingLate,
-      set: guarded('set', store.set),
-      rename: guarded('rename', store.rename),
-      delete: guarded('delete', store.delete),
-      leave: guarded('leave', store.leave),
-      renew: guarded('renew', store.renew),
-      snapshot: guarded('snapshot', store.snapshot),
-      memberCount: guarded('memberCount', store.memberCount),
-      log: guarded('log', store.log),
-      deleteRoom: guarded('deleteRoom', store.deleteRoom),
-      kick: guarded('kick', store.kick),
-    },
-    moderation: {
-      ban: guarded('ban', moderation.ban),
-      unban: guarded('unban', moderation.unban),
-      bans: guarded('bans', moderation.bans),
-      blockedWords: guarded('blockedWords', moderation.blockedWords),
-      blockWord: guarded('blockWord', moderation.blockWord),
-      unblockWord: guarded('unblockWord', moderation.unblockWord),
-    },
-    bus: {
-      listen: (listener) => bus.listen(listener),
-      subscribe: async (rooms) => {
-        open();
-        // `started` waits for the first SUBSCRIBE, which may sit in an offline queue. A call
-        // its caller gave up on subscribes nothing afterwards: the caller counts the rooms
-        // as not subscribed (and unsubscribes them, for a SUBSCRIBE already sent).
-        let abandoned = false;
-        const subscribing = started.then(async () => {
-          if (!abandoned) await bus.subscribe(rooms);
-        });
-        try {
-          await deadlines.bound(subscribing, 'subscribe');
-        } catch (error) {
-          abandoned = true;
-          throw error;
-        }
-      },
-      unsubscribe: async (rooms) => {
-        open();
-        await deadlines.bound(bus.unsubscribe(rooms), 'unsubscribe');
-      },
-      probe: async (timeoutMs) => {
-        if (closed) return false;
-        // The first SUBSCRIBE may still be queued (Cluster waits for its topology): it counts
-        // against the same budget, so a probe never outlives its timeout.
-        const begin = performance.now();
-        const arrived = (await within(started, timeoutMs)) && (await probeWithin(timeoutMs - (performance.now() - begin)));
-        afterProbe(arrived);
-        return arrived;
-      },
-    },
-    counters: {
-      hit: guarded('hit', async (key: string, windowMs: number, max: number) => {
-        const at = options.now ? options.now() : -1;
-        const { count, resetInMs } = await scripts.hit(counterKey(options.keyPrefix, key), at, windowMs);
-        return { allowed: count <= max, count, resetInMs };
-      }),
-      refund: guarded('refund', (key: string) => scripts.refund(counterKey(options.keyPrefix, key), options.now ? options.now() : -1)),
-    },
-    isConnected: () => !closed && transport.isReady(),
-    async close() {
-      if (closed) return;
-      closed = true;
-      bus.abandonProbes();
-      deadlines.close();
-      joinDeadlines.close();
-      if (clients.kind === 'cluster') {
-        await quit(clients.cluster);
-      } else {
-        await Promise.all([quit(clients.store), quit(clients.subscriber)]);
-      }
-    },
-  };
 }
