@@ -8,54 +8,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CloseCode, type CloseCodeName } from '@cloudvars/protocol';
 import { describe, expect, it } from 'vitest';
+import { CLIENTS, closeCodeTables, codesOf } from './support/protocol-tables.ts';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const PROTOCOL = readFileSync(join(ROOT, 'docs/PROTOCOL.md'), 'utf8');
-const SECTION_HEADING = '## Close codes and text frames, per client';
-const CLIENTS = ['TurboWarp', 'Packager', 'forkphorus', 'Mist 0.0.2', 'scratchattach', "Scratch's editor"];
 
 /** Codes only clients send (logged when they do); the server never closes with them. */
 const SENT_BY_CLIENTS: readonly CloseCodeName[] = ['Normal', 'GoingAway', 'UsernameChange'];
 /** Sent by ws itself (maxPayload), so no source of ours names it. */
 const SENT_BY_WS: readonly CloseCodeName[] = ['MessageTooBig'];
-
-/** The section's text, from its heading to the next heading of the same level. */
-function section(): string {
-  const start = PROTOCOL.indexOf(SECTION_HEADING);
-  if (start < 0) throw new Error(`docs/PROTOCOL.md has no "${SECTION_HEADING}"`);
-  const next = PROTOCOL.indexOf('\n## ', start + SECTION_HEADING.length);
-  return PROTOCOL.slice(start, next < 0 ? undefined : next);
-}
-
-interface Table {
-  readonly header: string[];
-  readonly rows: string[][];
-}
-
-function cells(line: string): string[] {
-  return line.trim().replace(/^\|/, '').replace(/\|$/, '').split('|').map((cell) => cell.trim());
-}
-
-/** Every Markdown table in `text`, in order. */
-function tables(text: string): Table[] {
-  const found: Table[] = [];
-  const lines = text.split('\n');
-  for (let i = 0; i + 1 < lines.length; i++) {
-    const line = lines[i] ?? '';
-    if (!line.startsWith('|') || !/^\|[-| ]+\|$/.test(lines[i + 1] ?? '')) continue;
-    const rows: string[][] = [];
-    let j = i + 2;
-    for (; j < lines.length && (lines[j] ?? '').startsWith('|'); j++) rows.push(cells(lines[j] ?? ''));
-    found.push({ header: cells(line), rows });
-    i = j;
-  }
-  return found;
-}
-
-/** The close codes a row's first cell names (a row may cover several). */
-function codesOf(row: string[]): number[] {
-  return [...(row[0] ?? '').matchAll(/\b(1\d{3}|4\d{3})\b/g)].map((match) => Number(match[1]));
-}
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
@@ -87,11 +47,11 @@ function closeCodesUsedBySources(): Set<CloseCodeName> {
 }
 
 describe('the per-client close-code table in docs/PROTOCOL.md', () => {
-  const [meanings, reactions] = tables(section());
+  const { meanings, reactions } = closeCodeTables();
 
   it('has the meaning table and the reaction table, with a column for each client', () => {
-    expect(meanings?.header.slice(0, 2)).toEqual(['code', 'we mean']);
-    expect(reactions?.header).toEqual(['code', ...CLIENTS]);
+    expect(meanings.header.slice(0, 2)).toEqual(['code', 'we mean']);
+    expect(reactions.header).toEqual(['code', ...CLIENTS]);
   });
 
   it('lists every close code the server sends, in both tables', () => {
@@ -103,8 +63,8 @@ describe('the per-client close-code table in docs/PROTOCOL.md', () => {
     const all = Object.keys(CloseCode) as CloseCodeName[];
     expect(all.filter((name) => !SENT_BY_CLIENTS.includes(name) && !sent.has(CloseCode[name]))).toEqual([]);
 
-    const inMeanings = new Set(meanings?.rows.flatMap(codesOf));
-    const inReactions = new Set(reactions?.rows.flatMap(codesOf));
+    const inMeanings = new Set(meanings.rows.flatMap(codesOf));
+    const inReactions = new Set(reactions.rows.flatMap(codesOf));
     for (const code of sent) {
       expect(inMeanings.has(code), `${code} in the meaning table`).toBe(true);
       expect(inReactions.has(code), `${code} in the reaction table`).toBe(true);
@@ -112,14 +72,14 @@ describe('the per-client close-code table in docs/PROTOCOL.md', () => {
   });
 
   it('says what every client does on every row', () => {
-    for (const row of reactions?.rows ?? []) {
+    for (const row of reactions.rows) {
       expect(row, row[0]).toHaveLength(CLIENTS.length + 1);
       for (const [index, cell] of row.entries()) expect(cell, `${row[0]}: ${CLIENTS[index - 1] ?? 'code'}`).not.toBe('');
     }
   });
 
   it('gives every row of the meaning table a meaning and when it is sent', () => {
-    for (const row of meanings?.rows ?? []) {
+    for (const row of meanings.rows) {
       expect(codesOf(row).length, row[0]).toBeGreaterThan(0);
       expect(row.slice(1, 3).every((cell) => cell !== ''), row[0]).toBe(true);
     }
