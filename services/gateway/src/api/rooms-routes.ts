@@ -10,7 +10,7 @@ import { addressForLimits } from '../address.ts';
 import { LIVE_SUBPROTOCOL } from './access.ts';
 import { fromEngine, operatorOrigin, type ApiContext } from './context.ts';
 import { ApiError } from './errors.ts';
-import { roomFromPath } from './room-param.ts';
+import { roomFromBody, roomFromPath } from './room-param.ts';
 import * as schemas from './schemas.ts';
 
 interface RoomParams {
@@ -20,9 +20,9 @@ interface RoomParams {
 /** Any username the protocol lets in; a kick of another could match nobody. */
 const USERNAME = new RegExp(`^[A-Za-z0-9_-]{1,${USERNAME_MAX_LENGTH}}$`);
 
-export function parseRoom(raw: string): string {
-  const room = roomFromPath(raw);
-  if (room === null) throw new ApiError(400, 'invalid-room', 'a room is a project id of 1-999 characters');
+export function parseRoom(raw: string, from: 'path' | 'body' = 'path'): string {
+  const room = from === 'path' ? roomFromPath(raw) : roomFromBody(raw);
+  if (room === null) throw new ApiError(400, 'invalid-room', 'a room is a project id of 1-999 characters, URL-encoded');
   return room;
 }
 
