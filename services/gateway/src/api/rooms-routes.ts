@@ -95,10 +95,12 @@ export function roomRoutes(api: FastifyInstance, context: ApiContext): void {
     },
     preHandler: async (request) => {
       parseRoom(request.params.room);
-      if (request.headers.upgrade?.toLowerCase() !== 'websocket') {
+      // request.ws: node handed the socket over as an upgrade (an Upgrade header alone, on a
+      // socket kept alive, is no upgrade), so the seat admit() takes is given back when it closes.
+      if (!request.ws) {
         throw new ApiError(426, 'upgrade-required', 'open this URL as a WebSocket', { upgrade: 'websocket' });
       }
-      const refusal = viewers.refusal(addressForLimits(request.ip, config.ipv6PrefixLength));
+      const refusal = viewers.admit(addressForLimits(request.ip, config.ipv6PrefixLength), request.raw.socket);
       if (refusal !== null) throw new ApiError(refusal.status, refusal.error, refusal.message, { 'retry-after': '5' });
     },
     handler: async () => {
