@@ -12,7 +12,7 @@ import { engineLimits } from '../src/engine.ts';
 import { API_ENV, OPERATOR, admin, call, roomPath, podsPerTest } from './support/api.ts';
 import { TestClient, until, upgradeStatus } from './support/client.ts';
 import { cloud, metricValue } from './support/conformance.ts';
-import { membersAre, startGateway, type RunningGateway } from './support/gateway.ts';
+import { collectLogs, membersAre, startGateway, type RunningGateway } from './support/gateway.ts';
 import { lossyEngine, type BusFaults } from './support/lossy-engine.ts';
 import { TARGET_KINDS } from './support/targets.ts';
 
@@ -291,6 +291,25 @@ describe('live subscriptions are bounded like connections', () => {
     stopped.tcp.resume();
     expect(await stopped.closedWith()).toBe(1008);
     expect(reading.closed).toBeNull();
+  });
+
+  it('takes a page\'s bad frame (invalid UTF-8) as the client\'s error: 1007, counted in cloudvars_client_errors_total, no error-level line', async () => {
+    const { lines, logger } = collectLogs('debug');
+    const gw = await startGateway(API_ENV, undefined, logger);
+    running.push(gw);
+    await TestClient.join(gw.url, 'bounded', 'alice', { [cloud('a')]: '1' });
+    await membersAre(gw, 'bounded', 1);
+    for (let i = 0; i < 3; i++) {
+      const viewer = await Viewer.open(gw, 'bounded');
+      await until(() => viewer.messages.length > 0, { what: 'the page to start' });
+      viewer.socket.send(Buffer.from([0x7b, 0xc3, 0x28, 0x7d]), { binary: false });
+      expect(await viewer.closedWith()).toBe(1007);
+    }
+    const exposition = await (await fetch(gw.metricsUrl)).text();
+    expect(metricValue(exposition, 'cloudvars_client_errors_total{code="WS_ERR_INVALID_UTF8"}')).toBe(3);
+    // pino's levels: 50 is error; a visitor's bad frame is no alert.
+    expect(lines.filter((line) => (line.level as number) >= 50)).toEqual([]);
+    expect(lines.filter((line) => line.msg === 'socket error' && line.code === 'WS_ERR_INVALID_UTF8')).toHaveLength(3);
   });
 
   it('closes live subscriptions with 1012 when the pod drains', async () => {

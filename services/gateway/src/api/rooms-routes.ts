@@ -107,6 +107,7 @@ export function roomRoutes(api: FastifyInstance, context: ApiContext): void {
       throw new ApiError(426, 'upgrade-required', 'open this URL as a WebSocket', { upgrade: 'websocket' });
     },
     wsHandler: (socket: WebSocket, request: FastifyRequest<{ Params: RoomParams }>) => {
+      viewers.upgraded(socket, request.raw.socket);
       if (socket.protocol !== '' && socket.protocol !== LIVE_SUBPROTOCOL) {
         socket.close(1002, 'subprotocol');
         return;

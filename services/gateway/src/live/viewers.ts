@@ -14,8 +14,9 @@ import type { Config } from '../config.ts';
 import type { EventText } from '../ws/event-text.ts';
 import type { RoomHub } from '../ws/room-hub.ts';
 import { CLOSE_GRACE_MS, closeSocket } from '../ws/close-socket.ts';
+import { clientSocketErrorListener, releaseUpgrade } from '../ws/socket-errors.ts';
 import { LIVE_CLOSE, LiveViewer, type ViewerHost } from './viewer.ts';
-import type { Gauge } from 'prom-client';
+import type { Counter, Gauge } from 'prom-client';
 
 /** Every room's status is read again this often while it has viewers (clients come and go without events). */
 const STATUS_INTERVAL_MS = 2_000;
@@ -41,6 +42,8 @@ export interface LiveViewersOptions {
   readonly config: Config;
   readonly log: FastifyBaseLogger;
   readonly gauge: Gauge;
+  /** cloudvars_client_errors_total: a page's socket errors are the client's, as a client's are. */
+  readonly clientErrors: Counter<'code'>;
   readonly instanceId: string;
 }
 
@@ -65,10 +68,12 @@ export class LiveViewers implements ViewerHost {
   private readonly snapshotTexts = new WeakMap<RoomSnapshot, string>();
   private readonly pingTimer: NodeJS.Timeout;
   private readonly backlogTimer: NodeJS.Timeout;
+  private readonly onSocketError: (this: WebSocket, error: Error) => void;
   private nextId = 0;
   private stopped = false;
 
   constructor(private readonly options: LiveViewersOptions) {
+    this.onSocketError = clientSocketErrorListener(options.clientErrors, options.log);
     this.pingTimer = setInterval(() => this.pingAll(), options.config.pingIntervalMs);
     this.pingTimer.unref();
     this.backlogTimer = setInterval(() => this.sweepBacklogs(), BACKLOG_SWEEP_MS);
@@ -106,6 +111,15 @@ export class LiveViewers implements ViewerHost {
     this.options.gauge.set(this.seats);
     tcp.once('close', () => this.giveBack(address));
     return null;
+  }
+
+  /**
+   * A page's socket was just upgraded (`tcp` under it): its errors (invalid UTF-8, a frame
+   * too big, a reset) are the page's, counted and logged at debug as a client's are, instead
+   * of @fastify/websocket's error-level "websocket handler failed" that any visitor could raise.
+   */
+  upgraded(socket: WebSocket, tcp: unknown): void {
+    releaseUpgrade(socket, tcp, this.onSocketError);
   }
 
   /** A page's socket for `room` just opened (its seat was taken by `admit`): subscribe it (the room on this pod if needed), then send the room. */
