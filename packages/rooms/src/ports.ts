@@ -71,7 +71,9 @@ export interface RoomDeletedEvent extends RoomEventBase {
 }
 
 export type VariableEvent = SetEvent | RenameEvent | DeleteEvent;
-export type RoomEvent = VariableEvent | KickEvent | RoomDeletedEvent;
+/** An operator's action: it changes nothing a snapshot holds, so the store keeps it for catch-up reads (RoomStore.catchUp). */
+export type RoomAction = KickEvent | RoomDeletedEvent;
+export type RoomEvent = VariableEvent | RoomAction;
 
 /** The state of a room at one point of its order: every variable, as of `seq` in `epoch`. */
 export interface RoomSnapshot {
@@ -324,6 +326,16 @@ export interface RoomStore {
 
   /** The room's current state, or null when it does not exist. */
   snapshot(room: string): Promise<RoomSnapshot | null>;
+
+  /**
+   * The operator actions (kicks, the room's deletion) of `epoch` after `afterSeq`, in the
+   * room's order: for a pod that re-read the room's snapshot after losing events, since a
+   * snapshot covers an action's seq and holds nothing of it. deleteRoom and kick keep each
+   * action in the same atomic step that publishes it; the room keeps its latest
+   * ACTION_HISTORY_LENGTH for ACTION_HISTORY_TTL_MS after the latest (actions.ts), also once
+   * the room is gone (its deletion outlives it), so a read after a longer outage misses some.
+   */
+  catchUp(room: string, epoch: string, afterSeq: number): Promise<readonly RoomAction[]>;
 
   /** Live members of a room, for operators and tests. */
   memberCount(room: string): Promise<number>;

@@ -92,7 +92,7 @@ export async function buildApp(deps: AppDeps): Promise<Gateway> {
   const metricsApp = Fastify({ logger: false });
   await metricsApp.register(metricsRoute, { metrics });
   await app.register(cloudSocket, { config, connections, metrics, engine });
-  const viewers = new LiveViewers({ engine, hub, config, log, gauge: apiMetrics(metrics.registry).liveViewers, instanceId: deps.instanceId });
+  const viewers = new LiveViewers({ engine, hub, config, log, gauge: apiMetrics(metrics.registry).liveViewers, clientErrors: metrics.clientErrors, instanceId: deps.instanceId });
   await app.register(cloudvarsApi, { config, protocolLimits: protocolLimitsFrom(config), engine, viewers, metrics });
   app.addHook('onClose', async () => {
     viewers.stop();

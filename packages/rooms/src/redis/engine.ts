@@ -203,6 +203,7 @@ export function createRedisEngine(options: RedisEngineOptions): RoomEngine {
       leave: guarded('leave', store.leave),
       renew: guarded('renew', store.renew),
       snapshot: guarded('snapshot', store.snapshot),
+      catchUp: guarded('catchUp', store.catchUp),
       memberCount: guarded('memberCount', store.memberCount),
       log: guarded('log', store.log),
       deleteRoom: guarded('deleteRoom', store.deleteRoom),

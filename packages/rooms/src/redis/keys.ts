@@ -21,6 +21,8 @@ export interface RoomKeys {
   readonly channel: string;
   /** stream: the room's cloud log (user, verb, name, value, time), capped at about the log length */
   readonly log: string;
+  /** list: the room's latest operator actions as published (catch-up reads, actions.ts); outlives the room's data */
+  readonly actions: string;
 }
 
 export type ParsedChannel =
@@ -52,6 +54,7 @@ export function roomKeys(prefix: string, room: string): RoomKeys {
     names: `${base}:names`,
     channel: base,
     log: `${base}:log`,
+    actions: `${base}:actions`,
   };
 }
 
@@ -59,7 +62,7 @@ export function roomKeys(prefix: string, room: string): RoomKeys {
  * The keys every room script receives, in this order: lua/prelude.lua reads them as
  * KEYS[1], KEYS[2], ... (its header names each). Defined once; scripts.ts takes the count.
  */
-export const ROOM_SCRIPT_KEYS = ['vars', 'meta', 'members', 'names', 'channel', 'log'] as const satisfies readonly (keyof RoomKeys)[];
+export const ROOM_SCRIPT_KEYS = ['vars', 'meta', 'members', 'names', 'channel', 'log', 'actions'] as const satisfies readonly (keyof RoomKeys)[];
 
 export function roomScriptKeys(keys: RoomKeys): string[] {
   return ROOM_SCRIPT_KEYS.map((name) => keys[name]);

@@ -118,7 +118,7 @@ export const banBody = {
     kind: banKind,
     value: { type: 'string', minLength: 1, maxLength: 64, description: 'A username (1-20 of [A-Za-z0-9_-]) or an IPv4/IPv6 address (an IPv6 address bans its /64, IPV6_PREFIX_LENGTH).' },
     seconds: { type: 'integer', minimum: 1, maximum: MAX_BAN_SECONDS },
-    room: { type: 'string', minLength: 1, maxLength: MAX_PROJECT_ID_LENGTH, description: 'Only this room (a project id, as in paths); absent: every room.' },
+    room: { type: 'string', minLength: 1, maxLength: MAX_PROJECT_ID_LENGTH, description: 'Only this room: a project id or the room id the API answers, URL-encoded as in paths (a literal % is %25); absent: every room.' },
     reason: { type: 'string', maxLength: MAX_BAN_REASON_LENGTH },
   },
 } as const;
