@@ -71,3 +71,11 @@ export function storedValueJson(stored: string, writeString: (text: string) => s
   const value = readStoredValue(stored);
   return typeof value === 'number' ? String(value) : writeString(value);
 }
+
+/** A room's stored variables as an object of typed values (the API's and the live page's JSON). */
+export function typedVariables(variables: Iterable<readonly [name: string, stored: string]>): Record<string, CloudValue> {
+  const typed: Record<string, CloudValue> = {};
+  // defineProperty, not assignment: a variable named `__proto__` stays plain data.
+  for (const [name, stored] of variables) Object.defineProperty(typed, name, { value: readStoredValue(stored), enumerable: true, writable: true, configurable: true });
+  return typed;
+}
