@@ -3,6 +3,7 @@
  * and the OpenAPI document (openapi.ts) is made of the same objects.
  */
 import { MAX_PROJECT_ID_LENGTH, MAX_VARIABLE_NAME_LENGTH } from '@cloudvars/protocol';
+import { policy } from './policy-schemas.ts';
 
 /** The longest ban, a year: a ban lapses by itself, so a forgotten one does not last forever. */
 export const MAX_BAN_SECONDS = 365 * 24 * 60 * 60;
@@ -43,6 +44,7 @@ export const roomState = {
     room: { type: 'string', description: 'The room id.' },
     variables: { type: 'object', additionalProperties: { type: 'string' }, description: 'Variable name -> value (always text).' },
     clients: { type: 'integer', minimum: 0, description: 'Clients in the room, across every pod.' },
+    policy: { ...policy, description: 'The project policy in force on the pod that answered (PUT /api/v1/projects/{room}/policy); absent: the global settings apply.' },
   },
 } as const;
 
