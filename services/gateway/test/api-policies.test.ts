@@ -161,4 +161,23 @@ describe.each(TARGET_KINDS)('HTTP API: project policies (%s)', (kind) => {
     client.close();
     watcher.close();
   });
+
+  it('holds a range rule for clients joined on the other pod: a set outside it (or not a number) is ignored and counted', async () => {
+    const [a, b] = await pods();
+    const room = 'policy-range';
+    const client = await joined(b, room, 'alice');
+    const watcher = await joined(a, room, 'bob');
+    await admin(a.httpUrl, 'PUT', policyPath(room), { rules: { [cloud('level*')]: { min: 1, max: 10 } } });
+    await until(async () => (await policyShown(b, room)) !== undefined, { what: 'the rule on the client\'s pod' });
+    client.set(cloud('level'), '11');
+    client.set(cloud('level2'), '0');
+    client.set(cloud('level'), '7');
+    client.set(cloud('other'), '99');
+    await until(() => watcher.view.get(cloud('other')) === '99', { what: 'the set no rule names' });
+    expect(await ignored([a, b], 'rule')).toBe(2);
+    expect(watcher.view.get(cloud('level'))).toBe('7');
+    expect(watcher.view.has(cloud('level2'))).toBe(false);
+    client.close();
+    watcher.close();
+  });
 });

@@ -211,3 +211,20 @@ export function refusedChange(policy: ProjectPolicy, variable: string): 'frozen'
   if (policy.protected?.some((entry) => matchesPattern(entry, variable)) === true) return 'protected';
   return null;
 }
+
+/**
+ * Whether a client's value of `variable` breaks a range rule of the policy (a value that is
+ * not a number breaks every range). "increasing" compares with the stored value, so the
+ * store must apply it; it is not checked here.
+ */
+export function breaksRange(policy: ProjectPolicy, variable: string, value: string): boolean {
+  const rules = policy.rules;
+  if (rules === undefined) return false;
+  for (const [entry, rule] of Object.entries(rules)) {
+    if ((rule.min === undefined && rule.max === undefined) || !matchesPattern(entry, variable)) continue;
+    const number = value.trim() === '' ? Number.NaN : Number(value);
+    if (!Number.isFinite(number)) return true;
+    if ((rule.min !== undefined && number < rule.min) || (rule.max !== undefined && number > rule.max)) return true;
+  }
+  return false;
+}

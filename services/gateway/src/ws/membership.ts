@@ -14,7 +14,7 @@
  */
 import { CloseCode, type DeleteRequest, type Dialect, type RenameRequest, type SetRequest } from '@cloudvars/protocol';
 import type { ChangeRefusal, ChangeResult, Lease, RoomSnapshot } from '@cloudvars/rooms';
-import { refusedChange } from '../policy/policy.ts';
+import { breaksRange, refusedChange } from '../policy/policy.ts';
 import type { ClientPolicy } from './client-policy.ts';
 import type { EventText } from './event-text.ts';
 import type { Outbox } from './outbox.ts';
@@ -233,6 +233,11 @@ export class Membership implements RoomMember {
       return;
     }
     const { variable, value } = message;
+    const policy = this.context.policies.get(this.room.name);
+    if (policy !== null && breaksRange(policy, variable, value)) {
+      this.ignored('rule');
+      return;
+    }
     const outbox = this.host.outbox;
     outbox.drop(variable); // anything queued for it was ordered before this write
     const now = performance.now();
