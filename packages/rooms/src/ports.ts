@@ -450,6 +450,48 @@ export interface Moderation {
   unblockWord(word: string): Promise<boolean>;
 }
 
+/** What ProjectPolicies.put did: stored, or refused because MAX_POLICIES rooms have one. */
+export type PutPolicyResult = 'stored' | 'too-many-policies';
+
+/** Every stored policy at one moment, with the version (see ProjectPolicies.version) it was read at. */
+export interface PolicyTable {
+  readonly version: string;
+  /** room -> the policy's text, as put. */
+  readonly policies: ReadonlyMap<string, string>;
+}
+
+/**
+ * Per-project policies that operators set at run time, shared by every pod, kept without
+ * expiry (Redis: with the store's persistence, so across restarts). The engine keeps each
+ * one as opaque text: the gateway validates what it puts and parses what it reads. A room's
+ * policy outlives the room (deleteRoom keeps it): it is about the project, not its data.
+ */
+export interface ProjectPolicies {
+  /** The room's policy, or null. */
+  get(room: string): Promise<string | null>;
+  /**
+   * Replaces the room's policy and tells every engine of the cluster (watch). At most
+   * MAX_POLICIES rooms hold one (about: two operators racing for the last place may both get it).
+   */
+  put(room: string, policy: string): Promise<PutPolicyResult>;
+  /** Removes the room's policy and tells every engine; false when it had none. */
+  delete(room: string): Promise<boolean>;
+  /** Every policy, read at one point of their order. */
+  all(): Promise<PolicyTable>;
+  /**
+   * Changes with every put and delete (opaque: compare for equality; it may go back when a
+   * store without persistence restarted). A reader that polls it and calls `all` when it
+   * differs catches whatever `watch` lost.
+   */
+  version(): Promise<string>;
+  /**
+   * Calls `listener` with each room whose policy was put or deleted through any engine of
+   * the cluster, soon after (Redis: pub/sub, so a notice may be lost while the connection
+   * is down; poll `version` as a safety net). Call once, before the changes it must see.
+   */
+  watch(listener: (room: string) => void): void;
+}
+
 /** A store and its bus, sharing one backend. Created by a factory; closed once. */
 export interface RoomEngine {
   readonly kind: 'memory' | 'redis';
@@ -457,6 +499,7 @@ export interface RoomEngine {
   readonly bus: RoomBus;
   readonly counters: WindowCounters;
   readonly moderation: Moderation;
+  readonly policies: ProjectPolicies;
   /** True while the backend is reachable (always true in memory). */
   isConnected(): boolean;
   close(): Promise<void>;

@@ -29,6 +29,9 @@ const ADMIN_CALLS: readonly [string, string, unknown][] = [
   ['GET', '/api/v1/blocklist', undefined],
   ['PUT', '/api/v1/blocklist/word', undefined],
   ['DELETE', '/api/v1/blocklist/word', undefined],
+  ['GET', '/api/v1/projects/a-room/policy', undefined],
+  ['PUT', '/api/v1/projects/a-room/policy', { frozen: true }],
+  ['DELETE', '/api/v1/projects/a-room/policy', undefined],
 ];
 
 /** Room names that try to leave their Redis key, or are just odd; each maps to a room that does not exist. */
@@ -213,6 +216,9 @@ describe.each(TARGET_KINDS)('HTTP API: access and input (%s)', (kind) => {
         'GET /api/v1/blocklist',
         'PUT /api/v1/blocklist/{word}',
         'DELETE /api/v1/blocklist/{word}',
+        'GET /api/v1/projects/{room}/policy',
+        'PUT /api/v1/projects/{room}/policy',
+        'DELETE /api/v1/projects/{room}/policy',
         'GET /api/v1/openapi.json',
       ].sort(),
     );

@@ -122,3 +122,18 @@ export function parseChannel(prefix: string, channel: string): ParsedChannel | n
   if (inner.startsWith('~')) return null;
   return { kind: 'room', room: inner };
 }
+
+/** Project policies (ProjectPolicies): one tag of their own (`~` cannot start a room), so one Cluster slot. */
+export interface PolicyKeys {
+  /** hash: room -> the policy's text */
+  readonly table: string;
+  /** string: a counter raised by every put and delete, in the same transaction (ProjectPolicies.version) */
+  readonly version: string;
+  /** pub/sub channel every pod subscribes: each message is the room whose policy changed */
+  readonly channel: string;
+}
+
+export function policyKeys(prefix: string): PolicyKeys {
+  const base = `${prefix}{~policies}`;
+  return { table: `${base}:table`, version: `${base}:version`, channel: base };
+}

@@ -56,7 +56,8 @@ export function roomRoutes(api: FastifyInstance, context: ApiContext): void {
       const [snapshot, clients] = await fromEngine(Promise.all([store.snapshot(room), store.memberCount(room)]));
       if (snapshot === null) throw unknownRoom(room);
       // fromEntries defines own properties: a name like "__proto__" stays data.
-      return { room, variables: typedVariables(snapshot.variables), clients };
+      const policy = context.policies.get(room);
+      return { room, variables: typedVariables(snapshot.variables), clients, ...(policy !== null && { policy }) };
     },
   );
 

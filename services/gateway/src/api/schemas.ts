@@ -3,6 +3,7 @@
  * and the OpenAPI document (openapi.ts) is made of the same objects.
  */
 import { MAX_PROJECT_ID_LENGTH, MAX_VARIABLE_NAME_LENGTH } from '@cloudvars/protocol';
+import { policy } from './policy-schemas.ts';
 
 /** The longest ban, a year: a ban lapses by itself, so a forgotten one does not last forever. */
 export const MAX_BAN_SECONDS = 365 * 24 * 60 * 60;
@@ -47,6 +48,7 @@ export const roomState = {
       description: 'Variable name -> value, with its JSON type: a number as set by a number (or by a 2020 client: number text), a string as set by a string.',
     },
     clients: { type: 'integer', minimum: 0, description: 'Clients in the room, across every pod.' },
+    policy: { ...policy, description: 'The project policy in force on the pod that answered (PUT /api/v1/projects/{room}/policy); absent: the global settings apply.' },
   },
 } as const;
 

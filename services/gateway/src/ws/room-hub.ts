@@ -182,6 +182,11 @@ export class RoomHub implements BusListener {
     return room;
   }
 
+  /** The room's members on this pod, joined or joining (a policy's block closes them). */
+  membersOf(name: string): readonly RoomMember[] {
+    return [...(this.rooms.get(name)?.members ?? [])];
+  }
+
   release(room: LocalRoom, member: RoomMember): void {
     if (!room.members.delete(member) || room.members.size > 0) return;
     this.setActiveRooms(this.activeRooms - 1);
