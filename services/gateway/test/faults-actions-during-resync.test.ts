@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admin, podsPerTest, roomPath } from './support/api.ts';
 import { TestClient, until } from './support/client.ts';
 import { cloud } from './support/conformance.ts';
-import { membersAre } from './support/gateway.ts';
+import { membersAre, type RunningGateway } from './support/gateway.ts';
 
 /** Rounds of kill-then-act: one could miss the gap by luck, five in a row do not. */
 const ROUNDS = 5;
@@ -37,43 +37,46 @@ async function killSubscribers(): Promise<void> {
   expect(await (raw as Redis).client('KILL', 'TYPE', 'pubsub')).toBeGreaterThanOrEqual(2);
 }
 
+/** One client of `user` in each of ROUNDS rooms named `<label>-<i>`, on the two pods in turn. */
+async function oneClientPerRoom(pods: readonly [RunningGateway, RunningGateway], label: string, user: string): Promise<TestClient[]> {
+  const clients: TestClient[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    const room = `${label}-${i}`;
+    clients.push(await TestClient.join(pods[i % 2]!.url, room, user, { [cloud('x')]: '0' }, 'scratch'));
+    await membersAre(pods[0], room, 1);
+  }
+  return clients;
+}
+
+/** Each client is closed with `code`. */
+async function allClosedWith(clients: readonly TestClient[], code: number): Promise<void> {
+  for (const [i, client] of clients.entries()) {
+    await until(() => client.closed !== null, { what: `client ${i} to be closed`, timeoutMs: 20_000 });
+    expect(client.closed?.code, `client ${i}`).toBe(code);
+  }
+}
+
 describe('operators\' actions during a resync (redis)', () => {
   const { pods } = podsPerTest('redis');
 
   it('closes every kicked client (4002) though the kick was published while the pods\' subscribers were down', async () => {
     const [a, b] = await pods();
-    const clients: TestClient[] = [];
-    for (let i = 0; i < ROUNDS; i++) {
-      const room = `kick-during-resync-${i}`;
-      clients.push(await TestClient.join((i % 2 === 0 ? a : b).url, room, 'griefer', { [cloud('x')]: '0' }, 'scratch'));
-      await membersAre(a, room, 1);
-    }
+    const clients = await oneClientPerRoom([a, b], 'kick-during-resync', 'griefer');
     for (let i = 0; i < ROUNDS; i++) {
       await killSubscribers();
       const answer = await admin(a.httpUrl, 'POST', `${roomPath(`kick-during-resync-${i}`)}/kick`, { user: 'griefer' });
       expect(answer.status).toBe(200);
     }
-    for (const [i, client] of clients.entries()) {
-      await until(() => client.closed !== null, { what: `kicked client ${i} to be closed`, timeoutMs: 20_000 });
-      expect(client.closed?.code, `client ${i}`).toBe(4002);
-    }
+    await allClosedWith(clients, 4002);
   });
 
   it('closes every client of a room deleted while the pods\' subscribers were down (4010)', async () => {
     const [a, b] = await pods();
-    const clients: TestClient[] = [];
-    for (let i = 0; i < ROUNDS; i++) {
-      const room = `delete-during-resync-${i}`;
-      clients.push(await TestClient.join((i % 2 === 0 ? a : b).url, room, 'player', { [cloud('x')]: '0' }, 'scratch'));
-      await membersAre(a, room, 1);
-    }
+    const clients = await oneClientPerRoom([a, b], 'delete-during-resync', 'player');
     for (let i = 0; i < ROUNDS; i++) {
       await killSubscribers();
       expect((await admin(b.httpUrl, 'DELETE', roomPath(`delete-during-resync-${i}`))).status).toBe(200);
     }
-    for (const [i, client] of clients.entries()) {
-      await until(() => client.closed !== null, { what: `client ${i} of a deleted room to be closed`, timeoutMs: 20_000 });
-      expect(client.closed?.code, `client ${i}`).toBe(4010);
-    }
+    await allClosedWith(clients, 4010);
   });
 });
