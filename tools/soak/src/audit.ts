@@ -174,7 +174,7 @@ export async function auditRedis(url: string, expected: Expected): Promise<Audit
     }
     // Project policies: every live gateway listens for policy changes on one channel.
     const policies = `${prefix}{~policies}`;
-    if (subscribers.has(policies) && subscribers.get(policies) !== expected.pods.size) problems.push(`policy channel: ${subscribers.get(policies)} subscribers, ${expected.pods.size} live gateways`);
+    if (subscribers.has(policies) && subscribers.get(policies) !== expected.pods.length) problems.push(`policy channel: ${subscribers.get(policies)} subscribers, ${expected.pods.length} live gateways`);
     subscribers.delete(policies);
     for (const [channel, n] of subscribers) problems.push(`subscribed channel nobody explains: ${channel} (${n})`);
 
