@@ -21,7 +21,7 @@ interface Pending {
  */
 function controlledBus(): { bus: RedisBus; inbox: BusInbox; subscribes: Pending[]; deliver(channel: string, message: string): void } {
   const subscribes: Pending[] = [];
-  const inbox = new BusInbox({ prefix: 'cv:', podId: 'pod', report: () => undefined });
+  const inbox = new BusInbox({ prefix: 'cv:', podId: 'pod', report: () => undefined, podChannels: [] });
   const transport: PubSubTransport = {
     subscribe: (channels) =>
       new Promise<void>((resolve, reject) => {

@@ -4,7 +4,7 @@
  * `RedisBus` that subscribes and publishes through that transport. Events are parsed and
  * handed to the listener synchronously in the reader's message callback, never awaited
  * (invariant 8). The probe travels the same path as events: a pod-private channel on the
- * same subscriber (or shard).
+ * same subscriber (or shard), and so do the pod channels outside the rooms (the policy notices).
  */
 import type { BusListener, EngineStatusEvent, RoomBus } from '../ports.ts';
 import { listenerAlreadySet, toError } from '../errors.ts';
@@ -24,15 +24,24 @@ interface Added {
   readonly made: readonly Subscription[];
 }
 
+/** A channel every pod listens on outside the rooms (policy notices), with its receiver. */
+export interface PodChannel {
+  readonly channel: string;
+  /** Called synchronously from the connection's reader, like a room's events. */
+  message(payload: string): void;
+}
+
 export interface BusInboxOptions {
   readonly prefix: string;
   readonly podId: string;
   readonly report: (event: EngineStatusEvent) => void;
+  /** Subscribed at start with the probe, and again after every reconnect. */
+  readonly podChannels: readonly PodChannel[];
 }
 
 /**
- * The receiving side: the subscribed rooms, the pending probes and the one listener. It is
- * the transport's receiver, so it exists before the transport does.
+ * The receiving side: the subscribed rooms, the pending probes, the one listener and the pod
+ * channels. It is the transport's receiver, so it exists before the transport does.
  */
 export class BusInbox implements TransportReceiver {
   readonly probeChannel: string;
@@ -43,9 +52,11 @@ export class BusInbox implements TransportReceiver {
   /** Probes on their way, by token: each answers true when it arrives, false otherwise. */
   private readonly probes = new Map<string, (arrived: boolean) => void>();
   private listener: BusListener | undefined;
+  private readonly podChannels: ReadonlyMap<string, PodChannel>;
 
   constructor(private readonly options: BusInboxOptions) {
     this.probeChannel = probeChannel(options.prefix, options.podId);
+    this.podChannels = new Map(options.podChannels.map((pod) => [pod.channel, pod]));
   }
 
   listen(listener: BusListener): void {
@@ -53,13 +64,23 @@ export class BusInbox implements TransportReceiver {
     this.listener = listener;
   }
 
+  /** The channels this pod listens on whatever its rooms: the probe and the pod channels. */
+  fixedChannels(): readonly string[] {
+    return [this.probeChannel, ...this.podChannels.keys()];
+  }
+
   channels(): readonly string[] {
-    return [this.probeChannel, ...[...this.rooms.values()].map((subscription) => subscription.channel)];
+    return [...this.fixedChannels(), ...[...this.rooms.values()].map((subscription) => subscription.channel)];
   }
 
   message(channel: string, message: string): void {
     const subscription = this.byChannel.get(channel);
     if (subscription === undefined) {
+      const pod = this.podChannels.get(channel);
+      if (pod !== undefined) {
+        pod.message(message);
+        return;
+      }
       const parsed = parseChannel(this.options.prefix, channel);
       if (parsed?.kind === 'probe' && parsed.podId === this.options.podId) this.probes.get(message)?.(true);
       return; // else a room unsubscribed meanwhile, or not ours
@@ -172,9 +193,9 @@ export class RedisBus implements RoomBus {
     private readonly report: (event: EngineStatusEvent) => void,
   ) {}
 
-  /** Subscribes the probe channel; resolves once probes can come back. */
+  /** Subscribes the probe and the pod channels; resolves once probes and notices can arrive. */
   async start(): Promise<void> {
-    await this.transport.subscribe([this.inbox.probeChannel]);
+    await this.transport.subscribe(this.inbox.fixedChannels());
   }
 
   listen(listener: BusListener): void {

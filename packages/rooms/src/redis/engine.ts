@@ -1,9 +1,10 @@
 /**
  * createRedisEngine: the RoomEngine for a cluster of gateway pods sharing one Redis
  * (standalone, Sentinel or Cluster; see README.md for the URL forms). Its parts are built in
- * order, each given what it needs at construction: the clients, the bus's inbox, the
- * transport that feeds it, the scripts, moderation and store, the bus, then the guard that
- * bounds every call. Nothing is patched in afterwards.
+ * order, each given what it needs at construction: the clients, the receivers (the policy
+ * notices and the bus's inbox), the transport that feeds them, the scripts, moderation,
+ * store and policies, the bus, then the guard that bounds every call. Nothing is patched in
+ * afterwards.
  */
 import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
@@ -14,6 +15,7 @@ import type {
   EngineStatusEvent,
   EngineStatusListener,
   Moderation,
+  ProjectPolicies,
   RoomBus,
   RoomEngine,
   RoomStore,
@@ -27,6 +29,7 @@ import { EngineGuard } from './guard.ts';
 import { assertKeyPrefix, counterKey } from './keys.ts';
 import { joinLeavingLate } from './late-join.ts';
 import { createRedisModeration } from './moderation.ts';
+import { createRedisPolicies, PolicyNotices } from './policies.ts';
 import { defineScripts } from './scripts.ts';
 import type { Scripts } from './scripts.ts';
 import { createRedisStore } from './store.ts';
@@ -112,7 +115,8 @@ export function createRedisEngine(options: RedisEngineOptions): RoomEngine {
 
   const clients = createClients(target, podId, commandTimeoutMs);
   const storeClient = clients.kind === 'cluster' ? clients.cluster : clients.store;
-  const inbox = new BusInbox({ prefix, podId, report });
+  const notices = new PolicyNotices(prefix, report);
+  const inbox = new BusInbox({ prefix, podId, report, podChannels: [notices] });
   const transport =
     clients.kind === 'cluster' ? new ClusterTransport(clients.cluster, inbox) : new SingleTransport(clients.store, clients.subscriber, inbox);
   watch(storeClient, 'store', report);
@@ -129,6 +133,7 @@ export function createRedisEngine(options: RedisEngineOptions): RoomEngine {
     sharded: clients.kind === 'cluster',
     barred: (request) => moderation.barred(request),
   });
+  const policies = createRedisPolicies({ client: storeClient, transport, notices, prefix, report });
   const bus = new RedisBus(inbox, transport, report);
   const guard = new EngineGuard(commandTimeoutMs);
   return new RedisEngine({
@@ -137,6 +142,7 @@ export function createRedisEngine(options: RedisEngineOptions): RoomEngine {
     guard,
     store: guardedStore(store, guard, report),
     moderation: guardedModeration(moderation, guard),
+    policies: guardedPolicies(policies, guard),
     bus: new GuardedBus({ bus, inbox, transport, storeClient, guard, report }),
     counters: redisCounters(scripts, prefix, options.now, guard),
   });
@@ -151,6 +157,7 @@ function guardedStore(store: RoomStore, guard: EngineGuard, report: EngineStatus
     leave: guard.guarded('leave', store.leave),
     renew: guard.guarded('renew', store.renew),
     snapshot: guard.guarded('snapshot', store.snapshot),
+    catchUp: guard.guarded('catchUp', store.catchUp),
     memberCount: guard.guarded('memberCount', store.memberCount),
     log: guard.guarded('log', store.log),
     deleteRoom: guard.guarded('deleteRoom', store.deleteRoom),
@@ -166,6 +173,17 @@ function guardedModeration(moderation: Moderation, guard: EngineGuard): Moderati
     blockedWords: guard.guarded('blockedWords', moderation.blockedWords),
     blockWord: guard.guarded('blockWord', moderation.blockWord),
     unblockWord: guard.guarded('unblockWord', moderation.unblockWord),
+  };
+}
+
+function guardedPolicies(policies: ProjectPolicies, guard: EngineGuard): ProjectPolicies {
+  return {
+    get: guard.guarded('policy', policies.get),
+    put: guard.guarded('putPolicy', policies.put),
+    delete: guard.guarded('deletePolicy', policies.delete),
+    all: guard.guarded('policies', policies.all),
+    version: guard.guarded('policyVersion', policies.version),
+    watch: (listener) => policies.watch(listener),
   };
 }
 
@@ -192,7 +210,7 @@ interface GuardedBusParts {
 
 /** The bus as the engine offers it: refused once closed, bounded, and repaired when probes fail. */
 class GuardedBus implements RoomBus {
-  /** Resolves true once the probe channel is subscribed, false if that first SUBSCRIBE failed. */
+  /** Resolves true once the probe and pod channels are subscribed, false if that first SUBSCRIBE failed. */
   private readonly started: Promise<boolean>;
   private failedProbes = 0;
 
@@ -282,6 +300,7 @@ interface RedisEngineParts {
   readonly guard: EngineGuard;
   readonly store: RoomStore;
   readonly moderation: Moderation;
+  readonly policies: ProjectPolicies;
   readonly bus: GuardedBus;
   readonly counters: WindowCounters;
 }
@@ -290,12 +309,14 @@ class RedisEngine implements RoomEngine {
   readonly kind = 'redis';
   readonly store: RoomStore;
   readonly moderation: Moderation;
+  readonly policies: ProjectPolicies;
   readonly bus: GuardedBus;
   readonly counters: WindowCounters;
 
   constructor(private readonly parts: RedisEngineParts) {
     this.store = parts.store;
     this.moderation = parts.moderation;
+    this.policies = parts.policies;
     this.bus = parts.bus;
     this.counters = parts.counters;
   }
