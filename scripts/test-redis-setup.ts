@@ -2,13 +2,16 @@
  * vitest globalSetup: provides `redisUrl` to every test file (inject('redisUrl')).
  * Order: REDIS_URL if set; else testcontainers' redis where a Docker engine answers; else
  * `redis-server` from PATH on a free 127.0.0.1 port; else, as root, apt-get installs it;
- * else a message that says what to install. Tests isolate themselves by key prefix.
+ * else a message that says what to install. A Docker engine that answers but cannot start
+ * the container (an offline machine cannot pull the image) falls back to the next, with one
+ * line saying so (chooseRedis). Tests isolate themselves by key prefix.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { chooseRedis, type FoundRedis } from '@cloudvars/test-support/redis-choice';
 import { hasBinary, startRedisProcess } from '@cloudvars/test-support/redis-server';
 
 // Declares ProvidedContext.redisUrl for `project.provide` and every `inject('redisUrl')`.
@@ -41,7 +44,7 @@ function mayHaveDocker(): boolean {
   );
 }
 
-async function fromTestcontainers(): Promise<{ url: string; teardown: Teardown } | undefined> {
+async function fromTestcontainers(): Promise<FoundRedis | undefined> {
   if (!mayHaveDocker()) return undefined;
   const { GenericContainer, Wait, getContainerRuntimeClient } = await import('testcontainers');
   const runtime = await withTimeout(
@@ -73,7 +76,7 @@ function installRedisServer(): boolean {
   return result.status === 0 && hasBinary('redis-server');
 }
 
-async function fromLocalServer(): Promise<{ url: string; teardown: Teardown } | undefined> {
+async function fromLocalServer(): Promise<FoundRedis | undefined> {
   if (!hasBinary('redis-server') && !installRedisServer()) return undefined;
   const server = await startRedisProcess();
   return { url: server.url, teardown: () => server.destroy() };
@@ -85,7 +88,13 @@ export default async function setup(project: TestProject): Promise<Teardown | un
     project.provide('redisUrl', fromEnv);
     return undefined;
   }
-  const found = (await fromTestcontainers()) ?? (await fromLocalServer());
+  const found = await chooseRedis(
+    [
+      { name: 'testcontainers', find: fromTestcontainers },
+      { name: 'redis-server from PATH (or apt-get)', find: fromLocalServer },
+    ],
+    (line) => console.warn(line),
+  );
   if (!found) {
     throw new Error(
       'CV_ERR_TEST_NO_REDIS: tests need Redis >= 7. Set REDIS_URL, start a Docker engine, ' +

@@ -175,7 +175,8 @@ export type JoinResult =
  * over-budget: the change would grow the room's names and values beyond `maxRoomBytes`.
  * name-taken: a rename's new name is already a variable of the room.
  */
-export type ChangeRefusal = 'unknown-room' | 'unknown-variable' | 'too-many-variables' | 'over-budget' | 'name-taken';
+/** `not-increasing`: a set with `SetOptions.increasing` whose value is no number above the stored one. */
+export type ChangeRefusal = 'unknown-room' | 'unknown-variable' | 'too-many-variables' | 'over-budget' | 'name-taken' | 'not-increasing';
 
 export type SetResult =
   | { readonly ok: true; readonly seq: number }
@@ -198,6 +199,18 @@ export interface SetOptions extends ChangeOptions {
    * refused. An applied set that may create makes the room shared (JoinRequest.variables).
    */
   readonly create?: boolean;
+  /**
+   * "Only increases" (a project policy's rule, e.g. a high score): the set applies only when
+   * its value is a decimal number (optional `-`, digits with at most one `.`, an optional
+   * exponent; finite as a double) above the stored value read as one. A variable not yet
+   * stored, or whose stored value is no such number, takes any such number. Checked in the
+   * same atomic step that applies the set, so concurrent writers on every pod cannot lower
+   * it; refused with `not-increasing`.
+   */
+  readonly increasing?: boolean;
+  /** The project's own limits (its policy), instead of the engine's `maxVariables` and `maxRoomBytes`, for this set. */
+  readonly maxVariables?: number;
+  readonly maxRoomBytes?: number;
 }
 
 /**

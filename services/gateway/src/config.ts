@@ -181,7 +181,13 @@ export const SETTINGS = {
     default: false,
     help: 'Room reads (GET /api/v1/rooms/..., the live room page) need an admin token too; off, they are public, as cloud values are on Scratch.',
   },
-  API_RATE_LIMIT_PER_MINUTE: { kind: 'int', default: 300, min: 1, help: 'HTTP API calls per client address per minute, across the cluster (HTTP 429 beyond).' },
+  API_RATE_LIMIT_PER_MINUTE: { kind: 'int', default: 300, min: 1, help: 'HTTP API calls per client address per minute, across the cluster (HTTP 429 beyond); an operator\'s calls (a valid admin token) count apart.' },
+  API_OPERATOR_RATE_LIMIT_PER_MINUTE: {
+    kind: 'int',
+    default: 6000,
+    min: 1,
+    help: 'HTTP API calls per operator (admin token) per minute, across the cluster (HTTP 429 beyond), counted apart from its address\'s, so players behind the same address cannot starve it; high enough for a backend that owns protected variables.',
+  },
   CLOUD_LOG_LENGTH: {
     kind: 'int',
     default: 100,
@@ -256,6 +262,7 @@ export interface Config {
   readonly adminTokens: readonly AdminToken[];
   readonly apiReadsNeedToken: boolean;
   readonly apiRateLimitPerMinute: number;
+  readonly apiOperatorRateLimitPerMinute: number;
   readonly cloudLogLength: number;
   readonly liveViewersPerAddress: number;
   readonly maxLiveViewers: number;
@@ -446,6 +453,7 @@ export function loadConfig(env: Env = process.env): Config {
     adminTokens: readAdminTokens(env),
     apiReadsNeedToken: readBool(env, 'API_READS_NEED_TOKEN'),
     apiRateLimitPerMinute: readInt(env, 'API_RATE_LIMIT_PER_MINUTE'),
+    apiOperatorRateLimitPerMinute: readInt(env, 'API_OPERATOR_RATE_LIMIT_PER_MINUTE'),
     cloudLogLength: readInt(env, 'CLOUD_LOG_LENGTH'),
     liveViewersPerAddress: readInt(env, 'LIVE_VIEWERS_PER_ADDRESS'),
     maxLiveViewers: readInt(env, 'MAX_LIVE_VIEWERS'),

@@ -105,18 +105,40 @@ describe.each(TARGET_KINDS)('HTTP API: access and input (%s)', (kind) => {
     expect((await call(b.httpUrl, 'GET', '/api/v1/openapi.json')).status).toBe(200);
   });
 
-  it('limits API calls per address across every pod (429 with Retry-After), WebSocket subscriptions included', async () => {
+  it('limits API calls per address across every pod (429 with Retry-After), WebSocket subscriptions and calls with a wrong token included', async () => {
     const [a, b] = await pods({ API_RATE_LIMIT_PER_MINUTE: '4' });
     const answers = [];
-    for (let i = 0; i < 4; i++) answers.push((await call(i % 2 === 0 ? a.httpUrl : b.httpUrl, 'GET', roomPath('limited'))).status);
-    expect(answers).toEqual([404, 404, 404, 404]);
-    const refused = await admin(b.httpUrl, 'POST', `${roomPath('limited')}/set`, { name: cloud('a'), value: '1' });
+    for (let i = 0; i < 3; i++) answers.push((await call(i % 2 === 0 ? a.httpUrl : b.httpUrl, 'GET', roomPath('limited'))).status);
+    // A token that is not one of ours is no operator's: its call counts for the address.
+    answers.push((await call(b.httpUrl, 'POST', `${roomPath('limited')}/set`, { token: 'not-a-token-0123456789', body: { name: cloud('a'), value: '1' } })).status);
+    expect(answers).toEqual([404, 404, 404, 403]);
+    const refused = await call(b.httpUrl, 'GET', roomPath('limited'));
     expect([refused.status, refused.body]).toEqual([429, { error: 'rate-limited', message: expect.any(String) }]);
     const retryAfter = Number(refused.headers.get('retry-after'));
     expect(retryAfter).toBeGreaterThanOrEqual(1);
     expect(retryAfter).toBeLessThanOrEqual(60);
-    expect((await call(a.httpUrl, 'GET', roomPath('limited'))).status).toBe(429);
+    expect((await call(a.httpUrl, 'POST', `${roomPath('limited')}/set`, { token: 'not-a-token-0123456789', body: { name: cloud('a'), value: '1' } })).status).toBe(429);
     expect((await upgradeStatus(`${a.url}api/v1/rooms/limited/live`)).status).toBe(429);
+  });
+
+  it('counts an operator\'s calls apart from its address\'s (API_OPERATOR_RATE_LIMIT_PER_MINUTE): players behind the same address cannot starve it', async () => {
+    const [a, b] = await pods({ API_RATE_LIMIT_PER_MINUTE: '2', API_OPERATOR_RATE_LIMIT_PER_MINUTE: '3' });
+    const player = await TestClient.join(a.url, 'shared-address', 'player', { [cloud('a')]: '0' });
+    await membersAre(a, 'shared-address', 1);
+    // The players of the operator's address use up its budget.
+    for (let i = 0; i < 2; i++) expect((await call(a.httpUrl, 'GET', roomPath('shared-address'))).status).toBe(200);
+    expect((await call(b.httpUrl, 'GET', roomPath('shared-address'))).status).toBe(429);
+    // The operator, from that address, still gets its own budget, across pods; reads with its token count there too.
+    const set = (pod: RunningGateway, token: string = OPERATOR.token) => call(pod.httpUrl, 'POST', `${roomPath('shared-address')}/set`, { token, body: { name: cloud('a'), value: '1' } });
+    expect((await set(a)).status).toBe(200);
+    expect((await call(b.httpUrl, 'GET', roomPath('shared-address'), { token: OPERATOR.token })).status).toBe(200);
+    expect((await set(b)).status).toBe(200);
+    const refused = await set(a);
+    expect([refused.status, (refused.body as { error: string }).error]).toEqual([429, 'rate-limited']);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    // Each operator has a budget of its own.
+    expect((await set(b, OTHER_OPERATOR.token)).status).toBe(200);
+    player.close();
   });
 
   it('counts an IPv6 address\'s API calls by its /64 (IPV6_PREFIX_LENGTH), like every per-address limit', async () => {

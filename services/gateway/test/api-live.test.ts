@@ -70,6 +70,37 @@ class Viewer {
   }
 }
 
+/** The room as a page shows it after `messages`, in order (as room.html applies them). */
+function pageView(messages: readonly LiveMessage[]): Record<string, string> {
+  let view: Record<string, string> = {};
+  for (const message of messages) {
+    const name = message.name as string;
+    switch (message.type) {
+      case 'snapshot':
+        view = { ...(message.variables as Record<string, string>) };
+        break;
+      case 'set':
+        view[name] = message.value as string;
+        break;
+      case 'rename': {
+        const value = view[name];
+        delete view[name];
+        if (value !== undefined) view[message.newName as string] = value;
+        break;
+      }
+      case 'delete':
+        delete view[name];
+        break;
+    }
+  }
+  return view;
+}
+
+function equalViews(a: Record<string, string>, b: Record<string, string>): boolean {
+  const names = Object.keys(a);
+  return names.length === Object.keys(b).length && names.every((name) => a[name] === b[name]);
+}
+
 /** Opens a live subscription: its socket once open, or the HTTP status it was refused with (0: no answer). */
 function upgradeOutcome(url: string): Promise<WebSocket | number> {
   return new Promise((resolve) => {
@@ -292,6 +323,59 @@ describe('live subscriptions are bounded like connections', () => {
     expect(await stopped.closedWith()).toBe(1008);
     expect(reading.closed).toBeNull();
   });
+
+  it('serves a big room to a page on a slow link: changes made while its snapshot is still unsent are held back, not closed for (1008), and it ends on the room', async () => {
+    const limit = 16_384;
+    const gw = await gateway({
+      SEND_BUFFER_LIMIT_BYTES: String(limit),
+      // Far longer than the slow page takes to read the room: only falling behind is tested.
+      SLOW_CONSUMER_TIMEOUT_MS: '60000',
+      // A room of 4 MB: loopback's kernel buffers take a few MB from a page that does not read.
+      MAX_VALUE_LENGTH: '1000000',
+      MAX_ROOM_BYTES: String(16 * 1024 * 1024),
+      MAX_PAYLOAD_BYTES: String(16 * 1024 * 1024),
+      RATE_LIMIT_PER_SECOND: '1000000',
+      RATE_LIMIT_BURST: '1000000',
+    });
+    const room = 'big-room';
+    const initial = Object.fromEntries(Array.from({ length: 4 }, (_, i) => [cloud(`v${i}`), `${i + 1}`.repeat(1_000_000)]));
+    const writer = await TestClient.join(gw.url, room, 'writer', initial);
+    await membersAre(gw, room, 1);
+    const reading = await Viewer.open(gw, room);
+    const slow = await Viewer.open(gw, room);
+    slow.tcp.pause();
+    const server = slow.serverSide(gw);
+    await until(() => reading.of('snapshot').length === 1 && server.bufferedAmount > limit, { what: 'the snapshot stuck on the slow link' });
+    const stuck = server.bufferedAmount;
+    // Changes while the snapshot is unsent: the hub hands each event to both pages at once
+    // (the reading page, behind too while it reads 4 MB, may get the room anew instead).
+    for (let n = 1; n <= 5; n++) {
+      writer.set(cloud('v0'), String(n));
+      await until(() => pageView(reading.messages)[cloud('v0')] === String(n), { what: `set ${n} to reach the reading page` });
+    }
+    writer.set(cloud('v1'), '42');
+    await until(() => pageView(reading.messages)[cloud('v1')] === '42', { what: 'the last set to reach the reading page' });
+    expect(server.readyState).toBe(WebSocket.OPEN);
+    // Nothing piled up behind the snapshot meanwhile.
+    expect(server.bufferedAmount).toBeLessThanOrEqual(stuck);
+    // The page reads again, slowly: a few milliseconds of reading now and then.
+    const slowly = setInterval(() => {
+      slow.tcp.resume();
+      setTimeout(() => slow.tcp.pause(), 2);
+    }, 20);
+    const expected = { ...initial, [cloud('v0')]: '5', [cloud('v1')]: '42' };
+    try {
+      await until(() => equalViews(pageView(slow.messages), expected), { what: 'the slow page to show the room', timeoutMs: 30_000 });
+    } finally {
+      clearInterval(slowly);
+      slow.tcp.resume();
+    }
+    expect(slow.closed).toBeNull();
+    expect(reading.closed).toBeNull();
+    // And it follows the room from there, as any page.
+    writer.set(cloud('v2'), '7');
+    await until(() => pageView(slow.messages)[cloud('v2')] === '7', { what: 'the next change on the slow page' });
+  }, 60_000);
 
   it('takes a page\'s bad frame (invalid UTF-8) as the client\'s error: 1007, counted in cloudvars_client_errors_total, no error-level line', async () => {
     const { lines, logger } = collectLogs('debug');

@@ -117,3 +117,21 @@ export function snapshotOf(room: MemoryRoom): RoomSnapshot {
   const variables = [...room.variables].sort(([a], [b]) => byCodePoint(a, b));
   return { epoch: room.epoch, seq: room.seq, variables };
 }
+
+/** A decimal number: optional '-', digits with at most one '.', an optional exponent (set.lua's decimal_number). */
+const DECIMAL_NUMBER = /^-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/;
+
+/** `text` as a decimal number, finite as a double; null for anything else (hex, "Infinity", spaces...). */
+export function decimalNumber(text: string): number | null {
+  if (!DECIMAL_NUMBER.test(text)) return null;
+  const number = Number(text);
+  return Number.isFinite(number) ? number : null;
+}
+
+/** SetOptions.increasing: `value` is a number above `stored` (any number when nothing, or no number, is stored). */
+export function increases(stored: string | undefined, value: string): boolean {
+  const number = decimalNumber(value);
+  if (number === null) return false;
+  const before = stored === undefined ? null : decimalNumber(stored);
+  return before === null || number > before;
+}

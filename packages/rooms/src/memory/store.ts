@@ -22,7 +22,7 @@ import { engineClosed } from '../errors.ts';
 import { DEFAULT_LOG_LENGTH, LOG_NAME_BYTES, clipUtf8 } from '../log.ts';
 import { LeaseTable, type LeaseRecord } from './leases.ts';
 import type { MemoryModeration } from './moderation.ts';
-import { addNames, createRoom, entryBytes, growsBeyond, sameNames, snapshotOf, usernameKey, type MemoryRoom } from './rooms.ts';
+import { addNames, createRoom, entryBytes, growsBeyond, increases, sameNames, snapshotOf, usernameKey, type MemoryRoom } from './rooms.ts';
 
 /**
  * The single-process store. Every method runs to completion synchronously before its
@@ -143,10 +143,11 @@ export class MemoryStore implements RoomStore {
     const old = room.variables.get(variable);
     if (old === undefined) {
       if (options.create !== true) return { ok: false, reason: 'unknown-variable' };
-      if (room.variables.size >= this.limits.maxVariables) return { ok: false, reason: 'too-many-variables' };
+      if (room.variables.size >= (options.maxVariables ?? this.limits.maxVariables)) return { ok: false, reason: 'too-many-variables' };
     }
+    if (options.increasing === true && !increases(old, value)) return { ok: false, reason: 'not-increasing' };
     const bytes = room.bytes - (old === undefined ? 0 : entryBytes(variable, old)) + entryBytes(variable, value);
-    if (growsBeyond(room.bytes, bytes, this.limits.maxRoomBytes)) return { ok: false, reason: 'over-budget' };
+    if (growsBeyond(room.bytes, bytes, options.maxRoomBytes ?? this.limits.maxRoomBytes)) return { ok: false, reason: 'over-budget' };
     if (old !== value) this.touch(roomName, room);
     if (options.create === true) room.only2020 = false;
     room.variables.set(variable, value);

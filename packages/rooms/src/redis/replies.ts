@@ -98,6 +98,7 @@ const CHANGE_REFUSALS: ReadonlySet<string> = new Set<ChangeRefusal>([
   'too-many-variables',
   'over-budget',
   'name-taken',
+  'not-increasing',
 ]);
 
 /** set.lua, rename.lua, delete.lua: `{1, seq}` or `{0, reason}`. */

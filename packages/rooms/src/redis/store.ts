@@ -163,7 +163,10 @@ export function createRedisStore(options: RedisStoreOptions): RoomStore {
   function set(room: string, origin: string, variable: string, value: string, setOptions: SetOptions = {}): Promise<SetResult> {
     const create = setOptions.create === true ? 1 : 0;
     const user = setOptions.user ?? '';
-    return scripts.set(...keysOf(room), now(), origin, variable, value, sharded, create, limits.maxVariables, limits.maxRoomBytes, user, logLength, LOG_VALUE_BYTES, limits.roomTtlMs, LOG_NAME_BYTES);
+    const maxVariables = setOptions.maxVariables ?? limits.maxVariables;
+    const maxRoomBytes = setOptions.maxRoomBytes ?? limits.maxRoomBytes;
+    const increasing = setOptions.increasing === true ? 1 : 0;
+    return scripts.set(...keysOf(room), now(), origin, variable, value, sharded, create, maxVariables, maxRoomBytes, user, logLength, LOG_VALUE_BYTES, limits.roomTtlMs, LOG_NAME_BYTES, increasing);
   }
 
   function rename(room: string, origin: string, variable: string, newName: string, changeOptions: ChangeOptions = {}): Promise<ChangeResult> {

@@ -20,6 +20,12 @@ function digest(text: string): Buffer {
   return createHash('sha256').update(text, 'utf8').digest();
 }
 
+/** A call's credentials: whether it carried a token, and the operator whose token it is (null: none). */
+export interface Caller {
+  readonly presentedToken: boolean;
+  readonly operator: string | null;
+}
+
 export type AccessOutcome =
   | { readonly ok: true; readonly operator: string | null }
   /** 404: no ADMIN_TOKENS, so there is no admin API. 401: no token. 403: a token that is not one of ours. */
@@ -49,14 +55,18 @@ export class AccessPolicy {
     return found;
   }
 
-  /** Whether a call needing `access` may go on with `token` (null: none was sent). */
-  check(access: Access, token: string | null): AccessOutcome {
+  /** Who sent `token` (null: none was sent), worked out once per call. */
+  identify(token: string | null): Caller {
+    return { presentedToken: token !== null, operator: token === null ? null : this.operatorOf(token) };
+  }
+
+  /** Whether a call needing `access` may go on for `caller`. */
+  check(access: Access, caller: Caller): AccessOutcome {
     if (access === 'public' || (access === 'read' && !this.readsNeedToken)) return { ok: true, operator: null };
     if (!this.adminEnabled) return { ok: false, status: 404, error: 'admin-api-disabled' };
-    if (token === null) return { ok: false, status: 401, error: 'token-required' };
-    const operator = this.operatorOf(token);
-    if (operator === null) return { ok: false, status: 403, error: 'token-refused' };
-    return { ok: true, operator };
+    if (!caller.presentedToken) return { ok: false, status: 401, error: 'token-required' };
+    if (caller.operator === null) return { ok: false, status: 403, error: 'token-refused' };
+    return { ok: true, operator: caller.operator };
   }
 }
 

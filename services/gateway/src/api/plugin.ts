@@ -2,8 +2,9 @@
  * The operators' HTTP API under /api/v1 (README "HTTP API"), its OpenAPI document at
  * /api/v1/openapi.json, and the live room page at /rooms/{room}.
  *
- * Every call, in this order: counted against its address's rate limit across the cluster
- * (the engine's window counters; 429 with Retry-After beyond), then its access checked
+ * Every call, in this order: counted against its rate limit across the cluster (the
+ * engine's window counters; 429 with Retry-After beyond: an operator's own, any other call
+ * its address's), then its access checked
  * (access.ts: 401 without a token, 403 with a wrong one, 404 when there is no admin API),
  * then Fastify validates it against the route's schema (400), then the handler asks the
  * engine. Every admin call, allowed or not, leaves one audit line (who, what, result) and
@@ -65,6 +66,17 @@ const api: FastifyPluginAsync<ApiOptions> = async (app, options) => {
     reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(ROOM_PAGE),
   );
 
+  /**
+   * Whose budget a call counts against. An operator's (a valid admin token) is its own, so
+   * players behind its address cannot starve it; every other call, a wrong token's included,
+   * counts against its address before the token is judged, so tokens cannot be guessed faster.
+   * An IPv6 address counts by its prefix (IPV6_PREFIX_LENGTH), as for every per-address limit.
+   */
+  const rateLimitOf = (operator: string | null, ip: string): { key: string; max: number; from: string } =>
+    operator === null
+      ? { key: `api:${addressForLimits(ip, config.ipv6PrefixLength)}`, max: config.apiRateLimitPerMinute, from: 'from this address' }
+      : { key: `api-operator:${operator}`, max: config.apiOperatorRateLimitPerMinute, from: 'by this operator' };
+
   await app.register(
     async (scope: FastifyInstance) => {
       scope.decorateRequest('operator', null);
@@ -76,19 +88,20 @@ const api: FastifyPluginAsync<ApiOptions> = async (app, options) => {
       scope.addHook('onRoute', (route) => openapi.collect(route, route.config?.access ?? 'public'));
 
       scope.addHook('onRequest', async (request: FastifyRequest) => {
+        const caller = policy.identify(presentedToken(request.headers.authorization, request.headers['sec-websocket-protocol']));
+        const limit = rateLimitOf(caller.operator, request.ip);
         let hit;
         try {
-          // An IPv6 address counts by its prefix (IPV6_PREFIX_LENGTH), as for every per-address limit.
-          hit = await engine.counters.hit(`api:${addressForLimits(request.ip, config.ipv6PrefixLength)}`, RATE_WINDOW_MS, config.apiRateLimitPerMinute);
+          hit = await engine.counters.hit(limit.key, RATE_WINDOW_MS, limit.max);
         } catch (cause) {
           request.log.error({ err: cause }, 'api: the rate limit could not be counted');
           throw new ApiError(503, 'store-unavailable', 'the room store did not answer; try again', { 'retry-after': '1' });
         }
         if (!hit.allowed) {
           const seconds = String(Math.max(1, Math.ceil(hit.resetInMs / 1000)));
-          throw new ApiError(429, 'rate-limited', `more than ${config.apiRateLimitPerMinute} API calls a minute from this address`, { 'retry-after': seconds });
+          throw new ApiError(429, 'rate-limited', `more than ${limit.max} API calls a minute ${limit.from}`, { 'retry-after': seconds });
         }
-        const outcome = policy.check(accessOf(request), presentedToken(request.headers.authorization, request.headers['sec-websocket-protocol']));
+        const outcome = policy.check(accessOf(request), caller);
         if (!outcome.ok) {
           const messages = { 401: 'this call needs Authorization: Bearer <token>', 403: 'that token is not one of ADMIN_TOKENS', 404: 'this server has no admin API (ADMIN_TOKENS is not set)' };
           const headers: Record<string, string> = outcome.status === 401 ? { 'www-authenticate': 'Bearer realm="cloudvars"' } : {};

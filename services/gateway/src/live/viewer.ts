@@ -9,6 +9,12 @@
  * instead of that snapshot when it is newer). Like a client's session, it is closed with a
  * grace period (then ended), only a pong echoing its last ping keeps it, and a page whose
  * unsent data stays large is closed (1008).
+ *
+ * A page on a slow link honours its socket's backpressure: while it has more than
+ * SEND_BUFFER_LIMIT_BYTES unsent (a big room's snapshot takes a while), what happens in the
+ * room is not written behind it but dropped, and once it has read its backlog it is sent
+ * the room whole again, from the pod's mirror (which already holds every event it missed).
+ * So a page that falls behind holds nothing but its unsent bytes, and still gets the room.
  */
 import type { RoomSnapshot } from '@cloudvars/rooms';
 import { WebSocket } from 'ws';
@@ -22,6 +28,12 @@ export interface ViewerHost {
   eventText(text: EventText): string | null;
   /** The JSON text of a room's variables for pages, made once per snapshot. */
   snapshotText(room: string, snapshot: RoomSnapshot): string;
+  /**
+   * The room as the pod's mirror holds it now, when the mirror is current (every event it
+   * has delivered is in it); null while it is being read or re-read (a resync then brings
+   * the room to every member anyway).
+   */
+  mirrorSnapshot(room: LocalRoom): RoomSnapshot | null;
   /** Something changed: the room's log tail is worth reading again soon. */
   changed(room: string): void;
   /** A page's unsent data beyond this is too much (SEND_BUFFER_LIMIT_BYTES)... */
@@ -51,6 +63,11 @@ export class LiveViewer implements RoomMember {
   private pongDue: Buffer | null = null;
   /** Since when (Date.now()) its unsent data is over the limit; 0: it is not. */
   private overLimitSince = 0;
+  /**
+   * The page was not sent something because its unsent data was over the limit: its view is
+   * behind the room until it is sent the room whole again (catchUp).
+   */
+  private behind = false;
 
   constructor(
     readonly id: string,
@@ -74,9 +91,7 @@ export class LiveViewer implements RoomMember {
     this.early = null;
     // A resync that landed during the read and is newer: the page gets that one.
     const shown = early.resync !== null && resyncIsNewer(early.resync, snapshot) ? early.resync.snapshot : snapshot;
-    this.epoch = shown.epoch;
-    this.floor = shown.seq;
-    this.send(this.host.snapshotText(this.room.name, shown));
+    this.showSnapshot(shown);
     for (const text of early.events) this.deliver(text);
   }
 
@@ -91,9 +106,14 @@ export class LiveViewer implements RoomMember {
       this.close(LIVE_CLOSE.roomDeleted, 'room-deleted');
       return;
     }
+    this.host.changed(this.room.name);
+    // Behind: the mirror already holds this event, so the room sent whole covers it.
+    if (this.behind) {
+      this.catchUp();
+      return;
+    }
     const json = this.host.eventText(text);
     if (json !== null) this.send(json);
-    this.host.changed(this.room.name);
   }
 
   resynced(resync: Resync): void {
@@ -101,10 +121,28 @@ export class LiveViewer implements RoomMember {
       this.early.resync = resync; // start() shows it if it is newer than the viewer's own read
       return;
     }
-    this.epoch = resync.snapshot.epoch;
-    this.floor = resync.snapshot.seq;
-    this.send(this.host.snapshotText(this.room.name, resync.snapshot));
+    this.showSnapshot(resync.snapshot);
     this.host.changed(this.room.name);
+  }
+
+  /** The page's view starts again from `snapshot` (unless it is behind: then once it has read its backlog). */
+  private showSnapshot(snapshot: RoomSnapshot): void {
+    this.epoch = snapshot.epoch;
+    this.floor = snapshot.seq;
+    if (this.write(this.host.snapshotText(this.room.name, snapshot))) this.behind = false;
+  }
+
+  /**
+   * A page that fell behind and has read its backlog is sent the room whole, as the mirror
+   * holds it now; it follows the events after that. Nothing while its unsent data is still
+   * over the limit, or while the mirror is being re-read (its resync brings the room).
+   */
+  private catchUp(): void {
+    if (!this.isOpen || this.socket.bufferedAmount > this.host.sendBufferLimitBytes) return;
+    const mirror = this.host.mirrorSnapshot(this.room);
+    if (mirror === null) return;
+    this.showSnapshot(mirror);
+    this.host.changed(this.room.name); // and its status soon
   }
 
   evict(code: number, reason: string): void {
@@ -112,27 +150,37 @@ export class LiveViewer implements RoomMember {
   }
 
   /**
-   * Sends `text`, unless the page still has more than SEND_BUFFER_LIMIT_BYTES unsent: then
-   * it is closed at once (1008). Events cannot be coalesced for a page as values are for a
-   * client, so nothing more piles up behind a page that does not read.
+   * Sends `text` and says whether it did. A page with more than SEND_BUFFER_LIMIT_BYTES
+   * unsent is not sent it: it is behind from then on (nothing piles up behind a page on a
+   * slow link), and is sent the room whole once it has read its backlog. A page that stays
+   * over the limit is closed by the sweep (checkBacklog), as a client is.
    */
-  send(text: string): void {
-    if (!this.isOpen) return;
+  send(text: string): boolean {
+    return !this.behind && this.write(text);
+  }
+
+  /** Writes `text` unless the page has too much unsent already (then it is behind). */
+  private write(text: string): boolean {
+    if (!this.isOpen) return false;
     if (this.socket.bufferedAmount > this.host.sendBufferLimitBytes) {
-      this.close(LIVE_CLOSE.slowReader, 'slow-reader');
-      return;
+      this.behind = true;
+      this.statusSent = null; // the next status goes out, whether or not it changed
+      return false;
     }
     this.socket.send(text);
+    return true;
   }
 
   /**
-   * The pod's sweep, every second whether or not anything is sent: a page whose unsent data
-   * stayed over SEND_BUFFER_LIMIT_BYTES for SLOW_CONSUMER_TIMEOUT_MS is closed (1008).
+   * The pod's sweep, every second whether or not anything is sent: a page that fell behind
+   * and has read its backlog is sent the room (a quiet room sends it nothing else); one whose
+   * unsent data stayed over SEND_BUFFER_LIMIT_BYTES for SLOW_CONSUMER_TIMEOUT_MS is closed (1008).
    */
   checkBacklog(now: number): void {
     if (!this.isOpen) return;
     if (this.socket.bufferedAmount <= this.host.sendBufferLimitBytes) {
       this.overLimitSince = 0;
+      if (this.behind) this.catchUp();
       return;
     }
     if (this.overLimitSince === 0) this.overLimitSince = now;

@@ -12,7 +12,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { Config } from '../config.ts';
 import type { EventText } from '../ws/event-text.ts';
-import type { RoomHub } from '../ws/room-hub.ts';
+import type { LocalRoom, RoomHub } from '../ws/room-hub.ts';
 import { CLOSE_GRACE_MS, closeSocket } from '../ws/close-socket.ts';
 import { clientSocketErrorListener, releaseUpgrade } from '../ws/socket-errors.ts';
 import { LIVE_CLOSE, LiveViewer, type ViewerHost } from './viewer.ts';
@@ -66,6 +66,8 @@ export class LiveViewers implements ViewerHost {
   private readonly watched = new Map<string, WatchedRoom>();
   private readonly eventTexts = new WeakMap<EventText, string | null>();
   private readonly snapshotTexts = new WeakMap<RoomSnapshot, string>();
+  /** The latest room sent whole from a mirror, so the pages catching up at one seq share its text. */
+  private readonly mirrorSnapshots = new WeakMap<LocalRoom, RoomSnapshot>();
   private readonly pingTimer: NodeJS.Timeout;
   private readonly backlogTimer: NodeJS.Timeout;
   private readonly onSocketError: (this: WebSocket, error: Error) => void;
@@ -179,6 +181,15 @@ export class LiveViewers implements ViewerHost {
     return json;
   }
 
+  mirrorSnapshot(room: LocalRoom): RoomSnapshot | null {
+    if (room.buffer !== null || room.epoch === null) return null;
+    const cached = this.mirrorSnapshots.get(room);
+    if (cached !== undefined && cached.epoch === room.epoch && cached.seq === room.seq) return cached;
+    const snapshot: RoomSnapshot = { epoch: room.epoch, seq: room.seq, variables: [...room.values] };
+    this.mirrorSnapshots.set(room, snapshot);
+    return snapshot;
+  }
+
   snapshotText(room: string, snapshot: RoomSnapshot): string {
     let json = this.snapshotTexts.get(snapshot);
     if (json === undefined) {
@@ -261,8 +272,7 @@ export class LiveViewers implements ViewerHost {
       const text = JSON.stringify({ type: 'status', clients, log: log ?? [] });
       for (const viewer of watched.viewers) {
         if (!viewer.isJoined || viewer.statusSent === text) continue;
-        viewer.statusSent = text;
-        viewer.send(text);
+        if (viewer.send(text)) viewer.statusSent = text;
       }
     } catch (error) {
       this.options.log.error({ err: error, room }, 'live: reading the room\'s status failed');

@@ -10,10 +10,11 @@ import { startTarget, type Target, type TargetKind } from './targets.ts';
 export const OPERATOR = { name: 'ops.alice', token: 'alice-token-0123456789' } as const;
 export const OTHER_OPERATOR = { name: 'ops.bob', token: 'bob-token-9876543210ab' } as const;
 
-/** Settings for a gateway with an admin API, and a rate limit no test reaches by accident. */
+/** Settings for a gateway with an admin API, and rate limits no test reaches by accident. */
 export const API_ENV: Readonly<Record<string, string>> = {
   ADMIN_TOKENS: `${OPERATOR.name}:${OPERATOR.token},${OTHER_OPERATOR.name}:${OTHER_OPERATOR.token}`,
   API_RATE_LIMIT_PER_MINUTE: '100000',
+  API_OPERATOR_RATE_LIMIT_PER_MINUTE: '100000',
 };
 
 /** The gateways of one test, started on demand and stopped after it. */

@@ -174,6 +174,19 @@ local function keep_action(payload, length, ttl_ms)
   redis.call('PEXPIRE', KEYS[7], ttl_ms)
 end
 
+-- `s` read as a decimal number (optional '-', digits with at most one '.', an optional
+-- exponent), finite as a double; nil for anything else, hex, 'inf' and spaces included,
+-- which tonumber alone would take (memory/rooms.ts decimalNumber: the same rule).
+local function decimal_number(s)
+  local mantissa, exponent = string.match(s, '^(%-?[%d%.]+)([eE]?[%+%-]?%d*)$')
+  if mantissa == nil then return nil end
+  if not (string.find(mantissa, '^%-?%d+%.?%d*$') or string.find(mantissa, '^%-?%.%d+$')) then return nil end
+  if exponent ~= '' and not string.find(exponent, '^[eE][%+%-]?%d+$') then return nil end
+  local n = tonumber(s)
+  if n == nil or n ~= n or n == math.huge or n == -math.huge then return nil end
+  return n
+end
+
 -- `s` cut to at most `max` bytes, never inside a UTF-8 character (log.ts clipUtf8: the same rule).
 local function clip_utf8(s, max)
   if #s <= max then return s end

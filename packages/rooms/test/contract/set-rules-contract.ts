@@ -1,0 +1,72 @@
+import { expect, it } from 'vitest';
+import { until } from '@cloudvars/test-support/until';
+import type { EngineLimits } from '../../src/ports.ts';
+import type { World } from './harness.ts';
+import { freshRoom, joinRequest, range, sorted } from './harness.ts';
+
+type MakeWorld = (limits?: Partial<EngineLimits>) => Promise<World>;
+
+/**
+ * What a set carries of its project's policy (issue 22), checked by the store in the same
+ * atomic step that applies the set, so it holds on every pod and under concurrent writers:
+ * "only increases" against the stored value, and the project's own variable and byte limits
+ * instead of the engine's.
+ */
+export function setRulesContract(world: MakeWorld): void {
+  it('applies an increasing set only when its number is above the stored one; a new variable or a stored non-number takes any number', async () => {
+    const { pods } = await world();
+    const room = freshRoom();
+    await pods[0].store.join(joinRequest(room, 'c1', 'alice', null));
+    const up = { create: true, increasing: true } as const;
+    expect(await pods[0].store.set(room, 'c1', 'score', '10', up)).toEqual({ ok: true, seq: 1 });
+    expect(await pods[1].store.set(room, 'c1', 'score', '9', up)).toEqual({ ok: false, reason: 'not-increasing' });
+    expect(await pods[1].store.set(room, 'c1', 'score', '10', up)).toEqual({ ok: false, reason: 'not-increasing' });
+    expect(await pods[1].store.set(room, 'c1', 'score', '1e1', up)).toEqual({ ok: false, reason: 'not-increasing' });
+    expect(await pods[0].store.set(room, 'c1', 'score', '10.5', up)).toEqual({ ok: true, seq: 2 });
+    expect(await pods[0].store.set(room, 'c1', 'score', '2e3', up)).toEqual({ ok: true, seq: 3 });
+    // What is not a decimal number never passes (hex, infinity, text, empty, beyond a double).
+    for (const value of ['0x10000', 'inf', 'Infinity', 'nan', 'abc', '', ' 5000', '1e400']) {
+      expect(await pods[1].store.set(room, 'c1', 'score', value, up), value).toEqual({ ok: false, reason: 'not-increasing' });
+    }
+    // Without the rule (an operator's set) it may go down.
+    expect(await pods[1].store.set(room, 'c1', 'score', '-1')).toEqual({ ok: true, seq: 4 });
+    expect(await pods[0].store.set(room, 'c1', 'score', '-0.5', up)).toEqual({ ok: true, seq: 5 });
+    // A stored value that is no number is replaced by the first number.
+    expect(await pods[0].store.set(room, 'c1', 'name', 'text', { create: true })).toEqual({ ok: true, seq: 6 });
+    expect(await pods[1].store.set(room, 'c1', 'name', '-100', up)).toEqual({ ok: true, seq: 7 });
+    expect(sorted((await pods[0].store.snapshot(room))?.variables ?? [])).toEqual([['name', '-100'], ['score', '-0.5']]);
+  });
+
+  it('ends an increasing variable on the highest value of concurrent writers on both pods, and publishes only the rises', async () => {
+    const { pods } = await world();
+    const room = freshRoom();
+    await pods[0].store.join(joinRequest(room, 'c1', 'alice', [['hi', '0']]));
+    await pods[0].bus.subscribe([room]);
+    const values = range(1, 60).sort(() => Math.random() - 0.5);
+    const results = await Promise.all(values.map((n, i) => pods[i % 2 === 0 ? 0 : 1].store.set(room, `c${i}`, 'hi', String(n), { increasing: true })));
+    expect(sorted((await pods[1].store.snapshot(room))?.variables ?? [])).toEqual([['hi', '60']]);
+    const applied = results.filter((result) => result.ok).length;
+    expect(applied).toBeGreaterThanOrEqual(1);
+    // Every applied set raised the value: in store order, the published values only increase.
+    await until(() => pods[0].recorder.of(room).length === applied, { what: `${applied} events` });
+    const published = pods[0].recorder.of(room).map((event) => Number(event.value));
+    expect(published).toEqual([...published].sort((a, b) => a - b));
+    expect(new Set(published).size).toBe(published.length);
+  });
+
+  it('holds a project\'s own maxVariables and maxRoomBytes given with a set, instead of the engine\'s', async () => {
+    const { pods } = await world({ maxVariables: 2, maxRoomBytes: 20 });
+    const room = freshRoom();
+    await pods[0].store.join(joinRequest(room, 'c1', 'alice', null));
+    const roomy = { create: true, maxVariables: 4, maxRoomBytes: 100 } as const;
+    for (const name of ['a', 'b', 'c', 'd']) expect(await pods[0].store.set(room, 'c1', name, '9'.repeat(10), roomy), name).toMatchObject({ ok: true });
+    expect(await pods[1].store.set(room, 'c1', 'e', '1', roomy)).toEqual({ ok: false, reason: 'too-many-variables' });
+    expect(await pods[1].store.set(room, 'c1', 'a', '9'.repeat(70), roomy)).toEqual({ ok: false, reason: 'over-budget' });
+    expect(await pods[1].store.set(room, 'c1', 'a', '9'.repeat(65), roomy)).toMatchObject({ ok: true });
+    // A lower limit holds too (a set that does not grow the room still applies).
+    const tight = { create: true, maxVariables: 1, maxRoomBytes: 10 } as const;
+    expect(await pods[0].store.set(room, 'c1', 'f', '1', tight)).toEqual({ ok: false, reason: 'too-many-variables' });
+    expect(await pods[0].store.set(room, 'c1', 'b', '9'.repeat(11), tight)).toEqual({ ok: false, reason: 'over-budget' });
+    expect(await pods[0].store.set(room, 'c1', 'b', '1', tight)).toMatchObject({ ok: true });
+  });
+}
