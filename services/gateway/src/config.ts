@@ -110,7 +110,13 @@ export const SETTINGS = {
     kind: 'int',
     default: 300,
     min: 1,
-    help: 'Frames per second a Scratch 3 client may send, sustained (each 4 KiB counts as one more); beyond, it is closed (4000) and its address refused for FLOOD_PENALTY_SECONDS.',
+    help: 'Frames per second a Scratch 3 connection is read at, sustained, once FLOOD_BURST is spent (each 4 KiB counts as one more frame): beyond, its socket is not read until it is back within the rate (TCP pushes back on that client alone); nothing is closed or lost.',
+  },
+  FLOOD_BURST: {
+    kind: 'int',
+    default: 10_000,
+    min: 1,
+    help: 'Frames a Scratch 3 connection may send at once before FLOOD_LIMIT_PER_SECOND paces it (a bot setting 10,000 values in a loop is read at once; its sets wait for RATE_LIMIT_PER_SECOND, newest value per variable).',
   },
   FLOOD_PENALTY_SECONDS: { kind: 'int', default: 60, min: 0, help: 'How long upgrades from a flooding address are refused (HTTP 429), so its client backs off.' },
   USERNAME_BLOCKLIST: { kind: 'string', default: '', help: 'Comma list of words a username may not contain (case-insensitive; 4002).' },
@@ -231,6 +237,7 @@ export interface Config {
   readonly pingIntervalMs: number;
   readonly maxPayloadBytes: number;
   readonly floodLimitPerSecond: number;
+  readonly floodBurst: number;
   readonly floodPenaltyMs: number;
   readonly usernameBlockList: readonly string[];
   readonly leaseTtlMs: number;
@@ -421,6 +428,7 @@ export function loadConfig(env: Env = process.env): Config {
     pingIntervalMs: readInt(env, 'PING_INTERVAL_MS'),
     maxPayloadBytes: readInt(env, 'MAX_PAYLOAD_BYTES'),
     floodLimitPerSecond: readInt(env, 'FLOOD_LIMIT_PER_SECOND'),
+    floodBurst: readInt(env, 'FLOOD_BURST'),
     floodPenaltyMs: readInt(env, 'FLOOD_PENALTY_SECONDS') * 1000,
     usernameBlockList: readString(env, 'USERNAME_BLOCKLIST')
       .split(',')
