@@ -118,7 +118,6 @@ export const SETTINGS = {
     min: 1,
     help: 'Frames a Scratch 3 connection may send at once before FLOOD_LIMIT_PER_SECOND paces it (a bot setting 10,000 values in a loop is read at once; its sets wait for RATE_LIMIT_PER_SECOND, newest value per variable).',
   },
-  FLOOD_PENALTY_SECONDS: { kind: 'int', default: 60, min: 0, help: 'How long upgrades from a flooding address are refused (HTTP 429), so its client backs off.' },
   USERNAME_BLOCKLIST: { kind: 'string', default: '', help: 'Comma list of words a username may not contain (case-insensitive; 4002).' },
   LEASE_TTL_MS: { kind: 'int', default: 15_000, min: 1_000, help: 'A dead pod\'s usernames and slots are freed within this time.' },
   UNTOUCHED_ROOM_TTL_SECONDS: {
@@ -238,7 +237,6 @@ export interface Config {
   readonly maxPayloadBytes: number;
   readonly floodLimitPerSecond: number;
   readonly floodBurst: number;
-  readonly floodPenaltyMs: number;
   readonly usernameBlockList: readonly string[];
   readonly leaseTtlMs: number;
   readonly roomTtlMs: number;
@@ -429,7 +427,6 @@ export function loadConfig(env: Env = process.env): Config {
     maxPayloadBytes: readInt(env, 'MAX_PAYLOAD_BYTES'),
     floodLimitPerSecond: readInt(env, 'FLOOD_LIMIT_PER_SECOND'),
     floodBurst: readInt(env, 'FLOOD_BURST'),
-    floodPenaltyMs: readInt(env, 'FLOOD_PENALTY_SECONDS') * 1000,
     usernameBlockList: readString(env, 'USERNAME_BLOCKLIST')
       .split(',')
       .map((word) => word.trim().toLowerCase())
