@@ -1,6 +1,7 @@
 export type * from './ports.ts';
 export { RoomEngineError, toError, type RoomEngineErrorCode } from './errors.ts';
 export { DEFAULT_LOG_LENGTH, LOG_VALUE_BYTES } from './log.ts';
+export { ACTION_HISTORY_LENGTH, ACTION_HISTORY_TTL_MS } from './actions.ts';
 export { MAX_BANS, MAX_BLOCKED_WORDS, canonicalAddress } from './moderation.ts';
 export { createMemoryEngine, type MemoryEngineOptions } from './memory/index.ts';
 export { createRedisEngine, parseRedisUrl, redactRedisUrl } from './redis/index.ts';

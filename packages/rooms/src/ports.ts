@@ -71,7 +71,9 @@ export interface RoomDeletedEvent extends RoomEventBase {
 }
 
 export type VariableEvent = SetEvent | RenameEvent | DeleteEvent;
-export type RoomEvent = VariableEvent | KickEvent | RoomDeletedEvent;
+/** An operator's action: it changes nothing a snapshot holds, so the store keeps it for catch-up reads (RoomStore.catchUp). */
+export type RoomAction = KickEvent | RoomDeletedEvent;
+export type RoomEvent = VariableEvent | RoomAction;
 
 /** The state of a room at one point of its order: every variable, as of `seq` in `epoch`. */
 export interface RoomSnapshot {
@@ -325,6 +327,16 @@ export interface RoomStore {
   /** The room's current state, or null when it does not exist. */
   snapshot(room: string): Promise<RoomSnapshot | null>;
 
+  /**
+   * The operator actions (kicks, the room's deletion) of `epoch` after `afterSeq`, in the
+   * room's order: for a pod that re-read the room's snapshot after losing events, since a
+   * snapshot covers an action's seq and holds nothing of it. deleteRoom and kick keep each
+   * action in the same atomic step that publishes it; the room keeps its latest
+   * ACTION_HISTORY_LENGTH for ACTION_HISTORY_TTL_MS after the latest (actions.ts), also once
+   * the room is gone (its deletion outlives it), so a read after a longer outage misses some.
+   */
+  catchUp(room: string, epoch: string, afterSeq: number): Promise<readonly RoomAction[]>;
+
   /** Live members of a room, for operators and tests. */
   memberCount(room: string): Promise<number>;
 }
@@ -438,6 +450,48 @@ export interface Moderation {
   unblockWord(word: string): Promise<boolean>;
 }
 
+/** What ProjectPolicies.put did: stored, or refused because MAX_POLICIES rooms have one. */
+export type PutPolicyResult = 'stored' | 'too-many-policies';
+
+/** Every stored policy at one moment, with the version (see ProjectPolicies.version) it was read at. */
+export interface PolicyTable {
+  readonly version: string;
+  /** room -> the policy's text, as put. */
+  readonly policies: ReadonlyMap<string, string>;
+}
+
+/**
+ * Per-project policies that operators set at run time, shared by every pod, kept without
+ * expiry (Redis: with the store's persistence, so across restarts). The engine keeps each
+ * one as opaque text: the gateway validates what it puts and parses what it reads. A room's
+ * policy outlives the room (deleteRoom keeps it): it is about the project, not its data.
+ */
+export interface ProjectPolicies {
+  /** The room's policy, or null. */
+  get(room: string): Promise<string | null>;
+  /**
+   * Replaces the room's policy and tells every engine of the cluster (watch). At most
+   * MAX_POLICIES rooms hold one (about: two operators racing for the last place may both get it).
+   */
+  put(room: string, policy: string): Promise<PutPolicyResult>;
+  /** Removes the room's policy and tells every engine; false when it had none. */
+  delete(room: string): Promise<boolean>;
+  /** Every policy, read at one point of their order. */
+  all(): Promise<PolicyTable>;
+  /**
+   * Changes with every put and delete (opaque: compare for equality; it may go back when a
+   * store without persistence restarted). A reader that polls it and calls `all` when it
+   * differs catches whatever `watch` lost.
+   */
+  version(): Promise<string>;
+  /**
+   * Calls `listener` with each room whose policy was put or deleted through any engine of
+   * the cluster, soon after (Redis: pub/sub, so a notice may be lost while the connection
+   * is down; poll `version` as a safety net). Call once, before the changes it must see.
+   */
+  watch(listener: (room: string) => void): void;
+}
+
 /** A store and its bus, sharing one backend. Created by a factory; closed once. */
 export interface RoomEngine {
   readonly kind: 'memory' | 'redis';
@@ -445,6 +499,7 @@ export interface RoomEngine {
   readonly bus: RoomBus;
   readonly counters: WindowCounters;
   readonly moderation: Moderation;
+  readonly policies: ProjectPolicies;
   /** True while the backend is reachable (always true in memory). */
   isConnected(): boolean;
   close(): Promise<void>;

@@ -15,6 +15,8 @@ import { LiveViewers } from './live/viewers.ts';
 import { cloudSocket } from './plugins/cloud-socket.ts';
 import { healthRoutes } from './plugins/health.ts';
 import { metricsRoute } from './plugins/metrics-route.ts';
+import { enforceOnChange } from './policy/enforce.ts';
+import { PolicyBook } from './policy/policy-book.ts';
 import { Readiness } from './readiness.ts';
 import { Connections } from './ws/connections.ts';
 import { FlushScheduler } from './ws/outbox.ts';
@@ -82,8 +84,9 @@ export async function buildApp(deps: AppDeps): Promise<Gateway> {
   const scheduler = new FlushScheduler(config.sendBufferLimitBytes, config.slowConsumerTimeoutMs, config.flushIntervalMs);
   const pressure = new StorePressure(config.maxStoreCallsInFlight, () => metrics.readPauses.inc());
   observe(metrics.registry, 'cloudvars_store_calls_in_flight', "Clients' changes waiting for the store's answer.", () => pressure.inFlight);
+  const policies = new PolicyBook({ policies: engine.policies, log, changed: enforceOnChange(hub) });
   const connections = new Connections(
-    { config, protocolLimits: protocolLimitsFrom(config), engine, hub, scheduler, pressure, metrics, log },
+    { config, protocolLimits: protocolLimitsFrom(config), engine, hub, scheduler, pressure, metrics, log, policies },
     deps.instanceId,
   );
   const readiness = new Readiness(engine, log, (since) => hub.resyncAll(since));
@@ -92,10 +95,11 @@ export async function buildApp(deps: AppDeps): Promise<Gateway> {
   const metricsApp = Fastify({ logger: false });
   await metricsApp.register(metricsRoute, { metrics });
   await app.register(cloudSocket, { config, connections, metrics, engine });
-  const viewers = new LiveViewers({ engine, hub, config, log, gauge: apiMetrics(metrics.registry).liveViewers, instanceId: deps.instanceId });
-  await app.register(cloudvarsApi, { config, protocolLimits: protocolLimitsFrom(config), engine, viewers, metrics });
+  const viewers = new LiveViewers({ engine, hub, config, log, gauge: apiMetrics(metrics.registry).liveViewers, clientErrors: metrics.clientErrors, instanceId: deps.instanceId });
+  await app.register(cloudvarsApi, { config, protocolLimits: protocolLimitsFrom(config), engine, viewers, metrics, policies });
   app.addHook('onClose', async () => {
     viewers.stop();
+    policies.stop();
     readiness.stop();
     metrics.stop();
     await metricsApp.close();

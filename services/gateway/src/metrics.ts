@@ -144,7 +144,7 @@ export function createMetrics(): GatewayMetrics {
     }),
     clientErrors: new Counter({
       name: 'cloudvars_client_errors_total',
-      help: 'Socket errors caused by clients or the network (frames too big, invalid UTF-8, resets), by ws or system code.',
+      help: 'Socket errors caused by clients, live room pages or the network (frames too big, invalid UTF-8, resets), by ws or system code.',
       labelNames: ['code'],
       ...make,
     }),

@@ -4,7 +4,6 @@
  * pods, huge bodies, bad JSON, injection in room names (a clear 4xx, and nothing changes),
  * the OpenAPI document, and the audit line and metric of every admin call.
  */
-import { Writable } from 'node:stream';
 import { createMemoryEngine } from '@cloudvars/rooms';
 import { redisUrl } from '@cloudvars/test-support/redis-url';
 import { Redis } from 'ioredis';
@@ -16,7 +15,7 @@ import { engineLimits } from '../src/engine.ts';
 import { API_ENV, OPERATOR, OTHER_OPERATOR, admin, call, expectDocumented, openApi, roomPath, podsPerTest } from './support/api.ts';
 import { TestClient, until, upgradeStatus } from './support/client.ts';
 import { cloud, metricValue } from './support/conformance.ts';
-import { membersAre, type RunningGateway } from './support/gateway.ts';
+import { collectLogs, membersAre, type RunningGateway } from './support/gateway.ts';
 import { TARGET_KINDS } from './support/targets.ts';
 
 /** Every admin route, with a body that would be valid. */
@@ -30,6 +29,9 @@ const ADMIN_CALLS: readonly [string, string, unknown][] = [
   ['GET', '/api/v1/blocklist', undefined],
   ['PUT', '/api/v1/blocklist/word', undefined],
   ['DELETE', '/api/v1/blocklist/word', undefined],
+  ['GET', '/api/v1/projects/a-room/policy', undefined],
+  ['PUT', '/api/v1/projects/a-room/policy', { frozen: true }],
+  ['DELETE', '/api/v1/projects/a-room/policy', undefined],
 ];
 
 /** Room names that try to leave their Redis key, or are just odd; each maps to a room that does not exist. */
@@ -214,6 +216,9 @@ describe.each(TARGET_KINDS)('HTTP API: access and input (%s)', (kind) => {
         'GET /api/v1/blocklist',
         'PUT /api/v1/blocklist/{word}',
         'DELETE /api/v1/blocklist/{word}',
+        'GET /api/v1/projects/{room}/policy',
+        'PUT /api/v1/projects/{room}/policy',
+        'DELETE /api/v1/projects/{room}/policy',
         'GET /api/v1/openapi.json',
       ].sort(),
     );
@@ -243,17 +248,10 @@ async function redisKeys(pod: RunningGateway): Promise<string[]> {
 
 describe('HTTP API: audit', () => {
   it('logs every admin call with who, what and the result, and counts it by action and result', async () => {
-    const lines: Record<string, unknown>[] = [];
-    const stream = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        for (const line of chunk.toString().split('\n')) if (line.trim() !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
-        done();
-      },
-    });
     // A gateway as startGateway builds it, with a logger the test reads.
+    const { lines, logger } = collectLogs();
     const config = loadConfig({ HOST: '127.0.0.1', PORT: '0', ...API_ENV });
     const engine = createMemoryEngine({ limits: engineLimits(config) });
-    const logger: { level: string } = { level: 'info', stream } as { level: string };
     const built = await buildApp({ config, engine, instanceId: 'audit', logger });
     const base = await built.app.listen({ port: 0, host: '127.0.0.1' });
     try {

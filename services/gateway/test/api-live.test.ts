@@ -4,15 +4,15 @@
  * every change from any pod, and its status; never a member of the room; read-only; bounded
  * like any connection.
  */
-import type { Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import type { RoomSnapshot, RoomStore } from '@cloudvars/rooms';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { engineLimits } from '../src/engine.ts';
 import { API_ENV, OPERATOR, admin, call, roomPath, podsPerTest } from './support/api.ts';
 import { TestClient, until, upgradeStatus } from './support/client.ts';
-import { cloud } from './support/conformance.ts';
-import { membersAre, startGateway, type RunningGateway } from './support/gateway.ts';
+import { cloud, metricValue } from './support/conformance.ts';
+import { collectLogs, membersAre, startGateway, type RunningGateway } from './support/gateway.ts';
 import { lossyEngine, type BusFaults } from './support/lossy-engine.ts';
 import { TARGET_KINDS } from './support/targets.ts';
 
@@ -70,6 +70,40 @@ class Viewer {
   }
 }
 
+/** Opens a live subscription: its socket once open, or the HTTP status it was refused with (0: no answer). */
+function upgradeOutcome(url: string): Promise<WebSocket | number> {
+  return new Promise((resolve) => {
+    const socket = new WebSocket(url, ['cloudvars-live']);
+    socket.once('open', () => resolve(socket));
+    socket.once('unexpected-response', (_request, response) => {
+      resolve(response.statusCode ?? 0);
+      socket.terminate();
+    });
+    socket.once('error', () => resolve(0));
+  });
+}
+
+/** The pod's cloudvars_live_viewers: its seats, subscriptions from their admission until their socket closed. */
+async function liveSeats(pod: RunningGateway): Promise<number | undefined> {
+  return metricValue(await (await fetch(pod.metricsUrl)).text(), 'cloudvars_live_viewers');
+}
+
+/**
+ * A GET of `path` with `headers` over a raw TCP socket (fetch refuses upgrade headers):
+ * the answer's status line, and the socket, which the caller ends (it may be kept alive).
+ */
+function rawGet(httpUrl: string, path: string, headers: string[]): Promise<{ status: string; socket: Socket }> {
+  const { hostname, port } = new URL(httpUrl);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => {
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: ${hostname}\r\n${headers.map((header) => `${header}\r\n`).join('')}\r\n`);
+    });
+    socket.once('data', (chunk: Buffer) => resolve({ status: chunk.toString('latin1').split('\r\n')[0] ?? '', socket }));
+    socket.once('close', () => resolve({ status: '', socket }));
+    socket.on('error', reject);
+  });
+}
+
 describe.each(TARGET_KINDS)('the live room subscription (%s)', (kind) => {
   const { pods } = podsPerTest(kind);
 
@@ -124,6 +158,49 @@ describe.each(TARGET_KINDS)('the live room subscription (%s)', (kind) => {
     await until(() => viewers.every((viewer) => viewer.messages.length > 0));
     expect((await admin(a.httpUrl, 'DELETE', roomPath(room))).status).toBe(200);
     for (const viewer of viewers) expect(await viewer.closedWith()).toBe(4010);
+  });
+
+  it.each([['LIVE_VIEWERS_PER_ADDRESS', 429], ['MAX_LIVE_VIEWERS', 503]] as const)('takes a seat at admission: 40 upgrades at once open exactly %s (3) subscriptions, the others get %i', async (setting, status) => {
+    const [a] = await pods({ [setting]: '3' });
+    const room = 'live-seats';
+    await TestClient.join(a.url, room, 'alice', { [cloud('a')]: '1' });
+    await membersAre(a, room, 1);
+    const outcomes = await Promise.all(Array.from({ length: 40 }, () => upgradeOutcome(`${a.url}api/v1/rooms/${room}/live`)));
+    const opened = outcomes.filter((outcome): outcome is WebSocket => typeof outcome !== 'number');
+    expect(opened.length).toBe(3);
+    expect(outcomes.filter((outcome) => outcome === status).length).toBe(37);
+    // Every seat is given back when its subscription ends.
+    for (const socket of opened) socket.close();
+    await until(async () => (await liveSeats(a)) === 0, { what: 'every seat to be given back' });
+    const again = await Promise.all(Array.from({ length: 3 }, () => upgradeOutcome(`${a.url}api/v1/rooms/${room}/live`)));
+    expect(again.map((outcome) => typeof outcome)).toEqual(['object', 'object', 'object']);
+    for (const socket of again) if (typeof socket !== 'number') socket.close();
+  });
+
+  it('gives a seat back on every path that does not end in a subscription: a plain GET, a failed upgrade, a refused subprotocol', async () => {
+    const [a] = await pods({ LIVE_VIEWERS_PER_ADDRESS: '2' });
+    const room = 'live-seat-paths';
+    await TestClient.join(a.url, room, 'alice', { [cloud('a')]: '1' });
+    await membersAre(a, room, 1);
+    const path = `/api/v1/rooms/${room}/live`;
+    const keptAlive: Socket[] = [];
+    for (let i = 0; i < 5; i++) {
+      // "Upgrade: websocket" without "Connection: Upgrade" is no upgrade: 426, on a socket kept alive.
+      const plain = await rawGet(a.httpUrl, path, ['Connection: keep-alive', 'Upgrade: websocket']);
+      expect(plain.status).toMatch(/^HTTP\/1\.1 426/);
+      keptAlive.push(plain.socket);
+      // An upgrade ws refuses (no Sec-WebSocket-Key): 400 and the socket ends.
+      const failed = await rawGet(a.httpUrl, path, ['Connection: Upgrade', 'Upgrade: websocket', 'Sec-WebSocket-Version: 13']);
+      expect(failed.status).toMatch(/^HTTP\/1\.1 400/);
+      // A subprotocol the page does not speak: closed at once (1002).
+      const wrong = new WebSocket(`${a.url}api/v1/rooms/${room}/live`, ['not-live']);
+      expect(await new Promise<number>((resolve) => wrong.once('close', resolve))).toBe(1002);
+    }
+    await until(async () => (await liveSeats(a)) === 0, { what: 'every seat to be given back' });
+    const outcomes = await Promise.all([0, 1, 2].map(() => upgradeOutcome(`${a.url}${path.slice(1)}`)));
+    expect(outcomes.map((outcome) => (typeof outcome === 'number' ? outcome : 101)).sort()).toEqual([101, 101, 429]);
+    for (const socket of outcomes) if (typeof socket !== 'number') socket.close();
+    for (const socket of keptAlive) socket.destroy();
   });
 
   it('answers a plain GET with 426 and a bad room with 400, before any upgrade', async () => {
@@ -214,6 +291,25 @@ describe('live subscriptions are bounded like connections', () => {
     stopped.tcp.resume();
     expect(await stopped.closedWith()).toBe(1008);
     expect(reading.closed).toBeNull();
+  });
+
+  it('takes a page\'s bad frame (invalid UTF-8) as the client\'s error: 1007, counted in cloudvars_client_errors_total, no error-level line', async () => {
+    const { lines, logger } = collectLogs('debug');
+    const gw = await startGateway(API_ENV, undefined, logger);
+    running.push(gw);
+    await TestClient.join(gw.url, 'bounded', 'alice', { [cloud('a')]: '1' });
+    await membersAre(gw, 'bounded', 1);
+    for (let i = 0; i < 3; i++) {
+      const viewer = await Viewer.open(gw, 'bounded');
+      await until(() => viewer.messages.length > 0, { what: 'the page to start' });
+      viewer.socket.send(Buffer.from([0x7b, 0xc3, 0x28, 0x7d]), { binary: false });
+      expect(await viewer.closedWith()).toBe(1007);
+    }
+    const exposition = await (await fetch(gw.metricsUrl)).text();
+    expect(metricValue(exposition, 'cloudvars_client_errors_total{code="WS_ERR_INVALID_UTF8"}')).toBe(3);
+    // pino's levels: 50 is error; a visitor's bad frame is no alert.
+    expect(lines.filter((line) => (line.level as number) >= 50)).toEqual([]);
+    expect(lines.filter((line) => line.msg === 'socket error' && line.code === 'WS_ERR_INVALID_UTF8')).toHaveLength(3);
   });
 
   it('closes live subscriptions with 1012 when the pod drains', async () => {

@@ -97,6 +97,29 @@ describe.each(TARGET_KINDS)('HTTP API: moderation (%s)', (kind) => {
     expect([wrong.status, (wrong.body as { error: string }).error]).toEqual([400, 'invalid-ban-value']);
   });
 
+  it('bans in a room named by its room id as the API answers it, as by its project id (the body is decoded like a path)', async () => {
+    const [a, b] = await pods();
+    const projectId = 'p4-@Ban Me (1).sb3';
+    const owner = await TestClient.connect(a.url, { dialect: 'scratch' });
+    owner.sendJson({ method: 'handshake', project_id: projectId, user: 'owner' });
+    await until(async () => (await call(b.httpUrl, 'GET', `/api/v1/rooms/${encodeURIComponent(projectId)}`)).status === 200, { what: 'the room to exist' });
+    const room = ((await call(b.httpUrl, 'GET', `/api/v1/rooms/${encodeURIComponent(projectId)}`)).body as { room: string }).room;
+    expect(room).toBe('p4-%40Ban%20Me%20%281%29.sb3');
+    const byRoomId = await admin(a.httpUrl, 'POST', '/api/v1/bans', { kind: 'username', value: 'mallory', seconds: 600, room });
+    expect(byRoomId.body).toMatchObject({ room });
+    const byProjectId = await admin(b.httpUrl, 'POST', '/api/v1/bans', { kind: 'username', value: 'trudy', seconds: 600, room: projectId });
+    expect(byProjectId.body).toMatchObject({ room });
+    for (const [pod, user] of [[a, 'mallory'], [b, 'trudy']] as const) {
+      const client = await TestClient.connect(pod.url, { dialect: 'scratch' });
+      client.sendJson({ method: 'handshake', project_id: projectId, user });
+      expect((await client.waitClose()).code).toBe(4002);
+    }
+    // A "%" that escapes nothing is refused, as it is in a path, instead of naming another room.
+    const malformed = await admin(a.httpUrl, 'POST', '/api/v1/bans', { kind: 'username', value: 'bob', seconds: 60, room: '100%' });
+    expect([malformed.status, (malformed.body as { error: string }).error]).toEqual([400, 'invalid-room']);
+    owner.close();
+  });
+
   it('leaves clients already connected alone when their name is banned: an operator kicks them', async () => {
     const [a, b] = await pods();
     const room = 'ban-then-kick';

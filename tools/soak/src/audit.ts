@@ -155,7 +155,7 @@ export async function auditRedis(url: string, expected: Expected): Promise<Audit
       if (!roomKeys.has(room)) problems.push(`room ${room} has clients but no keys`);
     }
 
-    // Subscriptions: one per gateway serving each active room, one probe per live gateway.
+    // Subscriptions: one per gateway serving each active room, one probe and one policy listener per live gateway.
     const channels = (await redis.pubsub('CHANNELS', `${prefix}*`)) as string[];
     count('subscribed channels', channels.length);
     const numsub = channels.length === 0 ? [] : ((await redis.pubsub('NUMSUB', ...channels)) as Array<string | number>);
@@ -172,6 +172,10 @@ export async function auditRedis(url: string, expected: Expected): Promise<Audit
       if (probe.length !== 1 || subscribers.get(probe[0] as string) !== 1) problems.push(`gateway ${pod}: ${probe.length} probe channels (${probe.map((c) => subscribers.get(c)).join(', ')} subscribers)`);
       for (const channel of probe) subscribers.delete(channel);
     }
+    // Project policies: every live gateway listens for policy changes on one channel.
+    const policies = `${prefix}{~policies}`;
+    if (subscribers.has(policies) && subscribers.get(policies) !== expected.pods.length) problems.push(`policy channel: ${subscribers.get(policies)} subscribers, ${expected.pods.length} live gateways`);
+    subscribers.delete(policies);
     for (const [channel, n] of subscribers) problems.push(`subscribed channel nobody explains: ${channel} (${n})`);
 
     // Connections: a store and a bus connection per live gateway, nothing of a dead one.

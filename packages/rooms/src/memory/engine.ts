@@ -2,6 +2,7 @@ import type { EngineLimits, EngineStatusEvent, EngineStatusListener, RoomEngine 
 import { MemoryBus } from './bus.ts';
 import { MemoryCounters } from './counters.ts';
 import { MemoryModeration } from './moderation.ts';
+import { MemoryPolicies } from './policies.ts';
 import { MemoryStore } from './store.ts';
 
 export interface MemoryEngineOptions {
@@ -36,6 +37,7 @@ export function createMemoryEngine(options: MemoryEngineOptions): RoomEngine {
   const moderation = new MemoryModeration(now);
   const store = new MemoryStore(options.limits, now, bus, moderation);
   const counters = new MemoryCounters(now);
+  const policies = new MemoryPolicies();
   let open = true;
   return {
     kind: 'memory',
@@ -43,12 +45,14 @@ export function createMemoryEngine(options: MemoryEngineOptions): RoomEngine {
     bus,
     counters,
     moderation,
+    policies,
     isConnected: () => open,
     close: async () => {
       open = false;
       store.close();
       counters.close();
       moderation.close();
+      policies.close();
       bus.close();
     },
   };

@@ -8,6 +8,7 @@ import type {
   JoinResult,
   Lease,
   LogEntry,
+  RoomAction,
   RoomActionResult,
   RoomSnapshot,
   RoomEvent,
@@ -16,6 +17,7 @@ import type {
   SetResult,
 } from '../ports.ts';
 import type { MemoryBus } from './bus.ts';
+import { ACTION_HISTORY_LENGTH, ACTION_HISTORY_TTL_MS, actionsAfter, isRoomAction } from '../actions.ts';
 import { engineClosed } from '../errors.ts';
 import { DEFAULT_LOG_LENGTH, LOG_NAME_BYTES, clipUtf8 } from '../log.ts';
 import { LeaseTable, type LeaseRecord } from './leases.ts';
@@ -40,6 +42,8 @@ export class MemoryStore implements RoomStore {
   private closed = false;
 
   private readonly logLength: number;
+  /** Each room's latest operator actions and when they lapse (actions.ts); kept apart from the room, which a deletion removes. */
+  private readonly actions = new Map<string, { list: RoomAction[]; expiresAt: number }>();
 
   constructor(
     private readonly limits: EngineLimits,
@@ -215,8 +219,29 @@ export class MemoryStore implements RoomStore {
   /** Counts an applied change and publishes it, in the same synchronous step. */
   private applied(room: MemoryRoom, event: RoomEvent): { ok: true; seq: number } {
     room.seq = event.seq;
+    if (isRoomAction(event)) this.keepAction(event);
     this.bus.publish(event);
     return { ok: true, seq: event.seq };
+  }
+
+  private keepAction(action: RoomAction): void {
+    const kept = this.actions.get(action.room);
+    const list = kept !== undefined && kept.expiresAt > this.now() ? kept.list : [];
+    list.push(action);
+    if (list.length > ACTION_HISTORY_LENGTH) list.shift();
+    // Re-inserted: the map's order is the order of expiry, so the sweep stops at the first live one.
+    this.actions.delete(action.room);
+    this.actions.set(action.room, { list, expiresAt: this.now() + ACTION_HISTORY_TTL_MS });
+  }
+
+  async catchUp(roomName: string, epoch: string, afterSeq: number): Promise<readonly RoomAction[]> {
+    this.maintain();
+    const now = this.now();
+    for (const [name, kept] of this.actions) {
+      if (kept.expiresAt > now) break;
+      this.actions.delete(name);
+    }
+    return actionsAfter(this.actions.get(roomName)?.list ?? [], epoch, afterSeq);
   }
 
   async leave(lease: Lease): Promise<void> {

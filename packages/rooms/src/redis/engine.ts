@@ -12,6 +12,7 @@ import { CallDeadlines } from './deadline.ts';
 import { engineClosed, toError } from '../errors.ts';
 import { assertKeyPrefix, counterKey } from './keys.ts';
 import { createRedisModeration } from './moderation.ts';
+import { createRedisPolicies } from './policies.ts';
 import { defineScripts } from './scripts.ts';
 import type { EngineRole, EngineStatusEvent, EngineStatusListener } from '../ports.ts';
 import { createRedisStore } from './store.ts';
@@ -116,9 +117,10 @@ export function createRedisEngine(options: RedisEngineOptions): RoomEngine {
     barred: (request) => moderation.barred(request),
   });
   const bus = createRedisBus({ prefix: options.keyPrefix, podId, transport, report });
-  channels = bus.channels;
+  const policies = createRedisPolicies({ client: storeClient, transport, prefix: options.keyPrefix, report });
+  channels = () => [policies.channel, ...bus.channels()];
   // A failed first SUBSCRIBE (Redis not up yet) is retried by the transport on `ready`.
-  const started = bus.start().then(
+  const started = Promise.all([bus.start(), policies.start()]).then(
     () => true,
     (error: unknown) => {
       report({ type: 'error', role: 'bus', code: 'CV_ERR_BUS_START', error: toError(error) });
@@ -203,6 +205,7 @@ export function createRedisEngine(options: RedisEngineOptions): RoomEngine {
       leave: guarded('leave', store.leave),
       renew: guarded('renew', store.renew),
       snapshot: guarded('snapshot', store.snapshot),
+      catchUp: guarded('catchUp', store.catchUp),
       memberCount: guarded('memberCount', store.memberCount),
       log: guarded('log', store.log),
       deleteRoom: guarded('deleteRoom', store.deleteRoom),
@@ -215,6 +218,14 @@ export function createRedisEngine(options: RedisEngineOptions): RoomEngine {
       blockedWords: guarded('blockedWords', moderation.blockedWords),
       blockWord: guarded('blockWord', moderation.blockWord),
       unblockWord: guarded('unblockWord', moderation.unblockWord),
+    },
+    policies: {
+      get: guarded('policy', policies.get),
+      put: guarded('putPolicy', policies.put),
+      delete: guarded('deletePolicy', policies.delete),
+      all: guarded('policies', policies.all),
+      version: guarded('policyVersion', policies.version),
+      watch: (listener) => policies.watch(listener),
     },
     bus: {
       listen: (listener) => bus.listen(listener),

@@ -21,6 +21,8 @@ export interface RoomKeys {
   readonly channel: string;
   /** stream: the room's cloud log (user, verb, name, value, time), capped at about the log length */
   readonly log: string;
+  /** list: the room's latest operator actions as published (catch-up reads, actions.ts); outlives the room's data */
+  readonly actions: string;
 }
 
 export type ParsedChannel =
@@ -52,6 +54,7 @@ export function roomKeys(prefix: string, room: string): RoomKeys {
     names: `${base}:names`,
     channel: base,
     log: `${base}:log`,
+    actions: `${base}:actions`,
   };
 }
 
@@ -59,7 +62,7 @@ export function roomKeys(prefix: string, room: string): RoomKeys {
  * The keys every room script receives, in this order: lua/prelude.lua reads them as
  * KEYS[1], KEYS[2], ... (its header names each). Defined once; scripts.ts takes the count.
  */
-export const ROOM_SCRIPT_KEYS = ['vars', 'meta', 'members', 'names', 'channel', 'log'] as const satisfies readonly (keyof RoomKeys)[];
+export const ROOM_SCRIPT_KEYS = ['vars', 'meta', 'members', 'names', 'channel', 'log', 'actions'] as const satisfies readonly (keyof RoomKeys)[];
 
 export function roomScriptKeys(keys: RoomKeys): string[] {
   return ROOM_SCRIPT_KEYS.map((name) => keys[name]);
@@ -118,4 +121,19 @@ export function parseChannel(prefix: string, channel: string): ParsedChannel | n
   if (inner.startsWith('~probe:')) return { kind: 'probe', podId: inner.slice('~probe:'.length) };
   if (inner.startsWith('~')) return null;
   return { kind: 'room', room: inner };
+}
+
+/** Project policies (ProjectPolicies): one tag of their own (`~` cannot start a room), so one Cluster slot. */
+export interface PolicyKeys {
+  /** hash: room -> the policy's text */
+  readonly table: string;
+  /** string: a counter raised by every put and delete, in the same transaction (ProjectPolicies.version) */
+  readonly version: string;
+  /** pub/sub channel every pod subscribes: each message is the room whose policy changed */
+  readonly channel: string;
+}
+
+export function policyKeys(prefix: string): PolicyKeys {
+  const base = `${prefix}{~policies}`;
+  return { table: `${base}:table`, version: `${base}:version`, channel: base };
 }

@@ -10,12 +10,14 @@ import type {
   JoinOutcome,
   JoinRefusal,
   LogEntry,
+  RoomAction,
   RoomActionResult,
   RoomEvent,
   RoomSnapshot,
   SetResult,
   VariableEntry,
 } from '../ports.ts';
+import { isRoomAction } from '../actions.ts';
 import { RoomEngineError } from '../errors.ts';
 import { parseBanMember } from '../moderation.ts';
 
@@ -268,6 +270,15 @@ export function parseBlockWordReply(reply: unknown): -1 | 0 | 1 {
  * `[..., username, '', 'kick']` (kick.lua) and a room deletion `[..., '', '', 'room-deleted']`
  * (delete-room.lua).
  */
+/** The actions list's payloads (keep_action in prelude.lua: as published) -> actions; throws on anything else. */
+export function parseActions(room: string, payloads: readonly string[]): RoomAction[] {
+  return payloads.map((payload) => {
+    const event = parseEventPayload(room, payload);
+    if (event === null || !isRoomAction(event)) bad('actions', payload);
+    return event;
+  });
+}
+
 export function parseEventPayload(room: string, payload: string): RoomEvent | null {
   let data: unknown;
   try {

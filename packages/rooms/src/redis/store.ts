@@ -15,16 +15,18 @@ import type {
   JoinResult,
   Lease,
   LogEntry,
+  RoomAction,
   RoomActionResult,
   RoomSnapshot,
   RoomStore,
   SetOptions,
   SetResult,
 } from '../ports.ts';
+import { ACTION_HISTORY_LENGTH, ACTION_HISTORY_TTL_MS, actionsAfter } from '../actions.ts';
 import { DEFAULT_LOG_LENGTH, LOG_NAME_BYTES, LOG_VALUE_BYTES } from '../log.ts';
 import { usernameKey } from '../moderation.ts';
 import { activeRoomsKey, addressKey, roomKeys, roomScriptKeys } from './keys.ts';
-import type { LeaseAcquired } from './replies.ts';
+import { parseActions, type LeaseAcquired } from './replies.ts';
 import type { RedisClient, Scripts } from './scripts.ts';
 
 /** Lease sets are garbage-collected this long after their last write (they also self-prune). */
@@ -179,14 +181,19 @@ export function createRedisStore(options: RedisStoreOptions): RoomStore {
   }
 
   async function deleteRoom(room: string, origin: string): Promise<RoomActionResult> {
-    const result = await scripts['delete-room'](...keysOf(room), now(), origin, sharded);
+    const result = await scripts['delete-room'](...keysOf(room), now(), origin, sharded, ACTION_HISTORY_LENGTH, ACTION_HISTORY_TTL_MS);
     // The active-room slot lives on its own slot (Cluster): given back right after.
     if (result.ok) await client.zrem(roomsKey, room);
     return result;
   }
 
   function kick(room: string, origin: string, username: string): Promise<RoomActionResult> {
-    return scripts.kick(...keysOf(room), now(), origin, usernameKey(username), sharded);
+    return scripts.kick(...keysOf(room), now(), origin, usernameKey(username), sharded, ACTION_HISTORY_LENGTH, ACTION_HISTORY_TTL_MS);
+  }
+
+  async function catchUp(room: string, epoch: string, afterSeq: number): Promise<readonly RoomAction[]> {
+    // One list on the room's slot, read whole (at most ACTION_HISTORY_LENGTH payloads): no script needed.
+    return actionsAfter(parseActions(room, await client.lrange(roomKeys(prefix, room).actions, 0, -1)), epoch, afterSeq);
   }
 
   async function leave(lease: Lease): Promise<void> {
@@ -233,5 +240,5 @@ export function createRedisStore(options: RedisStoreOptions): RoomStore {
     return scripts.members(...keysOf(room), now());
   }
 
-  return { join, set, rename, delete: remove, leave, renew, snapshot, memberCount, log, deleteRoom, kick };
+  return { join, set, rename, delete: remove, leave, renew, snapshot, catchUp, memberCount, log, deleteRoom, kick };
 }

@@ -12,6 +12,7 @@ import { logContract } from './log-contract.ts';
 import { mixedRoomsContract } from './mixed-rooms-contract.ts';
 import { moderationContract } from './moderation-contract.ts';
 import { orderContract } from './order-contract.ts';
+import { policiesContract } from './policies-contract.ts';
 import { roomActionsContract } from './room-actions-contract.ts';
 
 export type { RoomEngineFactory, RoomEngineUnderTest } from './harness.ts';
@@ -35,6 +36,7 @@ export function describeRoomEngine(name: string, factory: RoomEngineFactory): vo
     describe('the cloud log', () => logContract(world));
     describe('operators: deleting a room, kicking a user', () => roomActionsContract(world));
     describe('operators: bans and the run-time block list', () => moderationContract(world));
+    describe('operators: project policies', () => policiesContract(world));
     describe('listener errors and close', () => lifecycleContract(factory));
   });
 }

@@ -6,6 +6,7 @@ import type {
   JoinRequest,
   Lease,
   Moderation,
+  ProjectPolicies,
   RoomBus,
   RoomEngine,
   RoomEvent,
@@ -66,6 +67,7 @@ export interface Pod {
   readonly bus: RoomBus;
   readonly counters: WindowCounters;
   readonly moderation: Moderation;
+  readonly policies: ProjectPolicies;
   readonly recorder: Recorder;
 }
 
@@ -104,7 +106,7 @@ export function useWorld(factory: RoomEngineFactory): (limits?: Partial<EngineLi
         engine.bus.listen(recorder);
         recorders.set(engine, recorder);
       }
-      return { store: engine.store, bus: engine.bus, counters: engine.counters, moderation: engine.moderation, recorder };
+      return { store: engine.store, bus: engine.bus, counters: engine.counters, moderation: engine.moderation, policies: engine.policies, recorder };
     };
     return {
       pods: [pod(underTest.engines[0]), pod(underTest.engines[1])],

@@ -1,5 +1,6 @@
 import { expect, it } from 'vitest';
 import { until } from '@cloudvars/test-support/until';
+import { ACTION_HISTORY_LENGTH } from '../../src/actions.ts';
 import type { EngineLimits } from '../../src/ports.ts';
 import type { World } from './harness.ts';
 import { freshRoom, joinRequest, leaseOf } from './harness.ts';
@@ -71,5 +72,38 @@ export function roomActionsContract(world: MakeWorld): void {
     expect(await pods[1].bus.probe(2_000)).toBe(true);
     expect(pods[1].recorder.all(room)).toEqual([]);
     expect(await pods[0].store.snapshot(room)).toBeNull();
+  });
+
+  it('keeps kicks and the deletion for catch-up reads: those of the epoch after a seq, in order, the latest ACTION_HISTORY_LENGTH, past the room', async () => {
+    const { pods } = await world();
+    const room = freshRoom();
+    await pods[0].store.join(joinRequest(room, 'c1', 'alice', [['x', '0']]));
+    const epoch = (await pods[0].store.snapshot(room))?.epoch as string;
+    expect(await pods[1].store.catchUp(room, epoch, 0)).toEqual([]);
+    await pods[0].store.set(room, 'c1', 'x', '1');
+    await pods[0].store.kick(room, 'op', 'Alice');
+    await pods[0].store.set(room, 'c1', 'x', '2');
+    await pods[1].store.kick(room, 'op2', 'bob');
+    // Sets are state (a snapshot holds them): only the actions are kept.
+    expect(await pods[1].store.catchUp(room, epoch, 0)).toEqual([
+      { type: 'kick', room, epoch, seq: 2, origin: 'op', username: 'alice' },
+      { type: 'kick', room, epoch, seq: 4, origin: 'op2', username: 'bob' },
+    ]);
+    expect((await pods[0].store.catchUp(room, epoch, 2)).map((action) => action.seq)).toEqual([4]);
+    expect(await pods[0].store.catchUp(room, 'another-epoch', 0)).toEqual([]);
+    expect(await pods[0].store.catchUp(freshRoom(), epoch, 0)).toEqual([]);
+    // Bounded: the latest ACTION_HISTORY_LENGTH.
+    for (let i = 0; i < ACTION_HISTORY_LENGTH; i++) await pods[0].store.kick(room, 'op', `user${i}`);
+    const kept = await pods[1].store.catchUp(room, epoch, 0);
+    expect(kept).toHaveLength(ACTION_HISTORY_LENGTH);
+    expect(kept[0]).toMatchObject({ seq: 5, username: 'user0' });
+    // The deletion outlives the room's data, and a new epoch starts with nothing to catch up.
+    const deleted = await pods[0].store.deleteRoom(room, 'op');
+    expect(await pods[0].store.snapshot(room)).toBeNull();
+    expect((await pods[1].store.catchUp(room, epoch, deleted.ok ? deleted.seq - 1 : 0))).toEqual([
+      { type: 'room-deleted', room, epoch, seq: deleted.ok ? deleted.seq : -1, origin: 'op' },
+    ]);
+    const again = await pods[1].store.join(joinRequest(room, 'c2', 'carol', [['x', '0']]));
+    expect(await pods[0].store.catchUp(room, again.ok ? again.snapshot.epoch : '', 0)).toEqual([]);
   });
 }

@@ -6,6 +6,7 @@ import type { ProtocolLimits } from '@cloudvars/protocol';
 import type { RoomEngine } from '@cloudvars/rooms';
 import type { Config } from '../config.ts';
 import type { LiveViewers } from '../live/viewers.ts';
+import type { PolicyBook } from '../policy/policy-book.ts';
 import type { Access } from './access.ts';
 import { ApiError } from './errors.ts';
 
@@ -34,6 +35,7 @@ export interface ApiContext {
   readonly protocolLimits: ProtocolLimits;
   readonly engine: RoomEngine;
   readonly viewers: LiveViewers;
+  readonly policies: PolicyBook;
 }
 
 /**

@@ -69,7 +69,7 @@ export function moderationRoutes(api: FastifyInstance, context: ApiContext): voi
     async (request, reply) => {
       const { kind, seconds, reason = '' } = request.body;
       const value = banValue(kind, request.body.value, ipv6PrefixLength);
-      const room = request.body.room === undefined ? null : parseRoom(request.body.room);
+      const room = request.body.room === undefined ? null : parseRoom(request.body.room, 'body');
       request.audit = { kind, value, room, seconds, reason };
       const by = request.operator ?? '';
       const result = await fromEngine(moderation.ban({ kind, value, room, ttlMs: seconds * 1000, by, reason }));

@@ -21,6 +21,7 @@ import type { ApiContext } from './context.ts';
 import { ApiError, sendApiError } from './errors.ts';
 import { moderationRoutes } from './moderation-routes.ts';
 import { OpenApiDocument } from './openapi.ts';
+import { policyRoutes } from './policy-routes.ts';
 import { roomRoutes } from './rooms-routes.ts';
 
 const ROOM_PAGE = readFileSync(new URL('../../public/room.html', import.meta.url), 'utf8');
@@ -112,6 +113,7 @@ const api: FastifyPluginAsync<ApiOptions> = async (app, options) => {
 
       roomRoutes(scope, options);
       moderationRoutes(scope, options);
+      policyRoutes(scope, options);
       scope.get(
         '/openapi.json',
         { config: { access: 'public' }, schema: { summary: 'This document' } },

@@ -10,7 +10,7 @@ import { addressForLimits } from '../address.ts';
 import { LIVE_SUBPROTOCOL } from './access.ts';
 import { fromEngine, operatorOrigin, type ApiContext } from './context.ts';
 import { ApiError } from './errors.ts';
-import { roomFromPath } from './room-param.ts';
+import { roomFromBody, roomFromPath } from './room-param.ts';
 import * as schemas from './schemas.ts';
 
 interface RoomParams {
@@ -20,9 +20,9 @@ interface RoomParams {
 /** Any username the protocol lets in; a kick of another could match nobody. */
 const USERNAME = new RegExp(`^[A-Za-z0-9_-]{1,${USERNAME_MAX_LENGTH}}$`);
 
-export function parseRoom(raw: string): string {
-  const room = roomFromPath(raw);
-  if (room === null) throw new ApiError(400, 'invalid-room', 'a room is a project id of 1-999 characters');
+export function parseRoom(raw: string, from: 'path' | 'body' = 'path'): string {
+  const room = from === 'path' ? roomFromPath(raw) : roomFromBody(raw);
+  if (room === null) throw new ApiError(400, 'invalid-room', 'a room is a project id of 1-999 characters, URL-encoded');
   return room;
 }
 
@@ -55,7 +55,8 @@ export function roomRoutes(api: FastifyInstance, context: ApiContext): void {
       const [snapshot, clients] = await fromEngine(Promise.all([store.snapshot(room), store.memberCount(room)]));
       if (snapshot === null) throw unknownRoom(room);
       // fromEntries defines own properties: a name like "__proto__" stays data.
-      return { room, variables: Object.fromEntries(snapshot.variables), clients };
+      const policy = context.policies.get(room);
+      return { room, variables: Object.fromEntries(snapshot.variables), clients, ...(policy !== null && { policy }) };
     },
   );
 
@@ -95,16 +96,19 @@ export function roomRoutes(api: FastifyInstance, context: ApiContext): void {
     },
     preHandler: async (request) => {
       parseRoom(request.params.room);
-      if (request.headers.upgrade?.toLowerCase() !== 'websocket') {
+      // request.ws: node handed the socket over as an upgrade (an Upgrade header alone, on a
+      // socket kept alive, is no upgrade), so the seat admit() takes is given back when it closes.
+      if (!request.ws) {
         throw new ApiError(426, 'upgrade-required', 'open this URL as a WebSocket', { upgrade: 'websocket' });
       }
-      const refusal = viewers.refusal(addressForLimits(request.ip, config.ipv6PrefixLength));
+      const refusal = viewers.admit(addressForLimits(request.ip, config.ipv6PrefixLength), request.raw.socket);
       if (refusal !== null) throw new ApiError(refusal.status, refusal.error, refusal.message, { 'retry-after': '5' });
     },
     handler: async () => {
       throw new ApiError(426, 'upgrade-required', 'open this URL as a WebSocket', { upgrade: 'websocket' });
     },
     wsHandler: (socket: WebSocket, request: FastifyRequest<{ Params: RoomParams }>) => {
+      viewers.upgraded(socket, request.raw.socket);
       if (socket.protocol !== '' && socket.protocol !== LIVE_SUBPROTOCOL) {
         socket.close(1002, 'subprotocol');
         return;

@@ -3,6 +3,7 @@
  * and the OpenAPI document (openapi.ts) is made of the same objects.
  */
 import { MAX_PROJECT_ID_LENGTH, MAX_VARIABLE_NAME_LENGTH } from '@cloudvars/protocol';
+import { policy } from './policy-schemas.ts';
 
 /** The longest ban, a year: a ban lapses by itself, so a forgotten one does not last forever. */
 export const MAX_BAN_SECONDS = 365 * 24 * 60 * 60;
@@ -43,6 +44,7 @@ export const roomState = {
     room: { type: 'string', description: 'The room id.' },
     variables: { type: 'object', additionalProperties: { type: 'string' }, description: 'Variable name -> value (always text).' },
     clients: { type: 'integer', minimum: 0, description: 'Clients in the room, across every pod.' },
+    policy: { ...policy, description: 'The project policy in force on the pod that answered (PUT /api/v1/projects/{room}/policy); absent: the global settings apply.' },
   },
 } as const;
 
@@ -118,7 +120,7 @@ export const banBody = {
     kind: banKind,
     value: { type: 'string', minLength: 1, maxLength: 64, description: 'A username (1-20 of [A-Za-z0-9_-]) or an IPv4/IPv6 address (an IPv6 address bans its /64, IPV6_PREFIX_LENGTH).' },
     seconds: { type: 'integer', minimum: 1, maximum: MAX_BAN_SECONDS },
-    room: { type: 'string', minLength: 1, maxLength: MAX_PROJECT_ID_LENGTH, description: 'Only this room (a project id, as in paths); absent: every room.' },
+    room: { type: 'string', minLength: 1, maxLength: MAX_PROJECT_ID_LENGTH, description: 'Only this room: a project id or the room id the API answers, URL-encoded as in paths (a literal % is %25); absent: every room.' },
     reason: { type: 'string', maxLength: MAX_BAN_REASON_LENGTH },
   },
 } as const;

@@ -6,14 +6,17 @@
  * viewers.
  */
 import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
 import type { RoomEngine, RoomSnapshot } from '@cloudvars/rooms';
 import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { Config } from '../config.ts';
 import type { EventText } from '../ws/event-text.ts';
 import type { RoomHub } from '../ws/room-hub.ts';
+import { CLOSE_GRACE_MS, closeSocket } from '../ws/close-socket.ts';
+import { clientSocketErrorListener, releaseUpgrade } from '../ws/socket-errors.ts';
 import { LIVE_CLOSE, LiveViewer, type ViewerHost } from './viewer.ts';
-import type { Gauge } from 'prom-client';
+import type { Counter, Gauge } from 'prom-client';
 
 /** Every room's status is read again this often while it has viewers (clients come and go without events). */
 const STATUS_INTERVAL_MS = 2_000;
@@ -39,21 +42,38 @@ export interface LiveViewersOptions {
   readonly config: Config;
   readonly log: FastifyBaseLogger;
   readonly gauge: Gauge;
+  /** cloudvars_client_errors_total: a page's socket errors are the client's, as a client's are. */
+  readonly clientErrors: Counter<'code'>;
   readonly instanceId: string;
+}
+
+/** Why a subscription is refused before its upgrade: the HTTP answer. */
+export interface ViewerRefusal {
+  readonly status: 429 | 503;
+  readonly error: string;
+  readonly message: string;
 }
 
 export class LiveViewers implements ViewerHost {
   private readonly viewers = new Set<LiveViewer>();
-  private readonly perAddress = new Map<string, number>();
+  /**
+   * Seats: subscriptions admitted, from their admission (before the upgrade) until their TCP
+   * socket closes. MAX_LIVE_VIEWERS and LIVE_VIEWERS_PER_ADDRESS count these, not open
+   * viewers: counting only once a socket was open let every upgrade admitted meanwhile through.
+   */
+  private seats = 0;
+  private readonly seatsPerAddress = new Map<string, number>();
   private readonly watched = new Map<string, WatchedRoom>();
   private readonly eventTexts = new WeakMap<EventText, string | null>();
   private readonly snapshotTexts = new WeakMap<RoomSnapshot, string>();
   private readonly pingTimer: NodeJS.Timeout;
   private readonly backlogTimer: NodeJS.Timeout;
+  private readonly onSocketError: (this: WebSocket, error: Error) => void;
   private nextId = 0;
   private stopped = false;
 
   constructor(private readonly options: LiveViewersOptions) {
+    this.onSocketError = clientSocketErrorListener(options.clientErrors, options.log);
     this.pingTimer = setInterval(() => this.pingAll(), options.config.pingIntervalMs);
     this.pingTimer.unref();
     this.backlogTimer = setInterval(() => this.sweepBacklogs(), BACKLOG_SWEEP_MS);
@@ -68,30 +88,52 @@ export class LiveViewers implements ViewerHost {
     return this.options.config.slowConsumerTimeoutMs;
   }
 
-  get size(): number {
-    return this.viewers.size;
-  }
-
-  /** Why a new subscription from `address` (as limits count it: addressForLimits) is refused before its upgrade (HTTP status), or null. */
-  refusal(address: string): { readonly status: 429 | 503; readonly error: string; readonly message: string } | null {
+  /**
+   * Admission of an upgrade request from `address` (as limits count it: addressForLimits),
+   * before its upgrade: takes a seat at once (the check and the count in one step, so
+   * requests admitted together cannot pass one limit together), or says why not. The seat
+   * is given back when `tcp`, the request's socket, closes, whatever became of the request:
+   * no upgrade, an upgrade ws refused, a subprotocol refused, the subscription's end. Call it
+   * only for a request really being upgraded (its socket is given to the WebSocket or ended).
+   */
+  admit(address: string, tcp: Socket): ViewerRefusal | null {
     const { config } = this.options;
     if (this.stopped) return { status: 503, error: 'draining', message: 'this server is shutting down' };
-    if (this.viewers.size >= config.maxLiveViewers) return { status: 503, error: 'too-many-viewers', message: 'this server has MAX_LIVE_VIEWERS live subscriptions' };
-    if ((this.perAddress.get(address) ?? 0) >= config.liveViewersPerAddress) {
+    if (this.seats >= config.maxLiveViewers) return { status: 503, error: 'too-many-viewers', message: 'this server has MAX_LIVE_VIEWERS live subscriptions' };
+    const held = this.seatsPerAddress.get(address) ?? 0;
+    if (held >= config.liveViewersPerAddress) {
       return { status: 429, error: 'too-many-viewers-from-address', message: 'this address has LIVE_VIEWERS_PER_ADDRESS live subscriptions' };
     }
+    // A socket already gone would never emit the 'close' that gives the seat back.
+    if (tcp.destroyed) return { status: 503, error: 'connection-closed', message: 'the connection closed before its upgrade' };
+    this.seats++;
+    this.seatsPerAddress.set(address, held + 1);
+    this.options.gauge.set(this.seats);
+    tcp.once('close', () => this.giveBack(address));
     return null;
   }
 
-  /** A page's socket for `room` just opened: subscribe it (the room on this pod if needed), then send the room. */
+  /**
+   * A page's socket was just upgraded (`tcp` under it): its errors (invalid UTF-8, a frame
+   * too big, a reset) are the page's, counted and logged at debug as a client's are, instead
+   * of @fastify/websocket's error-level "websocket handler failed" that any visitor could raise.
+   */
+  upgraded(socket: WebSocket, tcp: unknown): void {
+    releaseUpgrade(socket, tcp, this.onSocketError);
+  }
+
+  /** A page's socket for `room` just opened (its seat was taken by `admit`): subscribe it (the room on this pod if needed), then send the room. */
   async open(socket: WebSocket, room: string, address: string): Promise<void> {
     const { hub, engine, log } = this.options;
+    // Admitted before the drain began, upgraded after closeAll() went through the viewers.
+    if (this.stopped) {
+      closeSocket(socket, LIVE_CLOSE.draining, 'draining', CLOSE_GRACE_MS);
+      return;
+    }
     const id = `live:${this.options.instanceId}:${(this.nextId++).toString(36)}`;
     const viewer = hub.enter(room, (local) => new LiveViewer(id, socket, local, address, this));
     this.viewers.add(viewer);
-    this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
     this.watch(viewer);
-    this.options.gauge.set(this.viewers.size);
     socket.on('close', () => this.forget(viewer));
     socket.on('pong', (data) => viewer.pong(data));
     // Read-only: a page has nothing to say, and a set is not a viewer's to make.
@@ -173,13 +215,17 @@ export class LiveViewers implements ViewerHost {
     watched.viewers.add(viewer);
   }
 
+  private giveBack(address: string): void {
+    this.seats--;
+    const left = (this.seatsPerAddress.get(address) ?? 1) - 1;
+    if (left > 0) this.seatsPerAddress.set(address, left);
+    else this.seatsPerAddress.delete(address);
+    this.options.gauge.set(this.seats);
+  }
+
   private forget(viewer: LiveViewer): void {
     if (!this.viewers.delete(viewer)) return;
     this.options.hub.release(viewer.room, viewer);
-    const left = (this.perAddress.get(viewer.address) ?? 1) - 1;
-    if (left > 0) this.perAddress.set(viewer.address, left);
-    else this.perAddress.delete(viewer.address);
-    this.options.gauge.set(this.viewers.size);
     const watched = this.watched.get(viewer.room.name);
     if (watched === undefined) return;
     watched.viewers.delete(viewer);

@@ -11,7 +11,8 @@ import type { WebSocket } from 'ws';
 import { addressForLimits, addressForLogs } from '../address.ts';
 import type { Config } from '../config.ts';
 import type { GatewayMetrics } from '../metrics.ts';
-import { CLOSE_GRACE_MS, REFUSAL_GRACE_MS, closeSocket } from '../ws/close-socket.ts';
+import { REFUSAL_GRACE_MS, closeSocket } from '../ws/close-socket.ts';
+import { clientSocketErrorListener, forgetPeerAddress, releaseUpgrade } from '../ws/socket-errors.ts';
 import type { Connections } from '../ws/connections.ts';
 import { refuseClient, refuseUpgrade, type ClientRefusal } from '../ws/admission.ts';
 import type { RoomEngine } from '@cloudvars/rooms';
@@ -23,16 +24,6 @@ export interface CloudSocketOptions {
   readonly connections: Connections;
   readonly metrics: GatewayMetrics;
   readonly engine: RoomEngine;
-}
-
-function terminate(socket: WebSocket): void {
-  socket.terminate();
-}
-
-/** ws's WS_ERR_* code, or the system's (ECONNRESET), for the metric's label. */
-function errorCode(error: Error): string {
-  const code = (error as { code?: unknown }).code;
-  return typeof code === 'string' && /^[A-Z0-9_]{1,64}$/.test(code) ? code : 'other';
 }
 
 /** Sends the refusal's text, then closes: see ws/admission.ts. */
@@ -47,19 +38,8 @@ const socketPlugin: FastifyPluginAsync<CloudSocketOptions> = async (app, { confi
     app.log.error({ err: error }, 'websocket handler failed');
     socket.terminate();
   };
-  /**
-   * One function for every socket, standing in for the plugin's per-socket closure. A
-   * socket error is the client's or the network's (a frame too big: 1009, invalid UTF-8:
-   * 1007, a bad opcode: 1002, a reset): counted, not an alert. ws has already sent its
-   * close frame and drains what the client still sends; ending the socket now would drop
-   * that unread input with a reset and the client would never see the close frame (1006).
-   * It ends after a grace if the client never completes the close.
-   */
-  function onSocketError(this: WebSocket, error: Error): void {
-    metrics.clientErrors.inc({ code: errorCode(error) });
-    app.log.debug({ err: error.message, code: errorCode(error) }, 'socket error');
-    setTimeout(terminate, CLOSE_GRACE_MS, this).unref();
-  }
+  // One function for every socket, standing in for the plugin's per-socket closure.
+  const onSocketError = clientSocketErrorListener(metrics.clientErrors, app.log);
   await app.register(websocket, {
     options: {
       maxPayload: config.maxPayloadBytes,
@@ -117,33 +97,3 @@ const socketPlugin: FastifyPluginAsync<CloudSocketOptions> = async (app, { confi
 };
 
 export const cloudSocket = fp(socketPlugin, { name: 'cloudvars-socket' });
-
-/** The private fields of node:net and node:http: the socket's ServerResponse, and its cached peer address. */
-interface UpgradedSocket {
-  _httpMessage?: { detachSocket(socket: unknown): void } | null;
-  _peername?: object;
-}
-
-/**
- * Lets the upgrade's HTTP objects be collected once the socket is a WebSocket (about 2 KiB
- * per idle connection otherwise). @fastify/websocket leaves two paths to them for the
- * socket's whole life: its 'error' listener, a closure over the Fastify request and reply,
- * and the ServerResponse it assigned to the TCP socket (`_httpMessage`), which holds the
- * IncomingMessage. The listener is swapped for `onError`, which does what it did.
- */
-function releaseUpgrade(socket: WebSocket, tcp: unknown, onError: (this: WebSocket, error: Error) => void): void {
-  socket.removeAllListeners('error');
-  socket.on('error', onError);
-  const upgraded = tcp as UpgradedSocket | null;
-  upgraded?._httpMessage?.detachSocket(upgraded);
-}
-
-/**
- * Drops the address object node cached on the TCP socket when the request's address was
- * read (about 90 bytes of every idle client); node reads it from the socket again if
- * anything asks later. Called once the address is no longer read.
- */
-function forgetPeerAddress(tcp: unknown): void {
-  const upgraded = tcp as UpgradedSocket | null;
-  if (upgraded !== null && upgraded._peername !== undefined) upgraded._peername = undefined;
-}

@@ -14,6 +14,7 @@
  */
 import { CloseCode, type DeleteRequest, type Dialect, type RenameRequest, type SetRequest } from '@cloudvars/protocol';
 import type { ChangeRefusal, ChangeResult, Lease, RoomSnapshot } from '@cloudvars/rooms';
+import { breaksRange, refusedChange } from '../policy/policy.ts';
 import type { ClientPolicy } from './client-policy.ts';
 import type { EventText } from './event-text.ts';
 import type { Outbox } from './outbox.ts';
@@ -206,6 +207,12 @@ export class Membership implements RoomMember {
     this.host.close(code, reason);
   }
 
+  /** An operator blocked the project (its policy): today's clients stop on 4004 and do not come back. */
+  blocked(reason: string): void {
+    this.host.log('info', { room: this.room.name, code: CloseCode.ProjectUnavailable, reason: 'project-blocked', policyReason: reason }, 'closing connection: project blocked');
+    this.host.close(CloseCode.ProjectUnavailable, 'project-blocked');
+  }
+
   /** An operator's action removed the client (not its misbehaviour). */
   private removedByOperator(code: number, reason: string): void {
     this.host.log('info', { room: this.room.name, code, reason }, 'closing connection: operator action');
@@ -226,6 +233,11 @@ export class Membership implements RoomMember {
       return;
     }
     const { variable, value } = message;
+    const policy = this.context.policies.get(this.room.name);
+    if (policy !== null && breaksRange(policy, variable, value)) {
+      this.ignored('rule');
+      return;
+    }
     const outbox = this.host.outbox;
     outbox.drop(variable); // anything queued for it was ordered before this write
     const now = performance.now();
@@ -279,8 +291,14 @@ export class Membership implements RoomMember {
 
   /** A 2020 client may only change what it declared: anything else is a protocol error. */
   private mayChange(variable: string): boolean {
-    if (this.declared === null || this.declared.has(variable)) return true;
-    this.host.closeForMisbehaviour(CloseCode.Generic, 'unknown-variable');
+    if (this.declared !== null && !this.declared.has(variable)) {
+      this.host.closeForMisbehaviour(CloseCode.Generic, 'unknown-variable');
+      return false;
+    }
+    const policy = this.context.policies.get(this.room.name);
+    const refusal = policy === null ? null : refusedChange(policy, variable);
+    if (refusal === null) return true;
+    this.ignored(refusal);
     return false;
   }
 

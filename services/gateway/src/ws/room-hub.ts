@@ -5,10 +5,13 @@
  *
  * Every event, including those of this pod's own clients, reaches members through the
  * bus in store order (DESIGN.md invariant 1). A gap in seq, a new epoch or a bus reconnect
- * makes the room re-read its snapshot and send each member only what changed (invariant 4).
+ * makes the room re-read its snapshot and send each member only what changed (invariant 4),
+ * after the operators' actions (kicks, the room's deletion) the mirror had not applied: a
+ * snapshot covers their seqs and holds nothing of them, so they are read from the store's
+ * catch-up list (RoomStore.catchUp) and delivered first.
  */
 import { CloseCode } from '@cloudvars/protocol';
-import type { BusListener, RoomEngine, RoomEvent, RoomSnapshot } from '@cloudvars/rooms';
+import type { BusListener, RoomAction, RoomEngine, RoomEvent, RoomSnapshot } from '@cloudvars/rooms';
 import type { FastifyBaseLogger } from 'fastify';
 import type { GatewayMetrics } from '../metrics.ts';
 import { EventText } from './event-text.ts';
@@ -179,6 +182,11 @@ export class RoomHub implements BusListener {
     return room;
   }
 
+  /** The room's members on this pod, joined or joining (a policy's block closes them). */
+  membersOf(name: string): readonly RoomMember[] {
+    return [...(this.rooms.get(name)?.members ?? [])];
+  }
+
   release(room: LocalRoom, member: RoomMember): void {
     if (!room.members.delete(member) || room.members.size > 0) return;
     this.setActiveRooms(this.activeRooms - 1);
@@ -324,19 +332,46 @@ export class RoomHub implements BusListener {
     room.resyncing = true;
     this.options.metrics.resyncs.inc();
     const startedAt = Date.now();
+    // Events wait in the buffer meanwhile: the mirror stays where it was until the read is applied.
+    const { epoch, seq } = room;
+    const { store } = this.options.engine;
     let snapshot: RoomSnapshot | null;
+    let actions: readonly RoomAction[] = [];
     try {
-      snapshot = await this.options.engine.store.snapshot(room.name);
+      snapshot = await store.snapshot(room.name);
+      // Read after the snapshot: every action it covers is in the list by then.
+      if (epoch !== null) actions = await store.catchUp(room.name, epoch, seq);
     } finally {
       room.resyncing = false;
     }
     room.resyncedAt = startedAt;
     if (!this.isCurrent(room)) return;
     try {
+      this.catchUp(room, snapshot, actions);
       this.applyResync(room, snapshot);
     } catch (error) {
       // A member failing to take the new state is a bug to log, not a read to retry.
       this.options.log.error({ err: error, room: room.name, code: 'CV_ERR_RESYNC_APPLY' }, 'applying a resync failed');
+    }
+  }
+
+  /**
+   * Delivers the actions of the mirror's epoch after its seq that the snapshot covers (those
+   * after it come from the bus, or the next resync), before the members take the snapshot,
+   * so each member still judges them by its own floor. A deletion closes its members (4010)
+   * and leaves the mirror without an epoch, as the event would have.
+   */
+  private catchUp(room: LocalRoom, snapshot: RoomSnapshot | null, actions: readonly RoomAction[]): void {
+    const covered = snapshot !== null && snapshot.epoch === room.epoch ? actions.filter((action) => action.seq <= snapshot.seq) : actions;
+    for (const action of covered) {
+      const text = new EventText(action);
+      for (const member of room.members) member.deliver(text);
+    }
+    if (covered.length > 0) this.options.log.info({ room: room.name, actions: covered.length }, 'resync: delivered operator actions the bus had lost');
+    if (covered.some((action) => action.type === 'room-deleted')) {
+      room.epoch = null;
+      room.seq = 0;
+      room.values = new Map();
     }
   }
 

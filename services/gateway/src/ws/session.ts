@@ -17,6 +17,7 @@ import {
 import type { JoinRefusal, Lease } from '@cloudvars/rooms';
 import { WebSocket } from 'ws';
 import { closeCodeLabel } from '../metrics.ts';
+import { blockingPolicy } from '../policy/enforce.ts';
 import { CLOSE_GRACE_MS, closeSocket } from './close-socket.ts';
 import { policyFor, type ClientPolicy } from './client-policy.ts';
 import { HeldMessages } from './held-messages.ts';
@@ -260,8 +261,16 @@ export class Session implements JoiningHost, OutboxOwner, MessageSink, Pausable 
   }
 
   private async join(handshake: Handshake): Promise<void> {
-    const attempt = await joinRoom(this.context, this, handshake);
     const room = handshake.room;
+    // Checked right before the join enters the room: a block made later closes it there (policy/enforce.ts).
+    const block = await blockingPolicy(this.context.policies, room);
+    if (block !== null) {
+      this.context.metrics.joins.inc({ outcome: 'project-blocked' });
+      this.log('info', { room, code: CloseCode.ProjectUnavailable, reason: 'project-blocked', policyReason: block.reason ?? '' }, 'refusing join: project blocked');
+      this.close(CloseCode.ProjectUnavailable, 'project-blocked');
+      return;
+    }
+    const attempt = await joinRoom(this.context, this, handshake);
     switch (attempt.kind) {
       case 'refused':
         this.context.metrics.joins.inc({ outcome: attempt.reason });

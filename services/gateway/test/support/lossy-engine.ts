@@ -69,6 +69,7 @@ export function lossyEngine(limits: EngineLimits): { engine: RoomEngine; faults:
       refund: (key) => inner.counters.refund(key),
     },
     moderation: inner.moderation,
+    policies: inner.policies,
     bus: {
       listen(listener) {
         gateway = listener;

@@ -1,8 +1,8 @@
 -- Prepended to every room script (scripts.ts). Every room script receives the same keys:
 -- KEYS[1] vars (hash), KEYS[2] meta (hash), KEYS[3] members (zset), KEYS[4] names (hash),
--- KEYS[5] the room's channel, KEYS[6] log (stream). All share the {room} hash tag: one
--- Cluster slot. Every key but the channel is the room's data and lives and expires with it
--- (DATA_KEYS).
+-- KEYS[5] the room's channel, KEYS[6] log (stream), KEYS[7] actions (list). All share the
+-- {room} hash tag: one Cluster slot. Every key but the channel and the actions is the room's
+-- data and lives and expires with it (DATA_KEYS); the actions outlive it (keep_action).
 -- Times are ms from `clock` (clock.lua): the injected clock in tests, else Redis's TIME;
 -- the real PEXPIREs only collect garbage a margin after the logical expiries.
 
@@ -157,12 +157,21 @@ local function publish_change(origin, fields, sharded)
   local epoch = redis.call('HGET', KEYS[2], 'epoch')
   local payload = {epoch, seq, origin}
   for _, field in ipairs(fields) do payload[#payload + 1] = field end
+  local encoded = cjson.encode(payload)
   if sharded == '1' then
-    redis.call('SPUBLISH', KEYS[5], cjson.encode(payload))
+    redis.call('SPUBLISH', KEYS[5], encoded)
   else
-    redis.call('PUBLISH', KEYS[5], cjson.encode(payload))
+    redis.call('PUBLISH', KEYS[5], encoded)
   end
-  return seq
+  return seq, encoded
+end
+
+-- Keeps an operator action's payload, as published, for catch-up reads (actions.ts): the
+-- latest `length`, for `ttl_ms` after the latest. Not room data: a deletion outlives its room.
+local function keep_action(payload, length, ttl_ms)
+  redis.call('RPUSH', KEYS[7], payload)
+  redis.call('LTRIM', KEYS[7], -tonumber(length), -1)
+  redis.call('PEXPIRE', KEYS[7], ttl_ms)
 end
 
 -- `s` cut to at most `max` bytes, never inside a UTF-8 character (log.ts clipUtf8: the same rule).
