@@ -110,9 +110,14 @@ export const SETTINGS = {
     kind: 'int',
     default: 300,
     min: 1,
-    help: 'Frames per second a Scratch 3 client may send, sustained (each 4 KiB counts as one more); beyond, it is closed (4000) and its address refused for FLOOD_PENALTY_SECONDS.',
+    help: 'Frames per second a Scratch 3 connection is read at, sustained, once FLOOD_BURST is spent (each 4 KiB counts as one more frame): beyond, its socket is not read until it is back within the rate (TCP pushes back on that client alone); nothing is closed or lost.',
   },
-  FLOOD_PENALTY_SECONDS: { kind: 'int', default: 60, min: 0, help: 'How long upgrades from a flooding address are refused (HTTP 429), so its client backs off.' },
+  FLOOD_BURST: {
+    kind: 'int',
+    default: 10_000,
+    min: 1,
+    help: 'Frames a Scratch 3 connection may send at once before FLOOD_LIMIT_PER_SECOND paces it (a bot setting 10,000 values in a loop is read at once; its sets wait for RATE_LIMIT_PER_SECOND, newest value per variable).',
+  },
   USERNAME_BLOCKLIST: { kind: 'string', default: '', help: 'Comma list of words a username may not contain (case-insensitive; 4002).' },
   LEASE_TTL_MS: { kind: 'int', default: 15_000, min: 1_000, help: 'A dead pod\'s usernames and slots are freed within this time.' },
   UNTOUCHED_ROOM_TTL_SECONDS: {
@@ -237,7 +242,7 @@ export interface Config {
   readonly pingIntervalMs: number;
   readonly maxPayloadBytes: number;
   readonly floodLimitPerSecond: number;
-  readonly floodPenaltyMs: number;
+  readonly floodBurst: number;
   readonly usernameBlockList: readonly string[];
   readonly leaseTtlMs: number;
   readonly roomTtlMs: number;
@@ -428,7 +433,7 @@ export function loadConfig(env: Env = process.env): Config {
     pingIntervalMs: readInt(env, 'PING_INTERVAL_MS'),
     maxPayloadBytes: readInt(env, 'MAX_PAYLOAD_BYTES'),
     floodLimitPerSecond: readInt(env, 'FLOOD_LIMIT_PER_SECOND'),
-    floodPenaltyMs: readInt(env, 'FLOOD_PENALTY_SECONDS') * 1000,
+    floodBurst: readInt(env, 'FLOOD_BURST'),
     usernameBlockList: readString(env, 'USERNAME_BLOCKLIST')
       .split(',')
       .map((word) => word.trim().toLowerCase())

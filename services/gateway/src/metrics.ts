@@ -15,6 +15,7 @@ export interface GatewayMetrics {
   readonly framesOut: HotCounter;
   readonly sets: HotCounter;
   readonly readPauses: Counter;
+  readonly floodPauses: Counter;
   readonly changes: Counter<'type'>;
   readonly changesIgnored: Counter<'reason'>;
   readonly upgradesRefused: Counter<'reason'>;
@@ -116,6 +117,11 @@ export function createMetrics(): GatewayMetrics {
     readPauses: new Counter({
       name: 'cloudvars_read_pauses_total',
       help: 'Connections not read for a while because MAX_STORE_CALLS_IN_FLIGHT store calls were in flight (the store lags).',
+      ...make,
+    }),
+    floodPauses: new Counter({
+      name: 'cloudvars_flood_pauses_total',
+      help: 'Times a Scratch 3 connection was not read for a while because it sent beyond FLOOD_BURST and FLOOD_LIMIT_PER_SECOND (paced, not closed).',
       ...make,
     }),
     changes: new Counter({ name: 'cloudvars_changes_total', help: 'Renames and deletes applied by the store for this pod\'s clients, by type.', labelNames: ['type'], ...make }),

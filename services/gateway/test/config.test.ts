@@ -26,7 +26,6 @@ const IRREGULAR: Record<string, readonly [keyof Config, (text: string) => unknow
   TRUST_PROXY: ['trustProxy', (text) => (text === 'false' ? false : text === 'true' ? true : text)],
   USERNAME_BLOCKLIST: ['usernameBlockList', (text) => (text === '(unset)' ? [] : text.split(','))],
   ROOM_TTL_SECONDS: ['roomTtlMs', (text) => int(text) * 1000],
-  FLOOD_PENALTY_SECONDS: ['floodPenaltyMs', (text) => int(text) * 1000],
   UNTOUCHED_ROOM_TTL_SECONDS: ['untouchedRoomTtlMs', (text) => int(text) * 1000],
   ALLOWED_ORIGINS: ['allowedOrigins', (text) => (text === '(unset)' ? [] : text.split(','))],
   BLOCKED_USER_AGENTS: ['blockedUserAgents', (text) => (text === '(unset)' ? [] : text.split(','))],

@@ -89,6 +89,26 @@ describe.each(TARGET_KINDS)('frames held during a join, then a frame that closes
     client.close();
   }, 20_000);
 
+  it("ends each variable on its last value when a today's client sends 1,000 sets of 3 variables with its handshake, far beyond what a join holds", async () => {
+    const room = `held${kind}burst${++serial}`;
+    const client = await TestClient.connect(target.url(), { dialect: 'scratch' });
+    const names = [cloud('x'), cloud('y'), cloud('z')] as const;
+    inOneWrite(client, () => {
+      client.send(encodeHandshake('scratch', room, 'player1', {}));
+      for (let n = 1; n <= 1000; n++) client.send(encodeClientSet('scratch', names[n % 3] ?? A, String(n)));
+    });
+    // Set n goes to names[n % 3]: 999 is x's last value, 1000 y's, 998 z's.
+    const last = { [names[0]]: '999', [names[1]]: '1000', [names[2]]: '998' };
+    const onLast = (values: Record<string, string>): boolean => names.every((name) => values[name] === last[name]);
+    await until(async () => onLast(await stored(room)) || client.closed !== null, {
+      timeoutMs: 10_000,
+      what: `the last values stored in ${room}`,
+    }).catch(() => undefined);
+    expect(client.closed).toBeNull();
+    expect(await stored(room)).toEqual(last);
+    client.close();
+  });
+
   it('closes with the code of the first bad frame, held during the join, not of a later one that closes at once', async () => {
     const room = `held${kind}first${++serial}`;
     const client = await TestClient.connect(target.url(), { dialect: 'seed' });

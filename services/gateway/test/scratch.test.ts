@@ -3,7 +3,7 @@
  * on one node and on two pods sharing Redis: the join snapshot, variables created by their
  * first set within the room's limits, frames of several messages, shared usernames, the
  * session-cookie refusal, rename and delete (off and on), the rate (sets wait, floods are
- * refused), and rooms shared with 2020 clients.
+ * paced), and rooms shared with 2020 clients.
  */
 import { encodeScratchDelete, encodeScratchRename } from '@cloudvars/protocol';
 import { testSeed } from '@cloudvars/test-support/seeded-random';
@@ -230,19 +230,46 @@ describe.each(TARGET_KINDS)('Scratch 3 clients (%s)', (kind) => {
     expect(Object.fromEntries(outcome.diverged), replayHint(outcome)).toEqual({});
   }, 60_000);
 
-  it('closes a flood (FLOOD_LIMIT_PER_SECOND) with 4000 and refuses its address for FLOOD_PENALTY_SECONDS (HTTP 429)', async () => {
-    const target = await start({ FLOOD_LIMIT_PER_SECOND: '10', FLOOD_PENALTY_SECONDS: '30' });
+  async function floodPauses(target: Target): Promise<number> {
+    let total = 0;
+    for (const gateway of [target.gw, target.other]) {
+      if (gateway !== null) total += (await gateway.metrics.floodPauses.get()).values[0]?.value ?? 0;
+    }
+    return total;
+  }
+
+  it('paces a flood beyond FLOOD_BURST instead of closing it: every variable ends on its last value for every member, and its address still gets in', async () => {
+    const target = await start({ FLOOD_LIMIT_PER_SECOND: '50', FLOOD_BURST: '20' });
     const room = freshRoom();
     const flooder = await scratch(target, room, 'flooder');
-    await membersAre(target.gw, room, 1);
-    for (let n = 0; n < 40; n++) flooder.set(cloud('a'), String(n));
-    expect((await flooder.waitClose()).code).toBe(4000);
-    // The pod that closed it refuses this address's next upgrade, telling it how long to wait.
-    const answer = await upgradeStatus(target.gw.url);
-    expect(answer.status).toBe(429);
-    expect(Number(answer.retryAfter)).toBeGreaterThan(0);
-    expect(Number(answer.retryAfter)).toBeLessThanOrEqual(30);
-  });
+    const reader = await scratch(target, room, 'reader');
+    await membersAre(target.gw, room, 2);
+    for (let n = 1; n <= 200; n++) flooder.set(cloud(`v${n % 3}`), String(n));
+    const last = { [cloud('v0')]: '198', [cloud('v1')]: '199', [cloud('v2')]: '200' };
+    const onLast = (view: ReadonlyMap<string, string>): boolean => Object.entries(last).every(([name, value]) => view.get(name) === value);
+    await until(() => onLast(reader.view) || flooder.closed !== null, { what: 'the last value of each variable', timeoutMs: 30_000 });
+    expect(flooder.closed).toBeNull();
+    expect(await floodPauses(target)).toBeGreaterThan(0);
+    const stored = await target.gw.engine.store.snapshot(room);
+    expect(Object.fromEntries(stored?.variables ?? [])).toEqual(last);
+    // Nothing falls on the address: the next upgrade from it is let in.
+    expect((await upgradeStatus(target.gw.url)).status).toBe(101);
+  }, 40_000);
+
+  it('keeps a paced client whose pongs wait unread behind its own frames (PING_INTERVAL_MS far below the pacing)', async () => {
+    const target = await start({ FLOOD_LIMIT_PER_SECOND: '10', FLOOD_BURST: '1', PING_INTERVAL_MS: '200' });
+    const room = freshRoom();
+    const flooder = await scratch(target, room, 'flooder');
+    const reader = await scratch(target, room, 'reader');
+    await membersAre(target.gw, room, 2);
+    // About 3 s of pacing, fifteen ping rounds: its pongs are read only after these frames.
+    for (let n = 1; n <= 30; n++) flooder.set(cloud('a'), String(n));
+    // One frame more, read once the debt is paid: the pongs before it wait as long.
+    flooder.set(cloud('a'), '31');
+    await until(() => reader.view.get(cloud('a')) === '31' || flooder.closed !== null, { what: 'the frame after the pacing', timeoutMs: 20_000 });
+    expect(flooder.closed).toBeNull();
+    expect(reader.closed).toBeNull();
+  }, 30_000);
 
   it('shares a room with 2020 clients: each sees the others\' sets in its own dialect, and a 2020 client only what it declared', async () => {
     const target = await start();

@@ -50,8 +50,6 @@ export class Connections {
    * that never send a handshake (this pod's share can never exceed the cluster's limit).
    */
   private readonly perAddress = new Map<string, number>();
-  /** Addresses that flooded -> until when (Date.now()) their upgrades are refused. */
-  private readonly penalties = new Map<string, number>();
   /** Per slice: its renewal is in flight (the next tick of that slice waits for it). */
   private readonly renewing: boolean[] = new Array<boolean>(RENEWAL_SLICES).fill(false);
   private renewalTick = 0;
@@ -60,14 +58,13 @@ export class Connections {
   private readonly sessionContext: SessionContext;
 
   constructor(
-    context: Omit<SessionContext, 'forget' | 'penalize'>,
+    context: Omit<SessionContext, 'forget'>,
     /** Unique per process: connection ids must never repeat across the cluster. */
     private readonly instanceId: string,
   ) {
     this.sessionContext = {
       ...context,
       forget: (closed, leaving) => this.forget(closed, leaving),
-      penalize: (address) => this.penalize(address),
     };
     this.pingTimer = setInterval(() => this.pingAll(), context.config.pingIntervalMs);
     this.pingTimer.unref();
@@ -98,24 +95,11 @@ export class Connections {
    */
   refusal(address: string): UpgradeRefusal | null {
     if (this.refusing) return { status: 503, reason: 'draining', retryAfterSeconds: 1 };
-    const until = this.penalties.get(address);
-    if (until !== undefined) {
-      const left = until - Date.now();
-      if (left > 0) return { status: 429, reason: 'flood-penalty', retryAfterSeconds: Math.ceil(left / 1000) };
-      this.penalties.delete(address);
-    }
     if (this.sessions.size >= this.context.config.maxConnections) return { status: 503, reason: 'pod-full', retryAfterSeconds: 1 };
     if ((this.perAddress.get(address) ?? 0) >= this.context.config.maxConnectionsPerAddress) {
       return { status: 429, reason: 'address-limit', retryAfterSeconds: 1 };
     }
     return null;
-  }
-
-  private penalize(address: string): void {
-    const { floodPenaltyMs } = this.context.config;
-    if (floodPenaltyMs === 0) return;
-    this.penalties.set(address, Date.now() + floodPenaltyMs);
-    this.context.log.info({ penaltyMs: floodPenaltyMs }, 'an address flooded: refusing its upgrades for a while');
   }
 
   /**
@@ -166,8 +150,6 @@ export class Connections {
   }
 
   private pingAll(): void {
-    const now = Date.now();
-    for (const [address, until] of this.penalties) if (until <= now) this.penalties.delete(address);
     const payload = randomBytes(PING_PAYLOAD_BYTES);
     for (const session of this.sessions) session.ping(payload);
   }

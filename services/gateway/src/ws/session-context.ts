@@ -24,6 +24,4 @@ export interface SessionContext {
   readonly policies: PolicyBook;
   /** The session closed: drop it from the pod's registry; `leaving` settles when its lease is released. */
   forget(session: Session, leaving: Promise<void> | null): void;
-  /** Refuse upgrades from this address for FLOOD_PENALTY_SECONDS (it flooded). */
-  penalize(address: string): void;
 }

@@ -59,6 +59,15 @@ const HELD_BEYOND_VARIABLES = 64;
 /** One clock for every TokenBucket instead of a bound function each. */
 const clock = (): number => performance.now();
 
+/**
+ * Why the socket is not read, one bit each. Each resumes on its own schedule (the join ends,
+ * the flood debt is paid, the store catches up); the socket is read again only when none is
+ * left, so one resuming never undoes another.
+ */
+const PAUSED_FOR_JOIN = 1;
+const PAUSED_FOR_FLOOD = 2;
+const PAUSED_FOR_STORE = 4;
+
 function byteLength(data: unknown): number {
   if (Buffer.isBuffer(data) || data instanceof ArrayBuffer) return data.byteLength;
   if (Array.isArray(data)) return data.reduce((sum: number, part: Buffer) => sum + part.byteLength, 0);
@@ -81,8 +90,17 @@ export class Session implements JoiningHost, OutboxOwner, MessageSink, Pausable 
   /** What the client sent while its join was in flight, until the join ends. */
   private held: HeldMessages | null = null;
   readonly outbox: Outbox;
-  /** Frames (2020 clients, and every first frame) or, for today's clients, frames beyond any real use. */
+  /**
+   * 2020 clients (and every first frame): the frame rate, closed beyond it (4004). Today's
+   * clients: FLOOD_BURST frames at once, then paced to FLOOD_LIMIT_PER_SECOND (never closed).
+   */
   private bucket: TokenBucket;
+  /** PAUSED_FOR_* bits: why the socket is not read now (0: it is read). */
+  private pausedFor = 0;
+  /** Reading was paused at some time since the last ping round: its pong may wait unread. */
+  private pausedSincePing = false;
+  /** Resumes reading once the flood debt is paid; null while not paced. */
+  private floodTimer: NodeJS.Timeout | null = null;
   /** Null once cleared: a kept Timeout would hold its closure for the connection's life. */
   private handshakeTimer: NodeJS.Timeout | null;
   private readonly openedAt = Date.now();
@@ -124,6 +142,16 @@ export class Session implements JoiningHost, OutboxOwner, MessageSink, Pausable 
 
   private static onSocketClose(this: WebSocket, code: number): void {
     sessions.get(this)?.onClose(code);
+  }
+
+  /** The flood timer, one function for every session. */
+  private static onFloodPaid(session: Session): void {
+    session.floodTimer = null;
+    if (session.state === 'closed') return;
+    // Frames read after the pause (the rest of a TCP read) added to the debt.
+    const waitMs = session.bucket.charge(0);
+    if (waitMs > 0) session.floodTimer = setTimeout(Session.onFloodPaid, waitMs, session);
+    else session.resumeFrom(PAUSED_FOR_FLOOD);
   }
 
   /** The connection's dialect; only read once the handshake chose it. */
@@ -177,8 +205,12 @@ export class Session implements JoiningHost, OutboxOwner, MessageSink, Pausable 
     // Once a close has begun, later frames change nothing (and must not be counted twice).
     if (this.state === 'closed' || this.socket.readyState !== WebSocket.OPEN) return;
     this.context.metrics.messagesIn.inc();
-    if (!this.bucket.take(1 + Math.floor(byteLength(data) / BYTES_PER_TOKEN))) {
-      this.overRate();
+    const cost = 1 + Math.floor(byteLength(data) / BYTES_PER_TOKEN);
+    if (this.treatment?.setsWaitOverRate === true) {
+      this.pace(cost);
+    } else if (!this.bucket.take(cost)) {
+      // 2020 clients (PROTOCOL.md): 4004, try again later.
+      this.closeForMisbehaviour(CloseCode.TryAgainLater, 'rate-limit');
       return;
     }
     if (isBinary) {
@@ -209,9 +241,9 @@ export class Session implements JoiningHost, OutboxOwner, MessageSink, Pausable 
     this.speaks = parsed.value.dialect;
     this.treatment = policyFor(this.speaks, this.context.config);
     if (this.treatment.setsWaitOverRate) {
-      // Its sets are paced by the membership; frames only meet the flood limit from now on.
-      const flood = this.context.config.floodLimitPerSecond;
-      this.bucket = new TokenBucket(flood, flood, clock);
+      // Its sets wait for the set rate in the membership; its frames are only paced.
+      const { floodLimitPerSecond, floodBurst } = this.context.config;
+      this.bucket = new TokenBucket(floodLimitPerSecond, floodBurst, clock);
     }
     const { handshake, rest } = parsed.value;
     const declared = handshake.variables === null ? null : new Set(handshake.variables.map(([name]) => name));
@@ -221,7 +253,7 @@ export class Session implements JoiningHost, OutboxOwner, MessageSink, Pausable 
     // A scratch first frame may carry sets after the handshake: they wait for the join.
     if (rest !== '') this.hold(rest);
     // Read nothing more until the client is in the room (TCP pushes back on a flood).
-    this.socket.pause();
+    this.pauseFor(PAUSED_FOR_JOIN);
     this.joining = this.join(handshake).catch((error: unknown) => {
       this.log('error', { err: error, code: 'CV_ERR_JOIN_HANDLING' }, 'handling a join failed');
       this.close(CloseCode.InternalError, 'join-failed');
@@ -279,17 +311,45 @@ export class Session implements JoiningHost, OutboxOwner, MessageSink, Pausable 
     // A close under way (the socket is resumed to read the client's answer) stays as it is.
     if (!this.isActive) return;
     if (this.context.pressure.high) this.context.pressure.hold(this);
-    else this.socket.resume();
+    this.resumeFrom(PAUSED_FOR_JOIN);
   }
 
   /** Pausable: the store lags (store-pressure.ts); TCP pushes back on the client meanwhile. */
   pauseReading(): void {
-    this.socket.pause();
+    this.pauseFor(PAUSED_FOR_STORE);
   }
 
   /** Pausable. */
   resumeReading(): void {
-    if (this.state === 'joined') this.socket.resume();
+    this.resumeFrom(PAUSED_FOR_STORE);
+  }
+
+  private pauseFor(reason: number): void {
+    if (this.pausedFor === 0) this.socket.pause();
+    this.pausedFor |= reason;
+    this.pausedSincePing = true;
+  }
+
+  private resumeFrom(reason: number): void {
+    if ((this.pausedFor & reason) === 0) return;
+    this.pausedFor &= ~reason;
+    // Closing too: the client's close frame waits behind what was not read (ws ignores a closed socket).
+    if (this.pausedFor === 0) this.socket.resume();
+  }
+
+  /**
+   * Flood pacing of today's clients, which stop for good on some codes and are not slowed
+   * by any: the frame was read and counts; once the burst is spent, the socket is not read
+   * until the debt is paid at FLOOD_LIMIT_PER_SECOND. TCP pushes back on this client alone,
+   * and what it sends later is read later, not lost (its sets per variable are coalesced
+   * while they wait for the set rate).
+   */
+  private pace(cost: number): void {
+    const waitMs = this.bucket.charge(cost);
+    if (waitMs === 0 || this.floodTimer !== null) return;
+    this.context.metrics.floodPauses.inc();
+    this.pauseFor(PAUSED_FOR_FLOOD);
+    this.floodTimer = setTimeout(Session.onFloodPaid, waitMs, this);
   }
 
   /** A frame while the join is in flight: read now, its messages wait (held-messages.ts). */
@@ -341,9 +401,11 @@ export class Session implements JoiningHost, OutboxOwner, MessageSink, Pausable 
   /** Ping round (`payload` is the round's, shared by every session): drop a client that did not answer the previous ping. */
   ping(payload: Buffer): void {
     if (this.socket.readyState !== WebSocket.OPEN) return;
+    const pausedByUs = this.pausedFor !== 0 || this.pausedSincePing;
+    this.pausedSincePing = this.pausedFor !== 0;
     if (this.pongDue !== null) {
-      // Not read for store pressure: its pong may be waiting unread in the socket.
-      if (this.context.pressure.holds(this)) return;
+      // Not read for a while by our choice (join, flood, store): its pong may wait unread.
+      if (pausedByUs) return;
       this.log('info', { room: this.membership?.room.name }, 'no pong to the previous ping: dropping');
       this.socket.terminate();
       return;
@@ -366,20 +428,6 @@ export class Session implements JoiningHost, OutboxOwner, MessageSink, Pausable 
   flushAndClose(code: number, reason: string): void {
     this.outbox.flush();
     this.close(code, reason);
-  }
-
-  /**
-   * A 2020 client over the rate is closed (4004: try again later). A today's client that
-   * got here floods far beyond any project's need; no close code slows it down, so its
-   * address is refused for a while (its reconnect attempts back off on refused upgrades).
-   */
-  private overRate(): void {
-    if (this.treatment?.setsWaitOverRate !== true) {
-      this.closeForMisbehaviour(CloseCode.TryAgainLater, 'rate-limit');
-      return;
-    }
-    this.context.penalize(this.address);
-    this.closeForMisbehaviour(CloseCode.Generic, 'flood');
   }
 
   private refuse(error: ProtocolError): void {
@@ -409,6 +457,8 @@ export class Session implements JoiningHost, OutboxOwner, MessageSink, Pausable 
     const previous = this.state;
     this.state = 'closed';
     this.clearHandshakeTimer();
+    if (this.floodTimer !== null) clearTimeout(this.floodTimer);
+    this.floodTimer = null;
     this.context.pressure.forget(this);
     this.context.metrics.closes.inc({ code: closeCodeLabel(code) });
     this.log('info', { room: this.membership?.room.name, code, durationMs: Date.now() - this.openedAt }, 'connection closed');

@@ -33,6 +33,19 @@ export class TokenBucket {
     return true;
   }
 
+  /**
+   * Takes `cost` tokens even beyond what the bucket holds: what is missing is a debt that the
+   * refill pays back first. Returns the milliseconds until the bucket holds a token again (0:
+   * it holds one now). For a reader that has already read what it charges and can only stop
+   * reading more (flood pacing): the next message waits for the debt to be paid.
+   */
+  charge(cost: number): number {
+    const now = this.now();
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.updatedAt) * this.perSecond) / 1000) - cost;
+    this.updatedAt = now;
+    return this.tokens >= 1 ? 0 : Math.ceil(((1 - this.tokens) * 1000) / this.perSecond);
+  }
+
   /** Milliseconds until `cost` tokens are there (0 when they are now). */
   msUntil(cost = 1): number {
     const now = this.now();
