@@ -2,10 +2,11 @@ import type { Dialect, DialectName } from './dialect.ts';
 import { isJsonObject } from './dialect.ts';
 import { dialects } from './dialects.ts';
 import type { ServerSet, VariableEntry } from './messages.ts';
+import type { CloudValue } from './stored-value.ts';
 
-/** Server side: one set message in the connection's dialect. Encode once per dialect, send many. */
-export function encodeSet(dialect: Dialect, variable: string, value: string): string {
-  return dialect.encodeSet(variable, value);
+/** Server side: one set message of a stored value in the connection's dialect. Encode once per dialect, send many. */
+export function encodeSet(dialect: Dialect, variable: string, stored: string): string {
+  return dialect.encodeSet(variable, stored);
 }
 
 /** Several server messages in one WebSocket frame: newline-separated, not a JSON list. */
@@ -36,7 +37,7 @@ export function encodeHandshake(
 }
 
 /** Client side: a set. */
-export function encodeClientSet(dialectName: DialectName, variable: string, value: string): string {
+export function encodeClientSet(dialectName: DialectName, variable: string, value: CloudValue): string {
   return dialects[dialectName].encodeClientSet(variable, value);
 }
 

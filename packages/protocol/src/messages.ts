@@ -9,7 +9,8 @@ export interface Handshake {
   readonly room: string;
   readonly username: string;
   /**
-   * In the client's order; every value valid (invalid initial values replaced by "0").
+   * In the client's order; every value valid (invalid initial values replaced by "0"), as
+   * stored (stored-value.ts: the text as sent, a leading U+0001 doubled).
    * Null when the client declares no variables (the scratch dialect): it takes the room as it
    * is, and its sets create variables.
    */
@@ -23,8 +24,9 @@ export interface SetRequest {
   readonly kind: 'set';
   readonly variable: string;
   /**
-   * The value as text; meaningful only when `valid`. Kind dialects: as sent. Scratch dialect:
-   * a string as sent, a finite number as `String(n)`.
+   * The value as stored (stored-value.ts); meaningful only when `valid`. Kind dialects: the
+   * text as sent (`storeText`). Scratch dialect: `storeValue` of a string or a finite number,
+   * so the type survives. When not valid: the text as sent, for logs.
    */
   readonly value: string;
   /**
@@ -66,5 +68,6 @@ export type Result<T, E> =
 export interface ServerSet {
   readonly kind: 'set';
   readonly variable: string;
+  /** As text: a string as received, a number as `String(n)` (the load generator's ledger compares text). */
   readonly value: string;
 }

@@ -1,0 +1,81 @@
+import { isNumberText } from './values.ts';
+
+/*
+ * How a room stores a value so that its JSON type survives (docs/PROTOCOL.md, "Value types").
+ *
+ * The store keeps text (Redis hashes, the log, the byte budget all count text), so the type
+ * lives in the text:
+ * - a number is stored as its decimal text, as JavaScript writes it (`12`, `-0.5`, `1e+21`);
+ * - a string is stored as it is, unless it would read back as a number (`"12"`, `"1e3"`) or
+ *   starts with the mark itself: then the mark U+0001 goes in front (`\u000112`).
+ *
+ * Reading: a mark in front means a string (the rest of the text); otherwise number text is a
+ * number and anything else a string. So every room stored by an earlier version (all text,
+ * none marked) reads back as it was written, and the 2020 dialects, whose spec makes every
+ * value a string of number text, store exactly what they stored before.
+ */
+
+/** The stored value: `string | number`, as a Scratch 3 client sends and receives it. */
+export type CloudValue = string | number;
+
+/**
+ * U+0001, in front of a stored string that would otherwise read as a number. A control
+ * character no project types: Scratch's editor and the TurboWarp Packager never produce it.
+ */
+export const STRING_MARK = '\u0001';
+
+/** Whether a string needs the mark to read back as a string. */
+function needsMark(text: string): boolean {
+  return text.startsWith(STRING_MARK) || isNumberText(text);
+}
+
+/**
+ * A Scratch 3 client's value as stored. A number must be finite (the dialect refuses the
+ * others): `-0` is stored as `0`, as JSON writes it and TurboWarp's server relays it.
+ */
+export function storeValue(value: CloudValue): string {
+  if (typeof value === 'number') return String(value);
+  return needsMark(value) ? STRING_MARK + value : value;
+}
+
+/**
+ * A 2020 client's value as stored: text whose type the protocol does not say (its spec sends
+ * numbers as strings), kept as sent. Number text reads as a number for Scratch 3 clients;
+ * only text that starts with the mark gets another in front, so it reads back unchanged.
+ */
+export function storeText(text: string): string {
+  return text.startsWith(STRING_MARK) ? STRING_MARK + text : text;
+}
+
+/**
+ * A stored value as a Scratch 3 client receives it. Number text too large for a double
+ * (`1e400`) stays a string: JSON has no Infinity.
+ */
+export function readStoredValue(stored: string): CloudValue {
+  if (stored.startsWith(STRING_MARK)) return stored.slice(STRING_MARK.length);
+  if (!isNumberText(stored)) return stored;
+  const number = Number(stored);
+  return Number.isFinite(number) ? number : stored;
+}
+
+/** A stored value as text: what a 2020 client receives, the mark removed and a number's text as stored. */
+export function storedText(stored: string): string {
+  return stored.startsWith(STRING_MARK) ? stored.slice(STRING_MARK.length) : stored;
+}
+
+/**
+ * A stored value as JSON text for a Scratch 3 client: a number as a JSON number (JavaScript's
+ * own writing of a finite double is valid JSON), a string by `writeString`.
+ */
+export function storedValueJson(stored: string, writeString: (text: string) => string): string {
+  const value = readStoredValue(stored);
+  return typeof value === 'number' ? String(value) : writeString(value);
+}
+
+/** A room's stored variables as an object of typed values (the API's and the live page's JSON). */
+export function typedVariables(variables: Iterable<readonly [name: string, stored: string]>): Record<string, CloudValue> {
+  const typed: Record<string, CloudValue> = {};
+  // defineProperty, not assignment: a variable named `__proto__` stays plain data.
+  for (const [name, stored] of variables) Object.defineProperty(typed, name, { value: readStoredValue(stored), enumerable: true, writable: true, configurable: true });
+  return typed;
+}
