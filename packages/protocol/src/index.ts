@@ -12,7 +12,7 @@ export {
   isValidVariableName,
   projectIdToRoom,
 } from './values.ts';
-export { STRING_MARK, readStoredValue, storeText, storeValue, storedText, storedValueJson, typedVariables } from './stored-value.ts';
+export { STRING_MARK, isNumberWriting, readStoredValue, storeText, storeValue, storedText, storedValueJson, typedVariables } from './stored-value.ts';
 export type { CloudValue } from './stored-value.ts';
 export type { Dialect, DialectName, JsonObject } from './dialect.ts';
 export { dialects, detectDialect, legacyDialect, scratchDialect, seedDialect } from './dialects.ts';

@@ -1,18 +1,19 @@
-import { isNumberText } from './values.ts';
-
 /*
  * How a room stores a value so that its JSON type survives (docs/PROTOCOL.md, "Value types").
  *
  * The store keeps text (Redis hashes, the log, the byte budget all count text), so the type
  * lives in the text:
- * - a number is stored as its decimal text, as JavaScript writes it (`12`, `-0.5`, `1e+21`);
- * - a string is stored as it is, unless it would read back as a number (`"12"`, `"1e3"`) or
- *   starts with the mark itself: then the mark U+0001 goes in front (`\u000112`).
+ * - a number is stored as its decimal text, as JavaScript writes it (`12`, `-0.5`, `1e+21`):
+ *   its *writing*, the one text `String(n)` gives;
+ * - a string is stored as it is, unless it is a number's writing (`"12"`, `"1e+21"`, not
+ *   `"012"` or `"1e3"`) or starts with the mark itself: then the mark U+0001 goes in front.
  *
- * Reading: a mark in front means a string (the rest of the text); otherwise number text is a
- * number and anything else a string. So every room stored by an earlier version (all text,
- * none marked) reads back as it was written, and the 2020 dialects, whose spec makes every
- * value a string of number text, store exactly what they stored before.
+ * Reading: a mark in front means a string (the rest of the text); otherwise a number's
+ * writing is that number and anything else a string. Text is never rewritten: whatever
+ * type a reader gets, `String()` of it is the text stored. So every room stored by an
+ * earlier version (all text, none marked) reads back as the text it was, and a 2020
+ * client's value (its spec's strings of number text) is stored exactly as before: `5` reads
+ * as the number 5 for today's clients, `005` stays the string it was sent as.
  */
 
 /** The stored value: `string | number`, as a Scratch 3 client sends and receives it. */
@@ -24,9 +25,19 @@ export type CloudValue = string | number;
  */
 export const STRING_MARK = '\u0001';
 
+/** No double's writing is longer (`-2.2250738585072014e-308` is 24): longer text is not read as one. */
+const MAX_NUMBER_WRITING = 32;
+
+/** Whether `text` is the writing of a finite number: exactly what `String(n)` gives for it. */
+export function isNumberWriting(text: string): boolean {
+  if (text.length === 0 || text.length > MAX_NUMBER_WRITING) return false;
+  const number = Number(text);
+  return Number.isFinite(number) && String(number) === text;
+}
+
 /** Whether a string needs the mark to read back as a string. */
 function needsMark(text: string): boolean {
-  return text.startsWith(STRING_MARK) || isNumberText(text);
+  return text.startsWith(STRING_MARK) || isNumberWriting(text);
 }
 
 /**
@@ -40,22 +51,21 @@ export function storeValue(value: CloudValue): string {
 
 /**
  * A 2020 client's value as stored: text whose type the protocol does not say (its spec sends
- * numbers as strings), kept as sent. Number text reads as a number for Scratch 3 clients;
- * only text that starts with the mark gets another in front, so it reads back unchanged.
+ * numbers as strings), kept as sent. A number's writing (`5`) reads as a number for Scratch
+ * 3 clients, other text (`005`, `1e3`) as the string it is; only text that starts with the
+ * mark gets another in front, so it reads back unchanged.
  */
 export function storeText(text: string): string {
   return text.startsWith(STRING_MARK) ? STRING_MARK + text : text;
 }
 
 /**
- * A stored value as a Scratch 3 client receives it. Number text too large for a double
- * (`1e400`) stays a string: JSON has no Infinity.
+ * A stored value as a Scratch 3 client receives it: a number where the text is a number's
+ * writing, else a string, so `String()` of it is always the text a 2020 client receives.
  */
 export function readStoredValue(stored: string): CloudValue {
   if (stored.startsWith(STRING_MARK)) return stored.slice(STRING_MARK.length);
-  if (!isNumberText(stored)) return stored;
-  const number = Number(stored);
-  return Number.isFinite(number) ? number : stored;
+  return isNumberWriting(stored) ? Number(stored) : stored;
 }
 
 /** A stored value as text: what a 2020 client receives, the mark removed and a number's text as stored. */
@@ -64,12 +74,13 @@ export function storedText(stored: string): string {
 }
 
 /**
- * A stored value as JSON text for a Scratch 3 client: a number as a JSON number (JavaScript's
- * own writing of a finite double is valid JSON), a string by `writeString`.
+ * A stored value as JSON text for a Scratch 3 client: a number as a JSON number (its writing,
+ * the stored text itself: JavaScript's writing of a finite double is valid JSON), a string
+ * by `writeString`.
  */
 export function storedValueJson(stored: string, writeString: (text: string) => string): string {
-  const value = readStoredValue(stored);
-  return typeof value === 'number' ? String(value) : writeString(value);
+  if (stored.startsWith(STRING_MARK)) return writeString(stored.slice(STRING_MARK.length));
+  return isNumberWriting(stored) ? stored : writeString(stored);
 }
 
 /** A room's stored variables as an object of typed values (the API's and the live page's JSON). */

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { STRING_MARK, isNumberText, readStoredValue, storeText, storeValue, storedText, storedValueJson } from '../src/index.ts';
+import { STRING_MARK, isNumberWriting, readStoredValue, storeText, storeValue, storedText, storedValueJson } from '../src/index.ts';
 
 const numberText = fc.stringMatching(/^-?(?:[0-9]{1,25}(?:\.[0-9]{0,8})?|\.[0-9]{1,8})(?:[eE][+-]?[0-9]{1,3})?$/);
 const finite = fc.double({ noNaN: true, noDefaultInfinity: true });
@@ -25,44 +25,50 @@ describe('the stored-value codec', () => {
 
   it.each([
     ['12', '\u000112'],
-    ['-0', '\u0001-0'],
-    ['1e3', '\u00011e3'],
-    ['.5', '\u0001.5'],
-    ['007', '\u0001007'],
-    ['1e400', '\u00011e400'],
+    ['-2.5', '\u0001-2.5'],
+    ['0', '\u00010'],
+    ['1e+21', '\u00011e+21'],
     [`${STRING_MARK}x`, `${STRING_MARK}${STRING_MARK}x`],
-  ])('marks the string %j, which would read back otherwise, as %j', (value, stored) => {
+  ])('marks the string %j, a number\'s writing (or marked already), as %j', (value, stored) => {
     expect(storeValue(value)).toBe(stored);
   });
 
-  it.each(['', ' ', ' 1', '1 ', 'hello', 'NaN', 'Infinity', '-', '.', '1e', '0x10', '1,5'])('stores the string %j as it is', (value) => {
-    expect(storeValue(value)).toBe(value);
-  });
+  it.each(['', ' ', ' 1', '1 ', 'hello', 'NaN', 'Infinity', '-', '.', '1e', '0x10', '1,5', '-0', '1e3', '.5', '007', '1.50', '1e400', '12345678901234567890'])(
+    'stores the string %j as it is: no number is written so',
+    (value) => {
+      expect(storeValue(value)).toBe(value);
+      expect(readStoredValue(value)).toBe(value);
+    },
+  );
 
   it.each([
     ['12', 12],
-    ['-0', -0],
-    ['007', 7],
-    ['1.', 1],
-    ['1e3', 1000],
-    ['12345678901234567890', 12345678901234567000],
-  ])('reads the unmarked number text %j as the number %s', (stored, value) => {
+    ['-0.5', -0.5],
+    ['1e+21', 1e21],
+    ['5e-324', 5e-324],
+    ['9007199254740993', '9007199254740993'],
+  ])('reads the unmarked text %j as %j: a number only where it is that number\'s writing', (stored, value) => {
     expect(readStoredValue(stored)).toBe(value);
-  });
-
-  it('reads number text beyond a double (1e400) as a string: JSON has no Infinity', () => {
-    expect(readStoredValue('1e400')).toBe('1e400');
-    expect(storedValueJson('1e400', JSON.stringify)).toBe('"1e400"');
-    expect(storedValueJson('-1e400', JSON.stringify)).toBe('"-1e400"');
   });
 
   it('writes a number as a JSON number and a string as a JSON string', () => {
     expect(storedValueJson('12', JSON.stringify)).toBe('12');
-    expect(storedValueJson('-0', JSON.stringify)).toBe('0');
-    expect(storedValueJson('1e21', JSON.stringify)).toBe('1e+21');
+    expect(storedValueJson('1e+21', JSON.stringify)).toBe('1e+21');
+    expect(storedValueJson('-0', JSON.stringify)).toBe('"-0"');
+    expect(storedValueJson('1e400', JSON.stringify)).toBe('"1e400"');
+    expect(storedValueJson('007', JSON.stringify)).toBe('"007"');
     expect(storedValueJson('\u000112', JSON.stringify)).toBe('"12"');
     expect(storedValueJson('', JSON.stringify)).toBe('""');
     expect(storedValueJson('hi', JSON.stringify)).toBe('"hi"');
+  });
+
+  it('tells a number\'s writing from other number text', () => {
+    fc.assert(
+      fc.property(finite, (value) => {
+        expect(isNumberWriting(String(value))).toBe(true);
+      }),
+    );
+    for (const text of ['-0', '1e3', '007', '.5', '1.', '1E21', '+1', '1e400', 'Infinity', 'NaN', '']) expect(isNumberWriting(text)).toBe(false);
   });
 
   it('keeps a 2020 client\'s text as sent, marking only text that starts with the mark', () => {
@@ -101,18 +107,23 @@ describe('the stored-value codec', () => {
     );
   });
 
-  it('reads a room stored by an earlier version as it was written: the same text, a number where it is number text', () => {
+  it('reads a room stored by an earlier version as the text it was: a number only where the text is its writing', () => {
     fc.assert(
       fc.property(legacyText, (stored) => {
         expect(storedText(stored)).toBe(stored);
         expect(storeText(stored)).toBe(stored);
         const value = readStoredValue(stored);
-        if (typeof value === 'number') {
-          expect(isNumberText(stored)).toBe(true);
-          expect(value).toBe(Number(stored));
-        } else {
-          expect(value).toBe(stored);
-        }
+        expect(String(value)).toBe(stored);
+        expect(typeof value === 'number').toBe(isNumberWriting(stored));
+        expect(JSON.parse(storedValueJson(stored, JSON.stringify))).toBe(value);
+      }),
+    );
+  });
+
+  it('gives every reader the same text: a Scratch 3 client\'s value as text is what a 2020 client receives', () => {
+    fc.assert(
+      fc.property(fc.oneof(anyString, finite.map((n) => String(n))), (stored) => {
+        expect(String(readStoredValue(stored))).toBe(storedText(stored));
       }),
     );
   });
