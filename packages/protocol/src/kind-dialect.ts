@@ -65,7 +65,7 @@ export function kindDialect(spec: KindDialectSpec): Dialect {
     const variable = own(message, variableField);
     const value = own(message, 'value');
     if (own(message, 'kind') !== 'set' || typeof variable !== 'string' || typeof value !== 'string') return undefined;
-    return { kind: 'set', variable, value };
+    return { kind: 'set', variable, value, received: value };
   }
 
   return Object.freeze({

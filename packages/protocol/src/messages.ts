@@ -1,4 +1,5 @@
 import type { CloseCodeValue } from './close-codes.ts';
+import type { CloudValue } from './stored-value.ts';
 
 /** One variable: [name, value]. A list, not an object, so `__proto__` stays plain data. */
 export type VariableEntry = readonly [name: string, value: string];
@@ -70,4 +71,9 @@ export interface ServerSet {
   readonly variable: string;
   /** As text: a string as received, a number as `String(n)` (the load generator's ledger compares text). */
   readonly value: string;
+  /**
+   * As the JSON had it: a Scratch 3 client's number stays a number (docs/PROTOCOL.md, "Value
+   * types"); a 2020 dialect's value is always a string. `String(received)` is `value`.
+   */
+  readonly received: CloudValue;
 }

@@ -144,8 +144,9 @@ function parseServerMessage(message: JsonObject): ServerSet | undefined {
   const variable = own(message, 'name');
   if (typeof variable !== 'string') return undefined;
   // TurboWarp's server echoes a number as a number.
-  const value = valueText(own(message, 'value'));
-  return value === undefined ? undefined : { kind: 'set', variable, value };
+  const received = own(message, 'value');
+  const value = valueText(received);
+  return value === undefined ? undefined : { kind: 'set', variable, value, received: typeof received === 'number' ? received : value };
 }
 
 /** The scratch dialect (Scratch 3, TurboWarp and its Packager, forkphorus, scratchattach). */

@@ -74,8 +74,8 @@ describe('parseServerFrame (client side)', () => {
   it('reads every set of a batched frame in order', () => {
     const text = joinFrame([encodeSet(dialects.legacy, '☁ a', '1'), encodeSet(dialects.legacy, '☁ b', '2')]);
     expect(parseServerFrame(text, 'legacy')).toEqual([
-      { kind: 'set', variable: '☁ a', value: '1' },
-      { kind: 'set', variable: '☁ b', value: '2' },
+      { kind: 'set', variable: '☁ a', value: '1', received: '1' },
+      { kind: 'set', variable: '☁ b', value: '2', received: '2' },
     ]);
   });
 

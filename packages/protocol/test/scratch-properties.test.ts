@@ -179,7 +179,7 @@ describe('scratch dialect properties', () => {
         const frame = joinFrame(sets.map(([variable, value]) => encodeSet(scratch, variable, value)));
         expect(frame).not.toMatch(/[\u0085\u2028\u2029]/);
         // Each stored value goes out with its type; the client-side reader gives it as text.
-        expect(parseServerFrame(frame, 'scratch')).toEqual(sets.map(([variable, stored]) => ({ kind: 'set', variable, value: String(readStoredValue(stored)) })));
+        expect(parseServerFrame(frame, 'scratch')).toEqual(sets.map(([variable, stored]) => ({ kind: 'set', variable, value: String(readStoredValue(stored)), received: readStoredValue(stored) })));
         expect(frame.split('\n').map((line) => (JSON.parse(line) as { value: unknown }).value)).toEqual(sets.map(([, stored]) => readStoredValue(stored)));
       }),
       { numRuns: 1000 },

@@ -537,8 +537,8 @@ describe('parseServerFrame in the scratch dialect (client side)', () => {
   it('reads string and numeric values (TurboWarp\'s server echoes numbers as numbers)', () => {
     const text = '{"method":"set","name":"☁ a","value":"1"}\n{"method":"set","name":"☁ b","value":-2.5}';
     expect(parseServerFrame(text, 'scratch')).toEqual([
-      { kind: 'set', variable: '☁ a', value: '1' },
-      { kind: 'set', variable: '☁ b', value: '-2.5' },
+      { kind: 'set', variable: '☁ a', value: '1', received: '1' },
+      { kind: 'set', variable: '☁ b', value: '-2.5', received: -2.5 },
     ]);
   });
 
