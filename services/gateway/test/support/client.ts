@@ -4,7 +4,7 @@
  * (its own sets apply locally at once; received sets overwrite): as text in `view`, and with
  * the type it was received with in `values`.
  */
-import { encodeClientSet, encodeHandshake, parseServerFrame, readStoredValue, storedText, type CloudValue, type DialectName } from '@cloudvars/protocol';
+import { encodeClientSet, encodeHandshake, parseServerFrame, type CloudValue, type DialectName } from '@cloudvars/protocol';
 import WebSocket from 'ws';
 import { until } from '@cloudvars/test-support/until';
 
@@ -102,15 +102,6 @@ export class TestClient {
   close(code = 1000): void {
     this.socket.close(code);
   }
-}
-
-/**
- * What a client of `dialect` should hold for a value the store holds as `stored`, through the
- * stored-value codec: a Scratch 3 client its typed value, a 2020 client its text (the mark
- * removed). Compare a client's `values` with it, never the stored text itself.
- */
-export function heldAs(dialect: DialectName, stored: string): CloudValue {
-  return dialect === 'scratch' ? readStoredValue(stored) : storedText(stored);
 }
 
 /**

@@ -4,11 +4,11 @@
  * and, now and then, one they all share (so pods race on it). Values are numbers: the
  * writer's number, then its counter, sent as strings: a Scratch 3 client's are stored as
  * strings (marked), a 2020 client's as number text, so the room holds both types. Checks:
- * every client holds what the store holds, with its type (`heldAs`), every client is still connected, the store counts every client as a member.
+ * every client holds what the store holds, with its type (`receivedValue`), every client is still connected, the store counts every client as a member.
  */
-import { parseServerFrame, type CloudValue, type DialectName } from '@cloudvars/protocol';
+import { parseServerFrame, receivedValue, type CloudValue, type DialectName } from '@cloudvars/protocol';
 import type { RoomStore } from '@cloudvars/rooms';
-import { heldAs, TestClient, until } from './client.ts';
+import { TestClient, until } from './client.ts';
 
 export const SHARED = '☁ shared';
 
@@ -120,7 +120,7 @@ export async function startTraffic(options: TrafficOptions): Promise<Traffic> {
       let last = new Map<string, string>();
       const expected = (c: TrafficClient, name: string): CloudValue | undefined => {
         const stored = last.get(name);
-        return stored === undefined ? undefined : heldAs(c.dialect, stored);
+        return stored === undefined ? undefined : receivedValue(c.dialect, stored);
       };
       const differs = (): string[] =>
         clients.flatMap((c) => {
