@@ -1,5 +1,6 @@
 import type { ProtocolLimits } from './limits.ts';
 import type { ClientMessage, Handshake, ProtocolError, Result, ServerSet, VariableEntry } from './messages.ts';
+import type { CloudValue } from './stored-value.ts';
 
 /** A decoded JSON object (not an array, not null). Read it with `own()`, never `obj[key]`. */
 export type JsonObject = { readonly [key: string]: unknown };
@@ -34,11 +35,16 @@ export interface Dialect {
   parseHandshake(message: JsonObject, limits: ProtocolLimits): Result<Handshake, ProtocolError>;
   /** Any later message (one line of a scratch frame). Called for every set: must stay cheap. */
   parseMessage(message: JsonObject, limits: ProtocolLimits): Result<ClientMessage, ProtocolError>;
-  /** Server -> client: one set message (no newline); the same string goes to every recipient. */
-  encodeSet(variable: string, value: string): string;
+  /**
+   * Server -> client: one set message (no newline) of a stored value (stored-value.ts), in the
+   * dialect's types (scratch: a number or a string; kind dialects: always a string). The same
+   * string goes to every recipient.
+   */
+  encodeSet(variable: string, stored: string): string;
   /** Client side (tests, bots, load generator). Scratch declares no variables: it ignores them. */
   encodeHandshake(room: string, username: string, variables: readonly VariableEntry[]): string;
-  encodeClientSet(variable: string, value: string): string;
+  /** Client side: a set of `value` as typed (kind dialects send a number as its text). */
+  encodeClientSet(variable: string, value: CloudValue): string;
   /** Client side: a server message, or undefined when it is not a well-formed set. */
   parseServerMessage(message: JsonObject): ServerSet | undefined;
 }

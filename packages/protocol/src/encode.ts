@@ -2,10 +2,11 @@ import type { Dialect, DialectName } from './dialect.ts';
 import { isJsonObject } from './dialect.ts';
 import { dialects } from './dialects.ts';
 import type { ServerSet, VariableEntry } from './messages.ts';
+import { readStoredValue, storedText, type CloudValue } from './stored-value.ts';
 
-/** Server side: one set message in the connection's dialect. Encode once per dialect, send many. */
-export function encodeSet(dialect: Dialect, variable: string, value: string): string {
-  return dialect.encodeSet(variable, value);
+/** Server side: one set message of a stored value in the connection's dialect. Encode once per dialect, send many. */
+export function encodeSet(dialect: Dialect, variable: string, stored: string): string {
+  return dialect.encodeSet(variable, stored);
 }
 
 /** Several server messages in one WebSocket frame: newline-separated, not a JSON list. */
@@ -36,7 +37,7 @@ export function encodeHandshake(
 }
 
 /** Client side: a set. */
-export function encodeClientSet(dialectName: DialectName, variable: string, value: string): string {
+export function encodeClientSet(dialectName: DialectName, variable: string, value: CloudValue): string {
   return dialects[dialectName].encodeClientSet(variable, value);
 }
 
@@ -71,4 +72,15 @@ export function parseServerFrame(text: string, dialectName: DialectName): Server
     sets.push(set);
   }
   return sets;
+}
+
+/**
+ * Client side: what a client of `dialectName` holds once it receives a value stored as
+ * `stored` (docs/PROTOCOL.md, "Value types"): a Scratch 3 client the typed value, a 2020
+ * client (strings by its spec) the text, the mark removed. It is the `received` that
+ * parseServerFrame gives for the dialect's set of it; tests and the soak compare a client's
+ * view with it, never with the stored text.
+ */
+export function receivedValue(dialectName: DialectName, stored: string): CloudValue {
+  return dialectName === 'scratch' ? readStoredValue(stored) : storedText(stored);
 }

@@ -3,6 +3,7 @@ import { isJsonObject, own } from './dialect.ts';
 import { Failures } from './errors.ts';
 import type { ProtocolLimits } from './limits.ts';
 import type { Handshake, ProtocolError, Result, SetRequest, VariableEntry } from './messages.ts';
+import { storeText } from './stored-value.ts';
 import { checkUsername, isValidRoom, isValidValue, isValidVariableName } from './values.ts';
 
 /** Substituted for an invalid initial value (PROTOCOL.md, handshake table). */
@@ -29,7 +30,7 @@ export function checkHandshake(
     if (!isValidVariableName(name, limits)) return Failures.variableNameInvalid;
     const value = variables[name];
     if (isValidValue(value, limits)) {
-      entries.push([name, value]);
+      entries.push([name, storeText(value)]);
     } else {
       entries.push([name, REPLACEMENT_VALUE]);
       replaced.push(name);
@@ -50,7 +51,7 @@ export function readSet(
   if (typeof variable !== 'string') return Failures.variableMissing;
   if (!Object.hasOwn(message, 'value')) return Failures.valueMissing;
   const value = message['value'];
-  if (isValidValue(value, limits)) return { ok: true, value: { kind: 'set', variable, value, valid: true } };
+  if (isValidValue(value, limits)) return { ok: true, value: { kind: 'set', variable, value: storeText(value), valid: true } };
   return {
     ok: true,
     value: { kind: 'set', variable, value: typeof value === 'string' ? value : '', valid: false },

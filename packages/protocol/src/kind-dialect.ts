@@ -5,6 +5,7 @@ import { Failures } from './errors.ts';
 import { checkHandshake, readSet } from './fields.ts';
 import type { ProtocolLimits } from './limits.ts';
 import type { ClientMessage, Handshake, ProtocolError, Result, ServerSet, VariableEntry } from './messages.ts';
+import { storedText, type CloudValue } from './stored-value.ts';
 
 /** What a dialect built on `kind` messages (seed-protocol.md's shape) may rename. */
 export interface KindDialectSpec {
@@ -45,9 +46,14 @@ export function kindDialect(spec: KindDialectSpec): Dialect {
       : Failures.handshakeRepeated;
   }
 
-  // Client and server sets share one shape; only the direction differs.
-  function encodeSet(variable: string, value: string): string {
-    return setHead + JSON.stringify(variable) + valueHead + JSON.stringify(value) + '}';
+  // Server side: every value is a string, as the 2020 spec says (a number as its text).
+  function encodeSet(variable: string, stored: string): string {
+    return setHead + JSON.stringify(variable) + valueHead + JSON.stringify(storedText(stored)) + '}';
+  }
+
+  // Client side: the same shape; the spec's values are strings, so a number goes as its text.
+  function encodeClientSet(variable: string, value: CloudValue): string {
+    return setHead + JSON.stringify(variable) + valueHead + JSON.stringify(String(value)) + '}';
   }
 
   function encodeHandshake(room: string, username: string, variables: readonly VariableEntry[]): string {
@@ -59,7 +65,7 @@ export function kindDialect(spec: KindDialectSpec): Dialect {
     const variable = own(message, variableField);
     const value = own(message, 'value');
     if (own(message, 'kind') !== 'set' || typeof variable !== 'string' || typeof value !== 'string') return undefined;
-    return { kind: 'set', variable, value };
+    return { kind: 'set', variable, value, received: value };
   }
 
   return Object.freeze({
@@ -71,7 +77,7 @@ export function kindDialect(spec: KindDialectSpec): Dialect {
     parseMessage,
     encodeSet,
     encodeHandshake,
-    encodeClientSet: encodeSet,
+    encodeClientSet,
     parseServerMessage,
   });
 }

@@ -1,4 +1,5 @@
 import type { CloseCodeValue } from './close-codes.ts';
+import type { CloudValue } from './stored-value.ts';
 
 /** One variable: [name, value]. A list, not an object, so `__proto__` stays plain data. */
 export type VariableEntry = readonly [name: string, value: string];
@@ -9,7 +10,8 @@ export interface Handshake {
   readonly room: string;
   readonly username: string;
   /**
-   * In the client's order; every value valid (invalid initial values replaced by "0").
+   * In the client's order; every value valid (invalid initial values replaced by "0"), as
+   * stored (stored-value.ts: the text as sent, a leading U+0001 doubled).
    * Null when the client declares no variables (the scratch dialect): it takes the room as it
    * is, and its sets create variables.
    */
@@ -23,8 +25,9 @@ export interface SetRequest {
   readonly kind: 'set';
   readonly variable: string;
   /**
-   * The value as text; meaningful only when `valid`. Kind dialects: as sent. Scratch dialect:
-   * a string as sent, a finite number as `String(n)`.
+   * The value as stored (stored-value.ts); meaningful only when `valid`. Kind dialects: the
+   * text as sent (`storeText`). Scratch dialect: `storeValue` of a string or a finite number,
+   * so the type survives. When not valid: the text as sent, for logs.
    */
   readonly value: string;
   /**
@@ -66,5 +69,11 @@ export type Result<T, E> =
 export interface ServerSet {
   readonly kind: 'set';
   readonly variable: string;
+  /** As text: a string as received, a number as `String(n)` (the load generator's ledger compares text). */
   readonly value: string;
+  /**
+   * As the JSON had it: a Scratch 3 client's number stays a number (docs/PROTOCOL.md, "Value
+   * types"); a 2020 dialect's value is always a string. `String(received)` is `value`.
+   */
+  readonly received: CloudValue;
 }

@@ -12,6 +12,7 @@ import type {
   ServerSet,
   SetRequest,
 } from './messages.ts';
+import { storeValue, storedValueJson, type CloudValue } from './stored-value.ts';
 import { checkUsername, isValidScratchVariableName, isValidValue, projectIdToRoom } from './values.ts';
 
 /*
@@ -21,7 +22,7 @@ import { checkUsername, isValidScratchVariableName, isValidValue, projectIdToRoo
  *   client -> {"method":"handshake","project_id":"123","user":"player1234"}
  *   client -> {"method":"set","name":"☁ score","value":12}\n      (or "create"; value string or number)
  *   client -> {"method":"rename","name":"☁ a","new_name":"☁ b"}  {"method":"delete","name":"☁ a"}
- *   server -> {"method":"set","name":"☁ score","value":"12"}
+ *   server -> {"method":"set","name":"☁ score","value":12}        (a number stays a number, a string a string)
  *
  * Scratch adds `user` and `project_id` to every message; after the handshake they are ignored.
  */
@@ -47,8 +48,13 @@ function readSet(message: JsonObject, limits: ProtocolLimits): Result<SetRequest
   if (!isValidScratchVariableName(variable, limits)) return Failures.variableNameInvalid;
   // Missing, null, booleans, objects and non-finite numbers are invalid values, ignored as
   // TurboWarp's server ignores them (Scratch's editor omits `value` when it is null).
-  const value = valueText(own(message, 'value'));
-  if (value !== undefined && (value === EMPTY || isValidValue(value, limits))) return { ok: true, value: { kind: 'set', variable, value, valid: true } };
+  // The length and the number rule judge the text as sent (a number: as JavaScript writes it);
+  // the store keeps the value with its type (stored-value.ts).
+  const raw = own(message, 'value');
+  const value = valueText(raw);
+  if (value !== undefined && (value === EMPTY || isValidValue(value, limits))) {
+    return { ok: true, value: { kind: 'set', variable, value: storeValue(typeof raw === 'number' ? raw : value), valid: true } };
+  }
   return { ok: true, value: { kind: 'set', variable, value: value ?? '', valid: false } };
 }
 
@@ -111,11 +117,22 @@ function jsonString(text: string): string {
 const SET_HEAD = '{"method":"set","name":';
 const VALUE_HEAD = ',"value":';
 
-// Server and client sets share one shape. The value goes out as a string: Scratch's VM,
-// TurboWarp, the Packager and forkphorus assign it as received, and Scratch values are
-// strings or numbers interchangeably; scratchattach keeps it as received.
-function encodeSet(variable: string, value: string): string {
-  return SET_HEAD + jsonString(variable) + VALUE_HEAD + jsonString(value) + '}';
+// Server side: the stored value with its JSON type, a number as a JSON number and a string as
+// a JSON string, as TurboWarp's server relays them. Scratch's VM, TurboWarp, the Packager and
+// forkphorus assign the value as received; bots (Mist, scratchattach) do arithmetic with it,
+// where `"1" + 1` is `"11"`.
+function encodeSet(variable: string, stored: string): string {
+  return SET_HEAD + jsonString(variable) + VALUE_HEAD + storedValueJson(stored, jsonString) + '}';
+}
+
+/** A value as a client writes it: a number as a JSON number, a string as a JSON string. */
+function valueJson(value: CloudValue): string {
+  return typeof value === 'number' ? JSON.stringify(value) : jsonString(value);
+}
+
+// Client side: the same shape, the value as the caller typed it.
+function encodeClientSet(variable: string, value: CloudValue): string {
+  return SET_HEAD + jsonString(variable) + VALUE_HEAD + valueJson(value) + '}';
 }
 
 function encodeHandshake(room: string, username: string): string {
@@ -127,8 +144,9 @@ function parseServerMessage(message: JsonObject): ServerSet | undefined {
   const variable = own(message, 'name');
   if (typeof variable !== 'string') return undefined;
   // TurboWarp's server echoes a number as a number.
-  const value = valueText(own(message, 'value'));
-  return value === undefined ? undefined : { kind: 'set', variable, value };
+  const received = own(message, 'value');
+  const value = valueText(received);
+  return value === undefined ? undefined : { kind: 'set', variable, value, received: typeof received === 'number' ? received : value };
 }
 
 /** The scratch dialect (Scratch 3, TurboWarp and its Packager, forkphorus, scratchattach). */
@@ -142,13 +160,13 @@ export const scratchDialect: Dialect = Object.freeze({
   parseMessage,
   encodeSet,
   encodeHandshake,
-  encodeClientSet: encodeSet,
+  encodeClientSet,
   parseServerMessage,
 });
 
 /** Client side: a create (TurboWarp's server treats it as a set). */
-export function encodeScratchCreate(variable: string, value: string): string {
-  return '{"method":"create","name":' + jsonString(variable) + VALUE_HEAD + jsonString(value) + '}';
+export function encodeScratchCreate(variable: string, value: CloudValue): string {
+  return '{"method":"create","name":' + jsonString(variable) + VALUE_HEAD + valueJson(value) + '}';
 }
 
 /** Client side: a rename. */

@@ -7,7 +7,9 @@ import {
   joinFrame,
   parseHandshakeFrame,
   parseServerFrame,
+  receivedValue,
   ServerFrameError,
+  type DialectName,
 } from '../src/index.ts';
 import { parseSingle } from './support.ts';
 
@@ -74,9 +76,22 @@ describe('parseServerFrame (client side)', () => {
   it('reads every set of a batched frame in order', () => {
     const text = joinFrame([encodeSet(dialects.legacy, '☁ a', '1'), encodeSet(dialects.legacy, '☁ b', '2')]);
     expect(parseServerFrame(text, 'legacy')).toEqual([
-      { kind: 'set', variable: '☁ a', value: '1' },
-      { kind: 'set', variable: '☁ b', value: '2' },
+      { kind: 'set', variable: '☁ a', value: '1', received: '1' },
+      { kind: 'set', variable: '☁ b', value: '2', received: '2' },
     ]);
+  });
+
+  it.each<[DialectName, string, string | number]>([
+    ['scratch', '12', 12],
+    ['scratch', '\u000112', '12'],
+    ['scratch', '007', '007'],
+    ['scratch', '1e+21', 1e21],
+    ['seed', '12', '12'],
+    ['seed', '\u000112', '12'],
+    ['legacy', '\u0001\u0001x', '\u0001x'],
+  ])('a %s client holds the value stored as %j as %j, as its set of it is received', (dialect, stored, held) => {
+    expect(receivedValue(dialect, stored)).toBe(held);
+    expect(parseServerFrame(encodeSet(dialects[dialect], '☁ a', stored), dialect)).toEqual([{ kind: 'set', variable: '☁ a', value: String(held), received: held }]);
   });
 
   it.each([

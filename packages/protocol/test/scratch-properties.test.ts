@@ -15,6 +15,8 @@ import {
   parseHandshakeFrame,
   parseServerFrame,
   projectIdToRoom,
+  readStoredValue,
+  storeValue,
 } from '../src/index.ts';
 import type { ClientMessage, FrameMessages, ProtocolError } from '../src/index.ts';
 
@@ -122,8 +124,9 @@ describe('scratch dialect properties', () => {
         ]);
         expect(parseFrameMessages(frame, scratch)).toEqual({
           messages: [
-            { kind: 'set', variable, value, valid: true },
-            { kind: 'set', variable, value, valid: true },
+            // A string of number text stays a string: it is stored marked.
+            { kind: 'set', variable, value: storeValue(value), valid: true },
+            { kind: 'set', variable, value: storeValue(value), valid: true },
             { kind: 'rename', variable, newName },
             { kind: 'delete', variable },
           ],
@@ -175,9 +178,23 @@ describe('scratch dialect properties', () => {
       fc.property(fc.array(fc.tuple(text, text), { minLength: 1, maxLength: 5 }), (sets) => {
         const frame = joinFrame(sets.map(([variable, value]) => encodeSet(scratch, variable, value)));
         expect(frame).not.toMatch(/[\u0085\u2028\u2029]/);
-        expect(parseServerFrame(frame, 'scratch')).toEqual(sets.map(([variable, value]) => ({ kind: 'set', variable, value })));
+        // Each stored value goes out with its type; the client-side reader gives it as text.
+        expect(parseServerFrame(frame, 'scratch')).toEqual(sets.map(([variable, stored]) => ({ kind: 'set', variable, value: String(readStoredValue(stored)), received: readStoredValue(stored) })));
+        expect(frame.split('\n').map((line) => (JSON.parse(line) as { value: unknown }).value)).toEqual(sets.map(([, stored]) => readStoredValue(stored)));
       }),
       { numRuns: 1000 },
+    );
+  });
+
+  it('relays what a Scratch 3 client sent with its type: a number as a number, a string as a string', () => {
+    fc.assert(
+      fc.property(name, fc.oneof(finite, numberText, fc.string()), (variable, value) => {
+        const parsed = parseFrameMessages(encodeClientSet('scratch', variable, value), scratch, { ...DEFAULT_LIMITS, allowTextValues: true }).messages[0];
+        if (parsed?.kind !== 'set' || !parsed.valid) return;
+        const relayed = JSON.parse(encodeSet(scratch, variable, parsed.value)) as { value: unknown };
+        expect(relayed.value).toBe(value === 0 ? 0 : value);
+      }),
+      { numRuns: 2000 },
     );
   });
 });

@@ -252,7 +252,15 @@ describe('scratch first frame holding more than the handshake', () => {
 describe('scratch set and create', () => {
   it("parses Scratch's set (user and project_id on every message are ignored)", () => {
     const text = '{"method":"set","user":"griffpatch","project_id":"10128407","name":"☁ score","value":"42"}\n';
-    expect(one(text)).toEqual({ kind: 'set', variable: '☁ score', value: '42', valid: true });
+    // A string that reads as a number is stored marked, so it goes on as a string.
+    expect(one(text)).toEqual({ kind: 'set', variable: '☁ score', value: '\u000142', valid: true });
+  });
+
+  it("stores a number as its decimal text, and a string that is a number's writing marked (stored-value.ts)", () => {
+    expect(one(json({ method: 'set', name: '☁ a', value: 42 }))).toMatchObject({ value: '42', valid: true });
+    expect(one(json({ method: 'set', name: '☁ a', value: '42' }))).toMatchObject({ value: '\u000142', valid: true });
+    // No number is written "1e3": it reads back as the string it is, unmarked.
+    expect(one(json({ method: 'set', name: '☁ a', value: '1e3' }))).toMatchObject({ value: '1e3', valid: true });
   });
 
   it('parses create as a set', () => {
@@ -305,6 +313,8 @@ describe('scratch set and create', () => {
   it('accepts text values when allowTextValues is set, but never a lone surrogate', () => {
     const limits: ProtocolLimits = { ...DEFAULT_LIMITS, allowTextValues: true };
     expect(one(json({ method: 'set', name: '☁ a', value: 'hello 😀' }), limits)).toMatchObject({ value: 'hello 😀', valid: true });
+    expect(one(json({ method: 'set', name: '☁ a', value: '12' }), limits)).toMatchObject({ value: '\u000112', valid: true });
+    expect(one(json({ method: 'set', name: '☁ a', value: '\u0001x' }), limits)).toMatchObject({ value: '\u0001\u0001x', valid: true });
     expect(one(json({ method: 'set', name: '☁ a', value: 'x\ud800' }), limits)).toMatchObject({ valid: false });
     expect(one(json({ method: 'set', name: '☁ a', value: 5 }), limits)).toMatchObject({ value: '5', valid: true });
   });
@@ -410,9 +420,10 @@ describe('scratch frames of several messages', () => {
   const a = json({ method: 'set', name: '☁ a', value: '1' });
   const b = json({ method: 'set', name: '☁ b', value: 2 });
   const c = json({ method: 'create', name: '☁ c', value: '3' });
-  const setA = { kind: 'set', variable: '☁ a', value: '1', valid: true };
+  // Strings of number text are stored marked; the number 2 as its text.
+  const setA = { kind: 'set', variable: '☁ a', value: '\u00011', valid: true };
   const setB = { kind: 'set', variable: '☁ b', value: '2', valid: true };
-  const setC = { kind: 'set', variable: '☁ c', value: '3', valid: true };
+  const setC = { kind: 'set', variable: '☁ c', value: '\u00013', valid: true };
 
   it("reads every message in order (scratchattach's set_vars: one frame, a newline after each)", () => {
     expect(parseFrameMessages(`${a}\n${b}\n${c}\n`, scratch)).toEqual({ messages: [setA, setB, setC], error: null });
@@ -475,16 +486,32 @@ describe('scratch frames of several messages', () => {
 });
 
 describe('scratch encoders', () => {
-  it('encodes a server set with the value as a string', () => {
-    expect(encodeSet(scratch, '☁ x', '12')).toBe('{"method":"set","name":"☁ x","value":"12"}');
+  it('encodes a server set with the stored value\'s type: a number as a JSON number, a string as a JSON string', () => {
+    expect(encodeSet(scratch, '☁ x', '12')).toBe('{"method":"set","name":"☁ x","value":12}');
+    expect(encodeSet(scratch, '☁ x', '\u000112')).toBe('{"method":"set","name":"☁ x","value":"12"}');
+    expect(encodeSet(scratch, '☁ x', '')).toBe('{"method":"set","name":"☁ x","value":""}');
+    expect(encodeSet(scratch, '☁ x', 'hello')).toBe('{"method":"set","name":"☁ x","value":"hello"}');
+    // Text earlier versions (or a 2020 client) stored: a number where it is a number's
+    // writing, else the string it is (never rewritten: "007" does not become 7).
+    expect(encodeSet(scratch, '☁ x', '1e+21')).toBe('{"method":"set","name":"☁ x","value":1e+21}');
+    expect(encodeSet(scratch, '☁ x', '007')).toBe('{"method":"set","name":"☁ x","value":"007"}');
+    expect(encodeSet(scratch, '☁ x', '1e21')).toBe('{"method":"set","name":"☁ x","value":"1e21"}');
+    expect(encodeSet(scratch, '☁ x', '-0')).toBe('{"method":"set","name":"☁ x","value":"-0"}');
+    expect(encodeSet(scratch, '☁ x', '1e400')).toBe('{"method":"set","name":"☁ x","value":"1e400"}');
+  });
+
+  it('encodes a server set for the 2020 dialects always as a string, the mark removed', () => {
+    expect(encodeSet(seed, '☁ x', '12')).toBe('{"kind":"set","variable":"☁ x","value":"12"}');
+    expect(encodeSet(legacy, '☁ x', '\u000112')).toBe('{"kind":"set","var":"☁ x","value":"12"}');
+    expect(encodeSet(legacy, '☁ x', '\u0001\u0001x')).toBe('{"kind":"set","var":"☁ x","value":"\\u0001x"}');
   });
 
   it('escapes U+0085, U+2028 and U+2029, where Python\'s splitlines would cut a line', () => {
     const name = '☁ a\u2028b\u2029c\u0085d';
-    const text = encodeSet(scratch, name, '1');
+    const text = encodeSet(scratch, name, 'x\u2028');
     expect(text).not.toMatch(/[\u0085\u2028\u2029]/);
     expect(text).toContain('\\u2028');
-    expect(JSON.parse(text)).toEqual({ method: 'set', name, value: '1' });
+    expect(JSON.parse(text)).toEqual({ method: 'set', name, value: 'x\u2028' });
   });
 
   it('encodes a client handshake without variables', () => {
@@ -493,9 +520,12 @@ describe('scratch encoders', () => {
   });
 
   it('encodes client set, create, rename and delete that the server parses back', () => {
-    expect(one(encodeClientSet('scratch', '☁ a', '-3'))).toEqual({ kind: 'set', variable: '☁ a', value: '-3', valid: true });
-    expect(one(encodeScratchCreate('☁ a', '4'))).toEqual({ kind: 'set', variable: '☁ a', value: '4', valid: true });
+    expect(one(encodeClientSet('scratch', '☁ a', '-3'))).toEqual({ kind: 'set', variable: '☁ a', value: '\u0001-3', valid: true });
+    expect(one(encodeClientSet('scratch', '☁ a', -3))).toEqual({ kind: 'set', variable: '☁ a', value: '-3', valid: true });
+    expect(encodeClientSet('scratch', '☁ a', -3)).toBe('{"method":"set","name":"☁ a","value":-3}');
+    expect(one(encodeScratchCreate('☁ a', '4'))).toEqual({ kind: 'set', variable: '☁ a', value: '\u00014', valid: true });
     expect(encodeScratchCreate('☁ a', '4')).toBe('{"method":"create","name":"☁ a","value":"4"}');
+    expect(encodeScratchCreate('☁ a', 4)).toBe('{"method":"create","name":"☁ a","value":4}');
     expect(one(encodeScratchRename('☁ a', '☁ b'))).toEqual({ kind: 'rename', variable: '☁ a', newName: '☁ b' });
     expect(encodeScratchRename('☁ a', '☁ b')).toBe('{"method":"rename","name":"☁ a","new_name":"☁ b"}');
     expect(one(encodeScratchDelete('☁ a'))).toEqual({ kind: 'delete', variable: '☁ a' });
@@ -507,8 +537,8 @@ describe('parseServerFrame in the scratch dialect (client side)', () => {
   it('reads string and numeric values (TurboWarp\'s server echoes numbers as numbers)', () => {
     const text = '{"method":"set","name":"☁ a","value":"1"}\n{"method":"set","name":"☁ b","value":-2.5}';
     expect(parseServerFrame(text, 'scratch')).toEqual([
-      { kind: 'set', variable: '☁ a', value: '1' },
-      { kind: 'set', variable: '☁ b', value: '-2.5' },
+      { kind: 'set', variable: '☁ a', value: '1', received: '1' },
+      { kind: 'set', variable: '☁ b', value: '-2.5', received: -2.5 },
     ]);
   });
 

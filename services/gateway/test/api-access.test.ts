@@ -213,7 +213,7 @@ describe.each(TARGET_KINDS)('HTTP API: access and input (%s)', (kind) => {
     expect((await call(a.httpUrl, 'GET', '/api/v1/rooms/')).body).toMatchObject({ error: 'invalid-request' });
     expect({ snapshot: await b.engine.store.snapshot(room), log: await b.engine.store.log(room, 100) }).toEqual(before);
     expect(await redisKeys(a)).toEqual(keysBefore);
-    expect((await call(a.httpUrl, 'GET', roomPath(room))).body).toMatchObject({ clients: 1, variables: { [cloud('a')]: '1' } });
+    expect((await call(a.httpUrl, 'GET', roomPath(room))).body).toMatchObject({ clients: 1, variables: { [cloud('a')]: 1 } });
   });
 
   it('publishes an OpenAPI 3.1 document of every route, with its schemas and who may call it', async () => {

@@ -136,7 +136,8 @@ describe.each(TARGET_KINDS)('HTTP API: project policies (%s)', (kind) => {
     await until(async () => (await ignored([a, b], 'frozen')) === 1, { what: 'the frozen set counted' });
     expect((await admin(a.httpUrl, 'POST', `${roomPath(room)}/set`, { name: cloud('x'), value: '3' })).status).toBe(200);
     await until(() => reader.view.get(cloud('x')) === '3', { what: 'the operator\'s set' });
-    expect(await a.engine.store.snapshot(room)).toMatchObject({ variables: [[cloud('x'), '3']] });
+    // The API's string "3", stored with the string mark (PROTOCOL.md, "Value types").
+    expect(await a.engine.store.snapshot(room)).toMatchObject({ variables: [[cloud('x'), '\u00013']] });
     // Joins are still served.
     expect(await joinOutcome(b, room, 'carol')).toBe('joined');
     writer.close();

@@ -68,6 +68,17 @@ const PEER_EXPECTED: Readonly<Record<string, Expected>> = {
   },
   // doc "set": an invalid value is ignored (performSet returns silently).
   'invalid values': { A: { lines: NOTHING, close: OPEN }, B: { lines: [setLine('☁ b', '7')], close: OPEN } },
+  // JSON.parse reads each literal as a double (1000, -0, 12345678901234567000, 1e21); every
+  // one is finite, so isValidVariableValue passes it; createSetMessage's JSON.stringify
+  // writes it back (-0 as 0).
+  'number edges': {
+    A: { lines: NOTHING, close: OPEN },
+    B: { lines: [setLine('☁ n1', 1000), setLine('☁ n2', 0), setLine('☁ n3', 12345678901234567000), setLine('☁ n4', 1e21)], close: OPEN },
+  },
+  // validators.js isValidVariableValue: a number must be finite; 1e400 parses to Infinity.
+  'a number beyond a double': A_IGNORED,
+  // isValidVariableValue: a string of anything but "-", digits and one "." is refused.
+  'number-like strings': { A: { lines: NOTHING, close: OPEN }, B: { lines: [setLine('☁ b', '7')], close: OPEN } },
   // validators.js VALUE_MAX_LENGTH = 100000: longer is an invalid value, ignored.
   'long values': { A: { lines: NOTHING, close: OPEN }, B: { lines: [setLine('☁ a', '1'.repeat(1024)), setLine('☁ b', '3')], close: OPEN } },
   // performSet: an undefined value is not a valid value: ignored.

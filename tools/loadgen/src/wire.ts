@@ -5,8 +5,8 @@
  * - seed, legacy (2020 `kind` dialects): the handshake declares the variables; values are strings.
  * - scratch (Scratch 3, TurboWarp, the peer): the handshake declares none, the first set of a
  *   variable creates it. Scratch 3's VM sends a numeric value as a JSON number; with
- *   `values: 'number'` the generator does too (TurboWarp's server relays it as a number, ours
- *   as text: parseServerFrame reads both as the same digits).
+ *   `values: 'number'` the generator does too (both TurboWarp's server and ours relay it as a
+ *   number, a string as a string: parseServerFrame reads both as the same digits).
  */
 import {
   encodeClientSet as encodeSet,

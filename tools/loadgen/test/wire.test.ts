@@ -21,15 +21,17 @@ describe('the generator\'s wire format in every dialect', () => {
     expect(() => encodeClientSet('scratch', '☁ v0', '012', 'number')).toThrow(WireError);
   });
 
-  it('reads a scratch frame of numbers (TurboWarp\'s server) and of strings (ours) as the same sets', () => {
-    const fromPeer = '{"method":"set","name":"☁ v0","value":1000042000007}\n{"method":"set","name":"☁ v1","value":"5"}';
-    const fromOurs = '{"method":"set","name":"☁ v0","value":"1000042000007"}\n{"method":"set","name":"☁ v1","value":"5"}';
-    const expected = [
-      { kind: 'set', variable: '☁ v0', value: '1000042000007' },
-      { kind: 'set', variable: '☁ v1', value: '5' },
-    ];
-    expect(parseServerFrame(fromPeer, 'scratch')).toEqual(expected);
-    expect(parseServerFrame(fromOurs, 'scratch')).toEqual(expected);
+  it('reads a scratch frame of numbers and of strings as the same text, each received with its type', () => {
+    const numbers = '{"method":"set","name":"☁ v0","value":1000042000007}\n{"method":"set","name":"☁ v1","value":"5"}';
+    const strings = '{"method":"set","name":"☁ v0","value":"1000042000007"}\n{"method":"set","name":"☁ v1","value":"5"}';
+    expect(parseServerFrame(numbers, 'scratch')).toEqual([
+      { kind: 'set', variable: '☁ v0', value: '1000042000007', received: 1000042000007 },
+      { kind: 'set', variable: '☁ v1', value: '5', received: '5' },
+    ]);
+    expect(parseServerFrame(strings, 'scratch')).toEqual([
+      { kind: 'set', variable: '☁ v0', value: '1000042000007', received: '1000042000007' },
+      { kind: 'set', variable: '☁ v1', value: '5', received: '5' },
+    ]);
     expect(() => parseServerFrame('{"kind":"set","variable":"☁ v0","value":"1"}', 'scratch')).toThrow();
   });
 });

@@ -6,7 +6,7 @@
  * Misbehaving ones each try one thing the gateway must refuse and are counted by the close
  * code they get.
  */
-import { encodeClientSet, encodeHandshake, parseServerFrame, type DialectName } from '@cloudvars/protocol';
+import { encodeClientSet, encodeHandshake, parseServerFrame, type CloudValue, type DialectName } from '@cloudvars/protocol';
 import { decodeStamp, encodeStamp, Histogram, nowUs } from '@cloudvars/loadgen';
 import WebSocket from 'ws';
 
@@ -53,7 +53,8 @@ export class GoodClient {
   /** Frames received on the current connection. */
   framesNow = 0;
   openedUs = 0;
-  readonly view = new Map<string, string>();
+  /** Each variable as this client holds it: a Scratch 3 client's numbers stay numbers (PROTOCOL.md, "Value types"). */
+  readonly view = new Map<string, CloudValue>();
   private seq = 0;
   private setTimer: NodeJS.Timeout | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
@@ -111,8 +112,8 @@ export class GoodClient {
       return;
     }
     const now = nowUs();
-    for (const { variable, value } of sets) {
-      this.view.set(variable, value);
+    for (const { variable, value, received } of sets) {
+      this.view.set(variable, received);
       const stamp = decodeStamp(value);
       // Values set before this connection opened come from the join's snapshot, not a delivery.
       if (stamp === undefined || stamp.sender === this.id || stamp.sentUs < this.openedUs) continue;

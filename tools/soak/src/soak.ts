@@ -12,7 +12,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { Histogram, loadAverage, machineInfo, type MachineInfo } from '@cloudvars/loadgen';
-import type { DialectName } from '@cloudvars/protocol';
+import { receivedValue, storedText, type DialectName } from '@cloudvars/protocol';
 import { seededRandom } from '@cloudvars/test-support/seeded-random';
 import { Redis } from 'ioredis';
 import type WebSocket from 'ws';
@@ -380,7 +380,9 @@ export async function runSoak(o: SoakOptions, seed: number): Promise<SoakReport>
     for (const client of clients) client.setSending(false);
     // A set in flight at that moment is stored and delivered before the views are compared.
 
-    // Each room: views equal Redis's values; then a last set reaches every member.
+    // Each room: every client holds Redis's values, each as its dialect receives it (typed for
+    // Scratch 3 clients, text for 2020: receivedValue), not the stored text and its string
+    // mark; then a last set reaches every member.
     const storedOf = async (room: Room): Promise<Record<string, string>> => admin.hgetall(`${PREFIX}{${room.name}}:vars`);
     const diverged: string[] = [];
     const converged = await until(async () => {
@@ -388,22 +390,32 @@ export async function runSoak(o: SoakOptions, seed: number): Promise<SoakReport>
       for (const room of rooms) {
         const stored = await storedOf(room);
         for (const client of room.members) {
-          const wrong = Object.entries(stored).filter(([name, value]) => client.view.get(name) !== value);
-          if (wrong.length > 0) diverged.push(`${room.name} client ${client.id} (${client.dialect}): ${wrong.map(([name, value]) => `${name} shows ${client.view.get(name)}, stored ${value}`).join('; ')}`);
+          const wrong = Object.entries(stored).filter(([name, value]) => client.view.get(name) !== receivedValue(client.dialect, value));
+          const shown = ([name, value]: [string, string]): string => `${name} holds ${JSON.stringify(client.view.get(name))}, should ${JSON.stringify(receivedValue(client.dialect, value))} (stored ${JSON.stringify(value)})`;
+          if (wrong.length > 0) diverged.push(`${room.name} client ${client.id} (${client.dialect}): ${wrong.map(shown).join('; ')}`);
         }
       }
       return diverged.length === 0;
     }, 30_000);
     if (!converged) failures.push(`${diverged.length} client views differ from Redis: ${diverged.slice(0, 5).join(' | ')}`);
+    const lastValue = (index: number): string => `9${String(index).padStart(8, '0')}`;
     for (const [index, room] of rooms.entries()) {
       const first = [...room.members].find((c) => c.connected);
-      first?.set('☁ v0', `9${String(index).padStart(8, '0')}`);
+      first?.set('☁ v0', lastValue(index));
     }
-    const reached = await until(
-      () => rooms.every((room, index) => [...room.members].every((c) => c.view.get('☁ v0') === `9${String(index).padStart(8, '0')}`)),
-      30_000,
-    );
-    if (!reached) failures.push(`a room's last set did not reach every member: ${rooms.filter((room, index) => ![...room.members].every((c) => c.view.get('☁ v0') === `9${String(index).padStart(8, '0')}`)).map((r) => r.name).slice(0, 5).join(', ')}`);
+    // Reached: Redis holds the last value, and every member holds it as its dialect receives it.
+    const holdsLast = async (room: Room, index: number): Promise<boolean> => {
+      if (room.members.size === 0) return true;
+      const stored = (await storedOf(room))['☁ v0'];
+      return stored !== undefined && storedText(stored) === lastValue(index) && [...room.members].every((c) => c.view.get('☁ v0') === receivedValue(c.dialect, stored));
+    };
+    const notReached = async (): Promise<Room[]> => {
+      const missing: Room[] = [];
+      for (const [index, room] of rooms.entries()) if (!(await holdsLast(room, index))) missing.push(room);
+      return missing;
+    };
+    const reached = await until(async () => (await notReached()).length === 0, 30_000);
+    if (!reached) failures.push(`a room's last set did not reach every member: ${(await notReached()).map((r) => r.name).slice(0, 5).join(', ')}`);
 
     // Emptied rooms linger subscribed (ROOM_LINGER_MS); leases of the last reconnects settle.
     await sleep(Number(SOAK_GATEWAY_ENV.ROOM_LINGER_MS) * 2 + 1_000);

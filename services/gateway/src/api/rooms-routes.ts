@@ -3,13 +3,14 @@
  * live, and the admin calls that change it: set a variable, delete the room, kick a user.
  * Every answer comes from the room engine, so every pod answers alike.
  */
-import { scratchDialect, USERNAME_MAX_LENGTH } from '@cloudvars/protocol';
+import { readStoredValue, scratchDialect, typedVariables, USERNAME_MAX_LENGTH } from '@cloudvars/protocol';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import { addressForLimits } from '../address.ts';
 import { LIVE_SUBPROTOCOL } from './access.ts';
 import { fromEngine, operatorOrigin, type ApiContext } from './context.ts';
 import { ApiError } from './errors.ts';
+import { logAsText } from './log-text.ts';
 import { roomFromBody, roomFromPath } from './room-param.ts';
 import * as schemas from './schemas.ts';
 
@@ -56,7 +57,7 @@ export function roomRoutes(api: FastifyInstance, context: ApiContext): void {
       if (snapshot === null) throw unknownRoom(room);
       // fromEntries defines own properties: a name like "__proto__" stays data.
       const policy = context.policies.get(room);
-      return { room, variables: Object.fromEntries(snapshot.variables), clients, ...(policy !== null && { policy }) };
+      return { room, variables: typedVariables(snapshot.variables), clients, ...(policy !== null && { policy }) };
     },
   );
 
@@ -75,7 +76,7 @@ export function roomRoutes(api: FastifyInstance, context: ApiContext): void {
       const room = parseRoom(request.params.room);
       const log = await fromEngine(store.log(room, request.query.limit));
       if (log === null) throw unknownRoom(room);
-      return log;
+      return logAsText(log);
     },
   );
 
@@ -141,13 +142,14 @@ export function roomRoutes(api: FastifyInstance, context: ApiContext): void {
         throw new ApiError(400, 'invalid-value', config.allowTextValues ? `a value has at most ${config.maxValueLength} characters` : 'a value is a number (ALLOW_TEXT_VALUES is off)');
       }
       const operator = operatorOf(request);
-      const text = parsed.value.value;
-      const result = await fromEngine(store.set(room, operatorOrigin(operator), name, text, { create: true, user: operator }));
+      // Stored with its type, as a Scratch 3 client's set: 5 stays a number, "5" a string.
+      const stored = parsed.value.value;
+      const result = await fromEngine(store.set(room, operatorOrigin(operator), name, stored, { create: true, user: operator }));
       if (!result.ok) {
         if (result.reason === 'unknown-room') throw unknownRoom(room);
         throw new ApiError(409, result.reason, result.reason === 'over-budget' ? 'the room would exceed MAX_ROOM_BYTES' : 'the room has MAX_VARIABLES variables');
       }
-      return { room, name, value: text, seq: result.seq };
+      return { room, name, value: readStoredValue(stored), seq: result.seq };
     },
   );
 

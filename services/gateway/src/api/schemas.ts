@@ -42,7 +42,11 @@ export const roomState = {
   required: ['room', 'variables', 'clients'],
   properties: {
     room: { type: 'string', description: 'The room id.' },
-    variables: { type: 'object', additionalProperties: { type: 'string' }, description: 'Variable name -> value (always text).' },
+    variables: {
+      type: 'object',
+      additionalProperties: { type: ['string', 'number'] },
+      description: 'Variable name -> value, with its JSON type: a number as set by a number (or by a 2020 client: number text), a string as set by a string.',
+    },
     clients: { type: 'integer', minimum: 0, description: 'Clients in the room, across every pod.' },
     policy: { ...policy, description: 'The project policy in force on the pod that answered (PUT /api/v1/projects/{room}/policy); absent: the global settings apply.' },
   },
@@ -70,7 +74,8 @@ export const setBody = {
   required: ['name', 'value'],
   properties: {
     name: { type: 'string', minLength: 1, maxLength: MAX_VARIABLE_NAME_LENGTH, description: 'A cloud variable name: "☁ " or ":cloud: " and at least one more character.' },
-    value: { anyOf: [{ type: 'string' }, { type: 'number' }], description: 'As a client\'s set: a number (or number text), or any text with ALLOW_TEXT_VALUES.' },
+    // A type list, not anyOf: Ajv coerces only data that matches none of the types, so 5 stays a number and "5" a string.
+    value: { type: ['string', 'number'], description: 'As a client\'s set, stored with its JSON type: a number (or number text, kept a string), or any text with ALLOW_TEXT_VALUES.' },
   },
 } as const;
 
@@ -80,7 +85,7 @@ export const setResult = {
   properties: {
     room: { type: 'string' },
     name: { type: 'string' },
-    value: { type: 'string' },
+    value: { type: ['string', 'number'], description: 'As stored: a number stays a number, a string a string.' },
     seq: { type: 'integer', description: 'The change\'s place in the room\'s order.' },
   },
 } as const;

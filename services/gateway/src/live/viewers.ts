@@ -7,9 +7,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
+import { readStoredValue, typedVariables } from '@cloudvars/protocol';
 import type { RoomEngine, RoomSnapshot } from '@cloudvars/rooms';
 import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
+import { logAsText } from '../api/log-text.ts';
 import type { Config } from '../config.ts';
 import type { EventText } from '../ws/event-text.ts';
 import type { LocalRoom, RoomHub } from '../ws/room-hub.ts';
@@ -165,7 +167,8 @@ export class LiveViewers implements ViewerHost {
       const event = text.event;
       switch (event.type) {
         case 'set':
-          json = JSON.stringify({ type: 'set', name: event.variable, value: event.value });
+          // Typed as a Scratch 3 client receives it: the page tells a number from a string.
+          json = JSON.stringify({ type: 'set', name: event.variable, value: readStoredValue(event.value) });
           break;
         case 'rename':
           json = JSON.stringify({ type: 'rename', name: event.variable, newName: event.newName });
@@ -193,7 +196,7 @@ export class LiveViewers implements ViewerHost {
   snapshotText(room: string, snapshot: RoomSnapshot): string {
     let json = this.snapshotTexts.get(snapshot);
     if (json === undefined) {
-      json = JSON.stringify({ type: 'snapshot', room, variables: Object.fromEntries(snapshot.variables) });
+      json = JSON.stringify({ type: 'snapshot', room, variables: typedVariables(snapshot.variables) });
       this.snapshotTexts.set(snapshot, json);
     }
     return json;
@@ -269,7 +272,7 @@ export class LiveViewers implements ViewerHost {
     try {
       const { store } = this.options.engine;
       const [clients, log] = await Promise.all([store.memberCount(room), store.log(room, LIVE_LOG_TAIL)]);
-      const text = JSON.stringify({ type: 'status', clients, log: log ?? [] });
+      const text = JSON.stringify({ type: 'status', clients, log: logAsText(log ?? []) });
       for (const viewer of watched.viewers) {
         if (!viewer.isJoined || viewer.statusSent === text) continue;
         if (viewer.send(text)) viewer.statusSent = text;

@@ -5,7 +5,7 @@
  * room's local reference, and the store's lease (a leave is idempotent, so it is sent
  * whenever the store may have admitted the client, even after a timeout).
  */
-import type { Handshake } from '@cloudvars/protocol';
+import { storedText, type Handshake } from '@cloudvars/protocol';
 import { toError, type JoinOutcome, type JoinRefusal, type RoomSnapshot } from '@cloudvars/rooms';
 import { Membership, type MemberHost } from './membership.ts';
 import type { SessionContext } from './session-context.ts';
@@ -88,12 +88,14 @@ export async function joinRoom(context: SessionContext, host: JoiningHost, hands
 /**
  * What the client that created the room is sent: the initial values the room does not hold
  * as it sent them, replaced by "0" for being invalid (the parser's `replaced`) or for not
- * fitting the room's byte budget (the store's, docs/PROTOCOL.md "Joining").
+ * fitting the room's byte budget (the store's, docs/PROTOCOL.md "Joining"). Values compare
+ * as the 2020 client reads them (the text, without a string's mark): a value it would see
+ * unchanged needs no correction, whatever type the store records.
  */
 function corrections(handshake: Handshake, snapshot: RoomSnapshot): ReadonlySet<string> {
   const names = new Set(handshake.replaced);
-  const sent = new Map(handshake.variables ?? []);
-  for (const [name, value] of snapshot.variables) if (sent.get(name) !== value) names.add(name);
+  const sent = new Map((handshake.variables ?? []).map(([name, value]) => [name, storedText(value)]));
+  for (const [name, value] of snapshot.variables) if (sent.get(name) !== storedText(value)) names.add(name);
   return names;
 }
 

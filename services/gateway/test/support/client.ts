@@ -1,9 +1,10 @@
 /**
  * A protocol client for tests: sends frames, records every frame received and the close
  * code, and tracks the client's view of each variable the way a Scratch client would
- * (its own sets apply locally at once; received sets overwrite).
+ * (its own sets apply locally at once; received sets overwrite): as text in `view`, and with
+ * the type it was received with in `values`.
  */
-import { encodeClientSet, encodeHandshake, parseServerFrame, type DialectName } from '@cloudvars/protocol';
+import { encodeClientSet, encodeHandshake, parseServerFrame, type CloudValue, type DialectName } from '@cloudvars/protocol';
 import WebSocket from 'ws';
 import { until } from '@cloudvars/test-support/until';
 
@@ -16,7 +17,10 @@ export interface Closed {
 
 export class TestClient {
   readonly frames: string[] = [];
+  /** Each variable as text: what any dialect's client shows (a number as `String(n)`). */
   readonly view = new Map<string, string>();
+  /** Each variable as this client holds it: a Scratch 3 client's numbers stay numbers ("Value types"). */
+  readonly values = new Map<string, CloudValue>();
   closed: Closed | null = null;
   private readonly closedPromise: Promise<Closed>;
 
@@ -33,7 +37,10 @@ export class TestClient {
     socket.on('message', (data, isBinary) => {
       const text = isBinary ? '<binary>' : String(data);
       this.frames.push(text);
-      for (const set of parseServerFrame(text, this.dialect)) this.view.set(set.variable, set.value);
+      for (const set of parseServerFrame(text, this.dialect)) {
+        this.view.set(set.variable, set.value);
+        this.values.set(set.variable, set.received);
+      }
     });
     // Errors (refused connection, server reset) show up as a close; keep the process alive.
     socket.on('error', () => undefined);
@@ -59,7 +66,10 @@ export class TestClient {
   ): Promise<TestClient> {
     const client = await TestClient.connect(url, { dialect });
     client.send(encodeHandshake(dialect, room, username, variables));
-    for (const [name, value] of Array.isArray(variables) ? variables : Object.entries(variables)) client.view.set(name, value);
+    for (const [name, value] of Array.isArray(variables) ? variables : Object.entries(variables)) {
+      client.view.set(name, value);
+      client.values.set(name, value);
+    }
     return client;
   }
 
@@ -73,6 +83,7 @@ export class TestClient {
 
   set(variable: string, value: string): void {
     this.view.set(variable, value);
+    this.values.set(variable, value);
     this.send(encodeClientSet(this.dialect, variable, value));
   }
 

@@ -2,10 +2,11 @@
  * A room under steady traffic for fault tests: clients of every dialect spread over pods,
  * each writing a variable of its own (so its sets are numbered and a lost one would show)
  * and, now and then, one they all share (so pods race on it). Values are numbers: the
- * writer's number, then its counter. Checks: every client's view equals what the store
- * holds, every client is still connected, the store counts every client as a member.
+ * writer's number, then its counter, sent as strings: a Scratch 3 client's are stored as
+ * strings (marked), a 2020 client's as number text, so the room holds both types. Checks:
+ * every client holds what the store holds, with its type (`receivedValue`), every client is still connected, the store counts every client as a member.
  */
-import { parseServerFrame, type DialectName } from '@cloudvars/protocol';
+import { parseServerFrame, receivedValue, type CloudValue, type DialectName } from '@cloudvars/protocol';
 import type { RoomStore } from '@cloudvars/rooms';
 import { TestClient, until } from './client.ts';
 
@@ -42,9 +43,9 @@ export interface Traffic {
   stop(): Promise<void>;
   /** Sets sent so far by the clients of `pod` (all pods when undefined). */
   sent(pod?: number): number;
-  /** The store's values now. */
+  /** The store's values now, as stored (a string that reads as a number marked: stored-value.ts). */
   stored(): Promise<Map<string, string>>;
-  /** Resolves once every client's view equals the store's values; the error names who differs. */
+  /** Resolves once every client holds the store's values, each with its type; the error names who differs. */
   converged(timeoutMs?: number): Promise<void>;
   /** Resolves once `from`'s next set (or a later one) is shown by `to`: a set crossing pods, or not. */
   crosses(from: TrafficClient, to: TrafficClient, timeoutMs?: number): Promise<void>;
@@ -117,10 +118,15 @@ export async function startTraffic(options: TrafficOptions): Promise<Traffic> {
     stored,
     async converged(timeoutMs = 15_000) {
       let last = new Map<string, string>();
+      const expected = (c: TrafficClient, name: string): CloudValue | undefined => {
+        const stored = last.get(name);
+        return stored === undefined ? undefined : receivedValue(c.dialect, stored);
+      };
       const differs = (): string[] =>
         clients.flatMap((c) => {
-          const wrong = variables.filter((name) => c.client.view.get(name) !== last.get(name));
-          return wrong.length === 0 ? [] : [`${c.name} shows ${wrong.map((name) => `${name}=${c.client.view.get(name)} (stored ${last.get(name)})`).join(', ')}`];
+          const wrong = variables.filter((name) => c.client.values.get(name) !== expected(c, name));
+          const shown = (name: string): string => `${name}=${JSON.stringify(c.client.values.get(name))} (should be ${JSON.stringify(expected(c, name))})`;
+          return wrong.length === 0 ? [] : [`${c.name} holds ${wrong.map(shown).join(', ')}`];
         });
       try {
         await until(
@@ -128,7 +134,7 @@ export async function startTraffic(options: TrafficOptions): Promise<Traffic> {
             last = await stored();
             return differs().length === 0;
           },
-          { timeoutMs, what: 'every view to equal the store' },
+          { timeoutMs, what: "every client to hold the store's values" },
         );
       } catch (error) {
         throw new Error(`${(error as Error).message}: ${differs().join('; ')}`, { cause: error });
