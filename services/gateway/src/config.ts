@@ -168,10 +168,10 @@ export const SETTINGS = {
   ROOM_LINGER_MS: { kind: 'int', default: 5_000, min: 0, help: 'An emptied room stays subscribed this long on a pod, so a page reload costs no resubscribe.' },
   FLUSH_INTERVAL_MS: {
     kind: 'int',
-    default: 0,
+    default: 16,
     min: 0,
     max: 1000,
-    help: 'While updates keep coming, writes to clients are at least this far apart, so each frame carries several (0: every event-loop turn). After a quiet spell an update goes out at once. Fewer system calls per update, up to this much more latency on a busy pod.',
+    help: "The pod's frame tick: each client is written at most one frame per tick. A client's first update in a tick leaves at once (at the end of its event-loop turn); updates that follow wait for the next tick and go out together, so frames carry more updates as load rises. 16: 62.5 frames a second at most, no slower than a 60 FPS project draws. 0: every turn, no tick.",
   },
   SLOW_CONSUMER_TIMEOUT_MS: { kind: 'int', default: 10_000, min: 100, help: 'How long a client may stay above SEND_BUFFER_LIMIT_BYTES; meanwhile its updates are coalesced.' },
   SHUTDOWN_TIMEOUT_MS: { kind: 'int', default: 30_000, min: 1_000, help: 'Hard limit on a drain; keep it below the orchestrator\'s grace period.' },

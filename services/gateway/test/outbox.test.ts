@@ -110,22 +110,66 @@ describe('flush scheduler', () => {
     expect(outbox.lastSent('new')).toBe(performance.now());
   });
 
-  it('writes the first update after a quiet spell at once, and keeps later flushes the interval apart', () => {
+  /** Moves the fake clock to the start of the next tick of `tickMs`. */
+  function toNextTick(tickMs: number): void {
+    vi.advanceTimersByTime(tickMs - (performance.now() % tickMs));
+  }
+
+  it('writes a lone update at once, and gathers the updates that follow it within the tick into one frame at the next tick', () => {
     const scheduler = new FlushScheduler(1024 * 1024, 10_000, 20);
     const { sink, outbox } = client(scheduler);
+    toNextTick(20);
     outbox.put('x', 'first');
     vi.advanceTimersByTime(0); // the end of the turn (setImmediate)
     expect(sink.texts).toEqual(['first']);
-    vi.advanceTimersByTime(5);
     outbox.put('x', 'second');
     outbox.put('y', 'third');
-    vi.advanceTimersByTime(14); // 19 ms after the first flush
-    expect(sink.texts).toEqual(['first']);
-    vi.advanceTimersByTime(1);
-    expect(sink.texts).toEqual(['first', 'second\nthird']);
-    vi.advanceTimersByTime(100); // quiet again
-    outbox.put('x', 'fourth');
     vi.advanceTimersByTime(0);
-    expect(sink.texts).toEqual(['first', 'second\nthird', 'fourth']);
+    vi.advanceTimersByTime(5);
+    outbox.put('x', 'fourth'); // supersedes 'second' within the tick
+    vi.advanceTimersByTime(14); // 19 ms into the tick: still waiting
+    expect(sink.texts).toEqual(['first']);
+    vi.advanceTimersByTime(1); // the next tick
+    expect(sink.texts).toEqual(['first', 'third\nfourth']);
+    toNextTick(20);
+    toNextTick(20); // a quiet tick: the next update leaves at once again
+    outbox.put('x', 'fifth');
+    vi.advanceTimersByTime(0);
+    expect(sink.texts).toEqual(['first', 'third\nfourth', 'fifth']);
+  });
+
+  it('writes each client at most one frame per tick, whatever the other clients do', () => {
+    const scheduler = new FlushScheduler(1024 * 1024, 10_000, 20);
+    const [busy, idle] = [client(scheduler), client(scheduler)];
+    toNextTick(20);
+    busy.outbox.put('x', '1');
+    vi.advanceTimersByTime(0);
+    busy.outbox.put('x', '2');
+    vi.advanceTimersByTime(3);
+    // The turns keep flushing for other clients: the busy one still waits for the tick.
+    idle.outbox.put('y', 'lone');
+    vi.advanceTimersByTime(0);
+    expect([busy.sink.texts, idle.sink.texts]).toEqual([['1'], ['lone']]);
+    busy.outbox.put('x', '3');
+    toNextTick(20);
+    expect([busy.sink.texts, idle.sink.texts]).toEqual([['1', '3'], ['lone']]);
+    // Written at this tick's start: what follows in this tick waits for the next one.
+    busy.outbox.put('x', '4');
+    vi.advanceTimersByTime(0);
+    expect(busy.sink.texts).toEqual(['1', '3']);
+    toNextTick(20);
+    expect(busy.sink.texts).toEqual(['1', '3', '4']);
+  });
+
+  it('flushAll (the drain) writes the clients waiting for the tick too', () => {
+    const scheduler = new FlushScheduler(1024 * 1024, 10_000, 20);
+    const { sink, outbox } = client(scheduler);
+    toNextTick(20);
+    outbox.put('x', 'first');
+    vi.advanceTimersByTime(0);
+    outbox.put('x', 'second');
+    scheduler.flushAll();
+    expect(sink.texts).toEqual(['first', 'second']);
+    expect(vi.getTimerCount()).toBe(0); // the tick timer went with it
   });
 });

@@ -1,6 +1,7 @@
 /**
- * Per-client batching. Updates for one client are held until the pod's next flush (see
- * FlushScheduler), then written as one newline-joined frame. Several updates of one
+ * Per-client batching. Updates for one client are held until the pod flushes them (see
+ * FlushScheduler: at the end of the turn for a client not yet written this tick, else at the
+ * pod's next tick), then written as one newline-joined frame. Several updates of one
  * variable inside a batch collapse to the newest, so a slow client holds at most one
  * pending value per variable (DESIGN.md invariant 6: bounded memory per client).
  */
@@ -88,6 +89,11 @@ export class Outbox {
   private snapshotAt = Number.NEGATIVE_INFINITY;
   private snapshotNames: ReadonlySet<string> | null = null;
   private overLimitSince = 0;
+  /**
+   * The pod tick (FlushScheduler.tickNow) of the last frame written to this client: at most
+   * one frame per tick, so while updates keep coming they gather into one frame a tick.
+   */
+  lastFrameTick = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly sink: FrameSink,
@@ -119,6 +125,7 @@ export class Outbox {
     if (messages.length === 0 || this.sink.readyState !== WebSocket.OPEN) return;
     this.sink.send(messages.join('\n'), TEXT_FRAME);
     this.snapshotAt = performance.now();
+    this.lastFrameTick = this.scheduler.tickNow();
     this.snapshotNames = names;
     this.owner.onFrameSent(messages.length);
   }
@@ -166,6 +173,7 @@ export class Outbox {
     }
     const last = this.scheduler.lastFrame;
     this.sink.send(last.reuse(pending) ?? last.build(pending), TEXT_FRAME);
+    this.lastFrameTick = this.scheduler.flushTick;
     const now = performance.now();
     const sentAt = (this.sentAt ??= new Map());
     for (const variable of pending.keys()) sentAt.set(variable, now);
@@ -181,53 +189,100 @@ export class Outbox {
 }
 
 /**
- * One per pod: flushes every outbox that received updates. After a quiet spell the first
- * update goes out at the end of its event-loop turn; while updates keep coming, flushes are
- * at least `intervalMs` apart (0: every turn). Each frame costs a system call, and a busy
- * pod's clients get several updates per frame instead of one frame each, for at most
- * `intervalMs` of added latency, and only while the pod is busy.
+ * One per pod: flushes every outbox that received updates, on a cadence that follows load.
+ * Time is cut into ticks of `tickMs` (the pod's frame rate: 16 ms is 62.5 a second, never
+ * slower than a 60 FPS project draws). A client is written at most one frame per tick:
+ * - its first update in a tick (a lone update, or the first after a quiet tick) leaves at the
+ *   end of its event-loop turn, so an idle client waits for nothing;
+ * - updates that follow within the same tick wait for the next tick, when one pod-wide timer
+ *   writes every waiting client's batch as one frame each.
+ * So below saturation a client gets about one frame per update, and as updates come faster
+ * each frame carries more of them, while no client waits longer than one tick (plus the
+ * event loop's own lag, which under saturation stretches the tick and packs frames further).
+ * Each frame costs a system call (its `writev`, on loopback also the reader's delivery), so
+ * the cost per delivered update falls as load rises. `tickMs` 0: every turn, no tick.
  */
 export class FlushScheduler {
+  /** Outboxes due at the end of this turn: not yet written a frame in the current tick. */
   private dirty = new Set<Outbox>();
   /** The set `dirty` was before the last flush, emptied: reused rather than made anew. */
   private spare = new Set<Outbox>();
+  /** Outboxes written a frame this tick already: flushed by the next tick's timer. */
+  private waiting = new Set<Outbox>();
+  private spareWaiting = new Set<Outbox>();
   private scheduled = false;
-  private lastFlushAt = Number.NEGATIVE_INFINITY;
+  private tickTimer: NodeJS.Timeout | null = null;
   private retry = new Set<Outbox>();
   private retryTimer: NodeJS.Timeout | null = null;
   /** The frame written last in the current flush (see LastFrame). */
   readonly lastFrame = new LastFrame();
+  /** The tick of the flush under way, read once per flush rather than once per frame. */
+  flushTick = Number.NEGATIVE_INFINITY;
 
   constructor(
     readonly sendBufferLimitBytes: number,
     readonly slowConsumerGraceMs: number,
-    private readonly intervalMs = 0,
+    private readonly tickMs = 0,
   ) {}
 
+  /** The current tick's number (with no tick, every millisecond fraction is its own). */
+  tickNow(): number {
+    const now = performance.now();
+    return this.tickMs === 0 ? now : Math.floor(now / this.tickMs);
+  }
+
   mark(outbox: Outbox): void {
+    if (this.tickMs !== 0) {
+      const now = performance.now();
+      const tick = Math.floor(now / this.tickMs);
+      if (outbox.lastFrameTick >= tick) {
+        this.waiting.add(outbox);
+        // One timer for the pod, at the next tick's start (rounded up: never early).
+        this.tickTimer ??= setTimeout(this.flushWaiting, Math.ceil((tick + 1) * this.tickMs - now));
+        return;
+      }
+    }
     this.dirty.add(outbox);
     if (this.scheduled) return;
     this.scheduled = true;
-    const wait = this.intervalMs === 0 ? 0 : this.lastFlushAt + this.intervalMs - performance.now();
-    if (wait > 0) setTimeout(this.flushAll, wait);
-    else setImmediate(this.flushAll);
+    setImmediate(this.flushTurn);
   }
 
-  /** Writes everything pending now (also used by the drain before closing sockets). */
+  /** Writes everything pending now, both sets (the drain before closing sockets; tests). */
   readonly flushAll = (): void => {
+    this.flushTurn();
+    this.flushWaiting();
+  };
+
+  /** The end of a turn: the clients whose first update of this tick came in it. */
+  private readonly flushTurn = (): void => {
     this.scheduled = false;
-    this.lastFlushAt = performance.now();
     const dirty = this.dirty;
     this.dirty = this.spare;
+    this.flushSet(dirty);
+    this.spare = dirty;
+  };
+
+  /** The tick: every client that waited for it, one frame each. */
+  private readonly flushWaiting = (): void => {
+    if (this.tickTimer !== null) clearTimeout(this.tickTimer);
+    this.tickTimer = null;
+    const waiting = this.waiting;
+    this.waiting = this.spareWaiting;
+    this.flushSet(waiting);
+    this.spareWaiting = waiting;
+  };
+
+  private flushSet(outboxes: Set<Outbox>): void {
+    this.flushTick = this.tickNow();
     try {
-      for (const outbox of dirty) outbox.flush();
+      for (const outbox of outboxes) outbox.flush();
     } finally {
-      dirty.clear();
-      this.spare = dirty;
+      outboxes.clear();
       // Nothing outlives the flush: the bytes of a frame are the sockets' now.
       this.lastFrame.clear();
     }
-  };
+  }
 
   retryLater(outbox: Outbox): void {
     this.retry.add(outbox);
@@ -243,5 +298,7 @@ export class FlushScheduler {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
     this.retry.clear();
+    if (this.tickTimer) clearTimeout(this.tickTimer);
+    this.tickTimer = null;
   }
 }

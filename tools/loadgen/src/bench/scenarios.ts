@@ -87,6 +87,8 @@ export const COMPARE_SCENARIOS: readonly CompareScenario[] = [
   { id: 'a', title: '100 rooms x 10 clients x 5 sets/s', mode: 'load', rooms: 100, clientsPerRoom: 10, rate: 5, variables: 10, workers: 1 },
   { id: 'b', title: '20 rooms x 50 clients x 4 sets/s', mode: 'load', rooms: 20, clientsPerRoom: 50, rate: 4, variables: 50, workers: 2 },
   { id: 'c', title: '10,000 idle connections (1,000 rooms x 10)', mode: 'idle', rooms: 1000, clientsPerRoom: 10, rate: 1, variables: 10, workers: 2 },
+  // Issue 21's light load: below saturation, where a lone update must still leave at once.
+  { id: 'l', title: '100 rooms x 10 clients x 0.5 sets/s (light)', mode: 'load', rooms: 100, clientsPerRoom: 10, rate: 0.5, variables: 10, workers: 1 },
 ];
 
 /** --quick for the comparison: a fifth of the rooms. */
