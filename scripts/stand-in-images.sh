@@ -71,7 +71,8 @@ in_tree() { chroot "$1" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIA
 
 apt_install() {
   local tree=$1; shift
-  in_tree "$tree" apt-get update -qq
+  # A mirror snapshot may carry a Release file past its Valid-Until: still the signed archive.
+  in_tree "$tree" apt-get -o Acquire::Check-Valid-Until=false update -qq
   in_tree "$tree" apt-get install -y -qq --no-install-recommends "$@" >/dev/null
   in_tree "$tree" apt-get clean
   rm -rf "$tree"/var/lib/apt/lists/*
