@@ -40,7 +40,7 @@ export interface Engine {
 export type EngineOrSkip = { engine: Engine } | { skip: string };
 
 function answers(host: string | undefined): boolean {
-  const env = host === undefined ? {} : { DOCKER_HOST: host };
+  const env: Record<string, string> = host === undefined ? {} : { DOCKER_HOST: host };
   return run(DOCKER_CLI, ['version', '--format', '{{.Server.Version}}'], undefined, env).code === 0;
 }
 

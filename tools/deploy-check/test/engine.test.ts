@@ -172,6 +172,116 @@ describe.skipIf(skipReason !== undefined)('image and compose stack on a real eng
     }
   });
 
+  /** Joins `room` through nginx and waits for the snapshot: 'ok', or what went wrong. */
+  const joinOnce = async (room: string, username: string, expected: string): Promise<string> => {
+    let client: TestClient | undefined;
+    try {
+      client = await TestClient.join(stack.url, room, username, { '☁ x': '0' });
+      const [snapshot = ''] = await client.waitFrames(1, 20_000);
+      return snapshot.includes(expected) ? 'ok' : `${username}: snapshot ${snapshot}`;
+    } catch (err) {
+      return `${username}: ${err instanceof Error ? err.message : String(err)}`;
+    } finally {
+      client?.close();
+    }
+  };
+
+  /** Keeps `workers` clients joining until stopped; every attempt's outcome, in order. */
+  const keepJoining = (room: string, expected: string, workers = 3): { outcomes: string[]; stop: () => Promise<void> } => {
+    const outcomes: string[] = [];
+    let going = true;
+    let n = 0;
+    const loops = Array.from({ length: workers }, async () => {
+      while (going) outcomes.push(await joinOnce(room, `joiner${(n += 1)}`, expected));
+    });
+    return {
+      outcomes,
+      stop: async () => {
+        going = false;
+        await Promise.all(loops);
+      },
+    };
+  };
+
+  const residentIn = async (room: string): Promise<{ home: string; others: string[] }> => {
+    const resident = await TestClient.join(stack.url, room, 'resident', { '☁ x': '42' });
+    clients.push(resident);
+    const gateways = await stack.running('gateway');
+    const home = await until('the resident is counted on its replica', async () => {
+      const counts = await Promise.all(gateways.map((c) => stack.connections(c.id)));
+      const total = counts.reduce((a, b) => a + b, 0);
+      return total === 1 ? gateways[counts.indexOf(1)]?.id : undefined;
+    }, { timeoutMs: 15_000, intervalMs: 200 });
+    return { home, others: gateways.map((c) => c.id).filter((id) => id !== home) };
+  };
+
+  it('one replica SIGKILLed and one SIGTERMed mid-traffic while new clients join: no handshake fails', async () => {
+    const room = `failover-${Date.now().toString(36)}`;
+    const { others } = await residentIn(room);
+    const [killed, stopped] = others;
+    if (killed === undefined || stopped === undefined) throw new Error('need three replicas');
+    const joining = keepJoining(room, '42');
+    await until('joins before the faults', () => joining.outcomes.length >= 15, { timeoutMs: 30_000 });
+    await stack.docker('kill', '--signal', 'KILL', killed);
+    const afterKill = joining.outcomes.length;
+    // SIGTERM: the drain (readyz fails, 503 to new upgrades, 1012 to its clients), then exit.
+    await stack.docker('stop', '--time', '40', stopped);
+    await until('joins after both faults', () => joining.outcomes.length >= afterKill + 40, { timeoutMs: 120_000 });
+    await joining.stop();
+    expect(joining.outcomes.filter((o) => o !== 'ok')).toEqual([]);
+    measured['joins through the faults'] = `${joining.outcomes.length}, all ok`;
+  });
+
+  it('scales up (nginx picks the new replica without a reload) and down (new clients still join)', async () => {
+    await stack.compose('up', '--detach', '--no-build', '--no-recreate', '--scale', 'gateway=4');
+    await until('four healthy gateways', () => healthyGateways(4), { timeoutMs: 120_000, intervalMs: 500 });
+    const gateways = await stack.running('gateway');
+    const room = `scale-${Date.now().toString(36)}`;
+    const held: TestClient[] = [];
+    // least_conn sends new clients to the emptiest replicas: the new ones get some.
+    for (let i = 0; i < 8; i++) {
+      const client = await TestClient.join(stack.url, room, `scaler${i}`, { '☁ x': '1' });
+      held.push(client);
+      clients.push(client);
+    }
+    const counts = await until('every replica holds a client', async () => {
+      const c = await Promise.all(gateways.map((g) => stack.connections(g.id)));
+      return c.every((n) => n > 0) ? c : undefined;
+    }, { timeoutMs: 20_000, intervalMs: 250 });
+    expect(counts.length).toBe(4);
+    for (const client of held) client.close();
+
+    await stack.compose('up', '--detach', '--no-build', '--no-recreate', '--scale', 'gateway=2');
+    await until('two healthy gateways', () => healthyGateways(2), { timeoutMs: 120_000, intervalMs: 500 });
+    const joining = keepJoining(room, '"1"', 2);
+    await until('joins after scaling down', () => joining.outcomes.length >= 10, { timeoutMs: 60_000 });
+    await joining.stop();
+    expect(joining.outcomes.filter((o) => o !== 'ok')).toEqual([]);
+  });
+
+  it('keeps values across a Redis restart and a whole stack down/up: the AOF volume', async () => {
+    const appendonly = await stack.compose('exec', '-T', 'redis', 'redis-cli', 'config', 'get', 'appendonly');
+    expect(appendonly).toMatch(/appendonly\s+yes/);
+    const room = `aof-${Date.now().toString(36)}`;
+    const writer = await TestClient.join(stack.url, room, 'writer', { '☁ kept': '0' });
+    const reader = await TestClient.join(stack.url, room, 'reader', { '☁ kept': '0' });
+    clients.push(writer, reader);
+    await reader.waitFrames(1);
+    writer.set('☁ kept', '123');
+    await until('the reader sees the set', () => reader.view.get('☁ kept') === '123', { timeoutMs: 10_000 });
+    writer.close();
+    reader.close();
+
+    // Down without --volumes: every container goes, the named volume stays.
+    await stack.compose('down', '--timeout', '40');
+    await stack.compose('up', '--detach', '--no-build');
+    await until('healthy again', async () => (await healthyGateways(3)) && (await fetch(`${stack.httpUrl}/readyz`)).ok, { timeoutMs: 180_000, intervalMs: 500 });
+    const response = await fetch(`${stack.httpUrl}/api/v1/rooms/${encodeURIComponent(room)}`);
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { variables: Record<string, unknown> };
+    expect(String(body.variables['☁ kept'])).toBe('123');
+  });
+
   it('reads the admin tokens secret file (root:1000, 0640) as uid 1000; a file it cannot read stops it at start with a clear line', async () => {
     const withToken = await fetch(`${stack.httpUrl}/api/v1/bans`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
     expect(withToken.status).toBe(200);
