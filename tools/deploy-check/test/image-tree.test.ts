@@ -53,10 +53,12 @@ describe('gateway image tree (Dockerfile replayed without Docker)', () => {
     let env: Record<string, string> = {};
     for (const step of build.instructions) {
       if (step.op === 'ENV') env = { ...env, ...parseEnv(step.args) };
-      // Installing pnpm globally would change this machine; the test runs the machine's pnpm.
-      if (step.op !== 'RUN' || step.args.startsWith('npm i -g')) continue;
-      // `--mount=type=cache,...` (BuildKit): the store is this machine's own pnpm store.
+      if (step.op !== 'RUN') continue;
+      // `--mount=type=cache,...` (BuildKit): the store is this machine's own pnpm store; the
+      // optional build_ca secret is absent here, so its `if [ -s ... ]` does nothing.
       const command = step.args.replace(/^(--mount=\S+\s+)+/, '').split(buildOut).join(out);
+      // Installing pnpm globally would change this machine; the test runs the machine's pnpm.
+      if (/\bnpm i -g\b/.test(command)) continue;
       // PATH/PNPM_HOME point into the base image; here pnpm is already on PATH.
       const stepEnv = Object.fromEntries(Object.entries(env).filter(([key]) => key !== 'PATH' && key !== 'PNPM_HOME'));
       const result = spawnSync('sh', ['-c', command], { cwd: context, env: { ...process.env, ...stepEnv }, encoding: 'utf8' });
