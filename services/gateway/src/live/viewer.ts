@@ -18,6 +18,7 @@
  */
 import type { RoomSnapshot } from '@cloudvars/rooms';
 import { WebSocket } from 'ws';
+import type { UnsentDataHolder } from '../pod-send-budget.ts';
 import { CLOSE_GRACE_MS, closeSocket } from '../ws/close-socket.ts';
 import type { EventText } from '../ws/event-text.ts';
 import { resyncIsNewer, type LocalRoom, type Resync, type RoomMember } from '../ws/room-hub.ts';
@@ -49,7 +50,7 @@ interface Early {
   resync: Resync | null;
 }
 
-export class LiveViewer implements RoomMember {
+export class LiveViewer implements RoomMember, UnsentDataHolder {
   /** Non-null until `start()`: the snapshot is not known yet. */
   private early: Early | null = { events: [], resync: null };
   private epoch = '';
@@ -185,6 +186,16 @@ export class LiveViewer implements RoomMember {
     }
     if (this.overLimitSince === 0) this.overLimitSince = now;
     else if (now - this.overLimitSince >= this.host.slowReaderTimeoutMs) this.close(LIVE_CLOSE.slowReader, 'slow-reader');
+  }
+
+  /** Bytes written to the page that it has not read yet (PodSendBudget counts them with the clients'). */
+  get unsentBytes(): number {
+    return this.socket.bufferedAmount;
+  }
+
+  /** The pod's unsent data is over SEND_BUFFER_POD_LIMIT_BYTES and this page holds among the most. */
+  dropForPodLimit(): void {
+    if (this.isOpen) this.close(LIVE_CLOSE.slowReader, 'pod-send-buffer-full');
   }
 
   /** Ping round (`payload` is the round's, shared by every viewer): drop a page that did not answer the previous ping. */
