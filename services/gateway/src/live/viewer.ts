@@ -16,6 +16,7 @@
  * the room whole again, from the pod's mirror (which already holds every event it missed).
  * So a page that falls behind holds nothing but its unsent bytes, and still gets the room.
  */
+import { CloseCode } from '@cloudvars/protocol';
 import type { RoomSnapshot } from '@cloudvars/rooms';
 import { WebSocket } from 'ws';
 import type { UnsentDataHolder } from '../pod-send-budget.ts';
@@ -218,18 +219,22 @@ export class LiveViewer implements RoomMember, UnsentDataHolder {
   }
 }
 
-/** How a live subscription ends, for the page (README, "The live room page"). */
+/**
+ * How a live subscription ends, for the page (README, "The live room page"): the clients'
+ * codes from the protocol's one table where a page ends for the same reason; 4404 and 1003
+ * are the page's own.
+ */
 export const LIVE_CLOSE = {
   /** The room does not exist: the page says so and tries again later. */
   missing: 4404,
   /** An operator deleted the room (as for clients). */
-  roomDeleted: 4010,
+  roomDeleted: CloseCode.RoomDeleted,
   /** The page sent something: a live subscription is read-only. */
   readOnly: 1003,
   /** The page did not read what it was sent. */
-  slowReader: 1008,
+  slowReader: CloseCode.SlowConsumer,
   /** The pod could not read the room (the store failed). */
-  storeFailed: 1011,
+  storeFailed: CloseCode.InternalError,
   /** The pod is draining. */
-  draining: 1012,
+  draining: CloseCode.ServiceRestart,
 } as const;
