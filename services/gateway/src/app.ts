@@ -12,6 +12,7 @@ import { createMetrics, observe, type GatewayMetrics } from './metrics.ts';
 import { apiMetrics } from './api/api-metrics.ts';
 import { cloudvarsApi } from './api/plugin.ts';
 import { LiveViewers } from './live/viewers.ts';
+import { PodSendBudget } from './pod-send-budget.ts';
 import { cloudSocket } from './plugins/cloud-socket.ts';
 import { healthRoutes } from './plugins/health.ts';
 import { metricsRoute } from './plugins/metrics-route.ts';
@@ -99,8 +100,10 @@ export async function buildApp(deps: AppDeps): Promise<Gateway> {
   await metricsApp.register(metricsRoute, { metrics });
   await app.register(cloudSocket, { config, connections, metrics, engine });
   const viewers = new LiveViewers({ engine, hub, config, log, gauge: apiMetrics(metrics.registry).liveViewers, clientErrors: metrics.clientErrors, instanceId: deps.instanceId });
+  const sendBudget = new PodSendBudget(config.sendBufferPodLimitBytes, [connections, viewers], log);
   await app.register(cloudvarsApi, { config, protocolLimits: protocolLimitsFrom(config), engine, viewers, metrics, policies });
   app.addHook('onClose', async () => {
+    sendBudget.stop();
     viewers.stop();
     policies.stop();
     readiness.stop();

@@ -157,7 +157,7 @@ export const SETTINGS = {
     kind: 'int',
     default: 256 * 1024 * 1024,
     min: 1024,
-    help: 'Unsent data all clients of the pod may hold together; beyond, the clients holding the most are dropped (1008) first.',
+    help: 'Unsent data all clients and live room pages of the pod may hold together; beyond, those holding the most are dropped (1008) first.',
   },
   MAX_STORE_CALLS_IN_FLIGHT: {
     kind: 'int',

@@ -328,6 +328,41 @@ describe('live subscriptions are bounded like connections', () => {
     expect(reading.closed).toBeNull();
   });
 
+  it('counts pages toward SEND_BUFFER_POD_LIMIT_BYTES with the clients: the page holding the most unsent is dropped (1008), a reading page and the clients stay', async () => {
+    const podLimit = 300_000;
+    const gw = await gateway({
+      SEND_BUFFER_POD_LIMIT_BYTES: String(podLimit),
+      // No page or client reaches its own limit, nor stays over it long enough: only the pod's budget can drop it.
+      SEND_BUFFER_LIMIT_BYTES: String(64 * 1024 * 1024),
+      SLOW_CONSUMER_TIMEOUT_MS: '600000',
+      CLOUD_LOG_LENGTH: '0',
+      RATE_LIMIT_PER_SECOND: '1000000',
+      RATE_LIMIT_BURST: '1000000',
+    });
+    const writer = await TestClient.join(gw.url, 'pod-budget-page', 'writer', { [cloud('big')]: '0' });
+    await membersAre(gw, 'pod-budget-page', 1);
+    const reading = await Viewer.open(gw, 'pod-budget-page');
+    const stopped = await Viewer.open(gw, 'pod-budget-page');
+    await until(() => reading.of('status').length > 0 && stopped.of('status').length > 0, { what: 'both pages to start' });
+    const server = stopped.serverSide(gw);
+    stopped.tcp.pause();
+    // Sets until the stopped page alone holds more than the pod's limit unsent (the hub hands
+    // each event to every page at once: once the reading page has it, the stopped page was sent it).
+    for (let n = 1; server.bufferedAmount <= podLimit && server.readyState === WebSocket.OPEN; n++) {
+      if (n > 2_000) throw new Error(`the backlog never passed ${podLimit} bytes`);
+      writer.set(cloud('big'), `${n}${'9'.repeat(90_000)}`);
+      await until(() => reading.of('set').length === n, { what: `set ${n} to reach the reading page` });
+    }
+    await until(() => server.readyState !== WebSocket.OPEN, { what: "the pod's budget to drop the stopped page" });
+    stopped.tcp.resume();
+    expect(await stopped.closedWith()).toBe(1008);
+    expect(reading.closed).toBeNull();
+    // The page that reads is still served.
+    writer.set(cloud('big'), '1');
+    await until(() => pageView(reading.messages)[cloud('big')] === 1, { what: 'the reading page served' });
+    expect(writer.closed).toBeNull();
+  });
+
   it('serves a big room to a page on a slow link: changes made while its snapshot is still unsent are held back, not closed for (1008), and it ends on the room', async () => {
     const limit = 16_384;
     const gw = await gateway({

@@ -78,7 +78,7 @@ describe('pnpm bench --peer: ratios and targets', () => {
     expect(withRedisUsPerPair(runs[0]?.report ?? r)).toBeNull();
   });
 
-  it('gives ours/peer per target, and marks each of issue 9\'s targets met or missed', () => {
+  it('gives ours/peer per target, and marks each of the bench\'s targets met or missed', () => {
     expect(ratio(runs, 'a', 'ours-memory', 'cpu')?.ratio).toBeCloseTo(1.2);
     expect(ratio(runs, 'a', 'ours-redis', 'cpuRedis', 'cpu')?.ratio).toBeCloseTo(1.1);
     expect(ratio(runs, 'a', 'ours-redis', 'p99')).toMatchObject({ min: 0.75, max: 1.25 });

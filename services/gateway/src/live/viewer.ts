@@ -16,8 +16,10 @@
  * the room whole again, from the pod's mirror (which already holds every event it missed).
  * So a page that falls behind holds nothing but its unsent bytes, and still gets the room.
  */
+import { CloseCode } from '@cloudvars/protocol';
 import type { RoomSnapshot } from '@cloudvars/rooms';
 import { WebSocket } from 'ws';
+import type { UnsentDataHolder } from '../pod-send-budget.ts';
 import { CLOSE_GRACE_MS, closeSocket } from '../ws/close-socket.ts';
 import type { EventText } from '../ws/event-text.ts';
 import { resyncIsNewer, type LocalRoom, type Resync, type RoomMember } from '../ws/room-hub.ts';
@@ -49,7 +51,7 @@ interface Early {
   resync: Resync | null;
 }
 
-export class LiveViewer implements RoomMember {
+export class LiveViewer implements RoomMember, UnsentDataHolder {
   /** Non-null until `start()`: the snapshot is not known yet. */
   private early: Early | null = { events: [], resync: null };
   private epoch = '';
@@ -187,6 +189,16 @@ export class LiveViewer implements RoomMember {
     else if (now - this.overLimitSince >= this.host.slowReaderTimeoutMs) this.close(LIVE_CLOSE.slowReader, 'slow-reader');
   }
 
+  /** Bytes written to the page that it has not read yet (PodSendBudget counts them with the clients'). */
+  get unsentBytes(): number {
+    return this.socket.bufferedAmount;
+  }
+
+  /** The pod's unsent data is over SEND_BUFFER_POD_LIMIT_BYTES and this page holds among the most. */
+  dropForPodLimit(): void {
+    if (this.isOpen) this.close(LIVE_CLOSE.slowReader, 'pod-send-buffer-full');
+  }
+
   /** Ping round (`payload` is the round's, shared by every viewer): drop a page that did not answer the previous ping. */
   ping(payload: Buffer): void {
     if (!this.isOpen) return;
@@ -207,18 +219,22 @@ export class LiveViewer implements RoomMember {
   }
 }
 
-/** How a live subscription ends, for the page (README, "The live room page"). */
+/**
+ * How a live subscription ends, for the page (README, "The live room page"): the clients'
+ * codes from the protocol's one table where a page ends for the same reason; 4404 and 1003
+ * are the page's own.
+ */
 export const LIVE_CLOSE = {
   /** The room does not exist: the page says so and tries again later. */
   missing: 4404,
   /** An operator deleted the room (as for clients). */
-  roomDeleted: 4010,
+  roomDeleted: CloseCode.RoomDeleted,
   /** The page sent something: a live subscription is read-only. */
   readOnly: 1003,
   /** The page did not read what it was sent. */
-  slowReader: 1008,
+  slowReader: CloseCode.SlowConsumer,
   /** The pod could not read the room (the store failed). */
-  storeFailed: 1011,
+  storeFailed: CloseCode.InternalError,
   /** The pod is draining. */
-  draining: 1012,
+  draining: CloseCode.ServiceRestart,
 } as const;

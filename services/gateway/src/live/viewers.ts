@@ -12,6 +12,7 @@ import type { RoomEngine, RoomSnapshot } from '@cloudvars/rooms';
 import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
 import { logAsText } from '../api/log-text.ts';
+import type { UnsentDataHolders } from '../pod-send-budget.ts';
 import type { Config } from '../config.ts';
 import type { EventText } from '../ws/event-text.ts';
 import type { LocalRoom, RoomHub } from '../ws/room-hub.ts';
@@ -56,7 +57,7 @@ export interface ViewerRefusal {
   readonly message: string;
 }
 
-export class LiveViewers implements ViewerHost {
+export class LiveViewers implements ViewerHost, UnsentDataHolders {
   private readonly viewers = new Set<LiveViewer>();
   /**
    * Seats: subscriptions admitted, from their admission (before the upgrade) until their TCP
@@ -90,6 +91,11 @@ export class LiveViewers implements ViewerHost {
 
   get slowReaderTimeoutMs(): number {
     return this.options.config.slowConsumerTimeoutMs;
+  }
+
+  /** Every page's unsent data (PodSendBudget adds them up with the clients'). */
+  get unsentDataHolders(): Iterable<LiveViewer> {
+    return this.viewers;
   }
 
   /**

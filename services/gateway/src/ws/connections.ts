@@ -9,6 +9,7 @@ import type { Lease } from '@cloudvars/rooms';
 import type { WebSocket } from 'ws';
 import type { UpgradeRefusal } from './admission.ts';
 import { REFUSAL_GRACE_MS, closeSocket } from './close-socket.ts';
+import type { UnsentDataHolders } from '../pod-send-budget.ts';
 import { Session } from './session.ts';
 import type { SessionContext } from './session-context.ts';
 
@@ -37,7 +38,7 @@ const PING_PAYLOAD_BYTES = 8;
 
 const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-export class Connections {
+export class Connections implements UnsentDataHolders {
   private readonly sessions = new Set<Session>();
   private nextId = 0;
   private readonly pingTimer: NodeJS.Timeout;
@@ -154,25 +155,20 @@ export class Connections {
     for (const session of this.sessions) session.ping(payload);
   }
 
+  /** Every client's unsent data (PodSendBudget adds them up with the live pages'). */
+  get unsentDataHolders(): Iterable<Session> {
+    return this.sessions;
+  }
+
   /**
    * Every client's unsent data: a slow consumer is dropped once it stayed over its limit
-   * for the grace period (even when nothing more is sent to it), and when all of them
-   * together hold more than SEND_BUFFER_POD_LIMIT_BYTES, the largest are dropped first
-   * until the pod is back under it (memory the pod cannot spare).
+   * for the grace period, even when nothing more is sent to it. The pod's limit over
+   * every socket (SEND_BUFFER_POD_LIMIT_BYTES) is PodSendBudget's.
    */
   private sweepBacklogs(): void {
     this.context.pressure.sweep();
     const now = Date.now();
-    let total = 0;
-    for (const session of this.sessions) total += session.checkBacklog(now);
-    const limit = this.context.config.sendBufferPodLimitBytes;
-    if (total <= limit) return;
-    const largestFirst = [...this.sessions].sort((a, b) => b.unsentBytes - a.unsentBytes);
-    for (const session of largestFirst) {
-      if (total <= limit) break;
-      total -= session.unsentBytes;
-      session.closeForMisbehaviour(CloseCode.SlowConsumer, 'pod-send-buffer-full');
-    }
+    for (const session of this.sessions) session.checkBacklog(now);
   }
 
   /**

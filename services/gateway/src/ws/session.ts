@@ -424,6 +424,11 @@ export class Session implements JoiningHost, OutboxOwner, MessageSink, Pausable 
     return this.socket.bufferedAmount;
   }
 
+  /** The pod's unsent data is over SEND_BUFFER_POD_LIMIT_BYTES and this client holds among the most (PodSendBudget). */
+  dropForPodLimit(): void {
+    this.closeForMisbehaviour(CloseCode.SlowConsumer, 'pod-send-buffer-full');
+  }
+
   /** Writes what is pending now, then closes with `code` (drain: 1012). */
   flushAndClose(code: number, reason: string): void {
     this.outbox.flush();

@@ -1,6 +1,6 @@
 /**
  * `pnpm bench --peer` results: per target the measured costs, ours/peer ratios against
- * issue 9's targets, every run in the order it ran with the other work seen in its window,
+ * the bench's targets, every run in the order it ran with the other work seen in its window,
  * and (with --profile) where each server's CPU goes per (set x recipient).
  */
 import type { LoadReport } from '../report.ts';
@@ -88,7 +88,7 @@ export function ratio(runs: readonly CompareRun[], scenario: string, ours: Targe
   return { ratio: mine.mean / theirs.mean, min: each.length > 0 ? Math.min(...each) : mine.mean / theirs.mean, max: each.length > 0 ? Math.max(...each) : mine.mean / theirs.mean };
 }
 
-/** Issue 9's targets, as ratios of ours to the peer in one run. */
+/** The bench's targets (bench/README.md), as ratios of ours to the peer in one run. */
 export interface RatioTarget {
   readonly label: string;
   readonly ours: TargetId;
@@ -194,7 +194,7 @@ export function summaryTable(runs: readonly CompareRun[], scenarios: readonly Co
 }
 
 function targetsTable(runs: readonly CompareRun[], scenarios: readonly CompareScenario[]): string {
-  const lines = ['| target (issue 9) | ' + scenarios.map((s) => `(${s.id})`).join(' | ') + ' | at most |', `|---|${scenarios.map(() => '---').join('|')}|---|`];
+  const lines = ['| target | ' + scenarios.map((s) => `(${s.id})`).join(' | ') + ' | at most |', `|---|${scenarios.map(() => '---').join('|')}|---|`];
   for (const t of RATIO_TARGETS) {
     const cells = evaluate(runs, scenarios, t);
     if (cells.length === 0) continue;
@@ -349,7 +349,7 @@ export function renderCompare(m: MachineInfo, scenarios: readonly CompareScenari
     '',
     summaryTable(measuredRuns, scenarios),
     '',
-    '## Issue 9\'s targets: ours / peer (ratio of the means; per-repetition range)',
+    '## Targets: ours / peer (ratio of the means; per-repetition range)',
     '',
     targetsTable(measuredRuns, scenarios),
     '',
