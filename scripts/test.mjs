@@ -39,14 +39,15 @@ function run(title, command, args, options = {}) {
 }
 
 /**
- * For the engine test (tools/deploy-check/test/engine.test.ts): installed when we can (root
- * with apt-get); without them that test skips with one line, the rest runs.
+ * For the engine test (tools/deploy-check/test/engine.test.ts), which runs only with
+ * CLOUDVARS_ENGINE_TEST=1: installed then when we can (root with apt-get); without them that
+ * test skips with one line, the rest runs.
  */
 const ENGINE_PACKAGES = [
   { pkg: 'docker.io', binary: 'dockerd', why: 'the engine test builds the image and runs docker-compose.yml on its own dockerd' },
   { pkg: 'debootstrap', binary: 'debootstrap', why: 'stand-in base images (scripts/stand-in-images.sh) where none can be pulled' },
 ];
-if (isRoot && has('apt-get') && !process.env.CLOUDVARS_ENGINE_SKIP) {
+if (isRoot && has('apt-get') && process.env.CLOUDVARS_ENGINE_TEST === '1' && !process.env.CLOUDVARS_ENGINE_SKIP) {
   SYSTEM_PACKAGES.push(...ENGINE_PACKAGES);
 }
 
