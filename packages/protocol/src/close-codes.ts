@@ -8,6 +8,8 @@
  *   username) and 4004; reconnects after anything else.
  * - TurboWarp Packager (src/scaffolding/cloud.js): stops on 4002, 4003 and 4004; reconnects
  *   after anything else.
+ * - Mist (src/connection.js): stops on 4002, 4003, 4004 and 4006 (it throws); reconnects
+ *   after anything else, 1013 included.
  * - forkphorus (src/extensions/cloud.ts): stops on 4002 and 4004; reconnects otherwise.
  * - scratchattach: reads no code; it reconnects when a send fails (twice, then raises).
  * "Reconnects" means a random delay below (2^min(attempts, 5) - 1) s, where the attempt
@@ -33,6 +35,12 @@ export const CloseCode = {
   InternalError: 1011,
   /** The pod is draining (deploy, scale-in): reconnect, you will reach another pod. */
   ServiceRestart: 1012,
+  /**
+   * Standard "try again later": what today's clients get for a transient refusal (a full
+   * room, the cluster's room cap, their address's limits), where 2020 clients get 4003.
+   * Every client of today reconnects on it; the Packager and Mist stop for good on 4003.
+   */
+  RetryLater: 1013,
   /** The client violated the protocol. Today's clients reconnect (see above). */
   Generic: 4000,
   /** The client's variable names differ from a room that has connected clients (kind dialects). */
@@ -44,8 +52,8 @@ export const CloseCode = {
    */
   Username: 4002,
   /**
-   * The room, the cluster, the pod or the client's address is full. The Packager stops for
-   * good; TurboWarp, Scratch's editor and forkphorus reconnect.
+   * Kind dialects: the room, the cluster, the pod or the client's address is full. Never sent
+   * to today's clients (they get RetryLater): the Packager and Mist stop for good on it.
    */
   Overloaded: 4003,
   /**

@@ -58,7 +58,7 @@ export const SETTINGS = {
     help: 'Take the client address from X-Forwarded-For: false, true, a hop count, or a comma list of proxy IPs/CIDRs.',
   },
   MAX_CONNECTIONS: { kind: 'int', default: 20_000, min: 1, help: 'Connections per pod; beyond, upgrades get HTTP 503 + Retry-After (a load balancer retries another pod).' },
-  MAX_CLIENTS_PER_ROOM: { kind: 'int', default: 100, min: 1, help: 'Clients per room across the cluster (4003 beyond).' },
+  MAX_CLIENTS_PER_ROOM: { kind: 'int', default: 100, min: 1, help: 'Clients per room across the cluster (beyond: 1013, try again later; 2020 clients: 4003).' },
   MAX_VARIABLES: {
     kind: 'int',
     default: 128,
@@ -87,7 +87,7 @@ export const SETTINGS = {
     default: true,
     help: 'Let Scratch 3 clients share a username in a room (generated names, one person in two tabs); 2020 clients always need a free one.',
   },
-  MAX_ROOMS: { kind: 'int', default: 100_000, min: 1, help: 'Active rooms across the cluster (4003 beyond).' },
+  MAX_ROOMS: { kind: 'int', default: 100_000, min: 1, help: 'Active rooms across the cluster (beyond: 1013, try again later; 2020 clients: 4003).' },
   IPV6_PREFIX_LENGTH: {
     kind: 'int',
     default: 64,
@@ -95,7 +95,12 @@ export const SETTINGS = {
     max: 128,
     help: 'IPv6 addresses count toward every per-address limit by this prefix (a /64 is one subscriber); IPv4 addresses one by one.',
   },
-  MAX_CONNECTIONS_PER_ADDRESS: { kind: 'int', default: 200, min: 1, help: 'Connections per client address: beyond it on one pod, upgrades get HTTP 429; joined clients beyond it across the cluster, 4003.' },
+  MAX_CONNECTIONS_PER_ADDRESS: {
+    kind: 'int',
+    default: 1000,
+    min: 1,
+    help: 'Connections per client address (a school behind one NAT address is one): beyond it on one pod, upgrades get HTTP 429; joined clients beyond it across the cluster, 1013 (2020 clients: 4003).',
+  },
   RATE_LIMIT_PER_SECOND: {
     kind: 'int',
     default: 30,
@@ -128,25 +133,25 @@ export const SETTINGS = {
   },
   MAX_NEW_ROOMS_PER_ADDRESS_PER_MINUTE: {
     kind: 'int',
-    default: 30,
+    default: 1000,
     min: 1,
-    help: 'Rooms one address may create a minute, across the cluster (4003 beyond): what one address can make the store keep is bounded.',
+    help: 'Rooms one address may create a minute, across the cluster (1013 beyond; 2020 clients: 4003), so a class of 300 each opening a new project gets in, and what one address can make the store keep is bounded (README "What one address can make Redis hold").',
   },
   MAX_HANDSHAKES_PER_ADDRESS_PER_SECOND: {
     kind: 'int',
-    default: 50,
+    default: 100,
     min: 1,
-    help: 'WebSocket upgrades one address may make a second, across the cluster (HTTP 429 beyond).',
+    help: 'WebSocket upgrades one address may make a second, across the cluster (HTTP 429 beyond): a lab of 300 opening a project at once is in within a few seconds of its clients\' back-off.',
   },
   ALLOWED_ORIGINS: {
     kind: 'string',
     default: '',
-    help: 'Comma list of origins (https://example.org) browsers may connect from (HTTP 403 for others); unset: any. Clients that send no Origin (bots) are not affected.',
+    help: 'Comma list of origins (https://example.org) browsers may connect from (HTTP 403 for others); unset: any. Always let in: clients that send no Origin, and an Origin naming the server\'s own Host (what Python\'s websocket-client, hence scratchattach, sends; a page of this server).',
   },
   BLOCKED_USER_AGENTS: {
     kind: 'string',
     default: '',
-    help: 'Comma list of words: a client whose User-Agent contains one (case-insensitive) is told why and closed with 4006.',
+    help: 'Comma list of words: a client whose User-Agent contains one (case-insensitive) is closed with 4006, the close frame\'s reason saying why.',
   },
   REQUIRE_USER_AGENT: { kind: 'bool', default: false, help: 'Close (4006) clients that send no User-Agent, as TurboWarp\'s server can: bots must identify themselves.' },
   ROOM_TTL_SECONDS: { kind: 'int', default: 30 * DAY_SECONDS, min: 0, help: 'Empty rooms are forgotten after this long; 0 = never.' },

@@ -81,7 +81,7 @@ export function observe(registry: Registry, name: string, help: string, read: ()
 const LAG_SAMPLE_MS = 1_000;
 
 /** Codes that get their own label; a client may close with any of ~2,000 codes, which would each become a series. */
-const KNOWN_CLOSE_CODES = new Set([1000, 1001, 1005, 1006, 1007, 1008, 1009, 1011, 1012, 4000, 4001, 4002, 4003, 4004, 4005, 4006, 4010, 4100]);
+const KNOWN_CLOSE_CODES = new Set([1000, 1001, 1005, 1006, 1007, 1008, 1009, 1011, 1012, 1013, 4000, 4001, 4002, 4003, 4004, 4005, 4006, 4010, 4100]);
 
 export function closeCodeLabel(code: number): string {
   return KNOWN_CLOSE_CODES.has(code) ? String(code) : 'other';

@@ -41,8 +41,8 @@ export function newStats(): ClientStats {
 
 const RECONNECT_MIN_MS = 100;
 const RECONNECT_MAX_MS = 1_200;
-/** Refusals a client waits out longer: the username still held, the room's names not yet matching. */
-const SLOW_RETRY_CODES = new Set([4001, 4002, 4003]);
+/** Refusals a client waits out longer: the username still held, the room's names not yet matching, a full room (1013 for Scratch 3 clients, 4003 for 2020 ones). */
+const SLOW_RETRY_CODES = new Set([1013, 4001, 4002, 4003]);
 
 export class GoodClient {
   ws: WebSocket | null = null;

@@ -26,11 +26,9 @@ export interface CloudSocketOptions {
   readonly engine: RoomEngine;
 }
 
-/** Sends the refusal's text, then closes: see ws/admission.ts. */
+/** Closes with the refusal's code and, as the close frame's reason, what to do: see ws/admission.ts. */
 function refuseAfterUpgrade(socket: WebSocket, refusal: ClientRefusal): void {
-  // A text frame first: the library logs what it cannot parse, where its user may see it.
-  socket.send(refusal.message);
-  closeSocket(socket, refusal.code, refusal.reason, REFUSAL_GRACE_MS);
+  closeSocket(socket, refusal.code, refusal.closeReason, REFUSAL_GRACE_MS);
 }
 
 const socketPlugin: FastifyPluginAsync<CloudSocketOptions> = async (app, { config, connections, metrics, engine }) => {
@@ -50,12 +48,12 @@ const socketPlugin: FastifyPluginAsync<CloudSocketOptions> = async (app, { confi
   });
 
   // Refuse upgrades before they happen when the pod drains or is full, or the address is at
-  // its limit or flooded: no socket is held, a proxy (nginx proxy_next_upstream http_503)
+  // its limit: no socket is held, a proxy (nginx proxy_next_upstream http_503)
   // retries another pod at once, and clients back off longer on each refused attempt.
   app.addHook('onRequest', async (request, reply) => {
     if (request.headers.upgrade?.toLowerCase() !== 'websocket') return;
     const address = addressForLimits(request.ip, config.ipv6PrefixLength);
-    const refusal = await refuseUpgrade({ address, origin: request.headers.origin }, config, connections, engine.counters, app.log);
+    const refusal = await refuseUpgrade({ address, origin: request.headers.origin, host: request.headers.host }, config, connections, engine.counters, app.log);
     if (refusal === null) return;
     metrics.upgradesRefused.inc({ reason: refusal.reason });
     app.log.info({ address: addressForLogs(request.ip, config.anonymizeAddresses), reason: refusal.reason, status: refusal.status }, 'upgrade refused');

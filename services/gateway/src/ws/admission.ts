@@ -2,10 +2,12 @@
  * Who may open a WebSocket, decided in two places:
  * - Before the upgrade, with an HTTP answer (no socket is held, clients back off longer on
  *   each refused attempt, and a load balancer retries a 503 on another pod): the pod
- *   drains or is full, the address is at its socket limit or flooded (Connections), the
- *   browser's Origin is not allowed, or the address upgrades too often across the cluster.
- * - After it, with a text frame that says why and then a close code: refusals a bot's author
- *   must read (a Scratch session cookie: 4005; a User-Agent policy: 4006).
+ *   drains or is full, the address is at its socket limit (Connections), the browser's
+ *   Origin is not allowed (originAllowed), or the address upgrades too often across the cluster.
+ * - After it, with a close code whose reason says why: refusals a bot's author must read (a
+ *   Scratch session cookie: 4005; a User-Agent policy: 4006). No text frame goes first: Mist
+ *   stops on any frame that is not JSON ("Received invalid JSON from server") before it reads
+ *   the close, and the browsers' clients log an uncaught error for it.
  */
 import { CloseCode } from '@cloudvars/protocol';
 import type { WindowCounters } from '@cloudvars/rooms';
@@ -22,10 +24,17 @@ export interface UpgradeRefusal {
 
 export interface ClientRefusal {
   readonly code: number;
+  /** The metrics' and logs' label. */
   readonly reason: string;
-  /** Sent as a text frame before the close: the client's logs show it to whoever runs it. */
-  readonly message: string;
+  /**
+   * The close frame's reason, for whoever runs the client (libraries log it with the code):
+   * at most MAX_CLOSE_REASON_BYTES of UTF-8, what a close frame can carry.
+   */
+  readonly closeReason: string;
 }
+
+/** A close frame's payload is at most 125 bytes, 2 of them the code. */
+export const MAX_CLOSE_REASON_BYTES = 123;
 
 const UPGRADE_WINDOW_MS = 1_000;
 
@@ -33,6 +42,36 @@ export interface UpgradeRequest {
   /** The address as limits count it (addressForLimits). */
   readonly address: string;
   readonly origin: string | undefined;
+  /** The Host header: the server's own address as the client named it. */
+  readonly host: string | undefined;
+}
+
+/** host[:port], lower-cased, without the scheme's default port (URL's own rule for Origin). */
+function hostOf(hostHeader: string): string {
+  return hostHeader.trim().toLowerCase().replace(/:(80|443)$/, '');
+}
+
+/**
+ * Whether `origin` may open a socket under ALLOWED_ORIGINS. Let in: a listed origin; no
+ * Origin (a bot or a server: not a page of another site, which is what the policy keeps
+ * out); and an Origin naming the server's own Host. That last one is what Python's
+ * websocket-client (scratchattach's) always sends, `http://<host:port>` of the URL it
+ * dials, and what a page served by this server sends: a browser page of another site can
+ * never send it (the browser writes Origin), so the policy keeps the same sites out.
+ */
+export function originAllowed(origin: string | undefined, host: string | undefined, allowed: readonly string[]): boolean {
+  if (allowed.length === 0 || origin === undefined) return true;
+  const lowered = origin.trim().toLowerCase();
+  if (allowed.includes(lowered)) return true;
+  if (host === undefined || host.trim() === '') return false;
+  let originHost: string;
+  try {
+    originHost = new URL(lowered).host;
+  } catch {
+    // "null" (a sandboxed page, a file) or garbage: no site we know.
+    return false;
+  }
+  return originHost !== '' && originHost === hostOf(host);
 }
 
 /** Whether to refuse an upgrade before it happens, or null to let it in. */
@@ -45,10 +84,7 @@ export async function refuseUpgrade(
 ): Promise<UpgradeRefusal | null> {
   const local = connections.refusal(request.address);
   if (local !== null) return local;
-  // A browser always sends Origin; a client that sends none (a bot, a server) is not a page
-  // of another site, which is what this policy keeps out.
-  const origin = request.origin?.toLowerCase();
-  if (config.allowedOrigins.length > 0 && origin !== undefined && !config.allowedOrigins.includes(origin)) {
+  if (!originAllowed(request.origin, request.host, config.allowedOrigins)) {
     return { status: 403, reason: 'origin-not-allowed', retryAfterSeconds: null };
   }
   try {
@@ -74,18 +110,13 @@ function carriesScratchSession(cookie: string | undefined): boolean {
 const SCRATCH_SESSION: ClientRefusal = {
   code: CloseCode.Security,
   reason: 'scratch-session-cookie',
-  message:
-    'This connection is refused to protect your Scratch account: the cloud library you use sent your Scratch login ' +
-    '(the scratchsessionsid cookie) to this server, which never needs it. Change your Scratch password, and tell the ' +
-    "library's maintainers to stop sending it.",
+  closeReason: 'Refused: your cloud library sent your Scratch login (scratchsessionsid). Change your Scratch password.',
 };
 
 const IDENTIFY_YOURSELF: ClientRefusal = {
   code: CloseCode.IdentifyYourself,
   reason: 'user-agent',
-  message:
-    'This server asks bots to identify themselves: send a User-Agent that names your project and how to reach you ' +
-    '(for example "my-bot/1.0 (https://scratch.mit.edu/users/you)").',
+  closeReason: 'Identify yourself: send a User-Agent naming your bot and a contact, like "my-bot/1.0 (scratch.mit.edu/users/you)"',
 };
 
 /** Whether to refuse a socket just opened, before reading from it, or null. */

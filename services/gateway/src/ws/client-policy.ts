@@ -5,7 +5,7 @@
  * for good on 4004 and no close code makes them slow down, so their sets beyond the rate
  * wait instead, and only a flood that goes on is closed.
  */
-import type { Dialect } from '@cloudvars/protocol';
+import { CloseCode, type Dialect } from '@cloudvars/protocol';
 import type { Config } from '../config.ts';
 
 export interface ClientPolicy {
@@ -18,6 +18,12 @@ export interface ClientPolicy {
   readonly claimsUsername: boolean;
   readonly appliesRename: boolean;
   readonly appliesDelete: boolean;
+  /**
+   * The close code of a transient refusal (a full room, the room cap, the address's limits):
+   * 4003 for 2020 clients, as their spec says; 1013 for today's clients, which all retry it,
+   * where the Packager and Mist stop for good on 4003 (docs/PROTOCOL.md, per-client table).
+   */
+  readonly retryLaterCode: number;
 }
 
 /** The two policies of a config (2020 clients, today's clients), shared by every session. */
@@ -29,6 +35,7 @@ function policyOf(config: Config, today: boolean): ClientPolicy {
     claimsUsername: !(today && config.allowDuplicateUsernames),
     appliesRename: config.allowRename,
     appliesDelete: config.allowDelete,
+    retryLaterCode: today ? CloseCode.RetryLater : CloseCode.Overloaded,
   };
 }
 

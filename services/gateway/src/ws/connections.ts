@@ -131,11 +131,17 @@ export class Connections implements UnsentDataHolders {
     this.context.log.info({ conn: id, address: logAddress }, 'connection opened');
   }
 
+  /**
+   * An upgrade that raced the limits. Its dialect is not known yet (no handshake was read):
+   * 1013, the standard "try again later", which every client of today retries, where the
+   * Packager and Mist stop for good on 4003; a 2020 client reconnects on any code it has no
+   * rule for.
+   */
   private refuse(socket: WebSocket, id: string, reason: string): void {
-    this.context.log.info({ conn: id, code: CloseCode.Overloaded, reason }, 'closing connection');
+    this.context.log.info({ conn: id, code: CloseCode.RetryLater, reason }, 'closing connection');
     this.context.metrics.protocolErrors.inc({ reason });
-    this.context.metrics.closes.inc({ code: String(CloseCode.Overloaded) });
-    closeSocket(socket, CloseCode.Overloaded, reason, REFUSAL_GRACE_MS);
+    this.context.metrics.closes.inc({ code: String(CloseCode.RetryLater) });
+    closeSocket(socket, CloseCode.RetryLater, reason, REFUSAL_GRACE_MS);
   }
 
   private forget(session: Session, leaving: Promise<void> | null): void {

@@ -30,7 +30,10 @@ import { TokenBucket } from './token-bucket.ts';
 
 type State = 'awaiting' | 'joining' | 'joined' | 'closed';
 
-/** What each refusal closes with (README "close codes": what today's clients then do). */
+/**
+ * What each refusal closes with (README "close codes": what today's clients then do).
+ * Overloaded (4003) is the 2020 dialects' code: today's clients get 1013 instead (refusalCode).
+ */
 const REFUSAL_CODES: Record<JoinRefusal, number> = {
   // Like USERNAME_BLOCKLIST: the name is the problem; TurboWarp asks its user for another.
   'banned-username': CloseCode.Username,
@@ -274,7 +277,7 @@ export class Session implements JoiningHost, OutboxOwner, MessageSink, Pausable 
     switch (attempt.kind) {
       case 'refused':
         this.context.metrics.joins.inc({ outcome: attempt.reason });
-        this.closeForMisbehaviour(REFUSAL_CODES[attempt.reason], attempt.reason);
+        this.closeForMisbehaviour(this.refusalCode(attempt.reason), attempt.reason);
         return;
       case 'failed':
         this.context.metrics.joins.inc({ outcome: 'failed' });
@@ -433,6 +436,12 @@ export class Session implements JoiningHost, OutboxOwner, MessageSink, Pausable 
   flushAndClose(code: number, reason: string): void {
     this.outbox.flush();
     this.close(code, reason);
+  }
+
+  /** A transient refusal closes with the dialect's "try again later" (ClientPolicy.retryLaterCode). */
+  private refusalCode(reason: JoinRefusal): number {
+    const code = REFUSAL_CODES[reason];
+    return code === CloseCode.Overloaded ? this.policy.retryLaterCode : code;
   }
 
   private refuse(error: ProtocolError): void {
