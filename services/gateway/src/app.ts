@@ -78,6 +78,9 @@ export async function buildApp(deps: AppDeps): Promise<Gateway> {
     logController: new LogController({ disableRequestLogging: true }),
     // API paths carry project ids of up to 999 characters, URL-encoded (up to 9 bytes each).
     routerOptions: { maxParamLength: API_PARAM_MAX_LENGTH },
+    // A value is a string or a number (`type: ['string', 'number']`): Ajv's strict mode
+    // warns about union types on every start unless they are allowed.
+    ajv: { customOptions: { allowUnionTypes: true } },
   });
   const log = app.log;
   const metrics = deps.metrics ?? createMetrics();

@@ -22,6 +22,9 @@ export interface ConvergenceOutcome {
 const VARIABLES = ['☁ x', '☁ y'] as const;
 /** Below the 30/s rate limit, with room for the handshake's token. */
 const SETS_PER_SECOND = 20;
+// Joins of three gateway processes on a machine busy with other work took over 5 s once
+// (a timeout only bounds a failing run, so it can be generous).
+const JOIN_WAIT_MS = 20_000;
 
 export async function runConvergence(options: {
   urls: readonly string[];
@@ -52,9 +55,9 @@ export async function runConvergence(options: {
     const dialect = dialects[i % dialects.length] as DialectName;
     clients.push(await TestClient.join(url, room, `writer${i}`, initial, dialect));
     // The creator first: a client that declares no variables would create an empty room.
-    if (i === 0) await until(async () => (await store.memberCount(room)) === 1, { what: `${room} created` });
+    if (i === 0) await until(async () => (await store.memberCount(room)) === 1, { what: `${room} created`, timeoutMs: JOIN_WAIT_MS });
   }
-  await until(async () => (await store.memberCount(room)) === count, { what: `${count} writers joined ${room}` });
+  await until(async () => (await store.memberCount(room)) === count, { what: `${count} writers joined ${room}`, timeoutMs: JOIN_WAIT_MS });
 
   // Every choice drawn up front, in one order, so the seed alone decides the scenario.
   const plans = clients.map(() => Array.from({ length: setsPerClient }, () => VARIABLES[Math.floor(random() * VARIABLES.length)] as string));
