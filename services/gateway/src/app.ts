@@ -18,6 +18,7 @@ import { healthRoutes } from './plugins/health.ts';
 import { metricsRoute } from './plugins/metrics-route.ts';
 import { enforceOnChange } from './policy/enforce.ts';
 import { PolicyBook } from './policy/policy-book.ts';
+import { HandshakeHook } from './hook/handshake-hook.ts';
 import { Readiness } from './readiness.ts';
 import { Connections } from './ws/connections.ts';
 import { FlushScheduler } from './ws/outbox.ts';
@@ -89,8 +90,10 @@ export async function buildApp(deps: AppDeps): Promise<Gateway> {
   const pressure = new StorePressure(config.maxStoreCallsInFlight, () => metrics.readPauses.inc());
   observe(metrics.registry, 'cloudvars_store_calls_in_flight', "Clients' changes waiting for the store's answer.", () => pressure.inFlight);
   const policies = new PolicyBook({ policies: engine.policies, log, changed: enforceOnChange(hub) });
+  const protocolLimits = protocolLimitsFrom(config);
+  const hook = config.handshakeHook === null ? null : new HandshakeHook({ config: config.handshakeHook, protocolLimits, registry: metrics.registry, log });
   const connections = new Connections(
-    { config, protocolLimits: protocolLimitsFrom(config), engine, hub, scheduler, pressure, metrics, log, policies },
+    { config, protocolLimits, engine, hub, scheduler, pressure, metrics, log, policies, hook },
     deps.instanceId,
   );
   const readiness = new Readiness(engine, log, (since) => hub.resyncAll(since));

@@ -207,6 +207,35 @@ export const SETTINGS = {
   },
   LIVE_VIEWERS_PER_ADDRESS: { kind: 'int', default: 10, min: 1, help: 'Live room page subscriptions per client address on one pod (HTTP 429 beyond).' },
   MAX_LIVE_VIEWERS: { kind: 'int', default: 1_000, min: 1, help: 'Live room page subscriptions per pod (HTTP 503 beyond).' },
+  HANDSHAKE_HOOK_URL: {
+    kind: 'string',
+    default: '',
+    help: 'http(s) URL the gateway POSTs each handshake to before admitting the client (README "Handshake hook"): the answer admits, refuses (4002, 4004) or renames the user. Unset: no hook.',
+  },
+  HANDSHAKE_HOOK_TIMEOUT_MS: { kind: 'int', default: 1_000, min: 10, max: 30_000, help: 'A hook answer later than this counts as the hook being down (HANDSHAKE_HOOK_FAIL_MODE decides).' },
+  HANDSHAKE_HOOK_CACHE_SECONDS: {
+    kind: 'int',
+    default: 60,
+    min: 0,
+    max: DAY_SECONDS,
+    help: 'A hook answer (admit, refuse, rename) is reused this long, per pod, for the same project, user, dialect, User-Agent, Origin and address; 0: every handshake asks.',
+  },
+  HANDSHAKE_HOOK_MAX_IN_FLIGHT: {
+    kind: 'int',
+    default: 100,
+    min: 1,
+    help: 'Hook calls one pod makes at once; a handshake beyond them is treated as the hook being down, so a slow hook cannot pile up joins.',
+  },
+  HANDSHAKE_HOOK_FAIL_MODE: {
+    kind: 'string',
+    default: 'open',
+    help: 'When the hook is down (no answer in time, an error, any answer but the documented ones, too many calls at once): open admits the client as it asked; closed refuses it with 1011 (every client retries).',
+  },
+  HANDSHAKE_HOOK_SECRET: {
+    kind: 'string',
+    default: '',
+    help: 'Sent to the hook as Authorization: Bearer <secret>, and the key of addressHash (HMAC-SHA256 of the client address); unset: no header, and the key is the hook URL.',
+  },
 } as const satisfies Record<string, Setting>;
 
 type SettingName = keyof typeof SETTINGS;
@@ -276,6 +305,19 @@ export interface Config {
   readonly cloudLogLength: number;
   readonly liveViewersPerAddress: number;
   readonly maxLiveViewers: number;
+  /** Null: no handshake hook. */
+  readonly handshakeHook: HandshakeHookConfig | null;
+}
+
+export interface HandshakeHookConfig {
+  readonly url: string;
+  readonly timeoutMs: number;
+  readonly cacheMs: number;
+  readonly maxInFlight: number;
+  /** True: a client is admitted when the hook is down. */
+  readonly failOpen: boolean;
+  /** Empty: no Authorization header. */
+  readonly secret: string;
 }
 
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
@@ -399,6 +441,29 @@ function readAdminTokens(env: Env): readonly AdminToken[] {
   return Object.freeze(tokens);
 }
 
+function readHandshakeHook(env: Env): HandshakeHookConfig | null {
+  const url = readString(env, 'HANDSHAKE_HOOK_URL');
+  const failMode = readString(env, 'HANDSHAKE_HOOK_FAIL_MODE').toLowerCase();
+  if (failMode !== 'open' && failMode !== 'closed') throw new ConfigError(`HANDSHAKE_HOOK_FAIL_MODE must be open or closed, got "${env.HANDSHAKE_HOOK_FAIL_MODE}"`);
+  const hook = {
+    url,
+    timeoutMs: readInt(env, 'HANDSHAKE_HOOK_TIMEOUT_MS'),
+    cacheMs: readInt(env, 'HANDSHAKE_HOOK_CACHE_SECONDS') * 1000,
+    maxInFlight: readInt(env, 'HANDSHAKE_HOOK_MAX_IN_FLIGHT'),
+    failOpen: failMode === 'open',
+    secret: readString(env, 'HANDSHAKE_HOOK_SECRET'),
+  };
+  if (url === '') return null;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ConfigError('HANDSHAKE_HOOK_URL must be an http:// or https:// URL');
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new ConfigError('HANDSHAKE_HOOK_URL must be an http:// or https:// URL');
+  return Object.freeze(hook);
+}
+
 /** Parses and validates the whole environment. Throws ConfigError naming the first bad variable. */
 export function loadConfig(env: Env = process.env): Config {
   const logLevel = readString(env, 'LOG_LEVEL');
@@ -467,6 +532,7 @@ export function loadConfig(env: Env = process.env): Config {
     cloudLogLength: readInt(env, 'CLOUD_LOG_LENGTH'),
     liveViewersPerAddress: readInt(env, 'LIVE_VIEWERS_PER_ADDRESS'),
     maxLiveViewers: readInt(env, 'MAX_LIVE_VIEWERS'),
+    handshakeHook: readHandshakeHook(env),
   };
   if (config.apiReadsNeedToken && config.adminTokens.length === 0) {
     throw new ConfigError('API_READS_NEED_TOKEN=true needs ADMIN_TOKENS (or ADMIN_TOKENS_FILE): no read could pass');

@@ -181,4 +181,28 @@ describe.each(TARGET_KINDS)('HTTP API: project policies (%s)', (kind) => {
     client.close();
     watcher.close();
   });
+
+  it('holds an "increasing" rule and the project\'s maxVariables for clients joined on the other pod, in the store', async () => {
+    const [a, b] = await pods();
+    const room = 'policy-increasing';
+    const client = await joined(b, room, 'alice');
+    const watcher = await joined(a, room, 'bob');
+    await admin(a.httpUrl, 'PUT', policyPath(room), { rules: { [cloud('best')]: { increasing: true } }, limits: { maxVariables: 2 } });
+    await until(async () => (await policyShown(b, room)) !== undefined, { what: 'the rule on the client\'s pod' });
+    // JSON numbers: the store reads a string ("50", stored marked) as no number for "increasing".
+    const score = (value: number): void => client.sendJson({ method: 'set', name: cloud('best'), value });
+    score(50);
+    await until(() => watcher.view.get(cloud('best')) === '50', { what: 'the first score' });
+    score(40);
+    client.set(cloud('second'), '1');
+    client.set(cloud('third'), '1');
+    score(60);
+    await until(() => watcher.view.get(cloud('best')) === '60', { what: 'the higher score' });
+    expect(await ignored([a, b], 'not-increasing')).toBe(1);
+    expect(await ignored([a, b], 'too-many-variables')).toBe(1);
+    expect(watcher.view.get(cloud('second'))).toBe('1');
+    expect(watcher.view.has(cloud('third'))).toBe(false);
+    client.close();
+    watcher.close();
+  });
 });

@@ -34,6 +34,13 @@ const IRREGULAR: Record<string, readonly [keyof Config, (text: string) => unknow
   // Both read into one list of operators (api-config.test.ts); unset, there is none.
   ADMIN_TOKENS: ['adminTokens', () => []],
   ADMIN_TOKENS_FILE: ['adminTokens', () => []],
+  // Read into one object, null while HANDSHAKE_HOOK_URL is unset (its defaults: the test below).
+  HANDSHAKE_HOOK_URL: ['handshakeHook', () => null],
+  HANDSHAKE_HOOK_TIMEOUT_MS: ['handshakeHook', () => null],
+  HANDSHAKE_HOOK_CACHE_SECONDS: ['handshakeHook', () => null],
+  HANDSHAKE_HOOK_MAX_IN_FLIGHT: ['handshakeHook', () => null],
+  HANDSHAKE_HOOK_FAIL_MODE: ['handshakeHook', () => null],
+  HANDSHAKE_HOOK_SECRET: ['handshakeHook', () => null],
 };
 
 /** MAX_CONNECTIONS_PER_ADDRESS -> maxConnectionsPerAddress. */
@@ -50,6 +57,21 @@ function expectedValue(name: string, text: string): { field: string; value: unkn
 }
 
 describe('loadConfig', () => {
+  it('reads the handshake hook\'s settings with the README\'s defaults once its URL is set, and refuses bad ones', () => {
+    const documented = documentedDefaults();
+    const hook = loadConfig({ HANDSHAKE_HOOK_URL: 'http://127.0.0.1:8099/check' }).handshakeHook;
+    expect(hook).toEqual({
+      url: 'http://127.0.0.1:8099/check',
+      timeoutMs: Number(documented.get('HANDSHAKE_HOOK_TIMEOUT_MS')),
+      cacheMs: Number(documented.get('HANDSHAKE_HOOK_CACHE_SECONDS')) * 1000,
+      maxInFlight: Number(documented.get('HANDSHAKE_HOOK_MAX_IN_FLIGHT')),
+      failOpen: documented.get('HANDSHAKE_HOOK_FAIL_MODE') === 'open',
+      secret: '',
+    });
+    expect(() => loadConfig({ HANDSHAKE_HOOK_URL: 'ftp://example.org/' })).toThrow(/HANDSHAKE_HOOK_URL/);
+    expect(() => loadConfig({ HANDSHAKE_HOOK_FAIL_MODE: 'sometimes' })).toThrow(/HANDSHAKE_HOOK_FAIL_MODE/);
+  });
+
   it('applies the README table\'s default for every documented setting', () => {
     const config = loadConfig({}) as unknown as Readonly<Record<string, unknown>>;
     const documented = documentedDefaults();

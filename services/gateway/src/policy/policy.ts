@@ -213,6 +213,17 @@ export function refusedChange(policy: ProjectPolicy, variable: string): 'frozen'
 }
 
 /**
+ * What the store must check for a client's set of `variable` under the policy, atomically
+ * with the set: "only increases" (it compares with the stored value) and the project's
+ * variable and byte limits. Empty when none applies.
+ */
+export function storeChecks(policy: ProjectPolicy, variable: string): { increasing?: true; maxVariables?: number; maxRoomBytes?: number } {
+  const increasing = Object.entries(policy.rules ?? {}).some(([entry, rule]) => rule.increasing === true && matchesPattern(entry, variable));
+  const { maxVariables, maxRoomBytes } = policy.limits ?? {};
+  return { ...(increasing && { increasing: true }), ...(maxVariables !== undefined && { maxVariables }), ...(maxRoomBytes !== undefined && { maxRoomBytes }) };
+}
+
+/**
  * Whether a client's value of `variable` breaks a range rule of the policy (a value that is
  * not a number breaks every range). "increasing" compares with the stored value, so the
  * store must apply it; it is not checked here.

@@ -10,6 +10,7 @@ import type { WebSocket } from 'ws';
 import type { UpgradeRefusal } from './admission.ts';
 import { REFUSAL_GRACE_MS, closeSocket } from './close-socket.ts';
 import type { UnsentDataHolders } from '../pod-send-budget.ts';
+import type { Visitor } from '../hook/handshake-hook.ts';
 import { Session } from './session.ts';
 import type { SessionContext } from './session-context.ts';
 
@@ -107,7 +108,7 @@ export class Connections implements UnsentDataHolders {
    * `address` counts toward limits; `logAddress` is what the logs may show. The limits were
    * checked before the upgrade (`refusal`); checked again here for upgrades that raced.
    */
-  open(socket: WebSocket, address: string, logAddress: string): void {
+  open(socket: WebSocket, address: string, logAddress: string, visitor: Visitor): void {
     const id = `${this.instanceId}:${(this.nextId++).toString(36)}`;
     if (this.refusing) {
       // Only an upgrade that raced the onRequest check gets here.
@@ -125,7 +126,8 @@ export class Connections implements UnsentDataHolders {
       return;
     }
     this.perAddress.set(address, fromAddress + 1);
-    const session = new Session(id, socket, address, this.sessionContext);
+    // Kept only for the handshake hook: an idle client holds no header strings otherwise.
+    const session = new Session(id, socket, address, this.sessionContext, this.context.hook === null ? null : visitor);
     this.sessions.add(session);
     this.context.metrics.connections.set(this.sessions.size);
     this.context.log.info({ conn: id, address: logAddress }, 'connection opened');

@@ -14,7 +14,7 @@
  */
 import { CloseCode, type DeleteRequest, type Dialect, type RenameRequest, type SetRequest } from '@cloudvars/protocol';
 import type { ChangeRefusal, ChangeResult, Lease, RoomSnapshot } from '@cloudvars/rooms';
-import { breaksRange, refusedChange } from '../policy/policy.ts';
+import { breaksRange, refusedChange, storeChecks } from '../policy/policy.ts';
 import type { ClientPolicy } from './client-policy.ts';
 import type { EventText } from './event-text.ts';
 import type { Outbox } from './outbox.ts';
@@ -305,10 +305,13 @@ export class Membership implements RoomMember {
   private store(variable: string, value: string): void {
     const room = this.room;
     const create = this.declared === null;
+    // Read when the set goes to the store (it may have waited for the rate): the policy then in force. No policy: no extra work.
+    const policy = this.context.policies.get(room.name);
+    const checks = policy === null ? null : storeChecks(policy, variable);
     const pressure = this.context.pressure;
     pressure.started();
     this.context.engine.store
-      .set(room.name, this.host.id, variable, value, { create, user: this.username })
+      .set(room.name, this.host.id, variable, value, checks === null ? { create, user: this.username } : { create, user: this.username, ...checks })
       .then(
         (result) => {
           pressure.settled();

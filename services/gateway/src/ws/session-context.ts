@@ -3,6 +3,7 @@ import type { RoomEngine } from '@cloudvars/rooms';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from '../config.ts';
 import type { GatewayMetrics } from '../metrics.ts';
+import type { HandshakeHook } from '../hook/handshake-hook.ts';
 import type { PolicyBook } from '../policy/policy-book.ts';
 import type { FlushScheduler } from './outbox.ts';
 import type { RoomHub } from './room-hub.ts';
@@ -22,6 +23,8 @@ export interface SessionContext {
   readonly log: FastifyBaseLogger;
   /** The project policies in force on this pod. */
   readonly policies: PolicyBook;
+  /** HANDSHAKE_HOOK_URL's client; null: no hook. */
+  readonly hook: HandshakeHook | null;
   /** The session closed: drop it from the pod's registry; `leaving` settles when its lease is released. */
   forget(session: Session, leaving: Promise<void> | null): void;
 }

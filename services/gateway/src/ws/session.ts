@@ -17,6 +17,7 @@ import {
 import type { JoinRefusal, Lease } from '@cloudvars/rooms';
 import { WebSocket } from 'ws';
 import { closeCodeLabel } from '../metrics.ts';
+import type { Visitor } from '../hook/handshake-hook.ts';
 import { blockingPolicy } from '../policy/enforce.ts';
 import { CLOSE_GRACE_MS, closeSocket } from './close-socket.ts';
 import { policyFor, type ClientPolicy } from './client-policy.ts';
@@ -119,6 +120,8 @@ export class Session implements JoiningHost, OutboxOwner, MessageSink, Pausable 
     private readonly socket: WebSocket,
     readonly address: string,
     private readonly context: SessionContext,
+    /** The upgrade's headers the handshake hook is told; null when there is no hook. */
+    private readonly visitor: Visitor | null = null,
   ) {
     this.outbox = new Outbox(socket, context.scheduler, this);
     this.bucket = new TokenBucket(context.config.rateLimitPerSecond, context.config.rateLimitBurst, clock);
@@ -263,8 +266,8 @@ export class Session implements JoiningHost, OutboxOwner, MessageSink, Pausable 
     });
   }
 
-  private async join(handshake: Handshake): Promise<void> {
-    const room = handshake.room;
+  private async join(asked: Handshake): Promise<void> {
+    const room = asked.room;
     // Checked right before the join enters the room: a block made later closes it there (policy/enforce.ts).
     const block = await blockingPolicy(this.context.policies, room);
     if (block !== null) {
@@ -273,6 +276,8 @@ export class Session implements JoiningHost, OutboxOwner, MessageSink, Pausable 
       this.close(CloseCode.ProjectUnavailable, 'project-blocked');
       return;
     }
+    const handshake = await this.askHook(asked);
+    if (handshake === null) return;
     const attempt = await joinRoom(this.context, this, handshake);
     switch (attempt.kind) {
       case 'refused':
@@ -315,6 +320,32 @@ export class Session implements JoiningHost, OutboxOwner, MessageSink, Pausable 
     if (!this.isActive) return;
     if (this.context.pressure.high) this.context.pressure.hold(this);
     this.resumeFrom(PAUSED_FOR_JOIN);
+  }
+
+  /**
+   * The handshake hook's verdict (hook/handshake-hook.ts): the handshake to join with (the
+   * user possibly renamed), or null when the client was refused or left meanwhile. The hook's
+   * 4002 and 4004 mean in every dialect what the server's own do (docs/PROTOCOL.md): a name
+   * to change, a project the client may not use.
+   */
+  private async askHook(handshake: Handshake): Promise<Handshake | null> {
+    const hook = this.context.hook;
+    if (hook === null) return handshake;
+    const request = hook.request(
+      { project: handshake.room, user: handshake.username, dialect: this.dialect.name, userAgent: this.visitor?.userAgent ?? '', origin: this.visitor?.origin ?? '' },
+      this.address,
+    );
+    const verdict = await hook.decide(request, this.dialect);
+    if (!this.stillJoining) return null;
+    if (!verdict.admit) {
+      this.context.metrics.joins.inc({ outcome: verdict.reason });
+      this.log('info', { room: handshake.room, username: handshake.username, code: verdict.code, reason: verdict.reason, hookReason: verdict.hookReason }, 'refusing join: handshake hook');
+      this.close(verdict.code, verdict.reason);
+      return null;
+    }
+    if (verdict.user === handshake.username) return handshake;
+    this.log('info', { room: handshake.room, username: handshake.username, renamedTo: verdict.user }, 'handshake hook renamed the user');
+    return { ...handshake, username: verdict.user };
   }
 
   /** Pausable: the store lags (store-pressure.ts); TCP pushes back on the client meanwhile. */
