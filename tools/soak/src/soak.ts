@@ -320,7 +320,10 @@ export async function runSoak(o: SoakOptions, seed: number): Promise<SoakReport>
       await slot.start(now());
       event(`${slot.podId} started (pid ${slot.pid})`);
       timers.push(setTimeout(() => rebalance(slot.index), 2_000));
-      const baselineAt = slot.startedAtMs + o.gatewayWarmupMs;
+      // Warm-up counts from when the replacement answers, not from when it was asked to start:
+      // a start that took 20 s on a loaded machine had its baseline taken 1 s after it was up,
+      // before its heap had grown to its working size, and the run failed on "memory grew".
+      const baselineAt = now() + o.gatewayWarmupMs;
       if (baselineAt < o.durationMs - 15_000) steps.push({ atMs: baselineAt, run: () => measureBaseline(slot) });
     };
     for (let cycle = o.warmupMs + 5_000; cycle < quietFrom; cycle += o.faultPeriodMs) {
