@@ -2,8 +2,9 @@
  * The page at `/` in a real headless Chromium (Debian's package; scripts/test.mjs installs
  * it as root): it names the WebSocket URL of the server that served it, wherever it shows
  * an address, its button opens a real connection and handshake, every link answers from
- * this server, nothing runs off the screen of a phone or a desktop, and its text is
- * readable (heading levels, contrast).
+ * this server (none to /metrics, which is on METRICS_PORT), nothing runs off the screen of
+ * a phone or a desktop (also with a long project id typed in), it says how both protocols
+ * carry values, and its text is readable (heading levels, contrast).
  */
 import { launchChromium, type Chromium } from '@cloudvars/test-support/browser';
 import type { Page } from 'playwright-core';
@@ -36,14 +37,18 @@ interface Contrast {
  * wrong (empty when all is well), so a failure names the element.
  */
 
-/** Elements that reach past the viewport's right edge, or hide content in a scroll box. */
+/**
+ * Elements that reach past the viewport's right edge, or hide content in a scroll box (but an
+ * input's text scrolling inside its box is how inputs work).
+ */
 const FIND_OVERFLOWS = `(() => {
   const width = document.documentElement.clientWidth;
   const found = [];
   for (const element of document.body.querySelectorAll('*')) {
     if (element.tagName === 'SCRIPT' || element.tagName === 'STYLE') continue;
     const right = element.getBoundingClientRect().right;
-    if (right > width + 0.5 || element.scrollWidth > element.clientWidth + 1 && element.clientWidth > 0) {
+    const scrollBox = element.tagName !== 'INPUT' && element.scrollWidth > element.clientWidth + 1 && element.clientWidth > 0;
+    if (right > width + 0.5 || scrollBox) {
       found.push({ element: element.tagName + ' ' + element.textContent.slice(0, 60), right, scrollWidth: element.scrollWidth, clientWidth: element.clientWidth });
     }
   }
@@ -163,6 +168,33 @@ describe('home page in Chromium', () => {
       await page.close();
     });
   }
+
+  it('never links /metrics, which answers 404 on the public port (it is on METRICS_PORT)', async () => {
+    const page = await openHome();
+    const paths = await page.locator('a[href]').evaluateAll((anchors) => anchors.map((anchor) => new URL((anchor as unknown as { href: string }).href).pathname));
+    expect(paths.filter((path) => path.startsWith('/metrics'))).toEqual([]);
+    expect((await fetch(`${gateway.httpUrl}/metrics`)).status).toBe(404);
+    expect((await fetch(gateway.metricsUrl)).status).toBe(200);
+    await page.close();
+  });
+
+  it("runs nothing off a phone's screen once used: a long project id typed in, a connection made", async () => {
+    const page = await openHome(VIEWPORTS[0]);
+    // One unbroken word, as a pasted project URL or id is.
+    await page.fill('#room-id', 'https://turbowarp.org/123456789012345678901234567890?cloud_host=wss://example.test/');
+    await page.click('#try');
+    await page.waitForFunction("document.getElementById('status').textContent.startsWith('connected to')");
+    await expect(page.evaluate(FIND_OVERFLOWS) as Promise<Overflow[]>).resolves.toEqual([]);
+    await page.close();
+  });
+
+  it('says how each protocol carries values: Scratch 3 keeps a number a number, 2020 sends strings', async () => {
+    const page = await openHome();
+    const text = (await page.locator('main').textContent())?.replace(/\s+/g, ' ') ?? '';
+    expect(text).toContain('a number sent is a number received');
+    expect(text).toContain('values are strings');
+    await page.close();
+  });
 
   it('has one h1, heading levels that never skip, labelled inputs and readable contrast', async () => {
     const page = await openHome();
