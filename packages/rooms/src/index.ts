@@ -4,5 +4,7 @@ export { DEFAULT_LOG_LENGTH, LOG_VALUE_BYTES } from './log.ts';
 export { ACTION_HISTORY_LENGTH, ACTION_HISTORY_TTL_MS } from './actions.ts';
 export { MAX_BANS, MAX_BLOCKED_WORDS, canonicalAddress } from './moderation.ts';
 export { createMemoryEngine, type MemoryEngineOptions } from './memory/index.ts';
+/** How rules read a stored value's number (the store's 'increasing'; the gateway's ranges). */
+export { valueNumber } from './memory/rooms.ts';
 export { createRedisEngine, parseRedisUrl, redactRedisUrl } from './redis/index.ts';
 export type { RedisEngineOptions, RedisTarget } from './redis/index.ts';

@@ -202,7 +202,9 @@ export interface SetOptions extends ChangeOptions {
   /**
    * "Only increases" (a project policy's rule, e.g. a high score): the set applies only when
    * its value is a decimal number (optional `-`, digits with at most one `.`, an optional
-   * exponent; finite as a double) above the stored value read as one. A variable not yet
+   * exponent; finite as a double) above the stored value read as one. A string's mark
+   * (U+0001, the protocol's stored-value codec) is no part of the number: a Scratch 3
+   * client's JSON string "99" is 99 here, on both sides, as the range rule reads it. A variable not yet
    * stored, or whose stored value is no such number, takes any such number. Checked in the
    * same atomic step that applies the set, so concurrent writers on every pod cannot lower
    * it; refused with `not-increasing`.

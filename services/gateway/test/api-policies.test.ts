@@ -189,7 +189,7 @@ describe.each(TARGET_KINDS)('HTTP API: project policies (%s)', (kind) => {
     const watcher = await joined(a, room, 'bob');
     await admin(a.httpUrl, 'PUT', policyPath(room), { rules: { [cloud('best')]: { increasing: true } }, limits: { maxVariables: 2 } });
     await until(async () => (await policyShown(b, room)) !== undefined, { what: 'the rule on the client\'s pod' });
-    // JSON numbers: the store reads a string ("50", stored marked) as no number for "increasing".
+    // JSON numbers (a string "50" would do as well: the store reads a marked string by its number).
     const score = (value: number): void => client.sendJson({ method: 'set', name: cloud('best'), value });
     score(50);
     await until(() => watcher.view.get(cloud('best')) === '50', { what: 'the first score' });

@@ -128,10 +128,25 @@ export function decimalNumber(text: string): number | null {
   return Number.isFinite(number) ? number : null;
 }
 
+/**
+ * U+0001: the mark a stored string carries when its text reads as a number (the protocol
+ * package's STRING_MARK; this package does not depend on it, so it is named again here).
+ */
+const STRING_MARK = '\u0001';
+
+/**
+ * A stored value's number for the "increasing" rule: its text without a string's mark, read
+ * as a decimal number. A Scratch 3 client's JSON string "99" scores as its number 99 does,
+ * as Scratch itself compares them and as the range rule reads them (set.lua's value_number).
+ */
+export function valueNumber(stored: string): number | null {
+  return decimalNumber(stored.startsWith(STRING_MARK) ? stored.slice(STRING_MARK.length) : stored);
+}
+
 /** SetOptions.increasing: `value` is a number above `stored` (any number when nothing, or no number, is stored). */
 export function increases(stored: string | undefined, value: string): boolean {
-  const number = decimalNumber(value);
+  const number = valueNumber(value);
   if (number === null) return false;
-  const before = stored === undefined ? null : decimalNumber(stored);
+  const before = stored === undefined ? null : valueNumber(stored);
   return before === null || number > before;
 }

@@ -37,6 +37,31 @@ export function setRulesContract(world: MakeWorld): void {
     expect(sorted((await pods[0].store.snapshot(room))?.variables ?? [])).toEqual([['name', '-100'], ['score', '-0.5']]);
   });
 
+  it('reads a marked string (a Scratch 3 client\'s JSON "99") as its number on both sides of an increasing set', async () => {
+    const { pods } = await world();
+    const room = freshRoom();
+    await pods[0].store.join(joinRequest(room, 'c1', 'alice', null));
+    const up = { create: true, increasing: true } as const;
+    // The stored value codec's mark: the string "99", not the number 99 (packages/protocol stored-value.ts).
+    const marked = (text: string): string => `\u0001${text}`;
+    expect(await pods[0].store.set(room, 'c1', 'score', marked('99'), up)).toEqual({ ok: true, seq: 1 });
+    // A marked string rises above a stored marked string, and falls short of it, by its number.
+    expect(await pods[1].store.set(room, 'c1', 'score', marked('100'), up)).toEqual({ ok: true, seq: 2 });
+    expect(await pods[1].store.set(room, 'c1', 'score', marked('98'), up)).toEqual({ ok: false, reason: 'not-increasing' });
+    expect(await pods[0].store.set(room, 'c1', 'score', marked('100'), up)).toEqual({ ok: false, reason: 'not-increasing' });
+    // A number after a marked string: the same score is no rise, a higher one is.
+    expect(await pods[0].store.set(room, 'c1', 'score', '100', up)).toEqual({ ok: false, reason: 'not-increasing' });
+    expect(await pods[0].store.set(room, 'c1', 'score', '100.5', up)).toEqual({ ok: true, seq: 3 });
+    // And a marked string after a number is judged against that number.
+    expect(await pods[1].store.set(room, 'c1', 'score', marked('100.25'), up)).toEqual({ ok: false, reason: 'not-increasing' });
+    expect(await pods[1].store.set(room, 'c1', 'score', marked('101'), up)).toEqual({ ok: true, seq: 4 });
+    // Only one mark is the codec's: a string that itself starts with the mark is no number.
+    expect(await pods[0].store.set(room, 'c1', 'score', marked(marked('500')), up)).toEqual({ ok: false, reason: 'not-increasing' });
+    expect(await pods[0].store.set(room, 'c1', 'score', marked('abc'), up)).toEqual({ ok: false, reason: 'not-increasing' });
+    // The value is stored as sent, mark and all: the rule reads it, it does not rewrite it.
+    expect(sorted((await pods[0].store.snapshot(room))?.variables ?? [])).toEqual([['score', marked('101')]]);
+  });
+
   it('ends an increasing variable on the highest value of concurrent writers on both pods, and publishes only the rises', async () => {
     const { pods } = await world();
     const room = freshRoom();

@@ -7,7 +7,8 @@
  * Fixed points of the contract: `{"blocked": true}` blocks, `{"frozen": true}` freezes,
  * `{"textValues": true}` allows text, `{"protected": ["☁ highscore", "☁ top*"]}` protects.
  */
-import { SCRATCH_CLOUD_PREFIXES, storedText } from '@cloudvars/protocol';
+import { SCRATCH_CLOUD_PREFIXES } from '@cloudvars/protocol';
+import { valueNumber } from '@cloudvars/rooms';
 
 /** A variable's rule: its numeric range, or that it only increases (a high score). */
 export interface VariableRule {
@@ -233,10 +234,10 @@ export function breaksRange(policy: ProjectPolicy, variable: string, value: stri
   if (rules === undefined) return false;
   for (const [entry, rule] of Object.entries(rules)) {
     if ((rule.min === undefined && rule.max === undefined) || !matchesPattern(entry, variable)) continue;
-    // The stored text: a string's mark (a Scratch 3 client's "7") must not hide its number.
-    const text = storedText(value);
-    const number = text.trim() === '' ? Number.NaN : Number(text);
-    if (!Number.isFinite(number)) return true;
+    // The store's reading, so a range and "only increases" agree on what a number is: a
+    // decimal number (no hex, spaces or Infinity), a string's mark (a Scratch 3 client's "7") removed.
+    const number = valueNumber(value);
+    if (number === null) return true;
     if ((rule.min !== undefined && number < rule.min) || (rule.max !== undefined && number > rule.max)) return true;
   }
   return false;

@@ -187,6 +187,14 @@ local function decimal_number(s)
   return n
 end
 
+-- A stored value's number for the "increasing" rule: its text without a string's mark
+-- (U+0001, in front of a string whose text reads as a number), read by decimal_number. A
+-- Scratch 3 client's JSON string "99" scores as 99 does (memory/rooms.ts valueNumber: the same rule).
+local function value_number(s)
+  if string.byte(s, 1) == 1 then return decimal_number(string.sub(s, 2)) end
+  return decimal_number(s)
+end
+
 -- `s` cut to at most `max` bytes, never inside a UTF-8 character (log.ts clipUtf8: the same rule).
 local function clip_utf8(s, max)
   if #s <= max then return s end

@@ -2,7 +2,8 @@
 -- ARGV: now (ms, or -1 for Redis's clock), origin connection id, variable, value,
 --       '1' to SPUBLISH (Cluster) else PUBLISH, '1' to create a missing variable,
 --       max variables, max room bytes, user (for the log), log length, log value bytes, room ttl,
---       log name bytes, '1' when the value must be a number above the stored one (SetOptions.increasing).
+--       log name bytes, '1' when the value must be a number above the stored one (SetOptions.increasing;
+--       a string's mark is no part of its number: value_number).
 -- Reply: {1, seq} or {0, reason}. Event payload: JSON [epoch, seq, origin, variable, value].
 -- A set that may create is not a 2020 client's: the room is shared from then on (only2020 goes).
 -- Max variables and max room bytes are the project's own when its policy sets them.
@@ -17,10 +18,10 @@ if old == 0 then
   if redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[7]) then return {0, 'too-many-variables'} end
 end
 if ARGV[14] == '1' then
-  local number = decimal_number(value)
+  local number = value_number(value)
   if number == nil then return {0, 'not-increasing'} end
   if old ~= 0 then
-    local stored = decimal_number(redis.call('HGET', KEYS[1], variable))
+    local stored = value_number(redis.call('HGET', KEYS[1], variable))
     if stored ~= nil and number <= stored then return {0, 'not-increasing'} end
   end
 end
