@@ -2,7 +2,8 @@
  * TurboWarp's Node bot library, `@turbowarp/mist`, as a hobbyist runs it against each
  * target: our gateway (one node; two pods sharing Redis, one bot on each) and the peer.
  * Values cross between bots, and a bot whose socket drops reconnects by itself and gets
- * the room back. Bursts and number types have their own files (mist-bursts, mist-values).
+ * the room back; a burst as fast as a loop runs leaves the bot connected and its last value
+ * with every bot (issue 17 item 2). Number types have their own file (mist-values).
  */
 import { openMist, type MistBot } from '@cloudvars/test-support/mist';
 import { peerPresent } from '@cloudvars/test-support/peer';
@@ -61,5 +62,18 @@ describe.each(TARGETS)('Mist bots against $name', (target) => {
     expect(b.reconnects).toBeGreaterThanOrEqual(1);
     // After the reconnect the room arrives in the server's join frame.
     expect(b.received.slice(heardBefore)).toContainEqual({ name: '☁ level', value: '8' });
+  });
+  // Mist writes one frame per set with no pacing and never resends one: a server that closes
+  // or drops part of a burst leaves the room behind what the bot believes for good.
+  it.each([1_000, 10_000])('keeps a bot connected through a burst of %i sets in a loop, and every bot ends on its last value', async (count) => {
+    const project = projectId();
+    const [a, b] = [bot(0, project), bot(1, project)];
+    await Promise.all([a.untilConnected(), b.untilConnected()]);
+    for (let i = 1; i <= count; i++) a.set('burst', i);
+    await b.untilReceived('☁ burst', count, 60_000);
+    const late = bot(1, project);
+    await late.untilConnected();
+    await late.untilReceived('☁ burst', count);
+    expect([a.connections, a.reconnects, b.reconnects]).toEqual([1, 0, 0]);
   });
 });
