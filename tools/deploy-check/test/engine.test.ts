@@ -242,7 +242,10 @@ describe.skipIf(skipReason !== undefined)('image and compose stack on a real eng
     await stack.docker('stop', '--time', '40', stopped);
     await until('joins after both faults', () => joining.outcomes.length >= afterKill + 40, { timeoutMs: 120_000 });
     await joining.stop();
-    expect(joining.outcomes.filter((o) => o !== 'ok')).toEqual([]);
+    const failed = joining.outcomes.filter((o) => o !== 'ok');
+    // nginx's error log says why a handshake failed (which upstream, timeout or refusal).
+    if (failed.length > 0) console.warn(`nginx log:\n${await stack.compose('logs', '--no-color', '--timestamps', 'nginx')}`);
+    expect(failed).toEqual([]);
     measured['joins through the faults'] = `${joining.outcomes.length}, all ok`;
   });
 
