@@ -244,7 +244,7 @@ describe.skipIf(skipReason !== undefined)('image and compose stack on a real eng
     await joining.stop();
     const failed = joining.outcomes.filter((o) => o !== 'ok');
     // nginx's error log says why a handshake failed (which upstream, timeout or refusal).
-    if (failed.length > 0) console.warn(`nginx log:\n${await stack.compose('logs', '--no-color', '--timestamps', 'nginx')}`);
+    if (failed.length > 0) console.warn(`nginx log:\n${await stack.compose('logs', '--no-color', '--timestamps', 'lb')}`);
     expect(failed).toEqual([]);
     measured['joins through the faults'] = `${joining.outcomes.length}, all ok`;
   });
