@@ -4,7 +4,6 @@
  * keep clients talking while containers are killed, stopped and scaled.
  */
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { DOCKER_CLI } from './engine.ts';
 import { repoPath } from './paths.ts';
 
@@ -36,18 +35,6 @@ export async function runAsyncOk(command: string, args: readonly string[], env: 
   return result.stdout;
 }
 
-/** A TCP port nothing listens on right now (the kernel's pick for port 0). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export interface ContainerState {
   id: string;
