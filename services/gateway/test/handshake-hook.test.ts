@@ -163,6 +163,8 @@ describe('handshake hook', () => {
       (response) => reply(response, { allow: 'yes' }),
       (response) => reply(response, { allow: false, code: 4003, reason: 'not a documented code' }),
       (response) => response.writeHead(200).end('not json'),
+      // A documented answer, but past the 4 KiB an answer may take (whitespace JSON allows).
+      (response) => response.writeHead(200, { 'content-type': 'application/json' }).end(`{"allow":true}${' '.repeat(64 * 1024)}`),
     ];
     for (const [index, answer] of offContract.entries()) {
       hook.answer = (_call, response) => answer(response);

@@ -177,7 +177,8 @@ export class HandshakeHook {
         signal: AbortSignal.timeout(timeoutMs),
         redirect: 'error',
       });
-      answer = response.status === 200 ? readAnswer(await response.text()) : { kind: 'down', why: 'bad-answer' };
+      const text = response.status === 200 ? await bodyWithin(response, MAX_ANSWER_BYTES) : null;
+      answer = text === null ? { kind: 'down', why: 'bad-answer' } : readAnswer(text);
       if (answer.kind === 'down') this.options.log.warn({ room: request.project, status: response.status, code: 'CV_ERR_HOOK_ANSWER' }, 'the handshake hook gave no documented answer');
     } catch (error) {
       const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
@@ -197,10 +198,26 @@ export class HandshakeHook {
   }
 }
 
+/**
+ * The answer's body as text, or null once it passes `maxBytes`: reading stops there (and the
+ * rest is dropped), so a hook that answers with megabytes costs the pod no more than that.
+ */
+async function bodyWithin(response: Response, maxBytes: number): Promise<string | null> {
+  if (response.body === null) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of response.body) {
+    size += chunk.byteLength;
+    // Leaving the loop cancels the stream (the iterator's return()).
+    if (size > maxBytes) return null;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 /** The documented answers, and nothing else: any other field, type or code is no answer. */
 function readAnswer(text: string): Answer {
   const bad: Answer = { kind: 'down', why: 'bad-answer' };
-  if (text.length > MAX_ANSWER_BYTES) return bad;
   let body: unknown;
   try {
     body = JSON.parse(text);
