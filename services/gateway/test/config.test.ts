@@ -14,7 +14,7 @@ const README = readFileSync(new URL('../../../README.md', import.meta.url), 'utf
 
 /** The README table's default column, by variable name. */
 function documentedDefaults(): Map<string, string> {
-  return new Map([...README.matchAll(/^\| `([A-Z_]+)` \| `([^`]*)` \|/gm)].map((match) => [match[1] ?? '', match[2] ?? '']));
+  return new Map([...README.matchAll(/^\| `([A-Z0-9_]+)` \| `([^`]*)` \|/gm)].map((match) => [match[1] ?? '', match[2] ?? '']));
 }
 
 const int = (text: string): number => Number(text);
@@ -118,6 +118,13 @@ describe('loadConfig', () => {
     ['REDIS_URL', 'localhost:6379'],
     ['REDIS_KEY_PREFIX', 'a{b}'],
     ['ANONYMIZE_ADDRESSES', 'maybe'],
+    ['IPV6_PREFIX_LENGTH', '129'],
+    ['MAX_VARIABLES', '1001'],
+    ['METRICS_PORT', '70000'],
+    ['ROOM_TTL_SECONDS', '1h'],
+    ['ALLOWED_ORIGINS', 'https://example.org/page'],
+    ['HANDSHAKE_HOOK_TIMEOUT_MS', '5'],
+    ['HANDSHAKE_HOOK_CACHE_SECONDS', '-1'],
   ])('throws a ConfigError naming %s for %j', (name, value) => {
     let thrown: unknown;
     try {
@@ -128,6 +135,23 @@ describe('loadConfig', () => {
     expect(thrown).toBeInstanceOf(ConfigError);
     expect((thrown as ConfigError).code).toBe('CV_ERR_CONFIG');
     expect((thrown as ConfigError).message).toContain(name);
+  });
+
+  it.each([
+    [{ PORT: 'abc' }, 'PORT must be a whole number, got "abc"'],
+    [{ PORT: '70000' }, 'PORT must be between 0 and 65535, got 70000'],
+    [{ MAX_CONNECTIONS: '0' }, 'MAX_CONNECTIONS must be between 1 and 9007199254740991, got 0'],
+    [{ ANONYMIZE_ADDRESSES: 'maybe' }, 'ANONYMIZE_ADDRESSES must be true or false, got "maybe"'],
+    [{ TRUST_PROXY: 'maybe' }, 'TRUST_PROXY must be true, false, a hop count or a comma list of IPs/CIDRs, got "maybe"'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "loud"'],
+    [{ REDIS_URL: 'http://x' }, 'REDIS_URL must start with redis://, rediss://, redis-sentinel:// or redis-cluster://'],
+    [{ REDIS_KEY_PREFIX: 'a b' }, 'REDIS_KEY_PREFIX may not contain braces or spaces (they would break Redis Cluster hash tags)'],
+    [{ METRICS_PORT: 'x' }, 'METRICS_PORT must be a port number (0-65535), got "x"'],
+    [{ PORT: '60000' }, 'METRICS_PORT must be set when PORT (60000) + 10000 is not a port'],
+    [{ HANDSHAKE_HOOK_FAIL_MODE: 'sometimes' }, 'HANDSHAKE_HOOK_FAIL_MODE must be open or closed, got "sometimes"'],
+    [{ ALLOWED_ORIGINS: 'example.org' }, 'ALLOWED_ORIGINS must list origins like https://example.org (scheme and host, no path), got "example.org"'],
+  ])('tells the operator what is wrong with %j', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(new ConfigError(message));
   });
 
   it('reads the forms an operator writes: hop counts, proxy lists, block lists, yes/no', () => {

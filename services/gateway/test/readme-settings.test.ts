@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { SETTINGS } from '../src/config.ts';
+import { README_PATH, withSettingsTable } from '../../../scripts/settings-table.ts';
 
-const README = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+const README = readFileSync(README_PATH, 'utf8');
 
 describe('README settings table', () => {
   it('lists every setting the gateway reads, with its real default', () => {
@@ -14,5 +15,9 @@ describe('README settings table', () => {
       expect(rows.get(name), name).toBe(documented);
     }
     expect([...rows.keys()].filter((name) => !(name in SETTINGS))).toEqual([]);
+  });
+
+  it('is the table generated from the declarations, meanings included (run `pnpm settings:readme` after changing one)', () => {
+    expect(README).toBe(withSettingsTable(README));
   });
 });
