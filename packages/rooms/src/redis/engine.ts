@@ -28,8 +28,8 @@ import type { RedisClients } from './connect.ts';
 import { EngineGuard } from './guard.ts';
 import { assertKeyPrefix, counterKey } from './keys.ts';
 import { joinLeavingLate } from './late-join.ts';
-import { createRedisModeration } from './moderation.ts';
-import { createRedisPolicies, PolicyNotices } from './policies.ts';
+import { RedisModeration } from './moderation.ts';
+import { PolicyNotices, RedisPolicies } from './policies.ts';
 import { defineScripts } from './scripts.ts';
 import type { Scripts } from './scripts.ts';
 import { createRedisStore } from './store.ts';
@@ -123,7 +123,7 @@ export function createRedisEngine(options: RedisEngineOptions): RoomEngine {
   if (clients.kind === 'single') watch(clients.subscriber, 'bus', report);
 
   const scripts = defineScripts(storeClient);
-  const moderation = createRedisModeration({ client: storeClient, scripts, prefix, now: options.now });
+  const moderation = new RedisModeration({ client: storeClient, scripts, prefix, now: options.now });
   const store = createRedisStore({
     client: storeClient,
     scripts,
@@ -133,7 +133,7 @@ export function createRedisEngine(options: RedisEngineOptions): RoomEngine {
     sharded: clients.kind === 'cluster',
     barred: (request) => moderation.barred(request),
   });
-  const policies = createRedisPolicies({ client: storeClient, transport, notices, prefix, report });
+  const policies = new RedisPolicies({ client: storeClient, transport, notices, prefix, report });
   const bus = new RedisBus(inbox, transport, report);
   const guard = new EngineGuard(commandTimeoutMs);
   return new RedisEngine({
@@ -167,22 +167,22 @@ function guardedStore(store: RoomStore, guard: EngineGuard, report: EngineStatus
 
 function guardedModeration(moderation: Moderation, guard: EngineGuard): Moderation {
   return {
-    ban: guard.guarded('ban', moderation.ban),
-    unban: guard.guarded('unban', moderation.unban),
-    bans: guard.guarded('bans', moderation.bans),
-    blockedWords: guard.guarded('blockedWords', moderation.blockedWords),
-    blockWord: guard.guarded('blockWord', moderation.blockWord),
-    unblockWord: guard.guarded('unblockWord', moderation.unblockWord),
+    ban: guard.guarded('ban', moderation.ban.bind(moderation)),
+    unban: guard.guarded('unban', moderation.unban.bind(moderation)),
+    bans: guard.guarded('bans', moderation.bans.bind(moderation)),
+    blockedWords: guard.guarded('blockedWords', moderation.blockedWords.bind(moderation)),
+    blockWord: guard.guarded('blockWord', moderation.blockWord.bind(moderation)),
+    unblockWord: guard.guarded('unblockWord', moderation.unblockWord.bind(moderation)),
   };
 }
 
 function guardedPolicies(policies: ProjectPolicies, guard: EngineGuard): ProjectPolicies {
   return {
-    get: guard.guarded('policy', policies.get),
-    put: guard.guarded('putPolicy', policies.put),
-    delete: guard.guarded('deletePolicy', policies.delete),
-    all: guard.guarded('policies', policies.all),
-    version: guard.guarded('policyVersion', policies.version),
+    get: guard.guarded('policy', policies.get.bind(policies)),
+    put: guard.guarded('putPolicy', policies.put.bind(policies)),
+    delete: guard.guarded('deletePolicy', policies.delete.bind(policies)),
+    all: guard.guarded('policies', policies.all.bind(policies)),
+    version: guard.guarded('policyVersion', policies.version.bind(policies)),
     watch: (listener) => policies.watch(listener),
   };
 }

@@ -4,7 +4,7 @@
  * pod subscribes. The notice is published after the change is stored: a notice lost (the
  * publisher failed, a subscriber was reconnecting) is caught by readers polling `version`.
  * Two parts, built in order: `PolicyNotices` receives the notices (a pod channel of the
- * bus's inbox, so it exists before the transport), then `createRedisPolicies` stores and
+ * bus's inbox, so it exists before the transport), then `RedisPolicies` stores and
  * publishes through the transport.
  */
 import type { EngineStatusEvent, PolicyTable, ProjectPolicies, PutPolicyResult } from '../ports.ts';
@@ -58,59 +58,71 @@ function versionOf(value: unknown): string {
   return typeof value === 'string' ? value : '0';
 }
 
-export function createRedisPolicies(options: {
+export interface RedisPoliciesOptions {
   readonly client: RedisClient;
   readonly transport: Pick<PubSubTransport, 'publish'>;
   readonly notices: PolicyNotices;
   readonly prefix: string;
   readonly report: (event: EngineStatusEvent) => void;
-}): ProjectPolicies {
-  const { client, transport, notices, report } = options;
-  const keys = policyKeys(options.prefix);
+}
 
-  function notify(room: string): void {
-    // The change is stored: a lost notice only delays other pods until they poll the version.
-    transport.publish(keys.channel, room).catch((error: unknown) => {
-      report({ type: 'error', role: 'bus', code: 'CV_ERR_POLICY_NOTICE', error: toError(error) });
-    });
+/** Stores policies and publishes a notice of each change through the transport. */
+export class RedisPolicies implements ProjectPolicies {
+  private readonly keys: ReturnType<typeof policyKeys>;
+
+  constructor(private readonly options: RedisPoliciesOptions) {
+    this.keys = policyKeys(options.prefix);
   }
 
-  return {
-    async get(room) {
-      return client.hget(keys.table, room);
-    },
-    async put(room, policy): Promise<PutPolicyResult> {
-      // The count is read before the write, not with it: two puts racing for the last place may both get it.
-      const [present, count] = replies(await client.multi().hexists(keys.table, room).hlen(keys.table).exec(), 'policy count');
-      if (present === 0 && typeof count === 'number' && count >= MAX_POLICIES) return 'too-many-policies';
-      replies(await client.multi().hset(keys.table, room, policy).incr(keys.version).exec(), 'policy put');
-      notify(room);
-      return 'stored';
-    },
-    async delete(room) {
-      const [removed] = replies(await client.multi().hdel(keys.table, room).incr(keys.version).exec(), 'policy delete');
-      if (removed === 0) return false;
-      notify(room);
-      return true;
-    },
-    async all(): Promise<PolicyTable> {
-      // HKEYS and HVALS of one hash in one MULTI list it in the same order; HGETALL's object
-      // would lose a room named __proto__ (a valid room id) to its prototype.
-      const [rooms, texts, version] = replies(await client.multi().hkeys(keys.table).hvals(keys.table).get(keys.version).exec(), 'policy table');
-      const policies = new Map<string, string>();
-      if (Array.isArray(rooms) && Array.isArray(texts)) {
-        rooms.forEach((room: unknown, index) => {
-          const text: unknown = texts[index];
-          if (typeof room === 'string' && typeof text === 'string') policies.set(room, text);
-        });
-      }
-      return { version: versionOf(version), policies };
-    },
-    async version() {
-      return versionOf(await client.get(keys.version));
-    },
-    watch(listener) {
-      notices.watch(listener);
-    },
-  };
+  get(room: string): Promise<string | null> {
+    return this.options.client.hget(this.keys.table, room);
+  }
+
+  async put(room: string, policy: string): Promise<PutPolicyResult> {
+    const { client } = this.options;
+    const { table, version } = this.keys;
+    // The count is read before the write, not with it: two puts racing for the last place may both get it.
+    const [present, count] = replies(await client.multi().hexists(table, room).hlen(table).exec(), 'policy count');
+    if (present === 0 && typeof count === 'number' && count >= MAX_POLICIES) return 'too-many-policies';
+    replies(await client.multi().hset(table, room, policy).incr(version).exec(), 'policy put');
+    this.notify(room);
+    return 'stored';
+  }
+
+  async delete(room: string): Promise<boolean> {
+    const [removed] = replies(await this.options.client.multi().hdel(this.keys.table, room).incr(this.keys.version).exec(), 'policy delete');
+    if (removed === 0) return false;
+    this.notify(room);
+    return true;
+  }
+
+  async all(): Promise<PolicyTable> {
+    const { table, version } = this.keys;
+    // HKEYS and HVALS of one hash in one MULTI list it in the same order; HGETALL's object
+    // would lose a room named __proto__ (a valid room id) to its prototype.
+    const [rooms, texts, current] = replies(await this.options.client.multi().hkeys(table).hvals(table).get(version).exec(), 'policy table');
+    const policies = new Map<string, string>();
+    if (Array.isArray(rooms) && Array.isArray(texts)) {
+      rooms.forEach((room: unknown, index) => {
+        const text: unknown = texts[index];
+        if (typeof room === 'string' && typeof text === 'string') policies.set(room, text);
+      });
+    }
+    return { version: versionOf(current), policies };
+  }
+
+  async version(): Promise<string> {
+    return versionOf(await this.options.client.get(this.keys.version));
+  }
+
+  watch(listener: (room: string) => void): void {
+    this.options.notices.watch(listener);
+  }
+
+  private notify(room: string): void {
+    // The change is stored: a lost notice only delays other pods until they poll the version.
+    this.options.transport.publish(this.keys.channel, room).catch((error: unknown) => {
+      this.options.report({ type: 'error', role: 'bus', code: 'CV_ERR_POLICY_NOTICE', error: toError(error) });
+    });
+  }
 }
