@@ -7,7 +7,7 @@ import { storeText } from './stored-value.ts';
 import { checkUsername, isValidRoom, isValidValue, isValidVariableName } from './values.ts';
 
 /** Substituted for an invalid initial value (PROTOCOL.md, handshake table). */
-export const REPLACEMENT_VALUE = '0';
+const REPLACEMENT_VALUE = '0';
 
 /**
  * The dialect-independent handshake checks, once a dialect has picked the fields out, in

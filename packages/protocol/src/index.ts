@@ -22,4 +22,3 @@ export { encodeClientSet, encodeHandshake, encodeSet, joinFrame, parseServerFram
 export { encodeScratchCreate, encodeScratchDelete, encodeScratchRename } from './scratch-dialect.ts';
 export { Failures } from './errors.ts';
 export type { Failure } from './errors.ts';
-export { REPLACEMENT_VALUE } from './fields.ts';

@@ -4,7 +4,6 @@
  * engine, so they hold on every pod, and joins check them at every handshake.
  */
 import { isIP } from 'node:net';
-import { USERNAME_MAX_LENGTH } from '@cloudvars/protocol';
 import { canonicalAddress, type BanKind } from '@cloudvars/rooms';
 import type { FastifyInstance } from 'fastify';
 import { addressForLimits } from '../address.ts';
@@ -12,8 +11,7 @@ import { fromEngine, type ApiContext } from './context.ts';
 import { ApiError } from './errors.ts';
 import { parseRoom } from './rooms-routes.ts';
 import * as schemas from './schemas.ts';
-
-const USERNAME = new RegExp(`^[A-Za-z0-9_-]{1,${USERNAME_MAX_LENGTH}}$`);
+import { assertApiUsername } from './username-param.ts';
 
 /**
  * A ban's value as the engine keeps it, or a 400 saying what a value of that kind is. An
@@ -25,7 +23,7 @@ const USERNAME = new RegExp(`^[A-Za-z0-9_-]{1,${USERNAME_MAX_LENGTH}}$`);
  */
 function banValue(kind: BanKind, value: string, ipv6PrefixLength: number): string {
   if (kind === 'username') {
-    if (!USERNAME.test(value)) throw new ApiError(400, 'invalid-ban-value', 'a username is 1-20 characters of [A-Za-z0-9_-]');
+    assertApiUsername(value, 'invalid-ban-value');
     return value.toLowerCase();
   }
   const slash = value.indexOf('/');

@@ -3,7 +3,7 @@
  * live, and the admin calls that change it: set a variable, delete the room, kick a user.
  * Every answer comes from the room engine, so every pod answers alike.
  */
-import { readStoredValue, scratchDialect, typedVariables, USERNAME_MAX_LENGTH } from '@cloudvars/protocol';
+import { readStoredValue, scratchDialect, typedVariables } from '@cloudvars/protocol';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import { addressForLimits } from '../address.ts';
@@ -13,13 +13,11 @@ import { ApiError } from './errors.ts';
 import { logAsText } from './log-text.ts';
 import { roomFromBody, roomFromPath } from './room-param.ts';
 import * as schemas from './schemas.ts';
+import { assertApiUsername } from './username-param.ts';
 
 interface RoomParams {
   readonly room: string;
 }
-
-/** Any username the protocol lets in; a kick of another could match nobody. */
-const USERNAME = new RegExp(`^[A-Za-z0-9_-]{1,${USERNAME_MAX_LENGTH}}$`);
 
 export function parseRoom(raw: string, from: 'path' | 'body' = 'path'): string {
   const room = from === 'path' ? roomFromPath(raw) : roomFromBody(raw);
@@ -188,7 +186,7 @@ export function roomRoutes(api: FastifyInstance, context: ApiContext): void {
       const room = parseRoom(request.params.room);
       const { user } = request.body;
       request.audit = { room, user };
-      if (!USERNAME.test(user)) throw new ApiError(400, 'invalid-user', 'a username is 1-20 characters of [A-Za-z0-9_-]');
+      assertApiUsername(user, 'invalid-user');
       const result = await fromEngine(store.kick(room, operatorOrigin(operatorOf(request)), user));
       if (!result.ok) throw unknownRoom(room);
       return { room, user, seq: result.seq };
