@@ -6,7 +6,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { Socket, createServer } from 'node:net';
+import { Socket } from 'node:net';
+import { freePort } from '@cloudvars/loadgen/free-port';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -21,18 +22,8 @@ export class RedisProcessError extends Error {
   }
 }
 
-/** A port that was free a moment ago (the OS picks it); callers retry on a lost race. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+/** The repository's one freePort (its home says why it lives in the load generator). */
+export { freePort };
 
 /** True when `binary` runs (e.g. `redis-server --version`). */
 export function hasBinary(binary: string): boolean {

@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 
 /** A spawned server process whose output is kept (the tail) for diagnostics. */
 export interface Child {
@@ -62,18 +61,8 @@ export function spawnChild(name: string, command: string, args: readonly string[
   return { name, pid: proc.pid, process: proc, exited, output: () => tail, isRunning: () => running };
 }
 
-/** A TCP port that was free a moment ago on 127.0.0.1 (servers that need it up front). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+/** For the callers that took it from here (cluster.ts, the engine test): the repository's one freePort. */
+export { freePort } from '@cloudvars/test-support/redis-server';
 
 /** Signals a child and waits for it to exit, escalating to SIGKILL after `graceMs`. */
 export async function stopChild(child: Child, signal: NodeJS.Signals, graceMs: number): Promise<number | null> {

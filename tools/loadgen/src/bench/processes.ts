@@ -5,6 +5,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { connect, createServer } from 'node:net';
+import { freePort } from '../free-port.ts';
 
 export class BenchProcessError extends Error {
   readonly code = 'CV_ERR_BENCH_PROCESS';
@@ -20,19 +21,6 @@ export interface Managed {
   readonly child: ChildProcess;
   /** Last lines of the child's output, for error messages. */
   readonly output: string[];
-}
-
-/** A port that was free a moment ago (the kernel's choice for port 0). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** The gateway's METRICS_PORT defaults to its PORT plus this (gateway-metrics.ts reads it there). */
@@ -82,7 +70,8 @@ function launch(name: string, command: string, args: string[], env: NodeJS.Proce
   return { name, pid: child.pid, child, output };
 }
 
-async function until(name: string, m: Managed, probe: () => Promise<boolean>): Promise<void> {
+/** Polls `probe` until it holds; fails at once when the child exits, with its output. */
+async function untilReady(name: string, m: Managed, probe: () => Promise<boolean>): Promise<void> {
   const deadline = performance.now() + READY_TIMEOUT_MS;
   while (performance.now() < deadline) {
     if (m.child.exitCode !== null) {
@@ -116,7 +105,7 @@ export async function startRedis(cwd: string, cpus?: string): Promise<Managed & 
   const port = await freePort();
   // Benchmarks measure the gateway and the Redis work per set, not disk: no AOF, no RDB.
   const m = launch('redis-server', 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], process.env, cwd, cpus);
-  await until('redis-server', m, () => redisPing(port));
+  await untilReady('redis-server', m, () => redisPing(port));
   return { ...m, url: `redis://127.0.0.1:${port}` };
 }
 
@@ -160,7 +149,7 @@ export async function startGateway(o: GatewayOptions): Promise<Managed & { url: 
   const main = import.meta.url.endsWith('.ts') ? ['--conditions=source', '--import', 'tsx', 'services/gateway/src/main.ts'] : ['services/gateway/dist/main.js'];
   const args = [...(o.nodeFlags ?? []), ...main];
   const m = launch(`gateway ${o.podId}`, process.execPath, args, env, o.repoRoot, o.cpus);
-  await until(m.name, m, async () => {
+  await untilReady(m.name, m, async () => {
     try {
       const res = await fetch(`http://127.0.0.1:${port}/readyz`);
       return res.status === 200;
