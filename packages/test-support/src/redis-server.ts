@@ -7,7 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Socket } from 'node:net';
-import { freePort } from '@cloudvars/loadgen/free-port';
+import { freePort } from './free-port.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -22,7 +22,7 @@ export class RedisProcessError extends Error {
   }
 }
 
-/** The repository's one freePort (its home says why it lives in the load generator). */
+/** The repository's one freePort, for the callers that took it from here. */
 export { freePort };
 
 /** True when `binary` runs (e.g. `redis-server --version`). */

@@ -62,7 +62,7 @@ export function spawnChild(name: string, command: string, args: readonly string[
 }
 
 /** For the callers that took it from here (cluster.ts, the engine test): the repository's one freePort. */
-export { freePort } from '@cloudvars/test-support/redis-server';
+export { freePort } from '@cloudvars/test-support/free-port';
 
 /** Signals a child and waits for it to exit, escalating to SIGKILL after `graceMs`. */
 export async function stopChild(child: Child, signal: NodeJS.Signals, graceMs: number): Promise<number | null> {

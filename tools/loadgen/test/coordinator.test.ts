@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { freePort } from '../src/free-port.ts';
+import { freePort } from '@cloudvars/test-support/free-port';
 import { NoClientsError, runLoad } from '../src/coordinator.ts';
 import { DEFAULT_OPTIONS } from '../src/plan.ts';
 import { parseCli } from '../src/args.ts';

@@ -5,7 +5,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { connect, createServer } from 'node:net';
-import { freePort } from '../free-port.ts';
+import { freePort } from '@cloudvars/test-support/free-port';
 
 export class BenchProcessError extends Error {
   readonly code = 'CV_ERR_BENCH_PROCESS';
