@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, type Config } from '../src/config.ts';
+import { ConfigError, loadConfig, SETTINGS, type Config } from '../src/config.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const README = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
@@ -81,6 +81,10 @@ describe('loadConfig', () => {
       expect(Object.hasOwn(config, field), `${name} -> Config.${field}`).toBe(true);
       expect(config[field], name).toEqual(value);
     }
+  });
+
+  it('finds a README row for every setting, names with digits included (IPV6_PREFIX_LENGTH)', () => {
+    expect([...documentedDefaults().keys()].sort()).toEqual(Object.keys(SETTINGS).sort());
   });
 
   it('defaults to the protocol\'s numbers, and to TurboWarp\'s server\'s where existing projects rely on them', () => {
