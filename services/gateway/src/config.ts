@@ -69,17 +69,19 @@ function bool<const Field extends string | null>(field: Field, spec: Described<b
   return { ...spec, field, read };
 }
 
+interface ParsedText<Value> extends Described<string> {
+  /** Reads the text (the default when unset); throws a ConfigError naming `name` for a bad one. */
+  readonly parse: (text: string, name: string, env: Env) => Value;
+}
+
 /** Text, the default when unset, then read by `parse` (which validates it). */
-function textAs<const Field extends string | null, Value>(
-  field: Field,
-  spec: Described<string>,
-  parse: (text: string, name: string, env: Env) => Value,
-): Setting<Field, Value, string> {
-  return { ...spec, field, read: (text, name, env) => parse(text === '' ? spec.default : text, name, env) };
+function parsedText<const Field extends string | null, Value>(field: Field, spec: ParsedText<Value>): Setting<Field, Value, string> {
+  const { parse, ...described } = spec;
+  return { ...described, field, read: (text, name, env) => parse(text === '' ? spec.default : text, name, env) };
 }
 
 function text<const Field extends string | null>(field: Field, spec: Described<string>): Setting<Field, string, string> {
-  return textAs(field, spec, (value) => value);
+  return parsedText(field, { ...spec, parse: (value) => value });
 }
 
 const DAY_SECONDS = 24 * 60 * 60;
@@ -88,13 +90,13 @@ const DAY_SECONDS = 24 * 60 * 60;
 export const SETTINGS = {
   PORT: int('port', { default: 9080, min: 0, max: 65_535, help: 'TCP port for HTTP and WebSocket (0 picks a free one).' }),
   HOST: text('host', { default: '0.0.0.0', help: 'Address to listen on.' }),
-  METRICS_PORT: textAs('metricsPort', { default: '', help: 'TCP port of GET /metrics (Prometheus), apart from the public port so the load balancer never routes it. Unset: PORT + 10000 (19080), or any free port when PORT is 0.' }, readMetricsPort),
-  REDIS_URL: textAs('redisUrl', { default: '', help: 'Unset: one node, rooms in memory. Else redis://, rediss://, redis-sentinel:// or redis-cluster:// (see packages/rooms/src/redis/README.md).' }, readRedisUrl),
-  REDIS_KEY_PREFIX: textAs('redisKeyPrefix', { default: 'cv:', help: 'Prefix of every Redis key and channel.' }, readKeyPrefix),
-  POD_ID: textAs('podId', { default: '', help: 'Name of this pod in logs and connection ids (default: hostname).' }, (text) => text || hostname()),
-  LOG_LEVEL: textAs('logLevel', { default: 'info', help: 'pino level: fatal, error, warn, info, debug, trace, silent.' }, readLogLevel),
+  METRICS_PORT: parsedText('metricsPort', { default: '', help: 'TCP port of GET /metrics (Prometheus), apart from the public port so the load balancer never routes it. Unset: PORT + 10000 (19080), or any free port when PORT is 0.', parse: readMetricsPort }),
+  REDIS_URL: parsedText('redisUrl', { default: '', help: 'Unset: one node, rooms in memory. Else redis://, rediss://, redis-sentinel:// or redis-cluster:// (see packages/rooms/src/redis/README.md).', parse: readRedisUrl }),
+  REDIS_KEY_PREFIX: parsedText('redisKeyPrefix', { default: 'cv:', help: 'Prefix of every Redis key and channel.', parse: readKeyPrefix }),
+  POD_ID: parsedText('podId', { default: '', help: 'Name of this pod in logs and connection ids (default: hostname).', parse: (text) => text || hostname() }),
+  LOG_LEVEL: parsedText('logLevel', { default: 'info', help: 'pino level: fatal, error, warn, info, debug, trace, silent.', parse: readLogLevel }),
   ANONYMIZE_ADDRESSES: bool('anonymizeAddresses', { default: false, help: 'Log client addresses truncated (IPv4 /24, IPv6 /48).' }),
-  TRUST_PROXY: textAs('trustProxy', { default: 'false', help: 'Take the client address from X-Forwarded-For: false, true, a hop count, or a comma list of proxy IPs/CIDRs.' }, readTrustProxy),
+  TRUST_PROXY: parsedText('trustProxy', { default: 'false', help: 'Take the client address from X-Forwarded-For: false, true, a hop count, or a comma list of proxy IPs/CIDRs.', parse: readTrustProxy }),
   MAX_CONNECTIONS: int('maxConnections', { default: 20_000, min: 1, help: 'Connections per pod; beyond, upgrades get HTTP 503 + Retry-After (a load balancer retries another pod).' }),
   MAX_CLIENTS_PER_ROOM: int('maxClientsPerRoom', { default: 100, min: 1, help: 'Clients per room across the cluster (beyond: 1013, try again later; 2020 clients: 4003).' }),
   MAX_VARIABLES: int('maxVariables', { default: 128, min: 1, max: 1000, help: "Variables per room, as TurboWarp's server allows: a 2020 handshake declaring more is refused (4000); a Scratch 3 set creating one more is ignored and counted." }),
@@ -114,13 +116,13 @@ export const SETTINGS = {
   MAX_PAYLOAD_BYTES: int('maxPayloadBytes', { default: 1024 * 1024, min: 1024, help: "Largest client frame (1009 beyond), as on TurboWarp's server." }),
   FLOOD_LIMIT_PER_SECOND: int('floodLimitPerSecond', { default: 300, min: 1, help: 'Frames per second a Scratch 3 connection is read at, sustained, once FLOOD_BURST is spent (each 4 KiB counts as one more frame): beyond, its socket is not read until it is back within the rate (TCP pushes back on that client alone); nothing is closed or lost.' }),
   FLOOD_BURST: int('floodBurst', { default: 10_000, min: 1, help: 'Frames a Scratch 3 connection may send at once before FLOOD_LIMIT_PER_SECOND paces it (a bot setting 10,000 values in a loop is read at once; its sets wait for RATE_LIMIT_PER_SECOND, newest value per variable).' }),
-  USERNAME_BLOCKLIST: textAs('usernameBlockList', { default: '', help: 'Comma list of words a username may not contain (case-insensitive; 4002).' }, readList),
+  USERNAME_BLOCKLIST: parsedText('usernameBlockList', { default: '', help: 'Comma list of words a username may not contain (case-insensitive; 4002).', parse: readList }),
   LEASE_TTL_MS: int('leaseTtlMs', { default: 15_000, min: 1000, help: "A dead pod's usernames and slots are freed within this time." }),
   UNTOUCHED_ROOM_TTL_SECONDS: secondsAsMs('untouchedRoomTtlMs', { default: 600, min: 0, help: 'A room nobody changed since its creation (no value but its initial ones) is forgotten this long after its last member left; 0 = ROOM_TTL_SECONDS.' }),
   MAX_NEW_ROOMS_PER_ADDRESS_PER_MINUTE: int('maxNewRoomsPerAddressPerMinute', { default: 1000, min: 1, help: 'Rooms one address may create a minute, across the cluster (1013 beyond; 2020 clients: 4003), so a class of 300 each opening a new project gets in, and what one address can make the store keep is bounded (README "What one address can make Redis hold").' }),
   MAX_HANDSHAKES_PER_ADDRESS_PER_SECOND: int('maxHandshakesPerAddressPerSecond', { default: 100, min: 1, help: "WebSocket upgrades one address may make a second, across the cluster (HTTP 429 beyond): a lab of 300 opening a project at once is in within a few seconds of its clients' back-off." }),
-  ALLOWED_ORIGINS: textAs('allowedOrigins', { default: '', help: "Comma list of origins (https://example.org) browsers may connect from (HTTP 403 for others); unset: any. Always let in: clients that send no Origin, and an Origin naming the server's own Host (what Python's websocket-client, hence scratchattach, sends; a page of this server)." }, readAllowedOrigins),
-  BLOCKED_USER_AGENTS: textAs('blockedUserAgents', { default: '', help: "Comma list of words: a client whose User-Agent contains one (case-insensitive) is closed with 4006, the close frame's reason saying why." }, readList),
+  ALLOWED_ORIGINS: parsedText('allowedOrigins', { default: '', help: "Comma list of origins (https://example.org) browsers may connect from (HTTP 403 for others); unset: any. Always let in: clients that send no Origin, and an Origin naming the server's own Host (what Python's websocket-client, hence scratchattach, sends; a page of this server).", parse: readAllowedOrigins }),
+  BLOCKED_USER_AGENTS: parsedText('blockedUserAgents', { default: '', help: "Comma list of words: a client whose User-Agent contains one (case-insensitive) is closed with 4006, the close frame's reason saying why.", parse: readList }),
   REQUIRE_USER_AGENT: bool('requireUserAgent', { default: false, help: "Close (4006) clients that send no User-Agent, as TurboWarp's server can: bots must identify themselves." }),
   ROOM_TTL_SECONDS: secondsAsMs('roomTtlMs', { default: 30 * DAY_SECONDS, min: 0, help: 'Empty rooms are forgotten after this long; 0 = never.' }),
   DRAIN_DELAY_MS: int('drainDelayMs', { default: 3000, min: 0, help: 'On SIGTERM, keep serving this long with /readyz failing, so the load balancer stops sending.' }),
@@ -144,7 +146,7 @@ export const SETTINGS = {
   HANDSHAKE_HOOK_TIMEOUT_MS: int(null, { default: 1000, min: 10, max: 30_000, help: 'A hook answer later than this counts as the hook being down (`HANDSHAKE_HOOK_FAIL_MODE` decides).' }),
   HANDSHAKE_HOOK_CACHE_SECONDS: secondsAsMs(null, { default: 60, min: 0, max: DAY_SECONDS, help: 'A hook answer (admit, refuse, rename) is reused this long, per pod, for the same project, user, dialect, User-Agent, Origin and address; 0: every handshake asks.' }),
   HANDSHAKE_HOOK_MAX_IN_FLIGHT: int(null, { default: 100, min: 1, help: 'Hook calls one pod makes at once; a handshake beyond them is treated as the hook being down, so a slow hook cannot pile up joins.' }),
-  HANDSHAKE_HOOK_FAIL_MODE: textAs(null, { default: 'open', help: 'When the hook is down (no answer in time, an error, any answer but the documented ones, too many calls at once): `open` admits the client as it asked; `closed` refuses it with 1011 (every client retries).' }, readFailOpen),
+  HANDSHAKE_HOOK_FAIL_MODE: parsedText(null, { default: 'open', help: 'When the hook is down (no answer in time, an error, any answer but the documented ones, too many calls at once): `open` admits the client as it asked; `closed` refuses it with 1011 (every client retries).', parse: readFailOpen }),
   HANDSHAKE_HOOK_SECRET: text(null, { default: '', help: 'Sent to the hook as `Authorization: Bearer <secret>`, and the key of `addressHash` (HMAC-SHA256 of the client address); unset: no header, and the key is the hook URL.' }),
 } as const;
 
