@@ -11,14 +11,14 @@
  *   remaining clients and gateways explain (audit.ts).
  */
 import { fileURLToPath } from 'node:url';
-import { Histogram, loadAverage, machineInfo, type MachineInfo } from '@cloudvars/loadgen';
+import { loadAverage, machineInfo, type MachineInfo } from '@cloudvars/loadgen';
 import type { DialectName } from '@cloudvars/protocol';
 import type { RedisProcess } from '@cloudvars/test-support/redis-server';
 import { seededRandom } from '@cloudvars/test-support/seeded-random';
 import { holdsWithin } from '@cloudvars/test-support/until';
 import { Redis } from 'ioredis';
 import { auditRedis, type AuditResult } from './audit.ts';
-import { BAD_KINDS, GoodClient, newStats, type Balancer, type BadKind, type Room } from './clients.ts';
+import { GoodClient, newStats, type Balancer, type Room } from './clients.ts';
 import {
   badClientOutcomes,
   expectedAddresses,
@@ -28,14 +28,15 @@ import {
   memoryBackToBaseline,
   viewsMatchRedis,
   wellBehavedCloses,
-  type BadClient,
   type BadOutcomes,
   type MemoryCheck,
 } from './end-checks.ts';
+import { Churn, Misbehaving, Sampler, TICK_MS, type LoadContext, type Sample } from './load.ts';
 import { SOAK_GATEWAY_ENV, type SoakOptions } from './options.ts';
 import { GatewaySlot, startSoakRedis, type MemoryPoint } from './processes.ts';
 
 export type { MemoryCheck } from './end-checks.ts';
+export type { Sample } from './load.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 /** loadgen's startGateway names the key prefix after the pod id's first part ("soak"). */
@@ -47,17 +48,6 @@ const JOIN_RATE_PER_SECOND = 100;
 const BAD_CLIENT_DEADLINE_MS = 30_000;
 /** How long every client has to be connected, at the start and again at the end. */
 const CONNECT_DEADLINE_MS = 60_000;
-/** The churn and misbehaving clients act this often (their per-second rates are spread over it). */
-const TICK_MS = 200;
-
-export interface Sample {
-  readonly tMs: number;
-  readonly gateways: ReadonlyArray<{ readonly slot: number; readonly podId: string; readonly rss: number; readonly heapUsed: number | null }>;
-  /** Redis's used_memory. */
-  readonly redisUsed: number | null;
-  readonly latency: { readonly count: number; readonly p50Ms: number; readonly p99Ms: number; readonly maxMs: number };
-  readonly connected: number;
-}
 
 export interface SoakReport {
   readonly label: string;
@@ -119,22 +109,14 @@ class SoakRun {
   private readonly admin: Redis;
   private readonly slots: GatewaySlot[];
   private readonly stats = newStats();
-  private readonly overall = new Histogram();
-  private readonly samples: Sample[] = [];
   private readonly rooms: Room[];
   private readonly knownRooms: Set<string>;
   private readonly clients: GoodClient[] = [];
-  private readonly bads: BadClient[] = [];
-  private readonly badRooms = new Set<string>();
-  private badSerial = 0;
-  private readonly churn: Record<string, number> = { leave: 0, reload: 0, move: 0 };
-  /** Clients that left for a while (or are changing rooms): churn and rebalancing leave them be. */
-  private readonly away = new Set<GoodClient>();
   private stopping = false;
-  /** While Redis restarts (and a little after): misbehaving clients started then may get 1011. */
-  private redisOutage = false;
   private readonly timers: NodeJS.Timeout[] = [];
-  private sampling = Promise.resolve();
+  private readonly churn: Churn;
+  private readonly misbehaving: Misbehaving;
+  private readonly sampler: Sampler;
   private readonly steps: Step[] = [];
   private finished = false;
 
@@ -162,6 +144,10 @@ class SoakRun {
       room.members.add(client);
       this.clients.push(client);
     }
+    const context: LoadContext = { random: this.random, now: () => this.now(), stopping: () => this.stopping, timers: this.timers };
+    this.churn = new Churn(context, this.clients, this.rooms);
+    this.misbehaving = new Misbehaving(context, this.slots);
+    this.sampler = new Sampler(context, this.slots, this.admin, this.stats, this.clients);
   }
 
   private now(): number {
@@ -171,10 +157,6 @@ class SoakRun {
   private event(label: string): void {
     this.events.push({ tMs: this.now(), label });
     this.log(`${(this.now() / 1000).toFixed(1)} s: ${label}`);
-  }
-
-  private disrupt(which: (bad: BadClient) => boolean): void {
-    for (const bad of this.bads) if (bad.code === null && which(bad)) bad.disrupted = true;
   }
 
   /** The balancer: slot `home` if it takes clients, else a random open one. */
@@ -213,133 +195,10 @@ class SoakRun {
   /** The steady state: churn, misbehaving clients, samples, each on its timer. */
   startLoad(): void {
     this.timers.push(
-      setInterval(() => this.churnTick(), TICK_MS),
-      setInterval(() => this.badTick(), TICK_MS),
-      setInterval(() => {
-        this.sampling = this.sampling.then(() => this.sample()).catch((error: unknown) => this.log(`sample failed: ${String(error)}`));
-      }, this.o.sampleEveryMs),
+      setInterval(() => this.churn.tick(this.o.churnPerSecond), TICK_MS),
+      setInterval(() => this.misbehaving.tick(this.o.badPerSecond), TICK_MS),
+      setInterval(() => this.sampler.queue(this.log), this.o.sampleEveryMs),
     );
-  }
-
-  private churnTick(): void {
-    if (this.stopping) return;
-    let n = Math.floor(this.o.churnPerSecond / (1000 / TICK_MS) + this.random());
-    while (n-- > 0) {
-      const present = this.clients.filter((c) => c.connected && !this.away.has(c));
-      const client = present[Math.floor(this.random() * present.length)];
-      if (!client) return;
-      const roll = this.random();
-      if (roll < 0.4) this.leaveForAWhile(client);
-      else if (roll < 0.8) this.reload(client);
-      else this.changeRoom(client);
-    }
-  }
-
-  private leaveForAWhile(client: GoodClient): void {
-    this.churn.leave = (this.churn.leave ?? 0) + 1;
-    this.away.add(client);
-    void client.leave(1000);
-    this.timers.push(
-      setTimeout(
-        () => {
-          this.away.delete(client);
-          if (!this.stopping) client.rejoin();
-        },
-        2_000 + this.random() * 8_000,
-      ),
-    );
-  }
-
-  private reload(client: GoodClient): void {
-    this.churn.reload = (this.churn.reload ?? 0) + 1;
-    void client.leave(1001).then(() => {
-      if (!this.stopping) client.rejoin();
-    });
-  }
-
-  /** To another room of the same kind (2020 clients need the same variable names). */
-  private changeRoom(client: GoodClient): void {
-    const choices = this.rooms.filter((room) => room !== client.room && (client.dialect === 'scratch' || room.kind === 'mixed'));
-    const target = choices[Math.floor(this.random() * choices.length)];
-    if (!target) return;
-    this.churn.move = (this.churn.move ?? 0) + 1;
-    this.away.add(client);
-    void client.leave(1000).then(() => {
-      client.room.members.delete(client);
-      client.room = target;
-      target.members.add(client);
-      this.away.delete(client);
-      if (!this.stopping) client.rejoin();
-    });
-  }
-
-  private badTick(): void {
-    if (this.stopping) return;
-    let n = Math.floor(this.o.badPerSecond / (1000 / TICK_MS) + this.random());
-    while (n-- > 0) {
-      const kind = BAD_KINDS[Math.floor(this.random() * BAD_KINDS.length)] as BadKind;
-      const open = this.slots.filter((s) => s.open);
-      const slot = open[Math.floor(this.random() * open.length)];
-      if (!slot) return;
-      this.badSerial += 1;
-      const room = `soak-bad${this.badSerial}`;
-      this.badRooms.add(room);
-      const address = `10.200.${(this.badSerial >> 8) & 255}.${this.badSerial & 255}`;
-      const ws = kind.run(slot.url, address, room);
-      const bad: BadClient = { kind, ws, started: this.now(), slot: slot.index, code: null, disrupted: this.redisOutage };
-      ws.on('close', (code) => {
-        bad.code = code;
-      });
-      this.bads.push(bad);
-    }
-  }
-
-  private async sample(): Promise<void> {
-    const latency = this.stats.latency;
-    this.stats.latency = new Histogram();
-    this.overall.merge(latency.snapshot());
-    const gateways = await Promise.all(
-      this.slots
-        .filter((slot) => slot.proc !== null)
-        .map(async (slot) => {
-          let rss = 0;
-          try {
-            rss = slot.rss();
-          } catch {
-            rss = 0; // exiting right now
-          }
-          const metrics = await slot.metrics();
-          return { slot: slot.index, podId: slot.podId, rss, heapUsed: metrics?.get('nodejs_heap_size_used_bytes') ?? null };
-        }),
-    );
-    let redisUsed: number | null = null;
-    try {
-      redisUsed = Number(/used_memory:(\d+)/.exec(String(await this.admin.info('memory')))?.[1] ?? NaN);
-    } catch {
-      redisUsed = null; // Redis restarting
-    }
-    this.samples.push({
-      tMs: this.now(),
-      gateways,
-      redisUsed: Number.isFinite(redisUsed) ? redisUsed : null,
-      latency: { count: latency.count, p50Ms: latency.quantile(0.5) / 1000, p99Ms: latency.quantile(0.99) / 1000, maxMs: latency.max / 1000 },
-      connected: this.clients.filter((c) => c.connected).length,
-    });
-  }
-
-  /** Clients of `slot` that are elsewhere go home, as page reloads spread over a few seconds. */
-  private rebalance(slot: number): void {
-    for (const client of this.clients) {
-      if (client.home !== slot || client.slot === slot || this.away.has(client) || !client.connected) continue;
-      this.timers.push(
-        setTimeout(() => {
-          if (this.stopping || this.away.has(client)) return;
-          void client.leave(1001).then(() => {
-            if (!this.stopping) client.rejoin();
-          });
-        }, this.random() * 3_000),
-      );
-    }
   }
 
   private async measureBaseline(slot: GatewaySlot): Promise<void> {
@@ -357,13 +216,13 @@ class SoakRun {
   }
 
   private async redisDown(outage: () => Promise<void>): Promise<void> {
-    this.redisOutage = true;
-    this.disrupt(() => true);
+    this.misbehaving.redisOutage = true;
+    this.misbehaving.disrupt(() => true);
     await outage();
     // Gateways reconnect within their retry backoff; joins in flight meanwhile may still fail.
     this.timers.push(
       setTimeout(() => {
-        this.redisOutage = false;
+        this.misbehaving.redisOutage = false;
       }, 3_000),
     );
   }
@@ -371,7 +230,7 @@ class SoakRun {
   private async replace(slot: GatewaySlot): Promise<void> {
     await slot.start(this.now());
     this.event(`${slot.podId} started (pid ${slot.pid})`);
-    this.timers.push(setTimeout(() => this.rebalance(slot.index), 2_000));
+    this.timers.push(setTimeout(() => this.churn.rebalance(slot.index), 2_000));
     // Warm-up counts from when the replacement answers, not from when it was asked to start:
     // a start that took 20 s on a loaded machine had its baseline taken 1 s after it was up,
     // before its heap had grown to its working size, and the run failed on "memory grew".
@@ -381,7 +240,7 @@ class SoakRun {
 
   private async drain(slot: GatewaySlot): Promise<void> {
     this.event(`drain ${slot.podId} (SIGTERM)`);
-    this.disrupt((b) => b.slot === slot.index);
+    this.misbehaving.disrupt((b) => b.slot === slot.index);
     const code = await slot.drain(() => this.now());
     this.event(`${slot.podId} exited ${code}`);
     if (code !== 0) this.failures.push(`${slot.podId} drained with exit code ${code}`);
@@ -390,7 +249,7 @@ class SoakRun {
 
   private async kill(slot: GatewaySlot): Promise<void> {
     this.event(`SIGKILL ${slot.podId}`);
-    this.disrupt((b) => b.slot === slot.index);
+    this.misbehaving.disrupt((b) => b.slot === slot.index);
     await slot.kill(() => this.now());
     await this.replace(slot);
   }
@@ -437,7 +296,7 @@ class SoakRun {
     }
     const finalAt = o.durationMs - 10_000;
     const everyoneHome = async (): Promise<void> => {
-      for (const slot of slots) this.rebalance(slot.index);
+      for (const slot of slots) this.churn.rebalance(slot.index);
     };
     this.steps.push({ atMs: finalAt, run: () => this.measureFinal() });
     this.steps.push({ atMs: quietFrom, run: everyoneHome });
@@ -464,12 +323,12 @@ class SoakRun {
     this.stopping = true;
     this.event('load stops; every client comes back');
     for (const timer of this.timers) clearTimeout(timer);
-    await this.sampling;
-    await this.sample();
-    this.away.clear();
+    await this.sampler.settled();
+    await this.sampler.sample();
+    this.churn.away.clear();
     for (const client of this.clients) if (!client.connected) client.rejoin();
-    if (!(await holdsWithin(() => this.bads.every((bad) => bad.code !== null), { timeoutMs: BAD_CLIENT_DEADLINE_MS, intervalMs: 50 }))) {
-      for (const bad of this.bads) if (bad.code === null) bad.ws.terminate();
+    if (!(await holdsWithin(() => this.misbehaving.clients.every((bad) => bad.code !== null), { timeoutMs: BAD_CLIENT_DEADLINE_MS, intervalMs: 50 }))) {
+      for (const bad of this.misbehaving.clients) if (bad.code === null) bad.ws.terminate();
     }
     // Sets go on meanwhile: a 2020 client is refused (4001) from a mixed room whose variables
     // today's clients have not all created yet (after it was forgotten and made again).
@@ -494,7 +353,7 @@ class SoakRun {
     const audit = await auditRedis(this.redis.url, {
       prefix: PREFIX,
       active: expectedRooms(this.rooms, this.slots),
-      known: new Set([...this.knownRooms, ...this.badRooms]),
+      known: new Set([...this.knownRooms, ...this.misbehaving.rooms]),
       addresses: expectedAddresses(this.clients),
       pods: this.slots.filter((slot) => slot.proc !== null).map((slot) => slot.podId),
     });
@@ -511,14 +370,15 @@ class SoakRun {
     await this.letLeasesSettle();
     const audit = await this.audit();
     const memory = memoryBackToBaseline(this.slots, this.o.memoryTolerance, failures);
-    const bad = badClientOutcomes(this.bads, failures);
+    const bad = badClientOutcomes(this.misbehaving.clients, failures);
     const closes = wellBehavedCloses(this.stats, failures);
     const gatewayMetrics = await gatewayCounters(this.slots, failures);
 
     const endAt = this.now();
     for (const slot of this.slots) await slot.finish(endAt);
     this.finished = true;
-    const q = (p: number): number => this.overall.quantile(p) / 1000;
+    const { overall, samples } = this.sampler;
+    const q = (p: number): number => overall.quantile(p) / 1000;
     return {
       label: this.o.label,
       startedAt: new Date(Date.now() - (performance.now() - this.wallStart)).toISOString(),
@@ -527,7 +387,7 @@ class SoakRun {
       machine: machineInfo(REPO_ROOT),
       loadAverageEnd: loadAverage(),
       events: this.events,
-      samples: this.samples,
+      samples,
       memory,
       gatewayLives: this.slots.flatMap((slot) => slot.history.map((life) => ({ slot: slot.index, ...life }))),
       audit,
@@ -537,8 +397,8 @@ class SoakRun {
         deliveries: this.stats.deliveries,
         badFrames: this.stats.badFrames,
         closes,
-        latency: { p50Ms: q(0.5), p99Ms: q(0.99), p999Ms: q(0.999), maxMs: this.overall.max / 1000 },
-        churn: this.churn,
+        latency: { p50Ms: q(0.5), p99Ms: q(0.99), p999Ms: q(0.999), maxMs: overall.max / 1000 },
+        churn: this.churn.counts,
       },
       bad,
       convergence: { rooms: this.rooms.length, diverged },
@@ -553,7 +413,7 @@ class SoakRun {
     this.stopping = true;
     for (const timer of this.timers) clearTimeout(timer);
     await Promise.all(this.clients.map((client) => client.leave()));
-    for (const bad of this.bads) bad.ws.terminate();
+    for (const bad of this.misbehaving.clients) bad.ws.terminate();
     if (!this.finished) await Promise.all(this.slots.map((slot) => slot.finish(this.now()).catch(() => undefined)));
     this.admin.disconnect();
     await this.redis.destroy();
