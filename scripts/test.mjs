@@ -81,7 +81,7 @@ run('type-check', bin('tsc'), ['-p', 'tsconfig.json', '--noEmit']);
 // still compiles: `pnpm build`'s two steps. Incremental: little work when nothing changed.
 run('build', bin('tsc'), ['-b', 'tsconfig.build.json']);
 run('build: assets', process.execPath, [resolve(root, 'scripts/copy-assets.mjs')]);
-run('lint', bin('eslint'), ['.']);
 // The formatter's check (.prettierrc.json; `pnpm format` rewrites): code keeps one layout whoever wrote it.
 run('format', bin('prettier'), ['--check', '.']);
+run('lint', bin('eslint'), ['.']);
 run('tests', bin('vitest'), ['run', ...process.argv.slice(2)]);
