@@ -176,7 +176,11 @@ export type JoinResult =
  * name-taken: a rename's new name is already a variable of the room.
  */
 /** `not-increasing`: a set with `SetOptions.increasing` whose value is no number above the stored one. */
-export type ChangeRefusal = 'unknown-room' | 'unknown-variable' | 'too-many-variables' | 'over-budget' | 'name-taken' | 'not-increasing';
+/**
+ * `address-bytes`: a set from an address at `maxStoredBytesPerAddress` (SetOptions.address)
+ * that would raise the room's charged size (stored-bytes.ts); a set that does not applies.
+ */
+export type ChangeRefusal = 'unknown-room' | 'unknown-variable' | 'too-many-variables' | 'over-budget' | 'name-taken' | 'not-increasing' | 'address-bytes';
 
 export type SetResult =
   | { readonly ok: true; readonly seq: number }
@@ -213,6 +217,12 @@ export interface SetOptions extends ChangeOptions {
   /** The project's own limits (its policy), instead of the engine's `maxVariables` and `maxRoomBytes`, for this set. */
   readonly maxVariables?: number;
   readonly maxRoomBytes?: number;
+  /**
+   * The setter's address as limits count it: what the set grows the room's charged size by
+   * is charged to it, and while it is at `EngineLimits.maxStoredBytesPerAddress` a set that
+   * would grow it is refused (`address-bytes`). Absent (an operator): not charged, never refused.
+   */
+  readonly address?: string;
 }
 
 /**
@@ -275,6 +285,12 @@ export interface EngineLimits {
    * trimmed in whole nodes); 0 keeps none. Default DEFAULT_LOG_LENGTH (log.ts).
    */
   readonly logLength?: number;
+  /**
+   * Bytes the sets of one address may have grown rooms by, as the address's ledger counts
+   * them (stored-bytes.ts): at it, a set from the address that would grow a room further is
+   * refused (`address-bytes`). Absent or 0: no limit.
+   */
+  readonly maxStoredBytesPerAddress?: number;
 }
 
 /**

@@ -13,6 +13,8 @@ export interface MemoryRoom {
   only2020: boolean;
   /** UTF-8 bytes of every name and value, for the room's byte budget. */
   bytes: number;
+  /** The most it held since a set was first charged for it (stored-bytes.ts chargeOf); null: none was. */
+  chargedSize: number | null;
   /** Connection ids of live leases. */
   readonly members: Set<string>;
   /** Lower-cased username -> connection id, for live leases only. */
@@ -85,6 +87,7 @@ export function createRoom(variables: readonly VariableEntry[], logLength: numbe
     untouched: false,
     only2020,
     bytes: bytesOf(map),
+    chargedSize: null,
     members: new Set(),
     names: new Map(),
     lapsed: new Set(),

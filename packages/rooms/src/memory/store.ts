@@ -22,6 +22,7 @@ import { engineClosed } from '../errors.ts';
 import { DEFAULT_LOG_LENGTH, LOG_NAME_BYTES, clipUtf8 } from '../log.ts';
 import { LeaseTable, type LeaseRecord } from './leases.ts';
 import type { MemoryModeration } from './moderation.ts';
+import { StoredBytesLedger, chargeOf } from '../stored-bytes.ts';
 import { addNames, createRoom, entryBytes, growsBeyond, increases, sameNames, snapshotOf, usernameKey, type MemoryRoom } from './rooms.ts';
 
 /**
@@ -44,6 +45,8 @@ export class MemoryStore implements RoomStore {
   private readonly logLength: number;
   /** Each room's latest operator actions and when they lapse (actions.ts); kept apart from the room, which a deletion removes. */
   private readonly actions = new Map<string, { list: RoomAction[]; expiresAt: number }>();
+  /** What each address's sets grew rooms by (EngineLimits.maxStoredBytesPerAddress). */
+  private readonly ledger = new StoredBytesLedger(() => this.limits.roomTtlMs);
 
   constructor(
     private readonly limits: EngineLimits,
@@ -137,7 +140,7 @@ export class MemoryStore implements RoomStore {
   }
 
   async set(roomName: string, origin: string, variable: string, value: string, options: SetOptions = {}): Promise<SetResult> {
-    this.maintain();
+    const now = this.maintain();
     const room = this.rooms.get(roomName);
     if (room === undefined) return { ok: false, reason: 'unknown-room' };
     const old = room.variables.get(variable);
@@ -148,6 +151,13 @@ export class MemoryStore implements RoomStore {
     if (options.increasing === true && !increases(old, value)) return { ok: false, reason: 'not-increasing' };
     const bytes = room.bytes - (old === undefined ? 0 : entryBytes(variable, old)) + entryBytes(variable, value);
     if (growsBeyond(room.bytes, bytes, options.maxRoomBytes ?? this.limits.maxRoomBytes)) return { ok: false, reason: 'over-budget' };
+    const limit = this.limits.maxStoredBytesPerAddress ?? 0;
+    const charged = options.address === undefined || limit === 0 ? null : chargeOf(room.bytes, bytes, room.chargedSize);
+    if (charged !== null && charged.charge > 0 && this.ledger.total(options.address as string, now) >= limit) return { ok: false, reason: 'address-bytes' };
+    if (charged !== null) {
+      room.chargedSize = charged.chargedSize;
+      if (charged.charge > 0) this.ledger.charge(options.address as string, roomName, charged.charge, now);
+    }
     if (old !== value) this.touch(roomName, room);
     if (options.create === true) room.only2020 = false;
     room.variables.set(variable, value);
@@ -250,6 +260,7 @@ export class MemoryStore implements RoomStore {
     const record = this.leases.getLive(lease.connectionId) ?? this.leases.getLapsed(lease.connectionId);
     if (record?.room !== lease.room) return;
     this.release(lease.connectionId, now);
+    this.ledger.touch(lease.address, lease.room, now);
   }
 
   async renew(leases: readonly Lease[]): Promise<readonly Lease[]> {
@@ -257,6 +268,8 @@ export class MemoryStore implements RoomStore {
     const expiresAt = now + this.limits.leaseTtlMs;
     const lost: Lease[] = [];
     for (const lease of leases) {
+      // A connection that stays keeps its room's ledger entry from lapsing (stored-bytes.ts).
+      this.ledger.touch(lease.address, lease.room, now);
       const live = this.leases.getLive(lease.connectionId);
       if (live !== undefined && live.room === lease.room) {
         this.leases.extend(live, expiresAt);

@@ -99,6 +99,7 @@ const CHANGE_REFUSALS: ReadonlySet<string> = new Set<ChangeRefusal>([
   'over-budget',
   'name-taken',
   'not-increasing',
+  'address-bytes',
 ]);
 
 /** set.lua, rename.lua, delete.lua: `{1, seq}` or `{0, reason}`. */
@@ -109,10 +110,19 @@ function parseChange(reply: unknown, script: string): ChangeResult {
   return bad(script, reply);
 }
 
-export function parseSetReply(reply: unknown): SetResult {
+/** set.lua's answer: a SetResult, and when applied what to charge the setter's address (stored-bytes.ts). */
+export type SetReply = { readonly result: SetResult; readonly charge: number };
+
+export function parseSetReply(reply: unknown): SetReply {
   const result = parseChange(reply, 'set');
   if (!result.ok && result.reason === 'name-taken') bad('set', reply);
-  return result as SetResult;
+  const charge = result.ok ? toInt(list(reply, 'set')[2], 'set', reply) : 0;
+  return { result: result as SetResult, charge };
+}
+
+/** ledger.lua: the address's total. */
+export function parseLedgerReply(reply: unknown): number {
+  return toInt(reply, 'ledger', reply);
 }
 
 export function parseRenameReply(reply: unknown): ChangeResult {

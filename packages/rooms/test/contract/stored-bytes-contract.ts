@@ -1,0 +1,103 @@
+import { expect, it } from 'vitest';
+import type { EngineLimits } from '../../src/ports.ts';
+import { ROOM_BASE_BYTES } from '../../src/stored-bytes.ts';
+import type { World } from './harness.ts';
+import { freshRoom, joinRequest, leaseOf } from './harness.ts';
+
+type MakeWorld = (limits?: Partial<EngineLimits>) => Promise<World>;
+
+const SCHOOL = '10.0.0.1';
+const NEIGHBOUR = '10.0.0.2';
+const applied = { ok: true, seq: expect.any(Number) as number };
+const atBound = { ok: false, reason: 'address-bytes' };
+
+/**
+ * maxStoredBytesPerAddress (stored-bytes.ts): an address's sets are charged what they raise a
+ * room's charged size by; at the bound, its sets that would raise one more are refused, and
+ * nothing else is: its other sets, its joins, its neighbours' sets and an operator's.
+ */
+export function storedBytesContract(world: MakeWorld): void {
+  /** A room joined by `address`, grown by it to `bytes` of value in `x`: charged 1 + bytes + ROOM_BASE_BYTES. */
+  async function grown(w: World, address: string, bytes: number): Promise<string> {
+    const room = freshRoom();
+    await w.pods[0].store.join(joinRequest(room, `c-${room}`, 'pupil', null, address));
+    expect(await w.pods[0].store.set(room, `c-${room}`, 'x', '7'.repeat(bytes), { create: true, address })).toEqual(applied);
+    // The Redis charge goes out after the set's answer: any later call on the pod comes back after it.
+    await w.pods[0].store.snapshot(room);
+    return room;
+  }
+
+  it('refuses the growing sets of an address at its bound, and applies its sets that do not grow, its joins, a neighbour\'s and an operator\'s', async () => {
+    const w = await world({ maxStoredBytesPerAddress: 2 * ROOM_BASE_BYTES + 2000 });
+    const { store } = w.pods[0];
+    // Two rooms of 1000 bytes each: 2 x (1 + 1000 + 580), just past the bound (the set that crosses applies).
+    const first = await grown(w, SCHOOL, 1000);
+    const second = await grown(w, SCHOOL, 1000);
+    const conn = `c-${second}`;
+    expect(await store.set(second, conn, 'y', '1', { create: true, address: SCHOOL })).toEqual(atBound);
+    expect(await store.set(first, `c-${first}`, 'x', '7'.repeat(1001), { address: SCHOOL })).toEqual(atBound);
+    // Not growing: as long, shorter, and back up to what the room already held.
+    expect(await store.set(second, conn, 'x', '8'.repeat(1000), { address: SCHOOL })).toEqual(applied);
+    expect(await store.set(second, conn, 'x', '9', { address: SCHOOL })).toEqual(applied);
+    expect(await store.set(second, conn, 'x', '6'.repeat(1000), { address: SCHOOL })).toEqual(applied);
+    // Its joins: of an existing room and of a new one.
+    expect((await store.join(joinRequest(first, 'c-again', 'classmate', null, SCHOOL))).ok).toBe(true);
+    const third = freshRoom();
+    expect((await store.join(joinRequest(third, 'c-third', 'pupil', null, SCHOOL))).ok).toBe(true);
+    expect(await store.set(third, 'c-third', 'x', '1', { create: true, address: SCHOOL })).toEqual(atBound);
+    // A neighbour address grows the same rooms; an operator (no address) too.
+    expect(await w.pods[1].store.set(second, 'c-n', 'n', '5'.repeat(500), { create: true, address: NEIGHBOUR })).toEqual(applied);
+    expect(await w.pods[1].store.set(third, 'c-n', 'n', '5'.repeat(500), { create: true, address: NEIGHBOUR })).toEqual(applied);
+    expect(await store.set(first, 'operator', 'op', '4'.repeat(500), { create: true })).toEqual(applied);
+    const snapshot = await store.snapshot(second);
+    expect(snapshot?.variables.map(([name]) => name).sort()).toEqual(['n', 'x']);
+  });
+
+  it('holds the bound on every pod: one that has not heard of it yet lets at most one growing set through, then refuses', async () => {
+    const w = await world({ maxStoredBytesPerAddress: ROOM_BASE_BYTES + 1000 });
+    const room = await grown(w, SCHOOL, 1000);
+    const other = w.pods[1].store;
+    const first = await other.set(room, `c-${room}`, 'y', '1', { create: true, address: SCHOOL });
+    // Memory: one store, it knows. Redis: the other pod learns the total from its first charge.
+    expect([applied, atBound]).toContainEqual(first);
+    await other.snapshot(room);
+    expect(await other.set(room, `c-${room}`, 'z', '1', { create: true, address: SCHOOL })).toEqual(atBound);
+  });
+
+  it('charges growth beyond what the room once held only: a value that shrinks and grows back costs nothing more', async () => {
+    const w = await world({ maxStoredBytesPerAddress: ROOM_BASE_BYTES + 1100 });
+    const room = await grown(w, SCHOOL, 1000);
+    for (let round = 0; round < 20; round += 1) {
+      expect(await w.pods[0].store.set(room, `c-${room}`, 'x', '1', { address: SCHOOL })).toEqual(applied);
+      expect(await w.pods[0].store.set(room, `c-${room}`, 'x', '2'.repeat(1000), { address: SCHOOL })).toEqual(applied);
+    }
+    await w.pods[0].store.snapshot(room);
+    // 1 + 1000 + 580 charged of 1680: 99 bytes more fit (the set crossing the bound applies), then none.
+    expect(await w.pods[0].store.set(room, `c-${room}`, 'y', '3'.repeat(98), { create: true, address: SCHOOL })).toEqual(applied);
+    await w.pods[0].store.snapshot(room);
+    expect(await w.pods[0].store.set(room, `c-${room}`, 'z', '3', { create: true, address: SCHOOL })).toEqual(atBound);
+  });
+
+  it('forgets a room\'s charge a room ttl after the address last was in it, never while its connection stays', async () => {
+    const w = await world({ maxStoredBytesPerAddress: ROOM_BASE_BYTES + 1000, roomTtlMs: 3_600_000, leaseTtlMs: 15_000 });
+    const { store } = w.pods[0];
+    const room = await grown(w, SCHOOL, 1000);
+    const lease = leaseOf(joinRequest(room, `c-${room}`, 'pupil', null, SCHOOL));
+    // The connection stays (renewing its lease) for longer than the room ttl: still charged.
+    for (let step = 0; step < 300; step += 1) {
+      w.advance(14_000);
+      expect(await store.renew([lease])).toEqual([]);
+    }
+    const other = freshRoom();
+    await store.join(joinRequest(other, 'c-other', 'pupil', null, SCHOOL));
+    expect(await store.set(other, 'c-other', 'x', '1', { create: true, address: SCHOOL })).toEqual(atBound);
+    await store.leave(lease);
+    await store.leave(leaseOf(joinRequest(other, 'c-other', 'pupil', null, SCHOOL)));
+    await store.snapshot(room);
+    // A room ttl after it left, both the room and its charge are gone.
+    w.advance(3_600_001);
+    const later = freshRoom();
+    await store.join(joinRequest(later, 'c-later', 'pupil', null, SCHOOL));
+    expect(await store.set(later, 'c-later', 'x', '1', { create: true, address: SCHOOL })).toEqual(applied);
+  });
+}

@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { LEDGER_PRUNE_PER_CALL, ROOM_BASE_BYTES, StoredBytesLedger, chargeOf } from '../src/stored-bytes.ts';
+
+describe('chargeOf: what a set is charged', () => {
+  it('charges a room\'s first growth with its base, then only what raises its high-water mark', () => {
+    const first = chargeOf(10, 110, null);
+    expect(first).toEqual({ charge: 100 + ROOM_BASE_BYTES, chargedSize: 110 + ROOM_BASE_BYTES });
+    // Shrinks, then grows back below and up to the mark: nothing; beyond it: the excess.
+    expect(chargeOf(110, 20, first.chargedSize)).toEqual({ charge: 0, chargedSize: first.chargedSize });
+    expect(chargeOf(20, 110, first.chargedSize)).toEqual({ charge: 0, chargedSize: first.chargedSize });
+    expect(chargeOf(110, 150, first.chargedSize)).toEqual({ charge: 40, chargedSize: 150 + ROOM_BASE_BYTES });
+  });
+
+  it('never charges a set that does not grow the room, charged or not (what joins or operators stored is free)', () => {
+    expect(chargeOf(500, 500, null)).toEqual({ charge: 0, chargedSize: null });
+    expect(chargeOf(500, 400, null)).toEqual({ charge: 0, chargedSize: null });
+    expect(chargeOf(500, 501, null)).toEqual({ charge: 1 + ROOM_BASE_BYTES, chargedSize: 501 + ROOM_BASE_BYTES });
+  });
+});
+
+describe('StoredBytesLedger: per address, per room, lapsing a window after the last charge or touch', () => {
+  it('sums an address\'s entries apart from every other address\'s', () => {
+    const ledger = new StoredBytesLedger(() => 1000);
+    expect(ledger.charge('a', 'r1', 10, 0)).toBe(10);
+    expect(ledger.charge('a', 'r1', 5, 0)).toBe(15);
+    expect(ledger.charge('a', 'r2', 1, 0)).toBe(16);
+    expect(ledger.charge('b', 'r1', 7, 0)).toBe(7);
+    expect(ledger.total('a', 0)).toBe(16);
+    expect(ledger.total('nobody', 0)).toBe(0);
+  });
+
+  it('lapses an entry a window after its last charge or touch, and a touch never creates one', () => {
+    const ledger = new StoredBytesLedger(() => 1000);
+    ledger.charge('a', 'kept', 10, 0);
+    ledger.charge('a', 'dropped', 20, 0);
+    ledger.touch('a', 'kept', 900);
+    ledger.touch('a', 'never-charged', 900);
+    expect(ledger.total('a', 999)).toBe(30);
+    expect(ledger.total('a', 1000)).toBe(10);
+    expect(ledger.total('a', 1899)).toBe(10);
+    expect(ledger.total('a', 1900)).toBe(0);
+    // An emptied ledger is gone and starts again from nothing.
+    expect(ledger.charge('a', 'kept', 3, 2000)).toBe(3);
+  });
+
+  it('keeps every entry when the window is 0 (rooms are never forgotten either)', () => {
+    const ledger = new StoredBytesLedger(() => 0);
+    ledger.charge('a', 'r', 10, 0);
+    expect(ledger.total('a', Number.MAX_SAFE_INTEGER)).toBe(10);
+  });
+
+  it('prunes at most LEDGER_PRUNE_PER_CALL lapsed entries a call, so its total only lags, never undercounts', () => {
+    const ledger = new StoredBytesLedger(() => 10);
+    for (let room = 0; room < LEDGER_PRUNE_PER_CALL * 2 + 1; room += 1) ledger.charge('a', `r${room}`, 1, 0);
+    expect(ledger.total('a', 10)).toBe(LEDGER_PRUNE_PER_CALL + 1);
+    expect(ledger.total('a', 10)).toBe(1);
+    expect(ledger.total('a', 10)).toBe(0);
+  });
+});
