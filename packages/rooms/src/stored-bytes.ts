@@ -4,11 +4,14 @@
  * room further is refused (`address-bytes`). README "What one address can make Redis hold"
  * states the bound this gives.
  *
- * - A room's *charged size* is the most it ever held (its names and values, plus
- *   ROOM_BASE_BYTES once) since a set was first charged for it: a set is charged only for
- *   what it raises that high-water mark by. A value that shrinks and grows back, a counter
- *   going from 9 to 10, a set that replaces a value by one as long: nothing. So a project
- *   played for months costs its pupil's address what its room holds at most, once.
+ * - A room's *size* is what the store holds for it: its names and values, ROOM_BASE_BYTES,
+ *   and its cloud log counted as full of its largest entry so far (log length x (clipped
+ *   name + clipped value + LOG_ENTRY_BASE_BYTES)), since a log of 100 entries of 1 KiB can
+ *   hold far more than a room of small values. Its *charged size* is the most its size was
+ *   since a set was first charged for it: a set is charged only for what it raises that
+ *   high-water mark by. A value that shrinks and grows back, a counter going from 9 to 10, a
+ *   set that replaces a value by one as long: nothing. So a project played for months costs
+ *   its pupil's address what its room holds at most, once.
  * - The ledger keeps, per (address, room), the bytes charged and when the entry lapses:
  *   `roomTtlMs` after its latest charge, or its latest leave or lease renewal in that room
  *   by a connection of the address (Redis: renewals touch it once an hour), which is no
@@ -33,17 +36,30 @@ export const ROOM_BASE_BYTES = 580;
 /** Ledger entries pruned per call, so a call's work stays small however many lapsed at once. */
 export const LEDGER_PRUNE_PER_CALL = 100;
 
+/** What a log entry costs the store besides its name and value (stream id, field names, user, time). */
+export const LOG_ENTRY_BASE_BYTES = 100;
+
+/** A room's size (module comment): `bytes` of names and values, its log counted full of entries of `logEntryMax` bytes. */
+export function roomSize(bytes: number, logEntryMax: number, logLength: number): number {
+  return bytes + logLength * logEntryMax + ROOM_BASE_BYTES;
+}
+
+/** What a set's log entry counts for `logEntryMax` (clipped as the log clips it: an upper bound of its bytes). */
+export function logEntryBytes(name: string, value: string, nameBytes: number, valueBytes: number): number {
+  return Math.min(Buffer.byteLength(name), nameBytes) + Math.min(Buffer.byteLength(value), valueBytes) + LOG_ENTRY_BASE_BYTES;
+}
+
 /**
- * What a set that takes a room from `before` to `after` bytes is charged, given the room's
- * charged size (null: no set was charged for it yet), and the charged size after it.
- * set.lua `charge_of`: the same rule.
+ * What a set that takes a room from size `before` to `after` (roomSize) is charged, given the
+ * room's charged size (null: no set was charged for it yet), and the charged size after it.
+ * A room's first charge adds ROOM_BASE_BYTES: what it held before was stored by joins or
+ * operators, uncharged. set.lua: the same rule.
  */
 export function chargeOf(before: number, after: number, chargedSize: number | null): { readonly charge: number; readonly chargedSize: number | null } {
   if (after <= before) return { charge: 0, chargedSize };
-  const high = chargedSize ?? before + ROOM_BASE_BYTES;
-  const raised = after + ROOM_BASE_BYTES - high;
-  if (raised <= 0) return { charge: 0, chargedSize: high };
-  return { charge: raised + (chargedSize === null ? ROOM_BASE_BYTES : 0), chargedSize: after + ROOM_BASE_BYTES };
+  const raised = after - (chargedSize ?? before);
+  if (raised <= 0) return { charge: 0, chargedSize };
+  return { charge: raised + (chargedSize === null ? ROOM_BASE_BYTES : 0), chargedSize: after };
 }
 
 interface LedgerEntry {

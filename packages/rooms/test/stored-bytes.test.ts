@@ -1,20 +1,31 @@
 import { describe, expect, it } from 'vitest';
-import { LEDGER_PRUNE_PER_CALL, ROOM_BASE_BYTES, StoredBytesLedger, chargeOf } from '../src/stored-bytes.ts';
+import { LOG_NAME_BYTES, LOG_VALUE_BYTES } from '../src/log.ts';
+import { LEDGER_PRUNE_PER_CALL, LOG_ENTRY_BASE_BYTES, ROOM_BASE_BYTES, StoredBytesLedger, chargeOf, logEntryBytes, roomSize } from '../src/stored-bytes.ts';
 
 describe('chargeOf: what a set is charged', () => {
+  const size = (bytes: number): number => roomSize(bytes, 0, 0);
+
   it('charges a room\'s first growth with its base, then only what raises its high-water mark', () => {
-    const first = chargeOf(10, 110, null);
-    expect(first).toEqual({ charge: 100 + ROOM_BASE_BYTES, chargedSize: 110 + ROOM_BASE_BYTES });
+    const first = chargeOf(size(10), size(110), null);
+    expect(first).toEqual({ charge: 100 + ROOM_BASE_BYTES, chargedSize: size(110) });
     // Shrinks, then grows back below and up to the mark: nothing; beyond it: the excess.
-    expect(chargeOf(110, 20, first.chargedSize)).toEqual({ charge: 0, chargedSize: first.chargedSize });
-    expect(chargeOf(20, 110, first.chargedSize)).toEqual({ charge: 0, chargedSize: first.chargedSize });
-    expect(chargeOf(110, 150, first.chargedSize)).toEqual({ charge: 40, chargedSize: 150 + ROOM_BASE_BYTES });
+    expect(chargeOf(size(110), size(20), first.chargedSize)).toEqual({ charge: 0, chargedSize: first.chargedSize });
+    expect(chargeOf(size(20), size(110), first.chargedSize)).toEqual({ charge: 0, chargedSize: first.chargedSize });
+    expect(chargeOf(size(110), size(150), first.chargedSize)).toEqual({ charge: 40, chargedSize: size(150) });
   });
 
   it('never charges a set that does not grow the room, charged or not (what joins or operators stored is free)', () => {
-    expect(chargeOf(500, 500, null)).toEqual({ charge: 0, chargedSize: null });
-    expect(chargeOf(500, 400, null)).toEqual({ charge: 0, chargedSize: null });
-    expect(chargeOf(500, 501, null)).toEqual({ charge: 1 + ROOM_BASE_BYTES, chargedSize: 501 + ROOM_BASE_BYTES });
+    expect(chargeOf(size(500), size(500), null)).toEqual({ charge: 0, chargedSize: null });
+    expect(chargeOf(size(500), size(400), null)).toEqual({ charge: 0, chargedSize: null });
+    expect(chargeOf(size(500), size(501), null)).toEqual({ charge: 1 + ROOM_BASE_BYTES, chargedSize: size(501) });
+  });
+
+  it('counts the cloud log full of its largest entry: a first long value costs its log length times, a second as long nothing', () => {
+    const entry = logEntryBytes('x', '7'.repeat(5000), LOG_NAME_BYTES, LOG_VALUE_BYTES);
+    expect(entry).toBe(1 + LOG_VALUE_BYTES + LOG_ENTRY_BASE_BYTES);
+    expect(roomSize(5001, entry, 100)).toBe(5001 + 100 * entry + ROOM_BASE_BYTES);
+    const charged = roomSize(5001, entry, 100);
+    expect(chargeOf(charged, roomSize(5001, entry, 100), charged).charge).toBe(0);
   });
 });
 

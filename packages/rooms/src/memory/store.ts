@@ -19,10 +19,10 @@ import type {
 import type { MemoryBus } from './bus.ts';
 import { ACTION_HISTORY_LENGTH, ACTION_HISTORY_TTL_MS, actionsAfter, isRoomAction } from '../actions.ts';
 import { engineClosed } from '../errors.ts';
-import { DEFAULT_LOG_LENGTH, LOG_NAME_BYTES, clipUtf8 } from '../log.ts';
+import { DEFAULT_LOG_LENGTH, LOG_NAME_BYTES, LOG_VALUE_BYTES, clipUtf8 } from '../log.ts';
 import { LeaseTable, type LeaseRecord } from './leases.ts';
 import type { MemoryModeration } from './moderation.ts';
-import { StoredBytesLedger, chargeOf } from '../stored-bytes.ts';
+import { StoredBytesLedger, chargeOf, logEntryBytes, roomSize } from '../stored-bytes.ts';
 import { addNames, createRoom, entryBytes, growsBeyond, increases, sameNames, snapshotOf, usernameKey, type MemoryRoom } from './rooms.ts';
 
 /**
@@ -152,8 +152,14 @@ export class MemoryStore implements RoomStore {
     const bytes = room.bytes - (old === undefined ? 0 : entryBytes(variable, old)) + entryBytes(variable, value);
     if (growsBeyond(room.bytes, bytes, options.maxRoomBytes ?? this.limits.maxRoomBytes)) return { ok: false, reason: 'over-budget' };
     const limit = this.limits.maxStoredBytesPerAddress ?? 0;
-    const charged = options.address === undefined || limit === 0 ? null : chargeOf(room.bytes, bytes, room.chargedSize);
+    const entry = this.logLength === 0 ? 0 : logEntryBytes(variable, value, LOG_NAME_BYTES, LOG_VALUE_BYTES);
+    const logEntryMax = Math.max(room.logEntryMax, entry);
+    const charged =
+      options.address === undefined || limit === 0
+        ? null
+        : chargeOf(roomSize(room.bytes, room.logEntryMax, this.logLength), roomSize(bytes, logEntryMax, this.logLength), room.chargedSize);
     if (charged !== null && charged.charge > 0 && this.ledger.total(options.address as string, now) >= limit) return { ok: false, reason: 'address-bytes' };
+    room.logEntryMax = logEntryMax;
     if (charged !== null) {
       room.chargedSize = charged.chargedSize;
       if (charged.charge > 0) this.ledger.charge(options.address as string, roomName, charged.charge, now);

@@ -29,7 +29,7 @@ import { usernameKey } from '../moderation.ts';
 import { activeRoomsKey, addressKey, roomKeys, roomScriptKeys } from './keys.ts';
 import { parseActions, type LeaseAcquired } from './replies.ts';
 import type { RedisClient, Scripts } from './scripts.ts';
-import { ROOM_BASE_BYTES } from '../stored-bytes.ts';
+import { LOG_ENTRY_BASE_BYTES, ROOM_BASE_BYTES } from '../stored-bytes.ts';
 import { RedisLedger, type LedgerGate } from './stored-bytes.ts';
 
 /** Lease sets are garbage-collected this long after their last write (they also self-prune). */
@@ -178,7 +178,7 @@ export function createRedisStore(options: RedisStoreOptions): RoomStore {
     const maxVariables = setOptions.maxVariables ?? limits.maxVariables;
     const maxRoomBytes = setOptions.maxRoomBytes ?? limits.maxRoomBytes;
     const increasing = setOptions.increasing === true ? 1 : 0;
-    const reply = await scripts.set(...keysOf(room), now(), origin, variable, value, sharded, create, maxVariables, maxRoomBytes, user, logLength, LOG_VALUE_BYTES, limits.roomTtlMs, LOG_NAME_BYTES, increasing, gate, ROOM_BASE_BYTES);
+    const reply = await scripts.set(...keysOf(room), now(), origin, variable, value, sharded, create, maxVariables, maxRoomBytes, user, logLength, LOG_VALUE_BYTES, limits.roomTtlMs, LOG_NAME_BYTES, increasing, gate, ROOM_BASE_BYTES, LOG_ENTRY_BASE_BYTES);
     if (reply.charge > 0 && setOptions.address !== undefined) ledger.charge(setOptions.address, room, reply.charge);
     return reply.result;
   }

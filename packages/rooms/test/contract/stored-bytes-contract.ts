@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
 import type { EngineLimits } from '../../src/ports.ts';
-import { ROOM_BASE_BYTES } from '../../src/stored-bytes.ts';
+import { LOG_ENTRY_BASE_BYTES, ROOM_BASE_BYTES } from '../../src/stored-bytes.ts';
 import type { World } from './harness.ts';
 import { freshRoom, joinRequest, leaseOf } from './harness.ts';
 
@@ -17,6 +17,7 @@ const atBound = { ok: false, reason: 'address-bytes' };
  * nothing else is: its other sets, its joins, its neighbours' sets and an operator's.
  */
 export function storedBytesContract(world: MakeWorld): void {
+  // Most cases keep no cloud log, so a room's size is its names and values and its base.
   /** A room joined by `address`, grown by it to `bytes` of value in `x`: charged 1 + bytes + ROOM_BASE_BYTES. */
   async function grown(w: World, address: string, bytes: number): Promise<string> {
     const room = freshRoom();
@@ -28,7 +29,7 @@ export function storedBytesContract(world: MakeWorld): void {
   }
 
   it('refuses the growing sets of an address at its bound, and applies its sets that do not grow, its joins, a neighbour\'s and an operator\'s', async () => {
-    const w = await world({ maxStoredBytesPerAddress: 2 * ROOM_BASE_BYTES + 2000 });
+    const w = await world({ maxStoredBytesPerAddress: 2 * ROOM_BASE_BYTES + 2000, logLength: 0 });
     const { store } = w.pods[0];
     // Two rooms of 1000 bytes each: 2 x (1 + 1000 + 580), just past the bound (the set that crosses applies).
     const first = await grown(w, SCHOOL, 1000);
@@ -54,7 +55,7 @@ export function storedBytesContract(world: MakeWorld): void {
   });
 
   it('holds the bound on every pod: one that has not heard of it yet lets at most one growing set through, then refuses', async () => {
-    const w = await world({ maxStoredBytesPerAddress: ROOM_BASE_BYTES + 1000 });
+    const w = await world({ maxStoredBytesPerAddress: ROOM_BASE_BYTES + 1000, logLength: 0 });
     const room = await grown(w, SCHOOL, 1000);
     const other = w.pods[1].store;
     const first = await other.set(room, `c-${room}`, 'y', '1', { create: true, address: SCHOOL });
@@ -65,7 +66,7 @@ export function storedBytesContract(world: MakeWorld): void {
   });
 
   it('charges growth beyond what the room once held only: a value that shrinks and grows back costs nothing more', async () => {
-    const w = await world({ maxStoredBytesPerAddress: ROOM_BASE_BYTES + 1100 });
+    const w = await world({ maxStoredBytesPerAddress: ROOM_BASE_BYTES + 1100, logLength: 0 });
     const room = await grown(w, SCHOOL, 1000);
     for (let round = 0; round < 20; round += 1) {
       expect(await w.pods[0].store.set(room, `c-${room}`, 'x', '1', { address: SCHOOL })).toEqual(applied);
@@ -78,8 +79,23 @@ export function storedBytesContract(world: MakeWorld): void {
     expect(await w.pods[0].store.set(room, `c-${room}`, 'z', '3', { create: true, address: SCHOOL })).toEqual(atBound);
   });
 
+  it('counts a room\'s cloud log as full of its largest entry: the same set passes one bound and not one byte lower', async () => {
+    // x = 10 digits: 11 bytes, and a log of 10 entries of 1 + 10 + LOG_ENTRY_BASE_BYTES each.
+    const charge = ROOM_BASE_BYTES + 11 + 10 * (11 + LOG_ENTRY_BASE_BYTES);
+    for (const [bound, then] of [[charge, atBound], [charge + 1, applied]] as const) {
+      const w = await world({ maxStoredBytesPerAddress: bound, logLength: 10 });
+      const room = freshRoom();
+      await w.pods[0].store.join(joinRequest(room, `c-${room}`, 'pupil', null, SCHOOL));
+      expect(await w.pods[0].store.set(room, `c-${room}`, 'x', '1234567890', { create: true, address: SCHOOL })).toEqual(applied);
+      await w.pods[0].store.snapshot(room);
+      // As long again (the same log entry): never charged.
+      expect(await w.pods[0].store.set(room, `c-${room}`, 'x', '0987654321', { address: SCHOOL })).toEqual(applied);
+      expect(await w.pods[0].store.set(room, `c-${room}`, 'y', '1', { create: true, address: SCHOOL })).toEqual(then);
+    }
+  });
+
   it('forgets a room\'s charge a room ttl after the address last was in it, never while its connection stays', async () => {
-    const w = await world({ maxStoredBytesPerAddress: ROOM_BASE_BYTES + 1000, roomTtlMs: 3_600_000, leaseTtlMs: 15_000 });
+    const w = await world({ maxStoredBytesPerAddress: ROOM_BASE_BYTES + 1000, roomTtlMs: 3_600_000, leaseTtlMs: 15_000, logLength: 0 });
     const { store } = w.pods[0];
     const room = await grown(w, SCHOOL, 1000);
     const lease = leaseOf(joinRequest(room, `c-${room}`, 'pupil', null, SCHOOL));
