@@ -141,7 +141,7 @@ export const SETTINGS = {
     kind: 'int',
     default: 512 * 1024 * 1024,
     min: 0,
-    help: 'Bytes one address\'s sets may have grown rooms by, across the cluster, each room counted at the most it held (+580) until a room ttl after the address last was in it: beyond, its sets that would grow a room further are ignored and counted (its other sets and its joins apply), so what one address can make the store keep is bounded (README "What one address can make Redis hold"); 300 pupils each filling a room of MAX_ROOM_BYTES stay under it. 0: no limit.',
+    help: 'Bytes one address\'s sets may have grown rooms by, across the cluster, each room counted at the most it held (with its cloud log and 580 bytes of its own) until ROOM_TTL_SECONDS after the address last was in it: beyond, its sets that would grow a room further are ignored and counted (its other sets and its joins apply), so what one address can make the store keep is bounded (README "What one address can make Redis hold"); 300 pupils each filling a room of MAX_ROOM_BYTES stay under it. 0: no limit.',
   },
   MAX_HANDSHAKES_PER_ADDRESS_PER_SECOND: {
     kind: 'int',
