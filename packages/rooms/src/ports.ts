@@ -148,7 +148,13 @@ export type JoinRefusal =
   /** The names the join would store do not fit `maxRoomBytes`, even each with "0". */
   | 'over-budget'
   /** The room would hold more than `maxVariables` with the names the join would store. */
-  | 'too-many-variables';
+  | 'too-many-variables'
+  /**
+   * The names and values a 2020 join would store (a creation's, a migration's or an
+   * extension's) would grow the room while the address is at `maxStoredBytesPerAddress`;
+   * a join that stores nothing new (every join of today's clients) is never refused so.
+   */
+  | 'address-bytes';
 
 /**
  * created: the room did not exist and now holds the request's variables (none if null),

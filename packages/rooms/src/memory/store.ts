@@ -25,6 +25,15 @@ import type { MemoryModeration } from './moderation.ts';
 import { StoredBytesLedger, chargeOf, logEntryBytes, roomSize } from '../stored-bytes.ts';
 import { addNames, createRoom, entryBytes, growsBeyond, increases, sameNames, snapshotOf, usernameKey, type MemoryRoom } from './rooms.ts';
 
+/** What a change adds to a room's charged size and its address's ledger (MemoryStore.growth). */
+interface Growth {
+  /** The address charged; null: nobody (an operator, or no limit). */
+  readonly address: string | null;
+  readonly logEntryMax: number;
+  readonly charge: number;
+  readonly chargedSize: number | null;
+}
+
 /**
  * The single-process store. Every method runs to completion synchronously before its
  * promise settles, which makes each one atomic and gives every room one order.
@@ -77,7 +86,11 @@ export class MemoryStore implements RoomStore {
     if (existing === undefined) {
       const stored = addNames(request.variables ?? [], 0, 0, this.limits);
       if (!stored.ok) return stored;
+      // A 2020 creation's initial values are the address's growth, as a set's are (none is logged).
+      const growth = this.growth(request.address, { bytes: 0, logEntryMax: 0, chargedSize: null }, stored.bytes, 0, now);
+      if (growth === null) return { ok: false, reason: 'address-bytes' };
       room = createRoom(stored.entries, this.logLength, request.variables !== null);
+      this.grow(request.room, room, growth, now);
       room.untouched = this.limits.untouchedRoomTtlMs > 0;
       this.rooms.set(request.room, room);
       outcome = 'created';
@@ -123,6 +136,13 @@ export class MemoryStore implements RoomStore {
     for (const name of removed) keptBytes -= entryBytes(name, room.variables.get(name) as string);
     const added = addNames(missing, room.variables.size - removed.length, keptBytes, this.limits);
     if (!added.ok) return added;
+    // What it adds is the address's growth, as a set's is; its log entries count like theirs.
+    let entryMax = 0;
+    for (const name of removed) entryMax = Math.max(entryMax, this.logEntry(name, ''));
+    for (const [name, value] of added.entries) entryMax = Math.max(entryMax, this.logEntry(name, value));
+    const growth = this.growth(request.address, room, added.bytes, entryMax, this.now());
+    if (growth === null) return { ok: false, reason: 'address-bytes' };
+    this.grow(request.room, room, growth, this.now());
     const log: ChangeOptions = { user: request.username };
     this.touch(request.room, room);
     for (const variable of removed) {
@@ -151,19 +171,9 @@ export class MemoryStore implements RoomStore {
     if (options.increasing === true && !increases(old, value)) return { ok: false, reason: 'not-increasing' };
     const bytes = room.bytes - (old === undefined ? 0 : entryBytes(variable, old)) + entryBytes(variable, value);
     if (growsBeyond(room.bytes, bytes, options.maxRoomBytes ?? this.limits.maxRoomBytes)) return { ok: false, reason: 'over-budget' };
-    const limit = this.limits.maxStoredBytesPerAddress ?? 0;
-    const entry = this.logLength === 0 ? 0 : logEntryBytes(variable, value, LOG_NAME_BYTES, LOG_VALUE_BYTES);
-    const logEntryMax = Math.max(room.logEntryMax, entry);
-    const charged =
-      options.address === undefined || limit === 0
-        ? null
-        : chargeOf(roomSize(room.bytes, room.logEntryMax, this.logLength), roomSize(bytes, logEntryMax, this.logLength), room.chargedSize);
-    if (charged !== null && charged.charge > 0 && this.ledger.total(options.address as string, now) >= limit) return { ok: false, reason: 'address-bytes' };
-    room.logEntryMax = logEntryMax;
-    if (charged !== null) {
-      room.chargedSize = charged.chargedSize;
-      if (charged.charge > 0) this.ledger.charge(options.address as string, roomName, charged.charge, now);
-    }
+    const growth = this.growth(options.address, room, bytes, this.logEntry(variable, value), now);
+    if (growth === null) return { ok: false, reason: 'address-bytes' };
+    this.grow(roomName, room, growth, now);
     if (old !== value) this.touch(roomName, room);
     if (options.create === true) room.only2020 = false;
     room.variables.set(variable, value);
@@ -228,6 +238,33 @@ export class MemoryStore implements RoomStore {
   }
 
   /** Appends a change to the room's log, cut as LogEntry says (log.ts). */
+  /** What a logged change costs the room's size (stored-bytes.ts logEntryBytes); 0 without a log. */
+  private logEntry(name: string, value: string): number {
+    return this.logLength === 0 ? 0 : logEntryBytes(name, value, LOG_NAME_BYTES, LOG_VALUE_BYTES);
+  }
+
+  /**
+   * The ledger's part of a change by `address` (undefined: an operator, not charged) taking a
+   * room in state `from` to `bytes`, its log entries up to `entryMax` bytes (stored-bytes.ts):
+   * null when the address is at its bound and the change would raise the room's charged size,
+   * else what `grow` records once the change applies.
+   */
+  private growth(address: string | undefined, from: Pick<MemoryRoom, 'bytes' | 'logEntryMax' | 'chargedSize'>, bytes: number, entryMax: number, now: number): Growth | null {
+    const logEntryMax = Math.max(from.logEntryMax, entryMax);
+    const limit = this.limits.maxStoredBytesPerAddress ?? 0;
+    if (address === undefined || limit === 0) return { address: null, logEntryMax, charge: 0, chargedSize: from.chargedSize };
+    const charged = chargeOf(roomSize(from.bytes, from.logEntryMax, this.logLength), roomSize(bytes, logEntryMax, this.logLength), from.chargedSize);
+    if (charged.charge > 0 && this.ledger.total(address, now) >= limit) return null;
+    return { address, logEntryMax, ...charged };
+  }
+
+  /** Records a growth (see growth) in the room and the address's ledger. */
+  private grow(roomName: string, room: MemoryRoom, growth: Growth, now: number): void {
+    room.logEntryMax = growth.logEntryMax;
+    room.chargedSize = growth.chargedSize;
+    if (growth.address !== null && growth.charge > 0) this.ledger.charge(growth.address, roomName, growth.charge, now);
+  }
+
   private logged(room: MemoryRoom, options: ChangeOptions, verb: LogEntry['verb'], name: string, value: string): void {
     const logged = verb === 'rename' ? clipUtf8(value, LOG_NAME_BYTES) : clipUtf8(value);
     room.log.push({ user: options.user ?? '', verb, name: clipUtf8(name, LOG_NAME_BYTES), value: logged, timestamp: this.now() });

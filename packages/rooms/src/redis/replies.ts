@@ -68,12 +68,14 @@ const REFUSALS: ReadonlySet<string> = new Set<JoinRefusal>([
   'room-creation-limit',
   'over-budget',
   'too-many-variables',
+  'address-bytes',
 ]);
 
 const OUTCOMES: ReadonlySet<string> = new Set<JoinOutcome>(['created', 'joined', 'migrated', 'extended']);
 
 export type JoinReply =
-  | { readonly ok: true; readonly outcome: JoinOutcome; readonly snapshot: RoomSnapshot }
+  /** `charge`: what to charge the joiner's address (what a 2020 join stored; stored-bytes.ts). */
+  | { readonly ok: true; readonly outcome: JoinOutcome; readonly snapshot: RoomSnapshot; readonly charge: number }
   | { readonly ok: false; readonly reason: JoinRefusal; readonly live: number };
 
 function isRefusal(value: unknown): value is JoinRefusal {
@@ -84,11 +86,14 @@ function isOutcome(value: unknown): value is JoinOutcome {
   return isString(value) && OUTCOMES.has(value);
 }
 
-/** join.lua: `{'ok', outcome, epoch, seq, name, value, ...}` or `{'no', reason, live members}`. */
+/** join.lua: `{'ok', outcome, epoch, seq, charge, name, value, ...}` or `{'no', reason, live members}`. */
 export function parseJoinReply(reply: unknown): JoinReply {
   const [status, second, ...rest] = list(reply, 'join');
   if (status === 'no' && isRefusal(second)) return { ok: false, reason: second, live: toInt(rest[0], 'join', reply) };
-  if (status === 'ok' && isOutcome(second)) return { ok: true, outcome: second, snapshot: snapshotOf(rest, 'join', reply) };
+  if (status === 'ok' && isOutcome(second)) {
+    const [epoch, seq, charge, ...pairs] = rest;
+    return { ok: true, outcome: second, snapshot: snapshotOf([epoch, seq, ...pairs], 'join', reply), charge: toInt(charge, 'join', reply) };
+  }
   return bad('join', reply);
 }
 

@@ -106,6 +106,10 @@ export function createRedisStore(options: RedisStoreOptions): RoomStore {
       await giveBack(room, connectionId, addrKey, roomSlot, addressSlot);
       return { ok: false, reason: barred };
     }
+    // Only a 2020 join stores anything (its declared names): only it is told the address's bound.
+    const declaresNames = request.variables !== null && request.variables.length > 0;
+    const gate = declaresNames ? ledger.gate(address) : '';
+    const ledgerGate = typeof gate === 'string' ? gate : await gate;
     const args: (string | number)[] = [
       at,
       connectionId,
@@ -126,6 +130,9 @@ export function createRedisStore(options: RedisStoreOptions): RoomStore {
       logLength,
       LOG_NAME_BYTES,
       LOG_VALUE_BYTES,
+      ledgerGate,
+      ROOM_BASE_BYTES,
+      LOG_ENTRY_BASE_BYTES,
     ];
     for (const [name, value] of request.variables ?? []) args.push(name, value);
     let reply;
@@ -138,6 +145,7 @@ export function createRedisStore(options: RedisStoreOptions): RoomStore {
     if (reply.ok) {
       // The room has live members now. Its slot is refreshed unless this join took it anew:
       // a refused join or a last leave on another pod may have given it back meanwhile.
+      if (reply.charge > 0) ledger.charge(address, room, reply.charge);
       if (roomSlot.status !== TAKEN) await renewLeaseSet(roomsKey, [room], at);
       return { ok: true, outcome: reply.outcome, snapshot: reply.snapshot };
     }

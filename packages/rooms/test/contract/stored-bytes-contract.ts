@@ -94,6 +94,27 @@ export function storedBytesContract(world: MakeWorld): void {
     }
   });
 
+  it('charges what a 2020 join stores like a set\'s growth: at the bound it may not create or extend a room with names, and joins that store nothing still get in', async () => {
+    const w = await world({ maxStoredBytesPerAddress: ROOM_BASE_BYTES + 1000, logLength: 0 });
+    const { store } = w.pods[0];
+    const made = freshRoom();
+    // 1 + 1000 bytes of initial value + the room's base: the address is at its bound.
+    expect((await store.join(joinRequest(made, 'c1', 'alice', [['x', '7'.repeat(1000)]], SCHOOL))).ok).toBe(true);
+    await store.snapshot(made);
+    // (The pod that charged knows at once; another learns with its first charge: the previous case.)
+    expect(await store.join(joinRequest(freshRoom(), 'c2', 'bob', [['x', '1']], SCHOOL))).toEqual({ ok: false, reason: 'address-bytes' });
+    // A join that stores nothing: the room's own names again, or today's client's (none).
+    expect((await w.pods[1].store.join(joinRequest(made, 'c3', 'carol', [['x', '0']], SCHOOL))).ok).toBe(true);
+    const empty = freshRoom();
+    expect((await w.pods[1].store.join(joinRequest(empty, 'c4', 'dave', null, SCHOOL))).ok).toBe(true);
+    // Shared now (a set that may create, from a neighbour): a 2020 join from the school adding a name is growth.
+    expect(await store.set(empty, 'c-n', 'n', '1', { create: true, address: NEIGHBOUR })).toEqual(applied);
+    expect(await store.join(joinRequest(empty, 'c5', 'erin', [['y', '1']], SCHOOL))).toEqual({ ok: false, reason: 'address-bytes' });
+    // A neighbour's 2020 creation is its own address's growth.
+    expect((await w.pods[1].store.join(joinRequest(freshRoom(), 'c6', 'frank', [['x', '1']], NEIGHBOUR))).ok).toBe(true);
+    expect(await w.pods[1].store.memberCount(made)).toBe(2);
+  });
+
   it('forgets a room\'s charge a room ttl after the address last was in it, never while its connection stays', async () => {
     const w = await world({ maxStoredBytesPerAddress: ROOM_BASE_BYTES + 1000, roomTtlMs: 3_600_000, leaseTtlMs: 15_000, logLength: 0 });
     const { store } = w.pods[0];

@@ -31,31 +31,9 @@ end
 local before = room_bytes()
 local bytes = before - old + #variable + #value
 if grows_beyond(before, bytes, tonumber(ARGV[8])) then return {0, 'over-budget'} end
--- The room's size for the ledger (stored-bytes.ts roomSize, chargeOf): bytes, ROOM_BASE_BYTES,
--- its log counted full of its largest entry; meta.logmax is that entry's bytes.
-local charge = 0
 local log_length = tonumber(ARGV[10])
-local log_max = tonumber(redis.call('HGET', KEYS[2], 'logmax')) or 0
-local new_log_max = log_max
-if log_length > 0 then
-  new_log_max = math.max(log_max, math.min(#variable, tonumber(ARGV[13])) + math.min(#value, tonumber(ARGV[11])) + tonumber(ARGV[17]))
-end
-if ARGV[15] ~= '' then
-  local base = tonumber(ARGV[16])
-  local size_before = before + log_length * log_max + base
-  local size_after = bytes + log_length * new_log_max + base
-  if size_after > size_before then
-    local charged = tonumber(redis.call('HGET', KEYS[2], 'charged'))
-    local raised = size_after - (charged or size_before)
-    if raised > 0 then
-      if ARGV[15] == '1' then return {0, 'address-bytes'} end
-      charge = raised
-      if not charged then charge = charge + base end
-      redis.call('HSET', KEYS[2], 'charged', size_after)
-    end
-  end
-end
-if new_log_max ~= log_max then redis.call('HSET', KEYS[2], 'logmax', new_log_max) end
+local charge = ledger_charge(before, bytes, log_entry_bytes(variable, value, log_length, tonumber(ARGV[13]), tonumber(ARGV[11]), tonumber(ARGV[17])), log_length, ARGV[15], tonumber(ARGV[16]))
+if charge == nil then return {0, 'address-bytes'} end
 if changes_fresh_room(variable, value, old ~= 0) then touch(now, tonumber(ARGV[12])) end
 redis.call('HSET', KEYS[1], variable, value)
 if old == 0 then vars_written() end
