@@ -19,8 +19,10 @@
  *   forgotten `roomTtlMs` after its last member left). Staying in a room, or rejoining it to
  *   keep it alive, keeps it in the ledger; only other addresses' members keep a room alive
  *   past its entry.
- * - The limit falls on growth only: a join, or a set that does not raise a charged size,
- *   is never refused by it. A set that takes the ledger over the limit still applies (the
+ * - What a 2020 join stores (a creation's initial values, a migration's or an extension's
+ *   names) is charged the same way, and refused (JoinRefusal `address-bytes`) at the bound.
+ * - The limit falls on growth only: a join that stores nothing (every join of today's
+ *   clients), or a set that does not raise a charged size, is never refused by it. A set that takes the ledger over the limit still applies (the
  *   check is "at the limit already"): the overshoot is one set's growth per writer in flight.
  * Memory: this class, exact. Redis: lua/ledger.lua keeps the same entries on the address's
  * own slot, charged after the room's script answered (redis/stored-bytes.ts).
