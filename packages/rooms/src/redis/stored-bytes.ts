@@ -2,8 +2,9 @@
  * The Redis side of the per-address ledger (stored-bytes.ts). A room's script cannot touch
  * the address's keys (Cluster: another slot), so a set runs in two steps:
  * 1. set.lua is told whether the address is at its bound, from what this pod last learned of
- *    the address's total (no round trip): at it, a set that would raise the room's charged
- *    size is refused there, atomically with the room; else it applies and answers its charge.
+ *    the address's total (no round trip, but for the address's first set on this pod, which
+ *    reads it): at it, a set that would raise the room's charged size is refused there,
+ *    atomically with the room; else it applies and answers its charge.
  * 2. A charge above 0 goes to lua/ledger.lua without waiting (auto-pipelined with whatever
  *    follows), and its answer, the address's total across the cluster, is what this pod
  *    knows from then on.
@@ -65,11 +66,13 @@ export class RedisLedger {
     const limit = this.limit;
     if (address === undefined || limit === 0) return '';
     const known = this.known.get(address);
-    if (known === undefined || known.total < limit) return '0';
-    if (this.options.localNow() - known.at < REFRESH_MS) return '1';
+    if (known !== undefined && known.total < limit) return '0';
+    if (known !== undefined && this.options.localNow() - known.at < REFRESH_MS) return '1';
+    // Unknown on this pod (its first set here), or at the bound a while ago: read the total
+    // first. Unreadable: the set is let through (the store is failing it anyway, most likely).
     return this.call(address, 'total').then(
       (total) => (total < limit ? '0' : '1'),
-      () => '1',
+      () => (known === undefined ? '0' : '1'),
     );
   }
 
