@@ -5,7 +5,9 @@
  * room still apply and a neighbour address still writes into the same room. The unit and
  * engine-contract tests of the accounting are in packages/rooms.
  */
+import { LOG_NAME_BYTES, LOG_VALUE_BYTES, logEntryBytes, roomSize } from '@cloudvars/rooms';
 import { afterEach, describe, expect, it } from 'vitest';
+import { SETTINGS } from '../src/config.ts';
 import { TestClient, until } from './support/client.ts';
 import { cloud } from './support/conformance.ts';
 import type { RunningGateway } from './support/gateway.ts';
@@ -70,4 +72,10 @@ describe.each(TARGET_KINDS)('MAX_STORED_BYTES_PER_ADDRESS (%s)', (kind) => {
     expect([pupil.closed, neighbour.closed]).toEqual([null, null]);
     expect(await ignoredAtBound([target.gw, target.other])).toBe(1);
   });
+});
+
+it('lets a school of 300 pupils each fill a project to MAX_ROOM_BYTES, its log with the longest entries, under the default bound', () => {
+  const longestEntry = logEntryBytes('n'.repeat(1024), '9'.repeat(LOG_VALUE_BYTES), LOG_NAME_BYTES, LOG_VALUE_BYTES);
+  const fullRoom = roomSize(SETTINGS.MAX_ROOM_BYTES.default, longestEntry, SETTINGS.CLOUD_LOG_LENGTH.default);
+  expect(300 * fullRoom).toBeLessThan(SETTINGS.MAX_STORED_BYTES_PER_ADDRESS.default);
 });
