@@ -200,6 +200,12 @@ export interface ChangeOptions {
    * operator's name. Absent: logged as ''.
    */
   readonly user?: string;
+  /**
+   * The changer's address as limits count it: what a set or rename grows the room's charged
+   * size by is charged to it, and while it is at `EngineLimits.maxStoredBytesPerAddress` one
+   * that would grow it is refused (`address-bytes`). Absent (an operator): not charged, never refused.
+   */
+  readonly address?: string;
 }
 
 export interface SetOptions extends ChangeOptions {
@@ -223,12 +229,6 @@ export interface SetOptions extends ChangeOptions {
   /** The project's own limits (its policy), instead of the engine's `maxVariables` and `maxRoomBytes`, for this set. */
   readonly maxVariables?: number;
   readonly maxRoomBytes?: number;
-  /**
-   * The setter's address as limits count it: what the set grows the room's charged size by
-   * is charged to it, and while it is at `EngineLimits.maxStoredBytesPerAddress` a set that
-   * would grow it is refused (`address-bytes`). Absent (an operator): not charged, never refused.
-   */
-  readonly address?: string;
 }
 
 /**

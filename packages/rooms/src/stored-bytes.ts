@@ -20,7 +20,8 @@
  *   keep it alive, keeps it in the ledger; only other addresses' members keep a room alive
  *   past its entry.
  * - What a 2020 join stores (a creation's initial values, a migration's or an extension's
- *   names) is charged the same way, and refused (JoinRefusal `address-bytes`) at the bound.
+ *   names) is charged the same way, and refused (JoinRefusal `address-bytes`) at the bound;
+ *   so is a rename that lengthens a name.
  * - The limit falls on growth only: a join that stores nothing (every join of today's
  *   clients), or a set that does not raise a charged size, is never refused by it. A set that takes the ledger over the limit still applies (the
  *   check is "at the limit already"): the overshoot is one set's growth per writer in flight.

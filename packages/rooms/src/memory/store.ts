@@ -191,6 +191,10 @@ export class MemoryStore implements RoomStore {
     if (room.variables.has(newName)) return { ok: false, reason: 'name-taken' };
     const bytes = room.bytes - entryBytes(variable, value) + entryBytes(newName, value);
     if (growsBeyond(room.bytes, bytes, this.limits.maxRoomBytes)) return { ok: false, reason: 'over-budget' };
+    // A longer name is growth like a set's; its log entry holds both names, cut as names.
+    const growth = this.growth(options.address, room, bytes, this.logEntry(variable, newName, LOG_NAME_BYTES), this.now());
+    if (growth === null) return { ok: false, reason: 'address-bytes' };
+    this.grow(roomName, room, growth, this.now());
     this.touch(roomName, room);
     room.only2020 = false;
     room.variables.delete(variable);
@@ -239,8 +243,8 @@ export class MemoryStore implements RoomStore {
 
   /** Appends a change to the room's log, cut as LogEntry says (log.ts). */
   /** What a logged change costs the room's size (stored-bytes.ts logEntryBytes); 0 without a log. */
-  private logEntry(name: string, value: string): number {
-    return this.logLength === 0 ? 0 : logEntryBytes(name, value, LOG_NAME_BYTES, LOG_VALUE_BYTES);
+  private logEntry(name: string, value: string, valueBytes = LOG_VALUE_BYTES): number {
+    return this.logLength === 0 ? 0 : logEntryBytes(name, value, LOG_NAME_BYTES, valueBytes);
   }
 
   /**

@@ -130,8 +130,12 @@ export function parseLedgerReply(reply: unknown): number {
   return toInt(reply, 'ledger', reply);
 }
 
-export function parseRenameReply(reply: unknown): ChangeResult {
-  return parseChange(reply, 'rename');
+/** rename.lua's answer: a ChangeResult, and when applied what to charge the renamer's address. */
+export type RenameReply = { readonly result: ChangeResult; readonly charge: number };
+
+export function parseRenameReply(reply: unknown): RenameReply {
+  const result = parseChange(reply, 'rename');
+  return { result, charge: result.ok ? toInt(list(reply, 'rename')[2], 'rename', reply) : 0 };
 }
 
 export function parseDeleteReply(reply: unknown): ChangeResult {

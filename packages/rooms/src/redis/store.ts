@@ -191,9 +191,12 @@ export function createRedisStore(options: RedisStoreOptions): RoomStore {
     return reply.result;
   }
 
-  function rename(room: string, origin: string, variable: string, newName: string, changeOptions: ChangeOptions = {}): Promise<ChangeResult> {
+  async function rename(room: string, origin: string, variable: string, newName: string, changeOptions: ChangeOptions = {}): Promise<ChangeResult> {
     const user = changeOptions.user ?? '';
-    return scripts.rename(...keysOf(room), now(), origin, variable, newName, sharded, limits.maxRoomBytes, user, logLength, LOG_NAME_BYTES, limits.roomTtlMs);
+    const gate = await ledger.gate(changeOptions.address);
+    const reply = await scripts.rename(...keysOf(room), now(), origin, variable, newName, sharded, limits.maxRoomBytes, user, logLength, LOG_NAME_BYTES, limits.roomTtlMs, gate, ROOM_BASE_BYTES, LOG_ENTRY_BASE_BYTES);
+    if (reply.charge > 0 && changeOptions.address !== undefined) ledger.charge(changeOptions.address, room, reply.charge);
+    return reply.result;
   }
 
   function remove(room: string, origin: string, variable: string, changeOptions: ChangeOptions = {}): Promise<ChangeResult> {

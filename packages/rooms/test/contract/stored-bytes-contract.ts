@@ -66,6 +66,16 @@ export function storedBytesContract(world: MakeWorld): void {
     expect(await other.set(room, `c-${room}`, 'z', '1', { create: true, address: SCHOOL })).toEqual(atBound);
   });
 
+  it('charges a rename that lengthens a name like a set: at the bound it is refused, one that shortens it applies', async () => {
+    const w = await world({ maxStoredBytesPerAddress: ROOM_BASE_BYTES + 1000, logLength: 0 });
+    const room = await grown(w, SCHOOL, 1000);
+    const { store } = w.pods[0];
+    expect(await store.rename(room, `c-${room}`, 'x', 'xy', { address: SCHOOL })).toEqual(atBound);
+    expect(await store.rename(room, 'operator', 'x', 'xyz', { user: 'ops' })).toEqual(applied);
+    expect(await store.rename(room, `c-${room}`, 'xyz', 'z', { address: SCHOOL })).toEqual(applied);
+    expect((await store.snapshot(room))?.variables.map(([name]) => name)).toEqual(['z']);
+  });
+
   it('charges growth beyond what the room once held only: a value that shrinks and grows back costs nothing more', async () => {
     const w = await world({ maxStoredBytesPerAddress: ROOM_BASE_BYTES + 1100, logLength: 0 });
     const room = await grown(w, SCHOOL, 1000);

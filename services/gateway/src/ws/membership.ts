@@ -268,7 +268,7 @@ export class Membership implements RoomMember {
       return;
     }
     if (!this.mayChange(message.variable) || !this.withinRate()) return;
-    this.change('rename', message.variable, () => this.context.engine.store.rename(this.room.name, this.host.id, message.variable, message.newName, { user: this.username }));
+    this.change('rename', message.variable, () => this.context.engine.store.rename(this.room.name, this.host.id, message.variable, message.newName, { user: this.username, address: this.host.address }));
   }
 
   delete(message: DeleteRequest): void {
@@ -363,15 +363,15 @@ export class Membership implements RoomMember {
   }
 
   /**
-   * The address's sets grew rooms by MAX_STORED_BYTES_PER_ADDRESS: a set that would grow one
-   * more is ignored and counted every time, logged once per connection (a bot at its bound
+   * The address's sets grew rooms by MAX_STORED_BYTES_PER_ADDRESS: a set (or rename) that would
+   * grow one more is ignored and counted every time, logged once per connection (a bot at its bound
    * keeps trying; its neighbours' and its own non-growing sets still apply).
    */
   private atAddressBound(variable: string): void {
     this.ignored('address-bytes');
     if (this.loggedAddressBound) return;
     this.loggedAddressBound = true;
-    this.host.log('warn', { room: this.room.name, variable, reason: 'address-bytes' }, 'set ignored: the address has grown rooms by MAX_STORED_BYTES_PER_ADDRESS');
+    this.host.log('warn', { room: this.room.name, variable, reason: 'address-bytes' }, 'change ignored: the address has grown rooms by MAX_STORED_BYTES_PER_ADDRESS');
   }
 
   private ignored(reason: string): void {
