@@ -74,9 +74,15 @@ interface LedgerEntry {
 interface AddressLedger {
   readonly entries: Map<string, LedgerEntry>;
   total: number;
+  /** The latest lapse of its entries: the whole ledger is gone then. */
+  lapsesAt: number;
 }
 
-/** Per-address ledgers of charged bytes (see the module comment); `windowMs` 0: entries never lapse. */
+/**
+ * Per-address ledgers of charged bytes (see the module comment); `windowMs` 0: entries never
+ * lapse. Addresses are kept in the order of their latest update, so the ledgers of addresses
+ * that never come back are dropped from the front once lapsed, a few at each update.
+ */
 export class StoredBytesLedger {
   private readonly addresses = new Map<string, AddressLedger>();
 
@@ -92,16 +98,15 @@ export class StoredBytesLedger {
 
   /** Adds `bytes` to the address's entry for the room and restarts its window. */
   charge(address: string, room: string, bytes: number, now: number): number {
-    const ledger = this.addresses.get(address) ?? { entries: new Map(), total: 0 };
+    const ledger = this.addresses.get(address) ?? { entries: new Map(), total: 0, lapsesAt: 0 };
     this.prune(address, ledger, now);
-    // Pruning may have dropped an emptied ledger: it holds an entry again.
-    this.addresses.set(address, ledger);
     const entry = ledger.entries.get(room) ?? { bytes: 0, lapsesAt: 0 };
     entry.bytes += bytes;
     entry.lapsesAt = this.lapse(now);
     ledger.entries.delete(room);
     ledger.entries.set(room, entry);
     ledger.total += bytes;
+    this.updated(address, ledger, entry.lapsesAt, now);
     return ledger.total;
   }
 
@@ -113,6 +118,20 @@ export class StoredBytesLedger {
     entry.lapsesAt = this.lapse(now);
     ledger.entries.delete(room);
     ledger.entries.set(room, entry);
+    this.updated(address, ledger, entry.lapsesAt, now);
+  }
+
+  /** Moves the address to the end of the update order, then drops lapsed ledgers from the front. */
+  private updated(address: string, ledger: AddressLedger, lapsesAt: number, now: number): void {
+    ledger.lapsesAt = lapsesAt;
+    this.addresses.delete(address);
+    this.addresses.set(address, ledger);
+    let dropped = 0;
+    for (const [oldest, kept] of this.addresses) {
+      if (kept.lapsesAt > now || dropped >= LEDGER_PRUNE_PER_CALL) break;
+      this.addresses.delete(oldest);
+      dropped += 1;
+    }
   }
 
   private lapse(now: number): number {

@@ -54,6 +54,15 @@ describe('StoredBytesLedger: per address, per room, lapsing a window after the l
     expect(ledger.charge('a', 'kept', 3, 2000)).toBe(3);
   });
 
+  it('drops the whole ledger of an address that never comes back once it lapsed, as other addresses are charged', () => {
+    const ledger = new StoredBytesLedger(() => 1000);
+    ledger.charge('gone', 'r', 10, 0);
+    ledger.charge('stays', 'r', 1, 500);
+    ledger.charge('stays', 'r', 1, 1000);
+    expect((ledger as unknown as { addresses: Map<string, unknown> }).addresses.has('gone')).toBe(false);
+    expect(ledger.total('stays', 1000)).toBe(2);
+  });
+
   it('keeps every entry when the window is 0 (rooms are never forgotten either)', () => {
     const ledger = new StoredBytesLedger(() => 0);
     ledger.charge('a', 'r', 10, 0);
