@@ -77,6 +77,8 @@ export class Membership implements RoomMember {
   private epoch = '';
   private floor = 0;
   private readonly writes = new OwnWrites();
+  /** Whether this connection's first set refused at its address's bound was logged (atAddressBound). */
+  private loggedAddressBound = false;
   /**
    * Sets beyond the rate, waiting for it (clients whose sets wait instead of closing). Made
    * at the first set: an idle client keeps none.
@@ -266,7 +268,7 @@ export class Membership implements RoomMember {
       return;
     }
     if (!this.mayChange(message.variable) || !this.withinRate()) return;
-    this.change('rename', message.variable, () => this.context.engine.store.rename(this.room.name, this.host.id, message.variable, message.newName, { user: this.username }));
+    this.change('rename', message.variable, () => this.context.engine.store.rename(this.room.name, this.host.id, message.variable, message.newName, { user: this.username, address: this.host.address }));
   }
 
   delete(message: DeleteRequest): void {
@@ -311,7 +313,8 @@ export class Membership implements RoomMember {
     const pressure = this.context.pressure;
     pressure.started();
     this.context.engine.store
-      .set(room.name, this.host.id, variable, value, checks === null ? { create, user: this.username } : { create, user: this.username, ...checks })
+      // The address is charged what the set grows the room by (MAX_STORED_BYTES_PER_ADDRESS).
+      .set(room.name, this.host.id, variable, value, checks === null ? { create, user: this.username, address: this.host.address } : { create, user: this.username, address: this.host.address, ...checks })
       .then(
         (result) => {
           pressure.settled();
@@ -351,8 +354,24 @@ export class Membership implements RoomMember {
       this.context.hub.resync(this.room);
       return;
     }
+    if (reason === 'address-bytes') {
+      this.atAddressBound(variable);
+      return;
+    }
     this.host.log('info', { room: this.room.name, variable, reason }, `${what} refused by the store`);
     this.ignored(reason);
+  }
+
+  /**
+   * The address's sets grew rooms by MAX_STORED_BYTES_PER_ADDRESS: a set (or rename) that would
+   * grow one more is ignored and counted every time, logged once per connection (a bot at its bound
+   * keeps trying; its neighbours' and its own non-growing sets still apply).
+   */
+  private atAddressBound(variable: string): void {
+    this.ignored('address-bytes');
+    if (this.loggedAddressBound) return;
+    this.loggedAddressBound = true;
+    this.host.log('warn', { room: this.room.name, variable, reason: 'address-bytes' }, 'change ignored: the address has grown rooms by MAX_STORED_BYTES_PER_ADDRESS');
   }
 
   private ignored(reason: string): void {
