@@ -19,8 +19,9 @@ type Env = Readonly<Record<string, string | undefined>>;
 /**
  * One environment variable. `field` is the Config field it fills, or null for a part of a field
  * built from several variables (`adminTokens`, `handshakeHook`: see COMPOSITES). `default` is
- * what the README shows; `read` gets the variable's trimmed text ('' when unset) and throws a
- * ConfigError naming the variable for a bad one.
+ * what the README shows, `help` its meaning column (markdown: the table is generated from it);
+ * `read` gets the variable's trimmed text ('' when unset) and throws a ConfigError naming the
+ * variable for a bad one.
  */
 interface Setting<Field extends string | null, Value, Default extends number | string | boolean> {
   readonly field: Field;
