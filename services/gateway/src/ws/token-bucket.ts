@@ -47,12 +47,15 @@ export class TokenBucket {
   }
 
   /**
-   * Changes the rate from now on (a project policy's set rate): what the old rate refilled
-   * until now is kept, up to the new burst; a debt stays to be paid at the new rate.
+   * Changes the rate from now on (a project policy's set rate). What was spent stays spent:
+   * a bigger burst adds its extra room to the tokens (a client back on a generous rate is not
+   * held to the strict one's last token), a smaller one cuts what is over it; a debt stays
+   * to be paid at the new rate.
    */
   retune(perSecond: number, burst: number): void {
     const now = this.now();
-    this.tokens = Math.min(burst, this.burst, this.tokens + ((now - this.updatedAt) * this.perSecond) / 1000);
+    const refilled = Math.min(this.burst, this.tokens + ((now - this.updatedAt) * this.perSecond) / 1000);
+    this.tokens = Math.min(burst, refilled + Math.max(0, burst - this.burst));
     this.updatedAt = now;
     this.perSecond = perSecond;
     this.burst = burst;

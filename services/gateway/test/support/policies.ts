@@ -1,0 +1,58 @@
+/**
+ * Clients and calls the project-policy tests share (api-policies*.test.ts): joining a pod
+ * and knowing it joined, putting a policy on one pod and waiting until another enforces it,
+ * and the ignored changes every pod counted.
+ */
+import { encodeHandshake, type DialectName } from '@cloudvars/protocol';
+import { admin, call, roomPath } from './api.ts';
+import { TestClient, until } from './client.ts';
+import type { RunningGateway } from './gateway.ts';
+
+export const policyPath = (room: string): string => `/api/v1/projects/${encodeURIComponent(room)}/policy`;
+
+/** A client in the room on `pod` (a Scratch 3 client unless told), once the store counts it. */
+export async function joined(pod: RunningGateway, room: string, user: string, dialect: DialectName = 'scratch', variables: Readonly<Record<string, string>> = {}): Promise<TestClient> {
+  const before = await pod.engine.store.memberCount(room);
+  const client = await TestClient.join(pod.url, room, user, variables, dialect);
+  await until(async () => client.closed !== null || (await pod.engine.store.memberCount(room)) > before, { what: `${user} to join` });
+  if (client.closed !== null) throw new Error(`${user} was closed with ${client.closed.code}`);
+  return client;
+}
+
+/** Joins and tells how it went: 'joined', or the code the client was closed with. */
+export async function joinOutcome(pod: RunningGateway, room: string, user: string): Promise<number | 'joined'> {
+  const before = await pod.engine.store.memberCount(room);
+  const client = await TestClient.connect(pod.url, { dialect: 'scratch' });
+  client.send(encodeHandshake('scratch', room, user, {}));
+  await until(async () => client.closed !== null || (await pod.engine.store.memberCount(room)) > before, { what: `${user} to join or be refused` });
+  if (client.closed !== null) return client.closed.code;
+  client.close();
+  await until(async () => (await pod.engine.store.memberCount(room)) === before, { what: `${user} to leave` });
+  return 'joined';
+}
+
+/** The policy GET /api/v1/rooms/{room} shows in force on that pod, or undefined. */
+export async function policyShown(pod: RunningGateway, room: string): Promise<unknown> {
+  return ((await call(pod.httpUrl, 'GET', roomPath(room))).body as { policy?: unknown }).policy;
+}
+
+/**
+ * Puts the room's policy through `via` (null: deletes it) and waits until `enforcer`, the
+ * pod whose clients are tested, has it in force: no client there reconnects.
+ */
+export async function policyInForce(via: RunningGateway, enforcer: RunningGateway, room: string, policy: object | null): Promise<void> {
+  const answer = policy === null ? await admin(via.httpUrl, 'DELETE', policyPath(room)) : await admin(via.httpUrl, 'PUT', policyPath(room), policy);
+  if (answer.status !== 200) throw new Error(`the policy call answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+  const expected = JSON.stringify(policy ?? undefined);
+  await until(async () => JSON.stringify(await policyShown(enforcer, room)) === expected, { what: `the policy of ${room} in force on the other pod` });
+}
+
+/** Changes the pods ignored for `reason` (cloudvars_changes_ignored_total), added up. */
+export async function ignored(pods: readonly RunningGateway[], reason: string): Promise<number> {
+  let total = 0;
+  for (const pod of new Set(pods)) {
+    const metric = await pod.metrics.changesIgnored.get();
+    total += metric.values.find((value) => value.labels.reason === reason)?.value ?? 0;
+  }
+  return total;
+}
