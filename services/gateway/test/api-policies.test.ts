@@ -6,9 +6,9 @@
 import { encodeHandshake } from '@cloudvars/protocol';
 import { describe, expect, it } from 'vitest';
 import { admin, call, expectDocumented, podsPerTest, roomPath } from './support/api.ts';
-import { TestClient, until } from './support/client.ts';
+import { TestClient, joined, joinOutcome, until } from './support/client.ts';
 import { cloud } from './support/conformance.ts';
-import { ignored, joined, joinOutcome, policyPath, policyShown } from './support/policies.ts';
+import { ignored, policyPath, policyShown } from './support/policies.ts';
 import { TARGET_KINDS } from './support/targets.ts';
 
 const ROUTE = '/api/v1/projects/{room}/policy';

@@ -9,10 +9,10 @@
 import { testSeed } from '@cloudvars/test-support/seeded-random';
 import { describe, expect, it } from 'vitest';
 import { admin, podsPerTest, roomPath } from './support/api.ts';
-import { TestClient, until } from './support/client.ts';
+import { TestClient, joined, joinOutcome, until } from './support/client.ts';
 import { cloud } from './support/conformance.ts';
 import { replayHint, runConvergence } from './support/convergence.ts';
-import { ignored, joined, joinOutcome, policyInForce } from './support/policies.ts';
+import { ignored, policyInForce } from './support/policies.ts';
 import { TARGET_KINDS } from './support/targets.ts';
 
 /** What today's clients get for a full room (transient: they retry). */

@@ -1,35 +1,12 @@
 /**
- * Clients and calls the project-policy tests share (api-policies*.test.ts): joining a pod
- * and knowing it joined, putting a policy on one pod and waiting until another enforces it,
- * and the ignored changes every pod counted.
+ * What the project-policy tests share (api-policies*.test.ts): putting a policy on one pod
+ * and waiting until another enforces it, and the changes every pod ignored.
  */
-import { encodeHandshake, type DialectName } from '@cloudvars/protocol';
 import { admin, call, roomPath } from './api.ts';
-import { TestClient, until } from './client.ts';
+import { until } from './client.ts';
 import type { RunningGateway } from './gateway.ts';
 
 export const policyPath = (room: string): string => `/api/v1/projects/${encodeURIComponent(room)}/policy`;
-
-/** A client in the room on `pod` (a Scratch 3 client unless told), once the store counts it. */
-export async function joined(pod: RunningGateway, room: string, user: string, dialect: DialectName = 'scratch', variables: Readonly<Record<string, string>> = {}): Promise<TestClient> {
-  const before = await pod.engine.store.memberCount(room);
-  const client = await TestClient.join(pod.url, room, user, variables, dialect);
-  await until(async () => client.closed !== null || (await pod.engine.store.memberCount(room)) > before, { what: `${user} to join` });
-  if (client.closed !== null) throw new Error(`${user} was closed with ${client.closed.code}`);
-  return client;
-}
-
-/** Joins and tells how it went: 'joined', or the code the client was closed with. */
-export async function joinOutcome(pod: RunningGateway, room: string, user: string): Promise<number | 'joined'> {
-  const before = await pod.engine.store.memberCount(room);
-  const client = await TestClient.connect(pod.url, { dialect: 'scratch' });
-  client.send(encodeHandshake('scratch', room, user, {}));
-  await until(async () => client.closed !== null || (await pod.engine.store.memberCount(room)) > before, { what: `${user} to join or be refused` });
-  if (client.closed !== null) return client.closed.code;
-  client.close();
-  await until(async () => (await pod.engine.store.memberCount(room)) === before, { what: `${user} to leave` });
-  return 'joined';
-}
 
 /** The policy GET /api/v1/rooms/{room} shows in force on that pod, or undefined. */
 export async function policyShown(pod: RunningGateway, room: string): Promise<unknown> {
