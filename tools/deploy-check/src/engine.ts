@@ -14,7 +14,7 @@ import { until } from './until.ts';
 
 /** Debian's docker.io CLI: the newer one some machines have in /usr/local/bin lacks buildx/BuildKit. */
 export const DOCKER_CLI = '/usr/bin/docker';
-const DOCKERD = '/usr/sbin/dockerd';
+export const DOCKERD = '/usr/sbin/dockerd';
 
 /** Where our own dockerd lives; nothing else on the machine uses these paths. */
 export const ENGINE_STATE = process.env.CLOUDVARS_ENGINE_ROOT ?? '/var/lib/cloudvars-engine';
