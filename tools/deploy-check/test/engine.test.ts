@@ -64,8 +64,12 @@ describe.skipIf(skipReason !== undefined)('image and compose stack on a real eng
     engine = acquired.engine;
 
     // Base images: the real ones when the engine has (or can pull) them, else local stand-ins.
+    const standInsStarted = Date.now();
     const standIns = await runAsync('bash', [repoPath('scripts', 'stand-in-images.sh'), engine.cacheDir], engine.env);
     if (standIns.code !== 0) throw new Error(`CV_ERR_STAND_INS: ${standIns.stderr}${standIns.stdout}`);
+    // Which bases were present, pulled or made (the script's log), and how long that took.
+    const standInLog = standIns.stderr.split('\n').filter((line) => line.startsWith('stand-in-images: '));
+    measured['base images'] = `${seconds(Date.now() - standInsStarted)} (${standInLog.map((line) => line.slice('stand-in-images: '.length)).join('; ')})`;
 
     const build = async (): Promise<number> => {
       const started = Date.now();
