@@ -11,7 +11,8 @@
  * (tools/deploy-check/test/engine.test.ts: the image built and docker-compose.yml run on a
  * real dockerd, 8-10 min on a fresh machine). Alone, because its docker build and its
  * failover timings must not compete for the CPU with the process-level tests, nor they with
- * it. With file filters (`pnpm test <filter>...`) there is one run, of what they select.
+ * it. With arguments (`pnpm test -- <filter or vitest option>...`) there is one run, of what
+ * they select (the engine test too, if they do).
  * CLOUDVARS_ENGINE_SKIP=<reason> skips the engine test (and installs nothing for it).
  */
 import { spawnSync } from 'node:child_process';
@@ -91,9 +92,9 @@ run('build', bin('tsc'), ['-b', 'tsconfig.build.json']);
 run('build: assets', process.execPath, [resolve(root, 'scripts/copy-assets.mjs')]);
 run('lint', bin('eslint'), ['.']);
 const ENGINE_TEST = 'tools/deploy-check/test/engine.test.ts';
-const filters = process.argv.slice(2);
-if (filters.length > 0) {
-  run('tests', bin('vitest'), ['run', ...filters]);
+const vitestArgs = process.argv.slice(2);
+if (vitestArgs.length > 0) {
+  run('tests', bin('vitest'), ['run', ...vitestArgs]);
 } else {
   run('tests (all but the engine test)', bin('vitest'), ['run', '--exclude', ENGINE_TEST]);
   // It skips itself, with one line, where no engine can run or CLOUDVARS_ENGINE_SKIP is set.
