@@ -9,7 +9,7 @@
  *
  * vitest runs twice: every test but the engine test, then the engine test alone
  * (tools/deploy-check/test/engine.test.ts: the image built and docker-compose.yml run on a
- * real dockerd, 8-10 min on a fresh machine). Alone, because its docker build and its
+ * real dockerd, about 5 min on a fresh machine). Alone, because its docker build and its
  * failover timings must not compete for the CPU with the process-level tests, nor they with
  * it. With arguments (`pnpm test -- <filter or vitest option>...`) there is one run, of what
  * they select (the engine test too, if they do).

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -35,7 +35,11 @@ describe('docker-compose.yml', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cv-compose-'));
     const broken = join(dir, 'docker-compose.yml');
     writeFileSync(broken, 'services:\n  redis:\n    image: redis\n    ports: 6379\n    healthcheck: yes\n');
-    expect(composeSchemaErrors(broken).length).toBeGreaterThan(0);
+    try {
+      expect(composeSchemaErrors(broken).length).toBeGreaterThan(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   const cli = composeCliCheck(composeFile);

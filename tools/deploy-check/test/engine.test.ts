@@ -7,7 +7,7 @@
  * Engine: a Docker that answers, else (as root) a dockerd of our own, stopped afterwards;
  * else the suite is skipped with one line saying what to install. Part of `pnpm test`
  * (scripts/test.mjs runs it alone, after the other tests, and as root installs docker.io,
- * docker-compose and debootstrap for it); it costs 8-10 minutes on a fresh machine.
+ * docker-compose and debootstrap for it); it costs about 5 minutes on a fresh machine.
  * CLOUDVARS_ENGINE_SKIP=<reason> skips it (.ci/run's second pass does). Its SIGKILL failover
  * check used to fail (2-3 of 60 handshakes got 502/504 through nginx right after the kill);
  * the nginx config's fresh upstream pass fixed that (README "Running it for real").
@@ -59,9 +59,11 @@ describe.skipIf(skipReason !== undefined)('image and compose stack on a real eng
   };
 
   beforeAll(async () => {
+    const engineStarted = Date.now();
     const acquired = await acquireEngine();
     if ('skip' in acquired) throw new Error(`CV_ERR_ENGINE: ${acquired.skip}`);
     engine = acquired.engine;
+    measured['engine'] = `${engine.owned ? 'our own dockerd, started in' : 'the Docker that answers, found in'} ${seconds(Date.now() - engineStarted)}`;
 
     // Base images: the real ones when the engine has (or can pull) them, else local stand-ins.
     const standInsStarted = Date.now();
@@ -103,6 +105,7 @@ describe.skipIf(skipReason !== undefined)('image and compose stack on a real eng
   }, 30 * 60_000);
 
   afterAll(async () => {
+    const cleanupStarted = Date.now();
     for (const c of clients) c.close();
     if (stack !== undefined) {
       await stack.down().catch((err: unknown) => console.warn(`compose down: ${String(err)}`));
@@ -110,6 +113,7 @@ describe.skipIf(skipReason !== undefined)('image and compose stack on a real eng
     await runAsync(DOCKER_CLI, ['image', 'rm', '--force', IMAGE], engine?.env ?? {});
     await engine?.stop();
     if (secretDir !== undefined) rmSync(secretDir, { recursive: true, force: true });
+    measured['clean-up (stack down, engine stopped, its data removed)'] = seconds(Date.now() - cleanupStarted);
     console.log(`engine test measurements:\n${Object.entries(measured).map(([k, v]) => `  ${k}: ${v}`).join('\n')}`);
   }, 5 * 60_000);
 
