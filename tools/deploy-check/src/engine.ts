@@ -8,7 +8,7 @@
  * it found it.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from './run.ts';
 import { until } from './until.ts';
@@ -55,7 +55,16 @@ export async function acquireEngine(): Promise<EngineOrSkip> {
   const existing = process.env.DOCKER_HOST;
   if (answers(existing) && existing !== OWN_SOCKET) {
     const env: Record<string, string> = existing === undefined ? {} : { DOCKER_HOST: existing };
-    return { engine: { env, owned: false, cacheDir: join(ENGINE_STATE, 'stand-ins'), stop: () => Promise.resolve() } };
+    const cacheDir = join(ENGINE_STATE, 'stand-ins');
+    // Not ours to stop; the stand-in images stay in it, their root file systems go.
+    const stop = (): Promise<void> => {
+      if (process.env.CLOUDVARS_ENGINE_KEEP !== '1') {
+        rmSync(cacheDir, { recursive: true, force: true });
+        if (existsSync(ENGINE_STATE) && readdirSync(ENGINE_STATE).length === 0) rmdirSync(ENGINE_STATE);
+      }
+      return Promise.resolve();
+    };
+    return { engine: { env, owned: false, cacheDir, stop } };
   }
   if (!isRoot()) return { skip: 'no Docker answers and starting one needs root: run as root, or start Docker' };
   if (!existsSync(DOCKERD)) return { skip: `no ${DOCKERD}: install Debian's docker.io (pnpm test does, as root)` };
@@ -78,7 +87,7 @@ const SYSCTLS = ['/proc/sys/net/ipv4/ip_forward', '/proc/sys/net/bridge/bridge-n
 interface NetworkSnapshot {
   /** iptables-save per table (a table that does not exist reads as empty built-in chains). */
   rules: Map<string, string[]>;
-  /** With the nf_tables backend: the tables that existed (dockerd creates them, empty policy aside). */
+  /** With the nf_tables backend, the ip tables that existed: dockerd creates filter and nat where they do not. */
   nftTables: Set<string> | undefined;
   sysctls: Map<string, string>;
 }
