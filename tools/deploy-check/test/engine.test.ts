@@ -10,7 +10,7 @@
  * docker-compose and debootstrap for it); it costs about 5 minutes on a fresh machine.
  * CLOUDVARS_ENGINE_SKIP=<reason> skips it (.ci/run's second pass does). Its SIGKILL failover
  * check used to fail (2-3 of 60 handshakes got 502/504 through nginx right after the kill);
- * the nginx config's fresh upstream pass fixed that (README "Running it for real").
+ * the nginx config's fresh upstream pass fixed that (README "What running it for real found").
  */
 import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
