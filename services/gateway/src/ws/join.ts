@@ -7,6 +7,7 @@
  */
 import { storedText, type Handshake } from '@cloudvars/protocol';
 import { toError, type JoinOutcome, type JoinRefusal, type RoomSnapshot } from '@cloudvars/rooms';
+import { joinLimits } from '../policy/room-limits.ts';
 import { Membership, type MemberHost } from './membership.ts';
 import type { SessionContext } from './session-context.ts';
 
@@ -60,6 +61,8 @@ export async function joinRoom(context: SessionContext, host: JoiningHost, hands
       variables: handshake.variables,
       address: host.address,
       mayCreate: room.epoch !== null || reserved,
+      // The project's room capacity, variables and bytes, as its policy is now (none: the engine's).
+      ...joinLimits(context.policies.get(handshake.room)),
     });
   } catch (error) {
     // The store may still admit the client after we gave up waiting: take it back. The

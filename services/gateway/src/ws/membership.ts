@@ -15,6 +15,7 @@
 import { CloseCode, type DeleteRequest, type Dialect, type RenameRequest, type SetRequest } from '@cloudvars/protocol';
 import type { ChangeRefusal, ChangeResult, Lease, RoomSnapshot } from '@cloudvars/rooms';
 import { breaksRange, refusedChange, storeChecks } from '../policy/policy.ts';
+import { setRate, type SetRate } from '../policy/room-limits.ts';
 import type { ClientPolicy } from './client-policy.ts';
 import type { EventText } from './event-text.ts';
 import type { Outbox } from './outbox.ts';
@@ -35,6 +36,8 @@ export interface MemberHost {
   /** Closes the connection for a reason that is not the client's fault. */
   close(code: number, reason: string): void;
   log(level: 'info' | 'warn' | 'error', fields: object, message: string): void;
+  /** A client whose every frame counts against the rate (2020 clients): the rate is now this one. */
+  frameRateChanged(rate: SetRate): void;
 }
 
 /**
@@ -97,7 +100,21 @@ export class Membership implements RoomMember {
   private waitingWrites(): WaitingWrites | null {
     if (this.waiting !== null || !this.host.policy.setsWaitOverRate) return this.waiting;
     const { config } = this.context;
-    return (this.waiting = new WaitingWrites(config.rateLimitPerSecond, config.rateLimitBurst, config.maxVariables, (variable, value) => this.store(variable, value)));
+    // The room's policy then in force; a later change retunes it (rateChanged).
+    const policy = this.context.policies.get(this.room.name);
+    const { perSecond, burst } = setRate(config, policy);
+    const maxWaiting = policy?.limits?.maxVariables ?? config.maxVariables;
+    return (this.waiting = new WaitingWrites(perSecond, burst, maxWaiting, (variable, value) => this.store(variable, value)));
+  }
+
+  /**
+   * The room's set rate changed (its policy was put or deleted, on any pod): it applies to
+   * this client from its next set on, without a reconnection. Today's clients' sets wait
+   * for it; a 2020 client's frames count against it.
+   */
+  rateChanged(rate: SetRate): void {
+    if (this.host.policy.setsWaitOverRate) this.waiting?.retune(rate.perSecond, rate.burst);
+    else this.host.frameRateChanged(rate);
   }
 
   get id(): string {
@@ -135,6 +152,9 @@ export class Membership implements RoomMember {
       if (onlyThese === null || onlyThese.has(name)) messages.push(dialect.encodeSet(name, value));
     }
     this.host.outbox.sendSnapshot(messages, names);
+    // A 2020 client's frames were counted at the global rate until it was in the room.
+    const policy = this.context.policies.get(this.room.name);
+    if (policy?.limits?.setsPerSecond !== undefined) this.rateChanged(setRate(this.context.config, policy));
     // A resync that read the room after our snapshot was taken skipped us: apply it now.
     const resync = early.resync;
     if (resync !== null && resyncIsNewer(resync, snapshot)) {

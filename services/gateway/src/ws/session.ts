@@ -7,18 +7,19 @@
 import {
   CloseCode,
   parseFrame,
-  parseHandshakeFrame,
   type ClientMessage,
   type Dialect,
   type Handshake,
   type MessageSink,
   type ProtocolError,
+  type ProtocolLimits,
 } from '@cloudvars/protocol';
 import type { JoinRefusal, Lease } from '@cloudvars/rooms';
 import { WebSocket } from 'ws';
 import { closeCodeLabel } from '../metrics.ts';
 import type { Visitor } from '../hook/handshake-hook.ts';
 import { blockingPolicy } from '../policy/enforce.ts';
+import { parseHandshakeForRoom, roomProtocolLimits, type SetRate } from '../policy/room-limits.ts';
 import { CLOSE_GRACE_MS, closeSocket } from './close-socket.ts';
 import { policyFor, type ClientPolicy } from './client-policy.ts';
 import { HeldMessages } from './held-messages.ts';
@@ -241,7 +242,8 @@ export class Session implements JoiningHost, OutboxOwner, MessageSink, Pausable 
   }
 
   private onHandshakeFrame(text: string): void {
-    const parsed = parseHandshakeFrame(text, this.context.protocolLimits);
+    // By the limits of the room it names (its policy's, else the global ones).
+    const parsed = parseHandshakeForRoom(text, this.context.protocolLimits, this.context.policies);
     if (!parsed.ok) {
       this.refuse(parsed.error);
       return;
@@ -255,7 +257,8 @@ export class Session implements JoiningHost, OutboxOwner, MessageSink, Pausable 
     }
     const { handshake, rest } = parsed.value;
     const declared = handshake.variables === null ? null : new Set(handshake.variables.map(([name]) => name));
-    this.held = new HeldMessages(this.speaks, this.context.protocolLimits, declared, this.context.config.maxVariables + HELD_BEYOND_VARIABLES);
+    const limits = this.limitsOf(handshake.room);
+    this.held = new HeldMessages(this.speaks, limits, declared, limits.maxVariables + HELD_BEYOND_VARIABLES);
     this.clearHandshakeTimer();
     this.state = 'joining';
     // A scratch first frame may carry sets after the handshake: they wait for the join.
@@ -400,8 +403,19 @@ export class Session implements JoiningHost, OutboxOwner, MessageSink, Pausable 
 
   /** A frame of the joined client: every message in it, in order, until one fails. */
   private onFrame(text: string): void {
-    const error = parseFrame(text, this.dialect, this.context.protocolLimits, this);
+    const error = parseFrame(text, this.dialect, this.limitsOf(this.membership?.room.name), this);
     if (error !== null) this.refuse(error);
+  }
+
+  /** What the room's values may be, as its policy is now (policy/room-limits.ts): the global limits for a room without one. */
+  private limitsOf(room: string | undefined): ProtocolLimits {
+    const global = this.context.protocolLimits;
+    return room === undefined ? global : roomProtocolLimits(global, this.context.policies.get(room));
+  }
+
+  /** MemberHost: the room's policy changed the set rate, which a 2020 client's frames count against. */
+  frameRateChanged(rate: SetRate): void {
+    if (this.treatment?.setsWaitOverRate === false) this.bucket.retune(rate.perSecond, rate.burst);
   }
 
   /** MessageSink: one message of a frame. False stops reading the frame (the session is closing). */
