@@ -175,9 +175,8 @@ export function createRedisStore(options: RedisStoreOptions): RoomStore {
   }
 
   function set(room: string, origin: string, variable: string, value: string, setOptions: SetOptions = {}): Promise<SetResult> {
-    const gate = ledger.gate(setOptions.address);
-    // Nearly always known at once: no extra await on the set path (stored-bytes.ts).
-    return typeof gate === 'string' ? setGated(room, origin, variable, value, setOptions, gate) : gate.then((known) => setGated(room, origin, variable, value, setOptions, known));
+    // Nearly always issued at once: no extra await on the set path (stored-bytes.ts).
+    return ledger.inOrder(origin, setOptions.address, (gate) => setGated(room, origin, variable, value, setOptions, gate));
   }
 
   async function setGated(room: string, origin: string, variable: string, value: string, setOptions: SetOptions, gate: LedgerGate): Promise<SetResult> {
@@ -191,16 +190,20 @@ export function createRedisStore(options: RedisStoreOptions): RoomStore {
     return reply.result;
   }
 
-  async function rename(room: string, origin: string, variable: string, newName: string, changeOptions: ChangeOptions = {}): Promise<ChangeResult> {
+  function rename(room: string, origin: string, variable: string, newName: string, changeOptions: ChangeOptions = {}): Promise<ChangeResult> {
+    return ledger.inOrder(origin, changeOptions.address, (gate) => renameGated(room, origin, variable, newName, changeOptions, gate));
+  }
+
+  async function renameGated(room: string, origin: string, variable: string, newName: string, changeOptions: ChangeOptions, gate: LedgerGate): Promise<ChangeResult> {
     const user = changeOptions.user ?? '';
-    const gate = await ledger.gate(changeOptions.address);
     const reply = await scripts.rename(...keysOf(room), now(), origin, variable, newName, sharded, limits.maxRoomBytes, user, logLength, LOG_NAME_BYTES, limits.roomTtlMs, gate, ROOM_BASE_BYTES, LOG_ENTRY_BASE_BYTES);
     if (reply.charge > 0 && changeOptions.address !== undefined) ledger.charge(changeOptions.address, room, reply.charge);
     return reply.result;
   }
 
   function remove(room: string, origin: string, variable: string, changeOptions: ChangeOptions = {}): Promise<ChangeResult> {
-    return scripts.delete(...keysOf(room), now(), origin, variable, sharded, changeOptions.user ?? '', logLength, limits.roomTtlMs, LOG_NAME_BYTES);
+    // A delete grows nothing (no gate), but keeps its place behind the connection's waiting changes.
+    return ledger.inOrder(origin, undefined, () => scripts.delete(...keysOf(room), now(), origin, variable, sharded, changeOptions.user ?? '', logLength, limits.roomTtlMs, LOG_NAME_BYTES));
   }
 
   function log(room: string, limit: number): Promise<readonly LogEntry[] | null> {

@@ -21,6 +21,8 @@ import { LEDGER_PRUNE_PER_CALL } from '../stored-bytes.ts';
 import { ledgerKeys } from './keys.ts';
 import type { Scripts } from './scripts.ts';
 
+const noop = (): void => undefined;
+
 /** What set.lua takes for the setter's ledger: not charged, may grow, at its bound. */
 export type LedgerGate = '' | '0' | '1';
 
@@ -54,11 +56,46 @@ export class RedisLedger {
   private readonly known = new Map<string, Known>();
   /** Connection id -> when its renewal last touched its entry (localNow()). */
   private readonly touchedAt = new Map<string, number>();
+  /** Connection id -> the last of its changes waiting for a read of its address's total (inOrder). */
+  private readonly waiting = new Map<string, Promise<void>>();
 
   constructor(private readonly options: RedisLedgerOptions) {}
 
   private get limit(): number {
     return this.options.limits.maxStoredBytesPerAddress ?? 0;
+  }
+
+  /**
+   * Issues one change of connection `origin` (a set, rename or delete) with the gate of its
+   * `address`: at once when this pod knows the total and none of the connection's changes is
+   * waiting, else after the read and behind the connection's earlier changes. A connection's
+   * changes reach Redis in the order it sent them: a later set or delete overtaking a set
+   * that waited for a read would leave the room on the older value. A change waits for the
+   * one before it to be issued (`change` sends its script synchronously), not answered.
+   */
+  inOrder<T>(origin: string, address: string | undefined, change: (gate: LedgerGate) => Promise<T>): Promise<T> {
+    const before = this.waiting.get(origin);
+    if (before === undefined) {
+      const gate = this.gate(address);
+      if (typeof gate === 'string') return change(gate);
+      return this.enqueue(origin, gate, change);
+    }
+    return this.enqueue(
+      origin,
+      before.then(() => this.gate(address)),
+      change,
+    );
+  }
+
+  private enqueue<T>(origin: string, gate: Promise<LedgerGate>, change: (gate: LedgerGate) => Promise<T>): Promise<T> {
+    // Wrapped, so that `issued` settles once the change is sent rather than adopting its answer.
+    const issued = gate.then((known) => ({ answer: change(known) }));
+    const link = issued.then(noop, noop);
+    this.waiting.set(origin, link);
+    void link.then(() => {
+      if (this.waiting.get(origin) === link) this.waiting.delete(origin);
+    });
+    return issued.then(({ answer }) => answer);
   }
 
   /** What set.lua must be told for a set from `address`: at once, or after re-reading a stale total. */

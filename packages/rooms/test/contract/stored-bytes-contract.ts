@@ -148,4 +148,23 @@ export function storedBytesContract(world: MakeWorld): void {
     await store.join(joinRequest(later, 'c-later', 'pupil', null, SCHOOL));
     expect(await store.set(later, 'c-later', 'x', '1', { create: true, address: SCHOOL })).toEqual(applied);
   });
+
+  it('keeps a connection\'s changes in the order it sent them when its first set waits for the address\'s total', async () => {
+    const w = await world({ maxStoredBytesPerAddress: 1_000_000, logLength: 0 });
+    // Pod 1 has never seen the address: on Redis its first set waits for a read of the total.
+    const { store } = w.pods[1];
+    const room = freshRoom();
+    const conn = `c-${room}`;
+    await store.join(joinRequest(room, conn, 'pupil', null, SCHOOL));
+    // Sent one after another without waiting, as a socket's frames are handled.
+    const sent = [
+      store.set(room, conn, 'x', '1', { create: true, address: SCHOOL }),
+      store.set(room, conn, 'y', '1', { create: true, address: SCHOOL }),
+      store.delete(room, conn, 'x', {}),
+      store.rename(room, conn, 'y', 'z', { address: SCHOOL }),
+      store.set(room, conn, 'z', '2', { address: SCHOOL }),
+    ];
+    await Promise.all(sent);
+    expect((await store.snapshot(room))?.variables).toEqual([['z', '2']]);
+  });
 }
