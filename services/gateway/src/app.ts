@@ -23,7 +23,7 @@ import { Readiness } from './readiness.ts';
 import { Connections } from './ws/connections.ts';
 import { FlushScheduler } from './ws/outbox.ts';
 import { StorePressure } from './ws/store-pressure.ts';
-import { RoomHub } from './ws/room-hub.ts';
+import { RoomHub } from './hub/room-hub.ts';
 
 export interface AppDeps {
   readonly config: Config;
@@ -86,6 +86,7 @@ export async function buildApp(deps: AppDeps): Promise<Gateway> {
   const log = app.log;
   const metrics = deps.metrics ?? createMetrics();
   const hub = new RoomHub({ engine, metrics, log, lingerMs: config.roomLingerMs });
+  engine.bus.listen(hub);
   const scheduler = new FlushScheduler(config.sendBufferLimitBytes, config.slowConsumerTimeoutMs, config.flushIntervalMs);
   const pressure = new StorePressure(config.maxStoreCallsInFlight, () => metrics.readPauses.inc());
   observe(metrics.registry, 'cloudvars_store_calls_in_flight', "Clients' changes waiting for the store's answer.", () => pressure.inFlight);

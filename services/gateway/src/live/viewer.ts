@@ -20,9 +20,9 @@ import { CloseCode } from '@cloudvars/protocol';
 import type { RoomSnapshot } from '@cloudvars/rooms';
 import { WebSocket } from 'ws';
 import type { UnsentDataHolder } from '../pod-send-budget.ts';
-import { CLOSE_GRACE_MS, closeSocket } from '../ws/close-socket.ts';
-import type { EventText } from '../ws/event-text.ts';
-import { resyncIsNewer, type LocalRoom, type Resync, type RoomMember } from '../ws/room-hub.ts';
+import { CLOSE_GRACE_MS, closeSocket } from '../sockets/close-socket.ts';
+import type { EventText } from '../hub/event-text.ts';
+import { resyncIsNewer, type LocalRoom, type Resync, type RoomMember } from '../hub/room-hub.ts';
 
 /** What a viewer needs from the pod's registry of viewers. */
 export interface ViewerHost {
@@ -105,7 +105,7 @@ export class LiveViewer implements RoomMember, UnsentDataHolder {
     const event = text.event;
     if (event.epoch !== this.epoch || event.seq <= this.floor) return;
     if (event.type === 'room-deleted') {
-      this.close(LIVE_CLOSE.roomDeleted, 'room-deleted');
+      this.close(CloseCode.RoomDeleted, 'room-deleted');
       return;
     }
     this.host.changed(this.room.name);
@@ -186,7 +186,7 @@ export class LiveViewer implements RoomMember, UnsentDataHolder {
       return;
     }
     if (this.overLimitSince === 0) this.overLimitSince = now;
-    else if (now - this.overLimitSince >= this.host.slowReaderTimeoutMs) this.close(LIVE_CLOSE.slowReader, 'slow-reader');
+    else if (now - this.overLimitSince >= this.host.slowReaderTimeoutMs) this.close(CloseCode.SlowConsumer, 'slow-reader');
   }
 
   /** Bytes written to the page that it has not read yet (PodSendBudget counts them with the clients'). */
@@ -196,7 +196,7 @@ export class LiveViewer implements RoomMember, UnsentDataHolder {
 
   /** The pod's unsent data is over SEND_BUFFER_POD_LIMIT_BYTES and this page holds among the most. */
   dropForPodLimit(): void {
-    if (this.isOpen) this.close(LIVE_CLOSE.slowReader, 'pod-send-buffer-full');
+    if (this.isOpen) this.close(CloseCode.SlowConsumer, 'pod-send-buffer-full');
   }
 
   /** Ping round (`payload` is the round's, shared by every viewer): drop a page that did not answer the previous ping. */
@@ -220,21 +220,13 @@ export class LiveViewer implements RoomMember, UnsentDataHolder {
 }
 
 /**
- * How a live subscription ends, for the page (README, "The live room page"): the clients'
- * codes from the protocol's one table where a page ends for the same reason; 4404 and 1003
- * are the page's own.
+ * The two close codes that are the live page's own (README, "The live room page"); a page
+ * that ends for a client's reason closes with the client's code from the protocol's table
+ * (CloseCode: RoomDeleted, SlowConsumer, InternalError, ServiceRestart).
  */
-export const LIVE_CLOSE = {
+export const LiveClose = {
   /** The room does not exist: the page says so and tries again later. */
-  missing: 4404,
-  /** An operator deleted the room (as for clients). */
-  roomDeleted: CloseCode.RoomDeleted,
-  /** The page sent something: a live subscription is read-only. */
-  readOnly: 1003,
-  /** The page did not read what it was sent. */
-  slowReader: CloseCode.SlowConsumer,
-  /** The pod could not read the room (the store failed). */
-  storeFailed: CloseCode.InternalError,
-  /** The pod is draining. */
-  draining: CloseCode.ServiceRestart,
+  NoSuchRoom: 4404,
+  /** The page sent something: a live subscription is read-only (standard "unsupported data"). */
+  ReadOnly: 1003,
 } as const;

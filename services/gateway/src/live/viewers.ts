@@ -7,18 +7,18 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
-import { readStoredValue, typedVariables } from '@cloudvars/protocol';
+import { CloseCode, readStoredValue, typedVariables } from '@cloudvars/protocol';
 import type { RoomEngine, RoomSnapshot } from '@cloudvars/rooms';
 import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
 import { logAsText } from '../api/log-text.ts';
 import type { UnsentDataHolders } from '../pod-send-budget.ts';
 import type { Config } from '../config.ts';
-import type { EventText } from '../ws/event-text.ts';
-import type { LocalRoom, RoomHub } from '../ws/room-hub.ts';
-import { CLOSE_GRACE_MS, closeSocket } from '../ws/close-socket.ts';
-import { clientSocketErrorListener, releaseUpgrade } from '../ws/socket-errors.ts';
-import { LIVE_CLOSE, LiveViewer, type ViewerHost } from './viewer.ts';
+import type { EventText } from '../hub/event-text.ts';
+import type { LocalRoom, RoomHub } from '../hub/room-hub.ts';
+import { CLOSE_GRACE_MS, closeSocket } from '../sockets/close-socket.ts';
+import { clientSocketErrorListener, releaseUpgrade } from '../sockets/socket-errors.ts';
+import { LiveClose, LiveViewer, type ViewerHost } from './viewer.ts';
 import type { Counter, Gauge } from 'prom-client';
 
 /** Every room's status is read again this often while it has viewers (clients come and go without events). */
@@ -137,7 +137,7 @@ export class LiveViewers implements ViewerHost, UnsentDataHolders {
     const { hub, engine, log } = this.options;
     // Admitted before the drain began, upgraded after closeAll() went through the viewers.
     if (this.stopped) {
-      closeSocket(socket, LIVE_CLOSE.draining, 'draining', CLOSE_GRACE_MS);
+      closeSocket(socket, CloseCode.ServiceRestart, 'draining', CLOSE_GRACE_MS);
       return;
     }
     const id = `live:${this.options.instanceId}:${(this.nextId++).toString(36)}`;
@@ -147,19 +147,19 @@ export class LiveViewers implements ViewerHost, UnsentDataHolders {
     socket.on('close', () => this.forget(viewer));
     socket.on('pong', (data) => viewer.pong(data));
     // Read-only: a page has nothing to say, and a set is not a viewer's to make.
-    socket.on('message', () => viewer.close(LIVE_CLOSE.readOnly, 'read-only'));
+    socket.on('message', () => viewer.close(LiveClose.ReadOnly, 'read-only'));
     let snapshot: RoomSnapshot | null;
     try {
       await viewer.room.subscribed;
       snapshot = await engine.store.snapshot(room);
     } catch (error) {
       log.error({ err: error, room }, 'live: could not read the room');
-      viewer.close(LIVE_CLOSE.storeFailed, 'store-failed');
+      viewer.close(CloseCode.InternalError, 'store-failed');
       return;
     }
     if (!viewer.isOpen) return;
     if (snapshot === null) {
-      viewer.close(LIVE_CLOSE.missing, 'no-such-room');
+      viewer.close(LiveClose.NoSuchRoom, 'no-such-room');
       return;
     }
     hub.joined(viewer.room, snapshot);
@@ -213,7 +213,7 @@ export class LiveViewers implements ViewerHost, UnsentDataHolders {
   }
 
   /** Drain or close: every page is told (it reconnects, to another pod) and nothing new is let in. */
-  closeAll(code: number = LIVE_CLOSE.draining, reason = 'draining'): void {
+  closeAll(code: number = CloseCode.ServiceRestart, reason = 'draining'): void {
     this.stopped = true;
     for (const viewer of [...this.viewers]) viewer.close(code, reason);
   }

@@ -3,7 +3,7 @@
  * (a blocked project is refused), at each client change (frozen, protected), and when a
  * policy changes (a block closes the room's clients already joined or joining here).
  */
-import type { RoomHub } from '../ws/room-hub.ts';
+import type { RoomHub } from '../hub/room-hub.ts';
 import { Membership } from '../ws/membership.ts';
 import type { PolicyBook } from './policy-book.ts';
 import type { ProjectPolicy } from './policy.ts';

@@ -8,7 +8,7 @@ import { CloseCode } from '@cloudvars/protocol';
 import type { Lease } from '@cloudvars/rooms';
 import type { WebSocket } from 'ws';
 import type { UpgradeRefusal } from './admission.ts';
-import { REFUSAL_GRACE_MS, closeSocket } from './close-socket.ts';
+import { REFUSAL_GRACE_MS, closeSocket } from '../sockets/close-socket.ts';
 import type { UnsentDataHolders } from '../pod-send-budget.ts';
 import type { Visitor } from '../hook/handshake-hook.ts';
 import { Session } from './session.ts';

@@ -16,10 +16,10 @@ import { CloseCode, type DeleteRequest, type Dialect, type RenameRequest, type S
 import type { ChangeRefusal, ChangeResult, Lease, RoomSnapshot } from '@cloudvars/rooms';
 import { breaksRange, refusedChange, storeChecks } from '../policy/policy.ts';
 import type { ClientPolicy } from './client-policy.ts';
-import type { EventText } from './event-text.ts';
+import type { EventText } from '../hub/event-text.ts';
 import type { Outbox } from './outbox.ts';
 import { OwnWrites } from './own-writes.ts';
-import { resyncIsNewer, type LocalRoom, type Resync, type RoomMember } from './room-hub.ts';
+import { resyncIsNewer, type LocalRoom, type Resync, type RoomMember } from '../hub/room-hub.ts';
 import type { SessionContext } from './session-context.ts';
 import { WaitingWrites } from './waiting-writes.ts';
 

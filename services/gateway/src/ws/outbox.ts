@@ -6,6 +6,7 @@
  * pending value per variable (DESIGN.md invariant 6: bounded memory per client).
  */
 
+import { joinFrame } from '@cloudvars/protocol';
 import { WebSocket } from 'ws';
 import { CROSSING_WINDOW_MS } from './own-writes.ts';
 
@@ -61,7 +62,7 @@ class LastFrame {
   build(pending: ReadonlyMap<string, string>): Buffer {
     const messages = [...pending.values()];
     this.messages = messages;
-    this.bytes = Buffer.from(messages.length === 1 ? (messages[0] as string) : messages.join('\n'));
+    this.bytes = Buffer.from(joinFrame(messages));
     return this.bytes;
   }
 
@@ -123,7 +124,7 @@ export class Outbox {
    */
   sendSnapshot(messages: readonly string[], names: ReadonlySet<string>): void {
     if (messages.length === 0 || this.sink.readyState !== WebSocket.OPEN) return;
-    this.sink.send(messages.join('\n'), TEXT_FRAME);
+    this.sink.send(joinFrame(messages), TEXT_FRAME);
     this.snapshotAt = performance.now();
     this.lastFrameTick = this.scheduler.tickNow();
     this.snapshotNames = names;

@@ -6,7 +6,7 @@ import type { GatewayMetrics } from '../metrics.ts';
 import type { HandshakeHook } from '../hook/handshake-hook.ts';
 import type { PolicyBook } from '../policy/policy-book.ts';
 import type { FlushScheduler } from './outbox.ts';
-import type { RoomHub } from './room-hub.ts';
+import type { RoomHub } from '../hub/room-hub.ts';
 import type { Session } from './session.ts';
 import type { StorePressure } from './store-pressure.ts';
 

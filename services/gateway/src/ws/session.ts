@@ -19,7 +19,7 @@ import { WebSocket } from 'ws';
 import { closeCodeLabel } from '../metrics.ts';
 import type { Visitor } from '../hook/handshake-hook.ts';
 import { blockingPolicy } from '../policy/enforce.ts';
-import { CLOSE_GRACE_MS, closeSocket } from './close-socket.ts';
+import { CLOSE_GRACE_MS, closeSocket } from '../sockets/close-socket.ts';
 import { policyFor, type ClientPolicy } from './client-policy.ts';
 import { HeldMessages } from './held-messages.ts';
 import { joinRoom, type JoiningHost } from './join.ts';
