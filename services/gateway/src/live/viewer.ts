@@ -3,9 +3,8 @@
  * events in store order, from whichever pod made them) that is not a member of the room in
  * the store: it holds no lease, counts toward no room size, and cannot change anything.
  *
- * Like a client's membership (ws/membership.ts), it holds the events the hub delivers until
- * its snapshot is known, then shows only those after the snapshot's seq; a resync sends the
- * room whole again (one that lands while its snapshot is being read is kept, and sent
+ * Like a client's view (ws/member-view.ts), its join is gap-free (hub/join-gate.ts): a resync
+ * sends the room whole again (one that lands while its snapshot is being read is sent
  * instead of that snapshot when it is newer). Like a client's session, it is closed with a
  * grace period (then ended), only a pong echoing its last ping keeps it, and a page whose
  * unsent data stays large is closed (1008).
@@ -22,7 +21,8 @@ import { WebSocket } from 'ws';
 import type { UnsentDataHolder } from '../pod-send-budget.ts';
 import { CLOSE_GRACE_MS, closeSocket } from '../sockets/close-socket.ts';
 import type { EventText } from '../hub/event-text.ts';
-import { resyncIsNewer, type LocalRoom, type Resync, type RoomMember } from '../hub/room-hub.ts';
+import { JoinGate } from '../hub/join-gate.ts';
+import type { LocalRoom, Resync } from '../hub/room-hub.ts';
 
 /** What a viewer needs from the pod's registry of viewers. */
 export interface ViewerHost {
@@ -44,18 +44,7 @@ export interface ViewerHost {
   readonly slowReaderTimeoutMs: number;
 }
 
-/** What arrived before the viewer's snapshot was known. */
-interface Early {
-  readonly events: EventText[];
-  /** The latest resync the hub delivered meanwhile. */
-  resync: Resync | null;
-}
-
-export class LiveViewer implements RoomMember, UnsentDataHolder {
-  /** Non-null until `start()`: the snapshot is not known yet. */
-  private early: Early | null = { events: [], resync: null };
-  private epoch = '';
-  private floor = 0;
+export class LiveViewer extends JoinGate implements UnsentDataHolder {
   /** The last status text sent, so an unchanged status is not sent again. */
   statusSent: string | null = null;
   /**
@@ -77,10 +66,8 @@ export class LiveViewer implements RoomMember, UnsentDataHolder {
     readonly room: LocalRoom,
     readonly address: string,
     private readonly host: ViewerHost,
-  ) {}
-
-  get isJoined(): boolean {
-    return this.early === null;
+  ) {
+    super();
   }
 
   get isOpen(): boolean {
@@ -89,22 +76,14 @@ export class LiveViewer implements RoomMember, UnsentDataHolder {
 
   /** The room's state when the subscription began: send it, then what arrived meanwhile. */
   start(snapshot: RoomSnapshot): void {
-    const early = this.early ?? { events: [], resync: null };
-    this.early = null;
+    const { events, newerResync } = this.open(snapshot);
     // A resync that landed during the read and is newer: the page gets that one.
-    const shown = early.resync !== null && resyncIsNewer(early.resync, snapshot) ? early.resync.snapshot : snapshot;
-    this.showSnapshot(shown);
-    for (const text of early.events) this.deliver(text);
+    this.showSnapshot(newerResync?.snapshot ?? snapshot);
+    this.replay(events);
   }
 
-  deliver(text: EventText): void {
-    if (this.early !== null) {
-      this.early.events.push(text);
-      return;
-    }
-    const event = text.event;
-    if (event.epoch !== this.epoch || event.seq <= this.floor) return;
-    if (event.type === 'room-deleted') {
+  protected show(text: EventText): void {
+    if (text.event.type === 'room-deleted') {
       this.close(CloseCode.RoomDeleted, 'room-deleted');
       return;
     }
@@ -118,19 +97,14 @@ export class LiveViewer implements RoomMember, UnsentDataHolder {
     if (json !== null) this.send(json);
   }
 
-  resynced(resync: Resync): void {
-    if (this.early !== null) {
-      this.early.resync = resync; // start() shows it if it is newer than the viewer's own read
-      return;
-    }
+  protected showResync(resync: Resync): void {
     this.showSnapshot(resync.snapshot);
     this.host.changed(this.room.name);
   }
 
   /** The page's view starts again from `snapshot` (unless it is behind: then once it has read its backlog). */
   private showSnapshot(snapshot: RoomSnapshot): void {
-    this.epoch = snapshot.epoch;
-    this.floor = snapshot.seq;
+    this.moveTo(snapshot.epoch, snapshot.seq);
     if (this.write(this.host.snapshotText(this.room.name, snapshot))) this.behind = false;
   }
 

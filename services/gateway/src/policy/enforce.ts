@@ -4,7 +4,7 @@
  * policy changes (a block closes the room's clients already joined or joining here).
  */
 import type { RoomHub } from '../hub/room-hub.ts';
-import { Membership } from '../ws/membership.ts';
+import { MemberView } from '../ws/member-view.ts';
 import type { PolicyBook } from './policy-book.ts';
 import type { ProjectPolicy } from './policy.ts';
 
@@ -32,6 +32,6 @@ export async function blockingPolicy(book: PolicyBook, room: string): Promise<Pr
 export function enforceOnChange(hub: RoomHub): (room: string, policy: ProjectPolicy | null) => void {
   return (room, policy) => {
     if (policy?.blocked !== true) return;
-    for (const member of hub.membersOf(room)) if (member instanceof Membership) member.blocked(policy.reason ?? '');
+    for (const member of hub.membersOf(room)) if (member instanceof MemberView) member.blocked(policy.reason ?? '');
   };
 }

@@ -11,8 +11,8 @@ import type { UpgradeRefusal } from './admission.ts';
 import { REFUSAL_GRACE_MS, closeSocket } from '../sockets/close-socket.ts';
 import type { UnsentDataHolders } from '../pod-send-budget.ts';
 import type { Visitor } from '../hook/handshake-hook.ts';
-import { Session } from './session.ts';
-import type { SessionContext } from './session-context.ts';
+import type { ClientServices } from './client-services.ts';
+import { Session, type ClientRegistry, type SessionContext } from './session.ts';
 
 /** Between two drain batches, so the other pods are not hit by every reconnect at once. */
 const DRAIN_BATCH_PAUSE_MS = 20;
@@ -39,7 +39,7 @@ const PING_PAYLOAD_BYTES = 8;
 
 const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-export class Connections implements UnsentDataHolders {
+export class Connections implements ClientRegistry, UnsentDataHolders {
   private readonly sessions = new Set<Session>();
   private nextId = 0;
   private readonly pingTimer: NodeJS.Timeout;
@@ -60,17 +60,14 @@ export class Connections implements UnsentDataHolders {
   private readonly sessionContext: SessionContext;
 
   constructor(
-    context: Omit<SessionContext, 'forget'>,
+    services: ClientServices,
     /** Unique per process: connection ids must never repeat across the cluster. */
     private readonly instanceId: string,
   ) {
-    this.sessionContext = {
-      ...context,
-      forget: (closed, leaving) => this.forget(closed, leaving),
-    };
-    this.pingTimer = setInterval(() => this.pingAll(), context.config.pingIntervalMs);
+    this.sessionContext = { ...services, registry: this };
+    this.pingTimer = setInterval(() => this.pingAll(), services.config.pingIntervalMs);
     this.pingTimer.unref();
-    this.leaseTimer = setInterval(() => this.renewLeases(), Math.max(1, Math.floor(context.config.leaseTtlMs / RENEWALS_PER_TTL / RENEWAL_SLICES)));
+    this.leaseTimer = setInterval(() => this.renewLeases(), Math.max(1, Math.floor(services.config.leaseTtlMs / RENEWALS_PER_TTL / RENEWAL_SLICES)));
     this.leaseTimer.unref();
     this.backlogTimer = setInterval(() => this.sweepBacklogs(), BACKLOG_SWEEP_MS);
     this.backlogTimer.unref();
@@ -146,7 +143,8 @@ export class Connections implements UnsentDataHolders {
     closeSocket(socket, CloseCode.RetryLater, reason, REFUSAL_GRACE_MS);
   }
 
-  private forget(session: Session, leaving: Promise<void> | null): void {
+  /** ClientRegistry. */
+  forget(session: Session, leaving: Promise<void> | null): void {
     if (!this.sessions.delete(session)) return;
     const fromAddress = (this.perAddress.get(session.address) ?? 1) - 1;
     if (fromAddress > 0) this.perAddress.set(session.address, fromAddress);

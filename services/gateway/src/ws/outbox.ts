@@ -33,11 +33,15 @@ function forgetOlderThan(sentAt: Map<string, number>, cutoff: number): void {
 /** A client over its send-buffer limit is looked at again after this pause. */
 const SLOW_CONSUMER_RETRY_MS = 100;
 
-export interface OutboxOwner {
-  /** Called when the socket's unsent data stays above the limit: the client is not reading. */
-  onSlowConsumer(): void;
-  /** Called with the number of messages written in one frame. */
-  onFrameSent(messages: number): void;
+/**
+ * Where the outbox reports what it saw on the socket: the client's socket end
+ * (client-socket.ts), below the outbox in the flow, never the session above it.
+ */
+export interface OutboxReports {
+  /** The socket's unsent data stayed above the limit: the client is not reading (close it). */
+  slowConsumer(): void;
+  /** A frame of `messages` messages was written. */
+  frameSent(messages: number): void;
 }
 
 /**
@@ -99,7 +103,7 @@ export class Outbox {
   constructor(
     private readonly sink: FrameSink,
     private readonly scheduler: FlushScheduler,
-    private readonly owner: OutboxOwner,
+    private readonly reports: OutboxReports,
   ) {}
 
   put(variable: string, message: string): void {
@@ -128,7 +132,7 @@ export class Outbox {
     this.snapshotAt = performance.now();
     this.lastFrameTick = this.scheduler.tickNow();
     this.snapshotNames = names;
-    this.owner.onFrameSent(messages.length);
+    this.reports.frameSent(messages.length);
   }
 
   /**
@@ -144,7 +148,7 @@ export class Outbox {
    * Whether the client keeps up with what it is sent: called at every flush and by the pod's
    * sweep every second, whether or not anything is pending (a client that stopped reading
    * may be sent nothing more). Once its unsent data stayed over the limit for the grace
-   * period, the owner is told (it closes the client). Returns the bytes still unsent.
+   * period, it is reported (the client is closed). Returns the bytes still unsent.
    */
   checkBacklog(now: number): number {
     const buffered = this.sink.bufferedAmount;
@@ -155,7 +159,7 @@ export class Outbox {
     if (this.overLimitSince === 0) this.overLimitSince = now;
     else if (now - this.overLimitSince >= this.scheduler.slowConsumerGraceMs) {
       this.release();
-      this.owner.onSlowConsumer();
+      this.reports.slowConsumer();
     }
     return buffered;
   }
@@ -179,7 +183,7 @@ export class Outbox {
     const sentAt = (this.sentAt ??= new Map());
     for (const variable of pending.keys()) sentAt.set(variable, now);
     if (sentAt.size > SENT_AT_PRUNE_SIZE) forgetOlderThan(sentAt, now - CROSSING_WINDOW_MS);
-    this.owner.onFrameSent(pending.size);
+    this.reports.frameSent(pending.size);
     this.release();
   }
 

@@ -1,0 +1,221 @@
+/**
+ * One joined client's changes to its room: each message the parser reads from the client
+ * (it is the parser's MessageSink) is checked (declared names, the project's policy, the
+ * set rate), then goes to the store; its event comes back through the bus like anyone's,
+ * to the client's view (member-view.ts). A refusal ends here: counted, or the client closed.
+ *
+ * - A 2020 client may change only what it declared: anything else is a protocol error (4000).
+ *   A Scratch 3 client's sets create variables (its dialect's `setsCreateVariables`), within
+ *   the room's limits.
+ * - Today's clients' sets beyond the rate wait for it (waiting-writes.ts), the newest value
+ *   per variable; 2020 clients were closed for their frames' rate before they got here.
+ */
+import { CloseCode, type ClientMessage, type DeleteRequest, type MessageSink, type RenameRequest, type SetRequest } from '@cloudvars/protocol';
+import type { ChangeRefusal, ChangeResult } from '@cloudvars/rooms';
+import { breaksRange, refusedChange, storeChecks } from '../policy/policy.ts';
+import type { ClientServices } from './client-services.ts';
+import type { MemberView } from './member-view.ts';
+import { WaitingWrites } from './waiting-writes.ts';
+
+/**
+ * Writes of one variable whose events have not come back. Beyond this the bus is not
+ * delivering (a deaf subscription): resync the room rather than let the list grow.
+ */
+const MAX_WRITES_IN_FLIGHT = 64;
+
+/** Refusals that mean this pod's view of the room is wrong: re-read it. */
+const STALE_VIEW: ReadonlySet<ChangeRefusal> = new Set(['unknown-room', 'unknown-variable']);
+
+export class MemberWrites implements MessageSink {
+  /**
+   * Sets beyond the rate, waiting for it (clients whose sets wait instead of closing). Made
+   * at the first set: an idle client keeps none.
+   */
+  private waiting: WaitingWrites | null = null;
+
+  constructor(
+    private readonly view: MemberView,
+    private readonly services: ClientServices,
+  ) {}
+
+  /** MessageSink: one message of a frame. False stops reading the frame (the connection is closing). */
+  onClientMessage(message: ClientMessage): boolean {
+    if (!this.view.client.isOpen) return false;
+    this.apply(message);
+    return this.view.client.isOpen;
+  }
+
+  /** One message of the joined client (or one it sent during its join, applied once it is in). */
+  apply(message: ClientMessage): void {
+    switch (message.kind) {
+      case 'handshake':
+        this.view.client.closeForMisbehaviour(CloseCode.Generic, 'second-handshake');
+        break;
+      case 'set':
+        this.set(message);
+        break;
+      case 'rename':
+        this.rename(message);
+        break;
+      case 'delete':
+        this.delete(message);
+        break;
+    }
+  }
+
+  /** The connection closed: nothing more goes to the store for it. */
+  stop(): void {
+    this.waiting?.clear();
+  }
+
+  /** The waiting writes of a client whose sets wait over the rate (made at its first set), else null. */
+  private waitingWrites(): WaitingWrites | null {
+    if (this.waiting !== null || !this.view.policy.setsWaitOverRate) return this.waiting;
+    const { config } = this.services;
+    return (this.waiting = new WaitingWrites(config.rateLimitPerSecond, config.rateLimitBurst, config.maxVariables, (variable, value) => this.store(variable, value)));
+  }
+
+  /** A set from the client: stored, and its event comes back through the bus like anyone's. */
+  private set(message: SetRequest): void {
+    if (!this.mayChange(message.variable)) return;
+    if (!message.valid) {
+      // PROTOCOL.md: an invalid value is ignored silently (and counted here).
+      this.ignored('invalid-value');
+      return;
+    }
+    const { variable, value } = message;
+    const { room, outbox, writes } = this.view;
+    const policy = this.services.policies.get(room.name);
+    if (policy !== null && breaksRange(policy, variable, value)) {
+      this.ignored('rule');
+      return;
+    }
+    outbox.drop(variable); // anything queued for it was ordered before this write
+    const now = performance.now();
+    const waiting = this.waitingWrites();
+    if (waiting?.has(variable) === true) {
+      waiting.replace(variable, value);
+      writes.replaced(variable, now, outbox.lastSent(variable));
+      this.ignored('superseded-while-waiting');
+      return;
+    }
+    if (writes.started(variable, now, outbox.lastSent(variable)) === MAX_WRITES_IN_FLIGHT) {
+      this.view.client.log('error', { room: room.name, variable, code: 'CV_ERR_EVENTS_NOT_RETURNING' }, 'own writes are not coming back from the bus; resyncing the room');
+      this.services.hub.resync(room);
+    }
+    if (waiting === null || waiting.admit()) {
+      this.store(variable, value);
+    } else if (!waiting.hold(variable, value)) {
+      this.abandonWrite(variable);
+      this.ignored('too-many-waiting');
+    }
+  }
+
+  private rename(message: RenameRequest): void {
+    if (!this.view.policy.appliesRename) {
+      this.ignored('rename-disabled');
+      return;
+    }
+    if (!this.mayChange(message.variable) || !this.withinRate()) return;
+    const { room, client, username } = this.view;
+    this.change('rename', message.variable, () => this.services.engine.store.rename(room.name, client.id, message.variable, message.newName, { user: username }));
+  }
+
+  private delete(message: DeleteRequest): void {
+    if (!this.view.policy.appliesDelete) {
+      this.ignored('delete-disabled');
+      return;
+    }
+    if (!this.mayChange(message.variable) || !this.withinRate()) return;
+    const { room, client, username } = this.view;
+    this.change('delete', message.variable, () => this.services.engine.store.delete(room.name, client.id, message.variable, { user: username }));
+  }
+
+  /**
+   * Renames and deletes (today's clients only) take from the sets' rate: one over it, or
+   * one while sets wait for the rate, is ignored and counted, since it cannot wait in line
+   * the way a set does (only sets are kept there, one value per variable).
+   */
+  private withinRate(): boolean {
+    if (this.waitingWrites()?.admit() !== false) return true;
+    this.ignored('rate-limited');
+    return false;
+  }
+
+  /** A 2020 client may only change what it declared: anything else is a protocol error. */
+  private mayChange(variable: string): boolean {
+    const declared = this.view.declared;
+    if (declared !== null && !declared.has(variable)) {
+      this.view.client.closeForMisbehaviour(CloseCode.Generic, 'unknown-variable');
+      return false;
+    }
+    const policy = this.services.policies.get(this.view.room.name);
+    const refusal = policy === null ? null : refusedChange(policy, variable);
+    if (refusal === null) return true;
+    this.ignored(refusal);
+    return false;
+  }
+
+  private store(variable: string, value: string): void {
+    const { room, client, username, dialect } = this.view;
+    const create = dialect.setsCreateVariables;
+    // Read when the set goes to the store (it may have waited for the rate): the policy then in force. No policy: no extra work.
+    const policy = this.services.policies.get(room.name);
+    const checks = policy === null ? null : storeChecks(policy, variable);
+    const { pressure, metrics } = this.services;
+    pressure.started();
+    this.services.engine.store
+      .set(room.name, client.id, variable, value, checks === null ? { create, user: username } : { create, user: username, ...checks })
+      .then(
+        (result) => {
+          pressure.settled();
+          if (result.ok) {
+            metrics.sets.inc();
+            return;
+          }
+          this.abandonWrite(variable);
+          this.refused('set', variable, result.reason);
+        },
+        (error: unknown) => {
+          pressure.settled();
+          client.log('error', { err: error, room: room.name }, 'set failed');
+          this.abandonWrite(variable);
+        },
+      )
+      .catch((error: unknown) => client.log('error', { err: error, code: 'CV_ERR_SET_HANDLING' }, 'handling a set result failed'));
+  }
+
+  private change(what: 'rename' | 'delete', variable: string, call: () => Promise<ChangeResult>): void {
+    const { pressure, metrics } = this.services;
+    pressure.started();
+    call()
+      .finally(() => pressure.settled())
+      .then((outcome) => {
+        if (outcome.ok) metrics.changes.inc({ type: what });
+        else this.refused(what, variable, outcome.reason);
+      })
+      .catch((error: unknown) => this.view.client.log('error', { err: error, room: this.view.room.name }, `${what} failed`));
+  }
+
+  /** The store refused a change: a view that disagrees with it is re-read; limits are counted. */
+  private refused(what: 'set' | 'rename' | 'delete', variable: string, reason: ChangeRefusal): void {
+    const { room, client } = this.view;
+    // Renaming or deleting a name that is gone is an ordinary race (two tabs deleting it).
+    if (STALE_VIEW.has(reason) && (what === 'set' || reason !== 'unknown-variable')) {
+      client.log('warn', { room: room.name, variable, reason }, `${what} refused by the store; resyncing the room`);
+      this.services.hub.resync(room);
+      return;
+    }
+    client.log('info', { room: room.name, variable, reason }, `${what} refused by the store`);
+    this.ignored(reason);
+  }
+
+  private ignored(reason: string): void {
+    this.services.metrics.changesIgnored.inc({ reason });
+  }
+
+  /** A write that will never come back as an event: show the client the mirror's value. */
+  private abandonWrite(variable: string): void {
+    if (this.view.writes.abandoned(variable)) this.view.showMirrored(variable);
+  }
+}
