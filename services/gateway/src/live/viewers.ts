@@ -1,11 +1,10 @@
 /**
- * The pod's live room page subscriptions: admission (per address and per pod), pings, the
- * sweep of their unsent data, one encoding of each event and snapshot for every viewer, and
+ * The pod's live room page subscriptions: admission (per address and per pod), their sockets
+ * (the pod's SocketRegistry for pages: pings, the sweep of their unsent data), one encoding of each event and snapshot for every viewer, and
  * each watched room's status (its clients across the cluster and its log's tail), read from
  * the engine every few seconds and soon after a change, once per room whatever the number of
  * viewers.
  */
-import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { CloseCode, readStoredValue, typedVariables } from '@cloudvars/protocol';
 import type { RoomEngine, RoomSnapshot } from '@cloudvars/rooms';
@@ -17,7 +16,9 @@ import type { Config } from '../config.ts';
 import type { EventText } from '../hub/event-text.ts';
 import type { LocalRoom, RoomHub } from '../hub/room-hub.ts';
 import { CLOSE_GRACE_MS, closeSocket } from '../sockets/close-socket.ts';
+import { AddressCounts } from '../sockets/address-counts.ts';
 import { clientSocketErrorListener, releaseUpgrade } from '../sockets/socket-errors.ts';
+import { SocketRegistry } from '../sockets/socket-registry.ts';
 import { LiveClose, LiveViewer, type ViewerHost } from './viewer.ts';
 import type { Counter, Gauge } from 'prom-client';
 
@@ -25,10 +26,6 @@ import type { Counter, Gauge } from 'prom-client';
 const STATUS_INTERVAL_MS = 2_000;
 /** After a change, the status (the log's tail) is read this soon, unless a read is due sooner. */
 const STATUS_AFTER_CHANGE_MS = 200;
-/** How often every page's unsent data is looked at (as every client's, ws/connections.ts). */
-const BACKLOG_SWEEP_MS = 1_000;
-/** Bytes of a ping's payload: random per round, so only a page that read the ping can answer it. */
-const PING_PAYLOAD_BYTES = 8;
 /** Log entries a page shows. */
 export const LIVE_LOG_TAIL = 20;
 
@@ -58,31 +55,26 @@ export interface ViewerRefusal {
 }
 
 export class LiveViewers implements ViewerHost, UnsentDataHolders {
-  private readonly viewers = new Set<LiveViewer>();
+  /** The open pages: their pings and the sweep of their unsent data are the registry's, as the clients' are. */
+  private readonly viewers: SocketRegistry<LiveViewer>;
   /**
    * Seats: subscriptions admitted, from their admission (before the upgrade) until their TCP
    * socket closes. MAX_LIVE_VIEWERS and LIVE_VIEWERS_PER_ADDRESS count these, not open
    * viewers: counting only once a socket was open let every upgrade admitted meanwhile through.
    */
-  private seats = 0;
-  private readonly seatsPerAddress = new Map<string, number>();
+  private readonly seats = new AddressCounts();
   private readonly watched = new Map<string, WatchedRoom>();
   private readonly eventTexts = new WeakMap<EventText, string | null>();
   private readonly snapshotTexts = new WeakMap<RoomSnapshot, string>();
   /** The latest room sent whole from a mirror, so the pages catching up at one seq share its text. */
   private readonly mirrorSnapshots = new WeakMap<LocalRoom, RoomSnapshot>();
-  private readonly pingTimer: NodeJS.Timeout;
-  private readonly backlogTimer: NodeJS.Timeout;
   private readonly onSocketError: (this: WebSocket, error: Error) => void;
   private nextId = 0;
   private stopped = false;
 
   constructor(private readonly options: LiveViewersOptions) {
     this.onSocketError = clientSocketErrorListener(options.clientErrors, options.log);
-    this.pingTimer = setInterval(() => this.pingAll(), options.config.pingIntervalMs);
-    this.pingTimer.unref();
-    this.backlogTimer = setInterval(() => this.sweepBacklogs(), BACKLOG_SWEEP_MS);
-    this.backlogTimer.unref();
+    this.viewers = new SocketRegistry(options.config.pingIntervalMs);
   }
 
   get sendBufferLimitBytes(): number {
@@ -109,16 +101,14 @@ export class LiveViewers implements ViewerHost, UnsentDataHolders {
   admit(address: string, tcp: Socket): ViewerRefusal | null {
     const { config } = this.options;
     if (this.stopped) return { status: 503, error: 'draining', message: 'this server is shutting down' };
-    if (this.seats >= config.maxLiveViewers) return { status: 503, error: 'too-many-viewers', message: 'this server has MAX_LIVE_VIEWERS live subscriptions' };
-    const held = this.seatsPerAddress.get(address) ?? 0;
-    if (held >= config.liveViewersPerAddress) {
+    if (this.seats.total >= config.maxLiveViewers) return { status: 503, error: 'too-many-viewers', message: 'this server has MAX_LIVE_VIEWERS live subscriptions' };
+    if (this.seats.of(address) >= config.liveViewersPerAddress) {
       return { status: 429, error: 'too-many-viewers-from-address', message: 'this address has LIVE_VIEWERS_PER_ADDRESS live subscriptions' };
     }
     // A socket already gone would never emit the 'close' that gives the seat back.
     if (tcp.destroyed) return { status: 503, error: 'connection-closed', message: 'the connection closed before its upgrade' };
-    this.seats++;
-    this.seatsPerAddress.set(address, held + 1);
-    this.options.gauge.set(this.seats);
+    this.seats.add(address);
+    this.options.gauge.set(this.seats.total);
     tcp.once('close', () => this.giveBack(address));
     return null;
   }
@@ -220,8 +210,7 @@ export class LiveViewers implements ViewerHost, UnsentDataHolders {
 
   stop(): void {
     this.closeAll();
-    clearInterval(this.pingTimer);
-    clearInterval(this.backlogTimer);
+    this.viewers.stop();
     for (const watched of this.watched.values()) if (watched.timer !== null) clearTimeout(watched.timer);
   }
 
@@ -236,11 +225,8 @@ export class LiveViewers implements ViewerHost, UnsentDataHolders {
   }
 
   private giveBack(address: string): void {
-    this.seats--;
-    const left = (this.seatsPerAddress.get(address) ?? 1) - 1;
-    if (left > 0) this.seatsPerAddress.set(address, left);
-    else this.seatsPerAddress.delete(address);
-    this.options.gauge.set(this.seats);
+    this.seats.remove(address);
+    this.options.gauge.set(this.seats.total);
   }
 
   private forget(viewer: LiveViewer): void {
@@ -289,17 +275,5 @@ export class LiveViewers implements ViewerHost, UnsentDataHolders {
       watched.reading = false;
     }
     if (this.watched.get(room) === watched) this.schedule(room, STATUS_INTERVAL_MS);
-  }
-
-  private pingAll(): void {
-    if (this.viewers.size === 0) return;
-    const payload = randomBytes(PING_PAYLOAD_BYTES);
-    for (const viewer of this.viewers) viewer.ping(payload);
-  }
-
-  /** A page that stopped reading is dropped even when its room is quiet (nothing more is sent to it). */
-  private sweepBacklogs(): void {
-    const now = Date.now();
-    for (const viewer of this.viewers) viewer.checkBacklog(now);
   }
 }
