@@ -18,33 +18,27 @@
 import { CloseCode } from '@cloudvars/protocol';
 import type { RoomSnapshot } from '@cloudvars/rooms';
 import { WebSocket } from 'ws';
-import type { UnsentDataHolder } from '../pod-send-budget.ts';
 import { CLOSE_GRACE_MS, closeSocket } from '../sockets/close-socket.ts';
 import type { EventText } from '../hub/event-text.ts';
 import { JoinGate } from '../hub/join-gate.ts';
 import type { LocalRoom, Resync } from '../hub/room-hub.ts';
+import type { RegisteredSocket } from '../sockets/socket-registry.ts';
+import type { PageTexts } from './page-texts.ts';
+import type { RoomStatus, StatusReader } from './room-status.ts';
 
-/** What a viewer needs from the pod's registry of viewers. */
-export interface ViewerHost {
-  /** The JSON text of an event for pages, made once per event for every viewer of the pod. */
-  eventText(text: EventText): string | null;
-  /** The JSON text of a room's variables for pages, made once per snapshot. */
-  snapshotText(room: string, snapshot: RoomSnapshot): string;
-  /**
-   * The room as the pod's mirror holds it now, when the mirror is current (every event it
-   * has delivered is in it); null while it is being read or re-read (a resync then brings
-   * the room to every member anyway).
-   */
-  mirrorSnapshot(room: LocalRoom): RoomSnapshot | null;
-  /** Something changed: the room's log tail is worth reading again soon. */
-  changed(room: string): void;
+/** What every page of the pod shares (built once by LiveViewers): pod services, none of which calls back into a page's owner. */
+export interface ViewerServices {
+  /** What pages are sent, encoded once per pod. */
+  readonly texts: PageTexts;
+  /** The rooms' status reads: told when something changed. */
+  readonly status: RoomStatus;
   /** A page's unsent data beyond this is too much (SEND_BUFFER_LIMIT_BYTES)... */
   readonly sendBufferLimitBytes: number;
   /** ...and it is closed once it stayed beyond it this long (SLOW_CONSUMER_TIMEOUT_MS). */
   readonly slowReaderTimeoutMs: number;
 }
 
-export class LiveViewer extends JoinGate implements UnsentDataHolder {
+export class LiveViewer extends JoinGate implements RegisteredSocket, StatusReader {
   /** The last status text sent, so an unchanged status is not sent again. */
   statusSent: string | null = null;
   /**
@@ -65,7 +59,7 @@ export class LiveViewer extends JoinGate implements UnsentDataHolder {
     readonly socket: WebSocket,
     readonly room: LocalRoom,
     readonly address: string,
-    private readonly host: ViewerHost,
+    private readonly services: ViewerServices,
   ) {
     super();
   }
@@ -87,25 +81,25 @@ export class LiveViewer extends JoinGate implements UnsentDataHolder {
       this.close(CloseCode.RoomDeleted, 'room-deleted');
       return;
     }
-    this.host.changed(this.room.name);
+    this.services.status.changed(this.room.name);
     // Behind: the mirror already holds this event, so the room sent whole covers it.
     if (this.behind) {
       this.catchUp();
       return;
     }
-    const json = this.host.eventText(text);
+    const json = this.services.texts.eventText(text);
     if (json !== null) this.send(json);
   }
 
   protected showResync(resync: Resync): void {
     this.showSnapshot(resync.snapshot);
-    this.host.changed(this.room.name);
+    this.services.status.changed(this.room.name);
   }
 
   /** The page's view starts again from `snapshot` (unless it is behind: then once it has read its backlog). */
   private showSnapshot(snapshot: RoomSnapshot): void {
     this.moveTo(snapshot.epoch, snapshot.seq);
-    if (this.write(this.host.snapshotText(this.room.name, snapshot))) this.behind = false;
+    if (this.write(this.services.texts.snapshotText(this.room.name, snapshot))) this.behind = false;
   }
 
   /**
@@ -114,11 +108,11 @@ export class LiveViewer extends JoinGate implements UnsentDataHolder {
    * over the limit, or while the mirror is being re-read (its resync brings the room).
    */
   private catchUp(): void {
-    if (!this.isOpen || this.socket.bufferedAmount > this.host.sendBufferLimitBytes) return;
-    const mirror = this.host.mirrorSnapshot(this.room);
+    if (!this.isOpen || this.socket.bufferedAmount > this.services.sendBufferLimitBytes) return;
+    const mirror = this.services.texts.mirrorSnapshot(this.room);
     if (mirror === null) return;
     this.showSnapshot(mirror);
-    this.host.changed(this.room.name); // and its status soon
+    this.services.status.changed(this.room.name); // and its status soon
   }
 
   evict(code: number, reason: string): void {
@@ -138,7 +132,7 @@ export class LiveViewer extends JoinGate implements UnsentDataHolder {
   /** Writes `text` unless the page has too much unsent already (then it is behind). */
   private write(text: string): boolean {
     if (!this.isOpen) return false;
-    if (this.socket.bufferedAmount > this.host.sendBufferLimitBytes) {
+    if (this.socket.bufferedAmount > this.services.sendBufferLimitBytes) {
       this.behind = true;
       this.statusSent = null; // the next status goes out, whether or not it changed
       return false;
@@ -154,13 +148,13 @@ export class LiveViewer extends JoinGate implements UnsentDataHolder {
    */
   checkBacklog(now: number): void {
     if (!this.isOpen) return;
-    if (this.socket.bufferedAmount <= this.host.sendBufferLimitBytes) {
+    if (this.socket.bufferedAmount <= this.services.sendBufferLimitBytes) {
       this.overLimitSince = 0;
       if (this.behind) this.catchUp();
       return;
     }
     if (this.overLimitSince === 0) this.overLimitSince = now;
-    else if (now - this.overLimitSince >= this.host.slowReaderTimeoutMs) this.close(CloseCode.SlowConsumer, 'slow-reader');
+    else if (now - this.overLimitSince >= this.services.slowReaderTimeoutMs) this.close(CloseCode.SlowConsumer, 'slow-reader');
   }
 
   /** Bytes written to the page that it has not read yet (PodSendBudget counts them with the clients'). */

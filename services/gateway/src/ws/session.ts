@@ -9,7 +9,7 @@
  */
 import { CloseCode, parseFrame, parseHandshakeFrame, type Dialect } from '@cloudvars/protocol';
 import type { Lease } from '@cloudvars/rooms';
-import { WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
 import type { Visitor } from '../hook/handshake-hook.ts';
 import { closeCodeLabel } from '../metrics.ts';
 import { policyFor, type ClientPolicy } from './client-policy.ts';
