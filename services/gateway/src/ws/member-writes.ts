@@ -12,7 +12,7 @@
  */
 import { CloseCode, type ClientMessage, type DeleteRequest, type MessageSink, type RenameRequest, type SetRequest } from '@cloudvars/protocol';
 import type { ChangeRefusal, ChangeResult } from '@cloudvars/rooms';
-import { breaksRange, refusedChange, storeChecks } from '../policy/policy.ts';
+import { breaksRange, refusedChange, storeChecks, type ProjectPolicy } from '../policy/policy.ts';
 import type { ClientServices } from './client-services.ts';
 import type { MemberView } from './member-view.ts';
 import { WaitingWrites } from './waiting-writes.ts';
@@ -77,29 +77,30 @@ export class MemberWrites implements MessageSink {
 
   /** A set from the client: stored, and its event comes back through the bus like anyone's. */
   private set(message: SetRequest): void {
-    if (!this.mayChange(message.variable)) return;
+    const { room, outbox, writes } = this.view;
+    const policy = this.services.policies.get(room.name);
+    if (!this.mayChange(message.variable, policy)) return;
     if (!message.valid) {
       // PROTOCOL.md: an invalid value is ignored silently (and counted here).
       this.ignored('invalid-value');
       return;
     }
     const { variable, value } = message;
-    const { room, outbox, writes } = this.view;
-    const policy = this.services.policies.get(room.name);
     if (policy !== null && breaksRange(policy, variable, value)) {
       this.ignored('rule');
       return;
     }
-    outbox.drop(variable); // anything queued for it was ordered before this write
+    // Anything queued for it was ordered before this write.
+    const lastSent = outbox.supersede(variable);
     const now = performance.now();
     const waiting = this.waitingWrites();
     if (waiting?.has(variable) === true) {
       waiting.replace(variable, value);
-      writes.replaced(variable, now, outbox.lastSent(variable));
+      writes.replaced(variable, now, lastSent);
       this.ignored('superseded-while-waiting');
       return;
     }
-    if (writes.started(variable, now, outbox.lastSent(variable)) === MAX_WRITES_IN_FLIGHT) {
+    if (writes.started(variable, now, lastSent) === MAX_WRITES_IN_FLIGHT) {
       this.view.client.log('error', { room: room.name, variable, code: 'CV_ERR_EVENTS_NOT_RETURNING' }, 'own writes are not coming back from the bus; resyncing the room');
       this.services.hub.resync(room);
     }
@@ -116,7 +117,7 @@ export class MemberWrites implements MessageSink {
       this.ignored('rename-disabled');
       return;
     }
-    if (!this.mayChange(message.variable) || !this.withinRate()) return;
+    if (!this.mayChange(message.variable, this.services.policies.get(this.view.room.name)) || !this.withinRate()) return;
     const { room, client, username } = this.view;
     this.change('rename', message.variable, () => this.services.engine.store.rename(room.name, client.id, message.variable, message.newName, { user: username }));
   }
@@ -126,7 +127,7 @@ export class MemberWrites implements MessageSink {
       this.ignored('delete-disabled');
       return;
     }
-    if (!this.mayChange(message.variable) || !this.withinRate()) return;
+    if (!this.mayChange(message.variable, this.services.policies.get(this.view.room.name)) || !this.withinRate()) return;
     const { room, client, username } = this.view;
     this.change('delete', message.variable, () => this.services.engine.store.delete(room.name, client.id, message.variable, { user: username }));
   }
@@ -142,14 +143,16 @@ export class MemberWrites implements MessageSink {
     return false;
   }
 
-  /** A 2020 client may only change what it declared: anything else is a protocol error. */
-  private mayChange(variable: string): boolean {
+  /**
+   * A 2020 client may only change what it declared: anything else is a protocol error. The
+   * room's policy (`policy`, null: none) may freeze or protect the variable.
+   */
+  private mayChange(variable: string, policy: ProjectPolicy | null): boolean {
     const declared = this.view.declared;
     if (declared !== null && !declared.has(variable)) {
       this.view.client.closeForMisbehaviour(CloseCode.Generic, 'unknown-variable');
       return false;
     }
-    const policy = this.services.policies.get(this.view.room.name);
     const refusal = policy === null ? null : refusedChange(policy, variable);
     if (refusal === null) return true;
     this.ignored(refusal);

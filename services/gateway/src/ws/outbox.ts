@@ -123,6 +123,16 @@ export class Outbox {
   }
 
   /**
+   * The client wrote `variable`: a queued update of it was ordered before the write and is
+   * dropped. Returns when a value of it may last have been written to the client (lastSent),
+   * which decides whether the write may have crossed it (own-writes.ts).
+   */
+  supersede(variable: string): number {
+    this.drop(variable);
+    return this.lastSent(variable);
+  }
+
+  /**
    * Writes the join snapshot (or the creator's corrections) now, as one frame ahead of any
    * update: it is what the client's view starts from. Nothing else can be pending yet.
    */
