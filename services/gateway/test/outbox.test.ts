@@ -19,7 +19,7 @@ class RecordingSink implements FrameSink {
   }
 }
 
-const owner: OutboxReports = { slowConsumer: () => undefined, frameSent: () => undefined };
+const owner: OutboxReports = { slowConsumer: () => undefined };
 
 function client(scheduler: FlushScheduler): { sink: RecordingSink; outbox: Outbox } {
   const sink = new RecordingSink();

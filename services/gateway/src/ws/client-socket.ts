@@ -57,10 +57,4 @@ export class ClientSocket implements OutboxReports {
   slowConsumer(): void {
     this.closeForMisbehaviour(CloseCode.SlowConsumer, 'slow-consumer');
   }
-
-  /** OutboxReports. */
-  frameSent(messages: number): void {
-    this.metrics.messagesOut.inc(messages);
-    this.metrics.framesOut.inc();
-  }
 }

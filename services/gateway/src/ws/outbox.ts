@@ -34,15 +34,16 @@ function forgetOlderThan(sentAt: Map<string, number>, cutoff: number): void {
 const SLOW_CONSUMER_RETRY_MS = 100;
 
 /**
- * Where the outbox reports what it saw on the socket: the client's socket end
+ * Where the outbox reports a client that does not read: the client's socket end
  * (client-socket.ts), below the outbox in the flow, never the session above it.
  */
 export interface OutboxReports {
   /** The socket's unsent data stayed above the limit: the client is not reading (close it). */
   slowConsumer(): void;
-  /** A frame of `messages` messages was written. */
-  frameSent(messages: number): void;
 }
+
+/** Counts every frame the pod's outboxes write (the metrics' frames and messages out). */
+export type FramesSent = (messages: number) => void;
 
 /**
  * The frame the flush wrote last, as bytes, and the messages it holds (the very string
@@ -142,7 +143,7 @@ export class Outbox {
     this.snapshotAt = performance.now();
     this.lastFrameTick = this.scheduler.tickNow();
     this.snapshotNames = names;
-    this.reports.frameSent(messages.length);
+    this.scheduler.sent(messages.length);
   }
 
   /**
@@ -193,7 +194,7 @@ export class Outbox {
     const sentAt = (this.sentAt ??= new Map());
     for (const variable of pending.keys()) sentAt.set(variable, now);
     if (sentAt.size > SENT_AT_PRUNE_SIZE) forgetOlderThan(sentAt, now - CROSSING_WINDOW_MS);
-    this.reports.frameSent(pending.size);
+    this.scheduler.sent(pending.size);
     this.release();
   }
 
@@ -238,6 +239,8 @@ export class FlushScheduler {
     readonly sendBufferLimitBytes: number,
     readonly slowConsumerGraceMs: number,
     private readonly tickMs = 0,
+    /** Told of every frame written, with its number of messages. */
+    readonly sent: FramesSent = () => undefined,
   ) {}
 
   /** The current tick's number (with no tick, every millisecond fraction is its own). */
