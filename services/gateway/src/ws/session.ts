@@ -3,9 +3,10 @@
  * closed. It reads the socket: each frame is charged to the rate or flood limit, then the
  * handshake goes to the join (join.ts), the frames sent during the join are held
  * (held-messages.ts), and a joined client's frames are parsed straight into its writes
- * (member-writes.ts). It owns when the socket is read (join, flood, store pressure), the
- * ping round's answer, and the close: the registry forgets it and its lease is given back.
- * Everything it starts writes to the client's socket end (client-socket.ts), never back here.
+ * (member-writes.ts). When the socket is read (join, flood, store pressure) and the ping
+ * round's answer are its base's (socket-reading.ts). At the close, the registry forgets it
+ * and its lease is given back. Everything it starts writes to the client's socket end
+ * (client-socket.ts), never back here.
  */
 import { CloseCode, parseFrame, parseHandshakeFrame, type Dialect } from '@cloudvars/protocol';
 import type { Lease } from '@cloudvars/rooms';
@@ -20,7 +21,7 @@ import { join } from './join.ts';
 import type { MemberView } from './member-view.ts';
 import { MemberWrites } from './member-writes.ts';
 import { Outbox } from './outbox.ts';
-import type { Pausable } from './store-pressure.ts';
+import { SocketReading } from './socket-reading.ts';
 import { TokenBucket } from './token-bucket.ts';
 
 /** The pod's registry of sessions (connections.ts): told once when a session closed. */
@@ -47,15 +48,6 @@ const HELD_BEYOND_VARIABLES = 64;
 /** One clock for every TokenBucket instead of a bound function each. */
 const clock = (): number => performance.now();
 
-/**
- * Why the socket is not read, one bit each. Each resumes on its own schedule (the join ends,
- * the flood debt is paid, the store catches up); the socket is read again only when none is
- * left, so one resuming never undoes another.
- */
-const PAUSED_FOR_JOIN = 1;
-const PAUSED_FOR_FLOOD = 2;
-const PAUSED_FOR_STORE = 4;
-
 function byteLength(data: unknown): number {
   if (Buffer.isBuffer(data) || data instanceof ArrayBuffer) return data.byteLength;
   if (Array.isArray(data)) return data.reduce((sum: number, part: Buffer) => sum + part.byteLength, 0);
@@ -68,7 +60,7 @@ function byteLength(data: unknown): number {
  */
 const sessions = new WeakMap<WebSocket, Session>();
 
-export class Session implements Pausable {
+export class Session extends SocketReading {
   private state: State = 'awaiting';
   private speaks: Dialect | null = null;
   private treatment: ClientPolicy | null = null;
@@ -80,39 +72,20 @@ export class Session implements Pausable {
   private joining: Promise<void> | null = null;
   /** What the client sent while its join was in flight, until the join ends. */
   private held: HeldMessages | null = null;
-  private readonly client: ClientSocket;
   private readonly outbox: Outbox;
-  /**
-   * Made at the handshake, by the dialect: 2020 clients, the frame rate, closed beyond it
-   * (4004); today's clients, FLOOD_BURST frames at once, then paced to FLOOD_LIMIT_PER_SECOND
-   * (never closed). The handshake frame passes whatever it costs (a full bucket takes any frame).
-   */
-  private bucket: TokenBucket | null = null;
-  /** PAUSED_FOR_* bits: why the socket is not read now (0: it is read). */
-  private pausedFor = 0;
-  /** Reading was paused at some time since the last ping round: its pong may wait unread. */
-  private pausedSincePing = false;
-  /** Resumes reading once the flood debt is paid; null while not paced. */
-  private floodTimer: NodeJS.Timeout | null = null;
   /** Null once cleared: a kept Timeout would hold its closure for the connection's life. */
   private handshakeTimer: NodeJS.Timeout | null;
   private readonly openedAt = Date.now();
-  /**
-   * The payload of our last ping while its pong has not come back. Only a pong carrying it
-   * counts: a client that stopped reading cannot see the payload, so unsolicited pongs keep
-   * nothing alive. A client that misses one ping round is dropped.
-   */
-  private pongDue: Buffer | null = null;
 
   constructor(
     id: string,
-    private readonly socket: WebSocket,
+    socket: WebSocket,
     address: string,
     private readonly context: SessionContext,
     /** The upgrade's headers the handshake hook is told; null when there is no hook. */
     private readonly visitor: Visitor | null = null,
   ) {
-    this.client = new ClientSocket(id, socket, address, context.metrics, context.log);
+    super(new ClientSocket(id, socket, address, context.metrics, context.log));
     this.outbox = new Outbox(socket, context.scheduler, this.client);
     this.handshakeTimer = setTimeout(() => {
       this.handshakeTimer = null;
@@ -131,22 +104,11 @@ export class Session implements Pausable {
   }
 
   private static onSocketPong(this: WebSocket, data: Buffer): void {
-    const session = sessions.get(this);
-    if (session !== undefined && session.pongDue !== null && data.equals(session.pongDue)) session.pongDue = null;
+    sessions.get(this)?.ponged(data);
   }
 
   private static onSocketClose(this: WebSocket, code: number): void {
     sessions.get(this)?.onClose(code);
-  }
-
-  /** The flood timer, one function for every session. */
-  private static onFloodPaid(session: Session): void {
-    session.floodTimer = null;
-    if (session.state === 'closed' || session.bucket === null) return;
-    // Frames read after the pause (the rest of a TCP read) added to the debt.
-    const waitMs = session.bucket.charge(0);
-    if (waitMs > 0) session.floodTimer = setTimeout(Session.onFloodPaid, waitMs, session);
-    else session.resumeFrom(PAUSED_FOR_FLOOD);
   }
 
   get id(): string {
@@ -171,7 +133,7 @@ export class Session implements Pausable {
     if (this.bucket === null) {
       // The handshake frame: its dialect chooses the bucket (onHandshakeFrame).
     } else if (this.treatment?.setsWaitOverRate === true) {
-      this.pace(cost);
+      this.pace(cost, this.context.metrics.floodPauses);
     } else if (!this.bucket.take(cost)) {
       // 2020 clients (PROTOCOL.md): 4004, try again later.
       this.client.closeForMisbehaviour(CloseCode.TryAgainLater, 'rate-limit');
@@ -219,8 +181,7 @@ export class Session implements Pausable {
     this.state = 'joining';
     // A scratch first frame may carry sets after the handshake: they wait for the join.
     if (rest !== '') this.hold(rest);
-    // Read nothing more until the client is in the room (TCP pushes back on a flood).
-    this.pauseFor(PAUSED_FOR_JOIN);
+    this.pauseForJoin();
     const joiner = { client: this.client, outbox: this.outbox, dialect, policy, held, visitor: this.visitor };
     this.joining = join(this.context, joiner, handshake)
       .then((view) => (view === null ? undefined : this.joined(view)))
@@ -258,50 +219,11 @@ export class Session implements Pausable {
     // A close under way (the socket is resumed to read the client's answer) stays as it is.
     if (!this.client.isOpen) return;
     if (this.context.pressure.high) this.context.pressure.hold(this);
-    this.resumeFrom(PAUSED_FOR_JOIN);
+    this.resumeAfterJoin();
   }
 
   private writer(view: MemberView): MemberWrites {
     return (this.writes ??= new MemberWrites(view, this.context));
-  }
-
-  /** Pausable: the store lags (store-pressure.ts); TCP pushes back on the client meanwhile. */
-  pauseReading(): void {
-    this.pauseFor(PAUSED_FOR_STORE);
-  }
-
-  /** Pausable. */
-  resumeReading(): void {
-    this.resumeFrom(PAUSED_FOR_STORE);
-  }
-
-  private pauseFor(reason: number): void {
-    if (this.pausedFor === 0) this.socket.pause();
-    this.pausedFor |= reason;
-    this.pausedSincePing = true;
-  }
-
-  private resumeFrom(reason: number): void {
-    if ((this.pausedFor & reason) === 0) return;
-    this.pausedFor &= ~reason;
-    // Closing too: the client's close frame waits behind what was not read (ws ignores a closed socket).
-    if (this.pausedFor === 0) this.socket.resume();
-  }
-
-  /**
-   * Flood pacing of today's clients, which stop for good on some codes and are not slowed
-   * by any: the frame was read and counts; once the burst is spent, the socket is not read
-   * until the debt is paid at FLOOD_LIMIT_PER_SECOND. TCP pushes back on this client alone,
-   * and what it sends later is read later, not lost (its sets per variable are coalesced
-   * while they wait for the set rate).
-   */
-  private pace(cost: number): void {
-    if (this.bucket === null) return;
-    const waitMs = this.bucket.charge(cost);
-    if (waitMs === 0 || this.floodTimer !== null) return;
-    this.context.metrics.floodPauses.inc();
-    this.pauseFor(PAUSED_FOR_FLOOD);
-    this.floodTimer = setTimeout(Session.onFloodPaid, waitMs, this);
   }
 
   /** A frame while the join is in flight: read now, its messages wait (held-messages.ts). */
@@ -321,22 +243,6 @@ export class Session implements Pausable {
     if (error !== null) this.client.closeForMisbehaviour(error.code, error.reason);
   }
 
-  /** Ping round (`payload` is the round's, shared by every session): drop a client that did not answer the previous ping. */
-  ping(payload: Buffer): void {
-    if (!this.client.isOpen) return;
-    const pausedByUs = this.pausedFor !== 0 || this.pausedSincePing;
-    this.pausedSincePing = this.pausedFor !== 0;
-    if (this.pongDue !== null) {
-      // Not read for a while by our choice (join, flood, store): its pong may wait unread.
-      if (pausedByUs) return;
-      this.client.log('info', { room: this.client.room }, 'no pong to the previous ping: dropping');
-      this.socket.terminate();
-      return;
-    }
-    this.pongDue = payload;
-    this.socket.ping(payload);
-  }
-
   /** The pod's sweep: see Outbox.checkBacklog. Returns the bytes this client has not read yet. */
   checkBacklog(now: number): number {
     return this.state === 'closed' ? 0 : this.outbox.checkBacklog(now);
@@ -344,7 +250,7 @@ export class Session implements Pausable {
 
   /** Bytes written to this client that it has not read yet. */
   get unsentBytes(): number {
-    return this.socket.bufferedAmount;
+    return this.client.socket.bufferedAmount;
   }
 
   /** The pod's unsent data is over SEND_BUFFER_POD_LIMIT_BYTES and this client holds among the most (PodSendBudget). */
@@ -374,8 +280,7 @@ export class Session implements Pausable {
     const previous = this.state;
     this.state = 'closed';
     this.clearHandshakeTimer();
-    if (this.floodTimer !== null) clearTimeout(this.floodTimer);
-    this.floodTimer = null;
+    this.stopReading();
     this.context.pressure.forget(this);
     this.context.metrics.closes.inc({ code: closeCodeLabel(code) });
     this.client.log('info', { room: this.client.room, code, durationMs: Date.now() - this.openedAt }, 'connection closed');
