@@ -17,7 +17,10 @@ import type { GatewayMetrics } from '../metrics.ts';
 import { EventText } from './event-text.ts';
 import { ResyncQueue } from './resync-queue.ts';
 
-/** What the hub needs from a member of a room: a client's view (ws/member-view.ts) or a live page (live/viewer.ts), both behind the join gate (join-gate.ts). */
+/**
+ * What the hub needs from a member of a room: a client's view (ws/member-view.ts) or a live
+ * page (live/viewer.ts), both behind the join gate (join-gate.ts).
+ */
 export interface RoomMember {
   readonly id: string;
   /** Called for each event of the room (sets, renames, deletes), in store order. */

@@ -117,7 +117,8 @@ export class MemberWrites implements MessageSink {
       this.ignored('rename-disabled');
       return;
     }
-    if (!this.mayChange(message.variable, this.services.policies.get(this.view.room.name)) || !this.withinRate()) return;
+    const policy = this.services.policies.get(this.view.room.name);
+    if (!this.mayChange(message.variable, policy) || !this.withinRate()) return;
     const { room, client, username } = this.view;
     this.change('rename', message.variable, () => this.services.engine.store.rename(room.name, client.id, message.variable, message.newName, { user: username }));
   }
@@ -127,7 +128,8 @@ export class MemberWrites implements MessageSink {
       this.ignored('delete-disabled');
       return;
     }
-    if (!this.mayChange(message.variable, this.services.policies.get(this.view.room.name)) || !this.withinRate()) return;
+    const policy = this.services.policies.get(this.view.room.name);
+    if (!this.mayChange(message.variable, policy) || !this.withinRate()) return;
     const { room, client, username } = this.view;
     this.change('delete', message.variable, () => this.services.engine.store.delete(room.name, client.id, message.variable, { user: username }));
   }
