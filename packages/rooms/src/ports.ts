@@ -148,7 +148,13 @@ export type JoinRefusal =
   /** The names the join would store do not fit `maxRoomBytes`, even each with "0". */
   | 'over-budget'
   /** The room would hold more than `maxVariables` with the names the join would store. */
-  | 'too-many-variables';
+  | 'too-many-variables'
+  /**
+   * The names and values a 2020 join would store (a creation's, a migration's or an
+   * extension's) would grow the room while the address is at `maxStoredBytesPerAddress`;
+   * a join that stores nothing new (every join of today's clients) is never refused so.
+   */
+  | 'address-bytes';
 
 /**
  * created: the room did not exist and now holds the request's variables (none if null),
@@ -176,7 +182,11 @@ export type JoinResult =
  * name-taken: a rename's new name is already a variable of the room.
  */
 /** `not-increasing`: a set with `SetOptions.increasing` whose value is no number above the stored one. */
-export type ChangeRefusal = 'unknown-room' | 'unknown-variable' | 'too-many-variables' | 'over-budget' | 'name-taken' | 'not-increasing';
+/**
+ * `address-bytes`: a set from an address at `maxStoredBytesPerAddress` (SetOptions.address)
+ * that would raise the room's charged size (stored-bytes.ts); a set that does not applies.
+ */
+export type ChangeRefusal = 'unknown-room' | 'unknown-variable' | 'too-many-variables' | 'over-budget' | 'name-taken' | 'not-increasing' | 'address-bytes';
 
 export type SetResult =
   | { readonly ok: true; readonly seq: number }
@@ -190,6 +200,12 @@ export interface ChangeOptions {
    * operator's name. Absent: logged as ''.
    */
   readonly user?: string;
+  /**
+   * The changer's address as limits count it: what a set or rename grows the room's charged
+   * size by is charged to it, and while it is at `EngineLimits.maxStoredBytesPerAddress` one
+   * that would grow it is refused (`address-bytes`). Absent (an operator): not charged, never refused.
+   */
+  readonly address?: string;
 }
 
 export interface SetOptions extends ChangeOptions {
@@ -275,6 +291,12 @@ export interface EngineLimits {
    * trimmed in whole nodes); 0 keeps none. Default DEFAULT_LOG_LENGTH (log.ts).
    */
   readonly logLength?: number;
+  /**
+   * Bytes the sets of one address may have grown rooms by, as the address's ledger counts
+   * them (stored-bytes.ts): at it, a set from the address that would grow a room further is
+   * refused (`address-bytes`). Absent or 0: no limit.
+   */
+  readonly maxStoredBytesPerAddress?: number;
 }
 
 /**

@@ -137,6 +137,12 @@ export const SETTINGS = {
     min: 1,
     help: 'Rooms one address may create a minute, across the cluster (1013 beyond; 2020 clients: 4003), so a class of 300 each opening a new project gets in, and what one address can make the store keep is bounded (README "What one address can make Redis hold").',
   },
+  MAX_STORED_BYTES_PER_ADDRESS: {
+    kind: 'int',
+    default: 512 * 1024 * 1024,
+    min: 0,
+    help: 'Bytes one address\'s sets may have grown rooms by, across the cluster, each room counted at the most it held (with its cloud log and 580 bytes of its own) until ROOM_TTL_SECONDS after the address last was in it: beyond, its sets that would grow a room further are ignored and counted (its other sets and its joins apply), so what one address can make the store keep is bounded (README "What one address can make Redis hold"); 300 pupils each filling a room of MAX_ROOM_BYTES stay under it. 0: no limit.',
+  },
   MAX_HANDSHAKES_PER_ADDRESS_PER_SECOND: {
     kind: 'int',
     default: 100,
@@ -282,6 +288,8 @@ export interface Config {
   readonly roomTtlMs: number;
   readonly untouchedRoomTtlMs: number;
   readonly maxNewRoomsPerAddressPerMinute: number;
+  /** 0: no limit. */
+  readonly maxStoredBytesPerAddress: number;
   readonly maxHandshakesPerAddressPerSecond: number;
   /** Lower-cased origins; empty: any. */
   readonly allowedOrigins: readonly string[];
@@ -512,6 +520,7 @@ export function loadConfig(env: Env = process.env): Config {
     roomTtlMs: readInt(env, 'ROOM_TTL_SECONDS') * 1000,
     untouchedRoomTtlMs: readInt(env, 'UNTOUCHED_ROOM_TTL_SECONDS') * 1000,
     maxNewRoomsPerAddressPerMinute: readInt(env, 'MAX_NEW_ROOMS_PER_ADDRESS_PER_MINUTE'),
+    maxStoredBytesPerAddress: readInt(env, 'MAX_STORED_BYTES_PER_ADDRESS'),
     maxHandshakesPerAddressPerSecond: readInt(env, 'MAX_HANDSHAKES_PER_ADDRESS_PER_SECOND'),
     allowedOrigins: readAllowedOrigins(env),
     blockedUserAgents: readList(env, 'BLOCKED_USER_AGENTS'),

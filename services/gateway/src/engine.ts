@@ -25,6 +25,7 @@ export function engineLimits(config: Config): EngineLimits {
     roomTtlMs: config.roomTtlMs,
     untouchedRoomTtlMs: config.untouchedRoomTtlMs,
     logLength: config.cloudLogLength,
+    maxStoredBytesPerAddress: config.maxStoredBytesPerAddress,
   };
 }
 

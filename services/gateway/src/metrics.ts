@@ -127,7 +127,7 @@ export function createMetrics(): GatewayMetrics {
     changes: new Counter({ name: 'cloudvars_changes_total', help: 'Renames and deletes applied by the store for this pod\'s clients, by type.', labelNames: ['type'], ...make }),
     changesIgnored: new Counter({
       name: 'cloudvars_changes_ignored_total',
-      help: 'Client sets, renames and deletes ignored, by reason (invalid-value, superseded-while-waiting, too-many-variables, over-budget, rename-disabled, ...).',
+      help: 'Client sets, renames and deletes ignored, by reason (invalid-value, superseded-while-waiting, too-many-variables, over-budget, address-bytes, rename-disabled, ...).',
       labelNames: ['reason'],
       ...make,
     }),

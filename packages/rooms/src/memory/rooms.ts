@@ -13,6 +13,10 @@ export interface MemoryRoom {
   only2020: boolean;
   /** UTF-8 bytes of every name and value, for the room's byte budget. */
   bytes: number;
+  /** The most its size was since a set was first charged for it (stored-bytes.ts chargeOf); null: none was. */
+  chargedSize: number | null;
+  /** Bytes of its largest log entry so far (stored-bytes.ts logEntryBytes); 0: none. */
+  logEntryMax: number;
   /** Connection ids of live leases. */
   readonly members: Set<string>;
   /** Lower-cased username -> connection id, for live leases only. */
@@ -85,6 +89,8 @@ export function createRoom(variables: readonly VariableEntry[], logLength: numbe
     untouched: false,
     only2020,
     bytes: bytesOf(map),
+    chargedSize: null,
+    logEntryMax: 0,
     members: new Set(),
     names: new Map(),
     lapsed: new Set(),

@@ -19,10 +19,20 @@ import type {
 import type { MemoryBus } from './bus.ts';
 import { ACTION_HISTORY_LENGTH, ACTION_HISTORY_TTL_MS, actionsAfter, isRoomAction } from '../actions.ts';
 import { engineClosed } from '../errors.ts';
-import { DEFAULT_LOG_LENGTH, LOG_NAME_BYTES, clipUtf8 } from '../log.ts';
+import { DEFAULT_LOG_LENGTH, LOG_NAME_BYTES, LOG_VALUE_BYTES, clipUtf8 } from '../log.ts';
 import { LeaseTable, type LeaseRecord } from './leases.ts';
 import type { MemoryModeration } from './moderation.ts';
+import { StoredBytesLedger, chargeOf, logEntryBytes, roomSize } from '../stored-bytes.ts';
 import { addNames, createRoom, entryBytes, growsBeyond, increases, sameNames, snapshotOf, usernameKey, type MemoryRoom } from './rooms.ts';
+
+/** What a change adds to a room's charged size and its address's ledger (MemoryStore.growth). */
+interface Growth {
+  /** The address charged; null: nobody (an operator, or no limit). */
+  readonly address: string | null;
+  readonly logEntryMax: number;
+  readonly charge: number;
+  readonly chargedSize: number | null;
+}
 
 /**
  * The single-process store. Every method runs to completion synchronously before its
@@ -44,6 +54,8 @@ export class MemoryStore implements RoomStore {
   private readonly logLength: number;
   /** Each room's latest operator actions and when they lapse (actions.ts); kept apart from the room, which a deletion removes. */
   private readonly actions = new Map<string, { list: RoomAction[]; expiresAt: number }>();
+  /** What each address's sets grew rooms by (EngineLimits.maxStoredBytesPerAddress). */
+  private readonly ledger = new StoredBytesLedger(() => this.limits.roomTtlMs);
 
   constructor(
     private readonly limits: EngineLimits,
@@ -74,7 +86,11 @@ export class MemoryStore implements RoomStore {
     if (existing === undefined) {
       const stored = addNames(request.variables ?? [], 0, 0, this.limits);
       if (!stored.ok) return stored;
+      // A 2020 creation's initial values are the address's growth, as a set's are (none is logged).
+      const growth = this.growth(request.address, { bytes: 0, logEntryMax: 0, chargedSize: null }, stored.bytes, 0, now);
+      if (growth === null) return { ok: false, reason: 'address-bytes' };
       room = createRoom(stored.entries, this.logLength, request.variables !== null);
+      this.grow(request.room, room, growth, now);
       room.untouched = this.limits.untouchedRoomTtlMs > 0;
       this.rooms.set(request.room, room);
       outcome = 'created';
@@ -120,6 +136,13 @@ export class MemoryStore implements RoomStore {
     for (const name of removed) keptBytes -= entryBytes(name, room.variables.get(name) as string);
     const added = addNames(missing, room.variables.size - removed.length, keptBytes, this.limits);
     if (!added.ok) return added;
+    // What it adds is the address's growth, as a set's is; its log entries count like theirs.
+    let entryMax = 0;
+    for (const name of removed) entryMax = Math.max(entryMax, this.logEntry(name, ''));
+    for (const [name, value] of added.entries) entryMax = Math.max(entryMax, this.logEntry(name, value));
+    const growth = this.growth(request.address, room, added.bytes, entryMax, this.now());
+    if (growth === null) return { ok: false, reason: 'address-bytes' };
+    this.grow(request.room, room, growth, this.now());
     const log: ChangeOptions = { user: request.username };
     this.touch(request.room, room);
     for (const variable of removed) {
@@ -137,7 +160,7 @@ export class MemoryStore implements RoomStore {
   }
 
   async set(roomName: string, origin: string, variable: string, value: string, options: SetOptions = {}): Promise<SetResult> {
-    this.maintain();
+    const now = this.maintain();
     const room = this.rooms.get(roomName);
     if (room === undefined) return { ok: false, reason: 'unknown-room' };
     const old = room.variables.get(variable);
@@ -148,6 +171,9 @@ export class MemoryStore implements RoomStore {
     if (options.increasing === true && !increases(old, value)) return { ok: false, reason: 'not-increasing' };
     const bytes = room.bytes - (old === undefined ? 0 : entryBytes(variable, old)) + entryBytes(variable, value);
     if (growsBeyond(room.bytes, bytes, options.maxRoomBytes ?? this.limits.maxRoomBytes)) return { ok: false, reason: 'over-budget' };
+    const growth = this.growth(options.address, room, bytes, this.logEntry(variable, value), now);
+    if (growth === null) return { ok: false, reason: 'address-bytes' };
+    this.grow(roomName, room, growth, now);
     if (old !== value) this.touch(roomName, room);
     if (options.create === true) room.only2020 = false;
     room.variables.set(variable, value);
@@ -165,6 +191,10 @@ export class MemoryStore implements RoomStore {
     if (room.variables.has(newName)) return { ok: false, reason: 'name-taken' };
     const bytes = room.bytes - entryBytes(variable, value) + entryBytes(newName, value);
     if (growsBeyond(room.bytes, bytes, this.limits.maxRoomBytes)) return { ok: false, reason: 'over-budget' };
+    // A longer name is growth like a set's; its log entry holds both names, cut as names.
+    const growth = this.growth(options.address, room, bytes, this.logEntry(variable, newName, LOG_NAME_BYTES), this.now());
+    if (growth === null) return { ok: false, reason: 'address-bytes' };
+    this.grow(roomName, room, growth, this.now());
     this.touch(roomName, room);
     room.only2020 = false;
     room.variables.delete(variable);
@@ -212,6 +242,33 @@ export class MemoryStore implements RoomStore {
   }
 
   /** Appends a change to the room's log, cut as LogEntry says (log.ts). */
+  /** What a logged change costs the room's size (stored-bytes.ts logEntryBytes); 0 without a log. */
+  private logEntry(name: string, value: string, valueBytes = LOG_VALUE_BYTES): number {
+    return this.logLength === 0 ? 0 : logEntryBytes(name, value, LOG_NAME_BYTES, valueBytes);
+  }
+
+  /**
+   * The ledger's part of a change by `address` (undefined: an operator, not charged) taking a
+   * room in state `from` to `bytes`, its log entries up to `entryMax` bytes (stored-bytes.ts):
+   * null when the address is at its bound and the change would raise the room's charged size,
+   * else what `grow` records once the change applies.
+   */
+  private growth(address: string | undefined, from: Pick<MemoryRoom, 'bytes' | 'logEntryMax' | 'chargedSize'>, bytes: number, entryMax: number, now: number): Growth | null {
+    const logEntryMax = Math.max(from.logEntryMax, entryMax);
+    const limit = this.limits.maxStoredBytesPerAddress ?? 0;
+    if (address === undefined || limit === 0) return { address: null, logEntryMax, charge: 0, chargedSize: from.chargedSize };
+    const charged = chargeOf(roomSize(from.bytes, from.logEntryMax, this.logLength), roomSize(bytes, logEntryMax, this.logLength), from.chargedSize);
+    if (charged.charge > 0 && this.ledger.total(address, now) >= limit) return null;
+    return { address, logEntryMax, ...charged };
+  }
+
+  /** Records a growth (see growth) in the room and the address's ledger. */
+  private grow(roomName: string, room: MemoryRoom, growth: Growth, now: number): void {
+    room.logEntryMax = growth.logEntryMax;
+    room.chargedSize = growth.chargedSize;
+    if (growth.address !== null && growth.charge > 0) this.ledger.charge(growth.address, roomName, growth.charge, now);
+  }
+
   private logged(room: MemoryRoom, options: ChangeOptions, verb: LogEntry['verb'], name: string, value: string): void {
     const logged = verb === 'rename' ? clipUtf8(value, LOG_NAME_BYTES) : clipUtf8(value);
     room.log.push({ user: options.user ?? '', verb, name: clipUtf8(name, LOG_NAME_BYTES), value: logged, timestamp: this.now() });
@@ -250,6 +307,7 @@ export class MemoryStore implements RoomStore {
     const record = this.leases.getLive(lease.connectionId) ?? this.leases.getLapsed(lease.connectionId);
     if (record?.room !== lease.room) return;
     this.release(lease.connectionId, now);
+    this.ledger.touch(lease.address, lease.room, now);
   }
 
   async renew(leases: readonly Lease[]): Promise<readonly Lease[]> {
@@ -257,6 +315,8 @@ export class MemoryStore implements RoomStore {
     const expiresAt = now + this.limits.leaseTtlMs;
     const lost: Lease[] = [];
     for (const lease of leases) {
+      // A connection that stays keeps its room's ledger entry from lapsing (stored-bytes.ts).
+      this.ledger.touch(lease.address, lease.room, now);
       const live = this.leases.getLive(lease.connectionId);
       if (live !== undefined && live.room === lease.room) {
         this.leases.extend(live, expiresAt);

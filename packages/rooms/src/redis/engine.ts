@@ -132,6 +132,7 @@ export function createRedisEngine(options: RedisEngineOptions): RoomEngine {
     now: options.now,
     sharded: clients.kind === 'cluster',
     barred: (request) => moderation.barred(request),
+    report,
   });
   const policies = createRedisPolicies({ client: storeClient, transport, notices, prefix, report });
   const bus = new RedisBus(inbox, transport, report);

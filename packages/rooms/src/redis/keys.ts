@@ -101,6 +101,12 @@ export function addressKey(prefix: string, address: string): string {
   return `${prefix}{~addr:${address.replace(/[{}]/g, '_')}}`;
 }
 
+/** One address's ledger of charged bytes (lua/ledger.lua), on the address's own slot: the two keys in the script's order. */
+export function ledgerKeys(prefix: string, address: string): readonly [lapses: string, bytes: string] {
+  const base = `${prefix}{~bytes:${address.replace(/[{}]/g, '_')}}`;
+  return [`${base}:lapses`, `${base}:bytes`];
+}
+
 /** A cluster-wide window counter (WindowCounters). The caller's key is opaque: escaped so braces cannot end the tag. */
 export function counterKey(prefix: string, key: string): string {
   return `${prefix}{~hits:${key.replace(/[%{}]/g, (char) => `%${char.charCodeAt(0).toString(16)}`)}}`;

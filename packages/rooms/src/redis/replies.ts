@@ -68,12 +68,14 @@ const REFUSALS: ReadonlySet<string> = new Set<JoinRefusal>([
   'room-creation-limit',
   'over-budget',
   'too-many-variables',
+  'address-bytes',
 ]);
 
 const OUTCOMES: ReadonlySet<string> = new Set<JoinOutcome>(['created', 'joined', 'migrated', 'extended']);
 
 export type JoinReply =
-  | { readonly ok: true; readonly outcome: JoinOutcome; readonly snapshot: RoomSnapshot }
+  /** `charge`: what to charge the joiner's address (what a 2020 join stored; stored-bytes.ts). */
+  | { readonly ok: true; readonly outcome: JoinOutcome; readonly snapshot: RoomSnapshot; readonly charge: number }
   | { readonly ok: false; readonly reason: JoinRefusal; readonly live: number };
 
 function isRefusal(value: unknown): value is JoinRefusal {
@@ -84,11 +86,14 @@ function isOutcome(value: unknown): value is JoinOutcome {
   return isString(value) && OUTCOMES.has(value);
 }
 
-/** join.lua: `{'ok', outcome, epoch, seq, name, value, ...}` or `{'no', reason, live members}`. */
+/** join.lua: `{'ok', outcome, epoch, seq, charge, name, value, ...}` or `{'no', reason, live members}`. */
 export function parseJoinReply(reply: unknown): JoinReply {
   const [status, second, ...rest] = list(reply, 'join');
   if (status === 'no' && isRefusal(second)) return { ok: false, reason: second, live: toInt(rest[0], 'join', reply) };
-  if (status === 'ok' && isOutcome(second)) return { ok: true, outcome: second, snapshot: snapshotOf(rest, 'join', reply) };
+  if (status === 'ok' && isOutcome(second)) {
+    const [epoch, seq, charge, ...pairs] = rest;
+    return { ok: true, outcome: second, snapshot: snapshotOf([epoch, seq, ...pairs], 'join', reply), charge: toInt(charge, 'join', reply) };
+  }
   return bad('join', reply);
 }
 
@@ -99,6 +104,7 @@ const CHANGE_REFUSALS: ReadonlySet<string> = new Set<ChangeRefusal>([
   'over-budget',
   'name-taken',
   'not-increasing',
+  'address-bytes',
 ]);
 
 /** set.lua, rename.lua, delete.lua: `{1, seq}` or `{0, reason}`. */
@@ -109,14 +115,27 @@ function parseChange(reply: unknown, script: string): ChangeResult {
   return bad(script, reply);
 }
 
-export function parseSetReply(reply: unknown): SetResult {
+/** set.lua's answer: a SetResult, and when applied what to charge the setter's address (stored-bytes.ts). */
+export type SetReply = { readonly result: SetResult; readonly charge: number };
+
+export function parseSetReply(reply: unknown): SetReply {
   const result = parseChange(reply, 'set');
   if (!result.ok && result.reason === 'name-taken') bad('set', reply);
-  return result as SetResult;
+  const charge = result.ok ? toInt(list(reply, 'set')[2], 'set', reply) : 0;
+  return { result: result as SetResult, charge };
 }
 
-export function parseRenameReply(reply: unknown): ChangeResult {
-  return parseChange(reply, 'rename');
+/** ledger.lua: the address's total. */
+export function parseLedgerReply(reply: unknown): number {
+  return toInt(reply, 'ledger', reply);
+}
+
+/** rename.lua's answer: a ChangeResult, and when applied what to charge the renamer's address. */
+export type RenameReply = { readonly result: ChangeResult; readonly charge: number };
+
+export function parseRenameReply(reply: unknown): RenameReply {
+  const result = parseChange(reply, 'rename');
+  return { result, charge: result.ok ? toInt(list(reply, 'rename')[2], 'rename', reply) : 0 };
 }
 
 export function parseDeleteReply(reply: unknown): ChangeResult {

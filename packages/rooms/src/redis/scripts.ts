@@ -30,6 +30,7 @@ import {
   parseRenewReply,
   parseSetReply,
   parseSnapshotReply,
+  parseLedgerReply,
 } from './replies.ts';
 
 export type RedisClient = Redis | Cluster;
@@ -69,7 +70,11 @@ const LEASE_SCRIPTS = {
   refund: parseRefundReply,
 } as const;
 
-const PARSERS = { ...ROOM_SCRIPTS, ...LEASE_SCRIPTS, ...MODERATION_SCRIPTS };
+/** One address's ledger of charged bytes (keys.ts ledgerKeys: two keys on its own slot). */
+const LEDGER_SCRIPTS = { ledger: parseLedgerReply } as const;
+const LEDGER_KEYS = 2;
+
+const PARSERS = { ...ROOM_SCRIPTS, ...LEASE_SCRIPTS, ...MODERATION_SCRIPTS, ...LEDGER_SCRIPTS };
 type ScriptName = keyof typeof PARSERS;
 
 /** Each script as a function: keys first, then ARGV, resolving to the parsed reply. */
@@ -108,6 +113,7 @@ function loadSources(): ReadonlyMap<ScriptName, Source> {
   for (const name of Object.keys(MODERATION_SCRIPTS) as (keyof typeof MODERATION_SCRIPTS)[]) {
     map.set(name, { lua: `${clock}\n${moderationPrelude}\n${lua(name)}`, keys: MODERATION_SCRIPT_KEYS.length });
   }
+  map.set('ledger', { lua: `${clock}\n${lua('ledger')}`, keys: LEDGER_KEYS });
   sources = map;
   return map;
 }

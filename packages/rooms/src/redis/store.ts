@@ -21,6 +21,7 @@ import type {
   RoomStore,
   SetOptions,
   SetResult,
+  EngineStatusListener,
 } from '../ports.ts';
 import { ACTION_HISTORY_LENGTH, ACTION_HISTORY_TTL_MS, actionsAfter } from '../actions.ts';
 import { DEFAULT_LOG_LENGTH, LOG_NAME_BYTES, LOG_VALUE_BYTES } from '../log.ts';
@@ -28,6 +29,8 @@ import { usernameKey } from '../moderation.ts';
 import { activeRoomsKey, addressKey, roomKeys, roomScriptKeys } from './keys.ts';
 import { parseActions, type LeaseAcquired } from './replies.ts';
 import type { RedisClient, Scripts } from './scripts.ts';
+import { LOG_ENTRY_BASE_BYTES, ROOM_BASE_BYTES } from '../stored-bytes.ts';
+import { RedisLedger, type LedgerGate } from './stored-bytes.ts';
 
 /** Lease sets are garbage-collected this long after their last write (they also self-prune). */
 const LEASE_SET_GC_MARGIN_MS = 60_000;
@@ -54,6 +57,8 @@ export interface RedisStoreOptions {
   readonly sharded: boolean;
   /** Bans and the run-time block list (moderation.ts): why a join is barred, or null. */
   readonly barred: (request: JoinRequest) => Promise<JoinRefusal | null>;
+  /** Where a failed ledger charge is reported (it is not awaited by the set). */
+  readonly report: EngineStatusListener;
 }
 
 function freshEpoch(): string {
@@ -68,6 +73,7 @@ export function createRedisStore(options: RedisStoreOptions): RoomStore {
   const roomsKey = activeRoomsKey(prefix);
   const sharded = options.sharded ? 1 : 0;
   const logLength = limits.logLength ?? DEFAULT_LOG_LENGTH;
+  const ledger = new RedisLedger({ scripts, prefix, limits, now, localNow: injected ?? (() => performance.now()), report: options.report });
 
   // Every set would build the room's six key names anew: the pod's busy rooms keep theirs.
   const keyCache = new Map<string, readonly string[]>();
@@ -100,6 +106,10 @@ export function createRedisStore(options: RedisStoreOptions): RoomStore {
       await giveBack(room, connectionId, addrKey, roomSlot, addressSlot);
       return { ok: false, reason: barred };
     }
+    // Only a 2020 join stores anything (its declared names): only it is told the address's bound.
+    const declaresNames = request.variables !== null && request.variables.length > 0;
+    const gate = declaresNames ? ledger.gate(address) : '';
+    const ledgerGate = typeof gate === 'string' ? gate : await gate;
     const args: (string | number)[] = [
       at,
       connectionId,
@@ -120,6 +130,9 @@ export function createRedisStore(options: RedisStoreOptions): RoomStore {
       logLength,
       LOG_NAME_BYTES,
       LOG_VALUE_BYTES,
+      ledgerGate,
+      ROOM_BASE_BYTES,
+      LOG_ENTRY_BASE_BYTES,
     ];
     for (const [name, value] of request.variables ?? []) args.push(name, value);
     let reply;
@@ -132,6 +145,7 @@ export function createRedisStore(options: RedisStoreOptions): RoomStore {
     if (reply.ok) {
       // The room has live members now. Its slot is refreshed unless this join took it anew:
       // a refused join or a last leave on another pod may have given it back meanwhile.
+      if (reply.charge > 0) ledger.charge(address, room, reply.charge);
       if (roomSlot.status !== TAKEN) await renewLeaseSet(roomsKey, [room], at);
       return { ok: true, outcome: reply.outcome, snapshot: reply.snapshot };
     }
@@ -161,17 +175,28 @@ export function createRedisStore(options: RedisStoreOptions): RoomStore {
   }
 
   function set(room: string, origin: string, variable: string, value: string, setOptions: SetOptions = {}): Promise<SetResult> {
+    const gate = ledger.gate(setOptions.address);
+    // Nearly always known at once: no extra await on the set path (stored-bytes.ts).
+    return typeof gate === 'string' ? setGated(room, origin, variable, value, setOptions, gate) : gate.then((known) => setGated(room, origin, variable, value, setOptions, known));
+  }
+
+  async function setGated(room: string, origin: string, variable: string, value: string, setOptions: SetOptions, gate: LedgerGate): Promise<SetResult> {
     const create = setOptions.create === true ? 1 : 0;
     const user = setOptions.user ?? '';
     const maxVariables = setOptions.maxVariables ?? limits.maxVariables;
     const maxRoomBytes = setOptions.maxRoomBytes ?? limits.maxRoomBytes;
     const increasing = setOptions.increasing === true ? 1 : 0;
-    return scripts.set(...keysOf(room), now(), origin, variable, value, sharded, create, maxVariables, maxRoomBytes, user, logLength, LOG_VALUE_BYTES, limits.roomTtlMs, LOG_NAME_BYTES, increasing);
+    const reply = await scripts.set(...keysOf(room), now(), origin, variable, value, sharded, create, maxVariables, maxRoomBytes, user, logLength, LOG_VALUE_BYTES, limits.roomTtlMs, LOG_NAME_BYTES, increasing, gate, ROOM_BASE_BYTES, LOG_ENTRY_BASE_BYTES);
+    if (reply.charge > 0 && setOptions.address !== undefined) ledger.charge(setOptions.address, room, reply.charge);
+    return reply.result;
   }
 
-  function rename(room: string, origin: string, variable: string, newName: string, changeOptions: ChangeOptions = {}): Promise<ChangeResult> {
+  async function rename(room: string, origin: string, variable: string, newName: string, changeOptions: ChangeOptions = {}): Promise<ChangeResult> {
     const user = changeOptions.user ?? '';
-    return scripts.rename(...keysOf(room), now(), origin, variable, newName, sharded, limits.maxRoomBytes, user, logLength, LOG_NAME_BYTES, limits.roomTtlMs);
+    const gate = await ledger.gate(changeOptions.address);
+    const reply = await scripts.rename(...keysOf(room), now(), origin, variable, newName, sharded, limits.maxRoomBytes, user, logLength, LOG_NAME_BYTES, limits.roomTtlMs, gate, ROOM_BASE_BYTES, LOG_ENTRY_BASE_BYTES);
+    if (reply.charge > 0 && changeOptions.address !== undefined) ledger.charge(changeOptions.address, room, reply.charge);
+    return reply.result;
   }
 
   function remove(room: string, origin: string, variable: string, changeOptions: ChangeOptions = {}): Promise<ChangeResult> {
@@ -201,6 +226,7 @@ export function createRedisStore(options: RedisStoreOptions): RoomStore {
 
   async function leave(lease: Lease): Promise<void> {
     const { live, at } = await scripts.leave(...keysOf(lease.room), now(), lease.connectionId, limits.leaseTtlMs, limits.roomTtlMs);
+    ledger.left(lease);
     // Renewals up to the leave set expiries up to its time + a lease; a join since, later ones.
     await release(lease.room, lease.connectionId, addressKey(prefix, lease.address), live === 0 ? at + limits.leaseTtlMs : null, true);
   }
@@ -211,6 +237,7 @@ export function createRedisStore(options: RedisStoreOptions): RoomStore {
    */
   async function renew(leases: readonly Lease[]): Promise<readonly Lease[]> {
     if (leases.length === 0) return [];
+    ledger.renewed(leases);
     const at = now();
     const byRoom = new Map<string, Lease[]>();
     const byAddress = new Map<string, string[]>();

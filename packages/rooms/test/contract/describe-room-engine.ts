@@ -14,6 +14,7 @@ import { moderationContract } from './moderation-contract.ts';
 import { orderContract } from './order-contract.ts';
 import { policiesContract } from './policies-contract.ts';
 import { roomActionsContract } from './room-actions-contract.ts';
+import { storedBytesContract } from './stored-bytes-contract.ts';
 import { setRulesContract } from './set-rules-contract.ts';
 
 export type { RoomEngineFactory, RoomEngineUnderTest } from './harness.ts';
@@ -39,6 +40,7 @@ export function describeRoomEngine(name: string, factory: RoomEngineFactory): vo
     describe('operators: bans and the run-time block list', () => moderationContract(world));
     describe('operators: project policies', () => policiesContract(world));
     describe('sets under a project policy: increasing, its own limits', () => setRulesContract(world));
+    describe('what one address can make the store hold (maxStoredBytesPerAddress)', () => storedBytesContract(world));
     describe('listener errors and close', () => lifecycleContract(factory));
   });
 }

@@ -37,6 +37,8 @@ const REFUSAL_CODES: Record<JoinRefusal, number> = {
   // A 2020 handshake whose names the room cannot hold (MAX_ROOM_BYTES, MAX_VARIABLES): the spec's "room is full".
   'over-budget': CloseCode.Overloaded,
   'too-many-variables': CloseCode.Overloaded,
+  // A 2020 handshake whose values would grow a room past its address's MAX_STORED_BYTES_PER_ADDRESS (only 2020 joins store any).
+  'address-bytes': CloseCode.Overloaded,
 };
 
 /** A transient refusal closes with the dialect's "try again later" (ClientPolicy.retryLaterCode). */

@@ -32,6 +32,8 @@ export class MemberWrites implements MessageSink {
    * at the first set: an idle client keeps none.
    */
   private waiting: WaitingWrites | null = null;
+  /** Whether this connection's first set refused at its address's bound was logged (atAddressBound). */
+  private loggedAddressBound = false;
 
   constructor(
     private readonly view: MemberView,
@@ -120,7 +122,7 @@ export class MemberWrites implements MessageSink {
     const policy = this.services.policies.get(this.view.room.name);
     if (!this.mayChange(message.variable, policy) || !this.withinRate()) return;
     const { room, client, username } = this.view;
-    this.change('rename', message.variable, () => this.services.engine.store.rename(room.name, client.id, message.variable, message.newName, { user: username }));
+    this.change('rename', message.variable, () => this.services.engine.store.rename(room.name, client.id, message.variable, message.newName, { user: username, address: client.address }));
   }
 
   private delete(message: DeleteRequest): void {
@@ -170,7 +172,8 @@ export class MemberWrites implements MessageSink {
     const { pressure, metrics } = this.services;
     pressure.started();
     this.services.engine.store
-      .set(room.name, client.id, variable, value, checks === null ? { create, user: username } : { create, user: username, ...checks })
+      // The address is charged what the set grows the room by (MAX_STORED_BYTES_PER_ADDRESS).
+      .set(room.name, client.id, variable, value, checks === null ? { create, user: username, address: client.address } : { create, user: username, address: client.address, ...checks })
       .then(
         (result) => {
           pressure.settled();
@@ -211,8 +214,24 @@ export class MemberWrites implements MessageSink {
       this.services.hub.resync(room);
       return;
     }
+    if (reason === 'address-bytes') {
+      this.atAddressBound(variable);
+      return;
+    }
     client.log('info', { room: room.name, variable, reason }, `${what} refused by the store`);
     this.ignored(reason);
+  }
+
+  /**
+   * The address's sets grew rooms by MAX_STORED_BYTES_PER_ADDRESS: a set (or rename) that would
+   * grow one more is ignored and counted every time, logged once per connection (a bot at its bound
+   * keeps trying; its neighbours' and its own non-growing sets still apply).
+   */
+  private atAddressBound(variable: string): void {
+    this.ignored('address-bytes');
+    if (this.loggedAddressBound) return;
+    this.loggedAddressBound = true;
+    this.view.client.log('warn', { room: this.view.room.name, variable, reason: 'address-bytes' }, 'change ignored: the address has grown rooms by MAX_STORED_BYTES_PER_ADDRESS');
   }
 
   private ignored(reason: string): void {

@@ -139,6 +139,8 @@ const BENCH_LIMITS: NodeJS.ProcessEnv = {
   // Every bench client comes from 127.0.0.1.
   MAX_HANDSHAKES_PER_ADDRESS_PER_SECOND: '1000000',
   MAX_NEW_ROOMS_PER_ADDRESS_PER_MINUTE: '1000000',
+  // One address for the whole bench: no per-address bound on what its sets store (0: none).
+  MAX_STORED_BYTES_PER_ADDRESS: '0',
   MAX_CLIENTS_PER_ROOM: '100',
   MAX_ROOMS: '1000000',
   LOG_LEVEL: 'warn',

@@ -4,8 +4,11 @@
 --       may create the room (1/0), ttl of a room nobody changed (ms, 0: the room ttl),
 --       '1' to SPUBLISH (Cluster) else PUBLISH, max variables, max room bytes, username (for the log),
 --       log length, log name bytes, log value bytes,
+--       the joiner's ledger ('' / '0' / '1': set.lua), ROOM_BASE_BYTES, LOG_ENTRY_BASE_BYTES,
 --       then name, value pairs. Undeclared (Scratch 3 clients): the room is taken as it is.
--- Reply: {'ok', outcome, epoch, seq, name1, value1, ...} or {'no', reason, live members}.
+-- Reply: {'ok', outcome, epoch, seq, bytes to charge the joiner's address, name1, value1, ...}
+-- or {'no', reason, live members}. What a 2020 join stores is charged as a set's growth is
+-- (ledger_charge), and refused ('address-bytes') at the address's bound.
 -- meta.only2020 = '1' while only 2020 clients wrote to the room (set.lua, rename.lua and
 -- delete.lua take it off); a room without it, including one stored before it existed, is shared.
 local now = clock(ARGV[1])
@@ -27,7 +30,11 @@ local user = ARGV[16]
 local log_length = tonumber(ARGV[17])
 local log_name_bytes = tonumber(ARGV[18])
 local log_value_bytes = tonumber(ARGV[19])
-local FIRST_PAIR = 20
+local ledger_gate = ARGV[20]
+local room_base = tonumber(ARGV[21])
+local entry_base = tonumber(ARGV[22])
+local FIRST_PAIR = 23
+local charge = 0
 
 -- What a join stores for an initial value the budget cannot hold (as the spec does for an invalid one).
 local DEFAULT_VALUE = '0'
@@ -83,6 +90,9 @@ local outcome
 if not exists then
   local values, total = add_names(order, wanted, 0, 0)
   if not values then return {'no', total, live} end
+  -- Its initial values are the joiner's growth (a creation logs nothing).
+  charge = ledger_charge(0, total, 0, log_length, ledger_gate, room_base)
+  if charge == nil then return {'no', 'address-bytes', live} end
   redis.call('DEL', KEYS[1], KEYS[6])
   for _, name in ipairs(order) do redis.call('HSET', KEYS[1], name, values[name]) end
   redis.call('HSET', KEYS[2], 'epoch', fresh_epoch, 'seq', 0, 'created', now, 'bytes', total)
@@ -120,6 +130,11 @@ elseif declared then
     for _, name in ipairs(removed) do kept_bytes = kept_bytes - entry_bytes(name) end
     local values, total = add_names(missing, wanted, #stored - #removed, kept_bytes)
     if not values then return {'no', total, live} end
+    local entry_max = 0
+    for _, name in ipairs(removed) do entry_max = math.max(entry_max, log_entry_bytes(name, '', log_length, log_name_bytes, log_value_bytes, entry_base)) end
+    for _, name in ipairs(missing) do entry_max = math.max(entry_max, log_entry_bytes(name, values[name], log_length, log_name_bytes, log_value_bytes, entry_base)) end
+    charge = ledger_charge(room_bytes(), total, entry_max, log_length, ledger_gate, room_base)
+    if charge == nil then return {'no', 'address-bytes', live} end
     touch(now, room_ttl)
     -- Published and logged like any change: every pod mirroring the room (lingering, live
     -- viewers) follows them in the room's order.
@@ -145,6 +160,6 @@ if lower ~= '' then redis.call('HSET', KEYS[4], lower, id) end
 keep_until(now + lease_ttl, room_ttl, lease_ttl)
 
 local meta = redis.call('HMGET', KEYS[2], 'epoch', 'seq')
-local reply = {'ok', outcome, meta[1], tonumber(meta[2])}
+local reply = {'ok', outcome, meta[1], tonumber(meta[2]), charge}
 for _, item in ipairs(sorted_vars()) do reply[#reply + 1] = item end
 return reply

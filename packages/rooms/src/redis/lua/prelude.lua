@@ -236,3 +236,37 @@ local function append_log(user, verb, name, value, now, max_len, name_bytes, val
     'u', user, 'v', verb, 'n', clip_utf8(name, name_bytes), 'x', clip_utf8(value, value_bytes), 't', now)
   if redis.call('XLEN', KEYS[6]) == 1 then expire_with_room(6) end
 end
+
+-- The ledger's part of a change taking the room from `before` to `after` bytes, its log
+-- entries up to `entry_max` bytes (stored-bytes.ts roomSize and chargeOf: the same rule).
+-- gate: '' not charged (an operator), '0' may grow the room's charged size, '1' the address
+-- is at its bound. Returns the bytes to charge the address, or nil when refused (at the
+-- bound and the change would raise the charged size), writing nothing then. Call it before
+-- the change writes anything: it records meta.charged and meta.logmax.
+local function ledger_charge(before, after, entry_max, log_length, gate, base)
+  local log_max = tonumber(redis.call('HGET', KEYS[2], 'logmax')) or 0
+  local new_max = math.max(log_max, entry_max)
+  local charge = 0
+  if gate ~= '' then
+    local size_before = before + log_length * log_max + base
+    local size_after = after + log_length * new_max + base
+    if size_after > size_before then
+      local charged = tonumber(redis.call('HGET', KEYS[2], 'charged'))
+      local raised = size_after - (charged or size_before)
+      if raised > 0 then
+        if gate == '1' then return nil end
+        charge = raised
+        if not charged then charge = charge + base end
+        redis.call('HSET', KEYS[2], 'charged', size_after)
+      end
+    end
+  end
+  if new_max ~= log_max then redis.call('HSET', KEYS[2], 'logmax', new_max) end
+  return charge
+end
+
+-- What a logged change counts for meta.logmax (stored-bytes.ts logEntryBytes); 0 without a log.
+local function log_entry_bytes(name, value, log_length, name_bytes, value_bytes, entry_base)
+  if log_length == 0 then return 0 end
+  return math.min(#name, name_bytes) + math.min(#value, value_bytes) + entry_base
+end
