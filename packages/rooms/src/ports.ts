@@ -124,6 +124,14 @@ export interface JoinRequest {
    * of creating it (the caller's address created too many rooms lately). Default true.
    */
   readonly mayCreate?: boolean;
+  /**
+   * The project's own limits (its policy), instead of the engine's, for this join: the room
+   * is full at `maxClientsPerRoom` live members, and the names it would store are judged
+   * against `maxVariables` and `maxRoomBytes`. Absent: the engine's (EngineLimits).
+   */
+  readonly maxClientsPerRoom?: number;
+  readonly maxVariables?: number;
+  readonly maxRoomBytes?: number;
 }
 
 export type JoinRefusal =
@@ -135,7 +143,7 @@ export type JoinRefusal =
   | 'blocked-username'
   /** Another live connection in the room holds this username (case-insensitively). */
   | 'username-taken'
-  /** The room already has `maxClientsPerRoom` live members. */
+  /** The room already has `maxClientsPerRoom` live members (the request's, else the engine's). */
   | 'room-full'
   /** The room is not active and the cluster already has `maxRooms` active rooms. */
   | 'too-many-rooms'

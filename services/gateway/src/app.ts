@@ -96,7 +96,7 @@ export async function buildApp(deps: AppDeps): Promise<Gateway> {
   });
   const pressure = new StorePressure(config.maxStoreCallsInFlight, () => metrics.readPauses.inc());
   observe(metrics.registry, 'cloudvars_store_calls_in_flight', "Clients' changes waiting for the store's answer.", () => pressure.inFlight);
-  const policies = new PolicyBook({ policies: engine.policies, log, changed: enforceOnChange(hub) });
+  const policies = new PolicyBook({ policies: engine.policies, log, changed: enforceOnChange(hub, config) });
   const protocolLimits = protocolLimitsFrom(config);
   const hook = config.handshakeHook === null ? null : new HandshakeHook({ config: config.handshakeHook, protocolLimits, registry: metrics.registry, log });
   const clientSockets = new SocketRegistry<Session>(config.pingIntervalMs, pressure);

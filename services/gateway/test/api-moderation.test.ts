@@ -3,28 +3,11 @@
  * pods sharing Redis: made on one pod, they hold at the next handshake on every pod, with
  * the documented close codes, and bans lapse by themselves.
  */
-import { encodeHandshake } from '@cloudvars/protocol';
 import { describe, expect, it } from 'vitest';
 import { OPERATOR, admin, call, expectDocumented, podsPerTest } from './support/api.ts';
-import { TestClient, joinedTogether, until } from './support/client.ts';
+import { TestClient, joinOutcome, joinedTogether, until } from './support/client.ts';
 import { cloud } from './support/conformance.ts';
-import type { RunningGateway } from './support/gateway.ts';
 import { TARGET_KINDS } from './support/targets.ts';
-
-/**
- * Joins a today's client and tells how it went: 'joined', or the code it was closed with.
- * `address` comes as X-Forwarded-For (the gateway must have TRUST_PROXY) instead of 127.0.0.1.
- */
-async function joinOutcome(pod: RunningGateway, room: string, user: string, address?: string): Promise<number | 'joined'> {
-  const before = await pod.engine.store.memberCount(room);
-  const client = await TestClient.connect(pod.url, { dialect: 'scratch', ...(address === undefined ? {} : { headers: { 'x-forwarded-for': address } }) });
-  client.send(encodeHandshake('scratch', room, user, {}));
-  await until(async () => client.closed !== null || (await pod.engine.store.memberCount(room)) > before, { what: `${user} to join or be refused` });
-  if (client.closed !== null) return client.closed.code;
-  client.close();
-  await until(async () => (await pod.engine.store.memberCount(room)) === before, { what: `${user} to leave` });
-  return 'joined';
-}
 
 describe.each(TARGET_KINDS)('HTTP API: moderation (%s)', (kind) => {
   const { pods } = podsPerTest(kind);

@@ -6,48 +6,12 @@
 import { encodeHandshake } from '@cloudvars/protocol';
 import { describe, expect, it } from 'vitest';
 import { admin, call, expectDocumented, podsPerTest, roomPath } from './support/api.ts';
-import { TestClient, until } from './support/client.ts';
+import { TestClient, joined, joinOutcome, until } from './support/client.ts';
 import { cloud } from './support/conformance.ts';
-import type { RunningGateway } from './support/gateway.ts';
+import { ignored, policyPath, policyShown } from './support/policies.ts';
 import { TARGET_KINDS } from './support/targets.ts';
 
-const policyPath = (room: string): string => `/api/v1/projects/${encodeURIComponent(room)}/policy`;
 const ROUTE = '/api/v1/projects/{room}/policy';
-
-async function joined(pod: RunningGateway, room: string, user: string): Promise<TestClient> {
-  const before = await pod.engine.store.memberCount(room);
-  const client = await TestClient.connect(pod.url, { dialect: 'scratch' });
-  client.send(encodeHandshake('scratch', room, user, {}));
-  await until(async () => client.closed !== null || (await pod.engine.store.memberCount(room)) > before, { what: `${user} to join` });
-  if (client.closed !== null) throw new Error(`${user} was closed with ${client.closed.code}`);
-  return client;
-}
-
-/** Joins and tells how it went: 'joined', or the code the client was closed with. */
-async function joinOutcome(pod: RunningGateway, room: string, user: string): Promise<number | 'joined'> {
-  const before = await pod.engine.store.memberCount(room);
-  const client = await TestClient.connect(pod.url, { dialect: 'scratch' });
-  client.send(encodeHandshake('scratch', room, user, {}));
-  await until(async () => client.closed !== null || (await pod.engine.store.memberCount(room)) > before, { what: `${user} to join or be refused` });
-  if (client.closed !== null) return client.closed.code;
-  client.close();
-  await until(async () => (await pod.engine.store.memberCount(room)) === before, { what: `${user} to leave` });
-  return 'joined';
-}
-
-/** The policy GET /api/v1/rooms/{room} shows in force on that pod, or undefined. */
-async function policyShown(pod: RunningGateway, room: string): Promise<unknown> {
-  return ((await call(pod.httpUrl, 'GET', roomPath(room))).body as { policy?: unknown }).policy;
-}
-
-async function ignored(pods: readonly RunningGateway[], reason: string): Promise<number> {
-  let total = 0;
-  for (const pod of new Set(pods)) {
-    const metric = await pod.metrics.changesIgnored.get();
-    total += metric.values.find((value) => value.labels.reason === reason)?.value ?? 0;
-  }
-  return total;
-}
 
 describe.each(TARGET_KINDS)('HTTP API: project policies (%s)', (kind) => {
   const { pods } = podsPerTest(kind);

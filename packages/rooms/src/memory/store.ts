@@ -74,7 +74,7 @@ export class MemoryStore implements RoomStore {
     const live = existing?.members.size ?? 0;
     const nameKey = request.claimUsername ? usernameKey(request.username) : null;
     if (nameKey !== null && existing?.names.has(nameKey) === true) return { ok: false, reason: 'username-taken' };
-    if (live >= this.limits.maxClientsPerRoom) return { ok: false, reason: 'room-full' };
+    if (live >= (request.maxClientsPerRoom ?? this.limits.maxClientsPerRoom)) return { ok: false, reason: 'room-full' };
     if (live === 0 && this.activeRooms >= this.limits.maxRooms) return { ok: false, reason: 'too-many-rooms' };
     if (this.leases.addressCount(request.address) >= this.limits.maxConnectionsPerAddress) {
       return { ok: false, reason: 'address-limit' };
@@ -84,7 +84,7 @@ export class MemoryStore implements RoomStore {
     let room: MemoryRoom;
     let outcome: JoinOutcome;
     if (existing === undefined) {
-      const stored = addNames(request.variables ?? [], 0, 0, this.limits);
+      const stored = addNames(request.variables ?? [], 0, 0, this.budgetOf(request));
       if (!stored.ok) return stored;
       // A 2020 creation's initial values are the address's growth, as a set's are (none is logged).
       const growth = this.growth(request.address, { bytes: 0, logEntryMax: 0, chargedSize: null }, stored.bytes, 0, now);
@@ -114,6 +114,14 @@ export class MemoryStore implements RoomStore {
     return { ok: true, outcome, snapshot: snapshotOf(room) };
   }
 
+  /** The variable and byte limits a join's names are judged by: the request's (a project's policy), else the engine's. */
+  private budgetOf(request: JoinRequest): Pick<EngineLimits, 'maxRoomBytes' | 'maxVariables'> {
+    return {
+      maxVariables: request.maxVariables ?? this.limits.maxVariables,
+      maxRoomBytes: request.maxRoomBytes ?? this.limits.maxRoomBytes,
+    };
+  }
+
   /**
    * What a join does to a room that exists (ports.ts, JoinRequest.variables): nothing, a
    * migration of a 2020-only room, or the names a shared room lacks added; each change
@@ -134,7 +142,7 @@ export class MemoryStore implements RoomStore {
     }
     let keptBytes = room.bytes;
     for (const name of removed) keptBytes -= entryBytes(name, room.variables.get(name) as string);
-    const added = addNames(missing, room.variables.size - removed.length, keptBytes, this.limits);
+    const added = addNames(missing, room.variables.size - removed.length, keptBytes, this.budgetOf(request));
     if (!added.ok) return added;
     // What it adds is the address's growth, as a set's is; its log entries count like theirs.
     let entryMax = 0;

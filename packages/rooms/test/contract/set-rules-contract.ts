@@ -10,7 +10,8 @@ type MakeWorld = (limits?: Partial<EngineLimits>) => Promise<World>;
  * What a set carries of its project's policy (issue 22), checked by the store in the same
  * atomic step that applies the set, so it holds on every pod and under concurrent writers:
  * "only increases" against the stored value, and the project's own variable and byte limits
- * instead of the engine's.
+ * instead of the engine's. A join carries the project's limits too: its room capacity, and
+ * the variable and byte limits a 2020 handshake's names are judged by.
  */
 export function setRulesContract(world: MakeWorld): void {
   it('applies an increasing set only when its number is above the stored one; a new variable or a stored non-number takes any number', async () => {
@@ -93,5 +94,25 @@ export function setRulesContract(world: MakeWorld): void {
     expect(await pods[0].store.set(room, 'c1', 'f', '1', tight)).toEqual({ ok: false, reason: 'too-many-variables' });
     expect(await pods[0].store.set(room, 'c1', 'b', '9'.repeat(11), tight)).toEqual({ ok: false, reason: 'over-budget' });
     expect(await pods[0].store.set(room, 'c1', 'b', '1', tight)).toMatchObject({ ok: true });
+  });
+
+  it('holds a project\'s own maxClientsPerRoom, maxVariables and maxRoomBytes given with a join, instead of the engine\'s', async () => {
+    const { pods } = await world({ maxClientsPerRoom: 1, maxVariables: 2, maxRoomBytes: 20 });
+    const room = freshRoom();
+    const roomy = { maxClientsPerRoom: 3, maxVariables: 4, maxRoomBytes: 100 } as const;
+    // Four names of 2 + 10 bytes each: over the engine's 2 variables and 20 bytes, within the project's.
+    const declared = ['a', 'b', 'c', 'd'].map((name): [string, string] => [name, '9'.repeat(10)]);
+    const created = await pods[0].store.join({ ...joinRequest(room, 'c1', 'alice', declared), ...roomy });
+    expect(created.ok && created.outcome).toBe('created');
+    expect(created.ok && sorted(created.snapshot.variables)).toEqual(declared);
+    expect((await pods[1].store.join({ ...joinRequest(room, 'c2', 'bob', declared), ...roomy })).ok).toBe(true);
+    expect((await pods[1].store.join({ ...joinRequest(room, 'c3', 'carol', null), ...roomy })).ok).toBe(true);
+    expect(await pods[0].store.join({ ...joinRequest(room, 'c4', 'dave', null), ...roomy })).toEqual({ ok: false, reason: 'room-full' });
+    // Without them, the engine's hold: the room is full at 1, and a creation of four names is refused.
+    expect(await pods[0].store.join(joinRequest(room, 'c5', 'erin', null))).toEqual({ ok: false, reason: 'room-full' });
+    expect(await pods[0].store.join(joinRequest(freshRoom(), 'c6', 'frank', declared))).toEqual({ ok: false, reason: 'too-many-variables' });
+    // Lower ones hold as well: 2 names (the engine's limit) over the project's 1, 11 bytes (within the engine's 20) over its 10.
+    expect(await pods[1].store.join({ ...joinRequest(freshRoom(), 'c7', 'gina', [['a', '1'], ['b', '1']]), maxVariables: 1 })).toEqual({ ok: false, reason: 'too-many-variables' });
+    expect(await pods[1].store.join({ ...joinRequest(freshRoom(), 'c8', 'hal', [['abcdefghij', '1']]), maxRoomBytes: 10 })).toEqual({ ok: false, reason: 'over-budget' });
   });
 }

@@ -7,6 +7,8 @@ import { readStoredValue, scratchDialect, typedVariables, USERNAME_MAX_LENGTH } 
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import { addressForLimits } from '../address.ts';
+import { roomBudget } from '../policy/policy.ts';
+import { roomProtocolLimits } from '../policy/room-limits.ts';
 import { LIVE_SUBPROTOCOL } from './access.ts';
 import { fromEngine, operatorOrigin, type ApiContext } from './context.ts';
 import { ApiError } from './errors.ts';
@@ -135,19 +137,23 @@ export function roomRoutes(api: FastifyInstance, context: ApiContext): void {
       const room = parseRoom(request.params.room);
       const { name, value } = request.body;
       request.audit = { room, name };
-      // The scratch dialect's own reading of a set: the broadest any client gets.
-      const parsed = scratchDialect.parseMessage({ method: 'set', name, value }, context.protocolLimits);
+      // The scratch dialect's own reading of a set (the broadest any client gets), by the
+      // room's limits: its policy's text values, value length, variables and bytes hold for
+      // the operator too (frozen and protected do not: they are about clients).
+      const policy = context.policies.get(room);
+      const limits = roomProtocolLimits(context.protocolLimits, policy);
+      const parsed = scratchDialect.parseMessage({ method: 'set', name, value }, limits);
       if (!parsed.ok || parsed.value.kind !== 'set') throw new ApiError(400, 'invalid-name', 'a name starts with "☁ " or ":cloud: " and has more after it');
       if (!parsed.value.valid) {
-        throw new ApiError(400, 'invalid-value', config.allowTextValues ? `a value has at most ${config.maxValueLength} characters` : 'a value is a number (ALLOW_TEXT_VALUES is off)');
+        throw new ApiError(400, 'invalid-value', limits.allowTextValues ? `a value has at most ${limits.maxValueLength} characters` : 'a value is a number (text values are off for this room)');
       }
       const operator = operatorOf(request);
       // Stored with its type, as a Scratch 3 client's set: 5 stays a number, "5" a string.
       const stored = parsed.value.value;
-      const result = await fromEngine(store.set(room, operatorOrigin(operator), name, stored, { create: true, user: operator }));
+      const result = await fromEngine(store.set(room, operatorOrigin(operator), name, stored, { create: true, user: operator, ...roomBudget(policy) }));
       if (!result.ok) {
         if (result.reason === 'unknown-room') throw unknownRoom(room);
-        throw new ApiError(409, result.reason, result.reason === 'over-budget' ? 'the room would exceed MAX_ROOM_BYTES' : 'the room has MAX_VARIABLES variables');
+        throw new ApiError(409, result.reason, result.reason === 'over-budget' ? 'the room would exceed its byte budget (MAX_ROOM_BYTES, or its policy\'s maxRoomBytes)' : 'the room has as many variables as it may (MAX_VARIABLES, or its policy\'s maxVariables)');
       }
       return { room, name, value: readStoredValue(stored), seq: result.seq };
     },

@@ -3,10 +3,12 @@
  * (a blocked project is refused), at each client change (frozen, protected), and when a
  * policy changes (a block closes the room's clients already joined or joining here).
  */
+import type { Config } from '../config.ts';
 import type { RoomHub } from '../hub/room-hub.ts';
 import { MemberView } from '../ws/member-view.ts';
 import type { PolicyBook } from './policy-book.ts';
 import type { ProjectPolicy } from './policy.ts';
+import { setRate } from './room-limits.ts';
 
 /**
  * A join on a pod that has not read the policies yet (it just started) waits this long for
@@ -28,10 +30,19 @@ export async function blockingPolicy(book: PolicyBook, room: string): Promise<Pr
   return policy?.blocked === true ? policy : null;
 }
 
-/** The book's `changed`: a block closes every client of the room on this pod (live viewers stay: operators watch). */
-export function enforceOnChange(hub: RoomHub): (room: string, policy: ProjectPolicy | null) => void {
+/**
+ * The book's `changed`: a block closes every client of the room on this pod (live viewers
+ * stay: operators watch); else each client takes the room's set rate now in force (a
+ * deleted policy or one without `setsPerSecond`: the global one). The other limits are read
+ * by each set and join as it happens.
+ */
+export function enforceOnChange(hub: RoomHub, config: Config): (room: string, policy: ProjectPolicy | null) => void {
   return (room, policy) => {
-    if (policy?.blocked !== true) return;
-    for (const member of hub.membersOf(room)) if (member instanceof MemberView) member.blocked(policy.reason ?? '');
+    const rate = setRate(config, policy);
+    for (const member of hub.membersOf(room)) {
+      if (!(member instanceof MemberView)) continue;
+      if (policy?.blocked === true) member.blocked(policy.reason ?? '');
+      else member.rateChanged(rate);
+    }
   };
 }

@@ -46,6 +46,11 @@ export class PolicyBook {
     return this.book.size === 0 ? null : (this.book.get(room) ?? null);
   }
 
+  /** Whether any room has a policy on this pod (most pods hold none). */
+  get holdsAny(): boolean {
+    return this.book.size > 0;
+  }
+
   /** Whether the first read of every policy has succeeded (until then, a join waits for `loaded`). */
   get isLoaded(): boolean {
     return this.version !== null;

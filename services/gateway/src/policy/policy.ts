@@ -220,8 +220,13 @@ export function refusedChange(policy: ProjectPolicy, variable: string): 'frozen'
  */
 export function storeChecks(policy: ProjectPolicy, variable: string): { increasing?: true; maxVariables?: number; maxRoomBytes?: number } {
   const increasing = Object.entries(policy.rules ?? {}).some(([entry, rule]) => rule.increasing === true && matchesPattern(entry, variable));
-  const { maxVariables, maxRoomBytes } = policy.limits ?? {};
-  return { ...(increasing && { increasing: true }), ...(maxVariables !== undefined && { maxVariables }), ...(maxRoomBytes !== undefined && { maxRoomBytes }) };
+  return { ...(increasing && { increasing: true }), ...roomBudget(policy) };
+}
+
+/** The project's own variable and byte limits, for the store to judge a change or a join by instead of the engine's. */
+export function roomBudget(policy: ProjectPolicy | null): { maxVariables?: number; maxRoomBytes?: number } {
+  const { maxVariables, maxRoomBytes } = policy?.limits ?? {};
+  return { ...(maxVariables !== undefined && { maxVariables }), ...(maxRoomBytes !== undefined && { maxRoomBytes }) };
 }
 
 /**

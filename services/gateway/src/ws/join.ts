@@ -11,12 +11,14 @@ import { CloseCode, storedText, type Dialect, type Handshake } from '@cloudvars/
 import { toError, type JoinOutcome, type JoinRefusal, type RoomSnapshot } from '@cloudvars/rooms';
 import type { Visitor } from '../hook/handshake-hook.ts';
 import { blockingPolicy } from '../policy/enforce.ts';
+import { joinLimits } from '../policy/room-limits.ts';
 import type { ClientPolicy } from './client-policy.ts';
 import type { ClientServices } from './client-services.ts';
 import type { ClientSocket } from './client-socket.ts';
 import type { HeldMessages } from './held-messages.ts';
 import { MemberView } from './member-view.ts';
 import type { Outbox } from './outbox.ts';
+import type { TokenBucket } from './token-bucket.ts';
 
 /**
  * What each refusal closes with (README "close codes": what today's clients then do).
@@ -53,6 +55,8 @@ export interface Joiner {
   readonly outbox: Outbox;
   readonly dialect: Dialect;
   readonly policy: ClientPolicy;
+  /** A 2020 client's frame-rate bucket, which a project's set rate retunes; null for today's clients (their frames are paced). */
+  readonly frameRate: TokenBucket | null;
   /** What the client sends meanwhile: messages held still count after a close. */
   readonly held: HeldMessages;
   /** The upgrade's headers the handshake hook is told; null when there is no hook. */
@@ -143,9 +147,9 @@ async function askHook(services: ClientServices, joiner: Joiner, handshake: Hand
 }
 
 async function joinRoom(services: ClientServices, joiner: Joiner, handshake: Handshake): Promise<JoinAttempt> {
-  const { hub, engine, metrics } = services;
+  const { hub, engine } = services;
   const { client } = joiner;
-  const view = hub.enter(handshake.room, (room) => new MemberView(client, room, joiner.outbox, joiner.dialect, joiner.policy, handshake.username, metrics));
+  const view = hub.enter(handshake.room, (room) => new MemberView(client, room, joiner.outbox, joiner.dialect, joiner.policy, joiner.frameRate, handshake.username, services));
   const room = view.room;
   const giveBack = (): void => hub.release(room, view);
   try {
@@ -179,6 +183,8 @@ async function joinRoom(services: ClientServices, joiner: Joiner, handshake: Han
       variables: handshake.variables,
       address: client.address,
       mayCreate: room.epoch !== null || reserved,
+      // The project's room capacity, variables and bytes, as its policy is now (none: the engine's).
+      ...joinLimits(services.policies.get(handshake.room)),
     });
   } catch (error) {
     // The store may still admit the client after we gave up waiting: take it back. The

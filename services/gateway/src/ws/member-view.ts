@@ -15,11 +15,14 @@ import type { Lease, RoomSnapshot } from '@cloudvars/rooms';
 import type { EventText } from '../hub/event-text.ts';
 import { JoinGate } from '../hub/join-gate.ts';
 import type { LocalRoom, Resync } from '../hub/room-hub.ts';
-import type { GatewayMetrics } from '../metrics.ts';
+import { setRate, type SetRate } from '../policy/room-limits.ts';
 import type { ClientPolicy } from './client-policy.ts';
+import type { ClientServices } from './client-services.ts';
 import type { ClientSocket } from './client-socket.ts';
+import { MemberWrites } from './member-writes.ts';
 import type { Outbox } from './outbox.ts';
 import { OwnWrites } from './own-writes.ts';
+import type { TokenBucket } from './token-bucket.ts';
 
 /** The variable names of each room's last join: see namesOf. */
 const roomNames = new WeakMap<LocalRoom, ReadonlySet<string>>();
@@ -42,6 +45,8 @@ export class MemberView extends JoinGate {
   declared: ReadonlySet<string> | null = null;
   /** This client's writes whose events have not come back (member-writes.ts records them). */
   readonly writes = new OwnWrites();
+  /** The client's changes: made at its first message (an idle client keeps none). */
+  private changes: MemberWrites | null = null;
 
   constructor(
     readonly client: ClientSocket,
@@ -49,11 +54,33 @@ export class MemberView extends JoinGate {
     readonly outbox: Outbox,
     readonly dialect: Dialect,
     readonly policy: ClientPolicy,
+    /** A 2020 client's frame-rate bucket (the room's set rate retunes it); null for today's clients. */
+    private readonly frameRate: TokenBucket | null,
     /** As the client sent it: the room's log shows it, and an operator's kick names it. */
     readonly username: string,
-    private readonly metrics: GatewayMetrics,
+    private readonly services: ClientServices,
   ) {
     super();
+  }
+
+  /** The client's changes to the room (member-writes.ts), the parser's sink for its frames. */
+  writer(): MemberWrites {
+    return (this.changes ??= new MemberWrites(this, this.services));
+  }
+
+  /** The connection closed: nothing more goes to the store for it. */
+  stop(): void {
+    this.changes?.stop();
+  }
+
+  /**
+   * The room's set rate changed (its policy was put or deleted, on any pod): it applies to
+   * this client from its next set on, without a reconnection. Today's clients' sets wait
+   * for it; a 2020 client's frames count against it.
+   */
+  rateChanged(rate: SetRate): void {
+    if (this.policy.setsWaitOverRate) this.changes?.rateChanged(rate);
+    else this.frameRate?.retune(rate.perSecond, rate.burst);
   }
 
   get id(): string {
@@ -83,6 +110,9 @@ export class MemberView extends JoinGate {
       if (onlyThese === null || onlyThese.has(name)) messages.push(this.dialect.encodeSet(name, value));
     }
     this.outbox.sendSnapshot(messages, names);
+    // A 2020 client's frames were counted at the global rate until it was in the room.
+    const policy = this.services.policies.get(this.room.name);
+    if (policy?.limits?.setsPerSecond !== undefined) this.rateChanged(setRate(this.services.config, policy));
     // A resync that read the room after our snapshot was taken skipped us: apply it now.
     if (newerResync !== null) {
       this.showResync({ ...newerResync, previous: { epoch: snapshot.epoch, seq: snapshot.seq, values: new Map(snapshot.variables) } });
@@ -113,7 +143,7 @@ export class MemberView extends JoinGate {
       // This client has a write of this variable in flight: anything before it is stale.
       const back = event.origin === this.client.id ? this.writes.returned(variable) : null;
       if (back !== null) {
-        this.metrics.fanoutLatency.observe((performance.now() - back.receivedAt) / 1000);
+        this.services.metrics.fanoutLatency.observe((performance.now() - back.receivedAt) / 1000);
         if (back.echo) this.outbox.put(variable, text.in(this.dialect));
       }
       return;

@@ -10,12 +10,33 @@
  * - Today's clients' sets beyond the rate wait for it (waiting-writes.ts), the newest value
  *   per variable; 2020 clients were closed for their frames' rate before they got here.
  */
-import { CloseCode, type ClientMessage, type DeleteRequest, type MessageSink, type RenameRequest, type SetRequest } from '@cloudvars/protocol';
+import { CloseCode, type ClientMessage, type DeleteRequest, type Dialect, type MessageSink, type RenameRequest, type SetRequest } from '@cloudvars/protocol';
 import type { ChangeRefusal, ChangeResult } from '@cloudvars/rooms';
+import type { LocalRoom } from '../hub/room-hub.ts';
 import { breaksRange, refusedChange, storeChecks, type ProjectPolicy } from '../policy/policy.ts';
+import { setRate, type SetRate } from '../policy/room-limits.ts';
+import type { ClientPolicy } from './client-policy.ts';
 import type { ClientServices } from './client-services.ts';
-import type { MemberView } from './member-view.ts';
+import type { ClientSocket } from './client-socket.ts';
+import type { Outbox } from './outbox.ts';
+import type { OwnWrites } from './own-writes.ts';
 import { WaitingWrites } from './waiting-writes.ts';
+
+/** What the writes read of the client's view (member-view.ts), which makes them. */
+export interface WritersView {
+  readonly client: ClientSocket;
+  readonly room: LocalRoom;
+  readonly outbox: Outbox;
+  readonly dialect: Dialect;
+  readonly policy: ClientPolicy;
+  readonly username: string;
+  /** The variables a 2020 client declared; null for a client that declares none. */
+  readonly declared: ReadonlySet<string> | null;
+  /** Its writes in flight, which the view reads to hide stale events and owe echoes. */
+  readonly writes: OwnWrites;
+  /** Shows the client the mirror's value of a variable whose write will never come back. */
+  showMirrored(variable: string): void;
+}
 
 /**
  * Writes of one variable whose events have not come back. Beyond this the bus is not
@@ -36,7 +57,7 @@ export class MemberWrites implements MessageSink {
   private loggedAddressBound = false;
 
   constructor(
-    private readonly view: MemberView,
+    private readonly view: WritersView,
     private readonly services: ClientServices,
   ) {}
 
@@ -70,11 +91,20 @@ export class MemberWrites implements MessageSink {
     this.waiting?.clear();
   }
 
+  /** The room's set rate changed: sets waiting for it go at the new one (member-view.ts rateChanged). */
+  rateChanged(rate: SetRate): void {
+    this.waiting?.retune(rate.perSecond, rate.burst);
+  }
+
   /** The waiting writes of a client whose sets wait over the rate (made at its first set), else null. */
   private waitingWrites(): WaitingWrites | null {
     if (this.waiting !== null || !this.view.policy.setsWaitOverRate) return this.waiting;
     const { config } = this.services;
-    return (this.waiting = new WaitingWrites(config.rateLimitPerSecond, config.rateLimitBurst, config.maxVariables, (variable, value) => this.store(variable, value)));
+    // The room's policy then in force; a later change retunes it (rateChanged).
+    const policy = this.services.policies.get(this.view.room.name);
+    const { perSecond, burst } = setRate(config, policy);
+    const maxWaiting = policy?.limits?.maxVariables ?? config.maxVariables;
+    return (this.waiting = new WaitingWrites(perSecond, burst, maxWaiting, (variable, value) => this.store(variable, value)));
   }
 
   /** A set from the client: stored, and its event comes back through the bus like anyone's. */

@@ -8,18 +8,18 @@
  * and its lease is given back. Everything it starts writes to the client's socket end
  * (client-socket.ts), never back here.
  */
-import { CloseCode, parseFrame, parseHandshakeFrame, type Dialect } from '@cloudvars/protocol';
+import { CloseCode, parseFrame, type Dialect, type ProtocolLimits } from '@cloudvars/protocol';
 import type { Lease } from '@cloudvars/rooms';
 import type { WebSocket } from 'ws';
 import type { Visitor } from '../hook/handshake-hook.ts';
 import { closeCodeLabel } from '../metrics.ts';
+import { parseHandshakeForRoom, roomProtocolLimits } from '../policy/room-limits.ts';
 import { policyFor, type ClientPolicy } from './client-policy.ts';
 import type { ClientServices } from './client-services.ts';
 import { ClientSocket } from './client-socket.ts';
 import { HeldMessages } from './held-messages.ts';
 import { join } from './join.ts';
 import type { MemberView } from './member-view.ts';
-import { MemberWrites } from './member-writes.ts';
 import { Outbox } from './outbox.ts';
 import { SocketReading } from './socket-reading.ts';
 import { TokenBucket } from './token-bucket.ts';
@@ -66,8 +66,6 @@ export class Session extends SocketReading {
   private treatment: ClientPolicy | null = null;
   /** The client's view of its room, once joined. */
   private view: MemberView | null = null;
-  /** Its changes to the room: made at its first message once joined (an idle client keeps none). */
-  private writes: MemberWrites | null = null;
   /** Settles when the join (and any give-back it does) is over. */
   private joining: Promise<void> | null = null;
   /** What the client sent while its join was in flight, until the join ends. */
@@ -159,8 +157,9 @@ export class Session extends SocketReading {
   }
 
   private onHandshakeFrame(text: string, cost: number): void {
-    const { config, protocolLimits } = this.context;
-    const parsed = parseHandshakeFrame(text, protocolLimits);
+    const { config, protocolLimits, policies } = this.context;
+    // By the limits of the room it names (its policy's, else the global ones).
+    const parsed = parseHandshakeForRoom(text, protocolLimits, policies);
     if (!parsed.ok) {
       this.client.closeForMisbehaviour(parsed.error.code, parsed.error.reason);
       return;
@@ -176,13 +175,15 @@ export class Session extends SocketReading {
     }
     const { handshake, rest } = parsed.value;
     const declared = handshake.variables === null ? null : new Set(handshake.variables.map(([name]) => name));
-    const held = (this.held = new HeldMessages(dialect, protocolLimits, declared, config.maxVariables + HELD_BEYOND_VARIABLES));
+    const limits = this.limitsOf(handshake.room);
+    const held = (this.held = new HeldMessages(dialect, limits, declared, limits.maxVariables + HELD_BEYOND_VARIABLES));
     this.clearHandshakeTimer();
     this.state = 'joining';
     // A scratch first frame may carry sets after the handshake: they wait for the join.
     if (rest !== '') this.hold(rest);
     this.pauseForJoin();
-    const joiner = { client: this.client, outbox: this.outbox, dialect, policy, held, visitor: this.visitor };
+    const frameRate = policy.setsWaitOverRate ? null : this.bucket;
+    const joiner = { client: this.client, outbox: this.outbox, dialect, policy, frameRate, held, visitor: this.visitor };
     this.joining = join(this.context, joiner, handshake)
       .then((view) => (view === null ? undefined : this.joined(view)))
       .catch((error: unknown) => {
@@ -207,12 +208,12 @@ export class Session extends SocketReading {
     const held = this.held?.take() ?? [];
     this.held = null;
     if (held.length > 0) {
-      const writes = this.writer(view);
+      const writes = view.writer();
       for (const message of held) writes.apply(message);
     }
     if (closedMeanwhile) {
       // As for any client that closed: sets still waiting for the rate are not stored.
-      this.writes?.stop();
+      view.stop();
       await this.leave();
       return;
     }
@@ -220,10 +221,6 @@ export class Session extends SocketReading {
     if (!this.client.isOpen) return;
     if (this.context.pressure.high) this.context.pressure.hold(this);
     this.resumeAfterJoin();
-  }
-
-  private writer(view: MemberView): MemberWrites {
-    return (this.writes ??= new MemberWrites(view, this.context));
   }
 
   /** A frame while the join is in flight: read now, its messages wait (held-messages.ts). */
@@ -239,8 +236,13 @@ export class Session extends SocketReading {
   /** A frame of the joined client: every message in it goes to its writes, in order, until one fails. */
   private onFrame(text: string): void {
     if (this.speaks === null || this.view === null) return;
-    const error = parseFrame(text, this.speaks, this.context.protocolLimits, this.writer(this.view));
+    const error = parseFrame(text, this.speaks, this.limitsOf(this.view.room.name), this.view.writer());
     if (error !== null) this.client.closeForMisbehaviour(error.code, error.reason);
+  }
+
+  /** What the room's values may be, as its policy is now (policy/room-limits.ts): the global limits for a room without one. */
+  private limitsOf(room: string): ProtocolLimits {
+    return roomProtocolLimits(this.context.protocolLimits, this.context.policies.get(room));
   }
 
   /** The pod's sweep: see Outbox.checkBacklog. Returns the bytes this client has not read yet. */
@@ -284,7 +286,7 @@ export class Session extends SocketReading {
     this.context.pressure.forget(this);
     this.context.metrics.closes.inc({ code: closeCodeLabel(code) });
     this.client.log('info', { room: this.client.room, code, durationMs: Date.now() - this.openedAt }, 'connection closed');
-    this.writes?.stop();
+    this.view?.stop();
     this.context.registry.forget(this, previous === 'joined' ? this.leave() : this.joining);
   }
 

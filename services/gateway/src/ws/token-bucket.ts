@@ -10,8 +10,8 @@ export class TokenBucket {
   private updatedAt: number;
 
   constructor(
-    private readonly perSecond: number,
-    private readonly burst: number,
+    private perSecond: number,
+    private burst: number,
     private readonly now: () => number = monotonicMs,
   ) {
     this.tokens = burst;
@@ -44,6 +44,21 @@ export class TokenBucket {
     this.tokens = Math.min(this.burst, this.tokens + ((now - this.updatedAt) * this.perSecond) / 1000) - cost;
     this.updatedAt = now;
     return this.tokens >= 1 ? 0 : Math.ceil(((1 - this.tokens) * 1000) / this.perSecond);
+  }
+
+  /**
+   * Changes the rate from now on (a project policy's set rate). What was spent stays spent:
+   * a bigger burst adds its extra room to the tokens (a client back on a generous rate is not
+   * held to the strict one's last token), a smaller one cuts what is over it; a debt stays
+   * to be paid at the new rate.
+   */
+  retune(perSecond: number, burst: number): void {
+    const now = this.now();
+    const refilled = Math.min(this.burst, this.tokens + ((now - this.updatedAt) * this.perSecond) / 1000);
+    this.tokens = Math.min(burst, refilled + Math.max(0, burst - this.burst));
+    this.updatedAt = now;
+    this.perSecond = perSecond;
+    this.burst = burst;
   }
 
   /** Milliseconds until `cost` tokens are there (0 when they are now). */

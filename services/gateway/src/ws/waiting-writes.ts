@@ -22,8 +22,8 @@ export class WaitingWrites {
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
-    private readonly perSecond: number,
-    private readonly burst: number,
+    private perSecond: number,
+    private burst: number,
     /** Variables that may wait at once (the room's variable limit). */
     private readonly maxWaiting: number,
     private readonly apply: (variable: string, value: string) => void,
@@ -57,6 +57,20 @@ export class WaitingWrites {
     this.timer ??= setTimeout(releaseWaiting, this.tokens.msUntil(), this);
     this.timer.unref();
     return true;
+  }
+
+  /**
+   * The set rate changed (the room's policy): from now on writes go at the new one, and
+   * what waits for a token is released on the new rate's schedule.
+   */
+  retune(perSecond: number, burst: number): void {
+    this.perSecond = perSecond;
+    this.burst = burst;
+    this.bucket?.retune(perSecond, burst);
+    if (this.timer === null) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(releaseWaiting, this.tokens.msUntil(), this);
+    this.timer.unref();
   }
 
   /** Forgets every waiting write: the connection closed. */

@@ -7,6 +7,7 @@
 import { encodeClientSet, encodeHandshake, parseServerFrame, type CloudValue, type DialectName } from '@cloudvars/protocol';
 import WebSocket from 'ws';
 import { until } from '@cloudvars/test-support/until';
+import type { RunningGateway } from './gateway.ts';
 
 export { until };
 
@@ -112,6 +113,30 @@ export async function joinedTogether(a: TestClient, b: TestClient, variable: str
   a.set(variable, value);
   await until(() => b.view.get(variable) === value || b.closed !== null || a.closed !== null, { what: `${variable}=${value} to arrive` });
   if (b.view.get(variable) !== value) throw new Error(`set did not arrive: a closed ${a.closed?.code}, b closed ${b.closed?.code}`);
+}
+
+/** A client in the room on `pod` (a Scratch 3 client unless told), once the store counts it. */
+export async function joined(pod: RunningGateway, room: string, user: string, dialect: DialectName = 'scratch', variables: Readonly<Record<string, string>> = {}): Promise<TestClient> {
+  const before = await pod.engine.store.memberCount(room);
+  const client = await TestClient.join(pod.url, room, user, variables, dialect);
+  await until(async () => client.closed !== null || (await pod.engine.store.memberCount(room)) > before, { what: `${user} to join` });
+  if (client.closed !== null) throw new Error(`${user} was closed with ${client.closed.code}`);
+  return client;
+}
+
+/**
+ * Joins a today's client and tells how it went: 'joined', or the code it was closed with.
+ * `address` comes as X-Forwarded-For (the gateway must have TRUST_PROXY) instead of 127.0.0.1.
+ */
+export async function joinOutcome(pod: RunningGateway, room: string, user: string, address?: string): Promise<number | 'joined'> {
+  const before = await pod.engine.store.memberCount(room);
+  const client = await TestClient.connect(pod.url, { dialect: 'scratch', ...(address === undefined ? {} : { headers: { 'x-forwarded-for': address } }) });
+  client.send(encodeHandshake('scratch', room, user, {}));
+  await until(async () => client.closed !== null || (await pod.engine.store.memberCount(room)) > before, { what: `${user} to join or be refused` });
+  if (client.closed !== null) return client.closed.code;
+  client.close();
+  await until(async () => (await pod.engine.store.memberCount(room)) === before, { what: `${user} to leave` });
+  return 'joined';
 }
 
 /** What an upgrade attempt got: 101 when the socket opened, else the HTTP status and its Retry-After. */
