@@ -9,7 +9,8 @@
 #           (the official image's entrypoint does the same: the network is the boundary);
 #   nginx:  Debian's nginx from a suite that has >= 1.27.3 (upstream `server ... resolve`),
 #           with the official image's layout: /etc/nginx/conf.d/*.conf inside http{}.
-# An image already present is left alone, so real official images always win.
+# An image already present, or one the engine can pull (within PULL_TIMEOUT seconds, default
+# 60; 0 skips the attempt), is used as it is, so real official images always win.
 #
 # Needs root (debootstrap, chroot), debootstrap, a Debian mirror (DEBIAN_MIRROR) and the npm
 # registry (or an npm mirror set in npm's config). Usage:
@@ -38,13 +39,26 @@ for v in node_image redis_image nginx_image node_version node_suite redis_suite;
   if [ -z "${!v}" ]; then echo "stand-in-images: cannot read $v from the Dockerfile / docker-compose.yml" >&2; exit 1; fi
 done
 
-have_image() { "$docker" image inspect "$1" >/dev/null 2>&1; }
 log() { echo "stand-in-images: $*" >&2; }
+pull_timeout=${PULL_TIMEOUT:-60}
+# Present, or pulled now: then no stand-in is made. A pull that cannot reach a registry
+# (air-gapped, no Docker Hub) fails or is cut off after $pull_timeout s.
+have_image() {
+  "$docker" image inspect "$1" >/dev/null 2>&1 && return 0
+  [ "$pull_timeout" != 0 ] || return 1
+  if timeout "$pull_timeout" "$docker" pull --quiet "$1" >/dev/null 2>&1; then log "$1 pulled"; return 0; fi
+  log "$1 cannot be pulled: making a stand-in"
+  return 1
+}
 
 # A minimal Debian root file system per suite, made once and copied for each image.
 rootfs() {
   local suite=$1 dir="$work/rootfs-$1"
   if [ ! -f "$dir/.complete" ]; then
+    if ! command -v debootstrap >/dev/null 2>&1 || [ "$(id -u)" != 0 ]; then
+      log "a stand-in needs root and debootstrap (Debian package debootstrap); or load the real images (docker load)"
+      exit 1
+    fi
     rm -rf "$dir"
     log "debootstrap $suite (minbase)"
     # Suites newer than the host's debootstrap knows use the rolling script (sid).
