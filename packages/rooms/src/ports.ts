@@ -269,6 +269,11 @@ export interface Lease {
   readonly address: string;
   /** The lower-cased username the lease holds in its room, or null when it claimed none. */
   readonly usernameKey: string | null;
+  /**
+   * The room's capacity now (its project's policy: JoinRequest.maxClientsPerRoom), which a
+   * lapsed lease may come back into at renewal; absent: the engine's maxClientsPerRoom.
+   */
+  readonly maxClientsPerRoom?: number;
 }
 
 export interface EngineLimits {

@@ -338,7 +338,7 @@ export class MemoryStore implements RoomStore {
       const restorable =
         lapsed?.room === lease.room &&
         room !== undefined &&
-        room.members.size < this.limits.maxClientsPerRoom &&
+        room.members.size < (lease.maxClientsPerRoom ?? this.limits.maxClientsPerRoom) &&
         (nameHolder === undefined || nameHolder === lapsed.connectionId);
       if (!restorable) {
         lost.push(lease);

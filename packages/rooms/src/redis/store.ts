@@ -257,7 +257,9 @@ export function createRedisStore(options: RedisStoreOptions): RoomStore {
     }
     const rooms = [...byRoom].map(async ([room, ofRoom]) => {
       const pairs = ofRoom.flatMap((lease) => [lease.connectionId, lease.usernameKey ?? '']);
-      const lostIds = new Set(await scripts.renew(...keysOf(room), at, limits.leaseTtlMs, limits.roomTtlMs, limits.maxClientsPerRoom, ...pairs));
+      // One room's leases on one pod are built from the same policy: the first's capacity is the room's.
+      const capacity = ofRoom[0]?.maxClientsPerRoom ?? limits.maxClientsPerRoom;
+      const lostIds = new Set(await scripts.renew(...keysOf(room), at, limits.leaseTtlMs, limits.roomTtlMs, capacity, ...pairs));
       return ofRoom.filter((lease) => lostIds.has(lease.connectionId));
     });
     const leaseSets = [renewLeaseSet(roomsKey, [...byRoom.keys()], at), ...[...byAddress].map(([key, ids]) => renewLeaseSet(key, ids, at))];
