@@ -144,10 +144,12 @@ local function grows_beyond(before, after, max_bytes)
   return after > max_bytes and after > before
 end
 
--- Bytes a variable holds now (name and value), 0 when it does not exist. HSTRLEN: no copy of the value.
+-- Bytes a variable holds now (name and value), 0 when it does not exist. HSTRLEN: no copy of
+-- the value; only an empty or missing one (HSTRLEN 0 for both) costs the HEXISTS that tells them apart.
 local function entry_bytes(name)
-  if redis.call('HEXISTS', KEYS[1], name) == 0 then return 0 end
-  return #name + redis.call('HSTRLEN', KEYS[1], name)
+  local length = redis.call('HSTRLEN', KEYS[1], name)
+  if length == 0 and redis.call('HEXISTS', KEYS[1], name) == 0 then return 0 end
+  return #name + length
 end
 
 -- Counts an applied change and publishes its event: store order is publish order.
@@ -229,12 +231,15 @@ end
 -- log), in the script that applies the change: the log's order is the room's order. The
 -- name is cut to `name_bytes`, the value to `value_bytes` (log.ts: what bounds the log).
 -- The stream is created here, after keep_until last ran: it takes the meta's TTL, so it
--- never outlives the room.
+-- never outlives the room. NOMKSTREAM answers nil for a missing stream: only the first entry
+-- costs a second XADD (and the TTL), where every entry used to cost an XLEN to find out.
 local function append_log(user, verb, name, value, now, max_len, name_bytes, value_bytes)
   if max_len <= 0 then return end
-  redis.call('XADD', KEYS[6], 'MAXLEN', '~', max_len, '*',
-    'u', user, 'v', verb, 'n', clip_utf8(name, name_bytes), 'x', clip_utf8(value, value_bytes), 't', now)
-  if redis.call('XLEN', KEYS[6]) == 1 then expire_with_room(6) end
+  local logged_name = clip_utf8(name, name_bytes)
+  local logged_value = clip_utf8(value, value_bytes)
+  if redis.call('XADD', KEYS[6], 'NOMKSTREAM', 'MAXLEN', '~', max_len, '*', 'u', user, 'v', verb, 'n', logged_name, 'x', logged_value, 't', now) then return end
+  redis.call('XADD', KEYS[6], 'MAXLEN', '~', max_len, '*', 'u', user, 'v', verb, 'n', logged_name, 'x', logged_value, 't', now)
+  expire_with_room(6)
 end
 
 -- The ledger's part of a change taking the room from `before` to `after` bytes, its log
