@@ -10,7 +10,8 @@
  *
  *   node --conditions=source --import tsx packages/rooms/bench/set-cost.ts [--repeat 3]
  *
- * Options: --rooms 100 --members 10 --sets 20000 --inflight 64 --repeat 1
+ * Options: --rooms 100 --members 10 --sets 20000 --inflight 64 --repeat 1 --batch 1 (sets per
+ * store call: more than 1 calls RoomStore.setMany with that many sets of one member's variable)
  * --ledger-bytes 536870912 (MAX_STORED_BYTES_PER_ADDRESS's default; 0: off, as `pnpm bench`)
  * --log-length 100 (CLOUD_LOG_LENGTH's default). Only loopback traffic.
  */
@@ -24,6 +25,8 @@ interface Settings {
   readonly members: number;
   readonly sets: number;
   readonly inflight: number;
+  /** Sets per store call: 1 calls RoomStore.set, more call setMany with that many sets of one room. */
+  readonly batch: number;
   readonly repeat: number;
   readonly ledgerBytes: number;
   readonly logLength: number;
@@ -67,6 +70,7 @@ function readSettings(): Settings {
       members: { type: 'string', default: '10' },
       sets: { type: 'string', default: '20000' },
       inflight: { type: 'string', default: '64' },
+      batch: { type: 'string', default: '1' },
       repeat: { type: 'string', default: '1' },
       'ledger-bytes': { type: 'string', default: String(512 * 1024 * 1024) },
       'log-length': { type: 'string', default: '100' },
@@ -82,6 +86,7 @@ function readSettings(): Settings {
     members: int('members', values.members),
     sets: int('sets', values.sets),
     inflight: Math.max(1, int('inflight', values.inflight)),
+    batch: Math.max(1, int('batch', values.batch)),
     repeat: Math.max(1, int('repeat', values.repeat)),
     ledgerBytes: int('ledger-bytes', values['ledger-bytes']),
     logLength: int('log-length', values['log-length']),
@@ -154,11 +159,20 @@ async function runOnce(url: string, settings: Settings, run: number): Promise<Ru
     const worker = async (): Promise<void> => {
       while (next < settings.sets) {
         const i = next;
-        next += 1;
-        const member = members[i % members.length];
+        next += settings.batch;
+        const member = members[(i / settings.batch) % members.length];
         if (member === undefined) throw new Error('no members');
-        const result = await engine.store.set(member.room, member.id, member.variable, String(WARM_UP_VALUE + 1 + i), { create: true, user: member.user, address: '127.0.0.1' });
-        if (!result.ok) throw new Error(`set refused: ${result.reason}`);
+        const options = { create: true, user: member.user, address: '127.0.0.1' };
+        if (settings.batch === 1) {
+          const result = await engine.store.set(member.room, member.id, member.variable, String(WARM_UP_VALUE + 1 + i), options);
+          if (!result.ok) throw new Error(`set refused: ${result.reason}`);
+          continue;
+        }
+        // A member's batch: its own variable several times, as a client's writes within one tick.
+        const changes = Array.from({ length: settings.batch }, (_, k) => ({ variable: member.variable, value: String(WARM_UP_VALUE + 1 + i + k) }));
+        for (const result of await engine.store.setMany(member.room, member.id, changes, options)) {
+          if (!result.ok) throw new Error(`set refused: ${result.reason}`);
+        }
       }
     };
     await Promise.all(Array.from({ length: settings.inflight }, worker));
@@ -210,7 +224,7 @@ function report(settings: Settings, results: readonly RunResult[]): string {
   const innerUsec = results.map((r) => inner.reduce((sum, row) => sum + perSet(r, row.name, 'usec'), 0));
   const evalUsec = results.map((r) => perSet(r, 'evalsha', 'usec') + perSet(r, 'eval', 'usec'));
   const lines = [
-    `${settings.rooms} rooms x ${settings.members} members, ${settings.sets} sets per run, ${settings.inflight} in flight, ` +
+    `${settings.rooms} rooms x ${settings.members} members, ${settings.sets} sets per run in calls of ${settings.batch}, ${settings.inflight} in flight, ` +
       `ledger ${settings.ledgerBytes === 0 ? 'off' : `${settings.ledgerBytes} bytes`}, log ${settings.logLength}; ${results.length} run(s): median (min-max)`,
     '',
     '| command | calls per set | usec per set | usec per call |',
