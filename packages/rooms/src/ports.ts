@@ -239,6 +239,16 @@ export interface SetOptions extends ChangeOptions {
   readonly maxRoomBytes?: number;
 }
 
+/** One change of a `RoomStore.setMany` batch: its variable, value and whether its value must increase (SetOptions.increasing). */
+export interface SetChange {
+  readonly variable: string;
+  readonly value: string;
+  readonly increasing?: boolean;
+}
+
+/** What every change of a `setMany` batch shares: SetOptions but `increasing`, which each change carries. */
+export type SetManyOptions = Omit<SetOptions, 'increasing'>;
+
 /**
  * One change in a room's cloud log, in the shape of Scratch's cloud log. Appended by the
  * same atomic step that applies the change, so the log's order is the room's order.
@@ -269,6 +279,11 @@ export interface Lease {
   readonly address: string;
   /** The lower-cased username the lease holds in its room, or null when it claimed none. */
   readonly usernameKey: string | null;
+  /**
+   * The room's capacity now (its project's policy: JoinRequest.maxClientsPerRoom), which a
+   * lapsed lease may come back into at renewal; absent: the engine's maxClientsPerRoom.
+   */
+  readonly maxClientsPerRoom?: number;
 }
 
 export interface EngineLimits {
@@ -330,6 +345,16 @@ export interface RoomStore {
    * the store applied the changes.
    */
   set(room: string, origin: string, variable: string, value: string, options?: SetOptions): Promise<SetResult>;
+
+  /**
+   * Several sets of one origin in one room, as one atomic step: each change is judged and
+   * applied as `set` would at its turn, in order (a later one sees the earlier ones; one
+   * refused changes nothing and the next is still tried), and each applied one is stored,
+   * logged and published as its own SetEvent with the next seq. Answers each change's result,
+   * in order. In Redis: one script call and one publish for the batch (a pod's writes to a
+   * room within one tick), where as many `set` calls cost one of each per change.
+   */
+  setMany(room: string, origin: string, changes: readonly SetChange[], options?: SetManyOptions): Promise<readonly SetResult[]>;
 
   /** Renames a variable, keeping its value, logs it and publishes a RenameEvent, as one atomic step; the room becomes shared. */
   rename(room: string, origin: string, variable: string, newName: string, options?: ChangeOptions): Promise<ChangeResult>;

@@ -19,11 +19,14 @@ import { metricsRoute } from './plugins/metrics-route.ts';
 import { enforceOnChange } from './policy/enforce.ts';
 import { PolicyBook } from './policy/policy-book.ts';
 import { HandshakeHook } from './hook/handshake-hook.ts';
+import { RoomHub } from './hub/room-hub.ts';
 import { Readiness } from './readiness.ts';
+import { SocketRegistry } from './sockets/socket-registry.ts';
+import { Admission } from './ws/admission.ts';
 import { Connections } from './ws/connections.ts';
+import type { Session } from './ws/session.ts';
 import { FlushScheduler } from './ws/outbox.ts';
 import { StorePressure } from './ws/store-pressure.ts';
-import { RoomHub } from './ws/room-hub.ts';
 
 export interface AppDeps {
   readonly config: Config;
@@ -86,14 +89,22 @@ export async function buildApp(deps: AppDeps): Promise<Gateway> {
   const log = app.log;
   const metrics = deps.metrics ?? createMetrics();
   const hub = new RoomHub({ engine, metrics, log, lingerMs: config.roomLingerMs });
-  const scheduler = new FlushScheduler(config.sendBufferLimitBytes, config.slowConsumerTimeoutMs, config.flushIntervalMs);
+  engine.bus.listen(hub);
+  const scheduler = new FlushScheduler(config.sendBufferLimitBytes, config.slowConsumerTimeoutMs, config.flushIntervalMs, (messages) => {
+    metrics.messagesOut.inc(messages);
+    metrics.framesOut.inc();
+  });
   const pressure = new StorePressure(config.maxStoreCallsInFlight, () => metrics.readPauses.inc());
   observe(metrics.registry, 'cloudvars_store_calls_in_flight', "Clients' changes waiting for the store's answer.", () => pressure.inFlight);
   const policies = new PolicyBook({ policies: engine.policies, log, changed: enforceOnChange(hub, config) });
   const protocolLimits = protocolLimitsFrom(config);
   const hook = config.handshakeHook === null ? null : new HandshakeHook({ config: config.handshakeHook, protocolLimits, registry: metrics.registry, log });
+  const clientSockets = new SocketRegistry<Session>(config.pingIntervalMs, pressure);
+  const admission = new Admission(config, clientSockets, engine.counters, log);
   const connections = new Connections(
     { config, protocolLimits, engine, hub, scheduler, pressure, metrics, log, policies, hook },
+    clientSockets,
+    admission,
     deps.instanceId,
   );
   const readiness = new Readiness(engine, log, (since) => hub.resyncAll(since));
@@ -101,9 +112,9 @@ export async function buildApp(deps: AppDeps): Promise<Gateway> {
   await app.register(healthRoutes, { readiness });
   const metricsApp = Fastify({ logger: false });
   await metricsApp.register(metricsRoute, { metrics });
-  await app.register(cloudSocket, { config, connections, metrics, engine });
+  await app.register(cloudSocket, { config, connections, admission, metrics });
   const viewers = new LiveViewers({ engine, hub, config, log, gauge: apiMetrics(metrics.registry).liveViewers, clientErrors: metrics.clientErrors, instanceId: deps.instanceId });
-  const sendBudget = new PodSendBudget(config.sendBufferPodLimitBytes, [connections, viewers], log);
+  const sendBudget = new PodSendBudget(config.sendBufferPodLimitBytes, [clientSockets, viewers], log);
   await app.register(cloudvarsApi, { config, protocolLimits: protocolLimitsFrom(config), engine, viewers, metrics, policies });
   app.addHook('onClose', async () => {
     sendBudget.stop();

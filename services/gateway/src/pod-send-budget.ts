@@ -15,7 +15,7 @@ export interface UnsentDataHolder {
   dropForPodLimit(): void;
 }
 
-/** Where the holders of one kind are (Connections' sessions, LiveViewers' pages). */
+/** Where the holders of one kind are (the socket registries of clients and of live pages: sockets/socket-registry.ts). */
 export interface UnsentDataHolders {
   readonly unsentDataHolders: Iterable<UnsentDataHolder>;
 }

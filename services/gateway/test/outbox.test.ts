@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { WebSocket } from 'ws';
-import { FlushScheduler, Outbox, type FrameSink, type OutboxOwner } from '../src/ws/outbox.ts';
+import { FlushScheduler, Outbox, type FrameSink, type OutboxReports } from '../src/ws/outbox.ts';
 import { CROSSING_WINDOW_MS } from '../src/ws/own-writes.ts';
 
 class RecordingSink implements FrameSink {
@@ -19,7 +19,7 @@ class RecordingSink implements FrameSink {
   }
 }
 
-const owner: OutboxOwner = { onSlowConsumer: () => undefined, onFrameSent: () => undefined };
+const owner: OutboxReports = { slowConsumer: () => undefined };
 
 function client(scheduler: FlushScheduler): { sink: RecordingSink; outbox: Outbox } {
   const sink = new RecordingSink();

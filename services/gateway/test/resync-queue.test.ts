@@ -8,8 +8,8 @@ import { createMemoryEngine, type RoomEngine } from '@cloudvars/rooms';
 import pino from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createMetrics } from '../src/metrics.ts';
-import { ResyncQueue, retryDelay, type ResyncQueueOptions } from '../src/ws/resync-queue.ts';
-import { RoomHub, type LocalRoom, type RoomMember } from '../src/ws/room-hub.ts';
+import { ResyncQueue, retryDelay, type ResyncQueueOptions } from '../src/hub/resync-queue.ts';
+import { RoomHub, type LocalRoom, type RoomMember } from '../src/hub/room-hub.ts';
 import { until } from './support/client.ts';
 
 const OPTIONS: ResyncQueueOptions = { maxInFlight: 3, firstRetryMs: 1_000, maxRetryMs: 30_000 };

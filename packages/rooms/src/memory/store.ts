@@ -13,6 +13,8 @@ import type {
   RoomSnapshot,
   RoomEvent,
   RoomStore,
+  SetChange,
+  SetManyOptions,
   SetOptions,
   SetResult,
 } from '../ports.ts';
@@ -190,6 +192,11 @@ export class MemoryStore implements RoomStore {
     return this.applied(room, { type: 'set', room: roomName, epoch: room.epoch, seq: room.seq + 1, origin, variable, value });
   }
 
+  async setMany(roomName: string, origin: string, changes: readonly SetChange[], options: SetManyOptions = {}): Promise<readonly SetResult[]> {
+    // Each set's body runs to its end before the next begins (no await inside): the batch is one atomic step.
+    return Promise.all(changes.map(({ variable, value, increasing }) => this.set(roomName, origin, variable, value, increasing === true ? { ...options, increasing } : options)));
+  }
+
   async rename(roomName: string, origin: string, variable: string, newName: string, options: ChangeOptions = {}): Promise<ChangeResult> {
     this.maintain();
     const room = this.rooms.get(roomName);
@@ -338,7 +345,7 @@ export class MemoryStore implements RoomStore {
       const restorable =
         lapsed?.room === lease.room &&
         room !== undefined &&
-        room.members.size < this.limits.maxClientsPerRoom &&
+        room.members.size < (lease.maxClientsPerRoom ?? this.limits.maxClientsPerRoom) &&
         (nameHolder === undefined || nameHolder === lapsed.connectionId);
       if (!restorable) {
         lost.push(lease);

@@ -9,7 +9,7 @@
 import type { BusListener, EngineStatusEvent, RoomBus } from '../ports.ts';
 import { listenerAlreadySet, toError } from '../errors.ts';
 import { parseChannel, probeChannel, roomKeys } from './keys.ts';
-import { parseEventPayload } from './replies.ts';
+import { parseEventPayloads } from './replies.ts';
 import type { PubSubTransport, TransportReceiver } from './transport.ts';
 
 /** A room's subscription, as one object per subscribe that made it (compared by identity). */
@@ -85,16 +85,18 @@ export class BusInbox implements TransportReceiver {
       if (parsed?.kind === 'probe' && parsed.podId === this.options.podId) this.probes.get(message)?.(true);
       return; // else a room unsubscribed meanwhile, or not ours
     }
-    const event = parseEventPayload(subscription.room, message);
-    if (!event) {
+    const events = parseEventPayloads(subscription.room, message);
+    if (!events) {
       this.options.report({ type: 'malformed-event', channel });
       return;
     }
-    try {
-      this.listener?.onEvent(event);
-    } catch (error) {
-      // A throwing listener must not break the connection's reader for every other room.
-      this.listenerFailed(error);
+    for (const event of events) {
+      try {
+        this.listener?.onEvent(event);
+      } catch (error) {
+        // A throwing listener must not break the connection's reader for every other room.
+        this.listenerFailed(error);
+      }
     }
   }
 

@@ -153,6 +153,7 @@ function guardedStore(store: RoomStore, guard: EngineGuard, report: EngineStatus
   return {
     join: joinLeavingLate(store, guard, report),
     set: guard.guarded('set', store.set),
+    setMany: guard.guarded('setMany', store.setMany),
     rename: guard.guarded('rename', store.rename),
     delete: guard.guarded('delete', store.delete),
     leave: guard.guarded('leave', store.leave),

@@ -115,14 +115,17 @@ function parseChange(reply: unknown, script: string): ChangeResult {
   return bad(script, reply);
 }
 
-/** set.lua's answer: a SetResult, and when applied what to charge the setter's address (stored-bytes.ts). */
-export type SetReply = { readonly result: SetResult; readonly charge: number };
+/** set.lua's answer: each set's SetResult in order, and what to charge the setter's address for them (stored-bytes.ts). */
+export type SetReply = { readonly results: readonly SetResult[]; readonly charge: number };
 
 export function parseSetReply(reply: unknown): SetReply {
-  const result = parseChange(reply, 'set');
-  if (!result.ok && result.reason === 'name-taken') bad('set', reply);
-  const charge = result.ok ? toInt(list(reply, 'set')[2], 'set', reply) : 0;
-  return { result: result as SetResult, charge };
+  const [charge, ...each] = list(reply, 'set');
+  const results = each.map((item): SetResult => {
+    if (typeof item === 'number') return { ok: true, seq: toInt(item, 'set', reply) };
+    if (isString(item) && item !== 'name-taken' && CHANGE_REFUSALS.has(item)) return { ok: false, reason: item as Exclude<ChangeRefusal, 'name-taken'> };
+    return bad('set', reply);
+  });
+  return { results, charge: toInt(charge, 'set', reply) };
 }
 
 /** ledger.lua: the address's total. */
@@ -306,6 +309,34 @@ export function parseEventPayload(room: string, payload: string): RoomEvent | nu
   } catch {
     return null;
   }
+  return eventOf(room, data);
+}
+
+/**
+ * A channel payload -> its events in order, or null if malformed: one event's payload, or a
+ * list of several set payloads (set.lua publishes a batch of sets, RoomStore.setMany, as one).
+ */
+export function parseEventPayloads(room: string, payload: string): RoomEvent[] | null {
+  let data: unknown;
+  try {
+    data = JSON.parse(payload);
+  } catch {
+    return null;
+  }
+  if (!Array.isArray(data) || !Array.isArray(data[0])) {
+    const event = eventOf(room, data);
+    return event === null ? null : [event];
+  }
+  const events: RoomEvent[] = [];
+  for (const item of data as unknown[]) {
+    const event = eventOf(room, item);
+    if (event === null || event.type !== 'set') return null;
+    events.push(event);
+  }
+  return events;
+}
+
+function eventOf(room: string, data: unknown): RoomEvent | null {
   if (!Array.isArray(data) || (data.length !== 5 && data.length !== 6)) return null;
   const [epoch, seq, origin, variable, detail, type] = data as unknown[];
   if (!isString(epoch) || !isString(origin) || !isString(variable) || !isString(detail)) return null;

@@ -19,6 +19,8 @@ import type {
   RoomActionResult,
   RoomSnapshot,
   RoomStore,
+  SetChange,
+  SetManyOptions,
   SetOptions,
   SetResult,
   EngineStatusListener,
@@ -28,7 +30,8 @@ import { DEFAULT_LOG_LENGTH, LOG_NAME_BYTES, LOG_VALUE_BYTES } from '../log.ts';
 import { usernameKey } from '../moderation.ts';
 import { activeRoomsKey, addressKey, roomKeys, roomScriptKeys } from './keys.ts';
 import { parseActions, type LeaseAcquired } from './replies.ts';
-import type { RedisClient, Scripts } from './scripts.ts';
+import type { RedisClient, ScriptArg, Scripts } from './scripts.ts';
+import { RoomEngineError } from '../errors.ts';
 import { LOG_ENTRY_BASE_BYTES, ROOM_BASE_BYTES } from '../stored-bytes.ts';
 import { RedisLedger, type LedgerGate } from './stored-bytes.ts';
 
@@ -174,20 +177,32 @@ export function createRedisStore(options: RedisStoreOptions): RoomStore {
     await scripts['lease-renew'](key, at, limits.leaseTtlMs, gcMs, ...members);
   }
 
-  function set(room: string, origin: string, variable: string, value: string, setOptions: SetOptions = {}): Promise<SetResult> {
-    // Nearly always issued at once: no extra await on the set path (stored-bytes.ts).
-    return ledger.inOrder(origin, setOptions.address, (gate) => setGated(room, origin, variable, value, setOptions, gate));
+  async function set(room: string, origin: string, variable: string, value: string, setOptions: SetOptions = {}): Promise<SetResult> {
+    const [result] = await runSets(room, origin, [variable, value, setOptions.increasing === true ? 1 : 0], setOptions);
+    if (result === undefined) throw new RoomEngineError('CV_ERR_REDIS_REPLY', 'set.lua answered no result for its set');
+    return result;
   }
 
-  async function setGated(room: string, origin: string, variable: string, value: string, setOptions: SetOptions, gate: LedgerGate): Promise<SetResult> {
+  async function setMany(room: string, origin: string, changes: readonly SetChange[], setOptions: SetManyOptions = {}): Promise<readonly SetResult[]> {
+    if (changes.length === 0) return [];
+    return runSets(room, origin, changes.flatMap(({ variable, value, increasing }) => [variable, value, increasing === true ? 1 : 0]), setOptions);
+  }
+
+  /** set.lua on `triples` (variable, value, increasing per set), told the setter's ledger. */
+  function runSets(room: string, origin: string, triples: readonly ScriptArg[], setOptions: SetManyOptions): Promise<readonly SetResult[]> {
+    // Nearly always issued at once: no extra await on the set path (stored-bytes.ts).
+    return ledger.inOrder(origin, setOptions.address, (gate) => runGated(room, origin, triples, setOptions, gate));
+  }
+
+  async function runGated(room: string, origin: string, triples: readonly ScriptArg[], setOptions: SetManyOptions, gate: LedgerGate): Promise<readonly SetResult[]> {
     const create = setOptions.create === true ? 1 : 0;
     const user = setOptions.user ?? '';
     const maxVariables = setOptions.maxVariables ?? limits.maxVariables;
     const maxRoomBytes = setOptions.maxRoomBytes ?? limits.maxRoomBytes;
-    const increasing = setOptions.increasing === true ? 1 : 0;
-    const reply = await scripts.set(...keysOf(room), now(), origin, variable, value, sharded, create, maxVariables, maxRoomBytes, user, logLength, LOG_VALUE_BYTES, limits.roomTtlMs, LOG_NAME_BYTES, increasing, gate, ROOM_BASE_BYTES, LOG_ENTRY_BASE_BYTES);
+    const reply = await scripts.set(...keysOf(room), now(), origin, sharded, create, maxVariables, maxRoomBytes, user, logLength, LOG_VALUE_BYTES, limits.roomTtlMs, LOG_NAME_BYTES, gate, ROOM_BASE_BYTES, LOG_ENTRY_BASE_BYTES, ...triples);
+    if (reply.results.length * 3 !== triples.length) throw new RoomEngineError('CV_ERR_REDIS_REPLY', `set.lua answered ${reply.results.length} results for ${triples.length / 3} sets`);
     if (reply.charge > 0 && setOptions.address !== undefined) ledger.charge(setOptions.address, room, reply.charge);
-    return reply.result;
+    return reply.results;
   }
 
   function rename(room: string, origin: string, variable: string, newName: string, changeOptions: ChangeOptions = {}): Promise<ChangeResult> {
@@ -257,7 +272,9 @@ export function createRedisStore(options: RedisStoreOptions): RoomStore {
     }
     const rooms = [...byRoom].map(async ([room, ofRoom]) => {
       const pairs = ofRoom.flatMap((lease) => [lease.connectionId, lease.usernameKey ?? '']);
-      const lostIds = new Set(await scripts.renew(...keysOf(room), at, limits.leaseTtlMs, limits.roomTtlMs, limits.maxClientsPerRoom, ...pairs));
+      // One room's leases on one pod are built from the same policy: the first's capacity is the room's.
+      const capacity = ofRoom[0]?.maxClientsPerRoom ?? limits.maxClientsPerRoom;
+      const lostIds = new Set(await scripts.renew(...keysOf(room), at, limits.leaseTtlMs, limits.roomTtlMs, capacity, ...pairs));
       return ofRoom.filter((lease) => lostIds.has(lease.connectionId));
     });
     const leaseSets = [renewLeaseSet(roomsKey, [...byRoom.keys()], at), ...[...byAddress].map(([key, ids]) => renewLeaseSet(key, ids, at))];
@@ -273,5 +290,5 @@ export function createRedisStore(options: RedisStoreOptions): RoomStore {
     return scripts.members(...keysOf(room), now());
   }
 
-  return { join, set, rename, delete: remove, leave, renew, snapshot, catchUp, memberCount, log, deleteRoom, kick };
+  return { join, set, setMany, rename, delete: remove, leave, renew, snapshot, catchUp, memberCount, log, deleteRoom, kick };
 }

@@ -15,6 +15,7 @@ import { orderContract } from './order-contract.ts';
 import { policiesContract } from './policies-contract.ts';
 import { roomActionsContract } from './room-actions-contract.ts';
 import { storedBytesContract } from './stored-bytes-contract.ts';
+import { setManyContract } from './set-many-contract.ts';
 import { setRulesContract } from './set-rules-contract.ts';
 
 export type { RoomEngineFactory, RoomEngineUnderTest } from './harness.ts';
@@ -31,6 +32,7 @@ export function describeRoomEngine(name: string, factory: RoomEngineFactory): vo
     describe('limits', () => limitsContract(world));
     describe('leases and room expiry', () => leaseContract(world));
     describe('sets and the bus', () => orderContract(world));
+    describe('several sets of one origin as one step (setMany)', () => setManyContract(world));
     describe('created variables, budget, rename, delete, shared usernames', () => changesContract(world));
     describe('the byte budget and the variable limit on every way in', () => budgetContract(world));
     describe('rooms of both eras: 2020 joins in rooms others wrote to', () => mixedRoomsContract(world));

@@ -100,6 +100,19 @@ export function leaseContract(world: MakeWorld): void {
     expect(await pods[1].store.memberCount(room)).toBe(1);
   });
 
+  it('renew restores a lapsed lease into a room whose own capacity (its policy) is above the engine\'s', async () => {
+    const { pods, limits, advance } = await world({ maxClientsPerRoom: 1 });
+    const room = freshRoom();
+    const alice = { ...joinRequest(room, 'c1', 'alice'), maxClientsPerRoom: 2 };
+    const bob = { ...joinRequest(room, 'c2', 'bob'), maxClientsPerRoom: 2 };
+    await pods[0].store.join(alice);
+    advance(limits.leaseTtlMs);
+    expect((await pods[1].store.join(bob)).ok).toBe(true);
+    // The room holds one of its two seats: alice comes back into the other.
+    expect(await pods[0].store.renew([{ ...leaseOf(alice), maxClientsPerRoom: 2 }])).toEqual([]);
+    expect(await pods[1].store.memberCount(room)).toBe(2);
+  });
+
   it('renew returns every lease of a room that is gone (expired or lost by the store)', async () => {
     const { pods, limits, advance } = await world({ roomTtlMs: 1_000 });
     const room = freshRoom();

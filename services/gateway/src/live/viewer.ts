@@ -3,9 +3,8 @@
  * events in store order, from whichever pod made them) that is not a member of the room in
  * the store: it holds no lease, counts toward no room size, and cannot change anything.
  *
- * Like a client's membership (ws/membership.ts), it holds the events the hub delivers until
- * its snapshot is known, then shows only those after the snapshot's seq; a resync sends the
- * room whole again (one that lands while its snapshot is being read is kept, and sent
+ * Like a client's view (ws/member-view.ts), its join is gap-free (hub/join-gate.ts): a resync
+ * sends the room whole again (one that lands while its snapshot is being read is sent
  * instead of that snapshot when it is newer). Like a client's session, it is closed with a
  * grace period (then ended), only a pong echoing its last ping keeps it, and a page whose
  * unsent data stays large is closed (1008).
@@ -19,43 +18,27 @@
 import { CloseCode } from '@cloudvars/protocol';
 import type { RoomSnapshot } from '@cloudvars/rooms';
 import { WebSocket } from 'ws';
-import type { UnsentDataHolder } from '../pod-send-budget.ts';
-import { CLOSE_GRACE_MS, closeSocket } from '../ws/close-socket.ts';
-import type { EventText } from '../ws/event-text.ts';
-import { resyncIsNewer, type LocalRoom, type Resync, type RoomMember } from '../ws/room-hub.ts';
+import { CLOSE_GRACE_MS, closeSocket } from '../sockets/close-socket.ts';
+import type { EventText } from '../hub/event-text.ts';
+import { JoinGate } from '../hub/join-gate.ts';
+import type { LocalRoom, Resync } from '../hub/room-hub.ts';
+import type { RegisteredSocket } from '../sockets/socket-registry.ts';
+import type { PageTexts } from './page-texts.ts';
+import type { RoomStatus, StatusReader } from './room-status.ts';
 
-/** What a viewer needs from the pod's registry of viewers. */
-export interface ViewerHost {
-  /** The JSON text of an event for pages, made once per event for every viewer of the pod. */
-  eventText(text: EventText): string | null;
-  /** The JSON text of a room's variables for pages, made once per snapshot. */
-  snapshotText(room: string, snapshot: RoomSnapshot): string;
-  /**
-   * The room as the pod's mirror holds it now, when the mirror is current (every event it
-   * has delivered is in it); null while it is being read or re-read (a resync then brings
-   * the room to every member anyway).
-   */
-  mirrorSnapshot(room: LocalRoom): RoomSnapshot | null;
-  /** Something changed: the room's log tail is worth reading again soon. */
-  changed(room: string): void;
+/** What every page of the pod shares (built once by LiveViewers): pod services, none of which calls back into a page's owner. */
+export interface ViewerServices {
+  /** What pages are sent, encoded once per pod. */
+  readonly texts: PageTexts;
+  /** The rooms' status reads: told when something changed. */
+  readonly status: RoomStatus;
   /** A page's unsent data beyond this is too much (SEND_BUFFER_LIMIT_BYTES)... */
   readonly sendBufferLimitBytes: number;
   /** ...and it is closed once it stayed beyond it this long (SLOW_CONSUMER_TIMEOUT_MS). */
   readonly slowReaderTimeoutMs: number;
 }
 
-/** What arrived before the viewer's snapshot was known. */
-interface Early {
-  readonly events: EventText[];
-  /** The latest resync the hub delivered meanwhile. */
-  resync: Resync | null;
-}
-
-export class LiveViewer implements RoomMember, UnsentDataHolder {
-  /** Non-null until `start()`: the snapshot is not known yet. */
-  private early: Early | null = { events: [], resync: null };
-  private epoch = '';
-  private floor = 0;
+export class LiveViewer extends JoinGate implements RegisteredSocket, StatusReader {
   /** The last status text sent, so an unchanged status is not sent again. */
   statusSent: string | null = null;
   /**
@@ -76,11 +59,9 @@ export class LiveViewer implements RoomMember, UnsentDataHolder {
     readonly socket: WebSocket,
     readonly room: LocalRoom,
     readonly address: string,
-    private readonly host: ViewerHost,
-  ) {}
-
-  get isJoined(): boolean {
-    return this.early === null;
+    private readonly services: ViewerServices,
+  ) {
+    super();
   }
 
   get isOpen(): boolean {
@@ -89,49 +70,36 @@ export class LiveViewer implements RoomMember, UnsentDataHolder {
 
   /** The room's state when the subscription began: send it, then what arrived meanwhile. */
   start(snapshot: RoomSnapshot): void {
-    const early = this.early ?? { events: [], resync: null };
-    this.early = null;
+    const { events, newerResync } = this.open(snapshot);
     // A resync that landed during the read and is newer: the page gets that one.
-    const shown = early.resync !== null && resyncIsNewer(early.resync, snapshot) ? early.resync.snapshot : snapshot;
-    this.showSnapshot(shown);
-    for (const text of early.events) this.deliver(text);
+    this.showSnapshot(newerResync?.snapshot ?? snapshot);
+    this.replay(events);
   }
 
-  deliver(text: EventText): void {
-    if (this.early !== null) {
-      this.early.events.push(text);
+  protected show(text: EventText): void {
+    if (text.event.type === 'room-deleted') {
+      this.close(CloseCode.RoomDeleted, 'room-deleted');
       return;
     }
-    const event = text.event;
-    if (event.epoch !== this.epoch || event.seq <= this.floor) return;
-    if (event.type === 'room-deleted') {
-      this.close(LIVE_CLOSE.roomDeleted, 'room-deleted');
-      return;
-    }
-    this.host.changed(this.room.name);
+    this.services.status.changed(this.room.name);
     // Behind: the mirror already holds this event, so the room sent whole covers it.
     if (this.behind) {
       this.catchUp();
       return;
     }
-    const json = this.host.eventText(text);
+    const json = this.services.texts.eventText(text);
     if (json !== null) this.send(json);
   }
 
-  resynced(resync: Resync): void {
-    if (this.early !== null) {
-      this.early.resync = resync; // start() shows it if it is newer than the viewer's own read
-      return;
-    }
+  protected showResync(resync: Resync): void {
     this.showSnapshot(resync.snapshot);
-    this.host.changed(this.room.name);
+    this.services.status.changed(this.room.name);
   }
 
   /** The page's view starts again from `snapshot` (unless it is behind: then once it has read its backlog). */
   private showSnapshot(snapshot: RoomSnapshot): void {
-    this.epoch = snapshot.epoch;
-    this.floor = snapshot.seq;
-    if (this.write(this.host.snapshotText(this.room.name, snapshot))) this.behind = false;
+    this.moveTo(snapshot.epoch, snapshot.seq);
+    if (this.write(this.services.texts.snapshotText(this.room.name, snapshot))) this.behind = false;
   }
 
   /**
@@ -140,11 +108,11 @@ export class LiveViewer implements RoomMember, UnsentDataHolder {
    * over the limit, or while the mirror is being re-read (its resync brings the room).
    */
   private catchUp(): void {
-    if (!this.isOpen || this.socket.bufferedAmount > this.host.sendBufferLimitBytes) return;
-    const mirror = this.host.mirrorSnapshot(this.room);
+    if (!this.isOpen || this.socket.bufferedAmount > this.services.sendBufferLimitBytes) return;
+    const mirror = this.services.texts.mirrorSnapshot(this.room);
     if (mirror === null) return;
     this.showSnapshot(mirror);
-    this.host.changed(this.room.name); // and its status soon
+    this.services.status.changed(this.room.name); // and its status soon
   }
 
   evict(code: number, reason: string): void {
@@ -164,7 +132,7 @@ export class LiveViewer implements RoomMember, UnsentDataHolder {
   /** Writes `text` unless the page has too much unsent already (then it is behind). */
   private write(text: string): boolean {
     if (!this.isOpen) return false;
-    if (this.socket.bufferedAmount > this.host.sendBufferLimitBytes) {
+    if (this.socket.bufferedAmount > this.services.sendBufferLimitBytes) {
       this.behind = true;
       this.statusSent = null; // the next status goes out, whether or not it changed
       return false;
@@ -180,13 +148,13 @@ export class LiveViewer implements RoomMember, UnsentDataHolder {
    */
   checkBacklog(now: number): void {
     if (!this.isOpen) return;
-    if (this.socket.bufferedAmount <= this.host.sendBufferLimitBytes) {
+    if (this.socket.bufferedAmount <= this.services.sendBufferLimitBytes) {
       this.overLimitSince = 0;
       if (this.behind) this.catchUp();
       return;
     }
     if (this.overLimitSince === 0) this.overLimitSince = now;
-    else if (now - this.overLimitSince >= this.host.slowReaderTimeoutMs) this.close(LIVE_CLOSE.slowReader, 'slow-reader');
+    else if (now - this.overLimitSince >= this.services.slowReaderTimeoutMs) this.close(CloseCode.SlowConsumer, 'slow-reader');
   }
 
   /** Bytes written to the page that it has not read yet (PodSendBudget counts them with the clients'). */
@@ -196,7 +164,7 @@ export class LiveViewer implements RoomMember, UnsentDataHolder {
 
   /** The pod's unsent data is over SEND_BUFFER_POD_LIMIT_BYTES and this page holds among the most. */
   dropForPodLimit(): void {
-    if (this.isOpen) this.close(LIVE_CLOSE.slowReader, 'pod-send-buffer-full');
+    if (this.isOpen) this.close(CloseCode.SlowConsumer, 'pod-send-buffer-full');
   }
 
   /** Ping round (`payload` is the round's, shared by every viewer): drop a page that did not answer the previous ping. */
@@ -220,21 +188,13 @@ export class LiveViewer implements RoomMember, UnsentDataHolder {
 }
 
 /**
- * How a live subscription ends, for the page (README, "The live room page"): the clients'
- * codes from the protocol's one table where a page ends for the same reason; 4404 and 1003
- * are the page's own.
+ * The two close codes that are the live page's own (README, "The live room page"); a page
+ * that ends for a client's reason closes with the client's code from the protocol's table
+ * (CloseCode: RoomDeleted, SlowConsumer, InternalError, ServiceRestart).
  */
-export const LIVE_CLOSE = {
+export const LiveClose = {
   /** The room does not exist: the page says so and tries again later. */
-  missing: 4404,
-  /** An operator deleted the room (as for clients). */
-  roomDeleted: CloseCode.RoomDeleted,
-  /** The page sent something: a live subscription is read-only. */
-  readOnly: 1003,
-  /** The page did not read what it was sent. */
-  slowReader: CloseCode.SlowConsumer,
-  /** The pod could not read the room (the store failed). */
-  storeFailed: CloseCode.InternalError,
-  /** The pod is draining. */
-  draining: CloseCode.ServiceRestart,
+  NoSuchRoom: 4404,
+  /** The page sent something: a live subscription is read-only (standard "unsupported data"). */
+  ReadOnly: 1003,
 } as const;

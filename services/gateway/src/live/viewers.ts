@@ -1,43 +1,26 @@
 /**
- * The pod's live room page subscriptions: admission (per address and per pod), pings, the
- * sweep of their unsent data, one encoding of each event and snapshot for every viewer, and
- * each watched room's status (its clients across the cluster and its log's tail), read from
- * the engine every few seconds and soon after a change, once per room whatever the number of
- * viewers.
+ * The pod's live room page subscriptions: admission (seats per address and per pod), opening
+ * each page's subscription (a member of the pod's room hub), and closing them all at the
+ * drain. Their sockets are the pod's SocketRegistry for pages (pings, the sweep of their
+ * unsent data, as the clients'); what they are sent is encoded once (page-texts.ts); each
+ * watched room's status is read once per room (room-status.ts).
  */
-import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
-import { readStoredValue, typedVariables } from '@cloudvars/protocol';
+import { CloseCode } from '@cloudvars/protocol';
 import type { RoomEngine, RoomSnapshot } from '@cloudvars/rooms';
 import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
-import { logAsText } from '../api/log-text.ts';
 import type { UnsentDataHolders } from '../pod-send-budget.ts';
 import type { Config } from '../config.ts';
-import type { EventText } from '../ws/event-text.ts';
-import type { LocalRoom, RoomHub } from '../ws/room-hub.ts';
-import { CLOSE_GRACE_MS, closeSocket } from '../ws/close-socket.ts';
-import { clientSocketErrorListener, releaseUpgrade } from '../ws/socket-errors.ts';
-import { LIVE_CLOSE, LiveViewer, type ViewerHost } from './viewer.ts';
+import type { RoomHub } from '../hub/room-hub.ts';
+import { CLOSE_GRACE_MS, closeSocket } from '../sockets/close-socket.ts';
+import { AddressCounts } from '../sockets/address-counts.ts';
+import { clientSocketErrorListener, releaseUpgrade } from '../sockets/socket-errors.ts';
+import { SocketRegistry } from '../sockets/socket-registry.ts';
+import { PageTexts } from './page-texts.ts';
+import { RoomStatus } from './room-status.ts';
+import { LiveClose, LiveViewer, type ViewerServices } from './viewer.ts';
 import type { Counter, Gauge } from 'prom-client';
-
-/** Every room's status is read again this often while it has viewers (clients come and go without events). */
-const STATUS_INTERVAL_MS = 2_000;
-/** After a change, the status (the log's tail) is read this soon, unless a read is due sooner. */
-const STATUS_AFTER_CHANGE_MS = 200;
-/** How often every page's unsent data is looked at (as every client's, ws/connections.ts). */
-const BACKLOG_SWEEP_MS = 1_000;
-/** Bytes of a ping's payload: random per round, so only a page that read the ping can answer it. */
-const PING_PAYLOAD_BYTES = 8;
-/** Log entries a page shows. */
-export const LIVE_LOG_TAIL = 20;
-
-interface WatchedRoom {
-  readonly viewers: Set<LiveViewer>;
-  timer: NodeJS.Timeout | null;
-  dueAt: number;
-  reading: boolean;
-}
 
 export interface LiveViewersOptions {
   readonly engine: RoomEngine;
@@ -57,40 +40,32 @@ export interface ViewerRefusal {
   readonly message: string;
 }
 
-export class LiveViewers implements ViewerHost, UnsentDataHolders {
-  private readonly viewers = new Set<LiveViewer>();
+export class LiveViewers implements UnsentDataHolders {
+  /** The open pages: their pings and the sweep of their unsent data are the registry's, as the clients' are. */
+  private readonly viewers: SocketRegistry<LiveViewer>;
   /**
    * Seats: subscriptions admitted, from their admission (before the upgrade) until their TCP
    * socket closes. MAX_LIVE_VIEWERS and LIVE_VIEWERS_PER_ADDRESS count these, not open
    * viewers: counting only once a socket was open let every upgrade admitted meanwhile through.
    */
-  private seats = 0;
-  private readonly seatsPerAddress = new Map<string, number>();
-  private readonly watched = new Map<string, WatchedRoom>();
-  private readonly eventTexts = new WeakMap<EventText, string | null>();
-  private readonly snapshotTexts = new WeakMap<RoomSnapshot, string>();
-  /** The latest room sent whole from a mirror, so the pages catching up at one seq share its text. */
-  private readonly mirrorSnapshots = new WeakMap<LocalRoom, RoomSnapshot>();
-  private readonly pingTimer: NodeJS.Timeout;
-  private readonly backlogTimer: NodeJS.Timeout;
+  private readonly seats = new AddressCounts();
+  private readonly status: RoomStatus;
+  /** What every page of the pod shares: one object, not a copy each. */
+  private readonly services: ViewerServices;
   private readonly onSocketError: (this: WebSocket, error: Error) => void;
   private nextId = 0;
   private stopped = false;
 
   constructor(private readonly options: LiveViewersOptions) {
     this.onSocketError = clientSocketErrorListener(options.clientErrors, options.log);
-    this.pingTimer = setInterval(() => this.pingAll(), options.config.pingIntervalMs);
-    this.pingTimer.unref();
-    this.backlogTimer = setInterval(() => this.sweepBacklogs(), BACKLOG_SWEEP_MS);
-    this.backlogTimer.unref();
-  }
-
-  get sendBufferLimitBytes(): number {
-    return this.options.config.sendBufferLimitBytes;
-  }
-
-  get slowReaderTimeoutMs(): number {
-    return this.options.config.slowConsumerTimeoutMs;
+    this.viewers = new SocketRegistry(options.config.pingIntervalMs);
+    this.status = new RoomStatus(options.engine, options.log);
+    this.services = {
+      texts: new PageTexts(),
+      status: this.status,
+      sendBufferLimitBytes: options.config.sendBufferLimitBytes,
+      slowReaderTimeoutMs: options.config.slowConsumerTimeoutMs,
+    };
   }
 
   /** Every page's unsent data (PodSendBudget adds them up with the clients'). */
@@ -109,16 +84,14 @@ export class LiveViewers implements ViewerHost, UnsentDataHolders {
   admit(address: string, tcp: Socket): ViewerRefusal | null {
     const { config } = this.options;
     if (this.stopped) return { status: 503, error: 'draining', message: 'this server is shutting down' };
-    if (this.seats >= config.maxLiveViewers) return { status: 503, error: 'too-many-viewers', message: 'this server has MAX_LIVE_VIEWERS live subscriptions' };
-    const held = this.seatsPerAddress.get(address) ?? 0;
-    if (held >= config.liveViewersPerAddress) {
+    if (this.seats.total >= config.maxLiveViewers) return { status: 503, error: 'too-many-viewers', message: 'this server has MAX_LIVE_VIEWERS live subscriptions' };
+    if (this.seats.of(address) >= config.liveViewersPerAddress) {
       return { status: 429, error: 'too-many-viewers-from-address', message: 'this address has LIVE_VIEWERS_PER_ADDRESS live subscriptions' };
     }
     // A socket already gone would never emit the 'close' that gives the seat back.
     if (tcp.destroyed) return { status: 503, error: 'connection-closed', message: 'the connection closed before its upgrade' };
-    this.seats++;
-    this.seatsPerAddress.set(address, held + 1);
-    this.options.gauge.set(this.seats);
+    this.seats.add(address);
+    this.options.gauge.set(this.seats.total);
     tcp.once('close', () => this.giveBack(address));
     return null;
   }
@@ -137,169 +110,57 @@ export class LiveViewers implements ViewerHost, UnsentDataHolders {
     const { hub, engine, log } = this.options;
     // Admitted before the drain began, upgraded after closeAll() went through the viewers.
     if (this.stopped) {
-      closeSocket(socket, LIVE_CLOSE.draining, 'draining', CLOSE_GRACE_MS);
+      closeSocket(socket, CloseCode.ServiceRestart, 'draining', CLOSE_GRACE_MS);
       return;
     }
     const id = `live:${this.options.instanceId}:${(this.nextId++).toString(36)}`;
-    const viewer = hub.enter(room, (local) => new LiveViewer(id, socket, local, address, this));
+    const viewer = hub.enter(room, (local) => new LiveViewer(id, socket, local, address, this.services));
     this.viewers.add(viewer);
-    this.watch(viewer);
+    this.status.watch(viewer);
     socket.on('close', () => this.forget(viewer));
     socket.on('pong', (data) => viewer.pong(data));
     // Read-only: a page has nothing to say, and a set is not a viewer's to make.
-    socket.on('message', () => viewer.close(LIVE_CLOSE.readOnly, 'read-only'));
+    socket.on('message', () => viewer.close(LiveClose.ReadOnly, 'read-only'));
     let snapshot: RoomSnapshot | null;
     try {
       await viewer.room.subscribed;
       snapshot = await engine.store.snapshot(room);
     } catch (error) {
       log.error({ err: error, room }, 'live: could not read the room');
-      viewer.close(LIVE_CLOSE.storeFailed, 'store-failed');
+      viewer.close(CloseCode.InternalError, 'store-failed');
       return;
     }
     if (!viewer.isOpen) return;
     if (snapshot === null) {
-      viewer.close(LIVE_CLOSE.missing, 'no-such-room');
+      viewer.close(LiveClose.NoSuchRoom, 'no-such-room');
       return;
     }
     hub.joined(viewer.room, snapshot);
     viewer.start(snapshot);
-    this.schedule(room, 0);
-  }
-
-  eventText(text: EventText): string | null {
-    let json = this.eventTexts.get(text);
-    if (json === undefined) {
-      const event = text.event;
-      switch (event.type) {
-        case 'set':
-          // Typed as a Scratch 3 client receives it: the page tells a number from a string.
-          json = JSON.stringify({ type: 'set', name: event.variable, value: readStoredValue(event.value) });
-          break;
-        case 'rename':
-          json = JSON.stringify({ type: 'rename', name: event.variable, newName: event.newName });
-          break;
-        case 'delete':
-          json = JSON.stringify({ type: 'delete', name: event.variable });
-          break;
-        default:
-          json = null; // kicks are no page's business; a deletion closes the page's socket
-      }
-      this.eventTexts.set(text, json);
-    }
-    return json;
-  }
-
-  mirrorSnapshot(room: LocalRoom): RoomSnapshot | null {
-    if (room.buffer !== null || room.epoch === null) return null;
-    const cached = this.mirrorSnapshots.get(room);
-    if (cached !== undefined && cached.epoch === room.epoch && cached.seq === room.seq) return cached;
-    const snapshot: RoomSnapshot = { epoch: room.epoch, seq: room.seq, variables: [...room.values] };
-    this.mirrorSnapshots.set(room, snapshot);
-    return snapshot;
-  }
-
-  snapshotText(room: string, snapshot: RoomSnapshot): string {
-    let json = this.snapshotTexts.get(snapshot);
-    if (json === undefined) {
-      json = JSON.stringify({ type: 'snapshot', room, variables: typedVariables(snapshot.variables) });
-      this.snapshotTexts.set(snapshot, json);
-    }
-    return json;
-  }
-
-  changed(room: string): void {
-    this.schedule(room, STATUS_AFTER_CHANGE_MS);
+    this.status.started(room);
   }
 
   /** Drain or close: every page is told (it reconnects, to another pod) and nothing new is let in. */
-  closeAll(code: number = LIVE_CLOSE.draining, reason = 'draining'): void {
+  closeAll(code: number = CloseCode.ServiceRestart, reason = 'draining'): void {
     this.stopped = true;
+    this.status.close();
     for (const viewer of [...this.viewers]) viewer.close(code, reason);
   }
 
   stop(): void {
     this.closeAll();
-    clearInterval(this.pingTimer);
-    clearInterval(this.backlogTimer);
-    for (const watched of this.watched.values()) if (watched.timer !== null) clearTimeout(watched.timer);
-  }
-
-  private watch(viewer: LiveViewer): void {
-    const room = viewer.room.name;
-    let watched = this.watched.get(room);
-    if (watched === undefined) {
-      watched = { viewers: new Set(), timer: null, dueAt: Infinity, reading: false };
-      this.watched.set(room, watched);
-    }
-    watched.viewers.add(viewer);
+    this.viewers.stop();
+    this.status.stop();
   }
 
   private giveBack(address: string): void {
-    this.seats--;
-    const left = (this.seatsPerAddress.get(address) ?? 1) - 1;
-    if (left > 0) this.seatsPerAddress.set(address, left);
-    else this.seatsPerAddress.delete(address);
-    this.options.gauge.set(this.seats);
+    this.seats.remove(address);
+    this.options.gauge.set(this.seats.total);
   }
 
   private forget(viewer: LiveViewer): void {
     if (!this.viewers.delete(viewer)) return;
     this.options.hub.release(viewer.room, viewer);
-    const watched = this.watched.get(viewer.room.name);
-    if (watched === undefined) return;
-    watched.viewers.delete(viewer);
-    if (watched.viewers.size === 0) {
-      if (watched.timer !== null) clearTimeout(watched.timer);
-      this.watched.delete(viewer.room.name);
-    }
-  }
-
-  /** Reads the room's status in `delayMs`, unless a read is due sooner. */
-  private schedule(room: string, delayMs: number): void {
-    const watched = this.watched.get(room);
-    if (watched === undefined || this.stopped) return;
-    const at = Date.now() + delayMs;
-    if (watched.timer !== null && watched.dueAt <= at) return;
-    if (watched.timer !== null) clearTimeout(watched.timer);
-    watched.dueAt = at;
-    watched.timer = setTimeout(() => void this.refresh(room, watched), delayMs);
-    watched.timer.unref();
-  }
-
-  private async refresh(room: string, watched: WatchedRoom): Promise<void> {
-    watched.timer = null;
-    watched.dueAt = Infinity;
-    if (watched.reading) {
-      this.schedule(room, STATUS_AFTER_CHANGE_MS);
-      return;
-    }
-    watched.reading = true;
-    try {
-      const { store } = this.options.engine;
-      const [clients, log] = await Promise.all([store.memberCount(room), store.log(room, LIVE_LOG_TAIL)]);
-      const text = JSON.stringify({ type: 'status', clients, log: logAsText(log ?? []) });
-      for (const viewer of watched.viewers) {
-        if (!viewer.isJoined || viewer.statusSent === text) continue;
-        if (viewer.send(text)) viewer.statusSent = text;
-      }
-    } catch (error) {
-      this.options.log.error({ err: error, room }, 'live: reading the room\'s status failed');
-    } finally {
-      watched.reading = false;
-    }
-    if (this.watched.get(room) === watched) this.schedule(room, STATUS_INTERVAL_MS);
-  }
-
-  private pingAll(): void {
-    if (this.viewers.size === 0) return;
-    const payload = randomBytes(PING_PAYLOAD_BYTES);
-    for (const viewer of this.viewers) viewer.ping(payload);
-  }
-
-  /** A page that stopped reading is dropped even when its room is quiet (nothing more is sent to it). */
-  private sweepBacklogs(): void {
-    const now = Date.now();
-    for (const viewer of this.viewers) viewer.checkBacklog(now);
+    this.status.unwatch(viewer);
   }
 }

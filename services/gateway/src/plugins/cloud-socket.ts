@@ -11,19 +11,18 @@ import type { WebSocket } from 'ws';
 import { addressForLimits, addressForLogs } from '../address.ts';
 import type { Config } from '../config.ts';
 import type { GatewayMetrics } from '../metrics.ts';
-import { REFUSAL_GRACE_MS, closeSocket } from '../ws/close-socket.ts';
-import { clientSocketErrorListener, forgetPeerAddress, releaseUpgrade } from '../ws/socket-errors.ts';
+import { REFUSAL_GRACE_MS, closeSocket } from '../sockets/close-socket.ts';
+import { clientSocketErrorListener, forgetPeerAddress, releaseUpgrade } from '../sockets/socket-errors.ts';
 import type { Connections } from '../ws/connections.ts';
-import { refuseClient, refuseUpgrade, type ClientRefusal } from '../ws/admission.ts';
-import type { RoomEngine } from '@cloudvars/rooms';
+import type { Admission, ClientRefusal } from '../ws/admission.ts';
 
 const HOME_PAGE = readFileSync(new URL('../../public/index.html', import.meta.url), 'utf8');
 
 export interface CloudSocketOptions {
   readonly config: Config;
   readonly connections: Connections;
+  readonly admission: Admission;
   readonly metrics: GatewayMetrics;
-  readonly engine: RoomEngine;
 }
 
 /** Closes with the refusal's code and, as the close frame's reason, what to do: see ws/admission.ts. */
@@ -31,7 +30,7 @@ function refuseAfterUpgrade(socket: WebSocket, refusal: ClientRefusal): void {
   closeSocket(socket, refusal.code, refusal.closeReason, REFUSAL_GRACE_MS);
 }
 
-const socketPlugin: FastifyPluginAsync<CloudSocketOptions> = async (app, { config, connections, metrics, engine }) => {
+const socketPlugin: FastifyPluginAsync<CloudSocketOptions> = async (app, { config, connections, admission, metrics }) => {
   const terminateOnError = (error: Error, socket: WebSocket): void => {
     app.log.error({ err: error }, 'websocket handler failed');
     socket.terminate();
@@ -53,7 +52,7 @@ const socketPlugin: FastifyPluginAsync<CloudSocketOptions> = async (app, { confi
   app.addHook('onRequest', async (request, reply) => {
     if (request.headers.upgrade?.toLowerCase() !== 'websocket') return;
     const address = addressForLimits(request.ip, config.ipv6PrefixLength);
-    const refusal = await refuseUpgrade({ address, origin: request.headers.origin, host: request.headers.host }, config, connections, engine.counters, app.log);
+    const refusal = await admission.refuseUpgrade({ address, origin: request.headers.origin, host: request.headers.host });
     if (refusal === null) return;
     metrics.upgradesRefused.inc({ reason: refusal.reason });
     app.log.info({ address: addressForLogs(request.ip, config.anonymizeAddresses), reason: refusal.reason, status: refusal.status }, 'upgrade refused');
@@ -70,7 +69,7 @@ const socketPlugin: FastifyPluginAsync<CloudSocketOptions> = async (app, { confi
     const ip = request.ip;
     forgetPeerAddress(request.raw.socket);
     const logAddress = addressForLogs(ip, config.anonymizeAddresses);
-    const refusal = refuseClient(request.headers, config);
+    const refusal = admission.refuseClient(request.headers);
     if (refusal !== null) {
       refuseAfterUpgrade(socket, refusal);
       metrics.protocolErrors.inc({ reason: refusal.reason });

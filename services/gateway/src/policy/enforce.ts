@@ -4,8 +4,8 @@
  * policy changes (a block closes the room's clients already joined or joining here).
  */
 import type { Config } from '../config.ts';
-import type { RoomHub } from '../ws/room-hub.ts';
-import { Membership } from '../ws/membership.ts';
+import type { RoomHub } from '../hub/room-hub.ts';
+import { MemberView } from '../ws/member-view.ts';
 import type { PolicyBook } from './policy-book.ts';
 import type { ProjectPolicy } from './policy.ts';
 import { setRate } from './room-limits.ts';
@@ -40,7 +40,7 @@ export function enforceOnChange(hub: RoomHub, config: Config): (room: string, po
   return (room, policy) => {
     const rate = setRate(config, policy);
     for (const member of hub.membersOf(room)) {
-      if (!(member instanceof Membership)) continue;
+      if (!(member instanceof MemberView)) continue;
       if (policy?.blocked === true) member.blocked(policy.reason ?? '');
       else member.rateChanged(rate);
     }

@@ -1,9 +1,11 @@
 /**
- * Who may open a WebSocket, decided in two places:
+ * Who may open a client's WebSocket, in one object (Admission), decided in three places:
  * - Before the upgrade, with an HTTP answer (no socket is held, clients back off longer on
  *   each refused attempt, and a load balancer retries a 503 on another pod): the pod
- *   drains or is full, the address is at its socket limit (Connections), the browser's
- *   Origin is not allowed (originAllowed), or the address upgrades too often across the cluster.
+ *   drains or is full, the address is at its socket limit, the browser's Origin is not
+ *   allowed (originAllowed), or the address upgrades too often across the cluster.
+ * - When the socket opens, again for the pod's and the address's limits: upgrades admitted
+ *   together raced them (closed with 1013, or 1012 while draining).
  * - After it, with a close code whose reason says why: refusals a bot's author must read (a
  *   Scratch session cookie: 4005; a User-Agent policy: 4006). No text frame goes first: Mist
  *   stops on any frame that is not JSON ("Received invalid JSON from server") before it reads
@@ -13,7 +15,7 @@ import { CloseCode } from '@cloudvars/protocol';
 import type { WindowCounters } from '@cloudvars/rooms';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from '../config.ts';
-import type { Connections } from './connections.ts';
+import type { SocketCounts } from '../sockets/socket-registry.ts';
 
 export interface UpgradeRefusal {
   readonly status: 403 | 429 | 503;
@@ -74,30 +76,6 @@ export function originAllowed(origin: string | undefined, host: string | undefin
   return originHost !== '' && originHost === hostOf(host);
 }
 
-/** Whether to refuse an upgrade before it happens, or null to let it in. */
-export async function refuseUpgrade(
-  request: UpgradeRequest,
-  config: Config,
-  connections: Connections,
-  counters: WindowCounters,
-  log: FastifyBaseLogger,
-): Promise<UpgradeRefusal | null> {
-  const local = connections.refusal(request.address);
-  if (local !== null) return local;
-  if (!originAllowed(request.origin, request.host, config.allowedOrigins)) {
-    return { status: 403, reason: 'origin-not-allowed', retryAfterSeconds: null };
-  }
-  try {
-    const hit = await counters.hit(`upgrades:${request.address}`, UPGRADE_WINDOW_MS, config.maxHandshakesPerAddressPerSecond);
-    if (!hit.allowed) return { status: 429, reason: 'handshake-rate', retryAfterSeconds: Math.max(1, Math.ceil(hit.resetInMs / 1000)) };
-  } catch (error) {
-    // The store is unreachable: the join would fail anyway (1011), and refusing everyone
-    // here would keep clients from learning that the pod itself is fine.
-    log.warn({ err: error }, 'the handshake-rate counter failed: letting the upgrade in');
-  }
-  return null;
-}
-
 /**
  * Some bot libraries send the user's Scratch login cookie to every cloud server. We never
  * need it: the connection is refused so the library's users get told, and the cookie goes
@@ -120,10 +98,74 @@ const IDENTIFY_YOURSELF: ClientRefusal = {
 };
 
 /** Whether to refuse a socket just opened, before reading from it, or null. */
-export function refuseClient(headers: { readonly cookie?: string | undefined; readonly 'user-agent'?: string | undefined }, config: Config): ClientRefusal | null {
+function refusedClient(headers: ClientHeaders, config: Config): ClientRefusal | null {
   if (carriesScratchSession(headers.cookie)) return SCRATCH_SESSION;
   const agent = headers['user-agent']?.trim().toLowerCase() ?? '';
   if (config.requireUserAgent && agent === '') return IDENTIFY_YOURSELF;
   if (config.blockedUserAgents.some((word) => agent.includes(word))) return IDENTIFY_YOURSELF;
   return null;
+}
+
+export interface ClientHeaders {
+  readonly cookie?: string | undefined;
+  readonly 'user-agent'?: string | undefined;
+}
+
+export class Admission {
+  private refusing = false;
+
+  constructor(
+    private readonly config: Config,
+    /** The pod's open client sockets, counted per address. */
+    private readonly clients: SocketCounts,
+    private readonly counters: WindowCounters,
+    private readonly log: FastifyBaseLogger,
+  ) {}
+
+  /** True once the drain closes clients: new upgrades get HTTP 503 so a proxy retries elsewhere. */
+  get isRefusing(): boolean {
+    return this.refusing;
+  }
+
+  /** The drain began: nobody new is let in. */
+  startRefusing(): void {
+    this.refusing = true;
+  }
+
+  /** Whether to refuse an upgrade before it happens, or null to let it in. */
+  async refuseUpgrade(request: UpgradeRequest): Promise<UpgradeRefusal | null> {
+    const local = this.refusalHere(request.address);
+    if (local !== null) return local;
+    if (!originAllowed(request.origin, request.host, this.config.allowedOrigins)) {
+      return { status: 403, reason: 'origin-not-allowed', retryAfterSeconds: null };
+    }
+    try {
+      const hit = await this.counters.hit(`upgrades:${request.address}`, UPGRADE_WINDOW_MS, this.config.maxHandshakesPerAddressPerSecond);
+      if (!hit.allowed) return { status: 429, reason: 'handshake-rate', retryAfterSeconds: Math.max(1, Math.ceil(hit.resetInMs / 1000)) };
+    } catch (error) {
+      // The store is unreachable: the join would fail anyway (1011), and refusing everyone
+      // here would keep clients from learning that the pod itself is fine.
+      this.log.warn({ err: error }, 'the handshake-rate counter failed: letting the upgrade in');
+    }
+    return null;
+  }
+
+  /**
+   * This pod's own limits for a socket from `address` (checked before the upgrade, and again
+   * when the socket opens, for upgrades that raced): draining, MAX_CONNECTIONS, the address's
+   * sockets; null to let it in.
+   */
+  refusalHere(address: string): UpgradeRefusal | null {
+    if (this.refusing) return { status: 503, reason: 'draining', retryAfterSeconds: 1 };
+    if (this.clients.size >= this.config.maxConnections) return { status: 503, reason: 'pod-full', retryAfterSeconds: 1 };
+    if (this.clients.countOf(address) >= this.config.maxConnectionsPerAddress) {
+      return { status: 429, reason: 'address-limit', retryAfterSeconds: 1 };
+    }
+    return null;
+  }
+
+  /** Whether to refuse a socket just opened for what its upgrade's headers carry, or null. */
+  refuseClient(headers: ClientHeaders): ClientRefusal | null {
+    return refusedClient(headers, this.config);
+  }
 }

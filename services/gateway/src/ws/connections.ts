@@ -1,18 +1,19 @@
 /**
- * Every connection of this pod: admission (MAX_CONNECTIONS, per-address sockets), the ping
- * round, lease renewal, and the drain that closes everyone with 1012. Stopping it stops
- * what the sessions share: the flush scheduler and the room hub.
+ * Every client connection of this pod: opening a session for each admitted socket, lease
+ * renewal, and the drain that closes everyone with 1012. The sockets themselves (counts per
+ * address, the ping round, the backlog sweep) are the pod's client SocketRegistry; who may
+ * open one is Admission's. Stopping it stops what the sessions share: the flush scheduler
+ * and the room hub.
  */
-import { randomBytes } from 'node:crypto';
 import { CloseCode } from '@cloudvars/protocol';
 import type { Lease } from '@cloudvars/rooms';
 import type { WebSocket } from 'ws';
-import type { UpgradeRefusal } from './admission.ts';
-import { REFUSAL_GRACE_MS, closeSocket } from './close-socket.ts';
-import type { UnsentDataHolders } from '../pod-send-budget.ts';
 import type { Visitor } from '../hook/handshake-hook.ts';
-import { Session } from './session.ts';
-import type { SessionContext } from './session-context.ts';
+import { REFUSAL_GRACE_MS, closeSocket } from '../sockets/close-socket.ts';
+import type { SocketRegistry } from '../sockets/socket-registry.ts';
+import type { Admission } from './admission.ts';
+import type { ClientServices } from './client-services.ts';
+import { Session, type ClientRegistry, type SessionContext } from './session.ts';
 
 /** Between two drain batches, so the other pods are not hit by every reconnect at once. */
 const DRAIN_BATCH_PAUSE_MS = 20;
@@ -32,102 +33,55 @@ const RENEWAL_SLICES = 5;
 function renewalSlice(room: string): number {
   return room.length === 0 ? 0 : room.charCodeAt(room.length - 1) % RENEWAL_SLICES;
 }
-/** How often every client's unsent data is looked at (slow consumers, the pod's budget). */
-const BACKLOG_SWEEP_MS = 1_000;
-/** Bytes of a ping's payload: random per round, so only a client that read the ping can answer it. */
-const PING_PAYLOAD_BYTES = 8;
 
 const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-export class Connections implements UnsentDataHolders {
-  private readonly sessions = new Set<Session>();
+export class Connections implements ClientRegistry {
   private nextId = 0;
-  private readonly pingTimer: NodeJS.Timeout;
   private readonly leaseTimer: NodeJS.Timeout;
-  private readonly backlogTimer: NodeJS.Timeout;
   private readonly leaving = new Set<Promise<void>>();
-  /**
-   * Open sockets per client address on this pod. The store's limit counts joined clients
-   * across the cluster; this one stops a single address from filling the pod with sockets
-   * that never send a handshake (this pod's share can never exceed the cluster's limit).
-   */
-  private readonly perAddress = new Map<string, number>();
   /** Per slice: its renewal is in flight (the next tick of that slice waits for it). */
   private readonly renewing: boolean[] = new Array<boolean>(RENEWAL_SLICES).fill(false);
   private renewalTick = 0;
-  private refusing = false;
   /** One for every session, not a copy each (memory per idle connection). */
-  private readonly sessionContext: SessionContext;
+  private readonly context: SessionContext;
 
   constructor(
-    context: Omit<SessionContext, 'forget'>,
+    services: ClientServices,
+    /** The pod's client sockets: a session is in it from its open to its close. */
+    private readonly sessions: SocketRegistry<Session>,
+    private readonly admission: Admission,
     /** Unique per process: connection ids must never repeat across the cluster. */
     private readonly instanceId: string,
   ) {
-    this.sessionContext = {
-      ...context,
-      forget: (closed, leaving) => this.forget(closed, leaving),
-    };
-    this.pingTimer = setInterval(() => this.pingAll(), context.config.pingIntervalMs);
-    this.pingTimer.unref();
-    this.leaseTimer = setInterval(() => this.renewLeases(), Math.max(1, Math.floor(context.config.leaseTtlMs / RENEWALS_PER_TTL / RENEWAL_SLICES)));
+    this.context = { ...services, registry: this };
+    this.leaseTimer = setInterval(() => this.renewLeases(), Math.max(1, Math.floor(services.config.leaseTtlMs / RENEWALS_PER_TTL / RENEWAL_SLICES)));
     this.leaseTimer.unref();
-    this.backlogTimer = setInterval(() => this.sweepBacklogs(), BACKLOG_SWEEP_MS);
-    this.backlogTimer.unref();
-  }
-
-  private get context(): SessionContext {
-    return this.sessionContext;
   }
 
   get size(): number {
     return this.sessions.size;
   }
 
-  /** True once the drain closes clients: new upgrades get HTTP 503 so a proxy retries elsewhere. */
-  get isRefusing(): boolean {
-    return this.refusing;
-  }
-
-  /**
-   * Whether an upgrade from `address` should be refused before it happens, and how (HTTP
-   * status and reason), or null to let it in. A refused upgrade costs the client no socket
-   * and makes today's clients back off longer on each attempt; a load balancer retries
-   * another pod on a 503.
-   */
-  refusal(address: string): UpgradeRefusal | null {
-    if (this.refusing) return { status: 503, reason: 'draining', retryAfterSeconds: 1 };
-    if (this.sessions.size >= this.context.config.maxConnections) return { status: 503, reason: 'pod-full', retryAfterSeconds: 1 };
-    if ((this.perAddress.get(address) ?? 0) >= this.context.config.maxConnectionsPerAddress) {
-      return { status: 429, reason: 'address-limit', retryAfterSeconds: 1 };
-    }
-    return null;
-  }
-
   /**
    * `address` counts toward limits; `logAddress` is what the logs may show. The limits were
-   * checked before the upgrade (`refusal`); checked again here for upgrades that raced.
+   * checked before the upgrade (Admission.refuseUpgrade); checked again here for upgrades that raced.
    */
   open(socket: WebSocket, address: string, logAddress: string, visitor: Visitor): void {
     const id = `${this.instanceId}:${(this.nextId++).toString(36)}`;
-    if (this.refusing) {
+    const refusal = this.admission.refusalHere(address);
+    if (refusal?.reason === 'draining') {
       // Only an upgrade that raced the onRequest check gets here.
       this.context.metrics.closes.inc({ code: String(CloseCode.ServiceRestart) });
       closeSocket(socket, CloseCode.ServiceRestart, 'draining', REFUSAL_GRACE_MS);
       return;
     }
-    const fromAddress = this.perAddress.get(address) ?? 0;
-    if (this.sessions.size >= this.context.config.maxConnections) {
-      this.refuse(socket, id, 'pod-full');
+    if (refusal !== null) {
+      this.refuse(socket, id, refusal.reason);
       return;
     }
-    if (fromAddress >= this.context.config.maxConnectionsPerAddress) {
-      this.refuse(socket, id, 'address-limit');
-      return;
-    }
-    this.perAddress.set(address, fromAddress + 1);
     // Kept only for the handshake hook: an idle client holds no header strings otherwise.
-    const session = new Session(id, socket, address, this.sessionContext, this.context.hook === null ? null : visitor);
+    const session = new Session(id, socket, address, this.context, this.context.hook === null ? null : visitor);
     this.sessions.add(session);
     this.context.metrics.connections.set(this.sessions.size);
     this.context.log.info({ conn: id, address: logAddress }, 'connection opened');
@@ -146,37 +100,14 @@ export class Connections implements UnsentDataHolders {
     closeSocket(socket, CloseCode.RetryLater, reason, REFUSAL_GRACE_MS);
   }
 
-  private forget(session: Session, leaving: Promise<void> | null): void {
+  /** ClientRegistry. */
+  forget(session: Session, leaving: Promise<void> | null): void {
     if (!this.sessions.delete(session)) return;
-    const fromAddress = (this.perAddress.get(session.address) ?? 1) - 1;
-    if (fromAddress > 0) this.perAddress.set(session.address, fromAddress);
-    else this.perAddress.delete(session.address);
     this.context.metrics.connections.set(this.sessions.size);
     if (leaving !== null) {
       this.leaving.add(leaving);
       void leaving.finally(() => this.leaving.delete(leaving));
     }
-  }
-
-  private pingAll(): void {
-    const payload = randomBytes(PING_PAYLOAD_BYTES);
-    for (const session of this.sessions) session.ping(payload);
-  }
-
-  /** Every client's unsent data (PodSendBudget adds them up with the live pages'). */
-  get unsentDataHolders(): Iterable<Session> {
-    return this.sessions;
-  }
-
-  /**
-   * Every client's unsent data: a slow consumer is dropped once it stayed over its limit
-   * for the grace period, even when nothing more is sent to it. The pod's limit over
-   * every socket (SEND_BUFFER_POD_LIMIT_BYTES) is PodSendBudget's.
-   */
-  private sweepBacklogs(): void {
-    this.context.pressure.sweep();
-    const now = Date.now();
-    for (const session of this.sessions) session.checkBacklog(now);
   }
 
   /**
@@ -218,7 +149,7 @@ export class Connections implements UnsentDataHolders {
    * Resolves when every socket has closed and released its lease, or `deadline` passed.
    */
   async drain(batchSize: number, deadline: number): Promise<void> {
-    this.refusing = true;
+    this.admission.startRefusing();
     this.context.scheduler.flushAll();
     const all = [...this.sessions];
     for (let start = 0; start < all.length; start += batchSize) {
@@ -231,9 +162,8 @@ export class Connections implements UnsentDataHolders {
   }
 
   stop(): void {
-    clearInterval(this.pingTimer);
     clearInterval(this.leaseTimer);
-    clearInterval(this.backlogTimer);
+    this.sessions.stop();
     this.context.scheduler.stop();
     this.context.hub.close();
   }

@@ -6,6 +6,7 @@
  * pending value per variable (DESIGN.md invariant 6: bounded memory per client).
  */
 
+import { joinFrame } from '@cloudvars/protocol';
 import { WebSocket } from 'ws';
 import { CROSSING_WINDOW_MS } from './own-writes.ts';
 
@@ -32,12 +33,17 @@ function forgetOlderThan(sentAt: Map<string, number>, cutoff: number): void {
 /** A client over its send-buffer limit is looked at again after this pause. */
 const SLOW_CONSUMER_RETRY_MS = 100;
 
-export interface OutboxOwner {
-  /** Called when the socket's unsent data stays above the limit: the client is not reading. */
-  onSlowConsumer(): void;
-  /** Called with the number of messages written in one frame. */
-  onFrameSent(messages: number): void;
+/**
+ * Where the outbox reports a client that does not read: the client's socket end
+ * (client-socket.ts), below the outbox in the flow, never the session above it.
+ */
+export interface OutboxReports {
+  /** The socket's unsent data stayed above the limit: the client is not reading (close it). */
+  slowConsumer(): void;
 }
+
+/** Counts every frame the pod's outboxes write (the metrics' frames and messages out). */
+export type FramesSent = (messages: number) => void;
 
 /**
  * The frame the flush wrote last, as bytes, and the messages it holds (the very string
@@ -61,7 +67,7 @@ class LastFrame {
   build(pending: ReadonlyMap<string, string>): Buffer {
     const messages = [...pending.values()];
     this.messages = messages;
-    this.bytes = Buffer.from(messages.length === 1 ? (messages[0] as string) : messages.join('\n'));
+    this.bytes = Buffer.from(joinFrame(messages));
     return this.bytes;
   }
 
@@ -98,7 +104,7 @@ export class Outbox {
   constructor(
     private readonly sink: FrameSink,
     private readonly scheduler: FlushScheduler,
-    private readonly owner: OutboxOwner,
+    private readonly reports: OutboxReports,
   ) {}
 
   put(variable: string, message: string): void {
@@ -118,16 +124,26 @@ export class Outbox {
   }
 
   /**
+   * The client wrote `variable`: a queued update of it was ordered before the write and is
+   * dropped. Returns when a value of it may last have been written to the client (lastSent),
+   * which decides whether the write may have crossed it (own-writes.ts).
+   */
+  supersede(variable: string): number {
+    this.drop(variable);
+    return this.lastSent(variable);
+  }
+
+  /**
    * Writes the join snapshot (or the creator's corrections) now, as one frame ahead of any
    * update: it is what the client's view starts from. Nothing else can be pending yet.
    */
   sendSnapshot(messages: readonly string[], names: ReadonlySet<string>): void {
     if (messages.length === 0 || this.sink.readyState !== WebSocket.OPEN) return;
-    this.sink.send(messages.join('\n'), TEXT_FRAME);
+    this.sink.send(joinFrame(messages), TEXT_FRAME);
     this.snapshotAt = performance.now();
     this.lastFrameTick = this.scheduler.tickNow();
     this.snapshotNames = names;
-    this.owner.onFrameSent(messages.length);
+    this.scheduler.sent(messages.length);
   }
 
   /**
@@ -143,7 +159,7 @@ export class Outbox {
    * Whether the client keeps up with what it is sent: called at every flush and by the pod's
    * sweep every second, whether or not anything is pending (a client that stopped reading
    * may be sent nothing more). Once its unsent data stayed over the limit for the grace
-   * period, the owner is told (it closes the client). Returns the bytes still unsent.
+   * period, it is reported (the client is closed). Returns the bytes still unsent.
    */
   checkBacklog(now: number): number {
     const buffered = this.sink.bufferedAmount;
@@ -154,7 +170,7 @@ export class Outbox {
     if (this.overLimitSince === 0) this.overLimitSince = now;
     else if (now - this.overLimitSince >= this.scheduler.slowConsumerGraceMs) {
       this.release();
-      this.owner.onSlowConsumer();
+      this.reports.slowConsumer();
     }
     return buffered;
   }
@@ -178,7 +194,7 @@ export class Outbox {
     const sentAt = (this.sentAt ??= new Map());
     for (const variable of pending.keys()) sentAt.set(variable, now);
     if (sentAt.size > SENT_AT_PRUNE_SIZE) forgetOlderThan(sentAt, now - CROSSING_WINDOW_MS);
-    this.owner.onFrameSent(pending.size);
+    this.scheduler.sent(pending.size);
     this.release();
   }
 
@@ -223,6 +239,8 @@ export class FlushScheduler {
     readonly sendBufferLimitBytes: number,
     readonly slowConsumerGraceMs: number,
     private readonly tickMs = 0,
+    /** Told of every frame written, with its number of messages. */
+    readonly sent: FramesSent = () => undefined,
   ) {}
 
   /** The current tick's number (with no tick, every millisecond fraction is its own). */

@@ -1,59 +1,41 @@
 /**
  * One client connection, as a state machine: awaiting handshake -> joining -> joined ->
- * closed. It reads frames, charges them to the rate limit, parses them in the connection's
- * dialect and hands each message on: the handshake to the join (join.ts), sets to the
- * room membership (membership.ts). Closing, from either side, ends in `onClose`.
+ * closed. It reads the socket: each frame is charged to the rate or flood limit, then the
+ * handshake goes to the join (join.ts), the frames sent during the join are held
+ * (held-messages.ts), and a joined client's frames are parsed straight into its writes
+ * (member-writes.ts). When the socket is read (join, flood, store pressure) and the ping
+ * round's answer are its base's (socket-reading.ts). At the close, the registry forgets it
+ * and its lease is given back. Everything it starts writes to the client's socket end
+ * (client-socket.ts), never back here.
  */
-import {
-  CloseCode,
-  parseFrame,
-  type ClientMessage,
-  type Dialect,
-  type Handshake,
-  type MessageSink,
-  type ProtocolError,
-  type ProtocolLimits,
-} from '@cloudvars/protocol';
-import type { JoinRefusal, Lease } from '@cloudvars/rooms';
-import { WebSocket } from 'ws';
-import { closeCodeLabel } from '../metrics.ts';
+import { CloseCode, parseFrame, type Dialect, type ProtocolLimits } from '@cloudvars/protocol';
+import type { Lease } from '@cloudvars/rooms';
+import type { WebSocket } from 'ws';
 import type { Visitor } from '../hook/handshake-hook.ts';
-import { blockingPolicy } from '../policy/enforce.ts';
-import { parseHandshakeForRoom, roomProtocolLimits, type SetRate } from '../policy/room-limits.ts';
-import { CLOSE_GRACE_MS, closeSocket } from './close-socket.ts';
+import { closeCodeLabel } from '../metrics.ts';
+import { parseHandshakeForRoom, roomProtocolLimits } from '../policy/room-limits.ts';
 import { policyFor, type ClientPolicy } from './client-policy.ts';
+import type { ClientServices } from './client-services.ts';
+import { ClientSocket } from './client-socket.ts';
 import { HeldMessages } from './held-messages.ts';
-import { joinRoom, type JoiningHost } from './join.ts';
-import type { Membership } from './membership.ts';
-import { Outbox, type OutboxOwner } from './outbox.ts';
-import type { Pausable } from './store-pressure.ts';
-import type { SessionContext } from './session-context.ts';
+import { join } from './join.ts';
+import type { MemberView } from './member-view.ts';
+import { Outbox } from './outbox.ts';
+import { SocketReading } from './socket-reading.ts';
 import { TokenBucket } from './token-bucket.ts';
 
-type State = 'awaiting' | 'joining' | 'joined' | 'closed';
+/** The pod's registry of sessions (connections.ts): told once when a session closed. */
+export interface ClientRegistry {
+  /** The session closed: drop it; `leaving` settles when its lease is released (the drain waits for it). */
+  forget(session: Session, leaving: Promise<void> | null): void;
+}
 
-/**
- * What each refusal closes with (README "close codes": what today's clients then do).
- * Overloaded (4003) is the 2020 dialects' code: today's clients get 1013 instead (refusalCode).
- */
-const REFUSAL_CODES: Record<JoinRefusal, number> = {
-  // Like USERNAME_BLOCKLIST: the name is the problem; TurboWarp asks its user for another.
-  'banned-username': CloseCode.Username,
-  'blocked-username': CloseCode.Username,
-  // The one code every client of today stops on: nothing it can change gets it in.
-  'banned-address': CloseCode.ProjectUnavailable,
-  'username-taken': CloseCode.Username,
-  'room-full': CloseCode.Overloaded,
-  'too-many-rooms': CloseCode.Overloaded,
-  'address-limit': CloseCode.Overloaded,
-  'variables-mismatch': CloseCode.Incompatibility,
-  'room-creation-limit': CloseCode.Overloaded,
-  // A 2020 handshake whose names the room cannot hold (MAX_ROOM_BYTES, MAX_VARIABLES): the spec's "room is full".
-  'over-budget': CloseCode.Overloaded,
-  'too-many-variables': CloseCode.Overloaded,
-  // A 2020 handshake whose values would grow a room past its address's MAX_STORED_BYTES_PER_ADDRESS (only 2020 joins store any).
-  'address-bytes': CloseCode.Overloaded,
-};
+/** What every session of a pod shares: the pod's services and the registry it belongs to. */
+export interface SessionContext extends ClientServices {
+  readonly registry: ClientRegistry;
+}
+
+type State = 'awaiting' | 'joining' | 'joined' | 'closed';
 
 /** Rate-limit cost: one token per frame, plus one per started 4 KiB (parsing costs by size). */
 const BYTES_PER_TOKEN = 4096;
@@ -65,15 +47,6 @@ const HELD_BEYOND_VARIABLES = 64;
 
 /** One clock for every TokenBucket instead of a bound function each. */
 const clock = (): number => performance.now();
-
-/**
- * Why the socket is not read, one bit each. Each resumes on its own schedule (the join ends,
- * the flood debt is paid, the store catches up); the socket is read again only when none is
- * left, so one resuming never undoes another.
- */
-const PAUSED_FOR_JOIN = 1;
-const PAUSED_FOR_FLOOD = 2;
-const PAUSED_FOR_STORE = 4;
 
 function byteLength(data: unknown): number {
   if (Buffer.isBuffer(data) || data instanceof ArrayBuffer) return data.byteLength;
@@ -87,50 +60,34 @@ function byteLength(data: unknown): number {
  */
 const sessions = new WeakMap<WebSocket, Session>();
 
-export class Session implements JoiningHost, OutboxOwner, MessageSink, Pausable {
+export class Session extends SocketReading {
   private state: State = 'awaiting';
   private speaks: Dialect | null = null;
   private treatment: ClientPolicy | null = null;
-  private membership: Membership | null = null;
+  /** The client's view of its room, once joined. */
+  private view: MemberView | null = null;
   /** Settles when the join (and any give-back it does) is over. */
   private joining: Promise<void> | null = null;
   /** What the client sent while its join was in flight, until the join ends. */
   private held: HeldMessages | null = null;
-  readonly outbox: Outbox;
-  /**
-   * 2020 clients (and every first frame): the frame rate, closed beyond it (4004). Today's
-   * clients: FLOOD_BURST frames at once, then paced to FLOOD_LIMIT_PER_SECOND (never closed).
-   */
-  private bucket: TokenBucket;
-  /** PAUSED_FOR_* bits: why the socket is not read now (0: it is read). */
-  private pausedFor = 0;
-  /** Reading was paused at some time since the last ping round: its pong may wait unread. */
-  private pausedSincePing = false;
-  /** Resumes reading once the flood debt is paid; null while not paced. */
-  private floodTimer: NodeJS.Timeout | null = null;
+  private readonly outbox: Outbox;
   /** Null once cleared: a kept Timeout would hold its closure for the connection's life. */
   private handshakeTimer: NodeJS.Timeout | null;
   private readonly openedAt = Date.now();
-  /**
-   * The payload of our last ping while its pong has not come back. Only a pong carrying it
-   * counts: a client that stopped reading cannot see the payload, so unsolicited pongs keep
-   * nothing alive. A client that misses one ping round is dropped.
-   */
-  private pongDue: Buffer | null = null;
 
   constructor(
-    readonly id: string,
-    private readonly socket: WebSocket,
-    readonly address: string,
+    id: string,
+    socket: WebSocket,
+    address: string,
     private readonly context: SessionContext,
     /** The upgrade's headers the handshake hook is told; null when there is no hook. */
     private readonly visitor: Visitor | null = null,
   ) {
-    this.outbox = new Outbox(socket, context.scheduler, this);
-    this.bucket = new TokenBucket(context.config.rateLimitPerSecond, context.config.rateLimitBurst, clock);
+    super(new ClientSocket(id, socket, address, context.metrics, context.log));
+    this.outbox = new Outbox(socket, context.scheduler, this.client);
     this.handshakeTimer = setTimeout(() => {
       this.handshakeTimer = null;
-      if (this.state === 'awaiting') this.closeForMisbehaviour(CloseCode.Generic, 'handshake-timeout');
+      if (this.state === 'awaiting') this.client.closeForMisbehaviour(CloseCode.Generic, 'handshake-timeout');
     }, context.config.handshakeTimeoutMs);
     sessions.set(socket, this);
     socket.on('message', Session.onSocketMessage);
@@ -145,250 +102,125 @@ export class Session implements JoiningHost, OutboxOwner, MessageSink, Pausable 
   }
 
   private static onSocketPong(this: WebSocket, data: Buffer): void {
-    const session = sessions.get(this);
-    if (session !== undefined && session.pongDue !== null && data.equals(session.pongDue)) session.pongDue = null;
+    sessions.get(this)?.ponged(data);
   }
 
   private static onSocketClose(this: WebSocket, code: number): void {
     sessions.get(this)?.onClose(code);
   }
 
-  /** The flood timer, one function for every session. */
-  private static onFloodPaid(session: Session): void {
-    session.floodTimer = null;
-    if (session.state === 'closed') return;
-    // Frames read after the pause (the rest of a TCP read) added to the debt.
-    const waitMs = session.bucket.charge(0);
-    if (waitMs > 0) session.floodTimer = setTimeout(Session.onFloodPaid, waitMs, session);
-    else session.resumeFrom(PAUSED_FOR_FLOOD);
+  get id(): string {
+    return this.client.id;
   }
 
-  /** The connection's dialect; only read once the handshake chose it. */
-  get dialect(): Dialect {
-    if (this.speaks === null) throw new Error('the dialect is read before the handshake chose it');
-    return this.speaks;
-  }
-
-  /** How this connection's clients are treated; only read once the handshake chose the dialect. */
-  get policy(): ClientPolicy {
-    if (this.treatment === null) throw new Error('the client policy is read before the handshake chose it');
-    return this.treatment;
-  }
-
-  /**
-   * True while the join may go on: no close has started from either side, or the client
-   * sent messages before the close that still count (they are applied, then it leaves).
-   */
-  get stillJoining(): boolean {
-    if (this.state !== 'joining' && this.state !== 'closed') return false;
-    if ((this.held?.size ?? 0) > 0) return true;
-    return this.state === 'joining' && this.socket.readyState === WebSocket.OPEN;
+  /** The address as limits count it. */
+  get address(): string {
+    return this.client.address;
   }
 
   /** This connection's lease while joined, for the pod's renewal round. */
   get lease(): Lease | null {
-    return this.state === 'joined' && this.membership !== null ? this.membership.lease : null;
-  }
-
-  /**
-   * Every line this session logs carries `conn`. Logged through the shared logger with the
-   * field rather than a child logger per session: the same output, without a Pino instance
-   * per idle connection.
-   */
-  log(level: 'info' | 'warn' | 'error', fields: object, message: string): void {
-    this.context.log[level]({ conn: this.id, ...fields }, message);
-  }
-
-  /** OutboxOwner: the client does not read what we send. */
-  onSlowConsumer(): void {
-    this.closeForMisbehaviour(CloseCode.SlowConsumer, 'slow-consumer');
-  }
-
-  /** OutboxOwner. */
-  onFrameSent(messages: number): void {
-    this.context.metrics.messagesOut.inc(messages);
-    this.context.metrics.framesOut.inc();
+    return this.state === 'joined' && this.view !== null ? this.view.lease : null;
   }
 
   private onMessage(data: unknown, isBinary: boolean): void {
     // Once a close has begun, later frames change nothing (and must not be counted twice).
-    if (this.state === 'closed' || this.socket.readyState !== WebSocket.OPEN) return;
+    if (this.state === 'closed' || !this.client.isOpen) return;
     this.context.metrics.messagesIn.inc();
     const cost = 1 + Math.floor(byteLength(data) / BYTES_PER_TOKEN);
-    if (this.treatment?.setsWaitOverRate === true) {
-      this.pace(cost);
+    if (this.bucket === null) {
+      // The handshake frame: its dialect chooses the bucket (onHandshakeFrame).
+    } else if (this.treatment?.setsWaitOverRate === true) {
+      this.pace(cost, this.context.metrics.floodPauses);
     } else if (!this.bucket.take(cost)) {
       // 2020 clients (PROTOCOL.md): 4004, try again later.
-      this.closeForMisbehaviour(CloseCode.TryAgainLater, 'rate-limit');
+      this.client.closeForMisbehaviour(CloseCode.TryAgainLater, 'rate-limit');
       return;
     }
     if (isBinary) {
-      this.closeForMisbehaviour(CloseCode.Generic, 'binary-frame');
+      this.client.closeForMisbehaviour(CloseCode.Generic, 'binary-frame');
       return;
     }
     const text = String(data);
     switch (this.state) {
       case 'awaiting':
-        this.onHandshakeFrame(text);
+        this.onHandshakeFrame(text, cost);
         break;
       case 'joining':
         this.hold(text);
         break;
       case 'joined':
         this.onFrame(text);
-        if (this.context.pressure.high && this.isActive) this.context.pressure.hold(this);
+        if (this.context.pressure.high && this.client.isOpen) this.context.pressure.hold(this);
         break;
     }
   }
 
-  private onHandshakeFrame(text: string): void {
+  private onHandshakeFrame(text: string, cost: number): void {
+    const { config, protocolLimits, policies } = this.context;
     // By the limits of the room it names (its policy's, else the global ones).
-    const parsed = parseHandshakeForRoom(text, this.context.protocolLimits, this.context.policies);
+    const parsed = parseHandshakeForRoom(text, protocolLimits, policies);
     if (!parsed.ok) {
-      this.refuse(parsed.error);
+      this.client.closeForMisbehaviour(parsed.error.code, parsed.error.reason);
       return;
     }
-    this.speaks = parsed.value.dialect;
-    this.treatment = policyFor(this.speaks, this.context.config);
-    if (this.treatment.setsWaitOverRate) {
-      // Its sets wait for the set rate in the membership; its frames are only paced.
-      const { floodLimitPerSecond, floodBurst } = this.context.config;
-      this.bucket = new TokenBucket(floodLimitPerSecond, floodBurst, clock);
+    const dialect = (this.speaks = parsed.value.dialect);
+    const policy = (this.treatment = policyFor(dialect, config));
+    if (policy.setsWaitOverRate) {
+      // Its sets wait for the set rate in its writes; its frames are only paced (from the next one).
+      this.bucket = new TokenBucket(config.floodLimitPerSecond, config.floodBurst, clock);
+    } else {
+      this.bucket = new TokenBucket(config.rateLimitPerSecond, config.rateLimitBurst, clock);
+      this.bucket.take(cost); // the handshake frame counts toward the frame rate
     }
     const { handshake, rest } = parsed.value;
     const declared = handshake.variables === null ? null : new Set(handshake.variables.map(([name]) => name));
     const limits = this.limitsOf(handshake.room);
-    this.held = new HeldMessages(this.speaks, limits, declared, limits.maxVariables + HELD_BEYOND_VARIABLES);
+    const held = (this.held = new HeldMessages(dialect, limits, declared, limits.maxVariables + HELD_BEYOND_VARIABLES));
     this.clearHandshakeTimer();
     this.state = 'joining';
     // A scratch first frame may carry sets after the handshake: they wait for the join.
     if (rest !== '') this.hold(rest);
-    // Read nothing more until the client is in the room (TCP pushes back on a flood).
-    this.pauseFor(PAUSED_FOR_JOIN);
-    this.joining = this.join(handshake).catch((error: unknown) => {
-      this.log('error', { err: error, code: 'CV_ERR_JOIN_HANDLING' }, 'handling a join failed');
-      this.close(CloseCode.InternalError, 'join-failed');
-    });
+    this.pauseForJoin();
+    const frameRate = policy.setsWaitOverRate ? null : this.bucket;
+    const joiner = { client: this.client, outbox: this.outbox, dialect, policy, frameRate, held, visitor: this.visitor };
+    this.joining = join(this.context, joiner, handshake)
+      .then((view) => (view === null ? undefined : this.joined(view)))
+      .catch((error: unknown) => {
+        this.client.log('error', { err: error, code: 'CV_ERR_JOIN_HANDLING' }, 'handling a join failed');
+        this.client.close(CloseCode.InternalError, 'join-failed');
+      });
   }
 
-  private async join(asked: Handshake): Promise<void> {
-    const room = asked.room;
-    // Checked right before the join enters the room: a block made later closes it there (policy/enforce.ts).
-    const block = await blockingPolicy(this.context.policies, room);
-    if (block !== null) {
-      this.context.metrics.joins.inc({ outcome: 'project-blocked' });
-      this.log('info', { room, code: CloseCode.ProjectUnavailable, reason: 'project-blocked', policyReason: block.reason ?? '' }, 'refusing join: project blocked');
-      this.close(CloseCode.ProjectUnavailable, 'project-blocked');
-      return;
-    }
-    const handshake = await this.askHook(asked);
-    if (handshake === null) return;
-    const attempt = await joinRoom(this.context, this, handshake);
-    switch (attempt.kind) {
-      case 'refused':
-        this.context.metrics.joins.inc({ outcome: attempt.reason });
-        this.closeForMisbehaviour(this.refusalCode(attempt.reason), attempt.reason);
-        return;
-      case 'failed':
-        this.context.metrics.joins.inc({ outcome: 'failed' });
-        this.log('error', { err: attempt.error, room }, 'join failed');
-        this.close(CloseCode.InternalError, 'join-failed');
-        return;
-      case 'abandoned':
-        return;
-      case 'joined':
-        break;
-    }
-    this.membership = attempt.membership;
-    this.context.metrics.joins.inc({ outcome: attempt.outcome });
-    const { username } = handshake;
-    this.log('info', { room, username, dialect: this.dialect.name, outcome: attempt.outcome, seq: attempt.snapshot.seq }, 'joined');
+  /** The store admitted the client and its view started: apply what it sent meanwhile, then read it again. */
+  private async joined(view: MemberView): Promise<void> {
+    this.view = view;
+    this.client.room = view.room.name;
     // A close already done (onClose ran while the join did) leaves below; one under way
     // ends in onClose, which leaves because the session is joined by then.
     const closedMeanwhile = this.state === 'closed';
     if (!closedMeanwhile) {
       this.state = 'joined';
-      // A joined session's close leaves through its membership: the settled promise is not needed.
+      // A joined session's close leaves through its view: the settled promise is not needed.
       this.joining = null;
     }
     // What it sent before any close still counts: applied in order, like a joined client's.
     const held = this.held?.take() ?? [];
     this.held = null;
-    for (const message of held) this.apply(message, this.membership);
+    if (held.length > 0) {
+      const writes = view.writer();
+      for (const message of held) writes.apply(message);
+    }
     if (closedMeanwhile) {
       // As for any client that closed: sets still waiting for the rate are not stored.
-      this.membership.stop();
+      view.stop();
       await this.leave();
       return;
     }
     // A close under way (the socket is resumed to read the client's answer) stays as it is.
-    if (!this.isActive) return;
+    if (!this.client.isOpen) return;
     if (this.context.pressure.high) this.context.pressure.hold(this);
-    this.resumeFrom(PAUSED_FOR_JOIN);
-  }
-
-  /**
-   * The handshake hook's verdict (hook/handshake-hook.ts): the handshake to join with (the
-   * user possibly renamed), or null when the client was refused or left meanwhile. The hook's
-   * 4002 and 4004 mean in every dialect what the server's own do (docs/PROTOCOL.md): a name
-   * to change, a project the client may not use.
-   */
-  private async askHook(handshake: Handshake): Promise<Handshake | null> {
-    const hook = this.context.hook;
-    if (hook === null) return handshake;
-    const request = hook.request(
-      { project: handshake.room, user: handshake.username, dialect: this.dialect.name, userAgent: this.visitor?.userAgent ?? '', origin: this.visitor?.origin ?? '' },
-      this.address,
-    );
-    const verdict = await hook.decide(request, this.dialect);
-    if (!this.stillJoining) return null;
-    if (!verdict.admit) {
-      this.context.metrics.joins.inc({ outcome: verdict.reason });
-      this.log('info', { room: handshake.room, username: handshake.username, code: verdict.code, reason: verdict.reason, hookReason: verdict.hookReason }, 'refusing join: handshake hook');
-      this.close(verdict.code, verdict.reason);
-      return null;
-    }
-    if (verdict.user === handshake.username) return handshake;
-    this.log('info', { room: handshake.room, username: handshake.username, renamedTo: verdict.user }, 'handshake hook renamed the user');
-    return { ...handshake, username: verdict.user };
-  }
-
-  /** Pausable: the store lags (store-pressure.ts); TCP pushes back on the client meanwhile. */
-  pauseReading(): void {
-    this.pauseFor(PAUSED_FOR_STORE);
-  }
-
-  /** Pausable. */
-  resumeReading(): void {
-    this.resumeFrom(PAUSED_FOR_STORE);
-  }
-
-  private pauseFor(reason: number): void {
-    if (this.pausedFor === 0) this.socket.pause();
-    this.pausedFor |= reason;
-    this.pausedSincePing = true;
-  }
-
-  private resumeFrom(reason: number): void {
-    if ((this.pausedFor & reason) === 0) return;
-    this.pausedFor &= ~reason;
-    // Closing too: the client's close frame waits behind what was not read (ws ignores a closed socket).
-    if (this.pausedFor === 0) this.socket.resume();
-  }
-
-  /**
-   * Flood pacing of today's clients, which stop for good on some codes and are not slowed
-   * by any: the frame was read and counts; once the burst is spent, the socket is not read
-   * until the debt is paid at FLOOD_LIMIT_PER_SECOND. TCP pushes back on this client alone,
-   * and what it sends later is read later, not lost (its sets per variable are coalesced
-   * while they wait for the set rate).
-   */
-  private pace(cost: number): void {
-    const waitMs = this.bucket.charge(cost);
-    if (waitMs === 0 || this.floodTimer !== null) return;
-    this.context.metrics.floodPauses.inc();
-    this.pauseFor(PAUSED_FOR_FLOOD);
-    this.floodTimer = setTimeout(Session.onFloodPaid, waitMs, this);
+    this.resumeAfterJoin();
   }
 
   /** A frame while the join is in flight: read now, its messages wait (held-messages.ts). */
@@ -398,70 +230,19 @@ export class Session implements JoiningHost, OutboxOwner, MessageSink, Pausable 
     const dropped = held.droppedCount;
     const refusal = held.hold(text);
     if (held.droppedCount > dropped) this.context.metrics.changesIgnored.inc({ reason: 'held-overflow' }, held.droppedCount - dropped);
-    if (refusal !== null) this.closeForMisbehaviour(refusal.code, refusal.reason);
+    if (refusal !== null) this.client.closeForMisbehaviour(refusal.code, refusal.reason);
   }
 
-  /** A frame of the joined client: every message in it, in order, until one fails. */
+  /** A frame of the joined client: every message in it goes to its writes, in order, until one fails. */
   private onFrame(text: string): void {
-    const error = parseFrame(text, this.dialect, this.limitsOf(this.membership?.room.name), this);
-    if (error !== null) this.refuse(error);
+    if (this.speaks === null || this.view === null) return;
+    const error = parseFrame(text, this.speaks, this.limitsOf(this.view.room.name), this.view.writer());
+    if (error !== null) this.client.closeForMisbehaviour(error.code, error.reason);
   }
 
   /** What the room's values may be, as its policy is now (policy/room-limits.ts): the global limits for a room without one. */
-  private limitsOf(room: string | undefined): ProtocolLimits {
-    const global = this.context.protocolLimits;
-    return room === undefined ? global : roomProtocolLimits(global, this.context.policies.get(room));
-  }
-
-  /** MemberHost: the room's policy changed the set rate, which a 2020 client's frames count against. */
-  frameRateChanged(rate: SetRate): void {
-    if (this.treatment?.setsWaitOverRate === false) this.bucket.retune(rate.perSecond, rate.burst);
-  }
-
-  /** MessageSink: one message of a frame. False stops reading the frame (the session is closing). */
-  onClientMessage(message: ClientMessage): boolean {
-    if (!this.isActive || this.membership === null) return false;
-    this.apply(message, this.membership);
-    return this.isActive;
-  }
-
-  /** One message of the joined client (or one it sent during its join). */
-  private apply(message: ClientMessage, membership: Membership): void {
-    switch (message.kind) {
-      case 'handshake':
-        this.closeForMisbehaviour(CloseCode.Generic, 'second-handshake');
-        break;
-      case 'set':
-        membership.set(message);
-        break;
-      case 'rename':
-        membership.rename(message);
-        break;
-      case 'delete':
-        membership.delete(message);
-        break;
-    }
-  }
-
-  /** Joined, and no close has started: its messages still count. */
-  private get isActive(): boolean {
-    return this.state === 'joined' && this.socket.readyState === WebSocket.OPEN;
-  }
-
-  /** Ping round (`payload` is the round's, shared by every session): drop a client that did not answer the previous ping. */
-  ping(payload: Buffer): void {
-    if (this.socket.readyState !== WebSocket.OPEN) return;
-    const pausedByUs = this.pausedFor !== 0 || this.pausedSincePing;
-    this.pausedSincePing = this.pausedFor !== 0;
-    if (this.pongDue !== null) {
-      // Not read for a while by our choice (join, flood, store): its pong may wait unread.
-      if (pausedByUs) return;
-      this.log('info', { room: this.membership?.room.name }, 'no pong to the previous ping: dropping');
-      this.socket.terminate();
-      return;
-    }
-    this.pongDue = payload;
-    this.socket.ping(payload);
+  private limitsOf(room: string): ProtocolLimits {
+    return roomProtocolLimits(this.context.protocolLimits, this.context.policies.get(room));
   }
 
   /** The pod's sweep: see Outbox.checkBacklog. Returns the bytes this client has not read yet. */
@@ -471,40 +252,23 @@ export class Session implements JoiningHost, OutboxOwner, MessageSink, Pausable 
 
   /** Bytes written to this client that it has not read yet. */
   get unsentBytes(): number {
-    return this.socket.bufferedAmount;
+    return this.client.socket.bufferedAmount;
   }
 
   /** The pod's unsent data is over SEND_BUFFER_POD_LIMIT_BYTES and this client holds among the most (PodSendBudget). */
   dropForPodLimit(): void {
-    this.closeForMisbehaviour(CloseCode.SlowConsumer, 'pod-send-buffer-full');
+    if (this.state !== 'closed') this.client.closeForMisbehaviour(CloseCode.SlowConsumer, 'pod-send-buffer-full');
+  }
+
+  /** Closes for a reason that is not the client's fault (a lost lease: 1012). */
+  close(code: number, reason: string): void {
+    this.client.close(code, reason);
   }
 
   /** Writes what is pending now, then closes with `code` (drain: 1012). */
   flushAndClose(code: number, reason: string): void {
     this.outbox.flush();
-    this.close(code, reason);
-  }
-
-  /** A transient refusal closes with the dialect's "try again later" (ClientPolicy.retryLaterCode). */
-  private refusalCode(reason: JoinRefusal): number {
-    const code = REFUSAL_CODES[reason];
-    return code === CloseCode.Overloaded ? this.policy.retryLaterCode : code;
-  }
-
-  private refuse(error: ProtocolError): void {
-    this.closeForMisbehaviour(error.code, error.reason);
-  }
-
-  closeForMisbehaviour(code: number, reason: string): void {
-    // A close under way was counted and logged when it started (the pod's sweep may ask again).
-    if (this.state === 'closed' || this.socket.readyState !== WebSocket.OPEN) return;
-    this.context.metrics.protocolErrors.inc({ reason });
-    this.log('info', { room: this.membership?.room.name, code, reason }, 'closing connection');
-    this.close(code, reason);
-  }
-
-  close(code: number, reason: string): void {
-    closeSocket(this.socket, code, reason, CLOSE_GRACE_MS);
+    this.client.close(code, reason);
   }
 
   private clearHandshakeTimer(): void {
@@ -518,22 +282,21 @@ export class Session implements JoiningHost, OutboxOwner, MessageSink, Pausable 
     const previous = this.state;
     this.state = 'closed';
     this.clearHandshakeTimer();
-    if (this.floodTimer !== null) clearTimeout(this.floodTimer);
-    this.floodTimer = null;
+    this.stopReading();
     this.context.pressure.forget(this);
     this.context.metrics.closes.inc({ code: closeCodeLabel(code) });
-    this.log('info', { room: this.membership?.room.name, code, durationMs: Date.now() - this.openedAt }, 'connection closed');
-    this.membership?.stop();
-    this.context.forget(this, previous === 'joined' ? this.leave() : this.joining);
+    this.client.log('info', { room: this.client.room, code, durationMs: Date.now() - this.openedAt }, 'connection closed');
+    this.view?.stop();
+    this.context.registry.forget(this, previous === 'joined' ? this.leave() : this.joining);
   }
 
   /** Gives back the joined client's place: the pod's room reference and the store's lease. */
   private leave(): Promise<void> | null {
-    const membership = this.membership;
-    if (membership === null) return null;
-    this.context.hub.release(membership.room, membership);
-    return this.context.engine.store.leave(membership.lease).catch((error: unknown) => {
-      this.log('error', { err: error, room: membership.room.name }, 'leave failed; the lease will lapse');
+    const view = this.view;
+    if (view === null) return null;
+    this.context.hub.release(view.room, view);
+    return this.context.engine.store.leave(view.lease).catch((error: unknown) => {
+      this.client.log('error', { err: error, room: view.room.name }, 'leave failed; the lease will lapse');
     });
   }
 }

@@ -286,7 +286,7 @@ export interface ScratchCase {
 const SCRATCH_BURST = 16;
 /**
  * Stored sets of one variable per connection. The gateway takes 64 writes of one variable
- * in flight for a deaf bus and resyncs the room (membership.ts), which sends the client the
+ * in flight for a deaf bus and resyncs the room (member-writes.ts), which sends the client the
  * room: with the rate limit raised, a burst of sets could do that. Beyond this many, a
  * case's sets of that variable go out as deletes (ignored) instead.
  */

@@ -16,12 +16,19 @@ local function delete_room_data()
   redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[6])
 end
 
--- A room past its logical expiry no longer exists, whatever Redis's own TTL says.
-local function forget_if_expired(now)
-  local exp = tonumber(redis.call('HGET', KEYS[2], 'exp'))
+-- A room past its logical expiry (meta.exp, as stored: nil or a string) no longer exists,
+-- whatever Redis's own TTL says. True when it was deleted.
+local function forget_if_past(exp, now)
+  exp = tonumber(exp)
   if exp and exp <= now then
     delete_room_data()
+    return true
   end
+  return false
+end
+
+local function forget_if_expired(now)
+  forget_if_past(redis.call('HGET', KEYS[2], 'exp'), now)
 end
 
 -- A lease is live while its expiry (score) is after now. A lapsed lease stays, with its
@@ -99,9 +106,10 @@ local function touch(now, room_ttl)
   end
 end
 
--- Whether a room that was never changed is being changed: a new variable, or a value that differs.
-local function changes_fresh_room(variable, value, exists)
-  if not redis.call('HGET', KEYS[2], 'fresh') then return false end
+-- Whether a room that was never changed (meta.fresh as stored: set while it was not) is being
+-- changed: a new variable, or a value that differs.
+local function changes_fresh_room(fresh, variable, value, exists)
+  if not fresh then return false end
   return not exists or redis.call('HGET', KEYS[1], variable) ~= value
 end
 
@@ -131,11 +139,16 @@ local function count_bytes()
   return bytes
 end
 
--- The room's use of its byte budget, kept in meta; counted once for a room stored before it was.
-local function room_bytes()
-  local bytes = tonumber(redis.call('HGET', KEYS[2], 'bytes'))
+-- The room's use of its byte budget from meta.bytes as stored (nil or a string); counted
+-- once for a room stored before it was.
+local function stored_room_bytes(stored)
+  local bytes = tonumber(stored)
   if bytes then return bytes end
   return count_bytes()
+end
+
+local function room_bytes()
+  return stored_room_bytes(redis.call('HGET', KEYS[2], 'bytes'))
 end
 
 -- Whether a change taking the room from `before` to `after` bytes is refused: one that grows
@@ -144,10 +157,22 @@ local function grows_beyond(before, after, max_bytes)
   return after > max_bytes and after > before
 end
 
--- Bytes a variable holds now (name and value), 0 when it does not exist. HSTRLEN: no copy of the value.
+-- Bytes a variable holds now (name and value), 0 when it does not exist. HSTRLEN: no copy of
+-- the value; only an empty or missing one (HSTRLEN 0 for both) costs the HEXISTS that tells them apart.
 local function entry_bytes(name)
-  if redis.call('HEXISTS', KEYS[1], name) == 0 then return 0 end
-  return #name + redis.call('HSTRLEN', KEYS[1], name)
+  local length = redis.call('HSTRLEN', KEYS[1], name)
+  if length == 0 and redis.call('HEXISTS', KEYS[1], name) == 0 then return 0 end
+  return #name + length
+end
+
+-- Publishes a change's event on the room's channel; returns the payload as published.
+local function publish_payload(encoded, sharded)
+  if sharded == '1' then
+    redis.call('SPUBLISH', KEYS[5], encoded)
+  else
+    redis.call('PUBLISH', KEYS[5], encoded)
+  end
+  return encoded
 end
 
 -- Counts an applied change and publishes its event: store order is publish order.
@@ -157,13 +182,7 @@ local function publish_change(origin, fields, sharded)
   local epoch = redis.call('HGET', KEYS[2], 'epoch')
   local payload = {epoch, seq, origin}
   for _, field in ipairs(fields) do payload[#payload + 1] = field end
-  local encoded = cjson.encode(payload)
-  if sharded == '1' then
-    redis.call('SPUBLISH', KEYS[5], encoded)
-  else
-    redis.call('PUBLISH', KEYS[5], encoded)
-  end
-  return seq, encoded
+  return seq, publish_payload(cjson.encode(payload), sharded)
 end
 
 -- Keeps an operator action's payload, as published, for catch-up reads (actions.ts): the
@@ -229,39 +248,54 @@ end
 -- log), in the script that applies the change: the log's order is the room's order. The
 -- name is cut to `name_bytes`, the value to `value_bytes` (log.ts: what bounds the log).
 -- The stream is created here, after keep_until last ran: it takes the meta's TTL, so it
--- never outlives the room.
+-- never outlives the room. NOMKSTREAM answers nil for a missing stream: only the first entry
+-- costs a second XADD (and the TTL), where every entry used to cost an XLEN to find out.
 local function append_log(user, verb, name, value, now, max_len, name_bytes, value_bytes)
   if max_len <= 0 then return end
-  redis.call('XADD', KEYS[6], 'MAXLEN', '~', max_len, '*',
-    'u', user, 'v', verb, 'n', clip_utf8(name, name_bytes), 'x', clip_utf8(value, value_bytes), 't', now)
-  if redis.call('XLEN', KEYS[6]) == 1 then expire_with_room(6) end
+  local logged_name = clip_utf8(name, name_bytes)
+  local logged_value = clip_utf8(value, value_bytes)
+  if redis.call('XADD', KEYS[6], 'NOMKSTREAM', 'MAXLEN', '~', max_len, '*', 'u', user, 'v', verb, 'n', logged_name, 'x', logged_value, 't', now) then return end
+  redis.call('XADD', KEYS[6], 'MAXLEN', '~', max_len, '*', 'u', user, 'v', verb, 'n', logged_name, 'x', logged_value, 't', now)
+  expire_with_room(6)
 end
 
 -- The ledger's part of a change taking the room from `before` to `after` bytes, its log
--- entries up to `entry_max` bytes (stored-bytes.ts roomSize and chargeOf: the same rule).
--- gate: '' not charged (an operator), '0' may grow the room's charged size, '1' the address
--- is at its bound. Returns the bytes to charge the address, or nil when refused (at the
--- bound and the change would raise the charged size), writing nothing then. Call it before
--- the change writes anything: it records meta.charged and meta.logmax.
-local function ledger_charge(before, after, entry_max, log_length, gate, base)
-  local log_max = tonumber(redis.call('HGET', KEYS[2], 'logmax')) or 0
+-- entries up to `entry_max` bytes (stored-bytes.ts roomSize and chargeOf: the same rule),
+-- from meta's `logmax` and `charged` as stored (nil or strings). gate: '' not charged (an
+-- operator), '0' may grow the room's charged size, '1' the address is at its bound. Returns
+-- the bytes to charge the address, or nil when refused (at the bound and the change would
+-- raise the charged size); then the new meta.charged and meta.logmax, each nil when unchanged.
+local function ledger_outcome(before, after, entry_max, log_length, gate, base, stored_log_max, stored_charged)
+  local log_max = tonumber(stored_log_max) or 0
   local new_max = math.max(log_max, entry_max)
   local charge = 0
+  local new_charged = nil
   if gate ~= '' then
     local size_before = before + log_length * log_max + base
     local size_after = after + log_length * new_max + base
     if size_after > size_before then
-      local charged = tonumber(redis.call('HGET', KEYS[2], 'charged'))
+      local charged = tonumber(stored_charged)
       local raised = size_after - (charged or size_before)
       if raised > 0 then
         if gate == '1' then return nil end
         charge = raised
         if not charged then charge = charge + base end
-        redis.call('HSET', KEYS[2], 'charged', size_after)
+        new_charged = size_after
       end
     end
   end
-  if new_max ~= log_max then redis.call('HSET', KEYS[2], 'logmax', new_max) end
+  if new_max == log_max then new_max = nil end
+  return charge, new_charged, new_max
+end
+
+-- ledger_outcome on the stored meta, recording what it changed. Call it before the change
+-- writes anything: a refusal (nil) writes nothing.
+local function ledger_charge(before, after, entry_max, log_length, gate, base)
+  local stored = redis.call('HMGET', KEYS[2], 'logmax', 'charged')
+  local charge, new_charged, new_max = ledger_outcome(before, after, entry_max, log_length, gate, base, stored[1], stored[2])
+  if charge == nil then return nil end
+  if new_charged then redis.call('HSET', KEYS[2], 'charged', new_charged) end
+  if new_max then redis.call('HSET', KEYS[2], 'logmax', new_max) end
   return charge
 end
 

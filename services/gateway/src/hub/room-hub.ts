@@ -17,7 +17,10 @@ import type { GatewayMetrics } from '../metrics.ts';
 import { EventText } from './event-text.ts';
 import { ResyncQueue } from './resync-queue.ts';
 
-/** What the hub needs from a connection. */
+/**
+ * What the hub needs from a member of a room: a client's view (ws/member-view.ts) or a live
+ * page (live/viewer.ts), both behind the join gate (join-gate.ts).
+ */
 export interface RoomMember {
   readonly id: string;
   /** Called for each event of the room (sets, renames, deletes), in store order. */
@@ -126,6 +129,10 @@ export interface RoomHubOptions {
   readonly lingerMs: number;
 }
 
+/**
+ * The bus's listener: whoever builds the hub hands it to `engine.bus.listen` (app.ts), so
+ * constructing one has no effect on the engine (tests build hubs the bus never feeds).
+ */
 export class RoomHub implements BusListener {
   private readonly rooms = new Map<string, LocalRoom>();
   /** Rooms with at least one member (kept as a count: a scan per join is quadratic in a storm). */
@@ -138,7 +145,6 @@ export class RoomHub implements BusListener {
     this.resyncs = new ResyncQueue((room) => this.readSnapshot(room), RESYNC_QUEUE, (room, failures, delayMs, error) => {
       this.options.log.error({ err: error, room: room.name, failures, retryInMs: delayMs }, 'resync failed; retrying');
     });
-    options.engine.bus.listen(this);
   }
 
   /**
