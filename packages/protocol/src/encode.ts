@@ -15,9 +15,7 @@ export function joinFrame(messages: readonly string[]): string {
 }
 
 // Array.isArray does not narrow a readonly array out of a union; this guard does.
-function isEntries(
-  variables: Readonly<Record<string, string>> | readonly VariableEntry[],
-): variables is readonly VariableEntry[] {
+function isEntries(variables: Readonly<Record<string, string>> | readonly VariableEntry[]): variables is readonly VariableEntry[] {
   return Array.isArray(variables);
 }
 

@@ -13,12 +13,7 @@ const REPLACEMENT_VALUE = '0';
  * The dialect-independent handshake checks, once a dialect has picked the fields out, in
  * PROTOCOL.md's order: room, variables, each name, (values replaced), username.
  */
-export function checkHandshake(
-  room: unknown,
-  variables: unknown,
-  username: unknown,
-  limits: ProtocolLimits,
-): Result<Handshake, ProtocolError> {
+export function checkHandshake(room: unknown, variables: unknown, username: unknown, limits: ProtocolLimits): Result<Handshake, ProtocolError> {
   if (!isValidRoom(room, limits)) return Failures.roomInvalid;
   if (!isJsonObject(variables)) return Failures.variablesInvalid;
   // Own enumerable string keys only: JSON.parse makes `__proto__` an own data property.
@@ -42,11 +37,7 @@ export function checkHandshake(
 }
 
 /** A set after the dialect's kind check; `variableField` is the dialect's name for `variable`. */
-export function readSet(
-  message: JsonObject,
-  variableField: string,
-  limits: ProtocolLimits,
-): Result<SetRequest, ProtocolError> {
+export function readSet(message: JsonObject, variableField: string, limits: ProtocolLimits): Result<SetRequest, ProtocolError> {
   const variable = own(message, variableField);
   if (typeof variable !== 'string') return Failures.variableMissing;
   if (!Object.hasOwn(message, 'value')) return Failures.valueMissing;

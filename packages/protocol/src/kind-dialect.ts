@@ -41,9 +41,7 @@ export function kindDialect(spec: KindDialectSpec): Dialect {
     // Any second handshake closes with 4000 (it is not the first message), whatever else
     // is wrong with it, so a username problem must not turn it into a 4002.
     const handshake = parseHandshake(message, limits);
-    return handshake.ok || handshake.error.code === CloseCode.Generic
-      ? handshake
-      : Failures.handshakeRepeated;
+    return handshake.ok || handshake.error.code === CloseCode.Generic ? handshake : Failures.handshakeRepeated;
   }
 
   // Server side: every value is a string, as the 2020 spec says (a number as its text).

@@ -61,9 +61,7 @@ export interface ProtocolError {
   readonly reason: string;
 }
 
-export type Result<T, E> =
-  | { readonly ok: true; readonly value: T }
-  | { readonly ok: false; readonly error: E };
+export type Result<T, E> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: E };
 
 /** A set as a client receives it, whatever the dialect's field names. */
 export interface ServerSet {

@@ -55,10 +55,7 @@ export interface HandshakeFrame {
  * frame as a whole is not JSON, its first non-blank line is read, and if that is a scratch
  * message the rest of the frame is returned unread in `rest`. Otherwise the frame is not JSON.
  */
-export function parseHandshakeFrame(
-  text: string,
-  limits: ProtocolLimits = DEFAULT_LIMITS,
-): Result<HandshakeFrame, ProtocolError> {
+export function parseHandshakeFrame(text: string, limits: ProtocolLimits = DEFAULT_LIMITS): Result<HandshakeFrame, ProtocolError> {
   const message = decode(text);
   if (message !== NOT_JSON) {
     if (!isJsonObject(message)) return Failures.notAnObject;
@@ -105,12 +102,7 @@ export interface MessageSink {
  * can ignore it silently; a kind handshake parses too, and the gateway closes with 4000
  * because it is not the first (a scratch handshake here is `handshake-repeated`).
  */
-export function parseFrame(
-  text: string,
-  dialect: Dialect,
-  limits: ProtocolLimits,
-  sink: MessageSink,
-): ProtocolError | null {
+export function parseFrame(text: string, dialect: Dialect, limits: ProtocolLimits, sink: MessageSink): ProtocolError | null {
   if (dialect.manyMessagesPerFrame) {
     const newline = text.indexOf('\n');
     // The common frames, one message with or without Scratch's final newline: no split.
@@ -152,11 +144,7 @@ export interface FrameMessages {
  * `parseFrame` collecting into a list: for tests, bots and tools. The gateway's hot path
  * uses `parseFrame` with a sink, which allocates no list.
  */
-export function parseFrameMessages(
-  text: string,
-  dialect: Dialect,
-  limits: ProtocolLimits = DEFAULT_LIMITS,
-): FrameMessages {
+export function parseFrameMessages(text: string, dialect: Dialect, limits: ProtocolLimits = DEFAULT_LIMITS): FrameMessages {
   const messages: ClientMessage[] = [];
   const error = parseFrame(text, dialect, limits, {
     onClientMessage(message) {

@@ -2,16 +2,7 @@ import type { Dialect, JsonObject } from './dialect.ts';
 import { own } from './dialect.ts';
 import { Failures } from './errors.ts';
 import type { ProtocolLimits } from './limits.ts';
-import type {
-  ClientMessage,
-  DeleteRequest,
-  Handshake,
-  ProtocolError,
-  RenameRequest,
-  Result,
-  ServerSet,
-  SetRequest,
-} from './messages.ts';
+import type { ClientMessage, DeleteRequest, Handshake, ProtocolError, RenameRequest, Result, ServerSet, SetRequest } from './messages.ts';
 import { storeValue, storedValueJson, type CloudValue } from './stored-value.ts';
 import { checkUsername, isValidScratchVariableName, isValidValue, projectIdToRoom } from './values.ts';
 
@@ -109,9 +100,7 @@ const PY_LINE_BREAKS = /[\u0085\u2028\u2029]/g;
 function jsonString(text: string): string {
   const json = JSON.stringify(text);
   PY_LINE_BREAKS.lastIndex = 0;
-  return PY_LINE_BREAKS.test(json)
-    ? json.replace(PY_LINE_BREAKS, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'))
-    : json;
+  return PY_LINE_BREAKS.test(json) ? json.replace(PY_LINE_BREAKS, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0')) : json;
 }
 
 const SET_HEAD = '{"method":"set","name":';

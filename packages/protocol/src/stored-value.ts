@@ -87,6 +87,7 @@ export function storedValueJson(stored: string, writeString: (text: string) => s
 export function typedVariables(variables: Iterable<readonly [name: string, stored: string]>): Record<string, CloudValue> {
   const typed: Record<string, CloudValue> = {};
   // defineProperty, not assignment: a variable named `__proto__` stays plain data.
-  for (const [name, stored] of variables) Object.defineProperty(typed, name, { value: readStoredValue(stored), enumerable: true, writable: true, configurable: true });
+  for (const [name, stored] of variables)
+    Object.defineProperty(typed, name, { value: readStoredValue(stored), enumerable: true, writable: true, configurable: true });
   return typed;
 }

@@ -63,11 +63,7 @@ const LONE_SURROGATE = /\p{Surrogate}/u;
  * number as text, or, when `allowTextValues`, any such string without a lone surrogate.
  */
 export function isValidValue(value: unknown, limits: ProtocolLimits): value is string {
-  return (
-    typeof value === 'string' &&
-    value.length <= limits.maxValueLength &&
-    (limits.allowTextValues ? !LONE_SURROGATE.test(value) : isNumberText(value))
-  );
+  return typeof value === 'string' && value.length <= limits.maxValueLength && (limits.allowTextValues ? !LONE_SURROGATE.test(value) : isNumberText(value));
 }
 
 export function isValidVariableName(name: unknown, limits: ProtocolLimits): name is string {
@@ -187,17 +183,8 @@ function lowerCased(list: readonly string[]): readonly string[] {
  * The username as sent, or why it is refused (close code 4002). `minLength` is the dialect's
  * shortest name: `usernameMinLength` for the kind dialects, `scratchUsernameMinLength` for scratch.
  */
-export function checkUsername(
-  username: unknown,
-  limits: ProtocolLimits,
-  minLength: number = limits.usernameMinLength,
-): Result<string, ProtocolError> {
-  if (
-    typeof username !== 'string' ||
-    username.length < minLength ||
-    username.length > limits.usernameMaxLength ||
-    !USERNAME_PATTERN.test(username)
-  ) {
+export function checkUsername(username: unknown, limits: ProtocolLimits, minLength: number = limits.usernameMinLength): Result<string, ProtocolError> {
+  if (typeof username !== 'string' || username.length < minLength || username.length > limits.usernameMaxLength || !USERNAME_PATTERN.test(username)) {
     return Failures.usernameInvalid;
   }
   const lower = username.toLowerCase();

@@ -91,7 +91,9 @@ describe('parseServerFrame (client side)', () => {
     ['legacy', '\u0001\u0001x', '\u0001x'],
   ])('a %s client holds the value stored as %j as %j, as its set of it is received', (dialect, stored, held) => {
     expect(receivedValue(dialect, stored)).toBe(held);
-    expect(parseServerFrame(encodeSet(dialects[dialect], '☁ a', stored), dialect)).toEqual([{ kind: 'set', variable: '☁ a', value: String(held), received: held }]);
+    expect(parseServerFrame(encodeSet(dialects[dialect], '☁ a', stored), dialect)).toEqual([
+      { kind: 'set', variable: '☁ a', value: String(held), received: held },
+    ]);
   });
 
   it.each([

@@ -171,15 +171,11 @@ describe('parseHandshakeFrame: order of checks (first failure wins)', () => {
 
 describe('parseHandshakeFrame: prototype keys are plain data', () => {
   it('treats a `__proto__` variable key as a name (refused: no cloud prefix), not a prototype', () => {
-    expect(refusal('{"kind":"handshake","room":"r","username":"alice","variables":{"__proto__":{"☁ a":"1"}}}').reason).toBe(
-      'variable-name-invalid',
-    );
+    expect(refusal('{"kind":"handshake","room":"r","username":"alice","variables":{"__proto__":{"☁ a":"1"}}}').reason).toBe('variable-name-invalid');
   });
 
   it('counts a `__proto__` key among the variables', () => {
-    expect(refusal('{"kind":"handshake","room":"r","username":"alice","variables":{"__proto__":"1"}}').reason).toBe(
-      'variable-name-invalid',
-    );
+    expect(refusal('{"kind":"handshake","room":"r","username":"alice","variables":{"__proto__":"1"}}').reason).toBe('variable-name-invalid');
   });
 
   it('does not read `kind`, `room` or `username` through a `__proto__` key', () => {

@@ -25,16 +25,19 @@ const anyFrame = fc.oneof(
   fc.string({ unit: 'binary' }),
   fc.json(),
   fc
-    .record({
-      kind: fc.oneof(fc.constantFrom('handshake', 'set'), fc.anything()),
-      room: fc.oneof(fc.string(), fc.anything()),
-      id: fc.oneof(fc.integer(), fc.double(), fc.string()),
-      variable: fc.oneof(fc.string(), fc.anything()),
-      var: fc.string(),
-      value: fc.oneof(fc.string(), fc.anything()),
-      username: fc.oneof(fc.string(), fc.anything()),
-      variables: fc.oneof(fc.dictionary(fc.string(), fc.string()), fc.anything()),
-    }, { requiredKeys: [] })
+    .record(
+      {
+        kind: fc.oneof(fc.constantFrom('handshake', 'set'), fc.anything()),
+        room: fc.oneof(fc.string(), fc.anything()),
+        id: fc.oneof(fc.integer(), fc.double(), fc.string()),
+        variable: fc.oneof(fc.string(), fc.anything()),
+        var: fc.string(),
+        value: fc.oneof(fc.string(), fc.anything()),
+        username: fc.oneof(fc.string(), fc.anything()),
+        variables: fc.oneof(fc.dictionary(fc.string(), fc.string()), fc.anything()),
+      },
+      { requiredKeys: [] },
+    )
     .map((record) => JSON.stringify(record)),
 );
 
@@ -58,19 +61,23 @@ describe('properties', () => {
   });
 
   it('(b) encodeSet -> parseServerFrame round-trips arbitrary unicode names and stored values (as text, the mark removed)', () => {
-    const stored = fc.oneof(fc.string({ unit: 'binary' }), fc.string({ unit: 'binary' }).map((text) => STRING_MARK + text));
+    const stored = fc.oneof(
+      fc.string({ unit: 'binary' }),
+      fc.string({ unit: 'binary' }).map((text) => STRING_MARK + text),
+    );
     fc.assert(
-      fc.property(
-        dialectName,
-        fc.array(fc.tuple(fc.string({ unit: 'binary' }), stored), { minLength: 1, maxLength: 5 }),
-        (name, sets) => {
-          const frame = joinFrame(sets.map(([variable, value]) => encodeSet(dialects[name], variable, value)));
-          // As text for every dialect; as received, typed for Scratch 3 clients only (2020: strings).
-          expect(parseServerFrame(frame, name)).toEqual(
-            sets.map(([variable, value]) => ({ kind: 'set', variable, value: storedText(value), received: name === 'scratch' ? readStoredValue(value) : storedText(value) })),
-          );
-        },
-      ),
+      fc.property(dialectName, fc.array(fc.tuple(fc.string({ unit: 'binary' }), stored), { minLength: 1, maxLength: 5 }), (name, sets) => {
+        const frame = joinFrame(sets.map(([variable, value]) => encodeSet(dialects[name], variable, value)));
+        // As text for every dialect; as received, typed for Scratch 3 clients only (2020: strings).
+        expect(parseServerFrame(frame, name)).toEqual(
+          sets.map(([variable, value]) => ({
+            kind: 'set',
+            variable,
+            value: storedText(value),
+            received: name === 'scratch' ? readStoredValue(value) : storedText(value),
+          })),
+        );
+      }),
     );
   });
 

@@ -115,7 +115,7 @@ describe('projectIdToRoom', () => {
     );
   });
 
-  it('agrees with encodeURIComponent on well-formed strings, once !\'()*~ are escaped too', () => {
+  it("agrees with encodeURIComponent on well-formed strings, once !'()*~ are escaped too", () => {
     fc.assert(
       fc.property(fc.string({ unit: 'binary', minLength: 1, maxLength: 40 }), (id) => {
         const uri = encodeURIComponent(id).replace(/[!'()*~]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());

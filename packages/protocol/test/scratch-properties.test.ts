@@ -30,14 +30,15 @@ const numberText = fc.stringMatching(/^-?(?:[0-9]{1,12}(?:\.[0-9]{0,6})?|\.[0-9]
 const finite = fc.double({ noNaN: true, noDefaultInfinity: true });
 
 /** A line of a scratch frame: well-formed messages of every method, and junk. Never a raw newline. */
-const line = fc.oneof(
-  fc.record({ method: fc.constantFrom('set', 'create'), name, value: fc.oneof(numberText, finite, fc.string(), fc.boolean()) }),
-  fc.record({ method: fc.constant('rename'), name, new_name: fc.oneof(name, fc.string()) }),
-  fc.record({ method: fc.constant('delete'), name }),
-  fc.record({ method: fc.oneof(fc.string(), fc.anything()), name: fc.anything(), value: fc.anything() }, { requiredKeys: [] }),
-).map((message) => JSON.stringify(message)).chain((json) =>
-  fc.oneof({ weight: 8, arbitrary: fc.constant(json) }, fc.constantFrom('', ' ', '\r', 'nope', '[]', '42')),
-);
+const line = fc
+  .oneof(
+    fc.record({ method: fc.constantFrom('set', 'create'), name, value: fc.oneof(numberText, finite, fc.string(), fc.boolean()) }),
+    fc.record({ method: fc.constant('rename'), name, new_name: fc.oneof(name, fc.string()) }),
+    fc.record({ method: fc.constant('delete'), name }),
+    fc.record({ method: fc.oneof(fc.string(), fc.anything()), name: fc.anything(), value: fc.anything() }, { requiredKeys: [] }),
+  )
+  .map((message) => JSON.stringify(message))
+  .chain((json) => fc.oneof({ weight: 8, arbitrary: fc.constant(json) }, fc.constantFrom('', ' ', '\r', 'nope', '[]', '42')));
 
 const anyText = fc.oneof(
   fc.string({ unit: 'binary' }),
@@ -77,7 +78,7 @@ function lineByLine(lines: readonly string[]): FrameMessages {
 }
 
 describe('scratch dialect properties', () => {
-  it('never throws on any text, and refuses only with 4000 (4002 for a first frame\'s user)', () => {
+  it("never throws on any text, and refuses only with 4000 (4002 for a first frame's user)", () => {
     fc.assert(
       fc.property(anyText, (text) => {
         const first = parseHandshakeFrame(text, DEFAULT_LIMITS);
@@ -149,23 +150,19 @@ describe('scratch dialect properties', () => {
 
   it('round-trips a handshake: any project id becomes its room id, the username stays', () => {
     fc.assert(
-      fc.property(
-        fc.string({ unit: 'binary', minLength: 1, maxLength: 100 }),
-        fc.stringMatching(/^[A-Za-z0-9_-]{1,20}$/),
-        (projectId, username) => {
-          const result = parseHandshakeFrame(encodeHandshake('scratch', projectId, username, [['☁ a', '1']]), DEFAULT_LIMITS);
-          expect(result.ok).toBe(true);
-          if (!result.ok) return;
-          expect(result.value.dialect.name).toBe('scratch');
-          expect(result.value.handshake).toEqual({
-            kind: 'handshake',
-            room: projectIdToRoom(projectId, DEFAULT_LIMITS),
-            username,
-            variables: null,
-            replaced: [],
-          });
-        },
-      ),
+      fc.property(fc.string({ unit: 'binary', minLength: 1, maxLength: 100 }), fc.stringMatching(/^[A-Za-z0-9_-]{1,20}$/), (projectId, username) => {
+        const result = parseHandshakeFrame(encodeHandshake('scratch', projectId, username, [['☁ a', '1']]), DEFAULT_LIMITS);
+        expect(result.ok).toBe(true);
+        if (!result.ok) return;
+        expect(result.value.dialect.name).toBe('scratch');
+        expect(result.value.handshake).toEqual({
+          kind: 'handshake',
+          room: projectIdToRoom(projectId, DEFAULT_LIMITS),
+          username,
+          variables: null,
+          replaced: [],
+        });
+      }),
       { numRuns: 1000 },
     );
   });
@@ -179,7 +176,9 @@ describe('scratch dialect properties', () => {
         const frame = joinFrame(sets.map(([variable, value]) => encodeSet(scratch, variable, value)));
         expect(frame).not.toMatch(/[\u0085\u2028\u2029]/);
         // Each stored value goes out with its type; the client-side reader gives it as text.
-        expect(parseServerFrame(frame, 'scratch')).toEqual(sets.map(([variable, stored]) => ({ kind: 'set', variable, value: String(readStoredValue(stored)), received: readStoredValue(stored) })));
+        expect(parseServerFrame(frame, 'scratch')).toEqual(
+          sets.map(([variable, stored]) => ({ kind: 'set', variable, value: String(readStoredValue(stored)), received: readStoredValue(stored) })),
+        );
         expect(frame.split('\n').map((line) => (JSON.parse(line) as { value: unknown }).value)).toEqual(sets.map(([, stored]) => readStoredValue(stored)));
       }),
       { numRuns: 1000 },

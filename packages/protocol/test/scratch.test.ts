@@ -53,7 +53,7 @@ function failure(text: string, limits: ProtocolLimits = DEFAULT_LIMITS): { code:
   return error === null ? null : { code: error.code, reason: error.reason };
 }
 
-describe('scratch handshake: what today\'s clients send', () => {
+describe("scratch handshake: what today's clients send", () => {
   it("parses Scratch's editor handshake (user and project_id as strings, a final newline)", () => {
     const frame = joined('{"method":"handshake","user":"griffpatch","project_id":"10128407"}\n');
     expect(frame.dialect.name).toBe('scratch');
@@ -113,9 +113,7 @@ describe('scratch handshake: what today\'s clients send', () => {
   });
 
   it('maps project ids with other characters to an escaped room id (Packager ids, unicode)', () => {
-    expect(joined(handshake({ project_id: 'p4-$https://example.com/game.sb3?v=2' })).handshake.room).toBe(
-      'p4-%24https%3A%2F%2Fexample.com%2Fgame.sb3%3Fv%3D2',
-    );
+    expect(joined(handshake({ project_id: 'p4-$https://example.com/game.sb3?v=2' })).handshake.room).toBe('p4-%24https%3A%2F%2Fexample.com%2Fgame.sb3%3Fv%3D2');
     expect(joined(handshake({ project_id: 'p4-@ゲーム.sb3' })).handshake.room).toBe('p4-%40%E3%82%B2%E3%83%BC%E3%83%A0.sb3');
     expect(joined(handshake({ project_id: '123-room 😀' })).handshake.room).toBe('123-room%20%F0%9F%98%80');
   });
@@ -147,9 +145,7 @@ describe('scratch handshake: what today\'s clients send', () => {
   it('honours a configured shortest scratch username without changing the kind dialects', () => {
     const limits: ProtocolLimits = { ...DEFAULT_LIMITS, scratchUsernameMinLength: 3 };
     expect(refusal(handshake({ user: 'ab' }), limits).reason).toBe('username-invalid');
-    expect(refusal(json({ kind: 'handshake', room: 'r', username: 'ab', variables: { '☁ a': '1' } })).reason).toBe(
-      'username-invalid',
-    );
+    expect(refusal(json({ kind: 'handshake', room: 'r', username: 'ab', variables: { '☁ a': '1' } })).reason).toBe('username-invalid');
   });
 
   it('checks the project id (4000) before the username (4002)', () => {
@@ -220,7 +216,7 @@ describe('scratch first frame holding more than the handshake', () => {
     expect(joined(`\n\n${handshake()}\n${set}`).rest).toBe(set);
   });
 
-  it('refuses the frame with the handshake\'s own error, whatever follows', () => {
+  it("refuses the frame with the handshake's own error, whatever follows", () => {
     expect(refusal(`${handshake({ project_id: '' })}\n${set}`)).toEqual({ code: 4000, reason: 'room-invalid' });
     expect(refusal(`${handshake({ user: '' })}\n${set}`)).toEqual({ code: 4002, reason: 'username-invalid' });
   });
@@ -297,7 +293,7 @@ describe('scratch set and create', () => {
     expect(one(json({ method: 'set', name: '☁ a' }))).toMatchObject({ valid: false });
   });
 
-  it('accepts an empty value, as TurboWarp\'s server does (projects clear their cloud data with it)', () => {
+  it("accepts an empty value, as TurboWarp's server does (projects clear their cloud data with it)", () => {
     expect(one(json({ method: 'set', name: '☁ a', value: '' }))).toEqual({ kind: 'set', variable: '☁ a', value: '', valid: true });
   });
 
@@ -319,12 +315,9 @@ describe('scratch set and create', () => {
     expect(one(json({ method: 'set', name: '☁ a', value: 5 }), limits)).toMatchObject({ value: '5', valid: true });
   });
 
-  it.each(['☁ a', ':cloud: a', '☁ __proto__', '☁ constructor', '☁ 分数', '☁ 😀', '☁ ' + 'x'.repeat(1022)])(
-    'accepts the name %j',
-    (name) => {
-      expect(one(json({ method: 'set', name, value: '1' }))).toMatchObject({ variable: name, valid: true });
-    },
-  );
+  it.each(['☁ a', ':cloud: a', '☁ __proto__', '☁ constructor', '☁ 分数', '☁ 😀', '☁ ' + 'x'.repeat(1022)])('accepts the name %j', (name) => {
+    expect(one(json({ method: 'set', name, value: '1' }))).toMatchObject({ variable: name, valid: true });
+  });
 
   it.each([
     ['only the cloud prefix', '☁ '],
@@ -450,11 +443,7 @@ describe('scratch frames of several messages', () => {
 
   it('ignores an invalid value in the middle and goes on', () => {
     const bad = json({ method: 'set', name: '☁ x', value: true });
-    expect(parseFrameMessages(`${a}\n${bad}\n${b}`, scratch).messages).toEqual([
-      setA,
-      { kind: 'set', variable: '☁ x', value: '', valid: false },
-      setB,
-    ]);
+    expect(parseFrameMessages(`${a}\n${bad}\n${b}`, scratch).messages).toEqual([setA, { kind: 'set', variable: '☁ x', value: '', valid: false }, setB]);
   });
 
   it.each([
@@ -486,7 +475,7 @@ describe('scratch frames of several messages', () => {
 });
 
 describe('scratch encoders', () => {
-  it('encodes a server set with the stored value\'s type: a number as a JSON number, a string as a JSON string', () => {
+  it("encodes a server set with the stored value's type: a number as a JSON number, a string as a JSON string", () => {
     expect(encodeSet(scratch, '☁ x', '12')).toBe('{"method":"set","name":"☁ x","value":12}');
     expect(encodeSet(scratch, '☁ x', '\u000112')).toBe('{"method":"set","name":"☁ x","value":"12"}');
     expect(encodeSet(scratch, '☁ x', '')).toBe('{"method":"set","name":"☁ x","value":""}');
@@ -506,7 +495,7 @@ describe('scratch encoders', () => {
     expect(encodeSet(legacy, '☁ x', '\u0001\u0001x')).toBe('{"kind":"set","var":"☁ x","value":"\\u0001x"}');
   });
 
-  it('escapes U+0085, U+2028 and U+2029, where Python\'s splitlines would cut a line', () => {
+  it("escapes U+0085, U+2028 and U+2029, where Python's splitlines would cut a line", () => {
     const name = '☁ a\u2028b\u2029c\u0085d';
     const text = encodeSet(scratch, name, 'x\u2028');
     expect(text).not.toMatch(/[\u0085\u2028\u2029]/);
@@ -534,7 +523,7 @@ describe('scratch encoders', () => {
 });
 
 describe('parseServerFrame in the scratch dialect (client side)', () => {
-  it('reads string and numeric values (TurboWarp\'s server echoes numbers as numbers)', () => {
+  it("reads string and numeric values (TurboWarp's server echoes numbers as numbers)", () => {
     const text = '{"method":"set","name":"☁ a","value":"1"}\n{"method":"set","name":"☁ b","value":-2.5}';
     expect(parseServerFrame(text, 'scratch')).toEqual([
       { kind: 'set', variable: '☁ a', value: '1', received: '1' },
@@ -560,7 +549,7 @@ describe('dialect flags and close codes', () => {
     expect([legacy.setsCreateVariables, legacy.manyMessagesPerFrame]).toEqual([false, false]);
   });
 
-  it('names 4004 as today\'s clients read it, and 4005', () => {
+  it("names 4004 as today's clients read it, and 4005", () => {
     expect(CloseCode.ProjectUnavailable).toBe(4004);
     expect(CloseCode.TryAgainLater).toBe(4004);
     expect(CloseCode.Security).toBe(4005);

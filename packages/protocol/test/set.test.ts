@@ -28,7 +28,7 @@ describe('parseFrame: set', () => {
     });
   });
 
-  it('does not name-check the variable: whether it exists is the room\'s business', () => {
+  it("does not name-check the variable: whether it exists is the room's business", () => {
     expect(parsed(parseSingle('{"kind":"set","variable":"whatever","value":"1"}', seed))).toMatchObject({ valid: true });
   });
 
@@ -65,16 +65,13 @@ describe('parseFrame: set', () => {
     ['{}', '{}'],
     ['["1"]', '["1"]'],
     ['100,001 digits', `"${'9'.repeat(100_001)}"`],
-  ])(
-    'marks a value of %s invalid so the gateway ignores it silently',
-    (_label, v) => {
-      expect(parsed(parseSingle(`{"kind":"set","variable":"☁ a","value":${v}}`, seed))).toMatchObject({
-        kind: 'set',
-        variable: '☁ a',
-        valid: false,
-      });
-    },
-  );
+  ])('marks a value of %s invalid so the gateway ignores it silently', (_label, v) => {
+    expect(parsed(parseSingle(`{"kind":"set","variable":"☁ a","value":${v}}`, seed))).toMatchObject({
+      kind: 'set',
+      variable: '☁ a',
+      valid: false,
+    });
+  });
 
   it('keeps an invalid string value as sent, and gives "" for a non-string', () => {
     expect(parsed(parseSingle('{"kind":"set","variable":"☁ a","value":"abc"}', seed))).toMatchObject({ value: 'abc' });
@@ -88,9 +85,7 @@ describe('parseFrame: set', () => {
   });
 
   it('does not read `value` through a `__proto__` key', () => {
-    expect(refusal(parseSingle('{"kind":"set","variable":"☁ a","__proto__":{"value":"1"}}', seed)).reason).toBe(
-      'value-missing',
-    );
+    expect(refusal(parseSingle('{"kind":"set","variable":"☁ a","__proto__":{"value":"1"}}', seed)).reason).toBe('value-missing');
   });
 
   it('reads no field inherited from a polluted Object.prototype', () => {

@@ -5,7 +5,12 @@ import { STRING_MARK, isNumberWriting, readStoredValue, storeText, storeValue, s
 const numberText = fc.stringMatching(/^-?(?:[0-9]{1,25}(?:\.[0-9]{0,8})?|\.[0-9]{1,8})(?:[eE][+-]?[0-9]{1,3})?$/);
 const finite = fc.double({ noNaN: true, noDefaultInfinity: true });
 /** Strings of every shape: number text, text that starts with the mark, any unicode. */
-const anyString = fc.oneof(numberText, fc.string({ unit: 'grapheme' }), fc.string().map((s) => STRING_MARK + s), fc.constantFrom('', ' ', ' 1', '1 ', 'NaN', 'Infinity', '-Infinity', '0x10', '1e400'));
+const anyString = fc.oneof(
+  numberText,
+  fc.string({ unit: 'grapheme' }),
+  fc.string().map((s) => STRING_MARK + s),
+  fc.constantFrom('', ' ', ' 1', '1 ', 'NaN', 'Infinity', '-Infinity', '0x10', '1e400'),
+);
 /** What earlier versions stored: any text, never starting with the mark (they never wrote one). */
 const legacyText = anyString.filter((text) => !text.startsWith(STRING_MARK));
 
@@ -29,7 +34,7 @@ describe('the stored-value codec', () => {
     ['0', '\u00010'],
     ['1e+21', '\u00011e+21'],
     [`${STRING_MARK}x`, `${STRING_MARK}${STRING_MARK}x`],
-  ])('marks the string %j, a number\'s writing (or marked already), as %j', (value, stored) => {
+  ])("marks the string %j, a number's writing (or marked already), as %j", (value, stored) => {
     expect(storeValue(value)).toBe(stored);
   });
 
@@ -47,7 +52,7 @@ describe('the stored-value codec', () => {
     ['1e+21', 1e21],
     ['5e-324', 5e-324],
     ['9007199254740993', '9007199254740993'],
-  ])('reads the unmarked text %j as %j: a number only where it is that number\'s writing', (stored, value) => {
+  ])("reads the unmarked text %j as %j: a number only where it is that number's writing", (stored, value) => {
     expect(readStoredValue(stored)).toBe(value);
   });
 
@@ -62,7 +67,7 @@ describe('the stored-value codec', () => {
     expect(storedValueJson('hi', JSON.stringify)).toBe('"hi"');
   });
 
-  it('tells a number\'s writing from other number text', () => {
+  it("tells a number's writing from other number text", () => {
     fc.assert(
       fc.property(finite, (value) => {
         expect(isNumberWriting(String(value))).toBe(true);
@@ -71,7 +76,7 @@ describe('the stored-value codec', () => {
     for (const text of ['-0', '1e3', '007', '.5', '1.', '1E21', '+1', '1e400', 'Infinity', 'NaN', '']) expect(isNumberWriting(text)).toBe(false);
   });
 
-  it('keeps a 2020 client\'s text as sent, marking only text that starts with the mark', () => {
+  it("keeps a 2020 client's text as sent, marking only text that starts with the mark", () => {
     expect(storeText('12')).toBe('12');
     expect(storeText('1e3')).toBe('1e3');
     expect(storeText('hello')).toBe('hello');
@@ -120,11 +125,17 @@ describe('the stored-value codec', () => {
     );
   });
 
-  it('gives every reader the same text: a Scratch 3 client\'s value as text is what a 2020 client receives', () => {
+  it("gives every reader the same text: a Scratch 3 client's value as text is what a 2020 client receives", () => {
     fc.assert(
-      fc.property(fc.oneof(anyString, finite.map((n) => String(n))), (stored) => {
-        expect(String(readStoredValue(stored))).toBe(storedText(stored));
-      }),
+      fc.property(
+        fc.oneof(
+          anyString,
+          finite.map((n) => String(n)),
+        ),
+        (stored) => {
+          expect(String(readStoredValue(stored))).toBe(storedText(stored));
+        },
+      ),
     );
   });
 

@@ -148,7 +148,11 @@ async function runOnce(url: string, settings: Settings, run: number): Promise<Ru
       );
     }
     // Every member's variable exists before the measured window: the sets replace values.
-    await Promise.all(members.map((member) => engine.store.set(member.room, member.id, member.variable, String(WARM_UP_VALUE), { create: true, user: member.user, address: '127.0.0.1' })));
+    await Promise.all(
+      members.map((member) =>
+        engine.store.set(member.room, member.id, member.variable, String(WARM_UP_VALUE), { create: true, user: member.user, address: '127.0.0.1' }),
+      ),
+    );
     // The warm-up charged the address for the new variables without waiting (stored-bytes.ts): a
     // call on the same connection answers after those charges ran, so none lands in the window.
     await engine.store.memberCount(rooms[0] ?? '');
@@ -207,7 +211,9 @@ function report(settings: Settings, results: readonly RunResult[]): string {
   for (const result of results) for (const name of result.commands.keys()) names.add(name);
   const perSet = (result: RunResult, name: string, field: 'calls' | 'usec'): number => (result.commands.get(name)?.[field] ?? 0) / result.sets;
   const span = (values: readonly number[], digits: number): string =>
-    values.length > 1 ? `${fixed(median(values), digits)} (${fixed(Math.min(...values), digits)}-${fixed(Math.max(...values), digits)})` : fixed(values[0] ?? NaN, digits);
+    values.length > 1
+      ? `${fixed(median(values), digits)} (${fixed(Math.min(...values), digits)}-${fixed(Math.max(...values), digits)})`
+      : fixed(values[0] ?? NaN, digits);
   const rows = [...names]
     .map((name) => ({
       name,
@@ -231,10 +237,22 @@ function report(settings: Settings, results: readonly RunResult[]): string {
     '|---|---|---|---|',
     ...rows.map((row) => `| ${row.name} | ${span(row.calls, 2)} | ${span(row.usec, 2)} | ${span(row.perCall, 2)} |`),
     `| inner commands, total | ${span(innerCalls, 2)} | ${span(innerUsec, 2)} | |`,
-    `| EVALSHA minus inner (Lua and call glue) | | ${span(evalUsec.map((u, i) => u - (innerUsec[i] ?? 0)), 2)} | |`,
+    `| EVALSHA minus inner (Lua and call glue) | | ${span(
+      evalUsec.map((u, i) => u - (innerUsec[i] ?? 0)),
+      2,
+    )} | |`,
     '',
-    `Redis CPU per set: ${span(results.map((r) => r.cpuUsec / r.sets), 2)} us; sets/s: ${span(results.map((r) => (r.sets / r.wallMs) * 1000), 0)}; ` +
-      `events received per set: ${span(results.map((r) => r.events / r.sets), 2)}`,
+    `Redis CPU per set: ${span(
+      results.map((r) => r.cpuUsec / r.sets),
+      2,
+    )} us; sets/s: ${span(
+      results.map((r) => (r.sets / r.wallMs) * 1000),
+      0,
+    )}; ` +
+      `events received per set: ${span(
+        results.map((r) => r.events / r.sets),
+        2,
+      )}`,
   ];
   return lines.join('\n');
 }

@@ -179,8 +179,7 @@ export type JoinRefusal =
 export type JoinOutcome = 'created' | 'joined' | 'migrated' | 'extended';
 
 export type JoinResult =
-  | { readonly ok: true; readonly outcome: JoinOutcome; readonly snapshot: RoomSnapshot }
-  | { readonly ok: false; readonly reason: JoinRefusal };
+  { readonly ok: true; readonly outcome: JoinOutcome; readonly snapshot: RoomSnapshot } | { readonly ok: false; readonly reason: JoinRefusal };
 
 /**
  * Why the store refused a change; nothing was stored or published.
@@ -196,9 +195,7 @@ export type JoinResult =
  */
 export type ChangeRefusal = 'unknown-room' | 'unknown-variable' | 'too-many-variables' | 'over-budget' | 'name-taken' | 'not-increasing' | 'address-bytes';
 
-export type SetResult =
-  | { readonly ok: true; readonly seq: number }
-  | { readonly ok: false; readonly reason: Exclude<ChangeRefusal, 'name-taken'> };
+export type SetResult = { readonly ok: true; readonly seq: number } | { readonly ok: false; readonly reason: Exclude<ChangeRefusal, 'name-taken'> };
 
 export type ChangeResult = { readonly ok: true; readonly seq: number } | { readonly ok: false; readonly reason: ChangeRefusal };
 

@@ -45,7 +45,7 @@ describe.skipIf(!hasBinary('redis-server') || !hasBinary('redis-cli'))('redis cl
 
   // A slot moving between healthy masters: ioredis re-homes the shard subscription and emits
   // only `subscribersReady` (no '-subscriber'); events published meanwhile may be lost.
-  it('resyncs the listener after the room\'s slot moved to another healthy master', async () => {
+  it("resyncs the listener after the room's slot moved to another healthy master", async () => {
     const made = await redisPods(cluster.url, { limits: roomyLimits });
     const [a, b] = made.engines;
     const recorder = new Recorder();

@@ -43,10 +43,15 @@ describe('redis engine', () => {
     expect(JSON.parse(messages[0]?.[1] ?? 'null')).toEqual([epoch, 1, 'c1', '☁ x', '-1.5e+3']);
   });
 
-  it('publishes a setMany batch as one message, the list of its applied sets\' payloads, and the bus hands on each as its event', async () => {
+  it("publishes a setMany batch as one message, the list of its applied sets' payloads, and the bus hands on each as its event", async () => {
     const { engines, prefix } = await pods();
     const room = freshRoom();
-    const joined = await engines[0].store.join(joinRequest(room, 'c1', 'alice', [['x', '0'], ['y', '0']]));
+    const joined = await engines[0].store.join(
+      joinRequest(room, 'c1', 'alice', [
+        ['x', '0'],
+        ['y', '0'],
+      ]),
+    );
     const listener = raw();
     const messages: string[] = [];
     listener.on('message', (_channel: string, message: string) => messages.push(message));
@@ -160,7 +165,13 @@ describe('redis engine', () => {
     const publisher = raw();
     await publisher.publish(`${made.prefix}{${room}}`, '{"not":"an event"}');
     // A batch holds only sets: one with anything else is malformed as a whole.
-    await publisher.publish(`${made.prefix}{${room}}`, JSON.stringify([['e', 1, 'c1', 'x', '9'], ['e', 2, 'c1', 'x', '', 'delete']]));
+    await publisher.publish(
+      `${made.prefix}{${room}}`,
+      JSON.stringify([
+        ['e', 1, 'c1', 'x', '9'],
+        ['e', 2, 'c1', 'x', '', 'delete'],
+      ]),
+    );
     await a.store.set(room, 'c1', 'x', '1');
     await until(() => recorder.of(room).length === 1, { what: 'the real event' });
     await until(() => made.statuses.filter((s) => s.type === 'malformed-event').length === 2, { what: 'two malformed-event statuses' });
@@ -184,7 +195,11 @@ describe('redis engine', () => {
     await storedBefore(raw(), prefix, room, { '☁ highscore': '987654', '☁ level': '42' });
     const joined = await engines[0].store.join(joinRequest(room, 'c1', 'visitor', [['☁ x', '0']]));
     expect(joined.ok && joined.outcome).toBe('extended');
-    expect(joined.ok && sorted(joined.snapshot.variables)).toEqual([['☁ highscore', '987654'], ['☁ level', '42'], ['☁ x', '0']]);
+    expect(joined.ok && sorted(joined.snapshot.variables)).toEqual([
+      ['☁ highscore', '987654'],
+      ['☁ level', '42'],
+      ['☁ x', '0'],
+    ]);
     expect(joined.ok && [joined.snapshot.epoch, joined.snapshot.seq]).toEqual(['old-epoch', 8]);
   });
 
@@ -198,7 +213,14 @@ describe('redis engine', () => {
     expect(await store.set(room, 'c1', 'a', '4'.repeat(1_000_000))).toEqual({ ok: true, seq: 8 });
     expect(await store.set(room, 'c1', 'b', '5')).toEqual({ ok: true, seq: 9 });
     expect(await store.set(room, 'c1', 'new', '1', { create: true })).toEqual({ ok: false, reason: 'over-budget' });
-    expect(await store.join(joinRequest(room, 'c2', 'bob', [['a', '0'], ['d', '0']]))).toEqual({ ok: false, reason: 'over-budget' });
+    expect(
+      await store.join(
+        joinRequest(room, 'c2', 'bob', [
+          ['a', '0'],
+          ['d', '0'],
+        ]),
+      ),
+    ).toEqual({ ok: false, reason: 'over-budget' });
     expect(await store.set(room, 'c1', 'c', '6')).toEqual({ ok: true, seq: 10 });
     // Under the budget again (1,000,005 bytes: a shrinks next), it takes changes within it.
     expect(await store.set(room, 'c1', 'a', '7')).toEqual({ ok: true, seq: 11 });

@@ -5,7 +5,7 @@ import { LEDGER_PRUNE_PER_CALL, LOG_ENTRY_BASE_BYTES, ROOM_BASE_BYTES, StoredByt
 describe('chargeOf: what a set is charged', () => {
   const size = (bytes: number): number => roomSize(bytes, 0, 0);
 
-  it('charges a room\'s first growth with its base, then only what raises its high-water mark', () => {
+  it("charges a room's first growth with its base, then only what raises its high-water mark", () => {
     const first = chargeOf(size(10), size(110), null);
     expect(first).toEqual({ charge: 100 + ROOM_BASE_BYTES, chargedSize: size(110) });
     // Shrinks, then grows back below and up to the mark: nothing; beyond it: the excess.
@@ -30,7 +30,7 @@ describe('chargeOf: what a set is charged', () => {
 });
 
 describe('StoredBytesLedger: per address, per room, lapsing a window after the last charge or touch', () => {
-  it('sums an address\'s entries apart from every other address\'s', () => {
+  it("sums an address's entries apart from every other address's", () => {
     const ledger = new StoredBytesLedger(() => 1000);
     expect(ledger.charge('a', 'r1', 10, 0)).toBe(10);
     expect(ledger.charge('a', 'r1', 5, 0)).toBe(15);

@@ -221,7 +221,11 @@ export class ScratchPlayer {
       };
       const timer = setTimeout(() => {
         cleanup();
-        reject(new BrowserSupportError(`timed out after ${timeoutMs} ms waiting for ${what}; sockets: ${JSON.stringify(this.sockets)}; page errors: ${JSON.stringify(this.pageErrors.slice(-5))}`));
+        reject(
+          new BrowserSupportError(
+            `timed out after ${timeoutMs} ms waiting for ${what}; sockets: ${JSON.stringify(this.sockets)}; page errors: ${JSON.stringify(this.pageErrors.slice(-5))}`,
+          ),
+        );
       }, timeoutMs);
       const cleanup = (): void => {
         clearTimeout(timer);

@@ -24,12 +24,7 @@ interface MistConnection {
   _ws: { terminate(): void } | null;
 }
 
-type MistConstructor = new (options: {
-  cloudHost: string;
-  projectId: string;
-  userAgent: string;
-  username?: string;
-}) => MistConnection;
+type MistConstructor = new (options: { cloudHost: string; projectId: string; userAgent: string; username?: string }) => MistConnection;
 
 const require = createRequire(import.meta.url);
 const Mist = require('@turbowarp/mist') as MistConstructor;

@@ -14,7 +14,20 @@
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -81,7 +94,8 @@ export function peerPresent(peersDir: string = PEERS_DIR, name: string = TURBOWA
   if (process.env.CLOUDVARS_REQUIRE_PEER === '1') return true;
   const dir = join(peersDir, name);
   const present = hasPeerSource(dir);
-  if (!present) console.warn(`skipping tests against TurboWarp's server: it is not at ${dir} (see shared/peers/README.md; CLOUDVARS_REQUIRE_PEER=1 makes this a failure)`);
+  if (!present)
+    console.warn(`skipping tests against TurboWarp's server: it is not at ${dir} (see shared/peers/README.md; CLOUDVARS_REQUIRE_PEER=1 makes this a failure)`);
   return present;
 }
 
@@ -138,9 +152,7 @@ export function installedPeerModules(sourceDir: string, name: string = TURBOWARP
       env: { ...process.env, npm_config_update_notifier: 'false' },
     });
     if (result.error || result.status !== 0) {
-      throw new PeerError(
-        `npm ci --omit=dev for ${name} failed (${result.error?.message ?? `exit ${result.status}`}): ${(result.stderr ?? '').slice(-2000)}`,
-      );
+      throw new PeerError(`npm ci --omit=dev for ${name} failed (${result.error?.message ?? `exit ${result.status}`}): ${(result.stderr ?? '').slice(-2000)}`);
     }
     writeFileSync(join(work, '.installed'), new Date().toISOString() + '\n');
     try {

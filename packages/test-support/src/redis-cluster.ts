@@ -42,10 +42,7 @@ async function clusterInfo(port: number): Promise<Map<string, string>> {
 export async function clusterHealthy(ports: readonly number[]): Promise<boolean> {
   const infos = await Promise.all(ports.map((port) => clusterInfo(port).catch(() => undefined)));
   return infos.every(
-    (info) =>
-      info?.get('cluster_state') === 'ok' &&
-      info.get('cluster_slots_ok') === '16384' &&
-      info.get('cluster_known_nodes') === String(ports.length),
+    (info) => info?.get('cluster_state') === 'ok' && info.get('cluster_slots_ok') === '16384' && info.get('cluster_known_nodes') === String(ports.length),
   );
 }
 
@@ -158,7 +155,9 @@ export async function moveSlot(cluster: RedisClusterProcesses, key: string, targ
 export async function syncedReplicasOf(cluster: RedisClusterProcesses, master: RedisProcess): Promise<RedisProcess[]> {
   const client = await anyLiveNode(cluster);
   try {
-    const lines = String(await client.cluster('NODES')).split('\n').filter((line) => line.length > 0);
+    const lines = String(await client.cluster('NODES'))
+      .split('\n')
+      .filter((line) => line.length > 0);
     const idOf = (port: number): string | undefined => lines.find((line) => line.split(' ')[1]?.startsWith(`127.0.0.1:${port}@`))?.split(' ')[0];
     const masterId = idOf(master.port);
     const replicaPorts = lines

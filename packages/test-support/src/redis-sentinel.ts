@@ -56,10 +56,7 @@ export async function startRedisSentinel(): Promise<RedisSentinelProcesses> {
     await until(
       async () => {
         const replicas: unknown = await client.call('SENTINEL', 'REPLICAS', MASTER_NAME);
-        return (
-          Array.isArray(replicas) &&
-          replicas.map(fields).some((r) => r.get('flags') === 'slave' && r.get('master-link-status') === 'ok')
-        );
+        return Array.isArray(replicas) && replicas.map(fields).some((r) => r.get('flags') === 'slave' && r.get('master-link-status') === 'ok');
       },
       { timeoutMs: 15_000, what: 'sentinel to see a healthy replica' },
     );

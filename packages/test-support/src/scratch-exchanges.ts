@@ -74,7 +74,12 @@ export function setLine(name: string, value: unknown): string {
 
 function answerOf(socket: ScratchSocket): ClientAnswer {
   const frames = socket.frames.map((frame) =>
-    frame.startsWith('<binary ') ? [frame] : frame.split('\n').filter((line) => line !== '').map(canonicalLine),
+    frame.startsWith('<binary ')
+      ? [frame]
+      : frame
+          .split('\n')
+          .filter((line) => line !== '')
+          .map(canonicalLine),
   );
   return { frames, lines: frames.flat(), close: socket.closeCode };
 }
@@ -163,7 +168,10 @@ export const SCRATCH_EXCHANGES: readonly Exchange[] = [
       a.set('☁ a', '10');
       a.send({ method: 'create', name: '☁ b', value: '20' });
       a.set('☁ c', 30);
-      await first(a.waitClose(), b.waitFor(() => ['☁ a', '☁ b', '☁ c'].every((name) => b.view.has(name)), '☁ a, ☁ b and ☁ c'));
+      await first(
+        a.waitClose(),
+        b.waitFor(() => ['☁ a', '☁ b', '☁ c'].every((name) => b.view.has(name)), '☁ a, ☁ b and ☁ c'),
+      );
     },
   },
   {
@@ -171,7 +179,14 @@ export const SCRATCH_EXCHANGES: readonly Exchange[] = [
     about: 'values at the edge of "numeric": empty, negative, trailing or leading dot, leading zeros, a negative float number',
     async run(ctx) {
       const [a, b] = await pair(ctx);
-      const values: [string, unknown][] = [['☁ e1', ''], ['☁ e2', '-5'], ['☁ e3', '1.'], ['☁ e4', '.5'], ['☁ e5', '007'], ['☁ e6', -2.5]];
+      const values: [string, unknown][] = [
+        ['☁ e1', ''],
+        ['☁ e2', '-5'],
+        ['☁ e3', '1.'],
+        ['☁ e4', '.5'],
+        ['☁ e5', '007'],
+        ['☁ e6', -2.5],
+      ];
       for (const [name, value] of values) a.set(name, value);
       await first(a.waitClose(), b.waitSet('☁ e6', -2.5));
     },
@@ -191,10 +206,18 @@ export const SCRATCH_EXCHANGES: readonly Exchange[] = [
     about: 'JSON numbers written as 1e3, -0, beyond 2^53 and 1e21 (raw JSON text): relayed as the number JavaScript reads, with its type',
     async run(ctx) {
       const [a, b] = await pair(ctx);
-      for (const [name, literal] of [['☁ n1', '1e3'], ['☁ n2', '-0'], ['☁ n3', '12345678901234567890'], ['☁ n4', '1e21']]) {
+      for (const [name, literal] of [
+        ['☁ n1', '1e3'],
+        ['☁ n2', '-0'],
+        ['☁ n3', '12345678901234567890'],
+        ['☁ n4', '1e21'],
+      ]) {
         a.send(`{"method":"set","name":"${name}","value":${literal}}`);
       }
-      await first(a.waitClose(), b.waitFor(() => b.view.has('☁ n4'), '☁ n4'));
+      await first(
+        a.waitClose(),
+        b.waitFor(() => b.view.has('☁ n4'), '☁ n4'),
+      );
     },
   },
   {
@@ -271,7 +294,10 @@ export const SCRATCH_EXCHANGES: readonly Exchange[] = [
     async run(ctx) {
       const [a, b] = await pair(ctx);
       a.send(`${JSON.stringify({ method: 'set', name: '☁ a', value: '1' })}\n${JSON.stringify({ method: 'set', name: '☁ b', value: '2' })}`);
-      await first(a.waitClose(), b.waitFor(() => b.view.has('☁ a') && b.view.has('☁ b'), '☁ a and ☁ b'));
+      await first(
+        a.waitClose(),
+        b.waitFor(() => b.view.has('☁ a') && b.view.has('☁ b'), '☁ a and ☁ b'),
+      );
     },
   },
   {
@@ -290,7 +316,10 @@ export const SCRATCH_EXCHANGES: readonly Exchange[] = [
     async run(ctx) {
       const [a, b] = await pair(ctx);
       a.send(`${JSON.stringify({ method: 'set', name: '☁ a', value: '1' })}\n${JSON.stringify({ method: 'set', name: '☁ b', value: '2' })}\n`);
-      await first(a.waitClose(), b.waitFor(() => b.view.has('☁ a') && b.view.has('☁ b'), '☁ a and ☁ b'));
+      await first(
+        a.waitClose(),
+        b.waitFor(() => b.view.has('☁ a') && b.view.has('☁ b'), '☁ a and ☁ b'),
+      );
     },
   },
   {
@@ -514,7 +543,9 @@ export async function runExchanges(
 
 /** The parts of an answer two servers must agree on (see the file comment). */
 export interface ComparableAnswer {
-  readonly clients: Readonly<Record<string, { readonly frames?: readonly (readonly string[])[]; readonly lines?: readonly string[]; readonly close: number | null }>>;
+  readonly clients: Readonly<
+    Record<string, { readonly frames?: readonly (readonly string[])[]; readonly lines?: readonly string[]; readonly close: number | null }>
+  >;
   readonly stalled: readonly string[];
 }
 
@@ -551,7 +582,8 @@ export const KNOWN_GATEWAY_DIFFERENCES: KnownDifferences = {
   'two messages and a trailing newline': 'every message of a frame is applied in order; the peer closes with 4000',
   'binary frame': 'a binary frame is a protocol error (4000), as for every dialect; the peer ignores it',
   'Scratch session cookie not first': 'a Scratch session cookie anywhere in the Cookie header is refused (4005), not only when it comes first',
-  'Scratch session cookie': 'no text frame before the 4005: the warning is the close frame\'s reason (Mist stops on a frame that is not JSON, before it reads the close)',
+  'Scratch session cookie':
+    "no text frame before the 4005: the warning is the close frame's reason (Mist stops on a frame that is not JSON, before it reads the close)",
 };
 
 export interface AnswerMismatch {

@@ -49,8 +49,7 @@ function checkCloudName(name: string): void {
 }
 
 const BACKDROP_SVG =
-  '<svg xmlns="http://www.w3.org/2000/svg" width="480" height="360" viewBox="0 0 480 360">' +
-  '<rect width="480" height="360" fill="#ffffff"/></svg>';
+  '<svg xmlns="http://www.w3.org/2000/svg" width="480" height="360" viewBox="0 0 480 360">' + '<rect width="480" height="360" fill="#ffffff"/></svg>';
 
 /**
  * The input and broadcast of `cloud`, named without the cloud sign: the packager makes
@@ -114,9 +113,7 @@ export function buildScratchProject(cloudVariables: readonly string[] = DEFAULT_
         blocks,
         comments: {},
         currentCostume: 0,
-        costumes: [
-          { name: 'backdrop1', dataFormat: 'svg', assetId: backdropId, md5ext: `${backdropId}.svg`, rotationCenterX: 240, rotationCenterY: 180 },
-        ],
+        costumes: [{ name: 'backdrop1', dataFormat: 'svg', assetId: backdropId, md5ext: `${backdropId}.svg`, rotationCenterX: 240, rotationCenterY: 180 }],
         sounds: [],
         volume: 100,
         layerOrder: 0,

@@ -11,7 +11,10 @@ import { hasBinary, startRedisProcess } from '../src/redis-server.ts';
 /** What testcontainers throws when the engine answers but its image pull fails (an offline machine). */
 const offlineDocker: RedisSource = {
   name: 'testcontainers',
-  find: () => Promise.reject(new Error('(HTTP code 500) server error - Get "https://registry-1.docker.io/v2/": dial tcp: lookup registry-1.docker.io: no such host\nat the pull')),
+  find: () =>
+    Promise.reject(
+      new Error('(HTTP code 500) server error - Get "https://registry-1.docker.io/v2/": dial tcp: lookup registry-1.docker.io: no such host\nat the pull'),
+    ),
 };
 
 const localServer: RedisSource = {
@@ -23,7 +26,7 @@ const localServer: RedisSource = {
   },
 };
 
-describe('the test set-up\'s Redis', () => {
+describe("the test set-up's Redis", () => {
   it('falls back to redis-server from PATH when Docker answers but cannot pull the image, and says so in one line', async () => {
     const lines: string[] = [];
     const found = await chooseRedis([offlineDocker, localServer], (line) => lines.push(line));
@@ -35,7 +38,9 @@ describe('the test set-up\'s Redis', () => {
       redis.disconnect();
       await found?.teardown();
     }
-    expect(lines).toEqual([expect.stringMatching(/^test Redis: testcontainers failed \(\(HTTP code 500\) server error[^\n]*\); trying redis-server from PATH$/)]);
+    expect(lines).toEqual([
+      expect.stringMatching(/^test Redis: testcontainers failed \(\(HTTP code 500\) server error[^\n]*\); trying redis-server from PATH$/),
+    ]);
   });
 
   it('passes over sources that do not apply without a word, and gives undefined when none gives a Redis', async () => {

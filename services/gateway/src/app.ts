@@ -113,7 +113,15 @@ export async function buildApp(deps: AppDeps): Promise<Gateway> {
   const metricsApp = Fastify({ logger: false });
   await metricsApp.register(metricsRoute, { metrics });
   await app.register(cloudSocket, { config, connections, admission, metrics });
-  const viewers = new LiveViewers({ engine, hub, config, log, gauge: apiMetrics(metrics.registry).liveViewers, clientErrors: metrics.clientErrors, instanceId: deps.instanceId });
+  const viewers = new LiveViewers({
+    engine,
+    hub,
+    config,
+    log,
+    gauge: apiMetrics(metrics.registry).liveViewers,
+    clientErrors: metrics.clientErrors,
+    instanceId: deps.instanceId,
+  });
   const sendBudget = new PodSendBudget(config.sendBufferPodLimitBytes, [clientSockets, viewers], log);
   await app.register(cloudvarsApi, { config, protocolLimits: protocolLimitsFrom(config), engine, viewers, metrics, policies });
   app.addHook('onClose', async () => {

@@ -91,66 +91,231 @@ const DAY_SECONDS = 24 * 60 * 60;
 export const SETTINGS = {
   PORT: int('port', { default: 9080, min: 0, max: 65_535, help: 'TCP port for HTTP and WebSocket (0 picks a free one).' }),
   HOST: text('host', { default: '0.0.0.0', help: 'Address to listen on.' }),
-  METRICS_PORT: parsedText('metricsPort', { default: '', help: 'TCP port of GET /metrics (Prometheus), apart from the public port so the load balancer never routes it. Unset: PORT + 10000 (19080), or any free port when PORT is 0.', parse: readMetricsPort }),
-  REDIS_URL: parsedText('redisUrl', { default: '', help: 'Unset: one node, rooms in memory. Else redis://, rediss://, redis-sentinel:// or redis-cluster:// (see packages/rooms/src/redis/README.md).', parse: readRedisUrl }),
+  METRICS_PORT: parsedText('metricsPort', {
+    default: '',
+    help: 'TCP port of GET /metrics (Prometheus), apart from the public port so the load balancer never routes it. Unset: PORT + 10000 (19080), or any free port when PORT is 0.',
+    parse: readMetricsPort,
+  }),
+  REDIS_URL: parsedText('redisUrl', {
+    default: '',
+    help: 'Unset: one node, rooms in memory. Else redis://, rediss://, redis-sentinel:// or redis-cluster:// (see packages/rooms/src/redis/README.md).',
+    parse: readRedisUrl,
+  }),
   REDIS_KEY_PREFIX: parsedText('redisKeyPrefix', { default: 'cv:', help: 'Prefix of every Redis key and channel.', parse: readKeyPrefix }),
   POD_ID: parsedText('podId', { default: '', help: 'Name of this pod in logs and connection ids (default: hostname).', parse: (text) => text || hostname() }),
   LOG_LEVEL: parsedText('logLevel', { default: 'info', help: 'pino level: fatal, error, warn, info, debug, trace, silent.', parse: readLogLevel }),
   ANONYMIZE_ADDRESSES: bool('anonymizeAddresses', { default: false, help: 'Log client addresses truncated (IPv4 /24, IPv6 /48).' }),
-  TRUST_PROXY: parsedText('trustProxy', { default: 'false', help: 'Take the client address from X-Forwarded-For: false, true, a hop count, or a comma list of proxy IPs/CIDRs.', parse: readTrustProxy }),
-  MAX_CONNECTIONS: int('maxConnections', { default: 20_000, min: 1, help: 'Connections per pod; beyond, upgrades get HTTP 503 + Retry-After (a load balancer retries another pod).' }),
-  MAX_CLIENTS_PER_ROOM: int('maxClientsPerRoom', { default: 100, min: 1, help: 'Clients per room across the cluster (beyond: 1013, try again later; 2020 clients: 4003).' }),
-  MAX_VARIABLES: int('maxVariables', { default: 128, min: 1, max: 1000, help: "Variables per room, as TurboWarp's server allows: a 2020 handshake declaring more is refused (4000); a Scratch 3 set creating one more is ignored and counted." }),
-  MAX_VALUE_LENGTH: int('maxValueLength', { default: 100_000, min: 1, max: 10_000_000, help: "Longest value in characters, as TurboWarp's server allows (Scratch: 256); longer values are ignored." }),
+  TRUST_PROXY: parsedText('trustProxy', {
+    default: 'false',
+    help: 'Take the client address from X-Forwarded-For: false, true, a hop count, or a comma list of proxy IPs/CIDRs.',
+    parse: readTrustProxy,
+  }),
+  MAX_CONNECTIONS: int('maxConnections', {
+    default: 20_000,
+    min: 1,
+    help: 'Connections per pod; beyond, upgrades get HTTP 503 + Retry-After (a load balancer retries another pod).',
+  }),
+  MAX_CLIENTS_PER_ROOM: int('maxClientsPerRoom', {
+    default: 100,
+    min: 1,
+    help: 'Clients per room across the cluster (beyond: 1013, try again later; 2020 clients: 4003).',
+  }),
+  MAX_VARIABLES: int('maxVariables', {
+    default: 128,
+    min: 1,
+    max: 1000,
+    help: "Variables per room, as TurboWarp's server allows: a 2020 handshake declaring more is refused (4000); a Scratch 3 set creating one more is ignored and counted.",
+  }),
+  MAX_VALUE_LENGTH: int('maxValueLength', {
+    default: 100_000,
+    min: 1,
+    max: 10_000_000,
+    help: "Longest value in characters, as TurboWarp's server allows (Scratch: 256); longer values are ignored.",
+  }),
   ALLOW_TEXT_VALUES: bool('allowTextValues', { default: false, help: 'Accept any text as a value, not only numbers (every dialect).' }),
-  MAX_ROOM_BYTES: int('maxRoomBytes', { default: 1024 * 1024, min: 1024, help: 'Bytes of names and values one room may hold, on every way in: a set or rename that would grow a room beyond it is ignored and counted (one that does not grow it applies); a 2020 handshake stores initial values beyond it as "0", and is refused (4003) when its names alone do not fit.' }),
+  MAX_ROOM_BYTES: int('maxRoomBytes', {
+    default: 1024 * 1024,
+    min: 1024,
+    help: 'Bytes of names and values one room may hold, on every way in: a set or rename that would grow a room beyond it is ignored and counted (one that does not grow it applies); a 2020 handshake stores initial values beyond it as "0", and is refused (4003) when its names alone do not fit.',
+  }),
   ALLOW_RENAME: bool('allowRename', { default: false, help: "Apply Scratch 3 rename messages (off, as on TurboWarp's server: ignored)." }),
   ALLOW_DELETE: bool('allowDelete', { default: false, help: "Apply Scratch 3 delete messages (off, as on TurboWarp's server: ignored)." }),
-  ALLOW_DUPLICATE_USERNAMES: bool('allowDuplicateUsernames', { default: true, help: 'Let Scratch 3 clients share a username in a room (generated names, one person in two tabs); 2020 clients always need a free one.' }),
+  ALLOW_DUPLICATE_USERNAMES: bool('allowDuplicateUsernames', {
+    default: true,
+    help: 'Let Scratch 3 clients share a username in a room (generated names, one person in two tabs); 2020 clients always need a free one.',
+  }),
   MAX_ROOMS: int('maxRooms', { default: 100_000, min: 1, help: 'Active rooms across the cluster (beyond: 1013, try again later; 2020 clients: 4003).' }),
-  IPV6_PREFIX_LENGTH: int('ipv6PrefixLength', { default: 64, min: 1, max: 128, help: 'IPv6 addresses count toward every per-address limit by this prefix (a /64 is one subscriber); IPv4 addresses one by one.' }),
-  MAX_CONNECTIONS_PER_ADDRESS: int('maxConnectionsPerAddress', { default: 1000, min: 1, help: 'Connections per client address (a school behind one NAT address is one): beyond it on one pod, upgrades get HTTP 429; joined clients beyond it across the cluster, 1013 (2020 clients: 4003).' }),
-  RATE_LIMIT_PER_SECOND: int('rateLimitPerSecond', { default: 30, min: 1, help: "Sets per second per connection, sustained: beyond, 2020 clients are closed (4004); Scratch 3 clients' sets wait, newest value per variable." }),
+  IPV6_PREFIX_LENGTH: int('ipv6PrefixLength', {
+    default: 64,
+    min: 1,
+    max: 128,
+    help: 'IPv6 addresses count toward every per-address limit by this prefix (a /64 is one subscriber); IPv4 addresses one by one.',
+  }),
+  MAX_CONNECTIONS_PER_ADDRESS: int('maxConnectionsPerAddress', {
+    default: 1000,
+    min: 1,
+    help: 'Connections per client address (a school behind one NAT address is one): beyond it on one pod, upgrades get HTTP 429; joined clients beyond it across the cluster, 1013 (2020 clients: 4003).',
+  }),
+  RATE_LIMIT_PER_SECOND: int('rateLimitPerSecond', {
+    default: 30,
+    min: 1,
+    help: "Sets per second per connection, sustained: beyond, 2020 clients are closed (4004); Scratch 3 clients' sets wait, newest value per variable.",
+  }),
   RATE_LIMIT_BURST: int('rateLimitBurst', { default: 30, min: 1, help: 'Messages a connection may send at once (token bucket size).' }),
   HANDSHAKE_TIMEOUT_MS: int('handshakeTimeoutMs', { default: 30_000, min: 100, help: 'Close (4000) a connection that has not sent its handshake by then.' }),
   PING_INTERVAL_MS: int('pingIntervalMs', { default: 30_000, min: 100, help: 'Ping period; a client that missed the previous pong is dropped.' }),
   MAX_PAYLOAD_BYTES: int('maxPayloadBytes', { default: 1024 * 1024, min: 1024, help: "Largest client frame (1009 beyond), as on TurboWarp's server." }),
-  FLOOD_LIMIT_PER_SECOND: int('floodLimitPerSecond', { default: 300, min: 1, help: 'Frames per second a Scratch 3 connection is read at, sustained, once FLOOD_BURST is spent (each 4 KiB counts as one more frame): beyond, its socket is not read until it is back within the rate (TCP pushes back on that client alone); nothing is closed or lost.' }),
-  FLOOD_BURST: int('floodBurst', { default: 10_000, min: 1, help: 'Frames a Scratch 3 connection may send at once before FLOOD_LIMIT_PER_SECOND paces it (a bot setting 10,000 values in a loop is read at once; its sets wait for RATE_LIMIT_PER_SECOND, newest value per variable).' }),
-  USERNAME_BLOCKLIST: parsedText('usernameBlockList', { default: '', help: 'Comma list of words a username may not contain (case-insensitive; 4002).', parse: readList }),
+  FLOOD_LIMIT_PER_SECOND: int('floodLimitPerSecond', {
+    default: 300,
+    min: 1,
+    help: 'Frames per second a Scratch 3 connection is read at, sustained, once FLOOD_BURST is spent (each 4 KiB counts as one more frame): beyond, its socket is not read until it is back within the rate (TCP pushes back on that client alone); nothing is closed or lost.',
+  }),
+  FLOOD_BURST: int('floodBurst', {
+    default: 10_000,
+    min: 1,
+    help: 'Frames a Scratch 3 connection may send at once before FLOOD_LIMIT_PER_SECOND paces it (a bot setting 10,000 values in a loop is read at once; its sets wait for RATE_LIMIT_PER_SECOND, newest value per variable).',
+  }),
+  USERNAME_BLOCKLIST: parsedText('usernameBlockList', {
+    default: '',
+    help: 'Comma list of words a username may not contain (case-insensitive; 4002).',
+    parse: readList,
+  }),
   LEASE_TTL_MS: int('leaseTtlMs', { default: 15_000, min: 1000, help: "A dead pod's usernames and slots are freed within this time." }),
-  UNTOUCHED_ROOM_TTL_SECONDS: secondsAsMs('untouchedRoomTtlMs', { default: 600, min: 0, help: 'A room nobody changed since its creation (no value but its initial ones) is forgotten this long after its last member left; 0 = ROOM_TTL_SECONDS.' }),
-  MAX_NEW_ROOMS_PER_ADDRESS_PER_MINUTE: int('maxNewRoomsPerAddressPerMinute', { default: 1000, min: 1, help: 'Rooms one address may create a minute, across the cluster (1013 beyond; 2020 clients: 4003), so a class of 300 each opening a new project gets in, and what one address can make the store keep is bounded (README "What one address can make Redis hold").' }),
+  UNTOUCHED_ROOM_TTL_SECONDS: secondsAsMs('untouchedRoomTtlMs', {
+    default: 600,
+    min: 0,
+    help: 'A room nobody changed since its creation (no value but its initial ones) is forgotten this long after its last member left; 0 = ROOM_TTL_SECONDS.',
+  }),
+  MAX_NEW_ROOMS_PER_ADDRESS_PER_MINUTE: int('maxNewRoomsPerAddressPerMinute', {
+    default: 1000,
+    min: 1,
+    help: 'Rooms one address may create a minute, across the cluster (1013 beyond; 2020 clients: 4003), so a class of 300 each opening a new project gets in, and what one address can make the store keep is bounded (README "What one address can make Redis hold").',
+  }),
   /** 0: no limit. */
-  MAX_STORED_BYTES_PER_ADDRESS: int('maxStoredBytesPerAddress', { default: 512 * 1024 * 1024, min: 0, help: "Bytes one address's sets may have grown rooms by, across the cluster, each room counted at the most it held (with its cloud log and 580 bytes of its own) until `ROOM_TTL_SECONDS` after the address last was in it: beyond, its sets that would grow a room further are ignored and counted (its other sets and its joins apply), so what one address can make the store keep is bounded (\"What one address can make Redis hold\"); 300 pupils each filling a room of `MAX_ROOM_BYTES` stay under it. 0: no limit." }),
-  MAX_HANDSHAKES_PER_ADDRESS_PER_SECOND: int('maxHandshakesPerAddressPerSecond', { default: 100, min: 1, help: "WebSocket upgrades one address may make a second, across the cluster (HTTP 429 beyond): a lab of 300 opening a project at once is in within a few seconds of its clients' back-off." }),
-  ALLOWED_ORIGINS: parsedText('allowedOrigins', { default: '', help: "Comma list of origins (https://example.org) browsers may connect from (HTTP 403 for others); unset: any. Always let in: clients that send no Origin, and an Origin naming the server's own Host (what Python's websocket-client, hence scratchattach, sends; a page of this server).", parse: readAllowedOrigins }),
-  BLOCKED_USER_AGENTS: parsedText('blockedUserAgents', { default: '', help: "Comma list of words: a client whose User-Agent contains one (case-insensitive) is closed with 4006, the close frame's reason saying why.", parse: readList }),
-  REQUIRE_USER_AGENT: bool('requireUserAgent', { default: false, help: "Close (4006) clients that send no User-Agent, as TurboWarp's server can: bots must identify themselves." }),
+  MAX_STORED_BYTES_PER_ADDRESS: int('maxStoredBytesPerAddress', {
+    default: 512 * 1024 * 1024,
+    min: 0,
+    help: 'Bytes one address\'s sets may have grown rooms by, across the cluster, each room counted at the most it held (with its cloud log and 580 bytes of its own) until `ROOM_TTL_SECONDS` after the address last was in it: beyond, its sets that would grow a room further are ignored and counted (its other sets and its joins apply), so what one address can make the store keep is bounded ("What one address can make Redis hold"); 300 pupils each filling a room of `MAX_ROOM_BYTES` stay under it. 0: no limit.',
+  }),
+  MAX_HANDSHAKES_PER_ADDRESS_PER_SECOND: int('maxHandshakesPerAddressPerSecond', {
+    default: 100,
+    min: 1,
+    help: "WebSocket upgrades one address may make a second, across the cluster (HTTP 429 beyond): a lab of 300 opening a project at once is in within a few seconds of its clients' back-off.",
+  }),
+  ALLOWED_ORIGINS: parsedText('allowedOrigins', {
+    default: '',
+    help: "Comma list of origins (https://example.org) browsers may connect from (HTTP 403 for others); unset: any. Always let in: clients that send no Origin, and an Origin naming the server's own Host (what Python's websocket-client, hence scratchattach, sends; a page of this server).",
+    parse: readAllowedOrigins,
+  }),
+  BLOCKED_USER_AGENTS: parsedText('blockedUserAgents', {
+    default: '',
+    help: "Comma list of words: a client whose User-Agent contains one (case-insensitive) is closed with 4006, the close frame's reason saying why.",
+    parse: readList,
+  }),
+  REQUIRE_USER_AGENT: bool('requireUserAgent', {
+    default: false,
+    help: "Close (4006) clients that send no User-Agent, as TurboWarp's server can: bots must identify themselves.",
+  }),
   ROOM_TTL_SECONDS: secondsAsMs('roomTtlMs', { default: 30 * DAY_SECONDS, min: 0, help: 'Empty rooms are forgotten after this long; 0 = never.' }),
-  DRAIN_DELAY_MS: int('drainDelayMs', { default: 3000, min: 0, help: 'On SIGTERM, keep serving this long with /readyz failing, so the load balancer stops sending.' }),
+  DRAIN_DELAY_MS: int('drainDelayMs', {
+    default: 3000,
+    min: 0,
+    help: 'On SIGTERM, keep serving this long with /readyz failing, so the load balancer stops sending.',
+  }),
   DRAIN_BATCH_SIZE: int('drainBatchSize', { default: 200, min: 1, help: 'Clients closed (1012) per batch while draining.' }),
-  SEND_BUFFER_LIMIT_BYTES: int('sendBufferLimitBytes', { default: 1024 * 1024, min: 1024, help: 'A client whose unsent data stays above this for SLOW_CONSUMER_TIMEOUT_MS is dropped (1008).' }),
-  SEND_BUFFER_POD_LIMIT_BYTES: int('sendBufferPodLimitBytes', { default: 256 * 1024 * 1024, min: 1024, help: 'Unsent data all clients and live room pages of the pod may hold together; beyond, those holding the most are dropped (1008) first.' }),
-  MAX_STORE_CALLS_IN_FLIGHT: int('maxStoreCallsInFlight', { default: 1000, min: 1, help: "Clients' changes waiting for the store's answer on this pod; at this many, clients that send are not read (TCP pushes back) until half of them are answered, or the pod's next 1 s sweep finds fewer." }),
-  ROOM_LINGER_MS: int('roomLingerMs', { default: 5000, min: 0, help: 'An emptied room stays subscribed this long on a pod, so a page reload costs no resubscribe.' }),
-  FLUSH_INTERVAL_MS: int('flushIntervalMs', { default: 16, min: 0, max: 1000, help: "The pod's frame tick: each client is written at most one frame per tick. A client's first update in a tick leaves at once (at the end of its event-loop turn); updates that follow wait for the next tick and go out together, so frames carry more updates as load rises. 16: 62.5 frames a second at most, no slower than a 60 FPS project draws. 0: every turn, no tick." }),
-  SLOW_CONSUMER_TIMEOUT_MS: int('slowConsumerTimeoutMs', { default: 10_000, min: 100, help: 'How long a client may stay above SEND_BUFFER_LIMIT_BYTES; meanwhile its updates are coalesced.' }),
+  SEND_BUFFER_LIMIT_BYTES: int('sendBufferLimitBytes', {
+    default: 1024 * 1024,
+    min: 1024,
+    help: 'A client whose unsent data stays above this for SLOW_CONSUMER_TIMEOUT_MS is dropped (1008).',
+  }),
+  SEND_BUFFER_POD_LIMIT_BYTES: int('sendBufferPodLimitBytes', {
+    default: 256 * 1024 * 1024,
+    min: 1024,
+    help: 'Unsent data all clients and live room pages of the pod may hold together; beyond, those holding the most are dropped (1008) first.',
+  }),
+  MAX_STORE_CALLS_IN_FLIGHT: int('maxStoreCallsInFlight', {
+    default: 1000,
+    min: 1,
+    help: "Clients' changes waiting for the store's answer on this pod; at this many, clients that send are not read (TCP pushes back) until half of them are answered, or the pod's next 1 s sweep finds fewer.",
+  }),
+  ROOM_LINGER_MS: int('roomLingerMs', {
+    default: 5000,
+    min: 0,
+    help: 'An emptied room stays subscribed this long on a pod, so a page reload costs no resubscribe.',
+  }),
+  FLUSH_INTERVAL_MS: int('flushIntervalMs', {
+    default: 16,
+    min: 0,
+    max: 1000,
+    help: "The pod's frame tick: each client is written at most one frame per tick. A client's first update in a tick leaves at once (at the end of its event-loop turn); updates that follow wait for the next tick and go out together, so frames carry more updates as load rises. 16: 62.5 frames a second at most, no slower than a 60 FPS project draws. 0: every turn, no tick.",
+  }),
+  SLOW_CONSUMER_TIMEOUT_MS: int('slowConsumerTimeoutMs', {
+    default: 10_000,
+    min: 100,
+    help: 'How long a client may stay above SEND_BUFFER_LIMIT_BYTES; meanwhile its updates are coalesced.',
+  }),
   SHUTDOWN_TIMEOUT_MS: int('shutdownTimeoutMs', { default: 30_000, min: 1000, help: "Hard limit on a drain; keep it below the orchestrator's grace period." }),
-  ADMIN_TOKENS: text(null, { default: '', help: "Comma list of `name:token` pairs for the [HTTP API](#http-api)'s admin calls (`Authorization: Bearer <token>`; tokens of 16-256 printable characters, no spaces or commas). The name appears in the audit log and, for a set, in the room's cloud log. Unset: no admin API (404). Keep it in a secret." }),
+  ADMIN_TOKENS: text(null, {
+    default: '',
+    help: "Comma list of `name:token` pairs for the [HTTP API](#http-api)'s admin calls (`Authorization: Bearer <token>`; tokens of 16-256 printable characters, no spaces or commas). The name appears in the audit log and, for a set, in the room's cloud log. Unset: no admin API (404). Keep it in a secret.",
+  }),
   ADMIN_TOKENS_FILE: text(null, { default: '', help: 'A file holding the `ADMIN_TOKENS` list (a mounted secret), read at start; instead of `ADMIN_TOKENS`.' }),
-  API_READS_NEED_TOKEN: bool('apiReadsNeedToken', { default: false, help: 'Room reads (`GET /api/v1/rooms/...`, the live room page) need an admin token too; off, they are public, as cloud values are on Scratch.' }),
-  API_RATE_LIMIT_PER_MINUTE: int('apiRateLimitPerMinute', { default: 300, min: 1, help: "HTTP API calls per client address per minute, across the cluster (HTTP 429 with `Retry-After` beyond); an operator's calls (a valid admin token) count apart." }),
-  API_OPERATOR_RATE_LIMIT_PER_MINUTE: int('apiOperatorRateLimitPerMinute', { default: 6000, min: 1, help: "HTTP API calls per operator (admin token) per minute, across the cluster (HTTP 429 beyond), counted apart from its address's, so players behind the same address cannot starve it; high enough for a backend that owns protected variables." }),
-  CLOUD_LOG_LENGTH: int('cloudLogLength', { default: 100, min: 0, max: 10_000, help: "Changes each room's cloud log keeps (`GET /api/v1/rooms/{room}/log`); names are logged cut to 256 bytes and values to 1 KiB, so an entry costs Redis at most about 1.6 KB (160 KB a room at 100), outside `MAX_ROOM_BYTES`; 0 keeps none." }),
-  LIVE_VIEWERS_PER_ADDRESS: int('liveViewersPerAddress', { default: 10, min: 1, help: 'Live room page subscriptions per client address on one pod (HTTP 429 beyond).' }),
+  API_READS_NEED_TOKEN: bool('apiReadsNeedToken', {
+    default: false,
+    help: 'Room reads (`GET /api/v1/rooms/...`, the live room page) need an admin token too; off, they are public, as cloud values are on Scratch.',
+  }),
+  API_RATE_LIMIT_PER_MINUTE: int('apiRateLimitPerMinute', {
+    default: 300,
+    min: 1,
+    help: "HTTP API calls per client address per minute, across the cluster (HTTP 429 with `Retry-After` beyond); an operator's calls (a valid admin token) count apart.",
+  }),
+  API_OPERATOR_RATE_LIMIT_PER_MINUTE: int('apiOperatorRateLimitPerMinute', {
+    default: 6000,
+    min: 1,
+    help: "HTTP API calls per operator (admin token) per minute, across the cluster (HTTP 429 beyond), counted apart from its address's, so players behind the same address cannot starve it; high enough for a backend that owns protected variables.",
+  }),
+  CLOUD_LOG_LENGTH: int('cloudLogLength', {
+    default: 100,
+    min: 0,
+    max: 10_000,
+    help: "Changes each room's cloud log keeps (`GET /api/v1/rooms/{room}/log`); names are logged cut to 256 bytes and values to 1 KiB, so an entry costs Redis at most about 1.6 KB (160 KB a room at 100), outside `MAX_ROOM_BYTES`; 0 keeps none.",
+  }),
+  LIVE_VIEWERS_PER_ADDRESS: int('liveViewersPerAddress', {
+    default: 10,
+    min: 1,
+    help: 'Live room page subscriptions per client address on one pod (HTTP 429 beyond).',
+  }),
   MAX_LIVE_VIEWERS: int('maxLiveViewers', { default: 1000, min: 1, help: 'Live room page subscriptions per pod (HTTP 503 beyond).' }),
-  HANDSHAKE_HOOK_URL: text(null, { default: '', help: 'http(s) URL the gateway POSTs each handshake to before admitting the client ("Handshake hook" below): the answer admits, refuses (4002, 4004) or renames the user. Unset: no hook.' }),
-  HANDSHAKE_HOOK_TIMEOUT_MS: int(null, { default: 1000, min: 10, max: 30_000, help: 'A hook answer later than this counts as the hook being down (`HANDSHAKE_HOOK_FAIL_MODE` decides).' }),
-  HANDSHAKE_HOOK_CACHE_SECONDS: secondsAsMs(null, { default: 60, min: 0, max: DAY_SECONDS, help: 'A hook answer (admit, refuse, rename) is reused this long, per pod, for the same project, user, dialect, User-Agent, Origin and address; 0: every handshake asks.' }),
-  HANDSHAKE_HOOK_MAX_IN_FLIGHT: int(null, { default: 100, min: 1, help: 'Hook calls one pod makes at once; a handshake beyond them is treated as the hook being down, so a slow hook cannot pile up joins.' }),
-  HANDSHAKE_HOOK_FAIL_MODE: parsedText(null, { default: 'open', help: 'When the hook is down (no answer in time, an error, any answer but the documented ones, too many calls at once): `open` admits the client as it asked; `closed` refuses it with 1011 (every client retries).', parse: readFailOpen }),
-  HANDSHAKE_HOOK_SECRET: text(null, { default: '', help: 'Sent to the hook as `Authorization: Bearer <secret>`, and the key of `addressHash` (HMAC-SHA256 of the client address); unset: no header, and the key is the hook URL.' }),
+  HANDSHAKE_HOOK_URL: text(null, {
+    default: '',
+    help: 'http(s) URL the gateway POSTs each handshake to before admitting the client ("Handshake hook" below): the answer admits, refuses (4002, 4004) or renames the user. Unset: no hook.',
+  }),
+  HANDSHAKE_HOOK_TIMEOUT_MS: int(null, {
+    default: 1000,
+    min: 10,
+    max: 30_000,
+    help: 'A hook answer later than this counts as the hook being down (`HANDSHAKE_HOOK_FAIL_MODE` decides).',
+  }),
+  HANDSHAKE_HOOK_CACHE_SECONDS: secondsAsMs(null, {
+    default: 60,
+    min: 0,
+    max: DAY_SECONDS,
+    help: 'A hook answer (admit, refuse, rename) is reused this long, per pod, for the same project, user, dialect, User-Agent, Origin and address; 0: every handshake asks.',
+  }),
+  HANDSHAKE_HOOK_MAX_IN_FLIGHT: int(null, {
+    default: 100,
+    min: 1,
+    help: 'Hook calls one pod makes at once; a handshake beyond them is treated as the hook being down, so a slow hook cannot pile up joins.',
+  }),
+  HANDSHAKE_HOOK_FAIL_MODE: parsedText(null, {
+    default: 'open',
+    help: 'When the hook is down (no answer in time, an error, any answer but the documented ones, too many calls at once): `open` admits the client as it asked; `closed` refuses it with 1011 (every client retries).',
+    parse: readFailOpen,
+  }),
+  HANDSHAKE_HOOK_SECRET: text(null, {
+    default: '',
+    help: 'Sent to the hook as `Authorization: Bearer <secret>`, and the key of `addressHash` (HMAC-SHA256 of the client address); unset: no header, and the key is the hook URL.',
+  }),
 } as const;
 
 type Settings = typeof SETTINGS;
@@ -200,7 +365,10 @@ function readTrustProxy(text: string, name: string): TrustProxy {
   if (lower === 'false' || lower === '0') return false;
   if (lower === 'true') return true;
   if (/^\d+$/.test(lower)) return Number(lower);
-  const entries = lower.split(',').map((entry) => entry.trim()).filter(Boolean);
+  const entries = lower
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
   if (entries.length === 0 || !entries.every((entry) => /^[0-9a-f.:]+(\/\d{1,3})?$/.test(entry))) {
     throw new ConfigError(`${name} must be true, false, a hop count or a comma list of IPs/CIDRs, got "${text}"`);
   }
@@ -268,7 +436,11 @@ function readAdminTokens(env: Env): readonly AdminToken[] {
   const source = file === '' ? 'ADMIN_TOKENS' : 'ADMIN_TOKENS_FILE';
   const raw = file === '' ? inline : readSecretFile(file);
   const tokens: AdminToken[] = [];
-  for (const [index, entry] of raw.split(',').map((part) => part.trim()).filter(Boolean).entries()) {
+  for (const [index, entry] of raw
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)
+    .entries()) {
     const colon = entry.indexOf(':');
     const name = entry.slice(0, colon);
     const token = entry.slice(colon + 1);

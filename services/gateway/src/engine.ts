@@ -2,14 +2,7 @@
  * Picks the room engine from the config: Redis when REDIS_URL is set, else one node in
  * memory. Both report through one status callback, which becomes logs and metrics here.
  */
-import {
-  createMemoryEngine,
-  createRedisEngine,
-  redactRedisUrl,
-  type EngineLimits,
-  type EngineStatusListener,
-  type RoomEngine,
-} from '@cloudvars/rooms';
+import { createMemoryEngine, createRedisEngine, redactRedisUrl, type EngineLimits, type EngineStatusListener, type RoomEngine } from '@cloudvars/rooms';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from './config.ts';
 import type { GatewayMetrics } from './metrics.ts';

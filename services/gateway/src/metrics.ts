@@ -124,7 +124,12 @@ export function createMetrics(): GatewayMetrics {
       help: 'Times a Scratch 3 connection was not read for a while because it sent beyond FLOOD_BURST and FLOOD_LIMIT_PER_SECOND (paced, not closed).',
       ...make,
     }),
-    changes: new Counter({ name: 'cloudvars_changes_total', help: 'Renames and deletes applied by the store for this pod\'s clients, by type.', labelNames: ['type'], ...make }),
+    changes: new Counter({
+      name: 'cloudvars_changes_total',
+      help: "Renames and deletes applied by the store for this pod's clients, by type.",
+      labelNames: ['type'],
+      ...make,
+    }),
     changesIgnored: new Counter({
       name: 'cloudvars_changes_ignored_total',
       help: 'Client sets, renames and deletes ignored, by reason (invalid-value, superseded-while-waiting, too-many-variables, over-budget, address-bytes, rename-disabled, ...).',
@@ -149,8 +154,18 @@ export function createMetrics(): GatewayMetrics {
       ...make,
     }),
     closes: new Counter({ name: 'cloudvars_closes_total', help: 'Closed connections by close code.', labelNames: ['code'], ...make }),
-    protocolErrors: new Counter({ name: 'cloudvars_protocol_errors_total', help: 'Connections closed for misbehaviour, by reason.', labelNames: ['reason'], ...make }),
-    joins: new Counter({ name: 'cloudvars_joins_total', help: 'Handshakes by outcome (created, joined, migrated, extended, or the refusal).', labelNames: ['outcome'], ...make }),
+    protocolErrors: new Counter({
+      name: 'cloudvars_protocol_errors_total',
+      help: 'Connections closed for misbehaviour, by reason.',
+      labelNames: ['reason'],
+      ...make,
+    }),
+    joins: new Counter({
+      name: 'cloudvars_joins_total',
+      help: 'Handshakes by outcome (created, joined, migrated, extended, or the refusal).',
+      labelNames: ['outcome'],
+      ...make,
+    }),
     resyncs: new Counter({ name: 'cloudvars_resyncs_total', help: 'Room snapshots re-read after a gap, epoch change or bus reconnect.', ...make }),
     engineErrors: new Counter({
       name: 'cloudvars_engine_errors_total',
@@ -161,7 +176,7 @@ export function createMetrics(): GatewayMetrics {
     redisReconnects: new Counter({ name: 'cloudvars_redis_reconnects_total', help: 'Redis reconnections.', ...make }),
     fanoutLatency: new Histogram({
       name: 'cloudvars_fanout_latency_seconds',
-      help: 'From a set received on this pod to its event coming back from the bus, ready to write to every subscribed pod\'s sockets.',
+      help: "From a set received on this pod to its event coming back from the bus, ready to write to every subscribed pod's sockets.",
       buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       ...make,
     }),

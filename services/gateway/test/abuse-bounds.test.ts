@@ -21,11 +21,13 @@ const targets: Target[] = [];
 const gateways: RunningGateway[] = [];
 afterEach(async () => {
   await Promise.all(targets.splice(0).map((target) => target.stop()));
-  await Promise.all(gateways.splice(0).map(async (gateway) => {
-    await gateway.stop();
-    await gateway.engine.close();
-    await deletePrefix(gateway.config.redisUrl ?? '', gateway.config.redisKeyPrefix);
-  }));
+  await Promise.all(
+    gateways.splice(0).map(async (gateway) => {
+      await gateway.stop();
+      await gateway.engine.close();
+      await deletePrefix(gateway.config.redisUrl ?? '', gateway.config.redisKeyPrefix);
+    }),
+  );
 });
 
 async function start(kind: 'memory' | 'redis', env: Record<string, string> = {}): Promise<Target> {
@@ -49,7 +51,11 @@ function createAndLeave(url: string, room: string): Promise<void> {
   });
 }
 
-async function labelled(metric: { get(): Promise<{ values: Array<{ labels: Record<string, string | number>; value: number }> }> }, label: string, value: string): Promise<number> {
+async function labelled(
+  metric: { get(): Promise<{ values: Array<{ labels: Record<string, string | number>; value: number }> }> },
+  label: string,
+  value: string,
+): Promise<number> {
   return (await metric.get()).values.find((entry) => entry.labels[label] === value)?.value ?? 0;
 }
 
@@ -75,7 +81,9 @@ describe('bounded by design', () => {
       MAX_HANDSHAKES_PER_ADDRESS_PER_SECOND: String(HANDSHAKES),
     };
     // The limits' windows are the engine's: an injected clock the attempts move, not the machine's.
-    const gw = await startGateway(env, (config) => createRedisEngine({ url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX, limits: engineLimits(config), now: () => clock }));
+    const gw = await startGateway(env, (config) =>
+      createRedisEngine({ url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX, limits: engineLimits(config), now: () => clock }),
+    );
     gateways.push(gw);
     const windows = Math.floor((ATTEMPTS * CLOCK_STEP_MS) / CREATION_WINDOW_MS) + 1;
     expect(windows, 'the attempts fit one creation window of the engine clock').toBe(1);
@@ -92,7 +100,10 @@ describe('bounded by design', () => {
     const refusedUpgrades = async (): Promise<number> => labelled(gw.metrics.upgradesRefused, 'reason', 'handshake-rate');
     const refusedCreations = async (): Promise<number> => labelled(gw.metrics.joins, 'outcome', 'room-creation-limit');
     const created = async (): Promise<number> => labelled(gw.metrics.joins, 'outcome', 'created');
-    await until(async () => (await refusedUpgrades()) + (await refusedCreations()) + (await created()) >= ATTEMPTS, { what: 'the attempts answered', timeoutMs: 60_000 });
+    await until(async () => (await refusedUpgrades()) + (await refusedCreations()) + (await created()) >= ATTEMPTS, {
+      what: 'the attempts answered',
+      timeoutMs: 60_000,
+    });
     // Both limits engaged: twice the handshake rate, and more joins than creations allowed.
     expect(await refusedUpgrades()).toBeGreaterThan(0);
     expect(await refusedCreations()).toBeGreaterThan(0);

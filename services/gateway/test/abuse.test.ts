@@ -48,7 +48,8 @@ describe('abuse', () => {
       expect(answers.filter((line) => line.startsWith('HTTP/1.1 429'))).toHaveLength(48);
       // The refused ones are closed by the server though their clients never close: only
       // the two admitted sockets stay.
-      const open = () => new Promise<number>((resolve, reject) => running.app.server.getConnections((error, count) => (error ? reject(error) : resolve(count))));
+      const open = () =>
+        new Promise<number>((resolve, reject) => running.app.server.getConnections((error, count) => (error ? reject(error) : resolve(count))));
       await until(async () => (await open()) === 2, { what: 'the refused sockets closed by the server' });
     } finally {
       for (const socket of raw) socket.destroy();

@@ -110,18 +110,22 @@ describe.each(TARGET_KINDS)('HTTP API: access and input (%s)', (kind) => {
     const answers = [];
     for (let i = 0; i < 3; i++) answers.push((await call(i % 2 === 0 ? a.httpUrl : b.httpUrl, 'GET', roomPath('limited'))).status);
     // A token that is not one of ours is no operator's: its call counts for the address.
-    answers.push((await call(b.httpUrl, 'POST', `${roomPath('limited')}/set`, { token: 'not-a-token-0123456789', body: { name: cloud('a'), value: '1' } })).status);
+    answers.push(
+      (await call(b.httpUrl, 'POST', `${roomPath('limited')}/set`, { token: 'not-a-token-0123456789', body: { name: cloud('a'), value: '1' } })).status,
+    );
     expect(answers).toEqual([404, 404, 404, 403]);
     const refused = await call(b.httpUrl, 'GET', roomPath('limited'));
     expect([refused.status, refused.body]).toEqual([429, { error: 'rate-limited', message: expect.any(String) }]);
     const retryAfter = Number(refused.headers.get('retry-after'));
     expect(retryAfter).toBeGreaterThanOrEqual(1);
     expect(retryAfter).toBeLessThanOrEqual(60);
-    expect((await call(a.httpUrl, 'POST', `${roomPath('limited')}/set`, { token: 'not-a-token-0123456789', body: { name: cloud('a'), value: '1' } })).status).toBe(429);
+    expect(
+      (await call(a.httpUrl, 'POST', `${roomPath('limited')}/set`, { token: 'not-a-token-0123456789', body: { name: cloud('a'), value: '1' } })).status,
+    ).toBe(429);
     expect((await upgradeStatus(`${a.url}api/v1/rooms/limited/live`)).status).toBe(429);
   });
 
-  it('counts an operator\'s calls apart from its address\'s (API_OPERATOR_RATE_LIMIT_PER_MINUTE): players behind the same address cannot starve it', async () => {
+  it("counts an operator's calls apart from its address's (API_OPERATOR_RATE_LIMIT_PER_MINUTE): players behind the same address cannot starve it", async () => {
     const [a, b] = await pods({ API_RATE_LIMIT_PER_MINUTE: '2', API_OPERATOR_RATE_LIMIT_PER_MINUTE: '3' });
     const player = await TestClient.join(a.url, 'shared-address', 'player', { [cloud('a')]: '0' });
     await membersAre(a, 'shared-address', 1);
@@ -129,7 +133,8 @@ describe.each(TARGET_KINDS)('HTTP API: access and input (%s)', (kind) => {
     for (let i = 0; i < 2; i++) expect((await call(a.httpUrl, 'GET', roomPath('shared-address'))).status).toBe(200);
     expect((await call(b.httpUrl, 'GET', roomPath('shared-address'))).status).toBe(429);
     // The operator, from that address, still gets its own budget, across pods; reads with its token count there too.
-    const set = (pod: RunningGateway, token: string = OPERATOR.token) => call(pod.httpUrl, 'POST', `${roomPath('shared-address')}/set`, { token, body: { name: cloud('a'), value: '1' } });
+    const set = (pod: RunningGateway, token: string = OPERATOR.token) =>
+      call(pod.httpUrl, 'POST', `${roomPath('shared-address')}/set`, { token, body: { name: cloud('a'), value: '1' } });
     expect((await set(a)).status).toBe(200);
     expect((await call(b.httpUrl, 'GET', roomPath('shared-address'), { token: OPERATOR.token })).status).toBe(200);
     expect((await set(b)).status).toBe(200);
@@ -141,7 +146,7 @@ describe.each(TARGET_KINDS)('HTTP API: access and input (%s)', (kind) => {
     player.close();
   });
 
-  it('counts an IPv6 address\'s API calls by its /64 (IPV6_PREFIX_LENGTH), like every per-address limit', async () => {
+  it("counts an IPv6 address's API calls by its /64 (IPV6_PREFIX_LENGTH), like every per-address limit", async () => {
     const [a, b] = await pods({ API_RATE_LIMIT_PER_MINUTE: '4', TRUST_PROXY: 'true' });
     const from = (address: string) => ({ headers: { 'x-forwarded-for': address } });
     const answers = [];
@@ -203,9 +208,10 @@ describe.each(TARGET_KINDS)('HTTP API: access and input (%s)', (kind) => {
         await admin(a.httpUrl, 'POST', `${path}/kick`, { user: 'alice' }),
         await admin(b.httpUrl, 'DELETE', path),
       ];
-      expect(answers.map((answer) => [answer.status, (answer.body as { error: string }).error]), JSON.stringify(name)).toEqual(
-        Array(5).fill([404, 'unknown-room']),
-      );
+      expect(
+        answers.map((answer) => [answer.status, (answer.body as { error: string }).error]),
+        JSON.stringify(name),
+      ).toEqual(Array(5).fill([404, 'unknown-room']));
     }
     const tooLong = await call(b.httpUrl, 'GET', roomPath('x'.repeat(1000)));
     await expectDocumented(b.httpUrl, 'GET', '/api/v1/rooms/{room}', tooLong, 400);

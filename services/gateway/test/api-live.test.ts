@@ -195,7 +195,10 @@ describe.each(TARGET_KINDS)('the live room subscription (%s)', (kind) => {
     for (const viewer of viewers) expect(await viewer.closedWith()).toBe(4010);
   });
 
-  it.each([['LIVE_VIEWERS_PER_ADDRESS', 429], ['MAX_LIVE_VIEWERS', 503]] as const)('takes a seat at admission: 40 upgrades at once open exactly %s (3) subscriptions, the others get %i', async (setting, status) => {
+  it.each([
+    ['LIVE_VIEWERS_PER_ADDRESS', 429],
+    ['MAX_LIVE_VIEWERS', 503],
+  ] as const)('takes a seat at admission: 40 upgrades at once open exactly %s (3) subscriptions, the others get %i', async (setting, status) => {
     const [a] = await pods({ [setting]: '3' });
     const room = 'live-seats';
     await TestClient.join(a.url, room, 'alice', { [cloud('a')]: '1' });
@@ -272,17 +275,17 @@ describe('live subscriptions are bounded like connections', () => {
     expect((await upgradeStatus(`${perPod.url}api/v1/rooms/bounded/live`)).status).toBe(503);
   });
 
-  it('counts an IPv6 address\'s subscriptions by its /64 (LIVE_VIEWERS_PER_ADDRESS)', async () => {
+  it("counts an IPv6 address's subscriptions by its /64 (LIVE_VIEWERS_PER_ADDRESS)", async () => {
     const gw = await gateway({ LIVE_VIEWERS_PER_ADDRESS: '1', TRUST_PROXY: 'true' });
     const live = `${gw.url}api/v1/rooms/bounded/live`;
     const kept = await Viewer.open(gw, 'bounded', { headers: { 'x-forwarded-for': '2001:db8:a:b::1' } });
     expect(await upgradeStatus(live, { 'x-forwarded-for': '2001:db8:a:b:ffff::2' })).toEqual({ status: 429, retryAfter: '5' });
     expect((await upgradeStatus(live, { 'x-forwarded-for': '2001:db8:a:c::1' })).status).toBe(101);
     kept.socket.close();
-    await until(async () => (await upgradeStatus(live, { 'x-forwarded-for': '2001:db8:a:b::3' })).status === 101, { what: 'the /64\'s place to free' });
+    await until(async () => (await upgradeStatus(live, { 'x-forwarded-for': '2001:db8:a:b::3' })).status === 101, { what: "the /64's place to free" });
   });
 
-  it('drops a page that answers pings with pongs of its own (only the ping\'s payload counts), keeps one that echoes them', async () => {
+  it("drops a page that answers pings with pongs of its own (only the ping's payload counts), keeps one that echoes them", async () => {
     const gw = await gateway({ PING_INTERVAL_MS: '100' });
     const echoing = await Viewer.open(gw, 'bounded');
     let echoed = 0;
@@ -417,7 +420,7 @@ describe('live subscriptions are bounded like connections', () => {
     await until(() => pageView(slow.messages)[cloud('v2')] === 7, { what: 'the next change on the slow page' });
   }, 60_000);
 
-  it('takes a page\'s bad frame (invalid UTF-8) as the client\'s error: 1007, counted in cloudvars_client_errors_total, no error-level line', async () => {
+  it("takes a page's bad frame (invalid UTF-8) as the client's error: 1007, counted in cloudvars_client_errors_total, no error-level line", async () => {
     const { lines, logger } = collectLogs('debug');
     const gw = await startGateway(API_ENV, undefined, logger);
     running.push(gw);
@@ -452,7 +455,7 @@ describe('a live subscription whose snapshot read is overtaken by a resync', () 
     gw = undefined;
   });
 
-  it('shows the resync\'s newer room, not its own older read', async () => {
+  it("shows the resync's newer room, not its own older read", async () => {
     let faults: BusFaults | undefined;
     /** Armed: the next snapshot read is made at once but answered only on release. */
     let armed = false;
@@ -489,15 +492,17 @@ describe('a live subscription whose snapshot read is overtaken by a resync', () 
 
     armed = true;
     const viewer = await Viewer.open(running, room);
-    await until(() => release !== null, { what: 'the page\'s snapshot read to start' });
+    await until(() => release !== null, { what: "the page's snapshot read to start" });
     // Meanwhile a set is lost on the bus, and a reconnect makes the pod re-read the room.
     const bus = faults as BusFaults;
     bus.drop = () => true;
     writer.set(cloud('a'), '2');
-    await until(async () => (await running.engine.store.snapshot(room))?.variables.some(([, value]) => value === '2') === true, { what: 'the set to be stored' });
+    await until(async () => (await running.engine.store.snapshot(room))?.variables.some(([, value]) => value === '2') === true, {
+      what: 'the set to be stored',
+    });
     bus.drop = () => false;
     bus.reconnect();
-    await until(() => reader.view.get(cloud('a')) === '2', { what: 'the resync to reach the room\'s clients' });
+    await until(() => reader.view.get(cloud('a')) === '2', { what: "the resync to reach the room's clients" });
     expect(viewer.messages).toEqual([]);
 
     (release as unknown as () => void)();

@@ -93,7 +93,10 @@ describe.each(TARGET_KINDS)('HTTP API: moderation (%s)', (kind) => {
     expect(byRoomId.body).toMatchObject({ room });
     const byProjectId = await admin(b.httpUrl, 'POST', '/api/v1/bans', { kind: 'username', value: 'trudy', seconds: 600, room: projectId });
     expect(byProjectId.body).toMatchObject({ room });
-    for (const [pod, user] of [[a, 'mallory'], [b, 'trudy']] as const) {
+    for (const [pod, user] of [
+      [a, 'mallory'],
+      [b, 'trudy'],
+    ] as const) {
       const client = await TestClient.connect(pod.url, { dialect: 'scratch' });
       client.sendJson({ method: 'handshake', project_id: projectId, user });
       expect((await client.waitClose()).code).toBe(4002);

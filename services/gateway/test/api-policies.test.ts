@@ -20,7 +20,13 @@ describe.each(TARGET_KINDS)('HTTP API: project policies (%s)', (kind) => {
     const [a, b] = await pods();
     const room = 'policy-crud';
     expect((await admin(a.httpUrl, 'GET', policyPath(room))).status).toBe(404);
-    const policy = { frozen: true, textValues: true, protected: [cloud('highscore'), cloud('top*')], rules: { [cloud('level')]: { min: 1, max: 10 } }, limits: { maxVariables: 500 } };
+    const policy = {
+      frozen: true,
+      textValues: true,
+      protected: [cloud('highscore'), cloud('top*')],
+      rules: { [cloud('level')]: { min: 1, max: 10 } },
+      limits: { maxVariables: 500 },
+    };
     const put = await admin(a.httpUrl, 'PUT', policyPath(room), policy);
     await expectDocumented(a.httpUrl, 'PUT', ROUTE, put, 200);
     expect(put.body).toEqual({ room, policy });
@@ -40,7 +46,7 @@ describe.each(TARGET_KINDS)('HTTP API: project policies (%s)', (kind) => {
     expect((await call(a.httpUrl, 'PUT', policyPath(room), { body: { frozen: true } })).status).toBe(401);
   });
 
-  it('refuses a bad policy with 400 in the API\'s error shape, and stores nothing', async () => {
+  it("refuses a bad policy with 400 in the API's error shape, and stores nothing", async () => {
     const [a] = await pods();
     const room = 'policy-bad';
     const bad: unknown[] = [
@@ -95,11 +101,11 @@ describe.each(TARGET_KINDS)('HTTP API: project policies (%s)', (kind) => {
     writer.set(cloud('x'), '1');
     await until(() => reader.view.get(cloud('x')) === '1', { what: 'a set before the freeze' });
     await admin(a.httpUrl, 'PUT', policyPath(room), { frozen: true });
-    await until(async () => JSON.stringify(await policyShown(b, room)) === '{"frozen":true}', { what: 'the freeze on the writer\'s pod' });
+    await until(async () => JSON.stringify(await policyShown(b, room)) === '{"frozen":true}', { what: "the freeze on the writer's pod" });
     writer.set(cloud('x'), '2');
     await until(async () => (await ignored([a, b], 'frozen')) === 1, { what: 'the frozen set counted' });
     expect((await admin(a.httpUrl, 'POST', `${roomPath(room)}/set`, { name: cloud('x'), value: '3' })).status).toBe(200);
-    await until(() => reader.view.get(cloud('x')) === '3', { what: 'the operator\'s set' });
+    await until(() => reader.view.get(cloud('x')) === '3', { what: "the operator's set" });
     // The API's string "3", stored with the string mark (PROTOCOL.md, "Value types").
     expect(await a.engine.store.snapshot(room)).toMatchObject({ variables: [[cloud('x'), '\u00013']] });
     // Joins are still served.
@@ -114,7 +120,7 @@ describe.each(TARGET_KINDS)('HTTP API: project policies (%s)', (kind) => {
     const client = await joined(b, room, 'alice');
     const watcher = await joined(a, room, 'bob');
     await admin(a.httpUrl, 'PUT', policyPath(room), { protected: [cloud('highscore'), cloud('top*')] });
-    await until(async () => (await policyShown(b, room)) !== undefined, { what: 'the policy on the client\'s pod' });
+    await until(async () => (await policyShown(b, room)) !== undefined, { what: "the policy on the client's pod" });
     client.set(cloud('highscore'), '999');
     client.set(cloud('top3'), '999');
     client.set(cloud('score'), '5');
@@ -122,7 +128,7 @@ describe.each(TARGET_KINDS)('HTTP API: project policies (%s)', (kind) => {
     expect(await ignored([a, b], 'protected')).toBe(2);
     expect(watcher.view.has(cloud('highscore'))).toBe(false);
     expect((await admin(b.httpUrl, 'POST', `${roomPath(room)}/set`, { name: cloud('highscore'), value: '42' })).status).toBe(200);
-    await until(() => watcher.view.get(cloud('highscore')) === '42', { what: 'the backend\'s set' });
+    await until(() => watcher.view.get(cloud('highscore')) === '42', { what: "the backend's set" });
     client.close();
     watcher.close();
   });
@@ -133,7 +139,7 @@ describe.each(TARGET_KINDS)('HTTP API: project policies (%s)', (kind) => {
     const client = await joined(b, room, 'alice');
     const watcher = await joined(a, room, 'bob');
     await admin(a.httpUrl, 'PUT', policyPath(room), { rules: { [cloud('level*')]: { min: 1, max: 10 } } });
-    await until(async () => (await policyShown(b, room)) !== undefined, { what: 'the rule on the client\'s pod' });
+    await until(async () => (await policyShown(b, room)) !== undefined, { what: "the rule on the client's pod" });
     client.set(cloud('level'), '11');
     client.set(cloud('level2'), '0');
     client.set(cloud('level'), '7');
@@ -152,7 +158,7 @@ describe.each(TARGET_KINDS)('HTTP API: project policies (%s)', (kind) => {
     const client = await joined(b, room, 'alice');
     const watcher = await joined(a, room, 'bob');
     await admin(a.httpUrl, 'PUT', policyPath(room), { rules: { [cloud('best')]: { increasing: true } }, limits: { maxVariables: 2 } });
-    await until(async () => (await policyShown(b, room)) !== undefined, { what: 'the rule on the client\'s pod' });
+    await until(async () => (await policyShown(b, room)) !== undefined, { what: "the rule on the client's pod" });
     // JSON numbers (a string "50" would do as well: the store reads a marked string by its number).
     const score = (value: number): void => client.sendJson({ method: 'set', name: cloud('best'), value });
     score(50);

@@ -41,9 +41,9 @@ describe.each(TARGET_KINDS)('project policies: text values and limits (%s)', (ki
     expect(await ignored([a, b], 'invalid-value')).toBe(2);
     // A 2020 client: the text its handshake declares is kept (not replaced by "0"), and its text sets apply.
     const legacy = await joined(b, room, 'erin', 'seed', { [cloud('motto')]: 'carpe diem' });
-    await until(() => watcher.view.get(cloud('motto')) === 'carpe diem', { what: 'the handshake\'s text' });
+    await until(() => watcher.view.get(cloud('motto')) === 'carpe diem', { what: "the handshake's text" });
     legacy.set(cloud('motto'), 'veni vidi');
-    await until(() => watcher.view.get(cloud('motto')) === 'veni vidi', { what: 'a 2020 client\'s text set' });
+    await until(() => watcher.view.get(cloud('motto')) === 'veni vidi', { what: "a 2020 client's text set" });
     await policyInForce(a, b, room, null);
     writer.set(cloud('name'), 'bye');
     legacy.set(cloud('motto'), 'vici');
@@ -54,7 +54,7 @@ describe.each(TARGET_KINDS)('project policies: text values and limits (%s)', (ki
     for (const client of [writer, watcher, neighbour, neighbourWatcher, legacy]) expect(client.closed).toBeNull();
   });
 
-  it('holds the project\'s maxValueLength, above and below MAX_VALUE_LENGTH, and textValues: false over ALLOW_TEXT_VALUES, for clients joined on the other pod and the API', async () => {
+  it("holds the project's maxValueLength, above and below MAX_VALUE_LENGTH, and textValues: false over ALLOW_TEXT_VALUES, for clients joined on the other pod and the API", async () => {
     const [a, b] = await pods({ ALLOW_TEXT_VALUES: 'true', MAX_VALUE_LENGTH: '8' });
     const room = 'policy-length';
     const writer = await joined(b, room, 'alice');
@@ -67,13 +67,13 @@ describe.each(TARGET_KINDS)('project policies: text values and limits (%s)', (ki
     await policyInForce(a, b, room, { textValues: false, limits: { maxValueLength: 12 } });
     writer.set(cloud('v'), long);
     writer.set(cloud('t'), 'more text');
-    await until(() => watcher.view.get(cloud('v')) === long, { what: 'a value within the project\'s longer limit' });
+    await until(() => watcher.view.get(cloud('v')) === long, { what: "a value within the project's longer limit" });
     await until(async () => (await ignored([a, b], 'invalid-value')) === 2, { what: 'text refused in this project' });
     expect(watcher.view.get(cloud('t'))).toBe('text');
     await policyInForce(a, b, room, { limits: { maxValueLength: 4 } });
     writer.set(cloud('v'), '12345');
     writer.set(cloud('v'), '1234');
-    await until(() => watcher.view.get(cloud('v')) === '1234', { what: 'a value within the project\'s shorter limit' });
+    await until(() => watcher.view.get(cloud('v')) === '1234', { what: "a value within the project's shorter limit" });
     expect(await ignored([a, b], 'invalid-value')).toBe(3);
     // The operator's set is judged by the room's limits as well.
     expect((await admin(a.httpUrl, 'POST', `${roomPath(room)}/set`, { name: cloud('v'), value: '12345' })).body).toMatchObject({ error: 'invalid-value' });
@@ -81,7 +81,7 @@ describe.each(TARGET_KINDS)('project policies: text values and limits (%s)', (ki
     expect(writer.closed).toBeNull();
   });
 
-  it('holds the project\'s maxClientsPerRoom across the cluster, above and below MAX_CLIENTS_PER_ROOM; clients already in stay', async () => {
+  it("holds the project's maxClientsPerRoom across the cluster, above and below MAX_CLIENTS_PER_ROOM; clients already in stay", async () => {
     const [a, b] = await pods({ MAX_CLIENTS_PER_ROOM: '2' });
     const room = 'policy-clients';
     const first = await joined(b, room, 'alice');
@@ -101,7 +101,7 @@ describe.each(TARGET_KINDS)('project policies: text values and limits (%s)', (ki
     expect(await joinOutcome(b, room, 'dave')).toBe('joined');
   });
 
-  it('paces a Scratch 3 client joined on the other pod at the project\'s setsPerSecond (its sets wait, newest value per variable: never closed), and a DELETE gives it back the global rate', async () => {
+  it("paces a Scratch 3 client joined on the other pod at the project's setsPerSecond (its sets wait, newest value per variable: never closed), and a DELETE gives it back the global rate", async () => {
     const [a, b] = await pods({ RATE_LIMIT_PER_SECOND: '1000', RATE_LIMIT_BURST: '1000' });
     const room = 'policy-rate';
     const writer = await joined(b, room, 'alice');
@@ -115,7 +115,7 @@ describe.each(TARGET_KINDS)('project policies: text values and limits (%s)', (ki
     await policyInForce(a, b, room, { limits: { setsPerSecond: 1 } });
     burst(10);
     // One token a second: the first set goes, the second waits and the next three replace it; the last one arrives.
-    await until(() => watcher.view.get(cloud('x')) === '14', { what: 'the paced burst\'s last value' });
+    await until(() => watcher.view.get(cloud('x')) === '14', { what: "the paced burst's last value" });
     expect(await ignored([a, b], 'superseded-while-waiting')).toBe(3);
     await policyInForce(a, b, room, null);
     burst(20);
@@ -124,7 +124,7 @@ describe.each(TARGET_KINDS)('project policies: text values and limits (%s)', (ki
     expect(writer.closed).toBeNull();
   });
 
-  it('holds the project\'s setsPerSecond for a 2020 client joined on the other pod: beyond it, 4004 as its spec says', async () => {
+  it("holds the project's setsPerSecond for a 2020 client joined on the other pod: beyond it, 4004 as its spec says", async () => {
     const [a, b] = await pods({ RATE_LIMIT_PER_SECOND: '1000', RATE_LIMIT_BURST: '1000' });
     const room = 'policy-rate-2020';
     const initial = { [cloud('x')]: '0' };
@@ -138,7 +138,7 @@ describe.each(TARGET_KINDS)('project policies: text values and limits (%s)', (ki
     expect(watcher.closed).toBeNull();
   });
 
-  it('judges a 2020 handshake by the project\'s maxVariables, maxValueLength, textValues and maxRoomBytes, not the global ones', async () => {
+  it("judges a 2020 handshake by the project's maxVariables, maxValueLength, textValues and maxRoomBytes, not the global ones", async () => {
     const [a, b] = await pods({ MAX_VARIABLES: '2', MAX_VALUE_LENGTH: '8' });
     const room = 'policy-handshake';
     // A member first: the room exists, so every pod can show the policy in force.
@@ -170,7 +170,10 @@ describe.each(TARGET_KINDS)('project policies: text values and limits (%s)', (ki
     const room = 'policy-converge';
     // The room exists (so every pod can show the policy in force); the first writer adds its names.
     const keeper = await joined(a, room, 'keeper');
-    await policyInForce(a, b, room, { textValues: true, limits: { maxVariables: 10, maxValueLength: 100, maxRoomBytes: 10_000, maxClientsPerRoom: 12, setsPerSecond: 100 } });
+    await policyInForce(a, b, room, {
+      textValues: true,
+      limits: { maxVariables: 10, maxValueLength: 100, maxRoomBytes: 10_000, maxClientsPerRoom: 12, setsPerSecond: 100 },
+    });
     const store = a.engine.store;
     // Sets stored: the room's seq, less the two names the first writer's join added.
     const settled = async (): Promise<number> => ((await store.snapshot(room))?.seq ?? 0) - 2;

@@ -14,7 +14,7 @@ import { TARGET_KINDS } from './support/targets.ts';
 describe.each(TARGET_KINDS)('HTTP API: rooms (%s)', (kind) => {
   const { pods } = podsPerTest(kind);
 
-  it('answers a room\'s variables and its clients across every pod in the documented shape, and 404 for no such room', async () => {
+  it("answers a room's variables and its clients across every pod in the documented shape, and 404 for no such room", async () => {
     const [a, b] = await pods();
     const room = 'api-read';
     await TestClient.join(a.url, room, 'alice', { [cloud('a')]: '1', [cloud('b')]: '2' });
@@ -34,7 +34,7 @@ describe.each(TARGET_KINDS)('HTTP API: rooms (%s)', (kind) => {
     await expectDocumented(a.httpUrl, 'GET', '/api/v1/rooms/{room}/log', noLog, 404);
   });
 
-  it('names a room by its project id, as today\'s clients send it, or by its room id as the API answers it', async () => {
+  it("names a room by its project id, as today's clients send it, or by its room id as the API answers it", async () => {
     const [a, b] = await pods();
     const projectId = 'p4-@My Game (1).sb3';
     const client = await TestClient.connect(a.url, { dialect: 'scratch' });
@@ -63,8 +63,7 @@ describe.each(TARGET_KINDS)('HTTP API: rooms (%s)', (kind) => {
       w1.set(cloud(`one-${i}`), String(i));
       w2.set(cloud(`two-${i}`), String(i));
     }
-    const seen = (): string[] =>
-      observer.frames.flatMap((frame) => frame.split('\n')).map((line) => (JSON.parse(line) as { name: string }).name);
+    const seen = (): string[] => observer.frames.flatMap((frame) => frame.split('\n')).map((line) => (JSON.parse(line) as { name: string }).name);
     await until(() => seen().length === 40, { what: 'the observer to see all 40 sets' });
     const answer = await call(b.httpUrl, 'GET', `${roomPath(room)}/log?limit=100`);
     await expectDocumented(b.httpUrl, 'GET', '/api/v1/rooms/{room}/log', answer, 200);
@@ -78,7 +77,7 @@ describe.each(TARGET_KINDS)('HTTP API: rooms (%s)', (kind) => {
     expect(newest.body).toEqual(log.slice(0, 3));
   });
 
-  it('applies an operator\'s set like a client\'s: to clients of every dialect on every pod, in the log as the operator', async () => {
+  it("applies an operator's set like a client's: to clients of every dialect on every pod, in the log as the operator", async () => {
     const [a, b] = await pods();
     const room = 'api-set';
     const seed = await TestClient.join(a.url, room, 'seeder', { [cloud('a')]: '0' }, 'seed');
@@ -96,7 +95,11 @@ describe.each(TARGET_KINDS)('HTTP API: rooms (%s)', (kind) => {
     await joinedTogether(legacy, seed, cloud('a'), '43');
     expect(seed.frames.join('\n')).not.toContain('new');
     const log = (await call(a.httpUrl, 'GET', `${roomPath(room)}/log`)).body as { user: string; value: string }[];
-    expect(log.map((entry) => [entry.user, entry.value])).toEqual([['legacy', '43'], [OPERATOR.name, '-1.5e3'], [OPERATOR.name, '42']]);
+    expect(log.map((entry) => [entry.user, entry.value])).toEqual([
+      ['legacy', '43'],
+      [OPERATOR.name, '-1.5e3'],
+      [OPERATOR.name, '42'],
+    ]);
   });
 
   it('refuses an invalid set with a 4xx that says why, and changes nothing', async () => {
@@ -125,7 +128,7 @@ describe.each(TARGET_KINDS)('HTTP API: rooms (%s)', (kind) => {
     expect(await a.engine.store.snapshot('api-no-room')).toBeNull();
   });
 
-  it('refuses a set beyond the room\'s limits with 409', async () => {
+  it("refuses a set beyond the room's limits with 409", async () => {
     const [a, b] = await pods({ MAX_VARIABLES: '1' });
     const room = 'api-set-limits';
     await TestClient.join(a.url, room, 'alice', { [cloud('a')]: '1' });

@@ -81,7 +81,10 @@ describe('the per-client close-code table in docs/PROTOCOL.md', () => {
   it('gives every row of the meaning table a meaning and when it is sent', () => {
     for (const row of meanings.rows) {
       expect(codesOf(row).length, row[0]).toBeGreaterThan(0);
-      expect(row.slice(1, 3).every((cell) => cell !== ''), row[0]).toBe(true);
+      expect(
+        row.slice(1, 3).every((cell) => cell !== ''),
+        row[0],
+      ).toBe(true);
     }
   });
 });

@@ -57,7 +57,7 @@ function expectedValue(name: string, text: string): { field: string; value: unkn
 }
 
 describe('loadConfig', () => {
-  it('reads the handshake hook\'s settings with the README\'s defaults once its URL is set, and refuses bad ones', () => {
+  it("reads the handshake hook's settings with the README's defaults once its URL is set, and refuses bad ones", () => {
     const documented = documentedDefaults();
     const hook = loadConfig({ HANDSHAKE_HOOK_URL: 'http://127.0.0.1:8099/check' }).handshakeHook;
     expect(hook).toEqual({
@@ -72,7 +72,7 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ HANDSHAKE_HOOK_FAIL_MODE: 'sometimes' })).toThrow(/HANDSHAKE_HOOK_FAIL_MODE/);
   });
 
-  it('applies the README table\'s default for every documented setting', () => {
+  it("applies the README table's default for every documented setting", () => {
     const config = loadConfig({}) as unknown as Readonly<Record<string, unknown>>;
     const documented = documentedDefaults();
     expect(documented.size).toBeGreaterThan(20);
@@ -87,7 +87,7 @@ describe('loadConfig', () => {
     expect([...documentedDefaults().keys()].sort()).toEqual(Object.keys(SETTINGS).sort());
   });
 
-  it('defaults to the protocol\'s numbers, and to TurboWarp\'s server\'s where existing projects rely on them', () => {
+  it("defaults to the protocol's numbers, and to TurboWarp's server's where existing projects rely on them", () => {
     expect(loadConfig({})).toMatchObject({
       port: 9080,
       maxClientsPerRoom: 100,

@@ -20,17 +20,21 @@ describe('convergence on one node', () => {
     ['Scratch 3 clients', ['scratch']],
     ['a mixed room', ['seed', 'scratch', 'legacy', 'scratch']],
   ];
-  it.each(writers)(`leaves every client on the stored values after 8 concurrent writers stop (%s), in ${REPETITIONS} of ${REPETITIONS} runs`, async (label, dialects) => {
-    const seed = testSeed();
-    // The runs go in parallel rooms: each room is an independent repetition.
-    const outcomes = await Promise.all(
-      Array.from({ length: REPETITIONS }, (_, run) =>
-        runConvergence({ urls: [gateway.url], room: `converge-${label.replace(/\W/g, '')}-${run}`, store: gateway.engine.store, seed: seed + run, dialects }),
-      ),
-    );
-    for (const outcome of outcomes) {
-      expect(outcome.stored.size).toBe(2);
-      expect(Object.fromEntries(outcome.diverged), replayHint(outcome)).toEqual({});
-    }
-  }, 60_000);
+  it.each(writers)(
+    `leaves every client on the stored values after 8 concurrent writers stop (%s), in ${REPETITIONS} of ${REPETITIONS} runs`,
+    async (label, dialects) => {
+      const seed = testSeed();
+      // The runs go in parallel rooms: each room is an independent repetition.
+      const outcomes = await Promise.all(
+        Array.from({ length: REPETITIONS }, (_, run) =>
+          runConvergence({ urls: [gateway.url], room: `converge-${label.replace(/\W/g, '')}-${run}`, store: gateway.engine.store, seed: seed + run, dialects }),
+        ),
+      );
+      for (const outcome of outcomes) {
+        expect(outcome.stored.size).toBe(2);
+        expect(Object.fromEntries(outcome.diverged), replayHint(outcome)).toEqual({});
+      }
+    },
+    60_000,
+  );
 });

@@ -11,7 +11,7 @@ describe('dialects', () => {
     await gateway.stop();
   });
 
-  it('lets a seed client and a 2020 (legacy) client in one room see each other\'s sets, each in its own field names', async () => {
+  it("lets a seed client and a 2020 (legacy) client in one room see each other's sets, each in its own field names", async () => {
     const seed = await TestClient.join(gateway.url, 'mixed', 'seedy', { '☁ a': '1', '☁ b': '2' }, 'seed');
     await membersAre(gateway, 'mixed', 1);
     const legacy = await TestClient.join(gateway.url, 'mixed', 'legacy', { '☁ a': '1', '☁ b': '2' }, 'legacy');

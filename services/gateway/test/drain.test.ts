@@ -20,7 +20,7 @@ describe('drain', () => {
     const stuck = await TestClient.join(running.url, 'drain503', 'stuck', { '☁ a': '0' });
     await membersAre(running, 'drain503', 1);
     // A client that stops reading cannot finish the close handshake: the drain waits for it.
-    ((stuck.socket as unknown as { _socket: Socket })._socket).pause();
+    (stuck.socket as unknown as { _socket: Socket })._socket.pause();
     expect((await upgradeStatus(running.url)).status).toBe(101);
 
     const drained = running.drain();

@@ -33,7 +33,7 @@ async function subscribers(): Promise<number> {
 
 /** Once both pods' subscribers are up (again), kills every subscriber connection. */
 async function killSubscribers(): Promise<void> {
-  await until(async () => (await subscribers()) >= 2, { what: 'both pods\' subscribers to be up' });
+  await until(async () => (await subscribers()) >= 2, { what: "both pods' subscribers to be up" });
   expect(await (raw as Redis).client('KILL', 'TYPE', 'pubsub')).toBeGreaterThanOrEqual(2);
 }
 
@@ -56,10 +56,10 @@ async function allClosedWith(clients: readonly TestClient[], code: number): Prom
   }
 }
 
-describe('operators\' actions during a resync (redis)', () => {
+describe("operators' actions during a resync (redis)", () => {
   const { pods } = podsPerTest('redis');
 
-  it('closes every kicked client (4002) though the kick was published while the pods\' subscribers were down', async () => {
+  it("closes every kicked client (4002) though the kick was published while the pods' subscribers were down", async () => {
     const [a, b] = await pods();
     const clients = await oneClientPerRoom([a, b], 'kick-during-resync', 'griefer');
     for (let i = 0; i < ROUNDS; i++) {
@@ -70,7 +70,7 @@ describe('operators\' actions during a resync (redis)', () => {
     await allClosedWith(clients, 4002);
   });
 
-  it('closes every client of a room deleted while the pods\' subscribers were down (4010)', async () => {
+  it("closes every client of a room deleted while the pods' subscribers were down (4010)", async () => {
     const [a, b] = await pods();
     const clients = await oneClientPerRoom([a, b], 'delete-during-resync', 'player');
     for (let i = 0; i < ROUNDS; i++) {

@@ -10,14 +10,7 @@
  */
 import { createRedisEngine, type RoomEngine } from '@cloudvars/rooms';
 import { afterAll, expect, it } from 'vitest';
-import {
-  clusterServing,
-  masterOf,
-  roleOf,
-  startRedisCluster,
-  syncedReplicasOf,
-  type RedisClusterProcesses,
-} from '@cloudvars/test-support/redis-cluster';
+import { clusterServing, masterOf, roleOf, startRedisCluster, syncedReplicasOf, type RedisClusterProcesses } from '@cloudvars/test-support/redis-cluster';
 import { testPrefix } from '@cloudvars/test-support/redis-engines';
 import { hasBinary } from '@cloudvars/test-support/redis-server';
 import { loadConfig } from '../src/config.ts';
@@ -61,13 +54,25 @@ it.skipIf(!hasBinary('redis-server') || !hasBinary('redis-cli'))(
     for (const i of [0, 1]) {
       pods.push(
         await startGateway({ REDIS_URL: url, REDIS_KEY_PREFIX: prefix, ...SETTINGS }, (config) => {
-          const engine = createRedisEngine({ url, keyPrefix: prefix, limits: engineLimits(config), podId: `failover${i}`, commandTimeoutMs: COMMAND_TIMEOUT_MS });
+          const engine = createRedisEngine({
+            url,
+            keyPrefix: prefix,
+            limits: engineLimits(config),
+            podId: `failover${i}`,
+            commandTimeoutMs: COMMAND_TIMEOUT_MS,
+          });
           engines.push(engine);
           return engine;
         }),
       );
     }
-    const observer = createRedisEngine({ url, keyPrefix: prefix, limits: engineLimits(loadConfig(SETTINGS)), podId: 'observer', commandTimeoutMs: COMMAND_TIMEOUT_MS });
+    const observer = createRedisEngine({
+      url,
+      keyPrefix: prefix,
+      limits: engineLimits(loadConfig(SETTINGS)),
+      podId: 'observer',
+      commandTimeoutMs: COMMAND_TIMEOUT_MS,
+    });
     engines.push(observer);
     for (const pod of pods) await until(async () => (await httpStatus(pod.httpUrl, '/readyz')) === 200, { timeoutMs: 20_000, what: 'both pods ready' });
 

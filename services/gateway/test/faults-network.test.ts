@@ -76,7 +76,13 @@ async function startNet(room: string): Promise<Net> {
   for (const [i, proxy] of proxies.entries()) {
     pods.push(
       await startGateway({ ...env, REDIS_URL: proxy.url }, (config) => {
-        const engine = createRedisEngine({ url: proxy.url, keyPrefix: prefix, limits: engineLimits(config), podId: `net${i}`, commandTimeoutMs: COMMAND_TIMEOUT_MS });
+        const engine = createRedisEngine({
+          url: proxy.url,
+          keyPrefix: prefix,
+          limits: engineLimits(config),
+          podId: `net${i}`,
+          commandTimeoutMs: COMMAND_TIMEOUT_MS,
+        });
         engines.push(engine);
         return engine;
       }),
@@ -168,7 +174,9 @@ async function breakAndHeal(n: Net, breakLink: (proxy: TcpProxy) => void): Promi
   // Pod 1's clients still reach each other while pod 0 is cut off.
   const onPod1 = traffic.clients.filter((c) => c.pod === 1);
   await traffic.crosses(onPod1[0]!, onPod1[1]!);
-  await until(() => traffic.sent(0) >= sent0 + SETS_DURING_FAULT && traffic.sent(1) >= sent1 + SETS_DURING_FAULT, { what: 'sets on both sides during the fault' });
+  await until(() => traffic.sent(0) >= sent0 + SETS_DURING_FAULT && traffic.sent(1) >= sent1 + SETS_DURING_FAULT, {
+    what: 'sets on both sides during the fault',
+  });
   expect(await readyz(pods[0])).toBe(503);
   // The fault did bite: bytes wait in the proxy, or links were reset.
   const stats = proxies[0].stats();
@@ -219,10 +227,14 @@ describe.skipIf(!hasBinary('redis-server'))('network faults between a gateway an
     });
   }, 120_000);
 
-  it.each<Direction>(['up', 'down'])('half open: the %s direction stops, the other flows', async (direction) => {
-    net = await startNet(`net-half-${direction}`);
-    await breakAndHeal(net, (proxy) => proxy.halfOpen(direction));
-  }, 120_000);
+  it.each<Direction>(['up', 'down'])(
+    'half open: the %s direction stops, the other flows',
+    async (direction) => {
+      net = await startNet(`net-half-${direction}`);
+      await breakAndHeal(net, (proxy) => proxy.halfOpen(direction));
+    },
+    120_000,
+  );
 
   it('slow link (1 KB/s each way, less than the traffic needs)', async () => {
     net = await startNet('net-slow');

@@ -22,9 +22,8 @@ afterEach(async () => {
 });
 
 async function pod(url: string, prefix: string, podId: string): Promise<RunningGateway> {
-  const gateway = await startGateway(
-    { REDIS_URL: url, REDIS_KEY_PREFIX: prefix, LEASE_TTL_MS: String(LEASE_TTL_MS), MAX_CLIENTS_PER_ROOM: '1' },
-    (config) => createRedisEngine({ url, keyPrefix: prefix, limits: engineLimits(config), podId }),
+  const gateway = await startGateway({ REDIS_URL: url, REDIS_KEY_PREFIX: prefix, LEASE_TTL_MS: String(LEASE_TTL_MS), MAX_CLIENTS_PER_ROOM: '1' }, (config) =>
+    createRedisEngine({ url, keyPrefix: prefix, limits: engineLimits(config), podId }),
   );
   opened.push({ stop: () => gateway.stop() });
   return gateway;

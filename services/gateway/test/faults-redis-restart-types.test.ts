@@ -42,7 +42,11 @@ it('keeps numbers numbers and strings strings through a Redis kill and restart, 
   clients.push(writer);
   await membersAre(a, room, 1);
   const sent = { '☁ n': 42, '☁ s': '42', '☁ f': -0.25, '☁ e': '' };
-  writer.send(Object.entries(sent).map(([name, value]) => JSON.stringify({ method: 'set', name, value })).join('\n'));
+  writer.send(
+    Object.entries(sent)
+      .map(([name, value]) => JSON.stringify({ method: 'set', name, value }))
+      .join('\n'),
+  );
   await until(async () => (await a.engine.store.snapshot(room))?.variables.length === 4, { what: 'the sets stored' });
   writer.close();
   await membersAre(a, room, 0);

@@ -38,9 +38,7 @@ function tcpSocket(client: TestClient): Socket {
 /** The gateway's end of `client`'s connection, matched by port. */
 function serverSide(running: RunningGateway, client: TestClient): WebSocket {
   const port = tcpSocket(client).localPort;
-  const found = [...running.app.websocketServer.clients].find(
-    (socket) => (socket as unknown as { _socket: Socket })._socket.remotePort === port,
-  );
+  const found = [...running.app.websocketServer.clients].find((socket) => (socket as unknown as { _socket: Socket })._socket.remotePort === port);
   if (found === undefined) throw new Error(`no server socket for client port ${port}`);
   return found;
 }
@@ -66,61 +64,65 @@ async function fillBacklog(writer: TestClient, reader: WebSocket, bytes: number)
   }
 }
 
-it('caps what a non-reading client holds, drops it, and keeps the rest of its room up to date', async () => {
-  gateway = await startGateway({
-    SEND_BUFFER_LIMIT_BYTES: String(SEND_BUFFER_LIMIT_BYTES),
-    SLOW_CONSUMER_TIMEOUT_MS: '1000',
-    MAX_VARIABLES: String(VARIABLE_COUNT),
-    // The flood is the test's load, not misbehaviour to be rate limited.
-    RATE_LIMIT_PER_SECOND: '1000000',
-    RATE_LIMIT_BURST: '1000000',
-  });
-  const running = gateway;
-  const initial = Object.fromEntries(names.map((name) => [name, '0']));
-  const writer = await TestClient.join(running.url, 'flood', 'writer', initial);
-  await membersAre(running, 'flood', 1);
-  const fast = await TestClient.join(running.url, 'flood', 'fast', initial);
-  const slow = await TestClient.join(running.url, 'flood', 'slow', initial);
-  clients.push(writer, fast, slow);
-  await Promise.all([fast.waitFrames(1), slow.waitFrames(1)]);
-  const slowServerSide = serverSide(running, slow);
-  tcpSocket(slow).pause();
+it(
+  'caps what a non-reading client holds, drops it, and keeps the rest of its room up to date',
+  async () => {
+    gateway = await startGateway({
+      SEND_BUFFER_LIMIT_BYTES: String(SEND_BUFFER_LIMIT_BYTES),
+      SLOW_CONSUMER_TIMEOUT_MS: '1000',
+      MAX_VARIABLES: String(VARIABLE_COUNT),
+      // The flood is the test's load, not misbehaviour to be rate limited.
+      RATE_LIMIT_PER_SECOND: '1000000',
+      RATE_LIMIT_BURST: '1000000',
+    });
+    const running = gateway;
+    const initial = Object.fromEntries(names.map((name) => [name, '0']));
+    const writer = await TestClient.join(running.url, 'flood', 'writer', initial);
+    await membersAre(running, 'flood', 1);
+    const fast = await TestClient.join(running.url, 'flood', 'fast', initial);
+    const slow = await TestClient.join(running.url, 'flood', 'slow', initial);
+    clients.push(writer, fast, slow);
+    await Promise.all([fast.waitFrames(1), slow.waitFrames(1)]);
+    const slowServerSide = serverSide(running, slow);
+    tcpSocket(slow).pause();
 
-  let n = 0;
-  let largestBuffered = 0;
-  let fastFramesWhileFlooding = 0;
-  const flood = setInterval(() => {
-    // Only as fast as the writer's own socket takes it, so the gateway is the bottleneck.
-    if (writer.socket.bufferedAmount > 256 * 1024) return;
-    for (const name of names) writer.set(name, valueFor(n++));
-  }, 1);
-  const sample = setInterval(() => {
-    largestBuffered = Math.max(largestBuffered, slowServerSide.bufferedAmount);
-  }, 5);
-  try {
-    await until(async () => (await slowConsumerDrops(running)) === 1, { timeoutMs: DROP_TIMEOUT_MS, what: 'the slow reader dropped' });
-    fastFramesWhileFlooding = fast.frames.length;
-  } finally {
-    clearInterval(flood);
-    clearInterval(sample);
-  }
+    let n = 0;
+    let largestBuffered = 0;
+    let fastFramesWhileFlooding = 0;
+    const flood = setInterval(() => {
+      // Only as fast as the writer's own socket takes it, so the gateway is the bottleneck.
+      if (writer.socket.bufferedAmount > 256 * 1024) return;
+      for (const name of names) writer.set(name, valueFor(n++));
+    }, 1);
+    const sample = setInterval(() => {
+      largestBuffered = Math.max(largestBuffered, slowServerSide.bufferedAmount);
+    }, 5);
+    try {
+      await until(async () => (await slowConsumerDrops(running)) === 1, { timeoutMs: DROP_TIMEOUT_MS, what: 'the slow reader dropped' });
+      fastFramesWhileFlooding = fast.frames.length;
+    } finally {
+      clearInterval(flood);
+      clearInterval(sample);
+    }
 
-  // The slow reader got one frame beyond the cap at most, and is being closed.
-  expect(largestBuffered).toBeGreaterThan(SEND_BUFFER_LIMIT_BYTES);
-  expect(largestBuffered).toBeLessThanOrEqual(SEND_BUFFER_LIMIT_BYTES + LARGEST_FRAME_BYTES);
-  expect(slowServerSide.readyState).toBeGreaterThanOrEqual(slowServerSide.CLOSING);
+    // The slow reader got one frame beyond the cap at most, and is being closed.
+    expect(largestBuffered).toBeGreaterThan(SEND_BUFFER_LIMIT_BYTES);
+    expect(largestBuffered).toBeLessThanOrEqual(SEND_BUFFER_LIMIT_BYTES + LARGEST_FRAME_BYTES);
+    expect(slowServerSide.readyState).toBeGreaterThanOrEqual(slowServerSide.CLOSING);
 
-  // Everyone else kept up: the fast reader ends on the writer's latest values.
-  await until(() => names.every((name) => fast.view.get(name) === writer.view.get(name)), { what: 'the fast reader caught up' });
-  expect(fastFramesWhileFlooding).toBeGreaterThan(1);
-  expect([writer.closed, fast.closed]).toEqual([null, null]);
-  expect(n).toBeGreaterThan(VARIABLE_COUNT);
+    // Everyone else kept up: the fast reader ends on the writer's latest values.
+    await until(() => names.every((name) => fast.view.get(name) === writer.view.get(name)), { what: 'the fast reader caught up' });
+    expect(fastFramesWhileFlooding).toBeGreaterThan(1);
+    expect([writer.closed, fast.closed]).toEqual([null, null]);
+    expect(n).toBeGreaterThan(VARIABLE_COUNT);
 
-  tcpSocket(slow).resume();
-  await slow.waitClose();
-}, DROP_TIMEOUT_MS + 30_000);
+    tcpSocket(slow).resume();
+    await slow.waitClose();
+  },
+  DROP_TIMEOUT_MS + 30_000,
+);
 
-it('drops a client that stopped reading and sends pongs of its own: only a pong carrying our ping\'s payload counts', async () => {
+it("drops a client that stopped reading and sends pongs of its own: only a pong carrying our ping's payload counts", async () => {
   gateway = await startGateway({ PING_INTERVAL_MS: '200' });
   const running = gateway;
   const client = await TestClient.connect(running.url, { autoPong: false });

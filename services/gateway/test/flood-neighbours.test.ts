@@ -67,16 +67,24 @@ describe.each(TARGET_KINDS)('a flooder and its neighbours at one address (%s)', 
     // The neighbours play meanwhile: each one's set reaches every other neighbour.
     neighbours.forEach((neighbour, i) => neighbour.set(neighbourVariable(i), neighbourValue(i)));
     const everyoneSeesEveryone = (): boolean =>
-      neighbours.every((neighbour) => Array.from({ length: NEIGHBOURS }, (_, i) => neighbour.view.get(neighbourVariable(i)) === neighbourValue(i)).every(Boolean));
+      neighbours.every((neighbour) =>
+        Array.from({ length: NEIGHBOURS }, (_, i) => neighbour.view.get(neighbourVariable(i)) === neighbourValue(i)).every(Boolean),
+      );
     const anyClosed = (): boolean => flooder.closed !== null || neighbours.some((neighbour) => neighbour.closed !== null);
     await until(() => everyoneSeesEveryone() || anyClosed(), { what: "every neighbour's set at every neighbour", timeoutMs: 20_000 });
     expect(neighbours.map((neighbour) => neighbour.closed)).toEqual(neighbours.map(() => null));
     expect(everyoneSeesEveryone()).toBe(true);
     // The round happened during the flood: the flooder's last values had not reached anyone yet.
-    expect(neighbours.some((neighbour) => floodDone(neighbour.view)), 'the flood was still being paced while the neighbours played').toBe(false);
+    expect(
+      neighbours.some((neighbour) => floodDone(neighbour.view)),
+      'the flood was still being paced while the neighbours played',
+    ).toBe(false);
 
     // The flood ends on its last value per variable for everyone; the flooder was paced, not closed.
-    await until(() => neighbours.every((neighbour) => floodDone(neighbour.view)) || anyClosed(), { what: "the flood's last values everywhere", timeoutMs: 30_000 });
+    await until(() => neighbours.every((neighbour) => floodDone(neighbour.view)) || anyClosed(), {
+      what: "the flood's last values everywhere",
+      timeoutMs: 30_000,
+    });
     expect(flooder.closed).toBeNull();
     expect(neighbours.every((neighbour) => floodDone(neighbour.view))).toBe(true);
     expect(await floodPauses(target)).toBeGreaterThan(0);

@@ -62,7 +62,7 @@ describe('frames on a default gateway', () => {
     expect(creator.closed).toBeNull();
   });
 
-  it('closes with 1009 on a frame over the default 1 MiB (TurboWarp\'s server\'s limit), as the first frame', async () => {
+  it("closes with 1009 on a frame over the default 1 MiB (TurboWarp's server's limit), as the first frame", async () => {
     expect(await refusal(gw.url, ['x'.repeat(1024 * 1024 + 1)])).toEqual({ code: 1009, frames: [] });
   });
 

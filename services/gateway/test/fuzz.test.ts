@@ -58,7 +58,13 @@ function sendFrame(client: TestClient, frame: FuzzFrame): void {
 
 /** A case in a line, long strings cut. */
 function summary(c: FuzzCase): string {
-  return JSON.stringify(c, (_key, value: unknown) => (typeof value === 'string' && value.length > 40 ? `${value.slice(0, 40)}…(${value.length})` : value instanceof Uint8Array ? `<${value.length} bytes>` : value)).slice(0, 600);
+  return JSON.stringify(c, (_key, value: unknown) =>
+    typeof value === 'string' && value.length > 40
+      ? `${value.slice(0, 40)}…(${value.length})`
+      : value instanceof Uint8Array
+        ? `<${value.length} bytes>`
+        : value,
+  ).slice(0, 600);
 }
 
 /** A frame's messages, in a canonical order. */
@@ -134,7 +140,10 @@ describe.each(CASES)('fuzz (%s)', (kind, caseCount) => {
     totalFrames += frames;
     // An address of its own (10.x.y.z), so per-address limits and penalties never mix cases.
     const address = `10.${(serial >> 16) & 255}.${(serial >> 8) & 255}.${serial & 255}`;
-    const client = await TestClient.connect(target.url(), { dialect: c.type === 'handshake' ? c.dialect : c.type === 'scratch' ? 'scratch' : 'seed', headers: { 'x-forwarded-for': address } });
+    const client = await TestClient.connect(target.url(), {
+      dialect: c.type === 'handshake' ? c.dialect : c.type === 'scratch' ? 'scratch' : 'seed',
+      headers: { 'x-forwarded-for': address },
+    });
     for (const frame of p.burst) sendFrame(client, frame);
     if (p.afterJoin.length > 0) {
       await until(async () => (await gw.engine.store.memberCount(room)) === 1 || client.closed !== null, { what: `the join of ${room}` });

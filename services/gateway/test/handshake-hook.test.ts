@@ -71,7 +71,13 @@ async function setUp(env: TestEnv = {}): Promise<{ hook: HookServer; gateway: Ru
 }
 
 /** A client of `dialect` sends its handshake: it ends joined, or closed with a code. */
-async function handshake(gateway: RunningGateway, dialect: DialectName, room: string, user: string, headers: Record<string, string> = {}): Promise<{ client: TestClient; outcome: number | 'joined' }> {
+async function handshake(
+  gateway: RunningGateway,
+  dialect: DialectName,
+  room: string,
+  user: string,
+  headers: Record<string, string> = {},
+): Promise<{ client: TestClient; outcome: number | 'joined' }> {
   const before = await gateway.engine.store.memberCount(room);
   const client = await TestClient.connect(gateway.url, { dialect, headers });
   client.send(encodeHandshake(dialect, room, user, dialect === 'scratch' ? {} : { [cloud('score')]: '0' }));
@@ -103,7 +109,14 @@ describe('handshake hook', () => {
     expect(hook.calls).toHaveLength(1);
     const [call] = hook.calls;
     expect(call?.authorization).toBe('Bearer hook-secret-0123456789');
-    expect(call?.body).toEqual({ project: 'hook-admit', user: 'alice', dialect, userAgent: 'test-bot/1.0', origin: 'https://example.org', addressHash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(call?.body).toEqual({
+      project: 'hook-admit',
+      user: 'alice',
+      dialect,
+      userAgent: 'test-bot/1.0',
+      origin: 'https://example.org',
+      addressHash: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
     // The address goes only hashed.
     expect(JSON.stringify(call?.body)).not.toContain('127.0.0.1');
     expect(await hookCalls(gateway, 'allow')).toBe(1);

@@ -121,15 +121,17 @@ describe.each(TARGET_KINDS)('handshake on a default gateway (%s)', (kind) => {
       // 8 names of the longest length, each holding a 100,000-digit value: under the 1 MiB
       // room budget and the 1 MiB frame (the longest value the room budget holds 10 of).
       const nameLength = MAX_VARIABLE_NAME_LENGTH - 2;
-      const big = Object.fromEntries(
-        Array.from({ length: 8 }, (_, i) => [cloud(String(i).repeat(nameLength)), String(i + 1).repeat(MAX_VALUE_LENGTH)]),
-      );
+      const big = Object.fromEntries(Array.from({ length: 8 }, (_, i) => [cloud(String(i).repeat(nameLength)), String(i + 1).repeat(MAX_VALUE_LENGTH)]));
       await TestClient.join(url(), room, 'u'.repeat(20), big);
       await membersAre(gw, room, 1);
       const joiner = await TestClient.join(url(), room, 'joiner', big);
       const frames = await joiner.waitFrames(1);
       expect(frames).toHaveLength(1);
-      expect(messagesOf(frames[0])).toEqual(Object.entries(big).map(([name, value]) => serverSet('seed', name, value)).sort());
+      expect(messagesOf(frames[0])).toEqual(
+        Object.entries(big)
+          .map(([name, value]) => serverSet('seed', name, value))
+          .sort(),
+      );
     });
 
     it.each([
@@ -219,9 +221,17 @@ describe.each(TARGET_KINDS)('handshake on a default gateway (%s)', (kind) => {
     it('stores an invalid initial value as "0" and sends the creator exactly the corrections', async () => {
       const room = freshRoom();
       const creator = await TestClient.connect(url(), { dialect });
-      creator.sendJson(handshakeOf(dialect, room, 'creator', { [cloud('a')]: '1', [cloud('b')]: 'abc', [cloud('c')]: 5, [cloud('d')]: null, [cloud('e')]: '' }));
+      creator.sendJson(
+        handshakeOf(dialect, room, 'creator', { [cloud('a')]: '1', [cloud('b')]: 'abc', [cloud('c')]: 5, [cloud('d')]: null, [cloud('e')]: '' }),
+      );
       await membersAre(gw, room, 1);
-      const joiner = await TestClient.join(url(), room, 'joiner', { [cloud('a')]: '9', [cloud('b')]: '9', [cloud('c')]: '9', [cloud('d')]: '9', [cloud('e')]: '9' }, dialect);
+      const joiner = await TestClient.join(
+        url(),
+        room,
+        'joiner',
+        { [cloud('a')]: '9', [cloud('b')]: '9', [cloud('c')]: '9', [cloud('d')]: '9', [cloud('e')]: '9' },
+        dialect,
+      );
       const [snapshot] = await joiner.waitFrames(1);
       expect(snapshot).toBe(['1', '0', '0', '0', '0'].map((value, i) => serverSet(dialect, cloud('abcde'.charAt(i)), value)).join('\n'));
       // A later set from the joiner is the only other thing the creator receives.
@@ -350,8 +360,12 @@ describe.each(TARGET_KINDS)('simultaneous handshakes (%s)', (kind) => {
     clients.forEach((client, i) => client.sendJson(frames[i] ?? {}));
     const room = String(frames[0]?.['room']);
     // Settled: every refused client is closed, and the store counts the others.
-    await until(async () => (await target.gw.engine.store.memberCount(room)) === clients.filter((c) => c.closed === null).length, { what: 'the race to settle' });
-    await until(async () => (await target.gw.engine.store.memberCount(room)) + clients.filter((c) => c.closed !== null).length === clients.length, { what: 'every outcome' });
+    await until(async () => (await target.gw.engine.store.memberCount(room)) === clients.filter((c) => c.closed === null).length, {
+      what: 'the race to settle',
+    });
+    await until(async () => (await target.gw.engine.store.memberCount(room)) + clients.filter((c) => c.closed !== null).length === clients.length, {
+      what: 'every outcome',
+    });
     return { joined: clients.filter((c) => c.closed === null), codes: clients.flatMap((c) => (c.closed === null ? [] : [c.closed.code])) };
   }
 

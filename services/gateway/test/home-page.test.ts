@@ -171,7 +171,9 @@ describe('home page in Chromium', () => {
 
   it('never links /metrics, which answers 404 on the public port (it is on METRICS_PORT)', async () => {
     const page = await openHome();
-    const paths = await page.locator('a[href]').evaluateAll((anchors) => anchors.map((anchor) => new URL((anchor as unknown as { href: string }).href).pathname));
+    const paths = await page
+      .locator('a[href]')
+      .evaluateAll((anchors) => anchors.map((anchor) => new URL((anchor as unknown as { href: string }).href).pathname));
     expect(paths.filter((path) => path.startsWith('/metrics'))).toEqual([]);
     expect((await fetch(`${gateway.httpUrl}/metrics`)).status).toBe(404);
     expect((await fetch(gateway.metricsUrl)).status).toBe(200);
@@ -198,15 +200,15 @@ describe('home page in Chromium', () => {
 
   it('has one h1, heading levels that never skip, labelled inputs and readable contrast', async () => {
     const page = await openHome();
-    const levels = await page.locator('h1, h2, h3, h4, h5, h6').evaluateAll((headings) =>
-      headings.map((heading) => Number((heading as unknown as { tagName: string }).tagName.slice(1))),
-    );
+    const levels = await page
+      .locator('h1, h2, h3, h4, h5, h6')
+      .evaluateAll((headings) => headings.map((heading) => Number((heading as unknown as { tagName: string }).tagName.slice(1))));
     expect(levels.filter((level) => level === 1)).toHaveLength(1);
     expect(levels[0]).toBe(1);
     for (let i = 1; i < levels.length; i++) expect((levels[i] ?? 0) - (levels[i - 1] ?? 0)).toBeLessThanOrEqual(1);
-    const unlabelled = await page.locator('input').evaluateAll((inputs) =>
-      inputs.filter((input) => (input as unknown as { labels: { length: number } }).labels.length === 0).length,
-    );
+    const unlabelled = await page
+      .locator('input')
+      .evaluateAll((inputs) => inputs.filter((input) => (input as unknown as { labels: { length: number } }).labels.length === 0).length);
     expect(unlabelled).toBe(0);
     await expect(page.evaluate(FIND_LOW_CONTRAST) as Promise<Contrast[]>).resolves.toEqual([]);
     await page.close();

@@ -43,7 +43,7 @@ describe('the live room page in Chromium', () => {
     target = undefined;
   });
 
-  it('shows values, clients and the log live from the other gateway, an operator\'s set, and the room\'s deletion', async () => {
+  it("shows values, clients and the log live from the other gateway, an operator's set, and the room's deletion", async () => {
     target = await startTarget('redis', API_ENV);
     const [play, serve] = [target.gw, target.other as RunningGateway];
     const projectId = 'p4-@Live Page.sb3';

@@ -45,7 +45,7 @@ describe.each(TARGETS)('Mist values against $name', (target) => {
     }
   });
 
-  it("counts 1, 2, 3 ... with the README counter, two bots taking turns (on two pods where there are two)", async () => {
+  it('counts 1, 2, 3 ... with the README counter, two bots taking turns (on two pods where there are two)', async () => {
     const project = projectId();
     const [a, b] = [bot(0, project), bot(1, project)];
     await Promise.all([a.untilConnected(), b.untilConnected()]);
@@ -59,7 +59,10 @@ describe.each(TARGETS)('Mist values against $name', (target) => {
     expect(counted).toEqual([1, 2, 3, 4, 5, 6]);
     // What each bot received are numbers, never their text: the other's counts in order (our
     // gateway may also echo a bot's own write back, PROTOCOL.md's convergence echo).
-    for (const [me, others] of [[a, [2, 4, 6]], [b, [1, 3, 5]]] as const) {
+    for (const [me, others] of [
+      [a, [2, 4, 6]],
+      [b, [1, 3, 5]],
+    ] as const) {
       const values = me.received.map((set) => set.value);
       expect(values.every((value) => typeof value === 'number')).toBe(true);
       expect(values.filter((value) => (others as readonly MistValue[]).includes(value))).toEqual(others);

@@ -20,7 +20,8 @@ let roomCounter = 0;
 const freshRoom = (): string => `mixed-${++roomCounter}-${Math.random().toString(36).slice(2, 8)}`;
 
 /** Bytes of a room's names and values, as MAX_ROOM_BYTES counts them. */
-const bytesOf = (variables: readonly VariableEntry[]): number => variables.reduce((sum, [name, value]) => sum + Buffer.byteLength(name) + Buffer.byteLength(value), 0);
+const bytesOf = (variables: readonly VariableEntry[]): number =>
+  variables.reduce((sum, [name, value]) => sum + Buffer.byteLength(name) + Buffer.byteLength(value), 0);
 
 const linesOf = (client: TestClient): string[] => client.frames.flatMap((frame) => frame.split('\n'));
 
@@ -31,7 +32,13 @@ describe.each(TARGET_KINDS)('rooms of both eras (%s)', (kind) => {
     for (const client of clients.splice(0)) client.close();
   });
 
-  async function join(pod: RunningGateway, room: string, username: string, variables: Record<string, string> | null, dialect: 'seed' | 'legacy' = 'seed'): Promise<TestClient> {
+  async function join(
+    pod: RunningGateway,
+    room: string,
+    username: string,
+    variables: Record<string, string> | null,
+    dialect: 'seed' | 'legacy' = 'seed',
+  ): Promise<TestClient> {
     const client = await TestClient.join(pod.url, room, username, variables ?? {}, variables === null ? 'scratch' : dialect);
     clients.push(client);
     return client;
@@ -65,7 +72,7 @@ describe.each(TARGET_KINDS)('rooms of both eras (%s)', (kind) => {
     expect(creator.closed).toBeNull();
   });
 
-  it("holds MAX_ROOM_BYTES when a 2020 handshake re-declares a full room's names with more: new values beyond it are \"0\", names beyond it are refused (4003)", async () => {
+  it('holds MAX_ROOM_BYTES when a 2020 handshake re-declares a full room\'s names with more: new values beyond it are "0", names beyond it are refused (4003)', async () => {
     const [a, b] = await pods({ MAX_ROOM_BYTES: '4096' });
     const room = freshRoom();
     await todaysClientLeaves(a, room, { [cloud('a')]: '9'.repeat(3_000) });
@@ -96,7 +103,11 @@ describe.each(TARGET_KINDS)('rooms of both eras (%s)', (kind) => {
     const [snapshot] = await owner.waitFrames(1);
     expect(snapshot?.split('\n').sort()).toEqual(
       // The today's client's strings stay strings; the 2020 client's number text is a number.
-      [[cloud('highscore'), '987654'], [cloud('level'), '42'], [cloud('x'), 0]].map(([name, value]) => JSON.stringify({ method: 'set', name, value })),
+      [
+        [cloud('highscore'), '987654'],
+        [cloud('level'), '42'],
+        [cloud('x'), 0],
+      ].map(([name, value]) => JSON.stringify({ method: 'set', name, value })),
     );
     expect(visitor.closed).toBeNull();
   });
@@ -124,7 +135,7 @@ describe.each(TARGET_KINDS)('rooms of both eras (%s)', (kind) => {
   it('shows a 2020 migration to a live viewer of the room on another pod: the removed names go, the new ones come', async () => {
     const [a, b] = await pods();
     // A pod's first good bus probe re-reads its rooms: let that pass, so only the migration can move the page.
-    await until(async () => (await fetch(`${b.httpUrl}/readyz`)).status === 200, { what: 'the viewer\'s pod to be ready' });
+    await until(async () => (await fetch(`${b.httpUrl}/readyz`)).status === 200, { what: "the viewer's pod to be ready" });
     const room = freshRoom();
     const old = await join(a, room, 'old', { [cloud('kept')]: '1', [cloud('dropped')]: '2' });
     await membersAre(a, room, 1);

@@ -120,7 +120,10 @@ describe("the Packager's close-code reactions, as PROTOCOL.md's table says", () 
         if (reaction === 'retry') {
           await until(() => (server.attempts.get(code) ?? 0) >= 2, { timeoutMs: WAIT_MS, what: `a second connection after ${code}` });
         } else {
-          await until(() => logged.some((line) => line.includes('not reconnecting')), { timeoutMs: WAIT_MS, what: `the Packager's "not reconnecting" after ${code}` });
+          await until(() => logged.some((line) => line.includes('not reconnecting')), {
+            timeoutMs: WAIT_MS,
+            what: `the Packager's "not reconnecting" after ${code}`,
+          });
           expect(server.attempts.get(code)).toBe(1);
         }
       } finally {

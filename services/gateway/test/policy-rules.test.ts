@@ -13,7 +13,14 @@ const marked = (text: string): string => `\u0001${text}`;
 
 describe('range rules', () => {
   it('keeps a decimal number inside the range, as a number or as a marked string', () => {
-    expect(['1', '50', '100', '5e1', '99.5', marked('50')].map((value) => breaksRange(policy, SCORE, value))).toEqual([false, false, false, false, false, false]);
+    expect(['1', '50', '100', '5e1', '99.5', marked('50')].map((value) => breaksRange(policy, SCORE, value))).toEqual([
+      false,
+      false,
+      false,
+      false,
+      false,
+      false,
+    ]);
   });
 
   it('breaks on a number outside it', () => {
@@ -21,7 +28,15 @@ describe('range rules', () => {
   });
 
   it('breaks on what the store reads as no number: hex, spaces, Infinity, empty text, words', () => {
-    expect(['0x10', ' 5', '5 ', 'Infinity', '', 'abc', marked(marked('5'))].map((value) => breaksRange(policy, SCORE, value))).toEqual([true, true, true, true, true, true, true]);
+    expect(['0x10', ' 5', '5 ', 'Infinity', '', 'abc', marked(marked('5'))].map((value) => breaksRange(policy, SCORE, value))).toEqual([
+      true,
+      true,
+      true,
+      true,
+      true,
+      true,
+      true,
+    ]);
   });
 
   it('leaves variables no rule names alone', () => {

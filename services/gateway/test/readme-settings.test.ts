@@ -7,9 +7,7 @@ const README = readFileSync(README_PATH, 'utf8');
 
 describe('README settings table', () => {
   it('lists every setting the gateway reads, with its real default', () => {
-    const rows = new Map(
-      [...README.matchAll(/^\| `([A-Z0-9_]+)` \| `([^`]*)` \|/gm)].map((match) => [match[1] ?? '', match[2] ?? ''] as const),
-    );
+    const rows = new Map([...README.matchAll(/^\| `([A-Z0-9_]+)` \| `([^`]*)` \|/gm)].map((match) => [match[1] ?? '', match[2] ?? ''] as const));
     for (const [name, setting] of Object.entries(SETTINGS)) {
       const documented = setting.default === '' ? '(unset)' : String(setting.default);
       expect(rows.get(name), name).toBe(documented);

@@ -98,7 +98,18 @@ describe('RoomHub resyncs', () => {
   });
 
   it("reads each room once for one outage that both the bus's reconnect and the probe's recovery report", async () => {
-    const real = createMemoryEngine({ limits: { maxClientsPerRoom: 10, maxVariables: 10, maxRoomBytes: 100_000, maxRooms: 100, maxConnectionsPerAddress: 100, leaseTtlMs: 15_000, roomTtlMs: 60_000, untouchedRoomTtlMs: 0 } });
+    const real = createMemoryEngine({
+      limits: {
+        maxClientsPerRoom: 10,
+        maxVariables: 10,
+        maxRoomBytes: 100_000,
+        maxRooms: 100,
+        maxConnectionsPerAddress: 100,
+        leaseTtlMs: 15_000,
+        roomTtlMs: 60_000,
+        untouchedRoomTtlMs: 0,
+      },
+    });
     engine = real;
     let reads = 0;
     const counting: RoomEngine = {

@@ -39,7 +39,12 @@ function pupil(url: string, project: string): Promise<{ refusedUpgrades: number;
       socket.once('open', () => {
         sockets.push(socket);
         socket.send(JSON.stringify({ method: 'handshake', project_id: project, user: `pupil${project}` }));
-        resolve({ refusedUpgrades, get closed() { return closedWith; } });
+        resolve({
+          refusedUpgrades,
+          get closed() {
+            return closedWith;
+          },
+        });
       });
       let closedWith: number | null = null;
       socket.once('close', (code) => {

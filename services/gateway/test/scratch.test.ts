@@ -147,7 +147,7 @@ describe.each(TARGET_KINDS)('Scratch 3 clients (%s)', (kind) => {
     expect((await taken.waitClose()).code).toBe(4002);
   });
 
-  it('refuses an upgrade that carries a Scratch session cookie with 4005, the warning in the close frame\'s reason and no text frame', async () => {
+  it("refuses an upgrade that carries a Scratch session cookie with 4005, the warning in the close frame's reason and no text frame", async () => {
     const target = await start();
     for (const cookie of ['scratchsessionsid="abc"; scratchcsrftoken=x', 'scratchcsrftoken=x; scratchsessionsid="abc"']) {
       const refused = await new Promise<{ frames: string[]; code: number; reason: string }>((resolve) => {
@@ -272,7 +272,7 @@ describe.each(TARGET_KINDS)('Scratch 3 clients (%s)', (kind) => {
     expect(reader.closed).toBeNull();
   }, 30_000);
 
-  it('shares a room with 2020 clients: each sees the others\' sets in its own dialect, and a 2020 client only what it declared', async () => {
+  it("shares a room with 2020 clients: each sees the others' sets in its own dialect, and a 2020 client only what it declared", async () => {
     const target = await start();
     const room = freshRoom();
     const seed = await TestClient.join(target.url(), room, 'seeder', { [cloud('a')]: '0', [cloud('b')]: '0' }, 'seed');

@@ -59,7 +59,7 @@ describe.each(TARGET_KINDS)('set on a default gateway (%s)', (kind) => {
       expect((await closeOf(writer)).code).toBe(4000);
     });
 
-    it('closes with 4000 when the variable is sent under the other dialect\'s field name', async () => {
+    it("closes with 4000 when the variable is sent under the other dialect's field name", async () => {
       const { writer } = await pair(gw, dialect);
       writer.sendJson(setOf(dialect === 'seed' ? 'legacy' : 'seed', cloud('a'), '1'));
       expect((await closeOf(writer)).code).toBe(4000);
@@ -93,7 +93,10 @@ describe.each(TARGET_KINDS)('set on a default gateway (%s)', (kind) => {
     });
 
     const longest = '9'.repeat(MAX_VALUE_LENGTH);
-    const valid = ['-1.5', '1e+21', '.5', '1.', '-0', '1e-7', '007', longest].map((value) => [value === longest ? `of ${MAX_VALUE_LENGTH} nines` : value, value]);
+    const valid = ['-1.5', '1e+21', '.5', '1.', '-0', '1e-7', '007', longest].map((value) => [
+      value === longest ? `of ${MAX_VALUE_LENGTH} nines` : value,
+      value,
+    ]);
     it.each(valid)('broadcasts the valid value %s exactly as sent', async (_label, value) => {
       const { room, writer, reader } = await pair(gw, dialect);
       writer.set(cloud('a'), value);

@@ -46,7 +46,7 @@ describe.each(TARGET_KINDS)('MAX_STORED_BYTES_PER_ADDRESS (%s)', (kind) => {
     return total;
   }
 
-  it('ignores the growing sets of an address at its bound; its other sets and a neighbour\'s apply', async () => {
+  it("ignores the growing sets of an address at its bound; its other sets and a neighbour's apply", async () => {
     const target = await startTarget(kind, ENV);
     targets.push(target);
     const room = freshRoom();

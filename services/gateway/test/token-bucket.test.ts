@@ -30,7 +30,7 @@ describe('TokenBucket.retune', () => {
     expect(takes(bucket, 10)).toBe(1);
   });
 
-  it('adds a bigger burst\'s extra room to what is left, keeping what was spent spent', () => {
+  it("adds a bigger burst's extra room to what is left, keeping what was spent spent", () => {
     const clock = manualClock();
     const bucket = new TokenBucket(1, 2, clock.now);
     expect(takes(bucket, 2)).toBe(2);
@@ -40,7 +40,7 @@ describe('TokenBucket.retune', () => {
     expect(takes(bucket, 10)).toBe(1);
   });
 
-  it('keeps the old rate\'s refill up to the moment of the change', () => {
+  it("keeps the old rate's refill up to the moment of the change", () => {
     const clock = manualClock();
     const bucket = new TokenBucket(10, 10, clock.now);
     expect(takes(bucket, 10)).toBe(10);

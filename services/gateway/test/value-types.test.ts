@@ -58,13 +58,19 @@ describe.each(TARGET_KINDS)('value types (%s)', (kind) => {
     return target;
   }
 
-  async function join(url: string, room: string, user: string, variables: Record<string, string> | null = null, dialect: 'seed' | 'legacy' = 'seed'): Promise<TestClient> {
+  async function join(
+    url: string,
+    room: string,
+    user: string,
+    variables: Record<string, string> | null = null,
+    dialect: 'seed' | 'legacy' = 'seed',
+  ): Promise<TestClient> {
     const client = await TestClient.join(url, room, user, variables ?? {}, variables === null ? 'scratch' : dialect);
     clients.push(client);
     return client;
   }
 
-  it('relays a Scratch 3 client\'s numbers as numbers and strings as strings, live on every pod and in a later snapshot', async () => {
+  it("relays a Scratch 3 client's numbers as numbers and strings as strings, live on every pod and in a later snapshot", async () => {
     const target = await start();
     const room = freshRoom();
     const writer = await join(target.url(), room, 'writer');
@@ -109,7 +115,7 @@ describe.each(TARGET_KINDS)('value types (%s)', (kind) => {
     expect(Object.fromEntries(other.view)).toEqual({ [cloud('a')]: '5', [cloud('b')]: '1e3', [cloud('c')]: '-0', [cloud('d')]: '005' });
   });
 
-  it('sends number text too large for a double (a 2020 client\'s 1e400) as a string: JSON has no Infinity', async () => {
+  it("sends number text too large for a double (a 2020 client's 1e400) as a string: JSON has no Infinity", async () => {
     const target = await start();
     const room = freshRoom();
     const old = await join(target.url(), room, 'oldtimer', { [cloud('a')]: '1e400' }, 'seed');
@@ -136,10 +142,15 @@ describe.each(TARGET_KINDS)('value types (%s)', (kind) => {
     await until(() => typedView(today).get(cloud('b')) === '\u0001x', { what: "the 2020 client's text" });
     const joiner = await join(target.url(), room, 'joiner');
     await until(() => typedView(joiner).size === 2, { what: 'the snapshot' });
-    expect(typedView(joiner)).toEqual(new Map([[cloud('a'), '\u00015'], [cloud('b'), '\u0001x']]));
+    expect(typedView(joiner)).toEqual(
+      new Map([
+        [cloud('a'), '\u00015'],
+        [cloud('b'), '\u0001x'],
+      ]),
+    );
   });
 
-  it('shows and takes typed values in the API: GET a room, an operator\'s set of a number or a string', async () => {
+  it("shows and takes typed values in the API: GET a room, an operator's set of a number or a string", async () => {
     const target = await start(API_ENV);
     const room = freshRoom();
     const writer = await join(target.url(), room, 'writer');

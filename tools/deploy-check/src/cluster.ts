@@ -122,7 +122,22 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       redis = spawnChild(
         'redis',
         redisPath,
-        ['--port', String(redisPort), '--bind', '127.0.0.1', '--dir', redisDir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--maxmemory-policy', 'noeviction', '--save', ''],
+        [
+          '--port',
+          String(redisPort),
+          '--bind',
+          '127.0.0.1',
+          '--dir',
+          redisDir,
+          '--appendonly',
+          'yes',
+          '--appendfsync',
+          'everysec',
+          '--maxmemory-policy',
+          'noeviction',
+          '--save',
+          '',
+        ],
         { echo },
       );
       started.push(redis);
@@ -156,21 +171,33 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       gateways.push(Object.assign(child, { podId, port, httpUrl: `http://127.0.0.1:${port}`, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics` }));
     }
     for (const g of gateways) {
-      await until(`${g.podId} ready (/readyz 200)`, () => {
-        if (!g.isRunning()) throw new Error(`${g.podId} exited:\n${g.output()}`);
-        return httpOk(`${g.httpUrl}/readyz`);
-      }, { timeoutMs });
+      await until(
+        `${g.podId} ready (/readyz 200)`,
+        () => {
+          if (!g.isRunning()) throw new Error(`${g.podId} exited:\n${g.output()}`);
+          return httpOk(`${g.httpUrl}/readyz`);
+        },
+        { timeoutMs },
+      );
     }
 
     const lbPort = options.port ?? (await freePort());
-    const nginxConf = writeNginxConfig(dir, lbPort, gateways.map((g) => g.port));
+    const nginxConf = writeNginxConfig(
+      dir,
+      lbPort,
+      gateways.map((g) => g.port),
+    );
     const nginx = spawnChild('nginx', nginxPath, ['-p', dir, '-c', nginxConf, '-e', 'stderr'], { echo });
     started.push(nginx);
     const httpUrl = `http://127.0.0.1:${lbPort}`;
-    await until('nginx proxying to a ready gateway', () => {
-      if (!nginx.isRunning()) throw new Error(`nginx exited:\n${nginx.output()}`);
-      return httpOk(`${httpUrl}/readyz`);
-    }, { timeoutMs });
+    await until(
+      'nginx proxying to a ready gateway',
+      () => {
+        if (!nginx.isRunning()) throw new Error(`nginx exited:\n${nginx.output()}`);
+        return httpOk(`${httpUrl}/readyz`);
+      },
+      { timeoutMs },
+    );
 
     return {
       url: `ws://127.0.0.1:${lbPort}/`,

@@ -35,7 +35,6 @@ export async function runAsyncOk(command: string, args: readonly string[], env: 
   return result.stdout;
 }
 
-
 export interface ContainerState {
   id: string;
   name: string;
@@ -72,7 +71,17 @@ export class ComposeStack {
 
   /** The service's containers (running or not), oldest first. */
   async containers(service: string): Promise<ContainerState[]> {
-    const ids = (await this.docker('ps', '--all', '--quiet', '--filter', `label=com.docker.compose.project=${this.project}`, '--filter', `label=com.docker.compose.service=${service}`))
+    const ids = (
+      await this.docker(
+        'ps',
+        '--all',
+        '--quiet',
+        '--filter',
+        `label=com.docker.compose.project=${this.project}`,
+        '--filter',
+        `label=com.docker.compose.service=${service}`,
+      )
+    )
       .split('\n')
       .filter(Boolean);
     if (ids.length === 0) return [];
@@ -81,7 +90,12 @@ export class ComposeStack {
     return rows
       .map((row) => row.split(' '))
       .sort((a, b) => (a[4] ?? '').localeCompare(b[4] ?? ''))
-      .map(([id = '', name = '', running, health]) => ({ id, name: name.replace(/^\//, ''), running: running === 'true', health: health === '' ? undefined : health }));
+      .map(([id = '', name = '', running, health]) => ({
+        id,
+        name: name.replace(/^\//, ''),
+        running: running === 'true',
+        health: health === '' ? undefined : health,
+      }));
   }
 
   async running(service: string): Promise<ContainerState[]> {

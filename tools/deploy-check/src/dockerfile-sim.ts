@@ -76,7 +76,14 @@ export function dockerignoreMatcher(text: string): (relPath: string) => boolean 
     const body = p
       .replace(/^\/+/, '')
       .split('/')
-      .map((seg) => (seg === '**' ? '.*' : seg.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')))
+      .map((seg) =>
+        seg === '**'
+          ? '.*'
+          : seg
+              .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+              .replace(/\*/g, '[^/]*')
+              .replace(/\?/g, '[^/]'),
+      )
       .join('/')
       .replace(/\.\*\//g, '(?:.*/)?');
     return new RegExp(`^${body}$`);

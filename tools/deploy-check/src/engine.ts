@@ -110,7 +110,15 @@ function networkSnapshot(): NetworkSnapshot {
   }
   return {
     rules: new Map(TABLES.map((table) => [table, sh(`iptables-save -t ${table} 2>/dev/null`).out.split('\n')])),
-    nftTables: nft === undefined || nft.code !== 0 ? undefined : new Set(nft.out.split('\n').map((line) => line.replace(/^table ip /, '').trim()).filter(Boolean)),
+    nftTables:
+      nft === undefined || nft.code !== 0
+        ? undefined
+        : new Set(
+            nft.out
+              .split('\n')
+              .map((line) => line.replace(/^table ip /, '').trim())
+              .filter(Boolean),
+          ),
     sysctls,
   };
 }
@@ -130,12 +138,18 @@ async function startOwnDockerd(): Promise<Engine> {
   const daemon = spawn(
     DOCKERD,
     [
-      '--data-root', join(ENGINE_STATE, 'docker'),
-      '--exec-root', join(ENGINE_RUN, 'exec'),
-      '--pidfile', join(ENGINE_RUN, 'dockerd.pid'),
-      '--host', OWN_SOCKET,
-      '--bridge', OWN_BRIDGE,
-      '--default-address-pool', OWN_ADDRESS_POOL,
+      '--data-root',
+      join(ENGINE_STATE, 'docker'),
+      '--exec-root',
+      join(ENGINE_RUN, 'exec'),
+      '--pidfile',
+      join(ENGINE_RUN, 'dockerd.pid'),
+      '--host',
+      OWN_SOCKET,
+      '--bridge',
+      OWN_BRIDGE,
+      '--default-address-pool',
+      OWN_ADDRESS_POOL,
     ],
     { stdio: ['ignore', log, log], detached: true },
   );
@@ -206,7 +220,9 @@ function cleanNetwork(before: NetworkSnapshot): void {
       sh(`iptables -t ${table} -F ${name} && iptables -t ${table} -X ${name}`);
     }
     // A table dockerd created is empty again now (no rule left): it goes too.
-    const left = sh(`iptables-save -t ${table}`).out.split('\n').some((line) => line.startsWith('-A '));
+    const left = sh(`iptables-save -t ${table}`)
+      .out.split('\n')
+      .some((line) => line.startsWith('-A '));
     if (before.nftTables !== undefined && !before.nftTables.has(table) && !left) sh(`nft delete table ip ${table} 2>/dev/null`);
   }
   for (const [file, value] of before.sysctls) {

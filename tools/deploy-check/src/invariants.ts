@@ -45,10 +45,7 @@ export function gatewayProblems(objects: readonly K8sObject[], opts: { expectHpa
   check(sec.readOnlyRootFilesystem === true, 'root filesystem is writable');
   check(sec.allowPrivilegeEscalation === false, 'privilege escalation allowed');
   check(sec.capabilities?.drop?.includes('ALL') === true, 'capabilities not dropped');
-  check(
-    (pod.topologySpreadConstraints?.length ?? 0) > 0 || pod.affinity?.podAntiAffinity !== undefined,
-    'no topology spread or pod anti-affinity',
-  );
+  check((pod.topologySpreadConstraints?.length ?? 0) > 0 || pod.affinity?.podAntiAffinity !== undefined, 'no topology spread or pod anti-affinity');
 
   const service = objects.find((o) => o.kind === 'Service' && o.metadata.name === deployment.metadata.name);
   check(service !== undefined, 'no Service named like the Deployment');
@@ -61,7 +58,10 @@ export function gatewayProblems(objects: readonly K8sObject[], opts: { expectHpa
     if (hpa !== undefined) {
       const hs = hpa.spec as HpaSpec;
       check(hs.scaleTargetRef.name === deployment.metadata.name, 'HPA does not target the Deployment');
-      check(hs.metrics.some((m) => m.type === 'Resource' && m.resource?.name === 'cpu'), 'HPA has no CPU metric');
+      check(
+        hs.metrics.some((m) => m.type === 'Resource' && m.resource?.name === 'cpu'),
+        'HPA has no CPU metric',
+      );
       check(
         hs.metrics.some((m) => m.type === 'Pods' && m.pods?.metric.name === 'cloudvars_connections' && m.pods.target.type === 'AverageValue'),
         'HPA has no Pods metric cloudvars_connections (AverageValue)',
@@ -73,8 +73,14 @@ export function gatewayProblems(objects: readonly K8sObject[], opts: { expectHpa
     check(hpas.length === 0, 'HPA rendered although autoscaling is off');
   }
 
-  check(objects.some((o) => o.kind === 'PodDisruptionBudget'), 'no PodDisruptionBudget');
-  check(objects.some((o) => o.kind === 'NetworkPolicy'), 'no NetworkPolicy');
+  check(
+    objects.some((o) => o.kind === 'PodDisruptionBudget'),
+    'no PodDisruptionBudget',
+  );
+  check(
+    objects.some((o) => o.kind === 'NetworkPolicy'),
+    'no NetworkPolicy',
+  );
   const ingress = objects.find((o) => o.kind === 'Ingress');
   check(ingress !== undefined, 'no Ingress');
   if (ingress !== undefined) {
@@ -99,12 +105,7 @@ export function gatewayProblems(objects: readonly K8sObject[], opts: { expectHpa
  * pods does, and a ServiceMonitor, if any, selects that one only. Pod annotations for
  * annotation-based scraping name the container's metrics port.
  */
-export function metricsExposureProblems(
-  objects: readonly K8sObject[],
-  deploymentName: string,
-  container: Container,
-  deployment: DeploymentSpec,
-): string[] {
+export function metricsExposureProblems(objects: readonly K8sObject[], deploymentName: string, container: Container, deployment: DeploymentSpec): string[] {
   const problems: string[] = [];
   const check = (ok: boolean, problem: string): void => {
     if (!ok) problems.push(problem);
@@ -112,8 +113,7 @@ export function metricsExposureProblems(
   const metricsPort = container.ports?.find((p) => p.name === 'metrics');
   check(metricsPort !== undefined, 'the gateway container has no port named metrics');
   if (metricsPort === undefined) return problems;
-  const toMetrics = (port: ServicePort): boolean =>
-    port.name === 'metrics' || port.targetPort === 'metrics' || port.targetPort === metricsPort.containerPort;
+  const toMetrics = (port: ServicePort): boolean => port.name === 'metrics' || port.targetPort === 'metrics' || port.targetPort === metricsPort.containerPort;
   const services = objects.filter((o) => o.kind === 'Service');
 
   const publicService = services.find((o) => o.metadata.name === deploymentName);
@@ -129,13 +129,13 @@ export function metricsExposureProblems(
     const ms = metricsService.spec as ServiceSpec;
     check((ms.type ?? 'ClusterIP') === 'ClusterIP', `Service ${metricsName} is ${ms.type}, not ClusterIP`);
     check(ms.ports.length > 0 && ms.ports.every(toMetrics), `Service ${metricsName} has ports other than the metrics port`);
-    check(ms.ports.some((p) => p.name === 'metrics'), `Service ${metricsName} has no port named metrics`);
+    check(
+      ms.ports.some((p) => p.name === 'metrics'),
+      `Service ${metricsName} has no port named metrics`,
+    );
     const podLabels = deployment.template.metadata?.labels ?? {};
     const selector = Object.entries(ms.selector ?? {});
-    check(
-      selector.length > 0 && selector.every(([k, v]) => podLabels[k] === v),
-      `Service ${metricsName} does not select the gateway pods`,
-    );
+    check(selector.length > 0 && selector.every(([k, v]) => podLabels[k] === v), `Service ${metricsName} does not select the gateway pods`);
   }
 
   for (const monitor of objects.filter((o) => o.kind === 'ServiceMonitor')) {
@@ -177,7 +177,8 @@ export function redisProblems(objects: readonly K8sObject[]): string[] {
   const redis = spec.template.spec.containers[0];
   const args = [...(redis?.command ?? []), ...(redis?.args ?? [])].join(' ');
   if (!args.includes('--appendonly yes')) problems.push('Redis without --appendonly yes');
-  if (!args.includes('--maxmemory-policy noeviction')) problems.push('Redis without --maxmemory-policy noeviction (an evicted half room breaks joins and sets)');
+  if (!args.includes('--maxmemory-policy noeviction'))
+    problems.push('Redis without --maxmemory-policy noeviction (an evicted half room breaks joins and sets)');
   if (!args.includes('--appendfsync everysec')) problems.push('Redis without --appendfsync everysec');
   if ((spec.volumeClaimTemplates?.length ?? 0) === 0) problems.push('Redis data is not on a PVC');
   return problems;

@@ -26,10 +26,9 @@ export function run(command: string, args: readonly string[], cwd?: string, env?
 export function runOk(command: string, args: readonly string[], cwd?: string): string {
   const result = run(command, args, cwd);
   if (result.code !== 0) {
-    throw Object.assign(
-      new Error(`CV_ERR_COMMAND_FAILED: ${command} ${args.join(' ')} exited ${result.code}\n${result.stderr}${result.stdout}`),
-      { code: 'CV_ERR_COMMAND_FAILED' },
-    );
+    throw Object.assign(new Error(`CV_ERR_COMMAND_FAILED: ${command} ${args.join(' ')} exited ${result.code}\n${result.stderr}${result.stdout}`), {
+      code: 'CV_ERR_COMMAND_FAILED',
+    });
   }
   return result.stdout;
 }

@@ -39,7 +39,7 @@ describe('ADMIN_TOKENS in the Helm chart', () => {
     expect(gateway(objects).env?.map((env) => env.name)).not.toContain('ADMIN_TOKENS');
   });
 
-  it('stores admin.tokens in the chart\'s Secret, which the gateway reads', () => {
+  it("stores admin.tokens in the chart's Secret, which the gateway reads", () => {
     const objects = parseManifests(helmTemplate(chart, 'cv', [`admin.tokens=${TOKENS}`]));
     for (const obj of objects) if (obj.apiVersion !== 'monitoring.coreos.com/v1') validateObject(obj);
     expect(secretData(objects).ADMIN_TOKENS).toBe(TOKENS);

@@ -12,9 +12,7 @@ import { RoomClient } from './support/room-client.ts';
  * the load balancer to the other gateways, and every client converges on the writers'
  * last values without a variable ever going backwards.
  */
-const missing = [nginxBinary() ? null : 'nginx (Debian package nginx)', redisServerBinary() ? null : 'redis-server'].filter(
-  (m): m is string => m !== null,
-);
+const missing = [nginxBinary() ? null : 'nginx (Debian package nginx)', redisServerBinary() ? null : 'redis-server'].filter((m): m is string => m !== null);
 if (missing.length > 0) console.warn(`drain-e2e skipped: ${missing.join(', ')} not installed`);
 
 const CLIENTS = 9;
@@ -95,9 +93,11 @@ describe.skipIf(missing.length > 0)('process-level cluster behind nginx', () => 
 
     // Convergence: every client sees every writer's last value.
     const expected = new Map(clients.map((c, i) => [variables[i] ?? '', c.lastSent]));
-    await until('every client converged on the last written values', () =>
-      clients.every((c) => [...expected].every(([name, value]) => c.view.get(name) === value)),
-    { timeoutMs: 10_000 });
+    await until(
+      'every client converged on the last written values',
+      () => clients.every((c) => [...expected].every(([name, value]) => c.view.get(name) === value)),
+      { timeoutMs: 10_000 },
+    );
 
     // The store agrees: a new client's snapshot holds the same values.
     const observer = new RoomClient({ url: cluster.url, room, username: 'observer', variables, own: variables[0] ?? '' });

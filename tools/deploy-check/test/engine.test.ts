@@ -77,7 +77,10 @@ describe.skipIf(skipReason !== undefined)('image and compose stack on a real eng
       const started = Date.now();
       // The system CA bundle as the build secret: this network intercepts TLS (README "Deploy").
       const secret = existsSync(SYSTEM_CA) ? ['--secret', `id=build_ca,src=${SYSTEM_CA}`] : [];
-      await runAsyncOk(DOCKER_CLI, ['build', '--file', 'services/gateway/Dockerfile', '--tag', IMAGE, ...secret, '.'], { ...engine?.env, DOCKER_BUILDKIT: '1' });
+      await runAsyncOk(DOCKER_CLI, ['build', '--file', 'services/gateway/Dockerfile', '--tag', IMAGE, ...secret, '.'], {
+        ...engine?.env,
+        DOCKER_BUILDKIT: '1',
+      });
       return Date.now() - started;
     };
     // Cold on a fresh engine; with CLOUDVARS_ENGINE_KEEP=1 the build cache of the last run stays.
@@ -118,7 +121,11 @@ describe.skipIf(skipReason !== undefined)('image and compose stack on a real eng
     // Ours: stopped, the network restored, its data root removed. Another: the stand-in trees removed.
     measured['engine clean-up'] = seconds(Date.now() - stopStarted);
     if (secretDir !== undefined) rmSync(secretDir, { recursive: true, force: true });
-    console.log(`engine test measurements:\n${Object.entries(measured).map(([k, v]) => `  ${k}: ${v}`).join('\n')}`);
+    console.log(
+      `engine test measurements:\n${Object.entries(measured)
+        .map(([k, v]) => `  ${k}: ${v}`)
+        .join('\n')}`,
+    );
   }, 5 * 60_000);
 
   it('answers /healthz and /readyz through nginx, and nginx its own /lb-healthz', async () => {
@@ -128,7 +135,7 @@ describe.skipIf(skipReason !== undefined)('image and compose stack on a real eng
     }
   });
 
-  it('clients of every dialect, each on a different replica, see each other\'s sets', async () => {
+  it("clients of every dialect, each on a different replica, see each other's sets", async () => {
     const room = `dialects-${Date.now().toString(36)}`;
     const variables = { '☁ seed': '0', '☁ legacy': '0', '☁ scratch': '0' };
     const dialects = ['seed', 'legacy', 'scratch'] as const;
@@ -138,10 +145,14 @@ describe.skipIf(skipReason !== undefined)('image and compose stack on a real eng
       clients.push(client);
       joined.push(client);
       // The next client joins once this one is counted: least_conn then picks another replica.
-      await until(`${dialect} client counted`, async () => {
-        const counts = await Promise.all((await stack.running('gateway')).map((c) => stack.connections(c.id)));
-        return counts.reduce((a, b) => a + b, 0) === joined.length;
-      }, { timeoutMs: 15_000, intervalMs: 200 });
+      await until(
+        `${dialect} client counted`,
+        async () => {
+          const counts = await Promise.all((await stack.running('gateway')).map((c) => stack.connections(c.id)));
+          return counts.reduce((a, b) => a + b, 0) === joined.length;
+        },
+        { timeoutMs: 15_000, intervalMs: 200 },
+      );
     }
     const counts = await Promise.all((await stack.running('gateway')).map((c) => stack.connections(c.id)));
     expect(counts.sort()).toEqual([1, 1, 1]);
@@ -238,11 +249,15 @@ describe.skipIf(skipReason !== undefined)('image and compose stack on a real eng
     const resident = await TestClient.join(stack.url, room, 'resident', { '☁ x': '42' });
     clients.push(resident);
     const gateways = await stack.running('gateway');
-    const home = await until('the resident is counted on its replica', async () => {
-      const counts = await Promise.all(gateways.map((c) => stack.connections(c.id)));
-      const total = counts.reduce((a, b) => a + b, 0);
-      return total === 1 ? gateways[counts.indexOf(1)]?.id : undefined;
-    }, { timeoutMs: 15_000, intervalMs: 200 });
+    const home = await until(
+      'the resident is counted on its replica',
+      async () => {
+        const counts = await Promise.all(gateways.map((c) => stack.connections(c.id)));
+        const total = counts.reduce((a, b) => a + b, 0);
+        return total === 1 ? gateways[counts.indexOf(1)]?.id : undefined;
+      },
+      { timeoutMs: 15_000, intervalMs: 200 },
+    );
     return { home, others: gateways.map((c) => c.id).filter((id) => id !== home) };
   };
 
@@ -281,10 +296,14 @@ describe.skipIf(skipReason !== undefined)('image and compose stack on a real eng
       held.push(client);
       clients.push(client);
     }
-    const counts = await until('every replica holds a client', async () => {
-      const c = await Promise.all(gateways.map((g) => stack.connections(g.id)));
-      return c.every((n) => n > 0) ? c : undefined;
-    }, { timeoutMs: 20_000, intervalMs: 250 });
+    const counts = await until(
+      'every replica holds a client',
+      async () => {
+        const c = await Promise.all(gateways.map((g) => stack.connections(g.id)));
+        return c.every((n) => n > 0) ? c : undefined;
+      },
+      { timeoutMs: 20_000, intervalMs: 250 },
+    );
     expect(counts.length).toBe(4);
     for (const client of held) client.close();
 
@@ -318,7 +337,10 @@ describe.skipIf(skipReason !== undefined)('image and compose stack on a real eng
     // Down without --volumes: every container goes, the named volume stays.
     await stack.compose('down', '--timeout', '40');
     await stack.compose('up', '--detach', '--no-build');
-    await until('healthy again', async () => (await healthyGateways(3)) && (await fetch(`${stack.httpUrl}/readyz`)).ok, { timeoutMs: 180_000, intervalMs: 500 });
+    await until('healthy again', async () => (await healthyGateways(3)) && (await fetch(`${stack.httpUrl}/readyz`)).ok, {
+      timeoutMs: 180_000,
+      intervalMs: 500,
+    });
     expect(await kept()).toBe('123');
   });
 
@@ -332,9 +354,19 @@ describe.skipIf(skipReason !== undefined)('image and compose stack on a real eng
     writeFileSync(unreadable, `engine:${ADMIN_TOKEN}\n`);
     chmodSync(unreadable, 0o600);
     const result = await stack.dockerResult(
-      'run', '--rm', '--user', '1000:1000', '--read-only', '--cap-drop', 'ALL',
-      '--volume', `${unreadable}:/run/secrets/admin_tokens:ro`,
-      '--env', 'ADMIN_TOKENS_FILE=/run/secrets/admin_tokens', '--env', 'REDIS_URL=redis://127.0.0.1:1',
+      'run',
+      '--rm',
+      '--user',
+      '1000:1000',
+      '--read-only',
+      '--cap-drop',
+      'ALL',
+      '--volume',
+      `${unreadable}:/run/secrets/admin_tokens:ro`,
+      '--env',
+      'ADMIN_TOKENS_FILE=/run/secrets/admin_tokens',
+      '--env',
+      'REDIS_URL=redis://127.0.0.1:1',
       IMAGE,
     );
     expect(result.code).toBe(2);

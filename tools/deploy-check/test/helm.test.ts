@@ -50,9 +50,7 @@ describe('helm chart', () => {
 
   it('with an external Redis, autoscaling off and 5 replicas: no StatefulSet, no HPA, replicas 5, the URL in the Secret', () => {
     const external = 'rediss://:secret@redis.example.internal:6380';
-    const objects = parseManifests(
-      helmTemplate(chart, 'cv', [`redis.external.url=${external}`, 'autoscaling.enabled=false', 'replicaCount=5']),
-    );
+    const objects = parseManifests(helmTemplate(chart, 'cv', [`redis.external.url=${external}`, 'autoscaling.enabled=false', 'replicaCount=5']));
     validateAll(objects);
     expect(gatewayProblems(objects, { expectHpa: false })).toEqual([]);
     expect(byKind(objects, 'StatefulSet')).toEqual([]);
@@ -100,7 +98,9 @@ describe('helm chart', () => {
     const rule = onlyOfKind(objects, 'PrometheusRule');
     const exprs = (rule.spec as { groups: { rules: { alert: string; expr: string }[] }[] }).groups.flatMap((g) => g.rules.map((r) => r.expr));
     expect(exprs.length).toBeGreaterThan(3);
-    const exported = new Set([...readFileSync(repoPath('services', 'gateway', 'src', 'metrics.ts'), 'utf8').matchAll(/name: '(cloudvars_[a-z_]+)'/g)].map((m) => m[1]));
+    const exported = new Set(
+      [...readFileSync(repoPath('services', 'gateway', 'src', 'metrics.ts'), 'utf8').matchAll(/name: '(cloudvars_[a-z_]+)'/g)].map((m) => m[1]),
+    );
     const used = exprs.flatMap((e) => [...e.matchAll(/\b(cloudvars_[a-z_]+)/g)].map((m) => (m[1] ?? '').replace(/_bucket$/, '')));
     expect(used.length).toBeGreaterThan(0);
     for (const name of used) expect(exported, `${name} is exported by the gateway`).toContain(name);

@@ -56,7 +56,10 @@ describe('gateway image tree (Dockerfile replayed without Docker)', () => {
       if (step.op !== 'RUN') continue;
       // `--mount=type=cache,...` (BuildKit): the store is this machine's own pnpm store; the
       // optional build_ca secret is absent here, so its `if [ -s ... ]` does nothing.
-      const command = step.args.replace(/^(--mount=\S+\s+)+/, '').split(buildOut).join(out);
+      const command = step.args
+        .replace(/^(--mount=\S+\s+)+/, '')
+        .split(buildOut)
+        .join(out);
       // Installing pnpm globally would change this machine; the test runs the machine's pnpm.
       if (/\bnpm i -g\b/.test(command)) continue;
       // PATH/PNPM_HOME point into the base image; here pnpm is already on PATH.
@@ -75,14 +78,20 @@ describe('gateway image tree (Dockerfile replayed without Docker)', () => {
     const ours = [out, realpathSync(join(out, 'node_modules', '@cloudvars', 'protocol')), realpathSync(join(out, 'node_modules', '@cloudvars', 'rooms'))];
     for (const dir of ours) {
       expect(existsSync(join(dir, 'src')), dir).toBe(false);
-      expect(filesUnder(dir).filter((f) => /\.[cm]?ts$/.test(f) || f.endsWith('.tsbuildinfo')), dir).toEqual([]);
+      expect(
+        filesUnder(dir).filter((f) => /\.[cm]?ts$/.test(f) || f.endsWith('.tsbuildinfo')),
+        dir,
+      ).toEqual([]);
     }
     // Production dependencies only: no compiler, no tsx, no test or lint tools, not even
     // as a transitive package in the store.
     const store = readdirSync(join(out, 'node_modules', '.pnpm'));
     for (const dev of ['tsx', 'typescript', 'esbuild', 'vitest', 'eslint', 'testcontainers']) {
       expect(existsSync(join(out, 'node_modules', dev)), dev).toBe(false);
-      expect(store.filter((name) => name.startsWith(`${dev}@`)), dev).toEqual([]);
+      expect(
+        store.filter((name) => name.startsWith(`${dev}@`)),
+        dev,
+      ).toEqual([]);
     }
 
     const runEnv = Object.fromEntries(runtime.instructions.filter((i) => i.op === 'ENV').flatMap((i) => Object.entries(parseEnv(i.args))));
@@ -98,10 +107,14 @@ describe('gateway image tree (Dockerfile replayed without Docker)', () => {
     });
     try {
       const [hcCmd = '', ...hcArgs] = execForm(runtime.instructions.find((i) => i.op === 'HEALTHCHECK')?.args ?? '');
-      await until('the image HEALTHCHECK passes', () => {
-        if (!gateway.isRunning()) throw new Error(gateway.output());
-        return run(hcCmd === 'node' ? process.execPath : hcCmd, hcArgs, out, { PORT: String(port) }).code === 0;
-      }, { timeoutMs: 30_000, intervalMs: 200 });
+      await until(
+        'the image HEALTHCHECK passes',
+        () => {
+          if (!gateway.isRunning()) throw new Error(gateway.output());
+          return run(hcCmd === 'node' ? process.execPath : hcCmd, hcArgs, out, { PORT: String(port) }).code === 0;
+        },
+        { timeoutMs: 30_000, intervalMs: 200 },
+      );
     } finally {
       expect(await stopChild(gateway, 'SIGTERM', 20_000)).toBe(0);
     }

@@ -25,7 +25,9 @@ describe('kustomize overlays', () => {
     });
 
     it('serves /metrics only on the ClusterIP Service cloudvars-gateway-metrics, never on the public one', () => {
-      const services = new Map(byKind(objects, 'Service').map((s) => [s.metadata.name, s.spec as { type?: string; ports: { name: string; targetPort: string }[] }]));
+      const services = new Map(
+        byKind(objects, 'Service').map((s) => [s.metadata.name, s.spec as { type?: string; ports: { name: string; targetPort: string }[] }]),
+      );
       expect(services.get('cloudvars-gateway')?.ports.map((p) => p.targetPort)).toEqual(['http']);
       const metrics = services.get('cloudvars-gateway-metrics');
       expect(metrics?.type).toBe('ClusterIP');

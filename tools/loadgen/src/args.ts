@@ -23,7 +23,10 @@ export const USAGE = `usage: node tools/loadgen/dist/main.js (after pnpm build) 
 Output: the first stdout line is the JSON report; a readable table follows.`;
 
 const list = (values: readonly string[] | undefined): string[] =>
-  (values ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v.length > 0);
+  (values ?? [])
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter((v) => v.length > 0);
 
 function num(flag: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined) return fallback;

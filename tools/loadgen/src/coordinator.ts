@@ -54,9 +54,7 @@ export async function runLoad(options: LoadOptions, hooks: RunHooks = {}): Promi
     if (options.verbose) process.stderr.write(`[loadgen] ${line}\n`);
   };
   const workerCount = Math.max(1, options.workers);
-  const links = Array.from({ length: workerCount }, () =>
-    options.workers === 0 ? WorkerLink.inProcess() : WorkerLink.forked(),
-  );
+  const links = Array.from({ length: workerCount }, () => (options.workers === 0 ? WorkerLink.inProcess() : WorkerLink.forked()));
   try {
     return await drive(options, links, log, hooks);
   } finally {
@@ -85,7 +83,12 @@ async function drive(options: LoadOptions, links: WorkerLink[], log: (line: stri
   for (const j of joins) joinLatency.merge(j.joinLatency);
   log(`joined ${joined}, failed ${failed} in ${joinSeconds.toFixed(2)} s`);
   if (joined === 0) {
-    throw new NoClientsError(`no client could join: ${joins.flatMap((j) => j.errors).slice(0, 3).join('; ')}`);
+    throw new NoClientsError(
+      `no client could join: ${joins
+        .flatMap((j) => j.errors)
+        .slice(0, 3)
+        .join('; ')}`,
+    );
   }
 
   let windowStart = afterJoin;
@@ -113,7 +116,11 @@ async function drive(options: LoadOptions, links: WorkerLink[], log: (line: stri
   if (options.mode === 'load') {
     for (const link of links) link.send({ type: 'start' });
     const progress = setInterval(() => {
-      const p = links.reduce((a, l) => ({ sent: a.sent + l.progress.sent, delivered: a.delivered + l.progress.delivered, open: a.open + l.progress.open }), { sent: 0, delivered: 0, open: 0 });
+      const p = links.reduce((a, l) => ({ sent: a.sent + l.progress.sent, delivered: a.delivered + l.progress.delivered, open: a.open + l.progress.open }), {
+        sent: 0,
+        delivered: 0,
+        open: 0,
+      });
       log(`window sets ${p.sent}, deliveries ${p.delivered}, open ${p.open}`);
     }, PROGRESS_EVERY_MS);
     try {

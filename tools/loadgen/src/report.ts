@@ -108,7 +108,10 @@ const mib = (bytes: number): string => (bytes / 1048576).toFixed(1);
 /** Two-column table for humans; the JSON line is the machine-readable form. */
 export function formatTable(r: LoadReport): string {
   const rows: Array<[string, string]> = [
-    ['mode', `${r.mode}, ${r.dialect} dialect${r.values === 'number' ? ' (number values)' : ''} (${r.clients} clients, ${r.rooms} rooms, ${r.gateways} gateway(s), ${r.workers} worker(s))`],
+    [
+      'mode',
+      `${r.mode}, ${r.dialect} dialect${r.values === 'number' ? ' (number values)' : ''} (${r.clients} clients, ${r.rooms} rooms, ${r.gateways} gateway(s), ${r.workers} worker(s))`,
+    ],
     ['joined / failed', `${int(r.join.joined)} / ${int(r.join.failed)}`],
     ['joins/s', `${fmt(r.join.perSecond, 0)} (p50 ${fmt(r.join.latencyMs.p50, 2)} ms, p99 ${fmt(r.join.latencyMs.p99, 2)} ms)`],
     ['gateway CPU per join', `${fmt(r.join.gatewayCpuUsPerJoin)} us`],
@@ -128,7 +131,10 @@ export function formatTable(r: LoadReport): string {
       ['redis CPU', `${fmt(l.redisCpuSeconds, 2)} s = ${fmt(l.redisCpuUsPerSet, 2)} us per set`],
       ['reordered / echoes', `${int(l.reordered)} / ${int(l.echoes)}`],
       ['updates per frame received', `${fmt(l.updatesPerFrameReceived, 2)} (${int(l.framesReceived)} frames in the window)`],
-      ['gateway messages / frames out', l.gatewayMessagesOut === null || l.gatewayFramesOut === null ? '-' : `${int(l.gatewayMessagesOut)} / ${int(l.gatewayFramesOut)}`],
+      [
+        'gateway messages / frames out',
+        l.gatewayMessagesOut === null || l.gatewayFramesOut === null ? '-' : `${int(l.gatewayMessagesOut)} / ${int(l.gatewayFramesOut)}`,
+      ],
     );
   }
   if (r.idle) {

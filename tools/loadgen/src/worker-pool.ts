@@ -101,7 +101,11 @@ export class WorkerPool implements ClientSink {
 
   private start(): void {
     const opts = this.requireOptions();
-    const schedule = new SendSchedule(this.clients.filter((c) => c.joined), 1000 / opts.rate, performance.now());
+    const schedule = new SendSchedule(
+      this.clients.filter((c) => c.joined),
+      1000 / opts.rate,
+      performance.now(),
+    );
     this.sendTimer = setInterval(() => schedule.runDue(performance.now(), (c) => this.sendOne(c)), SEND_TICK_MS);
     if (opts.verbose) {
       this.progressTimer = setInterval(() => {

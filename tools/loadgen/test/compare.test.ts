@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { compareSchedule, TARGETS, type CompareRun, type TargetId } from '../src/bench/compare.ts';
-import { deliveryVerdict, evaluate, ratio, RATIO_TARGETS, renderCompare, serverUsPerPair, summaryTable, withRedisUsPerPair } from '../src/bench/compare-results.ts';
+import {
+  deliveryVerdict,
+  evaluate,
+  ratio,
+  RATIO_TARGETS,
+  renderCompare,
+  serverUsPerPair,
+  summaryTable,
+  withRedisUsPerPair,
+} from '../src/bench/compare-results.ts';
 import { COMPARE_SCENARIOS, quickCompare } from '../src/bench/scenarios.ts';
 import type { LoadReport } from '../src/report.ts';
 
@@ -11,13 +20,45 @@ if (!A || !B || !C) throw new Error('the comparison has scenarios a, b and c');
 function loadReport(o: { cpu: number; redis?: number; expected: number; p99: number; allDelivered?: boolean; closes?: Record<string, number> }): LoadReport {
   const latencyMs = { p50: o.p99 / 4, p99: o.p99, max: o.p99 * 2, mean: o.p99 / 3 };
   return {
-    mode: 'load', dialect: 'scratch', values: 'number', runId: 'x', gateways: 1, clients: 10, rooms: 1, workers: 1, ratePerClient: 5, variables: 10,
+    mode: 'load',
+    dialect: 'scratch',
+    values: 'number',
+    runId: 'x',
+    gateways: 1,
+    clients: 10,
+    rooms: 1,
+    workers: 1,
+    ratePerClient: 5,
+    variables: 10,
     join: { joined: 10, failed: 0, errors: [], seconds: 1, perSecond: 10, latencyMs, gatewayCpuUsPerJoin: null },
     load: {
-      windowSeconds: 20, sent: o.expected / 9, setsPerSecond: 1, expected: o.expected, delivered: o.expected, superseded: 0, lost: 0, unaccounted: 0,
-      deliveredRatio: 1, deliveriesPerSecond: 1, roomsConverged: 1, allDelivered: o.allDelivered ?? true, outsideWindow: 0, echoes: 0, reordered: 0, unstamped: 0,
-      latencyMs, gatewayCpuSeconds: o.cpu, gatewayCpuUsPerDelivery: null, redisCpuSeconds: o.redis ?? 0, redisCpuUsPerSet: null,
-      windowMonotonicUs: [0, 1], otherCpuSeconds: 0, gatewayMessagesOut: null, gatewayFramesOut: null, framesReceived: 10, updatesPerFrameReceived: 2,
+      windowSeconds: 20,
+      sent: o.expected / 9,
+      setsPerSecond: 1,
+      expected: o.expected,
+      delivered: o.expected,
+      superseded: 0,
+      lost: 0,
+      unaccounted: 0,
+      deliveredRatio: 1,
+      deliveriesPerSecond: 1,
+      roomsConverged: 1,
+      allDelivered: o.allDelivered ?? true,
+      outsideWindow: 0,
+      echoes: 0,
+      reordered: 0,
+      unstamped: 0,
+      latencyMs,
+      gatewayCpuSeconds: o.cpu,
+      gatewayCpuUsPerDelivery: null,
+      redisCpuSeconds: o.redis ?? 0,
+      redisCpuUsPerSet: null,
+      windowMonotonicUs: [0, 1],
+      otherCpuSeconds: 0,
+      gatewayMessagesOut: null,
+      gatewayFramesOut: null,
+      framesReceived: 10,
+      updatesPerFrameReceived: 2,
     },
     idle: null,
     closes: o.closes ?? {},
@@ -29,7 +70,20 @@ function loadReport(o: { cpu: number; redis?: number; expected: number; p99: num
 
 function idleReport(bytesPerConnection: number): LoadReport {
   const base = loadReport({ cpu: 0, expected: 0, p99: 0 });
-  return { ...base, mode: 'idle', load: null, idle: { rssBeforeBytes: 0, rssAfterJoinBytes: 0, rssAfterBytes: 0, bytesPerConnection, heapBytesPerConnection: null, settleSeconds: 20, otherCpuSeconds: 0 } };
+  return {
+    ...base,
+    mode: 'idle',
+    load: null,
+    idle: {
+      rssBeforeBytes: 0,
+      rssAfterJoinBytes: 0,
+      rssAfterBytes: 0,
+      bytesPerConnection,
+      heapBytesPerConnection: null,
+      settleSeconds: 20,
+      otherCpuSeconds: 0,
+    },
+  };
 }
 
 const quiet = { seconds: 20, cores: 0, top: [] };
@@ -42,7 +96,8 @@ describe('pnpm bench --peer: the schedule', () => {
   it('runs every target in every repetition, each repetition in the reverse order of the one before', () => {
     const plan = compareSchedule([A, C], 3);
     expect(plan).toHaveLength(2 * 3 * 3);
-    const order = (scenario: string, repetition: number): TargetId[] => plan.filter((p) => p.scenario.id === scenario && p.repetition === repetition).map((p) => p.target);
+    const order = (scenario: string, repetition: number): TargetId[] =>
+      plan.filter((p) => p.scenario.id === scenario && p.repetition === repetition).map((p) => p.target);
     expect(order('a', 1)).toEqual([...TARGETS]);
     expect(order('a', 2)).toEqual([...TARGETS].reverse());
     expect(order('a', 3)).toEqual([...TARGETS]);
@@ -78,7 +133,7 @@ describe('pnpm bench --peer: ratios and targets', () => {
     expect(withRedisUsPerPair(runs[0]?.report ?? r)).toBeNull();
   });
 
-  it('gives ours/peer per target, and marks each of the bench\'s targets met or missed', () => {
+  it("gives ours/peer per target, and marks each of the bench's targets met or missed", () => {
     expect(ratio(runs, 'a', 'ours-memory', 'cpu')?.ratio).toBeCloseTo(1.2);
     expect(ratio(runs, 'a', 'ours-redis', 'cpuRedis', 'cpu')?.ratio).toBeCloseTo(1.1);
     expect(ratio(runs, 'a', 'ours-redis', 'p99')).toMatchObject({ min: 0.75, max: 1.25 });
@@ -97,8 +152,11 @@ describe('pnpm bench --peer: ratios and targets', () => {
 
   it('requires delivery in every repetition, and counts no cost target met where a server fell behind', () => {
     const failing = runs.map((r) =>
-      r.scenario === 'a' && r.repetition === 2 && r.target === 'ours-redis' ? run('a', 2, 'ours-redis', loadReport({ cpu: 0.063, redis: 0.036, expected: 9000, p99: 30, allDelivered: false })) :
-      r.scenario === 'a' && r.repetition === 2 && r.target === 'peer' ? run('a', 2, 'peer', loadReport({ cpu: 0.09, expected: 9000, p99: 40, closes: { 4000: 1 } })) : r,
+      r.scenario === 'a' && r.repetition === 2 && r.target === 'ours-redis'
+        ? run('a', 2, 'ours-redis', loadReport({ cpu: 0.063, redis: 0.036, expected: 9000, p99: 30, allDelivered: false }))
+        : r.scenario === 'a' && r.repetition === 2 && r.target === 'peer'
+          ? run('a', 2, 'peer', loadReport({ cpu: 0.09, expected: 9000, p99: 40, closes: { 4000: 1 } }))
+          : r,
     );
     expect(deliveryVerdict(runs, 'a', 'ours-redis')).toBe('met');
     expect(deliveryVerdict(failing, 'a', 'ours-memory')).toBe('met');
@@ -113,17 +171,37 @@ describe('pnpm bench --peer: ratios and targets', () => {
     expect(cell?.ratio?.ratio).toBeCloseTo(0.7);
     const floor = { clients: 1, frames: 1, usPerFrame: 17, systemUsPerFrame: 8 };
     const machine = { hostname: 'h', cpuModel: 'cpu', cores: 2, memoryGiB: 1, node: 'v20', redis: '7', commit: 'abc', kernel: 'k' };
-    const text = renderCompare(machine, [A], failing, { date: '2026-12-01', quick: false, repetitions: 2, warmupSeconds: 5, durationSeconds: 20, idleSeconds: 20, floor });
-    expect(text).toContain('**Delivery failed** in (a) peer (TurboWarp\'s server, memory); (a) ours, gateway with Redis');
+    const text = renderCompare(machine, [A], failing, {
+      date: '2026-12-01',
+      quick: false,
+      repetitions: 2,
+      warmupSeconds: 5,
+      durationSeconds: 20,
+      idleSeconds: 20,
+      floor,
+    });
+    expect(text).toContain("**Delivery failed** in (a) peer (TurboWarp's server, memory); (a) ours, gateway with Redis");
     expect(text).toContain('0.70x MISSED (delivery failed: not a steady state)');
   });
 
   it('writes the summary, the targets and every run, leaving profiled runs out of the comparison', () => {
-    const profiled: CompareRun = { ...run('a', 1, 'ours-redis', loadReport({ cpu: 1, expected: 9000, p99: 1 })), profile: { samples: 10, functions: [], modules: [], categories: [{ name: 'client sockets: write system calls', share: 0.5 }], inclusive: [] } };
+    const profiled: CompareRun = {
+      ...run('a', 1, 'ours-redis', loadReport({ cpu: 1, expected: 9000, p99: 1 })),
+      profile: { samples: 10, functions: [], modules: [], categories: [{ name: 'client sockets: write system calls', share: 0.5 }], inclusive: [] },
+    };
     expect(summaryTable([...runs, profiled], [A, C])).toContain('0.70x the peer (7.00 us)');
     const floor = { clients: 1, frames: 1, usPerFrame: 17, systemUsPerFrame: 8 };
     const machine = { hostname: 'h', cpuModel: 'cpu', cores: 2, memoryGiB: 1, node: 'v20', redis: '7', commit: 'abc', kernel: 'k' };
-    const text = renderCompare(machine, [A, C], [...runs, profiled], { date: '2026-12-01', quick: false, repetitions: 2, warmupSeconds: 5, durationSeconds: 20, idleSeconds: 20, floor, gatewayEnv: { FLUSH_INTERVAL_MS: '16' } });
+    const text = renderCompare(machine, [A, C], [...runs, profiled], {
+      date: '2026-12-01',
+      quick: false,
+      repetitions: 2,
+      warmupSeconds: 5,
+      durationSeconds: 20,
+      idleSeconds: 20,
+      floor,
+      gatewayEnv: { FLUSH_INTERVAL_MS: '16' },
+    });
     expect(text).toContain('Our gateways ran with `FLUSH_INTERVAL_MS=16` (the peer with its defaults)');
     expect(text).toContain('| gateway + Redis: CPU per (set x recipient) | 1.10x MISSED |');
     expect(text).toContain('client sockets: write system calls | - | - | 50.0% / 55.56');

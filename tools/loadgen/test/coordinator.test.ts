@@ -20,7 +20,11 @@ describe('runLoad', () => {
   });
 
   it('takes the dialect and the value kind from the command line, and refuses what a dialect cannot carry', async () => {
-    expect(parseCli(['--url', 'ws://127.0.0.1:1/', '--dialect', 'scratch', '--values', 'number', '--variables', '50'])).toMatchObject({ dialect: 'scratch', values: 'number', variables: 50 });
+    expect(parseCli(['--url', 'ws://127.0.0.1:1/', '--dialect', 'scratch', '--values', 'number', '--variables', '50'])).toMatchObject({
+      dialect: 'scratch',
+      values: 'number',
+      variables: 50,
+    });
     expect(parseCli(['--url', 'ws://127.0.0.1:1/'])).toMatchObject({ dialect: 'seed', values: 'text' });
     const base = { ...DEFAULT_OPTIONS, urls: ['ws://127.0.0.1:1/'], verbose: false };
     await expect(runLoad({ ...base, values: 'number' })).rejects.toThrow(/--values number needs --dialect scratch/);

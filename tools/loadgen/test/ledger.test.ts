@@ -6,7 +6,10 @@ function member(index: number, variable: string, roomIndex = 0): Member & { isOp
     index,
     roomIndex,
     variable,
-    view: new Map([['☁ v0', '0'], ['☁ v1', '0']]),
+    view: new Map([
+      ['☁ v0', '0'],
+      ['☁ v1', '0'],
+    ]),
     lastSeq: new Map(),
     sendTimes: [],
     isOpen: true,
@@ -34,7 +37,7 @@ describe('Ledger', () => {
     expect(ledger.latency.max).toBe(30);
   });
 
-  it('counts a sender\'s missing last set as superseded when the room converged', () => {
+  it("counts a sender's missing last set as superseded when the room converged", () => {
     // a and b write the same variable; store order a0, b0. b's own write drops a0 for b.
     const a = member(0, '☁ v0');
     const b = member(1, '☁ v0');
@@ -107,7 +110,7 @@ describe('Ledger', () => {
 });
 
 describe('Ledger with compact stamps (values sent as numbers)', () => {
-  it('reads the send time from the sender\'s record and accepts the value as text of the number', () => {
+  it("reads the send time from the sender's record and accepts the value as text of the number", () => {
     const a = member(0, '☁ v0');
     const b = member(1, '☁ v1');
     const ledger = new Ledger([a, b], 'compact');

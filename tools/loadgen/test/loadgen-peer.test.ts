@@ -7,7 +7,7 @@ import { DEFAULT_OPTIONS, type LoadOptions } from '../src/plan.ts';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
-describe.skipIf(!peerPresent())('load generator against TurboWarp\'s server (the peer, scratch dialect)', () => {
+describe.skipIf(!peerPresent())("load generator against TurboWarp's server (the peer, scratch dialect)", () => {
   let peer: PeerServer;
 
   beforeAll(async () => {

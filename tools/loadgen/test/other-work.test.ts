@@ -17,11 +17,17 @@ describe('other work on the machine', () => {
     expect(labelOf('node', ['node', '-e', '1'].join('\0'))).toBe('node');
   });
 
-  it('sums CPU outside the benchmark\'s process tree, busiest first', () => {
+  it("sums CPU outside the benchmark's process tree, busiest first", () => {
     const hz = clockTicks();
     const start = new Map([proc(10, 1, 'bench', 0), proc(11, 10, 'gateway', 0), proc(20, 1, 'node vitest.mjs', 100), proc(21, 1, 'tsc', 0)]);
     // 10 s window: vitest used 5 s, tsc 1 s (started meanwhile), the gateway (a child of the bench) 9 s.
-    const end = new Map([proc(10, 1, 'bench', hz), proc(11, 10, 'gateway', 9 * hz), proc(20, 1, 'node vitest.mjs', 100 + 5 * hz), proc(21, 1, 'tsc', hz), proc(22, 11, 'worker', hz)]);
+    const end = new Map([
+      proc(10, 1, 'bench', hz),
+      proc(11, 10, 'gateway', 9 * hz),
+      proc(20, 1, 'node vitest.mjs', 100 + 5 * hz),
+      proc(21, 1, 'tsc', hz),
+      proc(22, 11, 'worker', hz),
+    ]);
     const w = otherWork(start, end, 10, 10);
     expect(w.cores).toBeCloseTo(0.6);
     expect(w.top).toEqual([
@@ -32,7 +38,7 @@ describe('other work on the machine', () => {
     expect(describeOtherWork({ seconds: 1, cores: 0, top: [] })).toBe('none');
   });
 
-  it('scans this machine\'s processes, this one included', () => {
+  it("scans this machine's processes, this one included", () => {
     expect(scanProcesses().get(process.pid)?.ppid).toBe(process.ppid);
   });
 });

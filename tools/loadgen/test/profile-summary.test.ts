@@ -8,7 +8,7 @@ const OUTBOX = 'file:///w/services/gateway/dist/ws/outbox.js';
 const PEER = 'file:///tmp/cloudvars-peer-Ab12/src/server.js';
 
 describe('profile categories', () => {
-  it('names workspace files in source or build, and the peer\'s files in its temporary copy', () => {
+  it("names workspace files in source or build, and the peer's files in its temporary copy", () => {
     expect(moduleOf(OUTBOX, 'flush')).toBe('services/gateway/dist/ws/outbox.js');
     expect(moduleOf(PEER, 'sendBuffered')).toBe('peer src/server.js');
     expect(moduleOf(IOREDIS, 'write')).toBe('ioredis');
@@ -25,7 +25,7 @@ describe('profile categories', () => {
     expect(categoryOf([frame('(garbage collector)')])).toBe('garbage collection');
   });
 
-  it('summarises self time by category and the application\'s inclusive time, inside the window only', () => {
+  it("summarises self time by category and the application's inclusive time, inside the window only", () => {
     const profile = {
       startTime: 1000,
       nodes: [

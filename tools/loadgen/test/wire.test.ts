@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { encodeClientSet, encodeHandshake, parseServerFrame, WireError } from '../src/wire.ts';
 
-describe('the generator\'s wire format in every dialect', () => {
+describe("the generator's wire format in every dialect", () => {
   it('declares the variables in a 2020 handshake and none in a scratch one', () => {
     const vars = { '☁ v0': 'x', '☁ v1': '0' };
     expect(JSON.parse(encodeHandshake('seed', 'r1', 'user1', vars))).toMatchObject({ kind: 'handshake', room: 'r1', username: 'user1' });
@@ -9,7 +9,7 @@ describe('the generator\'s wire format in every dialect', () => {
     expect(JSON.parse(encodeHandshake('scratch', 'r1', 'user1', vars))).toEqual({ method: 'handshake', project_id: 'r1', user: 'user1' });
   });
 
-  it('sends a scratch value as a JSON number on request, as Scratch 3\'s VM does, else as a string', () => {
+  it("sends a scratch value as a JSON number on request, as Scratch 3's VM does, else as a string", () => {
     expect(JSON.parse(encodeClientSet('scratch', '☁ v0', '1000042000007', 'number'))).toEqual({ method: 'set', name: '☁ v0', value: 1000042000007 });
     expect(JSON.parse(encodeClientSet('scratch', '☁ v0', '1000042000007'))).toEqual({ method: 'set', name: '☁ v0', value: '1000042000007' });
     expect(JSON.parse(encodeClientSet('seed', '☁ v0', '12'))).toMatchObject({ kind: 'set', variable: '☁ v0', value: '12' });

@@ -105,7 +105,9 @@ export async function auditRedis(url: string, expected: Expected): Promise<Audit
         if (JSON.stringify(want) !== JSON.stringify(have)) {
           const missing = want.filter((room) => !live.includes(room));
           const extra = have.filter((room) => !expected.active.has(room));
-          problems.push(`active rooms: ${missing.length} with clients but no lease (${missing.slice(0, 5).join(', ')}), ${extra.length} leased without clients (${extra.slice(0, 5).join(', ')})`);
+          problems.push(
+            `active rooms: ${missing.length} with clients but no lease (${missing.slice(0, 5).join(', ')}), ${extra.length} leased without clients (${extra.slice(0, 5).join(', ')})`,
+          );
         }
       } else if (parsed.tag.startsWith('~addr:')) {
         const address = parsed.tag.slice('~addr:'.length);
@@ -169,12 +171,14 @@ export async function auditRedis(url: string, expected: Expected): Promise<Audit
     }
     for (const pod of expected.pods) {
       const probe = [...subscribers.keys()].filter((channel) => channel.startsWith(`${prefix}{~probe:${pod}-`));
-      if (probe.length !== 1 || subscribers.get(probe[0] as string) !== 1) problems.push(`gateway ${pod}: ${probe.length} probe channels (${probe.map((c) => subscribers.get(c)).join(', ')} subscribers)`);
+      if (probe.length !== 1 || subscribers.get(probe[0] as string) !== 1)
+        problems.push(`gateway ${pod}: ${probe.length} probe channels (${probe.map((c) => subscribers.get(c)).join(', ')} subscribers)`);
       for (const channel of probe) subscribers.delete(channel);
     }
     // Project policies: every live gateway listens for policy changes on one channel.
     const policies = `${prefix}{~policies}`;
-    if (subscribers.has(policies) && subscribers.get(policies) !== expected.pods.length) problems.push(`policy channel: ${subscribers.get(policies)} subscribers, ${expected.pods.length} live gateways`);
+    if (subscribers.has(policies) && subscribers.get(policies) !== expected.pods.length)
+      problems.push(`policy channel: ${subscribers.get(policies)} subscribers, ${expected.pods.length} live gateways`);
     subscribers.delete(policies);
     for (const [channel, n] of subscribers) problems.push(`subscribed channel nobody explains: ${channel} (${n})`);
 

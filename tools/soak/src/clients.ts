@@ -224,10 +224,31 @@ function onOpen(ws: WebSocket, act: () => void): WebSocket {
 }
 
 export const BAD_KINDS: readonly BadKind[] = [
-  { name: 'not JSON', expect: [4000], run: (url, address) => onOpen(socket(url, address), function (this: WebSocket) { this.send('{not json'); }) },
+  {
+    name: 'not JSON',
+    expect: [4000],
+    run: (url, address) =>
+      onOpen(socket(url, address), function (this: WebSocket) {
+        this.send('{not json');
+      }),
+  },
   { name: 'no handshake', expect: [4000], run: (url, address) => socket(url, address) },
-  { name: 'binary frame', expect: [4000], run: (url, address) => onOpen(socket(url, address), function (this: WebSocket) { this.send(Buffer.from([1, 2, 3]), { binary: true }); }) },
-  { name: 'oversized frame', expect: [1009], run: (url, address) => onOpen(socket(url, address), function (this: WebSocket) { this.send('x'.repeat(65_537)); }) },
+  {
+    name: 'binary frame',
+    expect: [4000],
+    run: (url, address) =>
+      onOpen(socket(url, address), function (this: WebSocket) {
+        this.send(Buffer.from([1, 2, 3]), { binary: true });
+      }),
+  },
+  {
+    name: 'oversized frame',
+    expect: [1009],
+    run: (url, address) =>
+      onOpen(socket(url, address), function (this: WebSocket) {
+        this.send('x'.repeat(65_537));
+      }),
+  },
   {
     name: 'invalid UTF-8',
     expect: [1007],

@@ -102,7 +102,9 @@ export async function lastSetReachesEveryone(admin: Redis, prefix: string, rooms
   const holdsLast = async (room: Room, index: number): Promise<boolean> => {
     if (room.members.size === 0) return true;
     const stored = (await storedOf(admin, prefix, room))['☁ v0'];
-    return stored !== undefined && storedText(stored) === lastValue(index) && [...room.members].every((c) => c.view.get('☁ v0') === receivedValue(c.dialect, stored));
+    return (
+      stored !== undefined && storedText(stored) === lastValue(index) && [...room.members].every((c) => c.view.get('☁ v0') === receivedValue(c.dialect, stored))
+    );
   };
   const notReached = async (): Promise<Room[]> => {
     const missing: Room[] = [];
@@ -110,7 +112,13 @@ export async function lastSetReachesEveryone(admin: Redis, prefix: string, rooms
     return missing;
   };
   const reached = await holdsWithin(async () => (await notReached()).length === 0, { timeoutMs: SETTLE_MS, intervalMs: 50 });
-  if (!reached) failures.push(`a room's last set did not reach every member: ${(await notReached()).map((r) => r.name).slice(0, 5).join(', ')}`);
+  if (!reached)
+    failures.push(
+      `a room's last set did not reach every member: ${(await notReached())
+        .map((r) => r.name)
+        .slice(0, 5)
+        .join(', ')}`,
+    );
 }
 
 /** What Redis should hold for the rooms with members left: their member and name counts, and the pods serving them. */
@@ -149,7 +157,9 @@ export function memoryBackToBaseline(slots: readonly GatewaySlot[], tolerance: n
     const ok = heapGrowth <= tolerance && rssGrowth <= tolerance;
     memory.push({ slot: slot.index, podId: slot.podId, baseline: slot.baseline, final: slot.final, heapGrowth, rssGrowth, ok });
     if (!ok) {
-      failures.push(`${slot.podId}: memory grew beyond ${tolerance * 100}% (heap after GC ${(heapGrowth * 100).toFixed(1)}%, RSS ${(rssGrowth * 100).toFixed(1)}%)`);
+      failures.push(
+        `${slot.podId}: memory grew beyond ${tolerance * 100}% (heap after GC ${(heapGrowth * 100).toFixed(1)}%, RSS ${(rssGrowth * 100).toFixed(1)}%)`,
+      );
     }
   }
   return memory;
@@ -170,7 +180,9 @@ export function badClientOutcomes(bads: readonly BadClient[], failures: string[]
   }
   for (const [name, entry] of Object.entries(bad)) {
     if (entry.unexpected > 0 || entry.stuck > 0) {
-      failures.push(`misbehaving clients "${name}": ${entry.unexpected} closed with an unexpected code, ${entry.stuck} never closed (${JSON.stringify(entry.codes)})`);
+      failures.push(
+        `misbehaving clients "${name}": ${entry.unexpected} closed with an unexpected code, ${entry.stuck} never closed (${JSON.stringify(entry.codes)})`,
+      );
     }
   }
   return bad;

@@ -77,7 +77,9 @@ function drawPanel(panel: Panel, durationMs: number, events: SoakReport['events'
     out.push(`<line x1="${LEFT}" x2="${LEFT + width}" y1="${ty}" y2="${ty}" stroke="#e3e3e3"/>`);
     out.push(`<text x="${LEFT - 6}" y="${ty + 4}" font-size="11" text-anchor="end">${formatNumber(tick)}</text>`);
   }
-  out.push(`<text x="${16}" y="${plotTop + height / 2}" font-size="12" transform="rotate(-90 16 ${plotTop + height / 2})" text-anchor="middle">${escape(panel.yLabel)}</text>`);
+  out.push(
+    `<text x="${16}" y="${plotTop + height / 2}" font-size="12" transform="rotate(-90 16 ${plotTop + height / 2})" text-anchor="middle">${escape(panel.yLabel)}</text>`,
+  );
   // Time axis: minutes for long runs, seconds for short ones.
   const minutes = durationMs >= 5 * 60_000;
   const unit = minutes ? 60_000 : 1000;
@@ -101,14 +103,18 @@ function drawPanel(panel: Panel, durationMs: number, events: SoakReport['events'
         out.push(`<circle cx="${px}" cy="${py}" r="2" fill="${s.color}"/>`);
         continue;
       }
-      out.push(`<polyline fill="none" stroke="${s.color}" stroke-width="${s.width ?? 1.5}"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''} points="${points.join(' ')}"/>`);
+      out.push(
+        `<polyline fill="none" stroke="${s.color}" stroke-width="${s.width ?? 1.5}"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''} points="${points.join(' ')}"/>`,
+      );
     }
   }
   // Legend, under the plot.
   let lx = LEFT;
   const ly = plotTop + height + 34;
   for (const s of series) {
-    out.push(`<line x1="${lx}" x2="${lx + 18}" y1="${ly - 4}" y2="${ly - 4}" stroke="${s.color}" stroke-width="2"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>`);
+    out.push(
+      `<line x1="${lx}" x2="${lx + 18}" y1="${ly - 4}" y2="${ly - 4}" stroke="${s.color}" stroke-width="2"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>`,
+    );
     out.push(`<text x="${lx + 22}" y="${ly}" font-size="11">${escape(s.name)}</text>`);
     lx += 30 + s.name.length * 6.2;
   }
@@ -146,7 +152,13 @@ export function renderPlot(report: SoakReport): string {
   const latency: Series[] = [
     { name: 'p50', color: '#2ca02c', runs: [samples.filter((s) => s.latency.count > 0).map((s) => [s.tMs, s.latency.p50Ms] as [number, number])] },
     { name: 'p99', color: '#ff7f0e', runs: [samples.filter((s) => s.latency.count > 0).map((s) => [s.tMs, s.latency.p99Ms] as [number, number])] },
-    { name: 'max', color: '#d62728', dash: '2,2', width: 1, runs: [samples.filter((s) => s.latency.count > 0).map((s) => [s.tMs, s.latency.maxMs] as [number, number])] },
+    {
+      name: 'max',
+      color: '#d62728',
+      dash: '2,2',
+      width: 1,
+      runs: [samples.filter((s) => s.latency.count > 0).map((s) => [s.tMs, s.latency.maxMs] as [number, number])],
+    },
   ];
   const eventLines = events.map((e, i) => `${i + 1}: ${e.label} (${(e.tMs / 1000).toFixed(0)} s)`);
   const legendTop = 2 * PANEL_HEIGHT + 20;
@@ -154,9 +166,20 @@ export function renderPlot(report: SoakReport): string {
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="sans-serif">`,
     `<rect width="${WIDTH}" height="${height}" fill="white"/>`,
-    drawPanel({ top: 0, title: `Memory (${report.label}, ${report.machine.hostname}, Node ${report.machine.node})`, yLabel: 'MiB', series: memory, log: false }, durationMs, events),
-    drawPanel({ top: PANEL_HEIGHT, title: 'Set -> delivery latency per sample interval', yLabel: 'ms (log scale)', series: latency, log: true }, durationMs, events),
-    ...eventLines.map((line, i) => `<text x="${LEFT + (i % 2) * ((WIDTH - LEFT) / 2)}" y="${legendTop + Math.floor(i / 2) * 14}" font-size="10" fill="#555">${escape(line)}</text>`),
+    drawPanel(
+      { top: 0, title: `Memory (${report.label}, ${report.machine.hostname}, Node ${report.machine.node})`, yLabel: 'MiB', series: memory, log: false },
+      durationMs,
+      events,
+    ),
+    drawPanel(
+      { top: PANEL_HEIGHT, title: 'Set -> delivery latency per sample interval', yLabel: 'ms (log scale)', series: latency, log: true },
+      durationMs,
+      events,
+    ),
+    ...eventLines.map(
+      (line, i) =>
+        `<text x="${LEFT + (i % 2) * ((WIDTH - LEFT) / 2)}" y="${legendTop + Math.floor(i / 2) * 14}" font-size="10" fill="#555">${escape(line)}</text>`,
+    ),
     '</svg>',
   ];
   return parts.join('\n') + '\n';

@@ -38,7 +38,15 @@ export class GatewaySlot {
   baseline: MemoryPoint | null = null;
   final: MemoryPoint | null = null;
   /** Every process this slot ran, for the report. */
-  readonly history: Array<{ podId: string; pid: number; startedAtMs: number; endedAtMs: number | null; how: string; baseline: MemoryPoint | null; final: MemoryPoint | null }> = [];
+  readonly history: Array<{
+    podId: string;
+    pid: number;
+    startedAtMs: number;
+    endedAtMs: number | null;
+    how: string;
+    baseline: MemoryPoint | null;
+    final: MemoryPoint | null;
+  }> = [];
 
   constructor(
     readonly index: number,
@@ -169,7 +177,9 @@ export async function gcHeapUsed(inspectorUrl: string): Promise<number> {
     });
     await call('HeapProfiler.collectGarbage');
     await call('HeapProfiler.collectGarbage');
-    const result = (await call('Runtime.evaluate', { expression: 'JSON.stringify(process.memoryUsage())', returnByValue: true })) as { result?: { value?: string } };
+    const result = (await call('Runtime.evaluate', { expression: 'JSON.stringify(process.memoryUsage())', returnByValue: true })) as {
+      result?: { value?: string };
+    };
     const usage = JSON.parse(result.result?.value ?? '{}') as { heapUsed?: number };
     if (typeof usage.heapUsed !== 'number') throw new SoakProcessError(`inspector ${inspectorUrl}: no heapUsed`);
     return usage.heapUsed;

@@ -59,7 +59,16 @@ export interface SoakReport {
   readonly events: Array<{ tMs: number; label: string }>;
   readonly samples: Sample[];
   readonly memory: MemoryCheck[];
-  readonly gatewayLives: Array<{ slot: number; podId: string; pid: number; startedAtMs: number; endedAtMs: number | null; how: string; baseline: MemoryPoint | null; final: MemoryPoint | null }>;
+  readonly gatewayLives: Array<{
+    slot: number;
+    podId: string;
+    pid: number;
+    startedAtMs: number;
+    endedAtMs: number | null;
+    how: string;
+    baseline: MemoryPoint | null;
+    final: MemoryPoint | null;
+  }>;
   readonly audit: AuditResult;
   readonly clients: {
     readonly good: number;
@@ -204,14 +213,18 @@ class SoakRun {
   private async measureBaseline(slot: GatewaySlot): Promise<void> {
     if (!slot.proc) return;
     slot.baseline = await slot.measure(this.now());
-    this.event(`baseline of ${slot.podId}: heap ${(slot.baseline.heapUsed / 2 ** 20).toFixed(1)} MiB after GC, RSS ${(slot.baseline.rss / 2 ** 20).toFixed(1)} MiB`);
+    this.event(
+      `baseline of ${slot.podId}: heap ${(slot.baseline.heapUsed / 2 ** 20).toFixed(1)} MiB after GC, RSS ${(slot.baseline.rss / 2 ** 20).toFixed(1)} MiB`,
+    );
   }
 
   private async measureFinal(): Promise<void> {
     for (const slot of this.slots) {
       if (!slot.proc) continue;
       slot.final = await slot.measure(this.now());
-      this.event(`final memory of ${slot.podId}: heap ${(slot.final.heapUsed / 2 ** 20).toFixed(1)} MiB after GC, RSS ${(slot.final.rss / 2 ** 20).toFixed(1)} MiB`);
+      this.event(
+        `final memory of ${slot.podId}: heap ${(slot.final.heapUsed / 2 ** 20).toFixed(1)} MiB after GC, RSS ${(slot.final.rss / 2 ** 20).toFixed(1)} MiB`,
+      );
     }
   }
 
@@ -334,7 +347,12 @@ class SoakRun {
     // today's clients have not all created yet (after it was forgotten and made again).
     if (!(await this.allConnectedWithin(CONNECT_DEADLINE_MS))) {
       const missing = this.clients.filter((c) => !c.connected);
-      this.failures.push(`${missing.length} clients could not reconnect at the end (${missing.slice(0, 5).map((c) => `${c.id} ${c.dialect} in ${c.room.name}`).join(', ')})`);
+      this.failures.push(
+        `${missing.length} clients could not reconnect at the end (${missing
+          .slice(0, 5)
+          .map((c) => `${c.id} ${c.dialect} in ${c.room.name}`)
+          .join(', ')})`,
+      );
     }
     for (const client of this.clients) client.setSending(false);
     // A set in flight at that moment is stored and delivered before the views are compared.

@@ -26,7 +26,10 @@ it.skipIf(!hasBinary('redis-server'))(
     // The run did what it claims: every fault happened, and the clients kept playing.
     const labels = report.events.map((e) => e.label);
     for (const fault of ['drain soak-g1', 'SIGKILL soak-g2', 'restart Redis (SIGTERM)', 'SIGKILL Redis']) {
-      expect(labels.some((label) => label.startsWith(fault)), fault).toBe(true);
+      expect(
+        labels.some((label) => label.startsWith(fault)),
+        fault,
+      ).toBe(true);
     }
     expect(report.memory).toHaveLength(3);
     expect(report.clients.deliveries).toBeGreaterThan(1_000);

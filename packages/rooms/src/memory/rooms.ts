@@ -65,7 +65,12 @@ export type AddedNames =
  * would take the room over `maxVariables`. `bytes` is the room's total with them. (join.lua
  * `add_names`: the same rule.)
  */
-export function addNames(added: readonly VariableEntry[], kept: number, keptBytes: number, limits: Pick<EngineLimits, 'maxRoomBytes' | 'maxVariables'>): AddedNames {
+export function addNames(
+  added: readonly VariableEntry[],
+  kept: number,
+  keptBytes: number,
+  limits: Pick<EngineLimits, 'maxRoomBytes' | 'maxVariables'>,
+): AddedNames {
   if (added.length === 0) return { ok: true, entries: [], bytes: keptBytes };
   if (kept + added.length > limits.maxVariables) return { ok: false, reason: 'too-many-variables' };
   let bytes = keptBytes;
@@ -108,7 +113,7 @@ export function sameNames(room: MemoryRoom, variables: readonly VariableEntry[])
 
 /** Code point order, which is UTF-8 byte order: the order Redis's Lua sorts names in. */
 function byCodePoint(a: string, b: string): number {
-  for (let i = 0, j = 0; i < a.length && j < b.length; ) {
+  for (let i = 0, j = 0; i < a.length && j < b.length;) {
     const x = a.codePointAt(i) as number;
     const y = b.codePointAt(j) as number;
     if (x !== y) return x - y;

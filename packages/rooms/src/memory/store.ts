@@ -194,7 +194,9 @@ export class MemoryStore implements RoomStore {
 
   async setMany(roomName: string, origin: string, changes: readonly SetChange[], options: SetManyOptions = {}): Promise<readonly SetResult[]> {
     // Each set's body runs to its end before the next begins (no await inside): the batch is one atomic step.
-    return Promise.all(changes.map(({ variable, value, increasing }) => this.set(roomName, origin, variable, value, increasing === true ? { ...options, increasing } : options)));
+    return Promise.all(
+      changes.map(({ variable, value, increasing }) => this.set(roomName, origin, variable, value, increasing === true ? { ...options, increasing } : options)),
+    );
   }
 
   async rename(roomName: string, origin: string, variable: string, newName: string, options: ChangeOptions = {}): Promise<ChangeResult> {
@@ -268,7 +270,13 @@ export class MemoryStore implements RoomStore {
    * null when the address is at its bound and the change would raise the room's charged size,
    * else what `grow` records once the change applies.
    */
-  private growth(address: string | undefined, from: Pick<MemoryRoom, 'bytes' | 'logEntryMax' | 'chargedSize'>, bytes: number, entryMax: number, now: number): Growth | null {
+  private growth(
+    address: string | undefined,
+    from: Pick<MemoryRoom, 'bytes' | 'logEntryMax' | 'chargedSize'>,
+    bytes: number,
+    entryMax: number,
+    now: number,
+  ): Growth | null {
     const logEntryMax = Math.max(from.logEntryMax, entryMax);
     const limit = this.limits.maxStoredBytesPerAddress ?? 0;
     if (address === undefined || limit === 0) return { address: null, logEntryMax, charge: 0, chargedSize: from.chargedSize };

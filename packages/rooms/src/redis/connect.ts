@@ -24,8 +24,7 @@ const KEEP_ALIVE_MS = 10_000;
 const SLOTS_REFRESH_MS = 5_000;
 
 export type RedisClients =
-  | { readonly kind: 'single'; readonly store: Redis; readonly subscriber: Redis }
-  | { readonly kind: 'cluster'; readonly cluster: Cluster };
+  { readonly kind: 'single'; readonly store: Redis; readonly subscriber: Redis } | { readonly kind: 'cluster'; readonly cluster: Cluster };
 
 /** After a Sentinel failover the old primary answers READONLY: reconnect and resend. */
 function reconnectOnReadonly(error: Error): 2 | false {
@@ -40,11 +39,7 @@ function liveness(commandTimeoutMs: number): RedisOptions {
   return { commandTimeout: commandTimeoutMs, keepAlive: KEEP_ALIVE_MS };
 }
 
-function singleOptions(
-  target: Exclude<RedisTarget, { kind: 'cluster' }>,
-  connectionName: string,
-  commandTimeoutMs: number,
-): RedisOptions {
+function singleOptions(target: Exclude<RedisTarget, { kind: 'cluster' }>, connectionName: string, commandTimeoutMs: number): RedisOptions {
   const auth = { username: target.username, password: target.password };
   const common: RedisOptions = {
     ...auth,
@@ -86,7 +81,13 @@ export function createClients(target: RedisTarget, podId: string, commandTimeout
       },
       clusterRetryStrategy: (times) => Math.min(100 * times, 2000),
     };
-    return { kind: 'cluster', cluster: new Cluster(target.nodes.map((n) => ({ host: n.host, port: n.port })), options) };
+    return {
+      kind: 'cluster',
+      cluster: new Cluster(
+        target.nodes.map((n) => ({ host: n.host, port: n.port })),
+        options,
+      ),
+    };
   }
   const store = new Redis({ ...singleOptions(target, `cloudvars:${podId}:store`, commandTimeoutMs), enableAutoPipelining: true });
   // Resubscription is the bus's job: it must know when the subscription is back to resync.

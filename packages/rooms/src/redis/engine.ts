@@ -117,8 +117,7 @@ export function createRedisEngine(options: RedisEngineOptions): RoomEngine {
   const storeClient = clients.kind === 'cluster' ? clients.cluster : clients.store;
   const notices = new PolicyNotices(prefix, report);
   const inbox = new BusInbox({ prefix, podId, report, podChannels: [notices] });
-  const transport =
-    clients.kind === 'cluster' ? new ClusterTransport(clients.cluster, inbox) : new SingleTransport(clients.store, clients.subscriber, inbox);
+  const transport = clients.kind === 'cluster' ? new ClusterTransport(clients.cluster, inbox) : new SingleTransport(clients.store, clients.subscriber, inbox);
   watch(storeClient, 'store', report);
   if (clients.kind === 'single') watch(clients.subscriber, 'bus', report);
 

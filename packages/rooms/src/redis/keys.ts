@@ -25,9 +25,7 @@ export interface RoomKeys {
   readonly actions: string;
 }
 
-export type ParsedChannel =
-  | { readonly kind: 'room'; readonly room: string }
-  | { readonly kind: 'probe'; readonly podId: string };
+export type ParsedChannel = { readonly kind: 'room'; readonly room: string } | { readonly kind: 'probe'; readonly podId: string };
 
 const TAG_BREAKERS = /[{}]/;
 

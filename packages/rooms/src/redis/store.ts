@@ -185,7 +185,12 @@ export function createRedisStore(options: RedisStoreOptions): RoomStore {
 
   async function setMany(room: string, origin: string, changes: readonly SetChange[], setOptions: SetManyOptions = {}): Promise<readonly SetResult[]> {
     if (changes.length === 0) return [];
-    return runSets(room, origin, changes.flatMap(({ variable, value, increasing }) => [variable, value, increasing === true ? 1 : 0]), setOptions);
+    return runSets(
+      room,
+      origin,
+      changes.flatMap(({ variable, value, increasing }) => [variable, value, increasing === true ? 1 : 0]),
+      setOptions,
+    );
   }
 
   /** set.lua on `triples` (variable, value, increasing per set), told the setter's ledger. */
@@ -194,13 +199,37 @@ export function createRedisStore(options: RedisStoreOptions): RoomStore {
     return ledger.inOrder(origin, setOptions.address, (gate) => runGated(room, origin, triples, setOptions, gate));
   }
 
-  async function runGated(room: string, origin: string, triples: readonly ScriptArg[], setOptions: SetManyOptions, gate: LedgerGate): Promise<readonly SetResult[]> {
+  async function runGated(
+    room: string,
+    origin: string,
+    triples: readonly ScriptArg[],
+    setOptions: SetManyOptions,
+    gate: LedgerGate,
+  ): Promise<readonly SetResult[]> {
     const create = setOptions.create === true ? 1 : 0;
     const user = setOptions.user ?? '';
     const maxVariables = setOptions.maxVariables ?? limits.maxVariables;
     const maxRoomBytes = setOptions.maxRoomBytes ?? limits.maxRoomBytes;
-    const reply = await scripts.set(...keysOf(room), now(), origin, sharded, create, maxVariables, maxRoomBytes, user, logLength, LOG_VALUE_BYTES, limits.roomTtlMs, LOG_NAME_BYTES, gate, ROOM_BASE_BYTES, LOG_ENTRY_BASE_BYTES, ...triples);
-    if (reply.results.length * 3 !== triples.length) throw new RoomEngineError('CV_ERR_REDIS_REPLY', `set.lua answered ${reply.results.length} results for ${triples.length / 3} sets`);
+    const reply = await scripts.set(
+      ...keysOf(room),
+      now(),
+      origin,
+      sharded,
+      create,
+      maxVariables,
+      maxRoomBytes,
+      user,
+      logLength,
+      LOG_VALUE_BYTES,
+      limits.roomTtlMs,
+      LOG_NAME_BYTES,
+      gate,
+      ROOM_BASE_BYTES,
+      LOG_ENTRY_BASE_BYTES,
+      ...triples,
+    );
+    if (reply.results.length * 3 !== triples.length)
+      throw new RoomEngineError('CV_ERR_REDIS_REPLY', `set.lua answered ${reply.results.length} results for ${triples.length / 3} sets`);
     if (reply.charge > 0 && setOptions.address !== undefined) ledger.charge(setOptions.address, room, reply.charge);
     return reply.results;
   }
@@ -209,16 +238,40 @@ export function createRedisStore(options: RedisStoreOptions): RoomStore {
     return ledger.inOrder(origin, changeOptions.address, (gate) => renameGated(room, origin, variable, newName, changeOptions, gate));
   }
 
-  async function renameGated(room: string, origin: string, variable: string, newName: string, changeOptions: ChangeOptions, gate: LedgerGate): Promise<ChangeResult> {
+  async function renameGated(
+    room: string,
+    origin: string,
+    variable: string,
+    newName: string,
+    changeOptions: ChangeOptions,
+    gate: LedgerGate,
+  ): Promise<ChangeResult> {
     const user = changeOptions.user ?? '';
-    const reply = await scripts.rename(...keysOf(room), now(), origin, variable, newName, sharded, limits.maxRoomBytes, user, logLength, LOG_NAME_BYTES, limits.roomTtlMs, gate, ROOM_BASE_BYTES, LOG_ENTRY_BASE_BYTES);
+    const reply = await scripts.rename(
+      ...keysOf(room),
+      now(),
+      origin,
+      variable,
+      newName,
+      sharded,
+      limits.maxRoomBytes,
+      user,
+      logLength,
+      LOG_NAME_BYTES,
+      limits.roomTtlMs,
+      gate,
+      ROOM_BASE_BYTES,
+      LOG_ENTRY_BASE_BYTES,
+    );
     if (reply.charge > 0 && changeOptions.address !== undefined) ledger.charge(changeOptions.address, room, reply.charge);
     return reply.result;
   }
 
   function remove(room: string, origin: string, variable: string, changeOptions: ChangeOptions = {}): Promise<ChangeResult> {
     // A delete grows nothing (no gate), but keeps its place behind the connection's waiting changes.
-    return ledger.inOrder(origin, undefined, () => scripts.delete(...keysOf(room), now(), origin, variable, sharded, changeOptions.user ?? '', logLength, limits.roomTtlMs, LOG_NAME_BYTES));
+    return ledger.inOrder(origin, undefined, () =>
+      scripts.delete(...keysOf(room), now(), origin, variable, sharded, changeOptions.user ?? '', logLength, limits.roomTtlMs, LOG_NAME_BYTES),
+    );
   }
 
   function log(room: string, limit: number): Promise<readonly LogEntry[] | null> {

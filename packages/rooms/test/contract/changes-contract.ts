@@ -23,8 +23,15 @@ export function changesContract(world: MakeWorld): void {
     expect(await pods[0].store.set(room, 'c1', 'x', '4', { create: true })).toEqual({ ok: true, seq: 3 });
     await until(() => pods[1].recorder.of(room).length === 3, { what: 'three events' });
     expect(await pods[1].bus.probe(2_000)).toBe(true);
-    expect(pods[1].recorder.of(room).map(({ variable, value }) => [variable, value])).toEqual([['x', '1'], ['y', '2'], ['x', '4']]);
-    expect(sorted((await pods[1].store.snapshot(room))?.variables ?? [])).toEqual([['x', '4'], ['y', '2']]);
+    expect(pods[1].recorder.of(room).map(({ variable, value }) => [variable, value])).toEqual([
+      ['x', '1'],
+      ['y', '2'],
+      ['x', '4'],
+    ]);
+    expect(sorted((await pods[1].store.snapshot(room))?.variables ?? [])).toEqual([
+      ['x', '4'],
+      ['y', '2'],
+    ]);
   });
 
   it('refuses a set or rename that would take the room over maxRoomBytes (UTF-8 names and values), and accepts one that fits', async () => {
@@ -54,7 +61,12 @@ export function changesContract(world: MakeWorld): void {
   it('renames a variable keeping its value, publishes the rename in order, and refuses a taken or unknown name', async () => {
     const { pods } = await world();
     const room = freshRoom();
-    await pods[0].store.join(joinRequest(room, 'c1', 'alice', [['x', '1'], ['y', '2']]));
+    await pods[0].store.join(
+      joinRequest(room, 'c1', 'alice', [
+        ['x', '1'],
+        ['y', '2'],
+      ]),
+    );
     await pods[1].bus.subscribe([room]);
     expect(await pods[0].store.rename(room, 'c1', 'x', 'y')).toEqual({ ok: false, reason: 'name-taken' });
     expect(await pods[0].store.rename(room, 'c1', 'nope', 'z')).toEqual({ ok: false, reason: 'unknown-variable' });
@@ -65,7 +77,10 @@ export function changesContract(world: MakeWorld): void {
     const [renamed, set] = pods[1].recorder.all(room);
     expect(renamed).toMatchObject({ type: 'rename', seq: 1, origin: 'c1', variable: 'x', newName: 'z' });
     expect(set).toMatchObject({ type: 'set', seq: 2, variable: 'z', value: '3' });
-    expect(sorted((await pods[1].store.snapshot(room))?.variables ?? [])).toEqual([['y', '2'], ['z', '3']]);
+    expect(sorted((await pods[1].store.snapshot(room))?.variables ?? [])).toEqual([
+      ['y', '2'],
+      ['z', '3'],
+    ]);
   });
 
   it('deletes a variable, publishes the delete in order, frees its slot, and refuses an unknown one', async () => {

@@ -25,10 +25,7 @@ export interface RoomEngineUnderTest {
   cleanup(): Promise<void>;
 }
 
-export type RoomEngineFactory = (options: {
-  limits: EngineLimits;
-  now: () => number;
-}) => Promise<RoomEngineUnderTest>;
+export type RoomEngineFactory = (options: { limits: EngineLimits; now: () => number }) => Promise<RoomEngineUnderTest>;
 
 /** Generous limits so that only the limit a test lowers can refuse a join. */
 export const roomyLimits: EngineLimits = {

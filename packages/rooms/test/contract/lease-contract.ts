@@ -100,7 +100,7 @@ export function leaseContract(world: MakeWorld): void {
     expect(await pods[1].store.memberCount(room)).toBe(1);
   });
 
-  it('renew restores a lapsed lease into a room whose own capacity (its policy) is above the engine\'s', async () => {
+  it("renew restores a lapsed lease into a room whose own capacity (its policy) is above the engine's", async () => {
     const { pods, limits, advance } = await world({ maxClientsPerRoom: 1 });
     const room = freshRoom();
     const alice = { ...joinRequest(room, 'c1', 'alice'), maxClientsPerRoom: 2 };
@@ -131,9 +131,17 @@ export function leaseContract(world: MakeWorld): void {
     const room = freshRoom();
     await pods[0].store.join(joinRequest(room, 'c1', 'alice', [['x', '1']]));
     advance(limits.leaseTtlMs);
-    const migrated = await pods[1].store.join(joinRequest(room, 'c2', 'bob', [['x', '0'], ['y', '2']]));
+    const migrated = await pods[1].store.join(
+      joinRequest(room, 'c2', 'bob', [
+        ['x', '0'],
+        ['y', '2'],
+      ]),
+    );
     expect(migrated.ok && migrated.outcome).toBe('migrated');
-    expect(migrated.ok && sorted(migrated.snapshot.variables)).toEqual([['x', '1'], ['y', '2']]);
+    expect(migrated.ok && sorted(migrated.snapshot.variables)).toEqual([
+      ['x', '1'],
+      ['y', '2'],
+    ]);
   });
 
   it('forgets an empty room roomTtlMs after its last member left; a later join creates it anew', async () => {

@@ -40,7 +40,7 @@ export function moderationContract(world: MakeWorld): void {
     expect((await pods[1].store.join(from('c4', '203.0.113.10'))).ok).toBe(true);
   });
 
-  it('applies a ban with a room to that room only, and checks bans before the room\'s own limits', async () => {
+  it("applies a ban with a room to that room only, and checks bans before the room's own limits", async () => {
     const { pods } = await world();
     const room = freshRoom();
     const other = freshRoom();
@@ -86,9 +86,7 @@ export function moderationContract(world: MakeWorld): void {
 
   it(`holds at most ${MAX_BANS} live bans; a ban of a target already banned still replaces it`, async () => {
     const { pods } = await world();
-    const results = await Promise.all(
-      Array.from({ length: MAX_BANS }, (_, i) => pods[i % 2]!.moderation.ban(ban({ kind: 'username', value: `user${i}` }))),
-    );
+    const results = await Promise.all(Array.from({ length: MAX_BANS }, (_, i) => pods[i % 2]!.moderation.ban(ban({ kind: 'username', value: `user${i}` }))));
     expect(results.every((result) => result.ok)).toBe(true);
     expect(await pods[0].moderation.ban(ban({ kind: 'username', value: 'onemore' }))).toEqual({ ok: false, reason: 'too-many-bans' });
     expect((await pods[1].moderation.ban(ban({ kind: 'username', value: 'user7', reason: 'again' }))).ok).toBe(true);

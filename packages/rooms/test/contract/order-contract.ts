@@ -60,9 +60,7 @@ export function orderContract(world: MakeWorld): void {
     await pods[1].store.join(joinRequest(room, 'c2', 'bob', variables));
     await Promise.all(pods.map((pod) => pod.bus.subscribe([room])));
     const total = 120;
-    const results: SetResult[] = await Promise.all(
-      range(0, total - 1).map((i) => pods[i % 2]!.store.set(room, `c${(i % 2) + 1}`, names[i % 3]!, `v${i}`)),
-    );
+    const results: SetResult[] = await Promise.all(range(0, total - 1).map((i) => pods[i % 2]!.store.set(room, `c${(i % 2) + 1}`, names[i % 3]!, `v${i}`)));
     await until(() => pods.every((pod) => pod.recorder.of(room).length >= total), { what: `${total} events` });
     const [first, second] = [pods[0].recorder.of(room), pods[1].recorder.of(room)];
     expect(seqs(first)).toEqual(range(1, total));
@@ -81,7 +79,12 @@ export function orderContract(world: MakeWorld): void {
   it('a join while another pod sets: the snapshot plus the later events reproduce the final state, no gap, no duplicate', async () => {
     const { pods } = await world();
     const room = freshRoom();
-    await pods[0].store.join(joinRequest(room, 'c1', 'alice', [['x', '0'], ['y', '0']]));
+    await pods[0].store.join(
+      joinRequest(room, 'c1', 'alice', [
+        ['x', '0'],
+        ['y', '0'],
+      ]),
+    );
     let joinedAt: number | null = null;
     let joining: Promise<void> | null = null;
     let snapshotSeq = -1;
@@ -89,7 +92,12 @@ export function orderContract(world: MakeWorld): void {
     let epoch = '';
     const joinMidway = async (): Promise<void> => {
       await pods[1].bus.subscribe([room]);
-      const result = await pods[1].store.join(joinRequest(room, 'c2', 'bob', [['x', '0'], ['y', '0']]));
+      const result = await pods[1].store.join(
+        joinRequest(room, 'c2', 'bob', [
+          ['x', '0'],
+          ['y', '0'],
+        ]),
+      );
       if (!result.ok) throw new Error(`join refused: ${result.reason}`);
       ({ seq: snapshotSeq, variables: start, epoch } = result.snapshot);
       joinedAt = writes;
@@ -138,7 +146,11 @@ export function orderContract(world: MakeWorld): void {
   it('stores __proto__, constructor and toString as plain variable names', async () => {
     const { pods } = await world();
     const room = freshRoom();
-    const variables: VariableEntry[] = [['__proto__', '1'], ['constructor', '2'], ['toString', '3']];
+    const variables: VariableEntry[] = [
+      ['__proto__', '1'],
+      ['constructor', '2'],
+      ['toString', '3'],
+    ];
     const created = await pods[0].store.join(joinRequest(room, 'c1', 'alice', variables));
     expect(created.ok && sorted(created.snapshot.variables)).toEqual(sorted(variables));
     await pods[1].bus.subscribe([room]);
@@ -146,10 +158,20 @@ export function orderContract(world: MakeWorld): void {
     expect(await pods[0].store.set(room, 'c1', 'hasOwnProperty', '9')).toEqual({ ok: false, reason: 'unknown-variable' });
     await until(() => pods[1].recorder.of(room).length === 1, { what: 'the __proto__ event' });
     expect(pods[1].recorder.of(room)[0]).toMatchObject({ variable: '__proto__', value: '9' });
-    const joined = await pods[1].store.join(joinRequest(room, 'c2', 'bob', [['toString', '0'], ['constructor', '0'], ['__proto__', '0']]));
+    const joined = await pods[1].store.join(
+      joinRequest(room, 'c2', 'bob', [
+        ['toString', '0'],
+        ['constructor', '0'],
+        ['__proto__', '0'],
+      ]),
+    );
     expect(joined.ok && joined.outcome).toBe('joined');
     expect(sorted((await pods[1].store.snapshot(room))?.variables ?? [])).toEqual(
-      sorted([['__proto__', '9'], ['constructor', '2'], ['toString', '3']]),
+      sorted([
+        ['__proto__', '9'],
+        ['constructor', '2'],
+        ['toString', '3'],
+      ]),
     );
   });
 }

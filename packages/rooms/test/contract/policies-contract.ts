@@ -40,7 +40,7 @@ export function policiesContract(world: MakeWorld): void {
     await pods[0].policies.delete('__proto__');
   });
 
-  it('tells every pod which room\'s policy changed, for puts and deletes made on any pod', async () => {
+  it("tells every pod which room's policy changed, for puts and deletes made on any pod", async () => {
     const { pods } = await world();
     const room = freshRoom();
     const heard: string[][] = [[], []];
@@ -54,7 +54,7 @@ export function policiesContract(world: MakeWorld): void {
     await until(() => heard.every((rooms) => rooms.filter((r) => r === room).length === 2), { what: 'both pods told of the delete' });
   });
 
-  it('keeps a room\'s policy when an operator deletes the room', async () => {
+  it("keeps a room's policy when an operator deletes the room", async () => {
     const { pods } = await world();
     const room = freshRoom();
     expect((await pods[0].store.join(joinRequest(room, 'c1', 'alice'))).ok).toBe(true);

@@ -20,10 +20,7 @@ export function roomActionsContract(world: MakeWorld): void {
     expect(await pods[0].store.set(room, 'c1', 'x', '5', { user: 'alice' })).toEqual({ ok: true, seq: 1 });
     expect(await pods[0].store.deleteRoom(room, 'op')).toEqual({ ok: true, seq: 2 });
     await until(() => pods[1].recorder.all(room).length === 2, { what: 'the set and the deletion' });
-    expect(pods[1].recorder.all(room)).toEqual([
-      expect.objectContaining({ type: 'set', seq: 1 }),
-      { type: 'room-deleted', room, epoch, seq: 2, origin: 'op' },
-    ]);
+    expect(pods[1].recorder.all(room)).toEqual([expect.objectContaining({ type: 'set', seq: 1 }), { type: 'room-deleted', room, epoch, seq: 2, origin: 'op' }]);
     expect(await pods[1].store.snapshot(room)).toBeNull();
     expect(await pods[1].store.log(room, 10)).toBeNull();
     expect(await pods[1].store.memberCount(room)).toBe(0);
@@ -37,7 +34,7 @@ export function roomActionsContract(world: MakeWorld): void {
     expect(await pods[0].store.log(room, 10)).toEqual([]);
   });
 
-  it('gives back the deleted room\'s active-room slot at once', async () => {
+  it("gives back the deleted room's active-room slot at once", async () => {
     const { pods } = await world({ maxRooms: 1 });
     const first = freshRoom();
     await pods[0].store.join(joinRequest(first, 'c1', 'alice'));
@@ -48,7 +45,7 @@ export function roomActionsContract(world: MakeWorld): void {
     expect(created.ok && created.outcome).toBe('created');
   });
 
-  it('kicks in the room\'s order with the username lower-cased, changing nothing else', async () => {
+  it("kicks in the room's order with the username lower-cased, changing nothing else", async () => {
     const { pods } = await world();
     const room = freshRoom();
     await pods[0].store.join(joinRequest(room, 'c1', 'alice', [['x', '0']]));
@@ -100,7 +97,7 @@ export function roomActionsContract(world: MakeWorld): void {
     // The deletion outlives the room's data, and a new epoch starts with nothing to catch up.
     const deleted = await pods[0].store.deleteRoom(room, 'op');
     expect(await pods[0].store.snapshot(room)).toBeNull();
-    expect((await pods[1].store.catchUp(room, epoch, deleted.ok ? deleted.seq - 1 : 0))).toEqual([
+    expect(await pods[1].store.catchUp(room, epoch, deleted.ok ? deleted.seq - 1 : 0)).toEqual([
       { type: 'room-deleted', room, epoch, seq: deleted.ok ? deleted.seq : -1, origin: 'op' },
     ]);
     const again = await pods[1].store.join(joinRequest(room, 'c2', 'carol', [['x', '0']]));

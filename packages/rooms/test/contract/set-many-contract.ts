@@ -147,13 +147,18 @@ export function setManyContract(world: MakeWorld): void {
     expect((await store.set(b, 'c-b', 'x', '7'.repeat(1000), { create: true, address })).ok).toBe(true);
     await store.snapshot(b);
     expect(await store.set(b, 'c-b', 'y', '1', { create: true, address })).toEqual({ ok: false, reason: 'address-bytes' });
-    const results = await store.setMany(a, 'c-a', [
-      { variable: 'x', value: '9' },
-      // Under the room's high-water mark (x's 999 bytes given back): not a growth of its charged size.
-      { variable: 'z', value: '1'.repeat(998) },
-      // Past it: refused.
-      { variable: 'w', value: '1' },
-    ], { create: true, address });
+    const results = await store.setMany(
+      a,
+      'c-a',
+      [
+        { variable: 'x', value: '9' },
+        // Under the room's high-water mark (x's 999 bytes given back): not a growth of its charged size.
+        { variable: 'z', value: '1'.repeat(998) },
+        // Past it: refused.
+        { variable: 'w', value: '1' },
+      ],
+      { create: true, address },
+    );
     expect(results.map((result) => (result.ok ? 'applied' : result.reason))).toEqual(['applied', 'applied', 'address-bytes']);
   });
 }

@@ -35,7 +35,10 @@ export function setRulesContract(world: MakeWorld): void {
     // A stored value that is no number is replaced by the first number.
     expect(await pods[0].store.set(room, 'c1', 'name', 'text', { create: true })).toEqual({ ok: true, seq: 6 });
     expect(await pods[1].store.set(room, 'c1', 'name', '-100', up)).toEqual({ ok: true, seq: 7 });
-    expect(sorted((await pods[0].store.snapshot(room))?.variables ?? [])).toEqual([['name', '-100'], ['score', '-0.5']]);
+    expect(sorted((await pods[0].store.snapshot(room))?.variables ?? [])).toEqual([
+      ['name', '-100'],
+      ['score', '-0.5'],
+    ]);
   });
 
   it('reads a marked string (a Scratch 3 client\'s JSON "99") as its number on both sides of an increasing set', async () => {
@@ -80,7 +83,7 @@ export function setRulesContract(world: MakeWorld): void {
     expect(new Set(published).size).toBe(published.length);
   });
 
-  it('holds a project\'s own maxVariables and maxRoomBytes given with a set, instead of the engine\'s', async () => {
+  it("holds a project's own maxVariables and maxRoomBytes given with a set, instead of the engine's", async () => {
     const { pods } = await world({ maxVariables: 2, maxRoomBytes: 20 });
     const room = freshRoom();
     await pods[0].store.join(joinRequest(room, 'c1', 'alice', null));
@@ -96,7 +99,7 @@ export function setRulesContract(world: MakeWorld): void {
     expect(await pods[0].store.set(room, 'c1', 'b', '1', tight)).toMatchObject({ ok: true });
   });
 
-  it('holds a project\'s own maxClientsPerRoom, maxVariables and maxRoomBytes given with a join, instead of the engine\'s', async () => {
+  it("holds a project's own maxClientsPerRoom, maxVariables and maxRoomBytes given with a join, instead of the engine's", async () => {
     const { pods } = await world({ maxClientsPerRoom: 1, maxVariables: 2, maxRoomBytes: 20 });
     const room = freshRoom();
     const roomy = { maxClientsPerRoom: 3, maxVariables: 4, maxRoomBytes: 100 } as const;
@@ -112,7 +115,18 @@ export function setRulesContract(world: MakeWorld): void {
     expect(await pods[0].store.join(joinRequest(room, 'c5', 'erin', null))).toEqual({ ok: false, reason: 'room-full' });
     expect(await pods[0].store.join(joinRequest(freshRoom(), 'c6', 'frank', declared))).toEqual({ ok: false, reason: 'too-many-variables' });
     // Lower ones hold as well: 2 names (the engine's limit) over the project's 1, 11 bytes (within the engine's 20) over its 10.
-    expect(await pods[1].store.join({ ...joinRequest(freshRoom(), 'c7', 'gina', [['a', '1'], ['b', '1']]), maxVariables: 1 })).toEqual({ ok: false, reason: 'too-many-variables' });
-    expect(await pods[1].store.join({ ...joinRequest(freshRoom(), 'c8', 'hal', [['abcdefghij', '1']]), maxRoomBytes: 10 })).toEqual({ ok: false, reason: 'over-budget' });
+    expect(
+      await pods[1].store.join({
+        ...joinRequest(freshRoom(), 'c7', 'gina', [
+          ['a', '1'],
+          ['b', '1'],
+        ]),
+        maxVariables: 1,
+      }),
+    ).toEqual({ ok: false, reason: 'too-many-variables' });
+    expect(await pods[1].store.join({ ...joinRequest(freshRoom(), 'c8', 'hal', [['abcdefghij', '1']]), maxRoomBytes: 10 })).toEqual({
+      ok: false,
+      reason: 'over-budget',
+    });
   });
 }

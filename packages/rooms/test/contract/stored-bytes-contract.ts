@@ -28,7 +28,7 @@ export function storedBytesContract(world: MakeWorld): void {
     return room;
   }
 
-  it('refuses the growing sets of an address at its bound, and applies its sets that do not grow, its joins, a neighbour\'s and an operator\'s', async () => {
+  it("refuses the growing sets of an address at its bound, and applies its sets that do not grow, its joins, a neighbour's and an operator's", async () => {
     const w = await world({ maxStoredBytesPerAddress: 2 * ROOM_BASE_BYTES + 2000, logLength: 0 });
     const { store } = w.pods[0];
     // Two rooms of 1000 bytes each: 2 x (1 + 1000 + 580), just past the bound (the set that crosses applies).
@@ -90,10 +90,13 @@ export function storedBytesContract(world: MakeWorld): void {
     expect(await w.pods[0].store.set(room, `c-${room}`, 'z', '3', { create: true, address: SCHOOL })).toEqual(atBound);
   });
 
-  it('counts a room\'s cloud log as full of its largest entry: the same set passes one bound and not one byte lower', async () => {
+  it("counts a room's cloud log as full of its largest entry: the same set passes one bound and not one byte lower", async () => {
     // x = 10 digits: 11 bytes, and a log of 10 entries of 1 + 10 + LOG_ENTRY_BASE_BYTES each.
     const charge = ROOM_BASE_BYTES + 11 + 10 * (11 + LOG_ENTRY_BASE_BYTES);
-    for (const [bound, then] of [[charge, atBound], [charge + 1, applied]] as const) {
+    for (const [bound, then] of [
+      [charge, atBound],
+      [charge + 1, applied],
+    ] as const) {
       const w = await world({ maxStoredBytesPerAddress: bound, logLength: 10 });
       const room = freshRoom();
       await w.pods[0].store.join(joinRequest(room, `c-${room}`, 'pupil', null, SCHOOL));
@@ -105,7 +108,7 @@ export function storedBytesContract(world: MakeWorld): void {
     }
   });
 
-  it('charges what a 2020 join stores like a set\'s growth: at the bound it may not create or extend a room with names, and joins that store nothing still get in', async () => {
+  it("charges what a 2020 join stores like a set's growth: at the bound it may not create or extend a room with names, and joins that store nothing still get in", async () => {
     const w = await world({ maxStoredBytesPerAddress: ROOM_BASE_BYTES + 1000, logLength: 0 });
     const { store } = w.pods[0];
     const made = freshRoom();
@@ -126,7 +129,7 @@ export function storedBytesContract(world: MakeWorld): void {
     expect(await w.pods[1].store.memberCount(made)).toBe(2);
   });
 
-  it('forgets a room\'s charge a room ttl after the address last was in it, never while its connection stays', async () => {
+  it("forgets a room's charge a room ttl after the address last was in it, never while its connection stays", async () => {
     const w = await world({ maxStoredBytesPerAddress: ROOM_BASE_BYTES + 1000, roomTtlMs: 3_600_000, leaseTtlMs: 15_000, logLength: 0 });
     const { store } = w.pods[0];
     const room = await grown(w, SCHOOL, 1000);
@@ -149,7 +152,7 @@ export function storedBytesContract(world: MakeWorld): void {
     expect(await store.set(later, 'c-later', 'x', '1', { create: true, address: SCHOOL })).toEqual(applied);
   });
 
-  it('keeps a connection\'s changes in the order it sent them when its first set waits for the address\'s total', async () => {
+  it("keeps a connection's changes in the order it sent them when its first set waits for the address's total", async () => {
     const w = await world({ maxStoredBytesPerAddress: 1_000_000, logLength: 0 });
     // Pod 1 has never seen the address: on Redis its first set waits for a read of the total.
     const { store } = w.pods[1];

@@ -29,7 +29,11 @@ export function apiMetrics(registry: Registry): ApiMetrics {
         labelNames: ['action', 'result'],
         registers,
       }),
-      liveViewers: new Gauge({ name: 'cloudvars_live_viewers', help: 'Live room page subscriptions on this pod, from their admission (before the upgrade) until their socket closed.', registers }),
+      liveViewers: new Gauge({
+        name: 'cloudvars_live_viewers',
+        help: 'Live room page subscriptions on this pod, from their admission (before the upgrade) until their socket closed.',
+        registers,
+      }),
     };
     made.set(registry, metrics);
   }

@@ -29,9 +29,14 @@ function banValue(kind: BanKind, value: string, ipv6PrefixLength: number): strin
   const slash = value.indexOf('/');
   const address = slash === -1 ? value : value.slice(0, slash);
   if (slash !== -1 && (isIP(address) !== 6 || value.slice(slash + 1) !== String(ipv6PrefixLength))) {
-    throw new ApiError(400, 'invalid-ban-value', `a prefix is an IPv6 address's /${ipv6PrefixLength} (IPV6_PREFIX_LENGTH): ban an address, it covers its prefix`);
+    throw new ApiError(
+      400,
+      'invalid-ban-value',
+      `a prefix is an IPv6 address's /${ipv6PrefixLength} (IPV6_PREFIX_LENGTH): ban an address, it covers its prefix`,
+    );
   }
-  if (isIP(address) === 0) throw new ApiError(400, 'invalid-ban-value', 'an address is an IPv4 or IPv6 address, as the server sees the client (after TRUST_PROXY)');
+  if (isIP(address) === 0)
+    throw new ApiError(400, 'invalid-ban-value', 'an address is an IPv4 or IPv6 address, as the server sees the client (after TRUST_PROXY)');
   return addressForLimits(canonicalAddress(address), ipv6PrefixLength);
 }
 
@@ -57,8 +62,8 @@ export function moderationRoutes(api: FastifyInstance, context: ApiContext): voi
         summary: 'Ban a username or an address, everywhere or in one room, for a time (checked at every handshake on every pod)',
         description:
           'A banned username is refused with 4002 (TurboWarp and the Packager ask for another name); a banned address with 4004 ' +
-          '(today\'s clients stop for good). An IPv6 address ban covers its /64 (IPV6_PREFIX_LENGTH), the unit every per-address ' +
-          'limit counts: the ban\'s value is that prefix (2001:db8::1 is kept as 2001:db8:0:0:0:0:0:0/64). ' +
+          "(today's clients stop for good). An IPv6 address ban covers its /64 (IPV6_PREFIX_LENGTH), the unit every per-address " +
+          "limit counts: the ban's value is that prefix (2001:db8::1 is kept as 2001:db8:0:0:0:0:0:0/64). " +
           'Clients already connected stay: kick them. Banning a target again replaces its ban.',
         body: schemas.banBody,
         response: { 201: schemas.ban, ...schemas.errorResponses },
@@ -82,7 +87,8 @@ export function moderationRoutes(api: FastifyInstance, context: ApiContext): voi
       config: { access: 'admin', action: 'unban' },
       schema: {
         summary: 'Lift a ban',
-        description: 'The value as banned, or as listed: an IPv6 address lifts the ban of its /64 (IPV6_PREFIX_LENGTH), as does that prefix (URL-encoded, /: %2F).',
+        description:
+          'The value as banned, or as listed: an IPv6 address lifts the ban of its /64 (IPV6_PREFIX_LENGTH), as does that prefix (URL-encoded, /: %2F).',
         params: schemas.unbanParams,
         querystring: schemas.unbanQuery,
         response: { 200: schemas.removed, ...schemas.errorResponses },
@@ -109,7 +115,7 @@ export function moderationRoutes(api: FastifyInstance, context: ApiContext): voi
     {
       config: { access: 'admin', action: 'list-blocklist' },
       schema: {
-        summary: 'The username block list: the run-time words, and USERNAME_BLOCKLIST\'s',
+        summary: "The username block list: the run-time words, and USERNAME_BLOCKLIST's",
         response: { 200: schemas.blockList, ...schemas.errorResponses },
       },
     },

@@ -75,7 +75,10 @@ export class OpenApiDocument {
       const responses: Record<string, object> = {};
       if (route.websocket) responses['101'] = { description: 'Switching protocols: the WebSocket opens.' };
       for (const [code, body] of Object.entries(schema.response ?? {})) {
-        responses[statusKey(code)] = { description: typeof body.description === 'string' ? body.description : 'JSON', content: { 'application/json': { schema: body } } };
+        responses[statusKey(code)] = {
+          description: typeof body.description === 'string' ? body.description : 'JSON',
+          content: { 'application/json': { schema: body } },
+        };
       }
       const operation: Record<string, unknown> = {
         summary: schema.summary ?? '',

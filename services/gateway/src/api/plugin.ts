@@ -57,14 +57,13 @@ const api: FastifyPluginAsync<ApiOptions> = async (app, options) => {
   const policy = new AccessPolicy(config.adminTokens, config.apiReadsNeedToken);
   const metrics = apiMetrics(options.metrics.registry);
   const openapi = new OpenApiDocument({
-    title: 'Cloud variables: operators\' API',
+    title: "Cloud variables: operators' API",
     version: '1',
-    description: 'Read rooms and their cloud log; set values, delete rooms, kick, ban and block usernames (admin tokens). Every pod answers every call from the room engine.',
+    description:
+      'Read rooms and their cloud log; set values, delete rooms, kick, ban and block usernames (admin tokens). Every pod answers every call from the room engine.',
   });
 
-  app.get('/rooms/:room', async (_request, reply) =>
-    reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(ROOM_PAGE),
-  );
+  app.get('/rooms/:room', async (_request, reply) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(ROOM_PAGE));
 
   /**
    * Whose budget a call counts against. An operator's (a valid admin token) is its own, so
@@ -103,7 +102,11 @@ const api: FastifyPluginAsync<ApiOptions> = async (app, options) => {
         }
         const outcome = policy.check(accessOf(request), caller);
         if (!outcome.ok) {
-          const messages = { 401: 'this call needs Authorization: Bearer <token>', 403: 'that token is not one of ADMIN_TOKENS', 404: 'this server has no admin API (ADMIN_TOKENS is not set)' };
+          const messages = {
+            401: 'this call needs Authorization: Bearer <token>',
+            403: 'that token is not one of ADMIN_TOKENS',
+            404: 'this server has no admin API (ADMIN_TOKENS is not set)',
+          };
           const headers: Record<string, string> = outcome.status === 401 ? { 'www-authenticate': 'Bearer realm="cloudvars"' } : {};
           throw new ApiError(outcome.status, outcome.error, messages[outcome.status], headers);
         }
@@ -121,17 +124,16 @@ const api: FastifyPluginAsync<ApiOptions> = async (app, options) => {
         const level = result === 'error' ? 'error' : 'info';
         // The path names the room even when the call was refused before its handler read it.
         const path = (request.url.split('?')[0] ?? '').slice(0, AUDIT_PATH_MAX_LENGTH);
-        request.log[level]({ admin: request.operator, action, method: request.method, path, ...request.audit, status: reply.statusCode, result, address }, 'admin call');
+        request.log[level](
+          { admin: request.operator, action, method: request.method, path, ...request.audit, status: reply.statusCode, result, address },
+          'admin call',
+        );
       });
 
       roomRoutes(scope, options);
       moderationRoutes(scope, options);
       policyRoutes(scope, options);
-      scope.get(
-        '/openapi.json',
-        { config: { access: 'public' }, schema: { summary: 'This document' } },
-        async () => openapi.document(),
-      );
+      scope.get('/openapi.json', { config: { access: 'public' }, schema: { summary: 'This document' } }, async () => openapi.document());
     },
     { prefix: '/api/v1' },
   );

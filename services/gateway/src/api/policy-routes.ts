@@ -31,7 +31,7 @@ export function policyRoutes(api: FastifyInstance, context: ApiContext): void {
     '/projects/:room/policy',
     {
       config: { access: 'admin', action: 'read-policy' },
-      schema: { summary: 'A project\'s policy, as stored', params: schemas.roomParams, response: { 200: policyAnswer, ...schemas.errorResponses } },
+      schema: { summary: "A project's policy, as stored", params: schemas.roomParams, response: { 200: policyAnswer, ...schemas.errorResponses } },
     },
     async (request) => {
       const room = parseRoom(request.params.room);
@@ -52,7 +52,7 @@ export function policyRoutes(api: FastifyInstance, context: ApiContext): void {
       // The schema documents the body; parsePolicy validates it (see policy-schemas.ts), and parseRoom the room.
       validatorCompiler: () => (data: unknown) => ({ value: data }),
       schema: {
-        summary: 'Set (replace) a project\'s policy, in force on every pod within a second',
+        summary: "Set (replace) a project's policy, in force on every pod within a second",
         description:
           'The whole policy: a field left out takes the global setting. Unknown fields, limits over their ceiling and names that are ' +
           'neither a cloud variable nor a "☁ start*" pattern are refused (400). Clients already in the room follow it without reconnecting.',
@@ -77,7 +77,11 @@ export function policyRoutes(api: FastifyInstance, context: ApiContext): void {
     '/projects/:room/policy',
     {
       config: { access: 'admin', action: 'delete-policy' },
-      schema: { summary: 'Remove a project\'s policy: the global settings apply again', params: schemas.roomParams, response: { 200: schemas.removed, ...schemas.errorResponses } },
+      schema: {
+        summary: "Remove a project's policy: the global settings apply again",
+        params: schemas.roomParams,
+        response: { 200: schemas.removed, ...schemas.errorResponses },
+      },
     },
     async (request) => {
       const room = parseRoom(request.params.room);

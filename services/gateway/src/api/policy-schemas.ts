@@ -28,13 +28,21 @@ const limit = (name: keyof typeof POLICY_CEILINGS, description: string) =>
 export const policy = {
   type: 'object',
   additionalProperties: false,
-  description: 'A project\'s policy: each field absent keeps the global setting. A PUT replaces the whole policy.',
+  description: "A project's policy: each field absent keeps the global setting. A PUT replaces the whole policy.",
   properties: {
     blocked: { type: 'boolean', description: 'True: clients in the room are closed and new ones refused with 4004 ("project unavailable"), on every pod.' },
-    frozen: { type: 'boolean', description: 'True: read-only for clients (their sets, renames and deletes ignored and counted); joins are served; the API may still set.' },
-    reason: { type: 'string', maxLength: MAX_REASON_LENGTH, description: 'The operator\'s note, logged with every client a block closes or refuses.' },
+    frozen: {
+      type: 'boolean',
+      description: 'True: read-only for clients (their sets, renames and deletes ignored and counted); joins are served; the API may still set.',
+    },
+    reason: { type: 'string', maxLength: MAX_REASON_LENGTH, description: "The operator's note, logged with every client a block closes or refuses." },
     textValues: { type: 'boolean', description: 'Any text is a value in this room (true), or only numbers (false), whatever ALLOW_TEXT_VALUES says.' },
-    protected: { type: 'array', maxItems: MAX_POLICY_ENTRIES, items: pattern, description: 'Variables only the API may set; clients\' changes to them are ignored and counted.' },
+    protected: {
+      type: 'array',
+      maxItems: MAX_POLICY_ENTRIES,
+      items: pattern,
+      description: "Variables only the API may set; clients' changes to them are ignored and counted.",
+    },
     rules: {
       type: 'object',
       maxProperties: MAX_POLICY_ENTRIES,
@@ -44,7 +52,7 @@ export const policy = {
     limits: {
       type: 'object',
       additionalProperties: false,
-      description: 'This project\'s limits instead of the global settings, each within its ceiling.',
+      description: "This project's limits instead of the global settings, each within its ceiling.",
       properties: {
         maxVariables: limit('maxVariables', 'Variables the room may hold (MAX_VARIABLES).'),
         maxValueLength: limit('maxValueLength', 'Longest value in characters (MAX_VALUE_LENGTH).'),

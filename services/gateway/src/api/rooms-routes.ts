@@ -66,7 +66,7 @@ export function roomRoutes(api: FastifyInstance, context: ApiContext): void {
     {
       config: { access: 'read' },
       schema: {
-        summary: 'The room\'s cloud log, newest first (the shape of Scratch\'s cloud log)',
+        summary: "The room's cloud log, newest first (the shape of Scratch's cloud log)",
         params: schemas.roomParams,
         querystring: schemas.logQuery,
         response: { 200: { type: 'array', items: schemas.logEntry }, ...schemas.errorResponses },
@@ -143,7 +143,11 @@ export function roomRoutes(api: FastifyInstance, context: ApiContext): void {
       const parsed = scratchDialect.parseMessage({ method: 'set', name, value }, limits);
       if (!parsed.ok || parsed.value.kind !== 'set') throw new ApiError(400, 'invalid-name', 'a name starts with "☁ " or ":cloud: " and has more after it');
       if (!parsed.value.valid) {
-        throw new ApiError(400, 'invalid-value', limits.allowTextValues ? `a value has at most ${limits.maxValueLength} characters` : 'a value is a number (text values are off for this room)');
+        throw new ApiError(
+          400,
+          'invalid-value',
+          limits.allowTextValues ? `a value has at most ${limits.maxValueLength} characters` : 'a value is a number (text values are off for this room)',
+        );
       }
       const operator = operatorOf(request);
       // Stored with its type, as a Scratch 3 client's set: 5 stays a number, "5" a string.
@@ -151,7 +155,13 @@ export function roomRoutes(api: FastifyInstance, context: ApiContext): void {
       const result = await fromEngine(store.set(room, operatorOrigin(operator), name, stored, { create: true, user: operator, ...roomBudget(policy) }));
       if (!result.ok) {
         if (result.reason === 'unknown-room') throw unknownRoom(room);
-        throw new ApiError(409, result.reason, result.reason === 'over-budget' ? 'the room would exceed its byte budget (MAX_ROOM_BYTES, or its policy\'s maxRoomBytes)' : 'the room has as many variables as it may (MAX_VARIABLES, or its policy\'s maxVariables)');
+        throw new ApiError(
+          409,
+          result.reason,
+          result.reason === 'over-budget'
+            ? "the room would exceed its byte budget (MAX_ROOM_BYTES, or its policy's maxRoomBytes)"
+            : "the room has as many variables as it may (MAX_VARIABLES, or its policy's maxVariables)",
+        );
       }
       return { room, name, value: readStoredValue(stored), seq: result.seq };
     },

@@ -48,7 +48,10 @@ export const roomState = {
       description: 'Variable name -> value, with its JSON type: a number as set by a number (or by a 2020 client: number text), a string as set by a string.',
     },
     clients: { type: 'integer', minimum: 0, description: 'Clients in the room, across every pod.' },
-    policy: { ...policy, description: 'The project policy in force on the pod that answered (PUT /api/v1/projects/{room}/policy); absent: the global settings apply.' },
+    policy: {
+      ...policy,
+      description: 'The project policy in force on the pod that answered (PUT /api/v1/projects/{room}/policy); absent: the global settings apply.',
+    },
   },
 } as const;
 
@@ -56,7 +59,7 @@ export const logEntry = {
   type: 'object',
   required: ['user', 'verb', 'name', 'value', 'timestamp'],
   properties: {
-    user: { type: 'string', description: 'The client\'s username, or the operator\'s name for an admin call.' },
+    user: { type: 'string', description: "The client's username, or the operator's name for an admin call." },
     verb: { type: 'string', enum: ['set', 'rename', 'delete'] },
     name: { type: 'string', description: 'The variable (its old name for a rename).' },
     value: { type: 'string', description: 'set: the value (its first 1 KiB); rename: the new name; delete: "".' },
@@ -66,16 +69,26 @@ export const logEntry = {
 
 export const logQuery = {
   type: 'object',
-  properties: { limit: { type: 'integer', minimum: 1, maximum: 10_000, default: 100, description: 'At most this many entries (and at most CLOUD_LOG_LENGTH).' } },
+  properties: {
+    limit: { type: 'integer', minimum: 1, maximum: 10_000, default: 100, description: 'At most this many entries (and at most CLOUD_LOG_LENGTH).' },
+  },
 } as const;
 
 export const setBody = {
   type: 'object',
   required: ['name', 'value'],
   properties: {
-    name: { type: 'string', minLength: 1, maxLength: MAX_VARIABLE_NAME_LENGTH, description: 'A cloud variable name: "☁ " or ":cloud: " and at least one more character.' },
+    name: {
+      type: 'string',
+      minLength: 1,
+      maxLength: MAX_VARIABLE_NAME_LENGTH,
+      description: 'A cloud variable name: "☁ " or ":cloud: " and at least one more character.',
+    },
     // A type list, not anyOf: Ajv coerces only data that matches none of the types, so 5 stays a number and "5" a string.
-    value: { type: ['string', 'number'], description: 'As a client\'s set, stored with its JSON type: a number (or number text, kept a string), or any text with ALLOW_TEXT_VALUES.' },
+    value: {
+      type: ['string', 'number'],
+      description: "As a client's set, stored with its JSON type: a number (or number text, kept a string), or any text with ALLOW_TEXT_VALUES.",
+    },
   },
 } as const;
 
@@ -86,7 +99,7 @@ export const setResult = {
     room: { type: 'string' },
     name: { type: 'string' },
     value: { type: ['string', 'number'], description: 'As stored: a number stays a number, a string a string.' },
-    seq: { type: 'integer', description: 'The change\'s place in the room\'s order.' },
+    seq: { type: 'integer', description: "The change's place in the room's order." },
   },
 } as const;
 
@@ -109,7 +122,11 @@ export const ban = {
   required: ['kind', 'value', 'room', 'createdAt', 'expiresAt', 'by', 'reason'],
   properties: {
     kind: banKind,
-    value: { type: 'string', description: 'A lower-cased username; an IPv4 address; or the IPv6 prefix an IPv6 address ban covers, its /64 (IPV6_PREFIX_LENGTH): 2001:db8:0:0:0:0:0:0/64.' },
+    value: {
+      type: 'string',
+      description:
+        'A lower-cased username; an IPv4 address; or the IPv6 prefix an IPv6 address ban covers, its /64 (IPV6_PREFIX_LENGTH): 2001:db8:0:0:0:0:0:0/64.',
+    },
     room: { anyOf: [{ type: 'string' }, { type: 'null' }], description: 'The room id it applies to; null: every room.' },
     createdAt: { type: 'integer' },
     expiresAt: { type: 'integer', description: 'ms since the Unix epoch; the ban lapses then by itself.' },
@@ -123,9 +140,19 @@ export const banBody = {
   required: ['kind', 'value', 'seconds'],
   properties: {
     kind: banKind,
-    value: { type: 'string', minLength: 1, maxLength: 64, description: 'A username (1-20 of [A-Za-z0-9_-]) or an IPv4/IPv6 address (an IPv6 address bans its /64, IPV6_PREFIX_LENGTH).' },
+    value: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 64,
+      description: 'A username (1-20 of [A-Za-z0-9_-]) or an IPv4/IPv6 address (an IPv6 address bans its /64, IPV6_PREFIX_LENGTH).',
+    },
     seconds: { type: 'integer', minimum: 1, maximum: MAX_BAN_SECONDS },
-    room: { type: 'string', minLength: 1, maxLength: MAX_PROJECT_ID_LENGTH, description: 'Only this room: a project id or the room id the API answers, URL-encoded as in paths (a literal % is %25); absent: every room.' },
+    room: {
+      type: 'string',
+      minLength: 1,
+      maxLength: MAX_PROJECT_ID_LENGTH,
+      description: 'Only this room: a project id or the room id the API answers, URL-encoded as in paths (a literal % is %25); absent: every room.',
+    },
     reason: { type: 'string', maxLength: MAX_BAN_REASON_LENGTH },
   },
 } as const;
@@ -140,7 +167,9 @@ export const unbanParams = {
 
 export const unbanQuery = {
   type: 'object',
-  properties: { room: { type: 'string', minLength: 1, maxLength: MAX_PROJECT_ID_LENGTH, description: 'The room of a room ban; absent: the ban of every room.' } },
+  properties: {
+    room: { type: 'string', minLength: 1, maxLength: MAX_PROJECT_ID_LENGTH, description: 'The room of a room ban; absent: the ban of every room.' },
+  },
 } as const;
 
 export const removed = { type: 'object', required: ['removed'], properties: { removed: { type: 'boolean', const: true } } } as const;
@@ -157,7 +186,9 @@ export const blockList = {
 export const wordParams = {
   type: 'object',
   required: ['word'],
-  properties: { word: { type: 'string', minLength: 1, maxLength: 20, pattern: '^[A-Za-z0-9_-]+$', description: 'A username may contain only these characters.' } },
+  properties: {
+    word: { type: 'string', minLength: 1, maxLength: 20, pattern: '^[A-Za-z0-9_-]+$', description: 'A username may contain only these characters.' },
+  },
 } as const;
 
 export const wordResult = {

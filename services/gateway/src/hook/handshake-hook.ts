@@ -41,8 +41,7 @@ export interface Visitor {
 
 /** What the gateway does with the client. */
 export type HookVerdict =
-  | { readonly admit: true; readonly user: string }
-  | { readonly admit: false; readonly code: number; readonly reason: string; readonly hookReason: string };
+  { readonly admit: true; readonly user: string } | { readonly admit: false; readonly code: number; readonly reason: string; readonly hookReason: string };
 
 /** The hook's own answer (cached), or that it is down (never cached). */
 type Answer =
@@ -90,7 +89,11 @@ export class HandshakeHook {
       labelNames: ['outcome'],
       registers,
     });
-    this.cacheHits = new Counter({ name: 'cloudvars_handshake_hook_cache_hits_total', help: 'Handshakes answered from the hook cache, without a call.', registers });
+    this.cacheHits = new Counter({
+      name: 'cloudvars_handshake_hook_cache_hits_total',
+      help: 'Handshakes answered from the hook cache, without a call.',
+      registers,
+    });
     this.latency = new Histogram({
       name: 'cloudvars_handshake_hook_seconds',
       help: 'Handshake hook calls, from the request to its answer (or the timeout).',
@@ -115,7 +118,10 @@ export class HandshakeHook {
         const limits = this.options.protocolLimits;
         const renamed = checkUsername(answer.user, limits, dialect.name === 'scratch' ? limits.scratchUsernameMinLength : limits.usernameMinLength);
         if (renamed.ok) return { admit: true, user: renamed.value };
-        this.options.log.warn({ room: request.project, code: 'CV_ERR_HOOK_ANSWER' }, 'the handshake hook renamed a user to a name the dialect refuses; treating the hook as down');
+        this.options.log.warn(
+          { room: request.project, code: 'CV_ERR_HOOK_ANSWER' },
+          'the handshake hook renamed a user to a name the dialect refuses; treating the hook as down',
+        );
         return this.whenDown(request, 'bad-answer');
       }
       case 'refuse':
@@ -179,11 +185,15 @@ export class HandshakeHook {
       });
       const text = response.status === 200 ? await bodyWithin(response, MAX_ANSWER_BYTES) : null;
       answer = text === null ? { kind: 'down', why: 'bad-answer' } : readAnswer(text);
-      if (answer.kind === 'down') this.options.log.warn({ room: request.project, status: response.status, code: 'CV_ERR_HOOK_ANSWER' }, 'the handshake hook gave no documented answer');
+      if (answer.kind === 'down')
+        this.options.log.warn({ room: request.project, status: response.status, code: 'CV_ERR_HOOK_ANSWER' }, 'the handshake hook gave no documented answer');
     } catch (error) {
       const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
       answer = { kind: 'down', why: timedOut ? 'timeout' : 'error' };
-      this.options.log.warn({ room: request.project, err: timedOut ? undefined : error, timeoutMs, code: 'CV_ERR_HOOK_DOWN' }, timedOut ? 'the handshake hook did not answer in time' : 'calling the handshake hook failed');
+      this.options.log.warn(
+        { room: request.project, err: timedOut ? undefined : error, timeoutMs, code: 'CV_ERR_HOOK_DOWN' },
+        timedOut ? 'the handshake hook did not answer in time' : 'calling the handshake hook failed',
+      );
     } finally {
       this.inFlight--;
       stopTimer();
@@ -193,7 +203,8 @@ export class HandshakeHook {
   }
 
   private count(answer: Answer, request: HookRequest): void {
-    const outcome: Outcome = answer.kind === 'down' ? answer.why : answer.kind === 'allow' ? (answer.user === null || answer.user === request.user ? 'allow' : 'rename') : 'refuse';
+    const outcome: Outcome =
+      answer.kind === 'down' ? answer.why : answer.kind === 'allow' ? (answer.user === null || answer.user === request.user ? 'allow' : 'rename') : 'refuse';
     this.calls.inc({ outcome });
   }
 }

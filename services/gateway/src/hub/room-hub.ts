@@ -142,9 +142,13 @@ export class RoomHub implements BusListener {
   private readonly resyncs: ResyncQueue<LocalRoom>;
 
   constructor(private readonly options: RoomHubOptions) {
-    this.resyncs = new ResyncQueue((room) => this.readSnapshot(room), RESYNC_QUEUE, (room, failures, delayMs, error) => {
-      this.options.log.error({ err: error, room: room.name, failures, retryInMs: delayMs }, 'resync failed; retrying');
-    });
+    this.resyncs = new ResyncQueue(
+      (room) => this.readSnapshot(room),
+      RESYNC_QUEUE,
+      (room, failures, delayMs, error) => {
+        this.options.log.error({ err: error, room: room.name, failures, retryInMs: delayMs }, 'resync failed; retrying');
+      },
+    );
   }
 
   /**

@@ -112,7 +112,7 @@ export class RoomStatus {
         if (viewer.send(text)) viewer.statusSent = text;
       }
     } catch (error) {
-      this.log.error({ err: error, room }, 'live: reading the room\'s status failed');
+      this.log.error({ err: error, room }, "live: reading the room's status failed");
     } finally {
       watched.reading = false;
     }

@@ -84,7 +84,8 @@ export class LiveViewers implements UnsentDataHolders {
   admit(address: string, tcp: Socket): ViewerRefusal | null {
     const { config } = this.options;
     if (this.stopped) return { status: 503, error: 'draining', message: 'this server is shutting down' };
-    if (this.seats.total >= config.maxLiveViewers) return { status: 503, error: 'too-many-viewers', message: 'this server has MAX_LIVE_VIEWERS live subscriptions' };
+    if (this.seats.total >= config.maxLiveViewers)
+      return { status: 503, error: 'too-many-viewers', message: 'this server has MAX_LIVE_VIEWERS live subscriptions' };
     if (this.seats.of(address) >= config.liveViewersPerAddress) {
       return { status: 429, error: 'too-many-viewers-from-address', message: 'this address has LIVE_VIEWERS_PER_ADDRESS live subscriptions' };
     }

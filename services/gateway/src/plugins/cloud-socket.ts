@@ -77,7 +77,10 @@ const socketPlugin: FastifyPluginAsync<CloudSocketOptions> = async (app, { confi
       app.log.info({ address: logAddress, code: refusal.code, reason: refusal.reason }, 'refused a connection after its upgrade');
       return;
     }
-    connections.open(socket, addressForLimits(ip, config.ipv6PrefixLength), logAddress, { userAgent: request.headers['user-agent'] ?? '', origin: request.headers.origin ?? '' });
+    connections.open(socket, addressForLimits(ip, config.ipv6PrefixLength), logAddress, {
+      userAgent: request.headers['user-agent'] ?? '',
+      origin: request.headers.origin ?? '',
+    });
   };
   app.route({
     method: 'GET',

@@ -135,7 +135,8 @@ function rule(value: unknown, name: string): VariableRule {
   const max = finite(value.max, `max of ${JSON.stringify(name)}`);
   const increasing = flag(value.increasing, `increasing of ${JSON.stringify(name)}`);
   if (min !== undefined && max !== undefined && min > max) throw new Invalid(`the rule of ${JSON.stringify(name)} has min above max`);
-  if (min === undefined && max === undefined && increasing !== true) throw new Invalid(`the rule of ${JSON.stringify(name)} says nothing: give min, max or "increasing": true`);
+  if (min === undefined && max === undefined && increasing !== true)
+    throw new Invalid(`the rule of ${JSON.stringify(name)} says nothing: give min, max or "increasing": true`);
   return Object.freeze({ ...(min !== undefined && { min }), ...(max !== undefined && { max }), ...(increasing !== undefined && { increasing }) });
 }
 

@@ -50,7 +50,10 @@ export interface UpgradeRequest {
 
 /** host[:port], lower-cased, without the scheme's default port (URL's own rule for Origin). */
 function hostOf(hostHeader: string): string {
-  return hostHeader.trim().toLowerCase().replace(/:(80|443)$/, '');
+  return hostHeader
+    .trim()
+    .toLowerCase()
+    .replace(/:(80|443)$/, '');
 }
 
 /**

@@ -92,7 +92,11 @@ export async function join(services: ClientServices, joiner: Joiner, asked: Hand
   const block = await blockingPolicy(services.policies, room);
   if (block !== null) {
     metrics.joins.inc({ outcome: 'project-blocked' });
-    client.log('info', { room, code: CloseCode.ProjectUnavailable, reason: 'project-blocked', policyReason: block.reason ?? '' }, 'refusing join: project blocked');
+    client.log(
+      'info',
+      { room, code: CloseCode.ProjectUnavailable, reason: 'project-blocked', policyReason: block.reason ?? '' },
+      'refusing join: project blocked',
+    );
     client.close(CloseCode.ProjectUnavailable, 'project-blocked');
     return null;
   }
@@ -137,7 +141,11 @@ async function askHook(services: ClientServices, joiner: Joiner, handshake: Hand
   if (!stillJoining(joiner)) return null;
   if (!verdict.admit) {
     services.metrics.joins.inc({ outcome: verdict.reason });
-    client.log('info', { room: handshake.room, username: handshake.username, code: verdict.code, reason: verdict.reason, hookReason: verdict.hookReason }, 'refusing join: handshake hook');
+    client.log(
+      'info',
+      { room: handshake.room, username: handshake.username, code: verdict.code, reason: verdict.reason, hookReason: verdict.hookReason },
+      'refusing join: handshake hook',
+    );
     client.close(verdict.code, verdict.reason);
     return null;
   }
@@ -149,7 +157,10 @@ async function askHook(services: ClientServices, joiner: Joiner, handshake: Hand
 async function joinRoom(services: ClientServices, joiner: Joiner, handshake: Handshake): Promise<JoinAttempt> {
   const { hub, engine } = services;
   const { client } = joiner;
-  const view = hub.enter(handshake.room, (room) => new MemberView(client, room, joiner.outbox, joiner.dialect, joiner.policy, joiner.frameRate, handshake.username, services));
+  const view = hub.enter(
+    handshake.room,
+    (room) => new MemberView(client, room, joiner.outbox, joiner.dialect, joiner.policy, joiner.frameRate, handshake.username, services),
+  );
   const room = view.room;
   const giveBack = (): void => hub.release(room, view);
   try {

@@ -186,7 +186,11 @@ export class MemberView extends JoinGate {
 
   /** An operator blocked the project (its policy): today's clients stop on 4004 and do not come back. */
   blocked(reason: string): void {
-    this.client.log('info', { room: this.room.name, code: CloseCode.ProjectUnavailable, reason: 'project-blocked', policyReason: reason }, 'closing connection: project blocked');
+    this.client.log(
+      'info',
+      { room: this.room.name, code: CloseCode.ProjectUnavailable, reason: 'project-blocked', policyReason: reason },
+      'closing connection: project blocked',
+    );
     this.client.close(CloseCode.ProjectUnavailable, 'project-blocked');
   }
 

@@ -133,7 +133,11 @@ export class MemberWrites implements MessageSink {
       return;
     }
     if (writes.started(variable, now, lastSent) === MAX_WRITES_IN_FLIGHT) {
-      this.view.client.log('error', { room: room.name, variable, code: 'CV_ERR_EVENTS_NOT_RETURNING' }, 'own writes are not coming back from the bus; resyncing the room');
+      this.view.client.log(
+        'error',
+        { room: room.name, variable, code: 'CV_ERR_EVENTS_NOT_RETURNING' },
+        'own writes are not coming back from the bus; resyncing the room',
+      );
       this.services.hub.resync(room);
     }
     if (waiting === null || waiting.admit()) {
@@ -152,7 +156,9 @@ export class MemberWrites implements MessageSink {
     const policy = this.services.policies.get(this.view.room.name);
     if (!this.mayChange(message.variable, policy) || !this.withinRate()) return;
     const { room, client, username } = this.view;
-    this.change('rename', message.variable, () => this.services.engine.store.rename(room.name, client.id, message.variable, message.newName, { user: username, address: client.address }));
+    this.change('rename', message.variable, () =>
+      this.services.engine.store.rename(room.name, client.id, message.variable, message.newName, { user: username, address: client.address }),
+    );
   }
 
   private delete(message: DeleteRequest): void {
@@ -203,7 +209,13 @@ export class MemberWrites implements MessageSink {
     pressure.started();
     this.services.engine.store
       // The address is charged what the set grows the room by (MAX_STORED_BYTES_PER_ADDRESS).
-      .set(room.name, client.id, variable, value, checks === null ? { create, user: username, address: client.address } : { create, user: username, address: client.address, ...checks })
+      .set(
+        room.name,
+        client.id,
+        variable,
+        value,
+        checks === null ? { create, user: username, address: client.address } : { create, user: username, address: client.address, ...checks },
+      )
       .then(
         (result) => {
           pressure.settled();
@@ -261,7 +273,11 @@ export class MemberWrites implements MessageSink {
     this.ignored('address-bytes');
     if (this.loggedAddressBound) return;
     this.loggedAddressBound = true;
-    this.view.client.log('warn', { room: this.view.room.name, variable, reason: 'address-bytes' }, 'change ignored: the address has grown rooms by MAX_STORED_BYTES_PER_ADDRESS');
+    this.view.client.log(
+      'warn',
+      { room: this.view.room.name, variable, reason: 'address-bytes' },
+      'change ignored: the address has grown rooms by MAX_STORED_BYTES_PER_ADDRESS',
+    );
   }
 
   private ignored(reason: string): void {

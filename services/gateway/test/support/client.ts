@@ -48,7 +48,11 @@ export class TestClient {
   }
 
   static async connect(url: string, options: { dialect?: DialectName; autoPong?: boolean; headers?: Record<string, string> } = {}): Promise<TestClient> {
-    const socket = new WebSocket(url, { autoPong: options.autoPong ?? true, perMessageDeflate: false, ...(options.headers ? { headers: options.headers } : {}) });
+    const socket = new WebSocket(url, {
+      autoPong: options.autoPong ?? true,
+      perMessageDeflate: false,
+      ...(options.headers ? { headers: options.headers } : {}),
+    });
     const client = new TestClient(socket, options.dialect ?? 'seed');
     await new Promise<void>((resolve, reject) => {
       socket.once('open', () => resolve());
@@ -116,7 +120,13 @@ export async function joinedTogether(a: TestClient, b: TestClient, variable: str
 }
 
 /** A client in the room on `pod` (a Scratch 3 client unless told), once the store counts it. */
-export async function joined(pod: RunningGateway, room: string, user: string, dialect: DialectName = 'scratch', variables: Readonly<Record<string, string>> = {}): Promise<TestClient> {
+export async function joined(
+  pod: RunningGateway,
+  room: string,
+  user: string,
+  dialect: DialectName = 'scratch',
+  variables: Readonly<Record<string, string>> = {},
+): Promise<TestClient> {
   const before = await pod.engine.store.memberCount(room);
   const client = await TestClient.join(pod.url, room, user, variables, dialect);
   await until(async () => client.closed !== null || (await pod.engine.store.memberCount(room)) > before, { what: `${user} to join` });

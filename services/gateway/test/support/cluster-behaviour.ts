@@ -58,7 +58,10 @@ export function describeClusterBehaviour(title: string, start: () => Promise<Clu
       expect(seed.frames.at(-1)).toBe('{"kind":"set","variable":"☁ b","value":"22"}');
       // The sender may get its own value echoed (its write came right after a value of
       // ours, which it may have crossed), but never another value of the variable it wrote.
-      const laterLinesOfB = legacy.frames.slice(1).flatMap((frame) => frame.split('\n')).filter((line) => line.includes('☁ b'));
+      const laterLinesOfB = legacy.frames
+        .slice(1)
+        .flatMap((frame) => frame.split('\n'))
+        .filter((line) => line.includes('☁ b'));
       expect(laterLinesOfB.every((line) => line === '{"kind":"set","var":"☁ b","value":"22"}')).toBe(true);
       expect(legacy.view.get('☁ b')).toBe('22');
     });

@@ -27,10 +27,12 @@ export async function startCluster(redisUrl: string, env: TestEnv = {}, size = 3
     pods,
     prefix,
     async stop() {
-      await Promise.all(pods.map(async (pod) => {
-        await pod.stop();
-        await pod.engine.close();
-      }));
+      await Promise.all(
+        pods.map(async (pod) => {
+          await pod.stop();
+          await pod.engine.close();
+        }),
+      );
       await deletePrefix(redisUrl, prefix);
     },
   };

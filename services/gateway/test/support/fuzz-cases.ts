@@ -48,10 +48,7 @@ const nonString = fc.jsonValue({ maxDepth: 2 }).filter((value) => typeof value !
 const invalidValue: fc.Arbitrary<unknown> = fc.oneof(invalidString, nonString);
 
 // --- names, rooms, usernames ----------------------------------------------------------------
-const validName = fc.oneof(
-  fc.string({ unit: 'grapheme', minLength: 1, maxLength: 16 }).map(cloud),
-  fc.constantFrom(...PROTOTYPE_KEYS.map(cloud)),
-);
+const validName = fc.oneof(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 16 }).map(cloud), fc.constantFrom(...PROTOTYPE_KEYS.map(cloud)));
 const invalidName = fc.oneof(
   fc.constantFrom('', '\u2601', '\u2601 ', '\u2601x', 'score', ...PROTOTYPE_KEYS),
   fc.string({ maxLength: 10 }).filter((name) => !name.startsWith('\u2601 ')),
@@ -62,13 +59,23 @@ const validUsername = fc.stringMatching(/^[A-Za-z0-9_-]{3,20}$/);
 const invalidUsername = fc.oneof(
   fc.stringMatching(/^[A-Za-z0-9_-]{0,2}$/),
   fc.stringMatching(/^[A-Za-z0-9_-]{21,30}$/),
-  fc.tuple(fc.stringMatching(/^[A-Za-z0-9]{2,9}$/), fc.string({ unit: 'grapheme', minLength: 1, maxLength: 1 }).filter((c) => !/[A-Za-z0-9_-]/.test(c))).map(([a, b]) => a + b + 'z'),
+  fc
+    .tuple(
+      fc.stringMatching(/^[A-Za-z0-9]{2,9}$/),
+      fc.string({ unit: 'grapheme', minLength: 1, maxLength: 1 }).filter((c) => !/[A-Za-z0-9_-]/.test(c)),
+    )
+    .map(([a, b]) => a + b + 'z'),
 );
 const invalidRoom = (d: DialectName): fc.Arbitrary<unknown> =>
   fc.oneof(
     fc.constant(''),
     fc.stringMatching(/^[A-Za-z0-9_.-]{129,160}$/),
-    fc.tuple(fc.stringMatching(/^[a-z]{1,5}$/), fc.string({ unit: 'grapheme', minLength: 1, maxLength: 1 }).filter((c) => !/[A-Za-z0-9_.-]/.test(c))).map(([a, b]) => a + b),
+    fc
+      .tuple(
+        fc.stringMatching(/^[a-z]{1,5}$/),
+        fc.string({ unit: 'grapheme', minLength: 1, maxLength: 1 }).filter((c) => !/[A-Za-z0-9_.-]/.test(c)),
+      )
+      .map(([a, b]) => a + b),
     // A 2020 client's non-negative integer id is a room; every other non-string is not.
     fc.oneof(fc.boolean(), fc.constant(null), fc.array(fc.string(), { maxLength: 2 }), fc.constant({}), fc.constant(-1), fc.constant(1.5)),
     ...(d === 'seed' ? [fc.nat()] : []),
@@ -126,8 +133,13 @@ const notJson = fc
       return true; // the generated text is what we want: not JSON
     }
   });
-const nonObject = fc.oneof(fc.array(fc.jsonValue({ maxDepth: 2 }), { maxLength: 4 }), fc.jsonValue({ maxDepth: 0 })).filter((v) => typeof v !== 'object' || v === null || Array.isArray(v));
-const unknownKind = fc.oneof(fc.string({ maxLength: 10 }).filter((k) => k !== 'set' && k !== 'handshake'), fc.constantFrom('Set', 'HANDSHAKE', 'set ', 'method', ...PROTOTYPE_KEYS));
+const nonObject = fc
+  .oneof(fc.array(fc.jsonValue({ maxDepth: 2 }), { maxLength: 4 }), fc.jsonValue({ maxDepth: 0 }))
+  .filter((v) => typeof v !== 'object' || v === null || Array.isArray(v));
+const unknownKind = fc.oneof(
+  fc.string({ maxLength: 10 }).filter((k) => k !== 'set' && k !== 'handshake'),
+  fc.constantFrom('Set', 'HANDSHAKE', 'set ', 'method', ...PROTOTYPE_KEYS),
+);
 /** A message hidden in an own "__proto__" key: it must not be read as the frame's fields (4000: no kind). */
 const protoWrapped = fc
   .constantFrom(
@@ -172,7 +184,14 @@ const rawCase: fc.Arbitrary<RawCase> = fc.oneof(
 );
 
 const initialVariables = fc.uniqueArray(validName, { minLength: 1, maxLength: 10 }).chain((names) =>
-  fc.tuple(...names.map((name) => fc.oneof(validValue.map((v) => [name, v, true] as const), invalidValue.map((v) => [name, v, false] as const)))),
+  fc.tuple(
+    ...names.map((name) =>
+      fc.oneof(
+        validValue.map((v) => [name, v, true] as const),
+        invalidValue.map((v) => [name, v, false] as const),
+      ),
+    ),
+  ),
 );
 
 const mutation = (d: DialectName): fc.Arbitrary<Mutation | null> =>
@@ -181,7 +200,12 @@ const mutation = (d: DialectName): fc.Arbitrary<Mutation | null> =>
     invalidRoom(d).map((value) => ({ field: 'room' as const, value, expect: 4000 as const })),
     fc.constant({ field: 'room-in-proto' as const, expect: 4000 as const }),
     fc
-      .oneof(fc.constantFrom(null, [], {}, 'vars', 7), fc.uniqueArray(validName, { minLength: FUZZ_MAX_VARIABLES + 1, maxLength: FUZZ_MAX_VARIABLES + 2 }).map((names) => Object.fromEntries(names.map((n) => [n, '1']))))
+      .oneof(
+        fc.constantFrom(null, [], {}, 'vars', 7),
+        fc
+          .uniqueArray(validName, { minLength: FUZZ_MAX_VARIABLES + 1, maxLength: FUZZ_MAX_VARIABLES + 2 })
+          .map((names) => Object.fromEntries(names.map((n) => [n, '1']))),
+      )
       .map((value) => ({ field: 'variables' as const, value, expect: 4000 as const })),
     invalidName.map((value) => ({ field: 'name' as const, value, expect: 4000 as const })),
     invalidUsername.map((value) => ({ field: 'username' as const, value, expect: 4002 as const })),
@@ -334,7 +358,9 @@ const scratchSet: fc.Arbitrary<ScratchSet> = fc
     stored,
     line: (variable: string) => {
       const head = `{"method":${json(method)},"name":${json(variable)}`;
-      const fields = Object.entries(extras).map(([key, field]) => `,${json(key)}:${json(field)}`).join('');
+      const fields = Object.entries(extras)
+        .map(([key, field]) => `,${json(key)}:${json(field)}`)
+        .join('');
       return `${head}${value === undefined ? '' : `,"value":${value}`}${fields}}`;
     },
   }));
@@ -361,7 +387,10 @@ const badScratchLine = fc
   .oneof(
     notJson,
     nonObject.map(json),
-    fc.oneof(fc.string({ maxLength: 10 }), fc.constantFrom('Set', 'SET', 'get', 'subscribe', 'kind', ...PROTOTYPE_KEYS)).filter((m) => !['set', 'create', 'rename', 'delete', 'handshake'].includes(m)).map((method) => json({ method, name: cloud('a'), value: '1' })),
+    fc
+      .oneof(fc.string({ maxLength: 10 }), fc.constantFrom('Set', 'SET', 'get', 'subscribe', 'kind', ...PROTOTYPE_KEYS))
+      .filter((m) => !['set', 'create', 'rename', 'delete', 'handshake'].includes(m))
+      .map((method) => json({ method, name: cloud('a'), value: '1' })),
     fc.constant(json({ method: 'handshake', project_id: '1', user: 'again' })),
     fc.constant(json({ kind: 'handshake', room: 'r', username: 'someone', variables: { [cloud('a')]: '1' } })),
     fc.oneof(fc.constant(undefined), fc.constant(null), fc.nat(), fc.boolean()).map((method) => json({ method, name: cloud('a'), value: '1' })),
@@ -442,7 +471,13 @@ function frameText(frame: ScratchFrame, names: readonly string[], counts: SetCou
 }
 
 /** The room as the store must hold it after `messages`, in order: a set creates its name while the room has room. */
-function applyScratch(messages: readonly ScratchMessage[], names: readonly string[], into: Map<string, string>, counts: SetCounts, values: Map<string, Set<string>>): number {
+function applyScratch(
+  messages: readonly ScratchMessage[],
+  names: readonly string[],
+  into: Map<string, string>,
+  counts: SetCounts,
+  values: Map<string, Set<string>>,
+): number {
   let applied = 0;
   for (const message of messages) {
     if (message.type !== 'set' || message.stored === null) continue;
@@ -601,7 +636,8 @@ export function plan(c: FuzzCase, room: string): Plan {
   if (c.type === 'scratch') return planScratch(c, room);
   if (c.type === 'raw') return { burst: [c.frame], afterJoin: [], expect: c.expect, received: [], stored: null, markerStored: false, allowedEcho: null };
   const hello = handshakeFrame(c, room);
-  if (c.mutation !== null) return { burst: [hello], afterJoin: [...c.trailing], expect: c.mutation.expect, received: [], stored: null, markerStored: false, allowedEcho: null };
+  if (c.mutation !== null)
+    return { burst: [hello], afterJoin: [...c.trailing], expect: c.mutation.expect, received: [], stored: null, markerStored: false, allowedEcho: null };
 
   const field = variableField(c.dialect);
   const names = c.variables.map(([name]) => name);
@@ -616,14 +652,24 @@ export function plan(c: FuzzCase, room: string): Plan {
     const markerStored = stored.map(([name, value]) => [name, name === first ? e.value : value] as const);
     const allowedEcho = received.length > 0 ? serverSet(c.dialect, first, e.value) : null;
     mayReceive.get(first)?.add(e.value);
-    return { burst: [hello, ...sets, { kind: 'set', [field]: first, value: e.value }], afterJoin: [], expect: null, received, mayReceive, stored: markerStored, markerStored: true, allowedEcho };
+    return {
+      burst: [hello, ...sets, { kind: 'set', [field]: first, value: e.value }],
+      afterJoin: [],
+      expect: null,
+      received,
+      mayReceive,
+      stored: markerStored,
+      markerStored: true,
+      allowedEcho,
+    };
   }
   let last: FuzzFrame;
   let expect = 4000;
   if (e.type === 'frame') {
     last = e.frame;
     expect = e.expect;
-    if (e.afterJoin) return { burst: [hello], afterJoin: [...sets, last, ...c.trailing], expect, received, mayReceive, stored, markerStored: false, allowedEcho: null };
+    if (e.afterJoin)
+      return { burst: [hello], afterJoin: [...sets, last, ...c.trailing], expect, received, mayReceive, stored, markerStored: false, allowedEcho: null };
   } else if (e.type === 'unknown-variable') {
     last = { kind: 'set', [field]: names.includes(e.name) ? `${e.name}~` : e.name, value: '1' };
   } else if (e.type === 'missing-value') {
@@ -634,7 +680,17 @@ export function plan(c: FuzzCase, room: string): Plan {
   // What follows the closing frame goes once the join is done: a frame that closes at once
   // (binary, invalid UTF-8) must not overtake the frames held while the join is in flight
   // (frames-during-join.test.ts holds that race to the documented order).
-  return { burst: [hello, ...sets, last], afterJoin: [...c.trailing], expect, received, closesDuringJoin: true, mayReceive, stored, markerStored: false, allowedEcho: null };
+  return {
+    burst: [hello, ...sets, last],
+    afterJoin: [...c.trailing],
+    expect,
+    received,
+    closesDuringJoin: true,
+    mayReceive,
+    stored,
+    markerStored: false,
+    allowedEcho: null,
+  };
 }
 
 /** How many WebSocket frames a plan sends. */

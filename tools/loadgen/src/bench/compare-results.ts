@@ -85,7 +85,11 @@ export function ratio(runs: readonly CompareRun[], scenario: string, ours: Targe
     const b = peerByRep.get(r.repetition);
     if (a !== null && b !== null && b !== undefined && b > 0) each.push(a / b);
   }
-  return { ratio: mine.mean / theirs.mean, min: each.length > 0 ? Math.min(...each) : mine.mean / theirs.mean, max: each.length > 0 ? Math.max(...each) : mine.mean / theirs.mean };
+  return {
+    ratio: mine.mean / theirs.mean,
+    min: each.length > 0 ? Math.min(...each) : mine.mean / theirs.mean,
+    max: each.length > 0 ? Math.max(...each) : mine.mean / theirs.mean,
+  };
 }
 
 /** The bench's targets (bench/README.md), as ratios of ours to the peer in one run. */
@@ -177,7 +181,13 @@ export function summaryTable(runs: readonly CompareRun[], scenarios: readonly Co
       const p99 = measured(runs, s.id, target, 'p99');
       const failed = deliveryVerdict(runs, s.id, target) === 'MISSED' ? ' **delivery failed**' : '';
       const cpuText = cpu ? `${range(cpu)} us${withRedis ? '' : failed}` : '-';
-      cells.push(withRedis ? (vsPeer ? `${vsPeer.ratio.toFixed(2)}x the peer (${cpuText})` : cpuText) : `${vsPeer ? `${vsPeer.ratio.toFixed(2)}x the peer (${cpuText})` : cpuText}, p99 ${range(p99, 0)} ms`);
+      cells.push(
+        withRedis
+          ? vsPeer
+            ? `${vsPeer.ratio.toFixed(2)}x the peer (${cpuText})`
+            : cpuText
+          : `${vsPeer ? `${vsPeer.ratio.toFixed(2)}x the peer (${cpuText})` : cpuText}, p99 ${range(p99, 0)} ms`,
+      );
     }
     for (const s of idle) {
       if (withRedis) {
@@ -199,15 +209,21 @@ function targetsTable(runs: readonly CompareRun[], scenarios: readonly CompareSc
     const cells = evaluate(runs, scenarios, t);
     if (cells.length === 0) continue;
     const byId = new Map(cells.map((c) => [c.scenario, c]));
-    lines.push(`| ${t.label} | ${scenarios.map((s) => {
-      const c = byId.get(s.id);
-      return c ? `${ratioText(c.ratio)} ${c.verdict}${c.deliveryFailed ? ' (delivery failed: not a steady state)' : ''}` : '';
-    }).join(' | ')} | ${t.max.toFixed(1)}x |`);
+    lines.push(
+      `| ${t.label} | ${scenarios
+        .map((s) => {
+          const c = byId.get(s.id);
+          return c ? `${ratioText(c.ratio)} ${c.verdict}${c.deliveryFailed ? ' (delivery failed: not a steady state)' : ''}` : '';
+        })
+        .join(' | ')} | ${t.max.toFixed(1)}x |`,
+    );
   }
   const load = scenarios.filter((s) => s.mode === 'load');
   for (const target of TARGETS) {
     if (load.length === 0) break;
-    lines.push(`| delivery, ${TARGET_LABELS[target]}: every update delivered or superseded, every client converged, none closed | ${scenarios.map((s) => (s.mode === 'load' ? deliveryVerdict(runs, s.id, target) : '')).join(' | ')} | |`);
+    lines.push(
+      `| delivery, ${TARGET_LABELS[target]}: every update delivered or superseded, every client converged, none closed | ${scenarios.map((s) => (s.mode === 'load' ? deliveryVerdict(runs, s.id, target) : '')).join(' | ')} | |`,
+    );
   }
   return lines.join('\n');
 }
@@ -244,7 +260,7 @@ function profileTables(runs: readonly CompareRun[], scenarios: readonly CompareS
     '## Where the CPU goes per (set x recipient) (profiles)',
     '',
     'Separate runs with `node --cpu-prof` (not part of the comparison above: profiling costs a few percent). ' +
-      'Self time of the server\'s main thread over the measured window, by what the code does, scaled to that run\'s ' +
+      "Self time of the server's main thread over the measured window, by what the code does, scaled to that run's " +
       'CPU per (set x recipient) as /proc measured it (kernel time spent in a system call is sampled under the function ' +
       'that made it; helper threads, such as parallel GC, are outside the samples, so the shares are of the main thread).',
     '',
@@ -276,16 +292,32 @@ function profileTables(runs: readonly CompareRun[], scenarios: readonly CompareS
     parts.push(`| what | ${cols.map(([label]) => `${label}: share / us`).join(' | ')} |`, `|---|${cols.map(() => '---').join('|')}|`);
     for (const name of shown) parts.push(`| ${name} | ${cols.map(([, run], i) => cell(run, shareOf(i, name))).join(' | ')} |`);
     if (rest.length > 0) {
-      parts.push(`| other (${rest.length} more, each below ${MIN_CATEGORY_SHARE * 100}%) | ${cols.map(([, run], i) => cell(run, rest.reduce((n, name) => n + shareOf(i, name), 0))).join(' | ')} |`);
+      parts.push(
+        `| other (${rest.length} more, each below ${MIN_CATEGORY_SHARE * 100}%) | ${cols
+          .map(([, run], i) =>
+            cell(
+              run,
+              rest.reduce((n, name) => n + shareOf(i, name), 0),
+            ),
+          )
+          .join(' | ')} |`,
+      );
     }
     parts.push('');
     for (const [label, run] of cols) {
       if (!run?.profile) continue;
       const t = total(run);
-      const row = (fn: { name: string; share: number }): string => `| \`${fn.name.replace(/\|/g, '\\|')}\` | ${(fn.share * 100).toFixed(1)}% | ${t === null ? '-' : (fn.share * t).toFixed(2)} |`;
+      const row = (fn: { name: string; share: number }): string =>
+        `| \`${fn.name.replace(/\|/g, '\\|')}\` | ${(fn.share * 100).toFixed(1)}% | ${t === null ? '-' : (fn.share * t).toFixed(2)} |`;
       parts.push(`${label}, ${run.profile.samples} samples. Top functions, self time:`, '', '| function | share | us per (set x recipient) |', '|---|---|---|');
       for (const fn of run.profile.functions) parts.push(row(fn));
-      parts.push('', `${label}: the application's own functions, inclusive time (what they call included):`, '', '| function | share | us per (set x recipient) |', '|---|---|---|');
+      parts.push(
+        '',
+        `${label}: the application's own functions, inclusive time (what they call included):`,
+        '',
+        '| function | share | us per (set x recipient) |',
+        '|---|---|---|',
+      );
       for (const fn of run.profile.inclusive) parts.push(row(fn));
       parts.push('');
     }
@@ -324,7 +356,7 @@ export function renderCompare(m: MachineInfo, scenarios: readonly CompareScenari
   const parts = [
     `# Ours against TurboWarp's server ${meta.date} on ${m.hostname}${meta.quick ? ' (quick smoke run)' : ''}`,
     '',
-    '`pnpm bench --peer` (bench/README.md): each scenario against the peer (TurboWarp\'s cloud-server from `../shared/peers`, its defaults: ' +
+    "`pnpm bench --peer` (bench/README.md): each scenario against the peer (TurboWarp's cloud-server from `../shared/peers`, its defaults: " +
       'in memory, sends batched 60 times a second), our gateway in memory (one gateway, no Redis) and our gateway with Redis (one gateway + one redis-server), ' +
       `${meta.repetitions} repetitions, each in the reverse target order of the one before, fresh processes for every measurement. ` +
       `Every client speaks the Scratch 3 dialect and sends its values as JSON numbers; every member of a room writes a variable of its own. ` +
@@ -334,14 +366,16 @@ export function renderCompare(m: MachineInfo, scenarios: readonly CompareScenari
     `- Node ${m.node}; redis-server ${m.redis}; commit ${m.commit}`,
     '- Everything (servers, Redis, the load generator) on this one machine over 127.0.0.1, not pinned.',
     Object.keys(meta.gatewayEnv ?? {}).length === 0
-      ? '- Our gateways: default settings (plus the bench\'s raised per-address limits).'
-      : `- Our gateways ran with ${Object.entries(meta.gatewayEnv ?? {}).map(([k, v]) => `\`${k}=${v}\``).join(', ')} (the peer with its defaults).`,
+      ? "- Our gateways: default settings (plus the bench's raised per-address limits)."
+      : `- Our gateways ran with ${Object.entries(meta.gatewayEnv ?? {})
+          .map(([k, v]) => `\`${k}=${v}\``)
+          .join(', ')} (the peer with its defaults).`,
     `- Machine floor: a bare \`ws\` send of one small frame to a loopback client costs ${meta.floor.usPerFrame.toFixed(2)} us of server CPU (${meta.floor.systemUsPerFrame.toFixed(2)} us in the kernel).`,
     busiest > 0.25
       ? `- **The machine was shared**: in some windows processes outside the benchmark used up to ${busiest.toFixed(2)} cores (column "other processes" below). Ratios compare targets measured minutes apart in the same conditions, alternating; absolute numbers are pessimistic.`
       : '- The machine was otherwise quiet in every window (other processes below 0.25 of a core).',
     ...failedDelivery(measuredRuns, scenarios),
-    '- CPU per (set x recipient) = the server process\'s CPU (utime + stime from /proc) in the window / (sets sent in the window x other members of the room): ' +
+    "- CPU per (set x recipient) = the server process's CPU (utime + stime from /proc) in the window / (sets sent in the window x other members of the room): " +
       'values coalesced by a server do not lower the denominator. "+ Redis" adds redis-server\'s CPU. Latency: set sent -> received by each other member. ' +
       'Idle memory: (server RSS after the joins and the settle period - RSS before) / connections.',
     '',
@@ -364,7 +398,16 @@ export function renderCompare(m: MachineInfo, scenarios: readonly CompareScenari
     '<details><summary>JSON reports</summary>',
     '',
     '```json',
-    JSON.stringify(runs.map((r) => ({ scenario: r.scenario, repetition: r.repetition, target: r.target, profiled: r.profile !== undefined, other: r.other, report: r.report }))),
+    JSON.stringify(
+      runs.map((r) => ({
+        scenario: r.scenario,
+        repetition: r.repetition,
+        target: r.target,
+        profiled: r.profile !== undefined,
+        other: r.other,
+        report: r.report,
+      })),
+    ),
     '```',
     '',
     '</details>',

@@ -122,7 +122,9 @@ export async function measure(p: Planned, settings: CompareSettings, profileDir?
   let report: LoadReport;
   const loadAvgBefore = loadAverage();
   try {
-    settings.log(`(${s.id}) repetition ${p.repetition}: ${TARGET_LABELS[p.target]}${profileDir === undefined ? '' : ', profiled'} (server pid ${started.serverPid}${started.redisPid === undefined ? '' : `, redis pid ${started.redisPid}`})`);
+    settings.log(
+      `(${s.id}) repetition ${p.repetition}: ${TARGET_LABELS[p.target]}${profileDir === undefined ? '' : ', profiled'} (server pid ${started.serverPid}${started.redisPid === undefined ? '' : `, redis pid ${started.redisPid}`})`,
+    );
     report = await runLoad(
       {
         ...DEFAULT_OPTIONS,

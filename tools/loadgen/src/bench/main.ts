@@ -86,7 +86,9 @@ function flags(): BenchFlags {
   const repeat = values.repeat === undefined ? 2 : Number(values.repeat);
   if (!Number.isInteger(repeat) || repeat < 1) throw new Error(`CV_ERR_BENCH_ARGS: --repeat wants a positive integer, got ${values.repeat}`);
   if (values.peer === true && (values.dialect !== undefined || values.pin === true || values.heap === true)) {
-    throw new Error('CV_ERR_BENCH_ARGS: --peer runs every target in the scratch dialect; --dialect, --pin and --heap do not apply (--env applies to our gateways only)');
+    throw new Error(
+      'CV_ERR_BENCH_ARGS: --peer runs every target in the scratch dialect; --dialect, --pin and --heap do not apply (--env applies to our gateways only)',
+    );
   }
   return {
     quick: isQuick,
@@ -141,28 +143,36 @@ async function runScenario(s: Scenario, f: BenchFlags, profileDir: string): Prom
     const firstGateway = gateways[0];
     const heapBefore = heapProbe && firstGateway ? await takeHeapSnapshot(firstGateway.pid, scenarioProfileDir) : undefined;
     let heapAfter: HeapAggregate | undefined;
-    const hooks: RunHooks = heapProbe && firstGateway
-      ? { beforeClose: async () => { heapAfter = await takeHeapSnapshot(firstGateway.pid, scenarioProfileDir); } }
-      : {};
-    const report = await runLoad({
-      ...DEFAULT_OPTIONS,
-      mode: s.mode,
-      urls: gateways.map((g) => g.url),
-      clients: s.rooms * s.clientsPerRoom,
-      rooms: s.rooms,
-      rate: s.rate,
-      variables: s.variables,
-      dialect: f.dialect,
-      // Scratch 3's VM sends numeric values as JSON numbers, as --peer does.
-      values: f.dialect === 'scratch' ? 'number' : 'text',
-      warmupSeconds: f.warmupSeconds,
-      durationSeconds: f.durationSeconds,
-      workers: s.workers,
-      gatewayPids: gateways.map((g) => g.pid),
-      redisPids: redis ? [redis.pid] : [],
-      runId: `b${s.id}${Date.now().toString(36)}`,
-      verbose: true,
-    }, hooks);
+    const hooks: RunHooks =
+      heapProbe && firstGateway
+        ? {
+            beforeClose: async () => {
+              heapAfter = await takeHeapSnapshot(firstGateway.pid, scenarioProfileDir);
+            },
+          }
+        : {};
+    const report = await runLoad(
+      {
+        ...DEFAULT_OPTIONS,
+        mode: s.mode,
+        urls: gateways.map((g) => g.url),
+        clients: s.rooms * s.clientsPerRoom,
+        rooms: s.rooms,
+        rate: s.rate,
+        variables: s.variables,
+        dialect: f.dialect,
+        // Scratch 3's VM sends numeric values as JSON numbers, as --peer does.
+        values: f.dialect === 'scratch' ? 'number' : 'text',
+        warmupSeconds: f.warmupSeconds,
+        durationSeconds: f.durationSeconds,
+        workers: s.workers,
+        gatewayPids: gateways.map((g) => g.pid),
+        redisPids: redis ? [redis.pid] : [],
+        runId: `b${s.id}${Date.now().toString(36)}`,
+        verbose: true,
+      },
+      hooks,
+    );
     const loadAvgAfter = loadAverage();
     process.stderr.write(`${formatTable(report)}\n`);
     // Stop gateways first (the CPU profile is written at exit), then Redis.
@@ -186,10 +196,18 @@ async function comparePeer(f: BenchFlags): Promise<void> {
   const resultsDir = join(repoRoot, 'bench', 'results');
   mkdirSync(resultsDir, { recursive: true });
   const scenarios = COMPARE_SCENARIOS.filter((s) => f.only.length === 0 || f.only.includes(s.id)).map((s) => (f.quick ? quickCompare(s) : s));
-  if (scenarios.length === 0) throw new Error(`CV_ERR_BENCH_ARGS: --only ${f.only.join(',')} matches no scenario (ids: ${COMPARE_SCENARIOS.map((x) => x.id).join(',')})`);
+  if (scenarios.length === 0)
+    throw new Error(`CV_ERR_BENCH_ARGS: --only ${f.only.join(',')} matches no scenario (ids: ${COMPARE_SCENARIOS.map((x) => x.id).join(',')})`);
   log('measuring the machine floor: bare ws sends to 1,000 loopback clients');
   const floor = await measureWsFloor();
-  const settings = { repoRoot, warmupSeconds: f.warmupSeconds, durationSeconds: f.durationSeconds, idleSeconds: f.quick ? 5 : 20, gatewayEnv: f.gatewayEnv, log };
+  const settings = {
+    repoRoot,
+    warmupSeconds: f.warmupSeconds,
+    durationSeconds: f.durationSeconds,
+    idleSeconds: f.quick ? 5 : 20,
+    gatewayEnv: f.gatewayEnv,
+    log,
+  };
   const runs: CompareRun[] = [];
   const schedule = compareSchedule(scenarios, f.repeat);
   for (const [i, planned] of schedule.entries()) {
@@ -204,7 +222,9 @@ async function comparePeer(f: BenchFlags): Promise<void> {
     }
   }
   const date = new Date().toISOString().slice(0, 10);
-  const envTag = Object.entries(f.gatewayEnv).map(([key, value]) => `-${key}=${value}`).join('');
+  const envTag = Object.entries(f.gatewayEnv)
+    .map(([key, value]) => `-${key}=${value}`)
+    .join('');
   const suffix = `-peer${f.quick ? '-quick' : ''}${f.only.length > 0 ? `-only-${f.only.join('')}` : ''}${envTag}`;
   const file = join(resultsDir, `${date}-${machine.hostname}${suffix}.md`);
   writeFileSync(
@@ -246,7 +266,9 @@ async function main(): Promise<void> {
   for (const s of chosen) outcomes.push(await runScenario(s, f, profileDir));
   const date = new Date().toISOString().slice(0, 10);
   // Partial or quick runs never overwrite the full run's file.
-  const envTag = `${f.dialect === 'seed' ? '' : `-${f.dialect}`}${Object.entries(f.gatewayEnv).map(([key, value]) => `-${key}=${value}`).join('')}${f.pin ? '-pinned' : ''}`;
+  const envTag = `${f.dialect === 'seed' ? '' : `-${f.dialect}`}${Object.entries(f.gatewayEnv)
+    .map(([key, value]) => `-${key}=${value}`)
+    .join('')}${f.pin ? '-pinned' : ''}`;
   const suffix = `${f.quick ? '-quick' : ''}${f.only.length > 0 ? `-only-${f.only.join('')}` : ''}${envTag}`;
   const file = join(resultsDir, `${date}-${machine.hostname}${suffix}.md`);
   writeFileSync(file, renderResults(machine, outcomes, { quick: f.quick, date, floor, gatewayEnv: f.gatewayEnv, pinned: f.pin, dialect: f.dialect }));

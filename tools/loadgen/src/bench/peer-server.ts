@@ -18,11 +18,7 @@ export interface PeerServer {
 }
 
 interface PeerModule {
-  startPeer(options: {
-    readonly peersDir?: string;
-    readonly env?: Readonly<Record<string, string>>;
-    readonly output?: 'tail' | 'ignore';
-  }): Promise<PeerServer>;
+  startPeer(options: { readonly peersDir?: string; readonly env?: Readonly<Record<string, string>>; readonly output?: 'tail' | 'ignore' }): Promise<PeerServer>;
 }
 
 export interface PeerServerOptions {

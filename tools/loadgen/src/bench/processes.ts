@@ -62,7 +62,12 @@ function launch(name: string, command: string, args: string[], env: NodeJS.Proce
   if (child.pid === undefined) throw new BenchProcessError(`${name}: could not start ${command}`);
   const output: string[] = [];
   const keep = (chunk: Buffer): void => {
-    output.push(...chunk.toString().split('\n').filter((l) => l.length > 0));
+    output.push(
+      ...chunk
+        .toString()
+        .split('\n')
+        .filter((l) => l.length > 0),
+    );
     if (output.length > 40) output.splice(0, output.length - 40);
   };
   child.stdout?.on('data', keep);

@@ -75,11 +75,46 @@ export function moduleOf(url: string, functionName: string): string {
   return peer?.[1] ? `peer ${peer[1]}` : url;
 }
 
-const SOCKET_WRITES: ReadonlySet<string> = new Set(['writev', 'writeUtf8String', 'writeBuffer', 'writeBuffers', 'writeLatin1String', 'writeAsciiString', 'writeUcs2String']);
+const SOCKET_WRITES: ReadonlySet<string> = new Set([
+  'writev',
+  'writeUtf8String',
+  'writeBuffer',
+  'writeBuffers',
+  'writeLatin1String',
+  'writeAsciiString',
+  'writeUcs2String',
+]);
 /** node's stream functions a socket write goes through. */
-const WRITE_PATH: ReadonlySet<string> = new Set(['Writable.write', 'Writable.end', 'Writable.uncork', 'Socket._writeGeneric', 'writeGeneric', 'writevGeneric', 'clearBuffer', 'afterWriteDispatched']);
+const WRITE_PATH: ReadonlySet<string> = new Set([
+  'Writable.write',
+  'Writable.end',
+  'Writable.uncork',
+  'Socket._writeGeneric',
+  'writeGeneric',
+  'writevGeneric',
+  'clearBuffer',
+  'afterWriteDispatched',
+]);
 const REDIS_CLIENT: ReadonlySet<string> = new Set(['ioredis', 'redis-parser', 'redis-errors', 'standard-as-callback', 'denque', 'cluster-key-slot']);
-const HTTP_AND_LOGS: ReadonlySet<string> = new Set(['fastify', 'pino', 'avvio', 'find-my-way', 'light-my-request', 'sonic-boom', 'thread-stream', '@fastify/websocket', 'winston', 'winston-transport', 'logform', 'winston-daily-rotate-file', 'readable-stream', 'file-stream-rotator', 'finalhandler', 'serve-static', 'send']);
+const HTTP_AND_LOGS: ReadonlySet<string> = new Set([
+  'fastify',
+  'pino',
+  'avvio',
+  'find-my-way',
+  'light-my-request',
+  'sonic-boom',
+  'thread-stream',
+  '@fastify/websocket',
+  'winston',
+  'winston-transport',
+  'logform',
+  'winston-daily-rotate-file',
+  'readable-stream',
+  'file-stream-rotator',
+  'finalhandler',
+  'serve-static',
+  'send',
+]);
 
 /** The stack from the sampled frame up: [self, caller, caller's caller, ...]. */
 export type Stack = readonly CallFrame[];

@@ -51,7 +51,12 @@ export function rows(o: ScenarioOutcome, all: readonly ScenarioOutcome[]): Row[]
       { metric: 'measured window (s)', measured: f(l.windowSeconds, 1), target: '', verdict: '' },
       { metric: 'sets per second', measured: f(l.setsPerSecond, 0), target: '', verdict: '' },
       { metric: 'delivered / expected', measured: `${int(l.delivered)} / ${int(l.expected)} (${f(l.deliveredRatio * 100, 3)}%)`, target: '', verdict: '' },
-      { metric: 'superseded (coalesced) / lost / unaccounted', measured: `${int(l.superseded)} / ${int(l.lost)} / ${int(l.unaccounted)}`, target: '', verdict: '' },
+      {
+        metric: 'superseded (coalesced) / lost / unaccounted',
+        measured: `${int(l.superseded)} / ${int(l.lost)} / ${int(l.unaccounted)}`,
+        target: '',
+        verdict: '',
+      },
       {
         metric: 'all delivered (nothing lost, rooms converged)',
         measured: `${l.allDelivered ? 'yes' : 'no'}; ${int(l.roomsConverged)} / ${int(r.rooms)} rooms converged`,
@@ -109,7 +114,12 @@ export function rows(o: ScenarioOutcome, all: readonly ScenarioOutcome[]): Row[]
         target: '',
         verdict: '',
       },
-      { metric: 'V8 heap per idle connection (KiB)', measured: r.idle.heapBytesPerConnection === null ? '-' : f(r.idle.heapBytesPerConnection / 1024), target: '', verdict: '' },
+      {
+        metric: 'V8 heap per idle connection (KiB)',
+        measured: r.idle.heapBytesPerConnection === null ? '-' : f(r.idle.heapBytesPerConnection / 1024),
+        target: '',
+        verdict: '',
+      },
       {
         metric: 'RSS per idle connection (KiB)',
         measured: per === null ? '-' : f(per / 1024),
@@ -118,11 +128,28 @@ export function rows(o: ScenarioOutcome, all: readonly ScenarioOutcome[]): Row[]
       },
     );
   }
-  for (const p of r.gatewayProcs) out.push({ metric: `gateway pid ${p.pid} CPU (s) / RSS end (MiB)`, measured: `${f(p.cpuSeconds)} / ${f(p.rssEndBytes / 1048576, 1)}`, target: '', verdict: '' });
-  for (const p of r.redisProcs) out.push({ metric: `redis-server CPU (s) / RSS end (MiB)`, measured: `${f(p.cpuSeconds)} / ${f(p.rssEndBytes / 1048576, 1)}`, target: '', verdict: '' });
+  for (const p of r.gatewayProcs)
+    out.push({
+      metric: `gateway pid ${p.pid} CPU (s) / RSS end (MiB)`,
+      measured: `${f(p.cpuSeconds)} / ${f(p.rssEndBytes / 1048576, 1)}`,
+      target: '',
+      verdict: '',
+    });
+  for (const p of r.redisProcs)
+    out.push({ metric: `redis-server CPU (s) / RSS end (MiB)`, measured: `${f(p.cpuSeconds)} / ${f(p.rssEndBytes / 1048576, 1)}`, target: '', verdict: '' });
   out.push(
-    { metric: 'load generator CPU (s) / loop delay p99 (ms)', measured: `${f(r.loadgen.cpuSeconds)} / ${f(r.loadgen.eventLoopDelayP99Ms)}`, target: '', verdict: '' },
-    { metric: 'unexpected closes', measured: Object.keys(r.closes).length === 0 ? 'none' : JSON.stringify(r.closes), target: 'none', verdict: check(Object.keys(r.closes).length === 0) },
+    {
+      metric: 'load generator CPU (s) / loop delay p99 (ms)',
+      measured: `${f(r.loadgen.cpuSeconds)} / ${f(r.loadgen.eventLoopDelayP99Ms)}`,
+      target: '',
+      verdict: '',
+    },
+    {
+      metric: 'unexpected closes',
+      measured: Object.keys(r.closes).length === 0 ? 'none' : JSON.stringify(r.closes),
+      target: 'none',
+      verdict: check(Object.keys(r.closes).length === 0),
+    },
   );
   return out;
 }
@@ -145,7 +172,7 @@ function profileSection(p: ProfileSummary): string {
 function heapSection(h: HeapDiff): string {
   const lines = [
     `Gateway V8 heap per idle connection (snapshot diff, live objects only): ${(h.totalBytesPerConnection / 1024).toFixed(2)} KiB. ` +
-      'Taking a snapshot grows the gateway\'s RSS, so read RSS per connection from a run without --heap; ' +
+      "Taking a snapshot grows the gateway's RSS, so read RSS per connection from a run without --heap; " +
       '"compiled code" grows with JIT warm-up, not with connections.',
     '',
     '| node type:name | bytes per connection | objects per connection |',
@@ -173,7 +200,9 @@ export function renderResults(
     opts.pinned
       ? '- Pinned (`--pin`): in single-gateway scenarios the gateway ran alone on CPU 0; Redis, the generator and the driver on the other cores.'
       : '- Not pinned: gateways, Redis and the generator shared all cores.',
-    env.length === 0 ? '- Gateway settings: defaults (plus the bench\'s raised connection limits).' : `- Gateway settings changed for this run: ${env.map(([k, v]) => `\`${k}=${v}\``).join(', ')}.`,
+    env.length === 0
+      ? "- Gateway settings: defaults (plus the bench's raised connection limits)."
+      : `- Gateway settings changed for this run: ${env.map(([k, v]) => `\`${k}=${v}\``).join(', ')}.`,
     `- Machine floor: a bare \`ws\` send of one small frame to a loopback client costs ${opts.floor.usPerFrame.toFixed(2)} us of server CPU ` +
       `(${opts.floor.systemUsPerFrame.toFixed(2)} us of it in the kernel; ${opts.floor.frames.toLocaleString('en-US')} frames to ${opts.floor.clients.toLocaleString('en-US')} clients). ` +
       'A gateway pays at least this per frame it writes; compare it with "gateway CPU per delivery" x messages per frame.',
