@@ -26,6 +26,17 @@ export interface MemoryPoint {
   readonly atMs: number;
 }
 
+/** One process a gateway slot ran: when, how it ended, and its memory at baseline and at the end. */
+export interface GatewayLife {
+  podId: string;
+  pid: number;
+  startedAtMs: number;
+  endedAtMs: number | null;
+  how: string;
+  baseline: MemoryPoint | null;
+  final: MemoryPoint | null;
+}
+
 export class GatewaySlot {
   proc: (Managed & { url: string }) | null = null;
   podId = '';
@@ -38,15 +49,7 @@ export class GatewaySlot {
   baseline: MemoryPoint | null = null;
   final: MemoryPoint | null = null;
   /** Every process this slot ran, for the report. */
-  readonly history: Array<{
-    podId: string;
-    pid: number;
-    startedAtMs: number;
-    endedAtMs: number | null;
-    how: string;
-    baseline: MemoryPoint | null;
-    final: MemoryPoint | null;
-  }> = [];
+  readonly history: GatewayLife[] = [];
 
   constructor(
     readonly index: number,

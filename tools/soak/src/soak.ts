@@ -33,7 +33,7 @@ import {
 } from './end-checks.ts';
 import { Churn, Misbehaving, Sampler, TICK_MS, type LoadContext, type Sample } from './load.ts';
 import { SOAK_GATEWAY_ENV, type SoakOptions } from './options.ts';
-import { GatewaySlot, startSoakRedis, type MemoryPoint } from './processes.ts';
+import { GatewaySlot, startSoakRedis, type GatewayLife } from './processes.ts';
 
 export type { MemoryCheck } from './end-checks.ts';
 export type { Sample } from './load.ts';
@@ -59,16 +59,7 @@ export interface SoakReport {
   readonly events: Array<{ tMs: number; label: string }>;
   readonly samples: Sample[];
   readonly memory: MemoryCheck[];
-  readonly gatewayLives: Array<{
-    slot: number;
-    podId: string;
-    pid: number;
-    startedAtMs: number;
-    endedAtMs: number | null;
-    how: string;
-    baseline: MemoryPoint | null;
-    final: MemoryPoint | null;
-  }>;
+  readonly gatewayLives: Array<GatewayLife & { slot: number }>;
   readonly audit: AuditResult;
   readonly clients: {
     readonly good: number;
