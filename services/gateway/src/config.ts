@@ -247,7 +247,7 @@ export const SETTINGS = {
     default: 16,
     min: 0,
     max: 1000,
-    help: "The pod's frame tick: each client is written at most one frame per tick. A client's first update in a tick leaves at once (at the end of its event-loop turn); updates that follow wait for the next tick and go out together, so frames carry more updates as load rises. 16: 62.5 frames a second at most, no slower than a 60 FPS project draws. 0: every turn, no tick.",
+    help: "The pod's frame tick: each client is written at most one frame per tick. An update for a client written no frame in its last 3 ticks leaves at once (at the end of its event-loop turn); while a client is written more often, its updates wait for the next tick and go out together, so frames carry more updates as load rises. 16: 62.5 frames a second at most, no slower than a 60 FPS project draws. 0: every turn, no tick.",
   }),
   SLOW_CONSUMER_TIMEOUT_MS: int('slowConsumerTimeoutMs', {
     default: 10_000,

@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { WebSocket } from 'ws';
-import { FlushScheduler, Outbox, type FrameSink, type OutboxReports } from '../src/ws/outbox.ts';
+import { BUSY_TICKS, FlushScheduler, Outbox, type FrameSink, type OutboxReports } from '../src/ws/outbox.ts';
 import { CROSSING_WINDOW_MS } from '../src/ws/own-writes.ts';
 
 class RecordingSink implements FrameSink {
@@ -131,11 +131,18 @@ describe('flush scheduler', () => {
     expect(sink.texts).toEqual(['first']);
     vi.advanceTimersByTime(1); // the next tick
     expect(sink.texts).toEqual(['first', 'third\nfourth']);
-    toNextTick(20);
-    toNextTick(20); // a quiet tick: the next update leaves at once again
+    // Still busy BUSY_TICKS - 1 ticks after its last frame: an update waits for the next tick.
+    for (let i = 1; i < BUSY_TICKS; i++) toNextTick(20);
     outbox.put('x', 'fifth');
     vi.advanceTimersByTime(0);
+    expect(sink.texts).toEqual(['first', 'third\nfourth']);
+    toNextTick(20);
     expect(sink.texts).toEqual(['first', 'third\nfourth', 'fifth']);
+    // BUSY_TICKS quiet ticks: idle again, the next update leaves at once.
+    for (let i = 0; i < BUSY_TICKS; i++) toNextTick(20);
+    outbox.put('x', 'sixth');
+    vi.advanceTimersByTime(0);
+    expect(sink.texts).toEqual(['first', 'third\nfourth', 'fifth', 'sixth']);
   });
 
   it('writes each client at most one frame per tick, whatever the other clients do', () => {

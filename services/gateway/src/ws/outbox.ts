@@ -30,6 +30,15 @@ function forgetOlderThan(sentAt: Map<string, number>, cutoff: number): void {
   for (const [variable, at] of sentAt) if (at < cutoff) sentAt.delete(variable);
 }
 
+/**
+ * A client written a frame within this many ticks is being streamed to: its next update waits
+ * for the next tick, gathered with whatever else comes for it meanwhile. One written to longer
+ * ago is idle: its update leaves at once. 3 ticks of 16 ms is about TurboWarp's client's own
+ * 50 ms between sends, so a lone update still goes out at once at a light load, while under a
+ * steady stream frames carry as many updates as the peer's 60 Hz batches (issue 21).
+ */
+export const BUSY_TICKS = 3;
+
 /** A client over its send-buffer limit is looked at again after this pause. */
 const SLOW_CONSUMER_RETRY_MS = 100;
 
@@ -208,10 +217,10 @@ export class Outbox {
  * One per pod: flushes every outbox that received updates, on a cadence that follows load.
  * Time is cut into ticks of `tickMs` (the pod's frame rate: 16 ms is 62.5 a second, never
  * slower than a 60 FPS project draws). A client is written at most one frame per tick:
- * - its first update in a tick (a lone update, or the first after a quiet tick) leaves at the
- *   end of its event-loop turn, so an idle client waits for nothing;
- * - updates that follow within the same tick wait for the next tick, when one pod-wide timer
- *   writes every waiting client's batch as one frame each.
+ * - an update for an idle client (written no frame in its last BUSY_TICKS ticks) leaves at
+ *   the end of its event-loop turn, so a lone update waits for nothing;
+ * - updates for a busy client (written a frame within BUSY_TICKS ticks) wait for the next
+ *   tick, when one pod-wide timer writes every waiting client's batch as one frame each.
  * So below saturation a client gets about one frame per update, and as updates come faster
  * each frame carries more of them, while no client waits longer than one tick (plus the
  * event loop's own lag, which under saturation stretches the tick and packs frames further).
@@ -253,7 +262,7 @@ export class FlushScheduler {
     if (this.tickMs !== 0) {
       const now = performance.now();
       const tick = Math.floor(now / this.tickMs);
-      if (outbox.lastFrameTick >= tick) {
+      if (outbox.lastFrameTick > tick - BUSY_TICKS) {
         this.waiting.add(outbox);
         // One timer for the pod, at the next tick's start (rounded up: never early).
         this.tickTimer ??= setTimeout(this.flushWaiting, Math.ceil((tick + 1) * this.tickMs - now));
@@ -272,7 +281,7 @@ export class FlushScheduler {
     this.flushWaiting();
   };
 
-  /** The end of a turn: the clients whose first update of this tick came in it. */
+  /** The end of a turn: the idle clients whose update came in it. */
   private readonly flushTurn = (): void => {
     this.scheduled = false;
     const dirty = this.dirty;
