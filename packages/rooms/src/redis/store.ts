@@ -148,7 +148,7 @@ export function createRedisStore(options: RedisStoreOptions): RoomStore {
     if (reply.ok) {
       // The room has live members now. Its slot is refreshed unless this join took it anew:
       // a refused join or a last leave on another pod may have given it back meanwhile.
-      if (reply.charge > 0) ledger.charge(address, room, reply.charge);
+      ledger.charge(address, room, reply.charge);
       if (roomSlot.status !== TAKEN) await renewLeaseSet(roomsKey, [room], at);
       return { ok: true, outcome: reply.outcome, snapshot: reply.snapshot };
     }
@@ -230,7 +230,7 @@ export function createRedisStore(options: RedisStoreOptions): RoomStore {
     );
     if (reply.results.length * 3 !== triples.length)
       throw new RoomEngineError('CV_ERR_REDIS_REPLY', `set.lua answered ${reply.results.length} results for ${triples.length / 3} sets`);
-    if (reply.charge > 0 && setOptions.address !== undefined) ledger.charge(setOptions.address, room, reply.charge);
+    ledger.charge(setOptions.address, room, reply.charge);
     return reply.results;
   }
 
@@ -263,7 +263,7 @@ export function createRedisStore(options: RedisStoreOptions): RoomStore {
       ROOM_BASE_BYTES,
       LOG_ENTRY_BASE_BYTES,
     );
-    if (reply.charge > 0 && changeOptions.address !== undefined) ledger.charge(changeOptions.address, room, reply.charge);
+    ledger.charge(changeOptions.address, room, reply.charge);
     return reply.result;
   }
 

@@ -75,16 +75,8 @@ export class RedisLedger {
    */
   inOrder<T>(origin: string, address: string | undefined, change: (gate: LedgerGate) => Promise<T>): Promise<T> {
     const before = this.waiting.get(origin);
-    if (before === undefined) {
-      const gate = this.gate(address);
-      if (typeof gate === 'string') return change(gate);
-      return this.enqueue(origin, gate, change);
-    }
-    return this.enqueue(
-      origin,
-      before.then(() => this.gate(address)),
-      change,
-    );
+    const gate = before === undefined ? this.gate(address) : before.then(() => this.gate(address));
+    return typeof gate === 'string' ? change(gate) : this.enqueue(origin, gate, change);
   }
 
   private enqueue<T>(origin: string, gate: Promise<LedgerGate>, change: (gate: LedgerGate) => Promise<T>): Promise<T> {
@@ -114,7 +106,9 @@ export class RedisLedger {
   }
 
   /** Charges what a set grew a room by; not awaited by the set (see the module comment). */
-  charge(address: string, room: string, bytes: number): void {
+  charge(address: string | undefined, room: string, bytes: number): void {
+    // An operator's change (no address) and one that grew nothing charge nobody.
+    if (address === undefined || bytes <= 0) return;
     const known = this.known.get(address);
     // Counted at once, so this pod's next sets see it before Redis's answer comes back.
     if (known !== undefined) known.total += bytes;

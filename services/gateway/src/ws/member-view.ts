@@ -15,7 +15,7 @@ import type { Lease, RoomSnapshot } from '@cloudvars/rooms';
 import type { EventText } from '../hub/event-text.ts';
 import { JoinGate } from '../hub/join-gate.ts';
 import type { LocalRoom, Resync } from '../hub/room-hub.ts';
-import { joinLimits, setRate, type SetRate } from '../policy/room-limits.ts';
+import { setRate, type SetRate } from '../policy/room-limits.ts';
 import type { ClientPolicy } from './client-policy.ts';
 import type { ClientServices } from './client-services.ts';
 import type { ClientSocket } from './client-socket.ts';
@@ -91,7 +91,7 @@ export class MemberView extends JoinGate {
   get lease(): Lease {
     const usernameKey = this.policy.claimsUsername ? this.username.toLowerCase() : null;
     // Read at each renewal: a lease that lapsed comes back within the room's capacity as its policy says now.
-    const { maxClientsPerRoom } = joinLimits(this.services.policies.get(this.room.name));
+    const maxClientsPerRoom = this.services.policies.get(this.room.name)?.limits?.maxClientsPerRoom;
     const lease = { room: this.room.name, connectionId: this.client.id, address: this.client.address, usernameKey };
     return maxClientsPerRoom === undefined ? lease : { ...lease, maxClientsPerRoom };
   }
