@@ -32,10 +32,19 @@ it('listens while Redis is down, fails /readyz, and becomes ready and serves roo
   redis = await startRedisProcess({ port });
   await until(async () => (await httpStatus(gateway!.httpUrl, '/readyz')) === 200, { timeoutMs: READY_TIMEOUT_MS, what: '/readyz 200' });
 
+  // The first client must have created the room before the second joins, or the snapshot
+  // goes the other way: a seed client's join has no reply, so the room's count tells.
   const first = await TestClient.join(gateway.url, 'late', 'first', { '☁ n': '0' });
+  clients.push(first);
+  await until(async () => (await roomClients(gateway!.httpUrl, 'late')) === 1, { what: 'first to join' });
   const second = await TestClient.join(gateway.url, 'late', 'second', { '☁ n': '0' });
-  clients.push(first, second);
+  clients.push(second);
   await second.waitFrames(1); // the snapshot: second joined the room first created
   await joinedTogether(first, second, '☁ n', '7');
   expect(gateway.child.exitCode).toBeNull();
 }, 60_000);
+
+async function roomClients(httpUrl: string, room: string): Promise<number> {
+  const response = await fetch(`${httpUrl}/api/v1/rooms/${room}`);
+  return response.ok ? ((await response.json()) as { clients: number }).clients : 0;
+}
