@@ -144,6 +144,10 @@ export async function buildApp(deps: AppDeps): Promise<Gateway> {
       viewers.closeAll();
       await connections.drain(config.drainBatchSize, deadline);
       log.info('drained; closing');
+      // What is left are HTTP connections: idle keep-alives, and sockets a browser opened
+      // ahead of a request (Chromium preconnects), which Node's close would wait for until
+      // its headers timeout, past SHUTDOWN_TIMEOUT_MS. /readyz has failed for the drain delay.
+      app.server.closeAllConnections();
       await app.close();
     })());
   return { app, metricsApp, metrics, readiness, drain };

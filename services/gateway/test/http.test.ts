@@ -2,6 +2,8 @@
  * The gateway's HTTP side: health and readiness (through a drain), metrics, the home page,
  * unknown paths, WebSocket upgrades on any path, and client addresses behind a proxy.
  */
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { joinedTogether, TestClient, until, upgradeStatus } from './support/client.ts';
@@ -49,6 +51,16 @@ describe('health and readiness', () => {
     expect((await closeOf(a)).code).toBe(1012);
     expect((await closeOf(b)).code).toBe(1012);
     await drained;
+  });
+
+  it('finishes its drain although a connection never sent a request (a browser opens sockets ahead of requests)', async () => {
+    const gw = await gateway();
+    const silent = connect(Number(new URL(gw.httpUrl).port), '127.0.0.1');
+    await once(silent, 'connect');
+    const closedByServer = once(silent, 'close');
+    // Without the gateway closing it, Node's server.close() waits for such a socket until its headers timeout.
+    await gw.drain();
+    await closedByServer;
   });
 });
 
