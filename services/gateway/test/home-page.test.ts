@@ -109,11 +109,33 @@ describe('home page in Chromium', () => {
     await expect(page.locator('#ws-url').textContent()).resolves.toBe(gateway.url);
 
     await page.click('#try');
-    await membersAre(gateway, 'home-page-demo', 1);
     // A string runs in the page (the test's TypeScript has no DOM types).
     await page.waitForFunction("document.getElementById('status').textContent.startsWith('connected to')");
-    await expect(page.locator('#status').textContent()).resolves.toMatch(/^connected to ws:\/\/127\.0\.0\.1:\d+\/ as visitor\d+$/);
+    await expect(page.locator('#status').textContent()).resolves.toMatch(
+      /^connected to ws:\/\/127\.0\.0\.1:\d+\/ as visitor\d+ and visitor\d+: a set from one reached the other$/,
+    );
+    // What the page set is in the room, as the number it sent.
+    const room = (await (await fetch(`${gateway.httpUrl}/api/v1/rooms/home-page-demo`)).json()) as { variables: Record<string, unknown> };
+    expect(typeof room.variables['☁ demo']).toBe('number');
+    await membersAre(gateway, 'home-page-demo', 0);
     await page.close();
+  });
+
+  it('reports a refusal that comes after the handshake, rather than "connected"', async () => {
+    // One client per room: the page's second connection is refused once its handshake is read.
+    // A browser of its own, closed before the gateway: Chromium keeps a preconnected socket
+    // open that an HTTP server's close waits for (up to its 30 s connection check).
+    const [full, browser] = await Promise.all([startGateway({ MAX_CLIENTS_PER_ROOM: '1' }), launchChromium()]);
+    try {
+      const page = await browser.context.newPage();
+      await page.goto(full.httpUrl + '/');
+      await page.click('#try');
+      await page.waitForFunction("document.getElementById('status').textContent.startsWith('closed with code')");
+      await expect(page.locator('#status').textContent()).resolves.toBe('closed with code 1013: room-full');
+    } finally {
+      await browser.close();
+      await full.stop();
+    }
   });
 
   it("shows this server's address in every instruction: the Packager's cloud host, TurboWarp's cloud_host, Mist's and scratchattach's", async () => {
