@@ -36,7 +36,8 @@ export interface AppDeps {
   /** Unique per process; prefixes connection ids. */
   readonly instanceId: string;
   /** pino options or false (tests); main.ts passes the configured level. */
-  readonly logger?: boolean | { level: string };
+  /** Fastify's logger options; `stream` (tests) receives the JSON lines instead of stdout. */
+  readonly logger?: boolean | { level: string; stream?: { write(line: string): void } };
 }
 
 export interface Gateway {

@@ -314,7 +314,7 @@ export const SETTINGS = {
   }),
   HANDSHAKE_HOOK_SECRET: text(null, {
     default: '',
-    help: 'Sent to the hook as `Authorization: Bearer <secret>`, and the key of `addressHash` (HMAC-SHA256 of the client address); unset: no header, and the key is the hook URL.',
+    help: 'Sent to the hook as `Authorization: Bearer <secret>`, and the key of `addressHash` (HMAC-SHA256 of the client address); unset: no header, and the key is the hook URL, which lets the service recover IPv4 addresses (a warning at start).',
   }),
 } as const;
 

@@ -102,6 +102,20 @@ async function hookCalls(gateway: RunningGateway, outcome: string): Promise<numb
 const DIALECTS: readonly DialectName[] = ['seed', 'scratch'];
 
 describe('handshake hook', () => {
+  it('warns at start when no secret is set: addressHash is then keyed by the URL the service knows', async () => {
+    const warnings = async (env: TestEnv): Promise<string[]> => {
+      const lines: string[] = [];
+      const gateway = await startGateway({ HANDSHAKE_HOOK_URL: 'http://127.0.0.1:9/hook', ...env }, undefined, {
+        level: 'warn',
+        stream: { write: (line) => lines.push(line) },
+      });
+      await gateway.stop();
+      return lines.filter((line) => line.includes('CV_WARN_HOOK_NO_SECRET'));
+    };
+    expect(await warnings({})).toHaveLength(1);
+    expect(await warnings({ HANDSHAKE_HOOK_SECRET: 'hook-secret-0123456789' })).toEqual([]);
+  });
+
   it.each(DIALECTS)('admits a %s client the hook allows, telling it the documented fields', async (dialect) => {
     const { hook, gateway } = await setUp();
     const { client, outcome } = await handshake(gateway, dialect, 'hook-admit', 'alice', { 'user-agent': 'test-bot/1.0', origin: 'https://example.org' });

@@ -101,6 +101,13 @@ export class HandshakeHook {
       registers,
     });
     this.addressKey = options.config.secret === '' ? options.config.url : options.config.secret;
+    if (options.config.secret === '') {
+      // The service knows its own URL: an IPv4 address hashed with it is found by trying all 2^32.
+      options.log.warn(
+        { code: 'CV_WARN_HOOK_NO_SECRET' },
+        'HANDSHAKE_HOOK_SECRET is unset: the hook is called without a token and addressHash is keyed by the hook URL, so the service can recover IPv4 addresses; set a secret to keep them from it',
+      );
+    }
   }
 
   /** The request for a client: its address is only sent hashed. */

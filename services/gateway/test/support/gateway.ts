@@ -37,7 +37,11 @@ export function collectLogs(level = 'info'): { readonly lines: Record<string, un
 }
 
 /** `logger`: buildApp's (collectLogs); by default none, or LOG_LEVEL's on stdout when env has one. */
-export async function startGateway(env: TestEnv = {}, makeEngine?: (config: Config) => RoomEngine, logger?: { level: string }): Promise<RunningGateway> {
+export async function startGateway(
+  env: TestEnv = {},
+  makeEngine?: (config: Config) => RoomEngine,
+  logger?: { level: string; stream?: { write(line: string): void } },
+): Promise<RunningGateway> {
   const config = loadConfig({ HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', DRAIN_DELAY_MS: '0', ...ONE_ADDRESS_TESTS, ...env });
   const ownsEngine = makeEngine === undefined;
   const engine = makeEngine ? makeEngine(config) : createMemoryEngine({ limits: engineLimits(config) });
