@@ -19,7 +19,7 @@ export interface RegisteredSocket extends UnsentDataHolder {
   checkBacklog(now: number): void;
 }
 
-/** Something swept with the sockets, before them (the store pressure's release: store-pressure.ts). */
+/** Something swept with the sockets, before them (the store pressure's release: StorePressure in ws/client-reading.ts). */
 export interface Sweepable {
   sweep(): void;
 }
