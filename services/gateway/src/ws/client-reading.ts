@@ -18,6 +18,7 @@ import type { WebSocket } from 'ws';
 import type { GatewayMetrics } from '../metrics.ts';
 import type { PolicyBook } from '../policy/policy-book.ts';
 import { roomProtocolLimits } from '../policy/room-limits.ts';
+import { answersPing, pingRound } from '../sockets/socket-registry.ts';
 import type { ClientSocket } from './client-socket.ts';
 import type { TokenBucket } from './token-bucket.ts';
 
@@ -61,11 +62,7 @@ export abstract class ClientReading<Services extends ReadingServices, View exten
   private pausedSincePing = false;
   /** Resumes reading once the flood debt is paid; null while not paced. */
   private floodTimer: NodeJS.Timeout | null = null;
-  /**
-   * The payload of our last ping while its pong has not come back. Only a pong carrying it
-   * counts: a client that stopped reading cannot see the payload, so unsolicited pongs keep
-   * nothing alive. A client that misses one ping round is dropped.
-   */
+  /** The payload of our last ping while its pong has not come back (sockets/socket-registry.ts: the ping round's rule). */
   private pongDue: Buffer | null = null;
   /**
    * Made at the handshake, by the dialect: 2020 clients, the frame rate, closed beyond it
@@ -201,26 +198,25 @@ export abstract class ClientReading<Services extends ReadingServices, View exten
     this.context.pressure.forget(this);
   }
 
-  /** A pong: it counts only when it carries our last ping's payload. */
+  /** A pong: it counts only when it carries our last ping's payload (answersPing). */
   private ponged(data: Buffer): void {
-    if (this.pongDue !== null && data.equals(this.pongDue)) this.pongDue = null;
+    if (answersPing(this.pongDue, data)) this.pongDue = null;
   }
 
   /** Ping round (`payload` is the round's, shared by every session): drop a client that did not answer the previous ping. */
   ping(payload: Buffer): void {
     const { client } = this;
     if (!client.isOpen) return;
+    // Not read for a while by our choice (join, flood, store): its pong may wait unread.
     const pausedByUs = this.pausedFor !== 0 || this.pausedSincePing;
     this.pausedSincePing = this.pausedFor !== 0;
-    if (this.pongDue !== null) {
-      // Not read for a while by our choice (join, flood, store): its pong may wait unread.
-      if (pausedByUs) return;
+    const due = pingRound(client.socket, this.pongDue, payload, pausedByUs);
+    if (due === 'missed') {
       client.log('info', { room: client.room }, 'no pong to the previous ping: dropping');
       client.socket.terminate();
       return;
     }
-    this.pongDue = payload;
-    client.socket.ping(payload);
+    this.pongDue = due;
   }
 
   private pauseFor(reason: number): void {
