@@ -104,7 +104,10 @@ export class MemberWrites implements MessageSink {
     const policy = this.services.policies.get(this.view.room.name);
     const { perSecond, burst } = setRate(config, policy);
     const maxWaiting = policy?.limits?.maxVariables ?? config.maxVariables;
-    return (this.waiting = new WaitingWrites(perSecond, burst, maxWaiting, (variable, value) => this.store(variable, value)));
+    // A set that waited reads the policy in force when it goes to the store.
+    return (this.waiting = new WaitingWrites(perSecond, burst, maxWaiting, (variable, value) =>
+      this.store(variable, value, this.services.policies.get(this.view.room.name)),
+    ));
   }
 
   /** A set from the client: stored, and its event comes back through the bus like anyone's. */
@@ -141,7 +144,7 @@ export class MemberWrites implements MessageSink {
       this.services.hub.resync(room);
     }
     if (waiting === null || waiting.admit()) {
-      this.store(variable, value);
+      this.store(variable, value, policy);
     } else if (!waiting.hold(variable, value)) {
       this.abandonWrite(variable);
       this.ignored('too-many-waiting');
@@ -199,11 +202,10 @@ export class MemberWrites implements MessageSink {
     return false;
   }
 
-  private store(variable: string, value: string): void {
+  /** `policy`: the room's policy in force as the set goes to the store (null: none, no extra work). */
+  private store(variable: string, value: string, policy: ProjectPolicy | null): void {
     const { room, client, username, dialect } = this.view;
     const create = dialect.setsCreateVariables;
-    // Read when the set goes to the store (it may have waited for the rate): the policy then in force. No policy: no extra work.
-    const policy = this.services.policies.get(room.name);
     const checks = policy === null ? null : storeChecks(policy, variable);
     const { pressure, metrics } = this.services;
     pressure.started();
