@@ -10,10 +10,15 @@
  *
  * The set is measured ROUNDS times after a warm-up; a function counts only when it ran in every
  * round, with its smallest count, so the pod's timers (lease renewal, sweeps) that happen to fire
- * in one round do not count. Cross-file calls are not measured: coverage counts calls per
- * function, not who called whom.
+ * in one round do not count. Then the calls between files: coverage counts calls per function,
+ * not who called whom, so a worker thread debugs this one (inspector connectToMainThread), sets a
+ * breakpoint at the start of each function that ran, and reads the caller's file at each pause,
+ * around CALL_ROUNDS more sets (the smallest count of each pair of files is kept). A call from a
+ * file of ours to another is a cross-file call; a call from outside (ws, a timer, a promise's
+ * continuation) is an entry.
  */
 import { Session } from 'node:inspector/promises';
+import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { relative, sep } from 'node:path';
 import { WebSocket } from 'ws';
@@ -25,12 +30,82 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLIENTS = 3;
 const WARM_UP_SETS = 20;
 const ROUNDS = 5;
+const CALL_ROUNDS = 3;
 const VARIABLE = '\u2601 path';
 
 interface ScriptCoverage {
   url: string;
   functions: { functionName: string; ranges: { startOffset: number; count: number }[] }[];
 }
+
+/** Per file, the functions that ran (by where they start in the script V8 runs): name and calls. */
+type Counts = Map<string, Map<number, { readonly name: string; readonly count: number }>>;
+
+/** Calls by `from` file (an empty string: from outside our files) and `to` file. */
+type Calls = Map<string, number>;
+
+/** A function of ours to stop at: its script and where it starts. */
+interface Target {
+  readonly url: string;
+  readonly offset: number;
+}
+
+/** The call counter, run in a worker: the main thread cannot debug itself while it is paused. */
+const CALL_COUNTER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { Session } = require('node:inspector');
+const session = new Session();
+session.connectToMainThread();
+const post = (method, params) => new Promise((resolve, reject) => session.post(method, params, (error, result) => (error ? reject(error) : resolve(result))));
+const scripts = new Map();
+const urls = new Map();
+session.on('Debugger.scriptParsed', ({ params }) => {
+  scripts.set(params.url, params.scriptId);
+  urls.set(params.scriptId, params.url);
+});
+// A frame's file when it is one of ours, else '' (node_modules, Node's own code).
+const ours = (frame) => {
+  const url = frame === undefined ? '' : (urls.get(frame.location.scriptId) ?? '');
+  return url.startsWith(workerData.root) && !url.includes('/node_modules/') ? url.slice(workerData.root.length) : '';
+};
+let calls = null;
+session.on('Debugger.paused', ({ params }) => {
+  const [callee, caller] = params.callFrames;
+  if (calls !== null && callee !== undefined) {
+    const key = ours(caller) + '\\t' + ours(callee);
+    calls.set(key, (calls.get(key) ?? 0) + 1);
+  }
+  session.post('Debugger.resume');
+});
+const breakpoints = [];
+parentPort.on('message', async (message) => {
+  if (message.type === 'arm') {
+    await post('Debugger.enable');
+    const sources = new Map();
+    for (const { url, offset } of message.targets) {
+      const scriptId = scripts.get(url);
+      if (scriptId === undefined) continue;
+      if (!sources.has(scriptId)) sources.set(scriptId, (await post('Debugger.getScriptSource', { scriptId })).scriptSource);
+      const before = sources.get(scriptId).slice(0, offset).split('\\n');
+      const start = { scriptId, lineNumber: before.length - 1, columnNumber: before[before.length - 1].length };
+      // The first place the function itself can stop (not a function nested in it).
+      const { locations } = await post('Debugger.getPossibleBreakpoints', { start, restrictToFunction: true });
+      if (locations.length === 0) continue;
+      breakpoints.push((await post('Debugger.setBreakpoint', { location: locations[0] })).breakpointId);
+    }
+    calls = new Map();
+    parentPort.postMessage({ type: 'armed' });
+  } else if (message.type === 'take') {
+    parentPort.postMessage({ type: 'calls', calls: [...calls] });
+    calls = new Map();
+  } else if (message.type === 'disarm') {
+    calls = null;
+    for (const breakpointId of breakpoints.splice(0)) await post('Debugger.removeBreakpoint', { breakpointId });
+    await post('Debugger.disable');
+    parentPort.postMessage({ type: 'disarmed' });
+  }
+});
+`;
 
 const inspector = new Session();
 inspector.connect();
@@ -46,9 +121,10 @@ const { engineLimits } = await import('../services/gateway/src/engine.ts');
 const { hasBinary, startRedisProcess } = await import('@cloudvars/test-support/redis-server');
 
 /** Counts since the last take (a take resets V8's counters), by file and function. */
-async function takeCounts(): Promise<Map<string, Map<string, number>>> {
+async function takeCounts(): Promise<{ counts: Counts; urls: Map<string, string> }> {
   const { result } = (await inspector.post('Profiler.takePreciseCoverage')) as { result: ScriptCoverage[] };
-  const files = new Map<string, Map<string, number>>();
+  const counts: Counts = new Map();
+  const urls = new Map<string, string>();
   for (const script of result) {
     if (!script.url.startsWith('file://')) continue;
     const path = relative(ROOT, fileURLToPath(script.url));
@@ -56,30 +132,74 @@ async function takeCounts(): Promise<Map<string, Map<string, number>>> {
     for (const fn of script.functions) {
       const range = fn.ranges[0];
       if (range === undefined || range.count === 0) continue;
-      const functions = files.get(path) ?? new Map<string, number>();
+      const functions = counts.get(path) ?? new Map<number, { name: string; count: number }>();
       const name = fn.functionName === '' ? `(anonymous @${range.startOffset})` : fn.functionName;
-      functions.set(name, (functions.get(name) ?? 0) + range.count);
-      files.set(path, functions);
+      functions.set(range.startOffset, { name, count: (functions.get(range.startOffset)?.count ?? 0) + range.count });
+      counts.set(path, functions);
+      urls.set(path, script.url);
     }
   }
-  return files;
+  return { counts, urls };
 }
 
 /** What ran in every round, with its smallest count. */
-function inEveryRound(rounds: Map<string, Map<string, number>>[]): Map<string, Map<string, number>> {
+function inEveryRound(rounds: readonly Counts[]): Counts {
   const [first, ...rest] = rounds;
-  const kept = new Map<string, Map<string, number>>();
+  const kept: Counts = new Map();
   for (const [file, functions] of first ?? []) {
-    for (const [name, count] of functions) {
-      const counts = rest.map((round) => round.get(file)?.get(name) ?? 0);
+    for (const [offset, { name, count }] of functions) {
+      const counts = rest.map((round) => round.get(file)?.get(offset)?.count ?? 0);
       const least = Math.min(count, ...counts);
       if (least === 0) continue;
-      const keptFunctions = kept.get(file) ?? new Map<string, number>();
-      keptFunctions.set(name, least);
+      const keptFunctions = kept.get(file) ?? new Map<number, { name: string; count: number }>();
+      keptFunctions.set(offset, { name, count: least });
       kept.set(file, keptFunctions);
     }
   }
   return kept;
+}
+
+/** The pairs of files called in every round, with their smallest count. */
+function callsInEveryRound(rounds: readonly Calls[]): Calls {
+  const [first, ...rest] = rounds;
+  const kept: Calls = new Map();
+  for (const [pair, count] of first ?? []) {
+    const least = Math.min(count, ...rest.map((round) => round.get(pair) ?? 0));
+    if (least > 0) kept.set(pair, least);
+  }
+  return kept;
+}
+
+/** Talks to the call counter's worker. */
+class CallCounter {
+  private readonly worker = new Worker(CALL_COUNTER, { eval: true, workerData: { root: new URL('..', import.meta.url).href } });
+
+  private ask<T>(message: object, answer: string): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const onMessage = (reply: { type: string } & T): void => {
+        if (reply.type !== answer) return;
+        this.worker.off('message', onMessage);
+        this.worker.off('error', reject);
+        resolve(reply);
+      };
+      this.worker.on('message', onMessage);
+      this.worker.once('error', reject);
+      this.worker.postMessage(message);
+    });
+  }
+
+  async arm(targets: readonly Target[]): Promise<void> {
+    await this.ask({ type: 'arm', targets }, 'armed');
+  }
+
+  async take(): Promise<Calls> {
+    return new Map((await this.ask<{ calls: [string, number][] }>({ type: 'take' }, 'calls')).calls);
+  }
+
+  async close(): Promise<void> {
+    await this.ask({ type: 'disarm' }, 'disarmed');
+    await this.worker.terminate();
+  }
 }
 
 class Client {
@@ -120,7 +240,7 @@ async function until(check: () => Promise<boolean>, what: string): Promise<void>
 }
 
 /** The measured rounds of one engine: the clients joined, warmed up, then one set per round. */
-async function measure(makeEngine: (config: Config) => RoomEngine): Promise<Map<string, Map<string, number>>> {
+async function measure(makeEngine: (config: Config) => RoomEngine): Promise<{ counts: Counts; calls: Calls }> {
   const config = loadConfig({
     HOST: '127.0.0.1',
     PORT: '0',
@@ -153,35 +273,63 @@ async function measure(makeEngine: (config: Config) => RoomEngine): Promise<Map<
     await oneSet(nextSet());
     await spaced();
   }
-  const rounds: Map<string, Map<string, number>>[] = [];
+  const rounds: Counts[] = [];
+  const urls = new Map<string, string>();
   for (let round = 0; round < ROUNDS; round += 1) {
     await spaced();
     const frame = nextSet();
     await takeCounts();
     await oneSet(frame);
-    rounds.push(await takeCounts());
+    const taken = await takeCounts();
+    rounds.push(taken.counts);
+    for (const [file, url] of taken.urls) urls.set(file, url);
   }
+  const counts = inEveryRound(rounds);
+  const counter = new CallCounter();
+  const targets = [...counts].flatMap(([file, functions]) => [...functions.keys()].map((offset) => ({ url: urls.get(file) ?? '', offset })));
+  await counter.arm(targets);
+  const callRounds: Calls[] = [];
+  for (let round = 0; round < CALL_ROUNDS; round += 1) {
+    await spaced();
+    const frame = nextSet();
+    await counter.take();
+    await oneSet(frame);
+    callRounds.push(await counter.take());
+  }
+  await counter.close();
   for (const client of clients) client.socket.close();
   await gateway.app.close();
   await engine.close();
-  return inEveryRound(rounds);
+  return { counts, calls: callsInEveryRound(callRounds) };
 }
 
-function print(title: string, files: Map<string, Map<string, number>>): void {
-  const rows = [...files].sort(([a], [b]) => a.localeCompare(b));
+function print(title: string, { counts, calls }: { counts: Counts; calls: Calls }): void {
+  const rows = [...counts].sort(([a], [b]) => a.localeCompare(b));
   const gatewayFiles = rows.filter(([file]) => file.startsWith(`services${sep}`)).length;
   let functions = 0;
-  let calls = 0;
+  let total = 0;
   console.log(`\n${title}: ${rows.length} files (gateway ${gatewayFiles}, packages ${rows.length - gatewayFiles})`);
   console.log('| file | functions | calls | functions run (calls) |\n|---|---|---|---|');
   for (const [file, ran] of rows) {
-    const fileCalls = [...ran.values()].reduce((sum, count) => sum + count, 0);
+    const fileCalls = [...ran.values()].reduce((sum, { count }) => sum + count, 0);
     functions += ran.size;
-    calls += fileCalls;
-    const names = [...ran].map(([name, count]) => `${name} ${count}`).join(', ');
+    total += fileCalls;
+    const names = [...ran.values()].map(({ name, count }) => `${name} ${count}`).join(', ');
     console.log(`| ${file} | ${ran.size} | ${fileCalls} | ${names} |`);
   }
-  console.log(`| total | ${functions} | ${calls} | |`);
+  console.log(`| total | ${functions} | ${total} | |`);
+  const pairs = [...calls].map(([pair, count]) => [...pair.split('\t'), count] as [string, string, number]);
+  const across = pairs.filter(([from, to]) => from !== '' && from !== to);
+  const sum = (list: [string, string, number][]): number => list.reduce((all, [, , count]) => all + count, 0);
+  const counters = across.filter(([, to]) => to === 'services/gateway/src/metrics.ts');
+  console.log(
+    `\n${title}: ${sum(across)} cross-file calls (${sum(counters)} of them counter increments, metrics.ts), ` +
+      `${sum(pairs.filter(([from]) => from === ''))} entries from outside, ${sum(pairs.filter(([from, to]) => from === to))} calls within a file`,
+  );
+  console.log('| from | to | calls |\n|---|---|---|');
+  for (const [from, to, count] of pairs.sort(([a, b], [c, d]) => a.localeCompare(c) || b.localeCompare(d))) {
+    if (from !== to) console.log(`| ${from === '' ? '(outside)' : from} | ${to} | ${count} |`);
+  }
 }
 
 print('memory engine', await measure((config) => createMemoryEngine({ limits: engineLimits(config) })));

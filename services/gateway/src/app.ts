@@ -26,7 +26,7 @@ import { Admission } from './ws/admission.ts';
 import { Connections } from './ws/connections.ts';
 import type { Session } from './ws/session.ts';
 import { FlushScheduler } from './ws/outbox.ts';
-import { StorePressure } from './ws/client-reading.ts';
+import { StorePressure } from './ws/store-pressure.ts';
 
 export interface AppDeps {
   readonly config: Config;

@@ -5,7 +5,7 @@
  * pongs unread, they would then be dropped as dead).
  */
 import { describe, expect, it } from 'vitest';
-import { StorePressure, type Pausable } from '../src/ws/client-reading.ts';
+import { StorePressure, type Pausable } from '../src/ws/store-pressure.ts';
 
 class Connection implements Pausable {
   reading = true;

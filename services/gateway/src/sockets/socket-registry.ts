@@ -42,7 +42,7 @@ export function answersPing(due: Buffer | null, data: Buffer): boolean {
   return due !== null && data.equals(due);
 }
 
-/** Something swept with the sockets, before them (the store pressure's release: StorePressure in ws/client-reading.ts). */
+/** Something swept with the sockets, before them (the store pressure's release: store-pressure.ts). */
 export interface Sweepable {
   sweep(): void;
 }

@@ -1,5 +1,5 @@
 /**
- * When the pod's client sockets are read, and what a joined client's frames become.
+ * When one client's socket is read, and what a joined client's frames become.
  *
  * ClientReading is the base of Session (one object per client, not two). Every frame of the
  * client comes in here and is charged to its frame limit; a joined client's frame is then
@@ -8,10 +8,9 @@
  * is in flight), and so is the close (`onClose`). The ping round's answer is checked here,
  * knowing that a socket we stopped reading cannot answer.
  *
- * Why a socket is not read, one bit each: the join, the flood, the store (StorePressure,
- * below). Each resumes on its own schedule (the join ends, the flood debt is paid, the store
- * catches up); the socket is read again only when none is left, so one resuming never undoes
- * another.
+ * Why the socket is not read, one bit each: the join, the flood, the store (store-pressure.ts).
+ * Each resumes on its own schedule (the join ends, the flood debt is paid, the store catches
+ * up); the socket is read again only when none is left, so one resuming never undoes another.
  */
 import { CloseCode, parseFrame, type Dialect, type MessageSink, type ProtocolLimits } from '@cloudvars/protocol';
 import type { WebSocket } from 'ws';
@@ -20,6 +19,7 @@ import type { PolicyBook } from '../policy/policy-book.ts';
 import { roomProtocolLimits } from '../policy/room-limits.ts';
 import { answersPing, pingRound } from '../sockets/socket-registry.ts';
 import type { ClientSocket } from './client-socket.ts';
+import type { Pausable, StorePressure } from './store-pressure.ts';
 import type { TokenBucket } from './token-bucket.ts';
 
 const PAUSED_FOR_JOIN = 1;
@@ -172,7 +172,7 @@ export abstract class ClientReading<Services extends ReadingServices, View exten
     this.floodTimer = setTimeout(ClientReading.onFloodPaid, waitMs, this);
   }
 
-  /** Pausable: the store lags (StorePressure); TCP pushes back on the client meanwhile. */
+  /** Pausable: the store lags (store-pressure.ts); TCP pushes back on the client meanwhile. */
   pauseReading(): void {
     this.pauseFor(PAUSED_FOR_STORE);
   }
@@ -230,86 +230,5 @@ export abstract class ClientReading<Services extends ReadingServices, View exten
     this.pausedFor &= ~reason;
     // Closing too: the client's close frame waits behind what was not read (ws ignores a closed socket).
     if (this.pausedFor === 0) this.client.socket.resume();
-  }
-}
-
-/** A connection that can stop and restart reading its socket. */
-export interface Pausable {
-  pauseReading(): void;
-  resumeReading(): void;
-}
-
-/**
- * Back-pressure from the store to the clients, one for the pod. Each change a client sends
- * is a store call; when the store answers more slowly than clients send (Redis busy or far
- * away, the pod short of CPU), calls pile up in the pod (commands, promises, bookkeeping)
- * with its memory and latency, until commands time out. At `limit` calls in flight, a
- * client that sends stops being read (TCP pushes back on it, and it keeps its newest values
- * to send) until half of the calls came back, or, at the latest, until the pod's next sweep
- * finds them below the limit (so calls that hover between half and the limit pause nobody
- * for long).
- *
- * A call is counted until its promise settles, which for a Redis call is its deadline at
- * the latest: a command abandoned then may still wait in ioredis's queue (a Cluster's
- * offline queue has no command timeout), so during a long outage each deadline lets
- * paused clients send up to half the limit more.
- */
-export class StorePressure {
-  private calls = 0;
-  private readonly paused = new Set<Pausable>();
-
-  constructor(
-    /** Calls in flight at which senders stop being read. */
-    private readonly limit: number,
-    /** Called for each connection paused (a metric). */
-    private readonly onPause: () => void = () => undefined,
-  ) {}
-
-  /** Store calls this pod's clients have in flight. */
-  get inFlight(): number {
-    return this.calls;
-  }
-
-  /** True while senders must wait: call `hold` for them. */
-  get high(): boolean {
-    return this.calls >= this.limit;
-  }
-
-  started(): void {
-    this.calls += 1;
-  }
-
-  settled(): void {
-    this.calls -= 1;
-    if (this.paused.size > 0 && this.calls <= this.limit / 2) this.releaseAll();
-  }
-
-  /** Stops reading `connection` until the calls in flight fell to half the limit. */
-  hold(connection: Pausable): void {
-    if (this.paused.has(connection)) return;
-    this.paused.add(connection);
-    this.onPause();
-    connection.pauseReading();
-  }
-
-  /** Whether `connection` is paused here (its socket is not read, so neither are its pongs). */
-  holds(connection: Pausable): boolean {
-    return this.paused.has(connection);
-  }
-
-  /** The pod's sweep (every second): below the limit, nobody waits any longer. */
-  sweep(): void {
-    if (this.paused.size > 0 && this.calls < this.limit) this.releaseAll();
-  }
-
-  /** The connection closed: nothing to resume. */
-  forget(connection: Pausable): void {
-    this.paused.delete(connection);
-  }
-
-  private releaseAll(): void {
-    const paused = [...this.paused];
-    this.paused.clear();
-    for (const connection of paused) connection.resumeReading();
   }
 }

@@ -12,7 +12,7 @@ import type { RoomHub } from '../hub/room-hub.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import type { PolicyBook } from '../policy/policy-book.ts';
 import type { FlushScheduler } from './outbox.ts';
-import type { StorePressure } from './client-reading.ts';
+import type { StorePressure } from './store-pressure.ts';
 
 export interface ClientServices {
   readonly config: Config;
