@@ -119,6 +119,7 @@ const { buildApp } = await import('../services/gateway/src/app.ts');
 const { loadConfig, makeInstanceId } = await import('../services/gateway/src/config.ts');
 const { engineLimits } = await import('../services/gateway/src/engine.ts');
 const { hasBinary, startRedisProcess } = await import('@cloudvars/test-support/redis-server');
+const { deletePrefix } = await import('@cloudvars/test-support/redis-engines');
 
 /** Counts since the last take (a take resets V8's counters), by file and function. */
 async function takeCounts(): Promise<{ counts: Counts; urls: Map<string, string> }> {
@@ -343,6 +344,8 @@ if (url === undefined) {
 } else {
   const keyPrefix = `set-path-${process.pid}:`;
   print('Redis engine', await measure((config) => createRedisEngine({ url, keyPrefix, limits: engineLimits(config) })));
+  // A Redis of the operator's (REDIS_URL) keeps nothing of the run; ours is deleted whole.
+  if (redis === null && (url.startsWith('redis://') || url.startsWith('rediss://'))) await deletePrefix(url, keyPrefix);
 }
 await redis?.destroy();
 inspector.disconnect();
