@@ -91,10 +91,7 @@ export async function buildApp(deps: AppDeps): Promise<Gateway> {
   const metrics = deps.metrics ?? createMetrics();
   const hub = new RoomHub({ engine, metrics, log, lingerMs: config.roomLingerMs });
   engine.bus.listen(hub);
-  const scheduler = new FlushScheduler(config.sendBufferLimitBytes, config.slowConsumerTimeoutMs, config.flushIntervalMs, (messages) => {
-    metrics.messagesOut.inc(messages);
-    metrics.framesOut.inc();
-  });
+  const scheduler = new FlushScheduler(config.sendBufferLimitBytes, config.slowConsumerTimeoutMs, config.flushIntervalMs, metrics.sent);
   const pressure = new StorePressure(config.maxStoreCallsInFlight, () => metrics.readPauses.inc());
   observe(metrics.registry, 'cloudvars_store_calls_in_flight', "Clients' changes waiting for the store's answer.", () => pressure.inFlight);
   const policies = new PolicyBook({ policies: engine.policies, log, changed: enforceOnChange(hub, config) });

@@ -11,8 +11,8 @@ export interface GatewayMetrics {
   readonly rooms: Gauge;
   readonly subscriptions: Gauge;
   readonly messagesIn: HotCounter;
-  readonly messagesOut: HotCounter;
-  readonly framesOut: HotCounter;
+  /** Counts one frame written to a client and the `messages` it carried (the flush scheduler's FramesSent): cloudvars_frames_out_total and cloudvars_messages_out_total. */
+  readonly sent: (messages: number) => void;
   readonly sets: HotCounter;
   readonly readPauses: Counter;
   readonly floodPauses: Counter;
@@ -105,14 +105,18 @@ export function createMetrics(): GatewayMetrics {
   }, LAG_SAMPLE_MS);
   sampler.unref();
   const make = { registers: [registry] };
+  const messagesOut = new HotCounter('cloudvars_messages_out_total', 'Messages sent to clients (several per frame when batched).', registry);
+  const framesOut = new HotCounter('cloudvars_frames_out_total', 'WebSocket frames sent to clients.', registry);
   const metrics: GatewayMetrics = {
     registry,
     connections: new Gauge({ name: 'cloudvars_connections', help: 'Open WebSocket connections on this pod.', ...make }),
     rooms: new Gauge({ name: 'cloudvars_rooms', help: 'Rooms with members on this pod.', ...make }),
     subscriptions: new Gauge({ name: 'cloudvars_subscriptions', help: 'Room channels this pod is subscribed to.', ...make }),
     messagesIn: new HotCounter('cloudvars_messages_in_total', 'Client frames received.', registry),
-    messagesOut: new HotCounter('cloudvars_messages_out_total', 'Messages sent to clients (several per frame when batched).', registry),
-    framesOut: new HotCounter('cloudvars_frames_out_total', 'WebSocket frames sent to clients.', registry),
+    sent: (messages) => {
+      messagesOut.inc(messages);
+      framesOut.inc();
+    },
     sets: new HotCounter('cloudvars_sets_total', "Sets accepted from this pod's clients and applied by the store.", registry),
     readPauses: new Counter({
       name: 'cloudvars_read_pauses_total',

@@ -22,7 +22,7 @@ import { CLOSE_GRACE_MS, closeSocket } from '../sockets/close-socket.ts';
 import type { EventText } from '../hub/event-text.ts';
 import { JoinGate } from '../hub/join-gate.ts';
 import type { LocalRoom, Resync } from '../hub/room-hub.ts';
-import type { RegisteredSocket } from '../sockets/socket-registry.ts';
+import { answersPing, pingRound, type RegisteredSocket } from '../sockets/socket-registry.ts';
 import type { PageTexts } from './page-texts.ts';
 import type { RoomStatus, StatusReader } from './room-status.ts';
 
@@ -41,10 +41,7 @@ export interface ViewerServices {
 export class LiveViewer extends JoinGate implements RegisteredSocket, StatusReader {
   /** The last status text sent, so an unchanged status is not sent again. */
   statusSent: string | null = null;
-  /**
-   * The payload of our last ping while its pong has not come back. Only a pong carrying it
-   * counts (a page that stopped reading cannot see it); a page that misses one round is dropped.
-   */
+  /** The payload of our last ping while its pong has not come back (sockets/socket-registry.ts: the ping round's rule). */
   private pongDue: Buffer | null = null;
   /** Since when (Date.now()) its unsent data is over the limit; 0: it is not. */
   private overLimitSince = 0;
@@ -170,16 +167,18 @@ export class LiveViewer extends JoinGate implements RegisteredSocket, StatusRead
   /** Ping round (`payload` is the round's, shared by every viewer): drop a page that did not answer the previous ping. */
   ping(payload: Buffer): void {
     if (!this.isOpen) return;
-    if (this.pongDue !== null) {
+    // A page is never paused by us: no round excuses it.
+    const due = pingRound(this.socket, this.pongDue, payload, false);
+    if (due === 'missed') {
       this.socket.terminate();
       return;
     }
-    this.pongDue = payload;
-    this.socket.ping(payload);
+    this.pongDue = due;
   }
 
+  /** A pong: it counts only when it carries our last ping's payload (answersPing). */
   pong(data: Buffer): void {
-    if (this.pongDue !== null && data.equals(this.pongDue)) this.pongDue = null;
+    if (answersPing(this.pongDue, data)) this.pongDue = null;
   }
 
   close(code: number, reason: string): void {

@@ -6,6 +6,7 @@
  * is sent to it). PodSendBudget reads every kind's sockets through `unsentDataHolders`.
  */
 import { randomBytes } from 'node:crypto';
+import type { WebSocket } from 'ws';
 import type { UnsentDataHolder, UnsentDataHolders } from '../pod-send-budget.ts';
 import { AddressCounts } from './address-counts.ts';
 
@@ -17,6 +18,28 @@ export interface RegisteredSocket extends UnsentDataHolder {
   ping(payload: Buffer): void;
   /** The sweep: closes the socket once its unsent data stayed over the limit for the grace period. */
   checkBacklog(now: number): void;
+}
+
+/**
+ * The ping round's rule, the same for every socket of the pod (clients, live pages), which
+ * keep what they owe in a field of their own: `pingRound` pings an open socket with the round's
+ * payload and returns what it owes now, or 'missed' when it still owes the previous round's
+ * pong (drop it), unless `excused` (we stopped reading it meanwhile, so its pong may wait
+ * unread: it owes the same, and is not pinged again).
+ */
+export function pingRound(socket: WebSocket, due: Buffer | null, payload: Buffer, excused: boolean): Buffer | 'missed' {
+  if (due !== null) return excused ? due : 'missed';
+  socket.ping(payload);
+  return payload;
+}
+
+/**
+ * Whether a pong carrying `data` answers the ping whose payload is `due` (null: none is due).
+ * Only one that echoes it counts: a socket that stopped reading cannot see the payload, so
+ * unsolicited pongs keep nothing alive.
+ */
+export function answersPing(due: Buffer | null, data: Buffer): boolean {
+  return due !== null && data.equals(due);
 }
 
 /** Something swept with the sockets, before them (the store pressure's release: store-pressure.ts). */

@@ -7,7 +7,7 @@
  * - A 2020 client may change only what it declared: anything else is a protocol error (4000).
  *   A Scratch 3 client's sets create variables (its dialect's `setsCreateVariables`), within
  *   the room's limits.
- * - Today's clients' sets beyond the rate wait for it (waiting-writes.ts), the newest value
+ * - Today's clients' sets beyond the rate wait for it (WaitingWrites, below), the newest value
  *   per variable; 2020 clients were closed for their frames' rate before they got here.
  */
 import { CloseCode, type ClientMessage, type DeleteRequest, type Dialect, type MessageSink, type RenameRequest, type SetRequest } from '@cloudvars/protocol';
@@ -20,7 +20,7 @@ import type { ClientServices } from './client-services.ts';
 import type { ClientSocket } from './client-socket.ts';
 import type { Outbox } from './outbox.ts';
 import type { OwnWrites } from './own-writes.ts';
-import { WaitingWrites } from './waiting-writes.ts';
+import { TokenBucket } from './token-bucket.ts';
 
 /** What the writes read of the client's view (member-view.ts), which makes them. */
 export interface WritersView {
@@ -104,7 +104,10 @@ export class MemberWrites implements MessageSink {
     const policy = this.services.policies.get(this.view.room.name);
     const { perSecond, burst } = setRate(config, policy);
     const maxWaiting = policy?.limits?.maxVariables ?? config.maxVariables;
-    return (this.waiting = new WaitingWrites(perSecond, burst, maxWaiting, (variable, value) => this.store(variable, value)));
+    // A set that waited reads the policy in force when it goes to the store.
+    return (this.waiting = new WaitingWrites(perSecond, burst, maxWaiting, (variable, value) =>
+      this.store(variable, value, this.services.policies.get(this.view.room.name)),
+    ));
   }
 
   /** A set from the client: stored, and its event comes back through the bus like anyone's. */
@@ -141,7 +144,7 @@ export class MemberWrites implements MessageSink {
       this.services.hub.resync(room);
     }
     if (waiting === null || waiting.admit()) {
-      this.store(variable, value);
+      this.store(variable, value, policy);
     } else if (!waiting.hold(variable, value)) {
       this.abandonWrite(variable);
       this.ignored('too-many-waiting');
@@ -199,11 +202,10 @@ export class MemberWrites implements MessageSink {
     return false;
   }
 
-  private store(variable: string, value: string): void {
+  /** `policy`: the room's policy in force as the set goes to the store (null: none, no extra work). */
+  private store(variable: string, value: string, policy: ProjectPolicy | null): void {
     const { room, client, username, dialect } = this.view;
     const create = dialect.setsCreateVariables;
-    // Read when the set goes to the store (it may have waited for the rate): the policy then in force. No policy: no extra work.
-    const policy = this.services.policies.get(room.name);
     const checks = policy === null ? null : storeChecks(policy, variable);
     const { pressure, metrics } = this.services;
     pressure.started();
@@ -287,5 +289,103 @@ export class MemberWrites implements MessageSink {
   /** A write that will never come back as an event: show the client the mirror's value. */
   private abandonWrite(variable: string): void {
     if (this.view.writes.abandoned(variable)) this.view.showMirrored(variable);
+  }
+}
+
+/** The timer's callback, one for every instance (a bound function or arrow each costs memory per client). */
+function releaseWaiting(writes: WaitingWrites): void {
+  writes.release();
+}
+
+/**
+ * Sets of one connection beyond its rate limit, waiting for it instead of closing the
+ * connection (today's clients stop for good on 4004 and cannot be told to slow down). At
+ * most one value waits per variable: a newer set replaces it, and the older value, which
+ * no one would have seen for long anyway, is dropped. They go to the store in the order
+ * they first waited, as fast as the rate allows. Made by MemberWrites at the first set.
+ */
+class WaitingWrites {
+  /**
+   * Made at the first write, full: the same as one made full at the join, since a bucket
+   * never holds more than its burst (an idle client keeps none).
+   */
+  private bucket: TokenBucket | null = null;
+  private waiting: Map<string, string> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private perSecond: number,
+    private burst: number,
+    /** Variables that may wait at once (the room's variable limit). */
+    private readonly maxWaiting: number,
+    private readonly apply: (variable: string, value: string) => void,
+  ) {}
+
+  private get tokens(): TokenBucket {
+    return (this.bucket ??= new TokenBucket(this.perSecond, this.burst));
+  }
+
+  /** True when a write may go to the store now (it takes its token); false: it must wait. */
+  admit(): boolean {
+    // Behind writes already waiting: none overtakes another.
+    if (this.waiting !== null && this.waiting.size > 0) return false;
+    return this.tokens.take();
+  }
+
+  has(variable: string): boolean {
+    return this.waiting?.has(variable) ?? false;
+  }
+
+  /** A newer value for a variable already waiting: it keeps its place in line. */
+  replace(variable: string, value: string): void {
+    this.waiting?.set(variable, value);
+  }
+
+  /** Makes the write wait; false when as many variables as allowed already wait (it is dropped). */
+  hold(variable: string, value: string): boolean {
+    const waiting = (this.waiting ??= new Map());
+    if (waiting.size >= this.maxWaiting) return false;
+    waiting.set(variable, value);
+    this.timer ??= setTimeout(releaseWaiting, this.tokens.msUntil(), this);
+    this.timer.unref();
+    return true;
+  }
+
+  /**
+   * The set rate changed (the room's policy): from now on writes go at the new one, and
+   * what waits for a token is released on the new rate's schedule.
+   */
+  retune(perSecond: number, burst: number): void {
+    this.perSecond = perSecond;
+    this.burst = burst;
+    this.bucket?.retune(perSecond, burst);
+    if (this.timer === null) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(releaseWaiting, this.tokens.msUntil(), this);
+    this.timer.unref();
+  }
+
+  /** Forgets every waiting write: the connection closed. */
+  clear(): void {
+    this.waiting = null;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  /** The timer fired: what the rate allows now goes to the store, in the order it waited. */
+  release(): void {
+    this.timer = null;
+    const waiting = this.waiting;
+    if (waiting === null) return;
+    const bucket = this.tokens;
+    for (const [variable, value] of waiting) {
+      if (!bucket.take()) break;
+      waiting.delete(variable);
+      this.apply(variable, value);
+    }
+    if (waiting.size > 0) {
+      this.timer = setTimeout(releaseWaiting, bucket.msUntil(), this);
+      this.timer.unref();
+    }
   }
 }

@@ -1,27 +1,26 @@
 /**
  * One client connection, as a state machine: awaiting handshake -> joining -> joined ->
- * closed. It reads the socket: each frame is charged to the rate or flood limit, then the
- * handshake goes to the join (join.ts), the frames sent during the join are held
- * (held-messages.ts), and a joined client's frames are parsed straight into its writes
- * (member-writes.ts). When the socket is read (join, flood, store pressure) and the ping
- * round's answer are its base's (socket-reading.ts). At the close, the registry forgets it
- * and its lease is given back. Everything it starts writes to the client's socket end
- * (client-socket.ts), never back here.
+ * closed. Its base (client-reading.ts) reads the socket and charges each frame to the rate
+ * or flood limit; the frames before the join are the session's: the handshake goes to the
+ * join (join.ts), the frames sent during the join are held (held-messages.ts). Once joined,
+ * the base parses the client's frames straight into its writes (member-writes.ts) without
+ * entering the session. At the close, the registry forgets it and its lease is given back.
+ * Everything it starts writes to the client's socket end (client-socket.ts), never back here.
  */
-import { CloseCode, parseFrame, type Dialect, type ProtocolLimits } from '@cloudvars/protocol';
+import { CloseCode } from '@cloudvars/protocol';
 import type { Lease } from '@cloudvars/rooms';
 import type { WebSocket } from 'ws';
 import type { Visitor } from '../hook/handshake-hook.ts';
 import { closeCodeLabel } from '../metrics.ts';
-import { parseHandshakeForRoom, roomProtocolLimits } from '../policy/room-limits.ts';
-import { policyFor, type ClientPolicy } from './client-policy.ts';
+import { parseHandshakeForRoom } from '../policy/room-limits.ts';
+import { policyFor } from './client-policy.ts';
 import type { ClientServices } from './client-services.ts';
+import { ClientReading } from './client-reading.ts';
 import { ClientSocket } from './client-socket.ts';
 import { HeldMessages } from './held-messages.ts';
 import { join } from './join.ts';
 import type { MemberView } from './member-view.ts';
 import { Outbox } from './outbox.ts';
-import { SocketReading } from './socket-reading.ts';
 import { TokenBucket } from './token-bucket.ts';
 
 /** The pod's registry of sessions (connections.ts): told once when a session closed. */
@@ -37,35 +36,14 @@ export interface SessionContext extends ClientServices {
 
 type State = 'awaiting' | 'joining' | 'joined' | 'closed';
 
-/** Rate-limit cost: one token per frame, plus one per started 4 KiB (parsing costs by size). */
-const BYTES_PER_TOKEN = 4096;
 /**
  * Messages kept while a join is in flight, beyond one set per variable the room may hold (a
  * project sets its variables at start); more are dropped and counted.
  */
 const HELD_BEYOND_VARIABLES = 64;
 
-/** One clock for every TokenBucket instead of a bound function each. */
-const clock = (): number => performance.now();
-
-function byteLength(data: unknown): number {
-  if (Buffer.isBuffer(data) || data instanceof ArrayBuffer) return data.byteLength;
-  if (Array.isArray(data)) return data.reduce((sum: number, part: Buffer) => sum + part.byteLength, 0);
-  return 0;
-}
-
-/**
- * The session of each socket, for listeners shared by every socket: a closure per listener
- * and their context would cost about 200 bytes of every idle client.
- */
-const sessions = new WeakMap<WebSocket, Session>();
-
-export class Session extends SocketReading {
+export class Session extends ClientReading<SessionContext, MemberView> {
   private state: State = 'awaiting';
-  private speaks: Dialect | null = null;
-  private treatment: ClientPolicy | null = null;
-  /** The client's view of its room, once joined. */
-  private view: MemberView | null = null;
   /** Settles when the join (and any give-back it does) is over. */
   private joining: Promise<void> | null = null;
   /** What the client sent while its join was in flight, until the join ends. */
@@ -79,34 +57,16 @@ export class Session extends SocketReading {
     id: string,
     socket: WebSocket,
     address: string,
-    private readonly context: SessionContext,
+    context: SessionContext,
     /** The upgrade's headers the handshake hook is told; null when there is no hook. */
     private readonly visitor: Visitor | null = null,
   ) {
-    super(new ClientSocket(id, socket, address, context.metrics, context.log));
+    super(new ClientSocket(id, socket, address, context.metrics, context.log), context);
     this.outbox = new Outbox(socket, context.scheduler, this.client);
     this.handshakeTimer = setTimeout(() => {
       this.handshakeTimer = null;
       if (this.state === 'awaiting') this.client.closeForMisbehaviour(CloseCode.Generic, 'handshake-timeout');
     }, context.config.handshakeTimeoutMs);
-    sessions.set(socket, this);
-    socket.on('message', Session.onSocketMessage);
-    socket.on('pong', Session.onSocketPong);
-    socket.on('close', Session.onSocketClose);
-    // Socket errors (a frame too big, invalid UTF-8, a reset) are counted and logged at debug
-    // by the socket plugin, then ws closes: onClose follows.
-  }
-
-  private static onSocketMessage(this: WebSocket, data: WebSocket.RawData, isBinary: boolean): void {
-    sessions.get(this)?.onMessage(data, isBinary);
-  }
-
-  private static onSocketPong(this: WebSocket, data: Buffer): void {
-    sessions.get(this)?.ponged(data);
-  }
-
-  private static onSocketClose(this: WebSocket, code: number): void {
-    sessions.get(this)?.onClose(code);
   }
 
   get id(): string {
@@ -123,37 +83,10 @@ export class Session extends SocketReading {
     return this.state === 'joined' && this.view !== null ? this.view.lease : null;
   }
 
-  private onMessage(data: unknown, isBinary: boolean): void {
-    // Once a close has begun, later frames change nothing (and must not be counted twice).
-    if (this.state === 'closed' || !this.client.isOpen) return;
-    this.context.metrics.messagesIn.inc();
-    const cost = 1 + Math.floor(byteLength(data) / BYTES_PER_TOKEN);
-    if (this.bucket === null) {
-      // The handshake frame: its dialect chooses the bucket (onHandshakeFrame).
-    } else if (this.treatment?.setsWaitOverRate === true) {
-      this.pace(cost, this.context.metrics.floodPauses);
-    } else if (!this.bucket.take(cost)) {
-      // 2020 clients (PROTOCOL.md): 4004, try again later.
-      this.client.closeForMisbehaviour(CloseCode.TryAgainLater, 'rate-limit');
-      return;
-    }
-    if (isBinary) {
-      this.client.closeForMisbehaviour(CloseCode.Generic, 'binary-frame');
-      return;
-    }
-    const text = String(data);
-    switch (this.state) {
-      case 'awaiting':
-        this.onHandshakeFrame(text, cost);
-        break;
-      case 'joining':
-        this.hold(text);
-        break;
-      case 'joined':
-        this.onFrame(text);
-        if (this.context.pressure.high && this.client.isOpen) this.context.pressure.hold(this);
-        break;
-    }
+  /** A frame before the join (ClientReading): the handshake, or one sent while the join is in flight. */
+  protected beforeJoin(text: string, cost: number): void {
+    if (this.state === 'awaiting') this.onHandshakeFrame(text, cost);
+    else if (this.state === 'joining') this.hold(text);
   }
 
   private onHandshakeFrame(text: string, cost: number): void {
@@ -164,13 +97,14 @@ export class Session extends SocketReading {
       this.client.closeForMisbehaviour(parsed.error.code, parsed.error.reason);
       return;
     }
-    const dialect = (this.speaks = parsed.value.dialect);
-    const policy = (this.treatment = policyFor(dialect, config));
+    const dialect = (this.dialect = parsed.value.dialect);
+    const policy = policyFor(dialect, config);
+    this.paced = policy.setsWaitOverRate;
     if (policy.setsWaitOverRate) {
       // Its sets wait for the set rate in its writes; its frames are only paced (from the next one).
-      this.bucket = new TokenBucket(config.floodLimitPerSecond, config.floodBurst, clock);
+      this.bucket = new TokenBucket(config.floodLimitPerSecond, config.floodBurst);
     } else {
-      this.bucket = new TokenBucket(config.rateLimitPerSecond, config.rateLimitBurst, clock);
+      this.bucket = new TokenBucket(config.rateLimitPerSecond, config.rateLimitBurst);
       this.bucket.take(cost); // the handshake frame counts toward the frame rate
     }
     const { handshake, rest } = parsed.value;
@@ -233,18 +167,6 @@ export class Session extends SocketReading {
     if (refusal !== null) this.client.closeForMisbehaviour(refusal.code, refusal.reason);
   }
 
-  /** A frame of the joined client: every message in it goes to its writes, in order, until one fails. */
-  private onFrame(text: string): void {
-    if (this.speaks === null || this.view === null) return;
-    const error = parseFrame(text, this.speaks, this.limitsOf(this.view.room.name), this.view.writer());
-    if (error !== null) this.client.closeForMisbehaviour(error.code, error.reason);
-  }
-
-  /** What the room's values may be, as its policy is now (policy/room-limits.ts): the global limits for a room without one. */
-  private limitsOf(room: string): ProtocolLimits {
-    return roomProtocolLimits(this.context.protocolLimits, this.context.policies.get(room));
-  }
-
   /** The pod's sweep: see Outbox.checkBacklog. Returns the bytes this client has not read yet. */
   checkBacklog(now: number): number {
     return this.state === 'closed' ? 0 : this.outbox.checkBacklog(now);
@@ -277,13 +199,12 @@ export class Session extends SocketReading {
     this.handshakeTimer = null;
   }
 
-  private onClose(code: number): void {
+  protected onClose(code: number): void {
     if (this.state === 'closed') return;
     const previous = this.state;
     this.state = 'closed';
     this.clearHandshakeTimer();
     this.stopReading();
-    this.context.pressure.forget(this);
     this.context.metrics.closes.inc({ code: closeCodeLabel(code) });
     this.client.log('info', { room: this.client.room, code, durationMs: Date.now() - this.openedAt }, 'connection closed');
     this.view?.stop();
