@@ -90,9 +90,9 @@ export async function buildApp(deps: AppDeps): Promise<Gateway> {
   const metrics = deps.metrics ?? createMetrics();
   const hub = new RoomHub({ engine, metrics, log, lingerMs: config.roomLingerMs });
   engine.bus.listen(hub);
-  const scheduler = new FlushScheduler(config.sendBufferLimitBytes, config.slowConsumerTimeoutMs, config.flushIntervalMs, (messages) => {
+  const scheduler = new FlushScheduler(config.sendBufferLimitBytes, config.slowConsumerTimeoutMs, config.flushIntervalMs, (frames, messages) => {
     metrics.messagesOut.inc(messages);
-    metrics.framesOut.inc();
+    metrics.framesOut.inc(frames);
   });
   const pressure = new StorePressure(config.maxStoreCallsInFlight, () => metrics.readPauses.inc());
   observe(metrics.registry, 'cloudvars_store_calls_in_flight', "Clients' changes waiting for the store's answer.", () => pressure.inFlight);

@@ -51,8 +51,11 @@ export interface OutboxReports {
   slowConsumer(): void;
 }
 
-/** Counts every frame the pod's outboxes write (the metrics' frames and messages out). */
-export type FramesSent = (messages: number) => void;
+/**
+ * Counts the frames the pod's outboxes write and the messages they hold (the metrics' frames
+ * and messages out): told once per flush of the pod's outboxes, not once per frame.
+ */
+export type FramesSent = (frames: number, messages: number) => void;
 
 /**
  * The frame the flush wrote last, as bytes, and the messages it holds (the very string
@@ -80,6 +83,14 @@ class LastFrame {
     return this.bytes;
   }
 
+  /** The bytes of a frame of this one message: the last frame's if it was this message alone, else new. */
+  single(message: string): Buffer {
+    if (this.bytes !== null && this.messages.length === 1 && this.messages[0] === message) return this.bytes;
+    this.messages = [message];
+    this.bytes = Buffer.from(message);
+    return this.bytes;
+  }
+
   clear(): void {
     this.messages = [];
     this.bytes = null;
@@ -88,10 +99,21 @@ class LastFrame {
 
 export class Outbox {
   /**
-   * variable name -> encoded message; Map order = the order of the newest updates. Non-null
-   * only while the outbox is marked for the next flush (or waits for a retry), so only the
-   * first update of a batch marks it, and an idle client holds no Map. (Dropping a slow
-   * consumer empties it while still marked: its flush then finds nothing.)
+   * True while the outbox is marked for the next flush (or waits for a retry): only the first
+   * update of a batch marks it. (Dropping a slow consumer empties it while still marked: its
+   * flush then finds nothing.)
+   */
+  private marked = false;
+  /**
+   * The batch while it holds at most one update (most do): its variable (null: none) and
+   * message, in two fields, so a batch of one allocates nothing.
+   */
+  private oneVariable: string | null = null;
+  private oneMessage = '';
+  /**
+   * The batch once it holds updates of two variables: variable name -> encoded message, Map
+   * order = the order of the newest updates (the one update moves in first). Null otherwise,
+   * so an idle client holds no Map.
    */
   private pending: Map<string, string> | null = null;
   /** variable -> when a value of it was last written to the socket (performance.now()). */
@@ -117,19 +139,38 @@ export class Outbox {
   ) {}
 
   put(variable: string, message: string): void {
-    let pending = this.pending;
-    if (pending === null) {
-      pending = this.pending = new Map();
+    if (!this.marked) {
+      this.marked = true;
       this.scheduler.mark(this);
     }
-    // delete first so the Map keeps the order of the newest updates
-    pending.delete(variable);
-    pending.set(variable, message);
+    const pending = this.pending;
+    if (pending !== null) {
+      // delete first so the Map keeps the order of the newest updates
+      pending.delete(variable);
+      pending.set(variable, message);
+      return;
+    }
+    const one = this.oneVariable;
+    if (one === null || one === variable) {
+      this.oneVariable = variable;
+      this.oneMessage = message;
+      return;
+    }
+    this.pending = new Map([
+      [one, this.oneMessage],
+      [variable, message],
+    ]);
+    this.oneVariable = null;
+    this.oneMessage = '';
   }
 
   /** Forgets a queued update (it was superseded by the client's own write). */
   drop(variable: string): void {
-    this.pending?.delete(variable);
+    if (this.pending !== null) this.pending.delete(variable);
+    else if (this.oneVariable === variable) {
+      this.oneVariable = null;
+      this.oneMessage = '';
+    }
   }
 
   /**
@@ -152,7 +193,7 @@ export class Outbox {
     this.snapshotAt = performance.now();
     this.lastFrameTick = this.scheduler.tickNow();
     this.snapshotNames = names;
-    this.scheduler.sent(messages.length);
+    this.scheduler.sent(1, messages.length);
   }
 
   /**
@@ -184,32 +225,45 @@ export class Outbox {
     return buffered;
   }
 
+  /** Writes what is pending now, outside the pod's flushes (the drain, before closing the socket). */
   flush(): void {
+    this.scheduler.flushOne(this);
+  }
+
+  /** Writes what is pending as one frame: called by the scheduler's flush (FlushScheduler.flushSet). */
+  write(): void {
+    if (!this.marked) return;
     const pending = this.pending;
-    if (pending === null) return;
-    if (pending.size === 0 || this.sink.readyState !== WebSocket.OPEN) {
+    const one = this.oneVariable;
+    const size = pending !== null ? pending.size : one !== null ? 1 : 0;
+    if (size === 0 || this.sink.readyState !== WebSocket.OPEN) {
       this.release();
       return;
     }
-    if (this.checkBacklog(Date.now()) > this.scheduler.sendBufferLimitBytes) {
+    const scheduler = this.scheduler;
+    if (this.checkBacklog(scheduler.flushStartedAt) > scheduler.sendBufferLimitBytes) {
       // Keep coalescing instead of piling more onto the socket.
-      if (this.pending !== null) this.scheduler.retryLater(this);
+      if (this.marked) scheduler.retryLater(this);
       return;
     }
-    const last = this.scheduler.lastFrame;
-    this.sink.send(last.reuse(pending) ?? last.build(pending), TEXT_FRAME);
-    this.lastFrameTick = this.scheduler.flushTick;
+    const last = scheduler.lastFrame;
+    this.sink.send(pending !== null ? (last.reuse(pending) ?? last.build(pending)) : last.single(this.oneMessage), TEXT_FRAME);
+    this.lastFrameTick = scheduler.flushTick;
     const now = performance.now();
     const sentAt = (this.sentAt ??= new Map());
-    for (const variable of pending.keys()) sentAt.set(variable, now);
+    if (pending !== null) for (const variable of pending.keys()) sentAt.set(variable, now);
+    else if (one !== null) sentAt.set(one, now);
     if (sentAt.size > SENT_AT_PRUNE_SIZE) forgetOlderThan(sentAt, now - CROSSING_WINDOW_MS);
-    this.scheduler.sent(pending.size);
+    scheduler.frameWritten(size);
     this.release();
   }
 
   /** Nothing is pending any more (the next update marks the outbox again). */
   private release(): void {
+    this.marked = false;
     this.pending = null;
+    this.oneVariable = null;
+    this.oneMessage = '';
   }
 }
 
@@ -243,6 +297,14 @@ export class FlushScheduler {
   readonly lastFrame = new LastFrame();
   /** The tick of the flush under way, read once per flush rather than once per frame. */
   flushTick = Number.NEGATIVE_INFINITY;
+  /**
+   * Date.now() when the flush under way began: the backlog check's clock, whose grace is
+   * seconds (a flush takes milliseconds), read once per flush rather than once per frame.
+   */
+  flushStartedAt = 0;
+  /** Frames and messages the flush under way wrote: told to `sent` once, when it ends. */
+  private framesInFlush = 0;
+  private messagesInFlush = 0;
 
   constructor(
     readonly sendBufferLimitBytes: number,
@@ -300,15 +362,46 @@ export class FlushScheduler {
     this.spareWaiting = waiting;
   };
 
+  /** An outbox of the flush under way wrote a frame of `messages` messages. */
+  frameWritten(messages: number): void {
+    this.framesInFlush++;
+    this.messagesInFlush += messages;
+  }
+
   private flushSet(outboxes: Set<Outbox>): void {
-    this.flushTick = this.tickNow();
+    this.beginFlush();
     try {
-      for (const outbox of outboxes) outbox.flush();
+      for (const outbox of outboxes) outbox.write();
     } finally {
       outboxes.clear();
-      // Nothing outlives the flush: the bytes of a frame are the sockets' now.
-      this.lastFrame.clear();
+      this.endFlush();
     }
+  }
+
+  /** One outbox's pending updates now, as a flush of its own (Outbox.flush). */
+  flushOne(outbox: Outbox): void {
+    this.beginFlush();
+    try {
+      outbox.write();
+    } finally {
+      this.endFlush();
+    }
+  }
+
+  private beginFlush(): void {
+    this.flushTick = this.tickNow();
+    this.flushStartedAt = Date.now();
+  }
+
+  private endFlush(): void {
+    // Nothing outlives the flush: the bytes of a frame are the sockets' now.
+    this.lastFrame.clear();
+    const frames = this.framesInFlush;
+    if (frames === 0) return;
+    const messages = this.messagesInFlush;
+    this.framesInFlush = 0;
+    this.messagesInFlush = 0;
+    this.sent(frames, messages);
   }
 
   retryLater(outbox: Outbox): void {
