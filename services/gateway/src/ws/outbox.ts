@@ -6,8 +6,10 @@
  * pending value per variable (DESIGN.md invariant 6: bounded memory per client).
  */
 
+import type { Socket } from 'node:net';
 import { joinFrame } from '@cloudvars/protocol';
 import { WebSocket } from 'ws';
+import { tcpSocketOf, textFrame } from './frame-bytes.ts';
 import { CROSSING_WINDOW_MS } from './own-writes.ts';
 
 /** ws's options for a frame given as bytes that is text (ws would send a Buffer as binary). */
@@ -65,35 +67,56 @@ export type FramesSent = (frames: number, messages: number) => void;
  * once, send many").
  */
 class LastFrame {
-  messages: string[] = [];
-  bytes: Buffer | null = null;
+  /** The messages of the frame, in order; empty: none yet in this flush. */
+  private messages: readonly string[] = [];
+  private text = '';
+  /** The frame's payload, and the whole frame with its header (frame-bytes.ts), each made once when first needed. */
+  private payloadBytes: Buffer | null = null;
+  private framedBytes: Buffer | null = null;
 
-  /** These bytes, if `pending` holds exactly the messages of the last frame, in order. */
-  reuse(pending: ReadonlyMap<string, string>): Buffer | null {
-    if (this.bytes === null || pending.size !== this.messages.length) return null;
-    let i = 0;
-    for (const message of pending.values()) if (message !== this.messages[i++]) return null;
-    return this.bytes;
+  /** Makes the last frame hold `pending`'s messages, in order, unless it does already. */
+  holdAll(pending: ReadonlyMap<string, string>): void {
+    if (this.messages.length === pending.size && this.messages.length > 0) {
+      let i = 0;
+      let same = true;
+      for (const message of pending.values()) {
+        if (message !== this.messages[i++]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return;
+    }
+    this.hold([...pending.values()]);
   }
 
-  build(pending: ReadonlyMap<string, string>): Buffer {
-    const messages = [...pending.values()];
+  /** Makes the last frame this one message, unless it is already. */
+  holdOne(message: string): void {
+    if (this.messages.length !== 1 || this.messages[0] !== message) this.hold([message]);
+  }
+
+  private hold(messages: readonly string[]): void {
     this.messages = messages;
-    this.bytes = Buffer.from(joinFrame(messages));
-    return this.bytes;
+    this.text = joinFrame(messages);
+    this.payloadBytes = null;
+    this.framedBytes = null;
   }
 
-  /** The bytes of a frame of this one message: the last frame's if it was this message alone, else new. */
-  single(message: string): Buffer {
-    if (this.bytes !== null && this.messages.length === 1 && this.messages[0] === message) return this.bytes;
-    this.messages = [message];
-    this.bytes = Buffer.from(message);
-    return this.bytes;
+  /** The payload, for a sink that frames it itself (ws's send). */
+  payload(): Buffer {
+    return (this.payloadBytes ??= Buffer.from(this.text));
+  }
+
+  /** Header and payload, for a client's TCP socket. */
+  framed(): Buffer {
+    return (this.framedBytes ??= textFrame(this.text));
   }
 
   clear(): void {
     this.messages = [];
-    this.bytes = null;
+    this.text = '';
+    this.payloadBytes = null;
+    this.framedBytes = null;
   }
 }
 
@@ -132,11 +155,16 @@ export class Outbox {
    */
   lastFrameTick = Number.NEGATIVE_INFINITY;
 
+  /** The TCP socket under the sink when it is a ws WebSocket: frames are written to it framed once per pod (frame-bytes.ts). */
+  private readonly tcp: Socket | null;
+
   constructor(
     private readonly sink: FrameSink,
     private readonly scheduler: FlushScheduler,
     private readonly reports: OutboxReports,
-  ) {}
+  ) {
+    this.tcp = tcpSocketOf(sink);
+  }
 
   put(variable: string, message: string): void {
     if (!this.marked) {
@@ -247,7 +275,10 @@ export class Outbox {
       return;
     }
     const last = scheduler.lastFrame;
-    this.sink.send(pending !== null ? (last.reuse(pending) ?? last.build(pending)) : last.single(this.oneMessage), TEXT_FRAME);
+    if (pending !== null) last.holdAll(pending);
+    else last.holdOne(this.oneMessage);
+    if (this.tcp !== null) this.tcp.write(last.framed());
+    else this.sink.send(last.payload(), TEXT_FRAME);
     this.lastFrameTick = scheduler.flushTick;
     const now = performance.now();
     const sentAt = (this.sentAt ??= new Map());
