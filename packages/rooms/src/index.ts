@@ -10,3 +10,5 @@ export { createRedisEngine, parseRedisUrl, redactRedisUrl } from './redis/index.
 export type { RedisEngineOptions, RedisTarget } from './redis/index.ts';
 /** What one address's sets may make the store hold (MAX_STORED_BYTES_PER_ADDRESS): how a room's size is counted. */
 export { LOG_ENTRY_BASE_BYTES, ROOM_BASE_BYTES, logEntryBytes, roomSize } from './stored-bytes.ts';
+/** A pod's sets of one origin in one room within one turn as one setMany (one Redis script call). */
+export { batchSetsPerTurn, withSetsBatchedPerTurn } from './set-batcher.ts';

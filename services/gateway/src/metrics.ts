@@ -11,8 +11,8 @@ export interface GatewayMetrics {
   readonly rooms: Gauge;
   readonly subscriptions: Gauge;
   readonly messagesIn: HotCounter;
-  /** Counts one frame written to a client and the `messages` it carried (the flush scheduler's FramesSent): cloudvars_frames_out_total and cloudvars_messages_out_total. */
-  readonly sent: (messages: number) => void;
+  /** Counts `frames` written to clients and the `messages` they carried, once per flush (the flush scheduler's FramesSent): cloudvars_frames_out_total and cloudvars_messages_out_total. */
+  readonly sent: (frames: number, messages: number) => void;
   readonly sets: HotCounter;
   readonly readPauses: Counter;
   readonly floodPauses: Counter;
@@ -113,9 +113,9 @@ export function createMetrics(): GatewayMetrics {
     rooms: new Gauge({ name: 'cloudvars_rooms', help: 'Rooms with members on this pod.', ...make }),
     subscriptions: new Gauge({ name: 'cloudvars_subscriptions', help: 'Room channels this pod is subscribed to.', ...make }),
     messagesIn: new HotCounter('cloudvars_messages_in_total', 'Client frames received.', registry),
-    sent: (messages) => {
+    sent: (frames, messages) => {
       messagesOut.inc(messages);
-      framesOut.inc();
+      framesOut.inc(frames);
     },
     sets: new HotCounter('cloudvars_sets_total', "Sets accepted from this pod's clients and applied by the store.", registry),
     readPauses: new Counter({

@@ -1,4 +1,6 @@
+import { createMemoryEngine, type RoomEngine, type RoomStore } from '@cloudvars/rooms';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { engineLimits } from '../src/engine.ts';
 import { TestClient, until } from './support/client.ts';
 import { membersAre, startGateway, type RunningGateway } from './support/gateway.ts';
 
@@ -46,3 +48,57 @@ describe('batching', () => {
     ]);
   });
 });
+
+describe("a client's sets to the store", () => {
+  it('sends the sets of one frame as one setMany, applied in order', async () => {
+    const calls: string[] = [];
+    const made: RoomEngine[] = [];
+    const gateway = await startGateway({}, (config) => {
+      const inner = createMemoryEngine({ limits: engineLimits(config) });
+      // The store as the gateway's clients reach it, counting its set calls.
+      const store: RoomStore = {
+        ...bound(inner.store),
+        set: (...args) => (calls.push('set'), inner.store.set(...args)),
+        setMany: (room, origin, changes, options) => (calls.push(`setMany ${changes.length}`), inner.store.setMany(room, origin, changes, options)),
+      };
+      const engine: RoomEngine = { ...inner, store, isConnected: () => inner.isConnected(), close: () => inner.close() };
+      made.push(engine);
+      return engine;
+    });
+    try {
+      const reader = await TestClient.join(gateway.url, 'frame', 'reader', {}, 'scratch');
+      const writer = await TestClient.join(gateway.url, 'frame', 'writer', {}, 'scratch');
+      await membersAre(gateway, 'frame', 2);
+      const set = (name: string, value: string): string => JSON.stringify({ method: 'set', name, value });
+      writer.send([set('☁ a', '1'), set('☁ b', '2'), set('☁ a', '3')].join('\n'));
+      await until(() => reader.view.get('☁ a') === '3' && reader.view.get('☁ b') === '2', { what: "the frame's sets" });
+      expect(calls).toEqual(['setMany 3']);
+      const log = await gateway.engine.store.log('frame', 10);
+      expect(log?.map(({ name }) => name)).toEqual(['☁ a', '☁ b', '☁ a']); // newest first
+      writer.close();
+      reader.close();
+    } finally {
+      await gateway.stop();
+      for (const engine of made) await engine.close();
+    }
+  });
+});
+
+/** Every method of a store, bound to it (a class's methods lose their `this` when spread). */
+function bound(store: RoomStore): RoomStore {
+  return {
+    join: (request) => store.join(request),
+    set: (...args) => store.set(...args),
+    setMany: (...args) => store.setMany(...args),
+    rename: (...args) => store.rename(...args),
+    delete: (...args) => store.delete(...args),
+    log: (...args) => store.log(...args),
+    deleteRoom: (...args) => store.deleteRoom(...args),
+    kick: (...args) => store.kick(...args),
+    leave: (...args) => store.leave(...args),
+    renew: (...args) => store.renew(...args),
+    snapshot: (...args) => store.snapshot(...args),
+    catchUp: (...args) => store.catchUp(...args),
+    memberCount: (...args) => store.memberCount(...args),
+  };
+}

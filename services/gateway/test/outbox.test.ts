@@ -75,6 +75,30 @@ describe('outbox batches', () => {
     scheduler.flushAll();
     expect(emptied.sink.texts).toEqual(['later']);
   });
+
+  it('keeps the newest value of each variable, in the order of the newest updates, from the second variable on', () => {
+    const scheduler = new FlushScheduler(1024 * 1024, 10_000);
+    const { sink, outbox } = client(scheduler);
+    outbox.put('x', 'x1');
+    outbox.put('x', 'x2');
+    outbox.put('y', 'y1');
+    outbox.put('x', 'x3');
+    outbox.drop('y');
+    outbox.put('z', 'z1');
+    scheduler.flushAll();
+    expect(sink.texts).toEqual(['x3\nz1']);
+  });
+
+  it('counts the frames and messages of a flush once, when it ends', () => {
+    const counts: Array<[number, number]> = [];
+    const scheduler = new FlushScheduler(1024 * 1024, 10_000, 0, (frames, messages) => counts.push([frames, messages]));
+    const [a, b] = [client(scheduler), client(scheduler)];
+    a.outbox.put('x', 'x1');
+    b.outbox.put('x', 'x1');
+    b.outbox.put('y', 'y1');
+    scheduler.flushAll();
+    expect(counts).toEqual([[2, 3]]);
+  });
 });
 
 describe('flush scheduler', () => {

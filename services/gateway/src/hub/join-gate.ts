@@ -28,6 +28,13 @@ export interface HeldAtOpen {
 export abstract class JoinGate implements RoomMember {
   /** Non-null until `open()`: the snapshot is not known yet. */
   private early: Early | null = { events: [], resync: null };
+  /**
+   * True once the gate showed an event of its epoch after its floor: every later event the
+   * hub delivers is then of that epoch (the hub applies only its mirror's next one) and
+   * after it, so it is shown without the checks, one field read per event. A resync, and any
+   * move of the view (`moveTo`), closes it again until the next event passes the checks.
+   */
+  private settled = false;
   /** Events are shown only when from `epoch` and after `floor` (the seq of what the member was last sent whole). */
   protected epoch = '';
   protected floor = 0;
@@ -40,17 +47,23 @@ export abstract class JoinGate implements RoomMember {
 
   /** RoomMember: held until the snapshot is known; then shown (`show`) if after it. */
   deliver(text: EventText): void {
+    if (this.settled) {
+      this.show(text);
+      return;
+    }
     if (this.early !== null) {
       this.early.events.push(text);
       return;
     }
     const event = text.event;
     if (event.epoch !== this.epoch || event.seq <= this.floor) return;
+    this.settled = true;
     this.show(text);
   }
 
   /** RoomMember: held until the snapshot is known (`open` returns it if newer); then shown. */
   resynced(resync: Resync): void {
+    this.settled = false;
     if (this.early !== null) {
       this.early.resync = resync;
       return;
@@ -85,6 +98,7 @@ export abstract class JoinGate implements RoomMember {
 
   /** The member was sent the room whole at (epoch, seq): only later events are shown. */
   protected moveTo(epoch: string, seq: number): void {
+    this.settled = false;
     this.epoch = epoch;
     this.floor = seq;
   }

@@ -6,8 +6,10 @@
  * pending value per variable (DESIGN.md invariant 6: bounded memory per client).
  */
 
+import type { Socket } from 'node:net';
 import { joinFrame } from '@cloudvars/protocol';
 import { WebSocket } from 'ws';
+import { tcpSocketOf, textFrame } from './frame-bytes.ts';
 import { CROSSING_WINDOW_MS } from './own-writes.ts';
 
 /** ws's options for a frame given as bytes that is text (ws would send a Buffer as binary). */
@@ -51,8 +53,11 @@ export interface OutboxReports {
   slowConsumer(): void;
 }
 
-/** Counts every frame the pod's outboxes write (the metrics' frames and messages out). */
-export type FramesSent = (messages: number) => void;
+/**
+ * Counts the frames the pod's outboxes write and the messages they hold (the metrics' frames
+ * and messages out): told once per flush of the pod's outboxes, not once per frame.
+ */
+export type FramesSent = (frames: number, messages: number) => void;
 
 /**
  * The frame the flush wrote last, as bytes, and the messages it holds (the very string
@@ -62,36 +67,76 @@ export type FramesSent = (messages: number) => void;
  * once, send many").
  */
 class LastFrame {
-  messages: string[] = [];
-  bytes: Buffer | null = null;
+  /** The messages of the frame, in order; empty: none yet in this flush. */
+  private messages: readonly string[] = [];
+  private text = '';
+  /** The frame's payload, and the whole frame with its header (frame-bytes.ts), each made once when first needed. */
+  private payloadBytes: Buffer | null = null;
+  private framedBytes: Buffer | null = null;
 
-  /** These bytes, if `pending` holds exactly the messages of the last frame, in order. */
-  reuse(pending: ReadonlyMap<string, string>): Buffer | null {
-    if (this.bytes === null || pending.size !== this.messages.length) return null;
-    let i = 0;
-    for (const message of pending.values()) if (message !== this.messages[i++]) return null;
-    return this.bytes;
+  /** Makes the last frame hold `pending`'s messages, in order, unless it does already. */
+  holdAll(pending: ReadonlyMap<string, string>): void {
+    if (this.messages.length === pending.size && this.messages.length > 0) {
+      let i = 0;
+      let same = true;
+      for (const message of pending.values()) {
+        if (message !== this.messages[i++]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return;
+    }
+    this.hold([...pending.values()]);
   }
 
-  build(pending: ReadonlyMap<string, string>): Buffer {
-    const messages = [...pending.values()];
+  /** Makes the last frame this one message, unless it is already. */
+  holdOne(message: string): void {
+    if (this.messages.length !== 1 || this.messages[0] !== message) this.hold([message]);
+  }
+
+  private hold(messages: readonly string[]): void {
     this.messages = messages;
-    this.bytes = Buffer.from(joinFrame(messages));
-    return this.bytes;
+    this.text = joinFrame(messages);
+    this.payloadBytes = null;
+    this.framedBytes = null;
+  }
+
+  /** The payload, for a sink that frames it itself (ws's send). */
+  payload(): Buffer {
+    return (this.payloadBytes ??= Buffer.from(this.text));
+  }
+
+  /** Header and payload, for a client's TCP socket. */
+  framed(): Buffer {
+    return (this.framedBytes ??= textFrame(this.text));
   }
 
   clear(): void {
     this.messages = [];
-    this.bytes = null;
+    this.text = '';
+    this.payloadBytes = null;
+    this.framedBytes = null;
   }
 }
 
 export class Outbox {
   /**
-   * variable name -> encoded message; Map order = the order of the newest updates. Non-null
-   * only while the outbox is marked for the next flush (or waits for a retry), so only the
-   * first update of a batch marks it, and an idle client holds no Map. (Dropping a slow
-   * consumer empties it while still marked: its flush then finds nothing.)
+   * True while the outbox is marked for the next flush (or waits for a retry): only the first
+   * update of a batch marks it. (Dropping a slow consumer empties it while still marked: its
+   * flush then finds nothing.)
+   */
+  private marked = false;
+  /**
+   * The batch while it holds at most one update (most do): its variable (null: none) and
+   * message, in two fields, so a batch of one allocates nothing.
+   */
+  private oneVariable: string | null = null;
+  private oneMessage = '';
+  /**
+   * The batch once it holds updates of two variables: variable name -> encoded message, Map
+   * order = the order of the newest updates (the one update moves in first). Null otherwise,
+   * so an idle client holds no Map.
    */
   private pending: Map<string, string> | null = null;
   /** variable -> when a value of it was last written to the socket (performance.now()). */
@@ -110,26 +155,50 @@ export class Outbox {
    */
   lastFrameTick = Number.NEGATIVE_INFINITY;
 
+  /** The TCP socket under the sink when it is a ws WebSocket: frames are written to it framed once per pod (frame-bytes.ts). */
+  private readonly tcp: Socket | null;
+
   constructor(
     private readonly sink: FrameSink,
     private readonly scheduler: FlushScheduler,
     private readonly reports: OutboxReports,
-  ) {}
+  ) {
+    this.tcp = tcpSocketOf(sink);
+  }
 
   put(variable: string, message: string): void {
-    let pending = this.pending;
-    if (pending === null) {
-      pending = this.pending = new Map();
+    if (!this.marked) {
+      this.marked = true;
       this.scheduler.mark(this);
     }
-    // delete first so the Map keeps the order of the newest updates
-    pending.delete(variable);
-    pending.set(variable, message);
+    const pending = this.pending;
+    if (pending !== null) {
+      // delete first so the Map keeps the order of the newest updates
+      pending.delete(variable);
+      pending.set(variable, message);
+      return;
+    }
+    const one = this.oneVariable;
+    if (one === null || one === variable) {
+      this.oneVariable = variable;
+      this.oneMessage = message;
+      return;
+    }
+    this.pending = new Map([
+      [one, this.oneMessage],
+      [variable, message],
+    ]);
+    this.oneVariable = null;
+    this.oneMessage = '';
   }
 
   /** Forgets a queued update (it was superseded by the client's own write). */
   drop(variable: string): void {
-    this.pending?.delete(variable);
+    if (this.pending !== null) this.pending.delete(variable);
+    else if (this.oneVariable === variable) {
+      this.oneVariable = null;
+      this.oneMessage = '';
+    }
   }
 
   /**
@@ -152,7 +221,7 @@ export class Outbox {
     this.snapshotAt = performance.now();
     this.lastFrameTick = this.scheduler.tickNow();
     this.snapshotNames = names;
-    this.scheduler.sent(messages.length);
+    this.scheduler.sent(1, messages.length);
   }
 
   /**
@@ -184,32 +253,48 @@ export class Outbox {
     return buffered;
   }
 
+  /** Writes what is pending now, outside the pod's flushes (the drain, before closing the socket). */
   flush(): void {
+    this.scheduler.flushOne(this);
+  }
+
+  /** Writes what is pending as one frame: called by the scheduler's flush (FlushScheduler.flushSet). */
+  write(): void {
+    if (!this.marked) return;
     const pending = this.pending;
-    if (pending === null) return;
-    if (pending.size === 0 || this.sink.readyState !== WebSocket.OPEN) {
+    const one = this.oneVariable;
+    const size = pending !== null ? pending.size : one !== null ? 1 : 0;
+    if (size === 0 || this.sink.readyState !== WebSocket.OPEN) {
       this.release();
       return;
     }
-    if (this.checkBacklog(Date.now()) > this.scheduler.sendBufferLimitBytes) {
+    const scheduler = this.scheduler;
+    if (this.checkBacklog(scheduler.flushStartedAt) > scheduler.sendBufferLimitBytes) {
       // Keep coalescing instead of piling more onto the socket.
-      if (this.pending !== null) this.scheduler.retryLater(this);
+      if (this.marked) scheduler.retryLater(this);
       return;
     }
-    const last = this.scheduler.lastFrame;
-    this.sink.send(last.reuse(pending) ?? last.build(pending), TEXT_FRAME);
-    this.lastFrameTick = this.scheduler.flushTick;
+    const last = scheduler.lastFrame;
+    if (pending !== null) last.holdAll(pending);
+    else last.holdOne(this.oneMessage);
+    if (this.tcp !== null) this.tcp.write(last.framed());
+    else this.sink.send(last.payload(), TEXT_FRAME);
+    this.lastFrameTick = scheduler.flushTick;
     const now = performance.now();
     const sentAt = (this.sentAt ??= new Map());
-    for (const variable of pending.keys()) sentAt.set(variable, now);
+    if (pending !== null) for (const variable of pending.keys()) sentAt.set(variable, now);
+    else if (one !== null) sentAt.set(one, now);
     if (sentAt.size > SENT_AT_PRUNE_SIZE) forgetOlderThan(sentAt, now - CROSSING_WINDOW_MS);
-    this.scheduler.sent(pending.size);
+    scheduler.frameWritten(size);
     this.release();
   }
 
   /** Nothing is pending any more (the next update marks the outbox again). */
   private release(): void {
+    this.marked = false;
     this.pending = null;
+    this.oneVariable = null;
+    this.oneMessage = '';
   }
 }
 
@@ -243,6 +328,14 @@ export class FlushScheduler {
   readonly lastFrame = new LastFrame();
   /** The tick of the flush under way, read once per flush rather than once per frame. */
   flushTick = Number.NEGATIVE_INFINITY;
+  /**
+   * Date.now() when the flush under way began: the backlog check's clock, whose grace is
+   * seconds (a flush takes milliseconds), read once per flush rather than once per frame.
+   */
+  flushStartedAt = 0;
+  /** Frames and messages the flush under way wrote: told to `sent` once, when it ends. */
+  private framesInFlush = 0;
+  private messagesInFlush = 0;
 
   constructor(
     readonly sendBufferLimitBytes: number,
@@ -300,15 +393,46 @@ export class FlushScheduler {
     this.spareWaiting = waiting;
   };
 
+  /** An outbox of the flush under way wrote a frame of `messages` messages. */
+  frameWritten(messages: number): void {
+    this.framesInFlush++;
+    this.messagesInFlush += messages;
+  }
+
   private flushSet(outboxes: Set<Outbox>): void {
-    this.flushTick = this.tickNow();
+    this.beginFlush();
     try {
-      for (const outbox of outboxes) outbox.flush();
+      for (const outbox of outboxes) outbox.write();
     } finally {
       outboxes.clear();
-      // Nothing outlives the flush: the bytes of a frame are the sockets' now.
-      this.lastFrame.clear();
+      this.endFlush();
     }
+  }
+
+  /** One outbox's pending updates now, as a flush of its own (Outbox.flush). */
+  flushOne(outbox: Outbox): void {
+    this.beginFlush();
+    try {
+      outbox.write();
+    } finally {
+      this.endFlush();
+    }
+  }
+
+  private beginFlush(): void {
+    this.flushTick = this.tickNow();
+    this.flushStartedAt = Date.now();
+  }
+
+  private endFlush(): void {
+    // Nothing outlives the flush: the bytes of a frame are the sockets' now.
+    this.lastFrame.clear();
+    const frames = this.framesInFlush;
+    if (frames === 0) return;
+    const messages = this.messagesInFlush;
+    this.framesInFlush = 0;
+    this.messagesInFlush = 0;
+    this.sent(frames, messages);
   }
 
   retryLater(outbox: Outbox): void {

@@ -19,6 +19,11 @@ export class OwnWrites {
   /** variable -> receive times (performance.now()) of writes whose events have not come back. */
   private inFlight: Map<string, number[]> | null = null;
   private echoOwed: Set<string> | null = null;
+  /**
+   * Variables with a write in flight (inFlight's size): nearly every event reaches members
+   * with none, and `has` is then this one field read, not a lookup of the event's name.
+   */
+  private variablesInFlight = 0;
 
   /**
    * A write of `variable` received at `now` goes to the store. `lastSentAt` is when a value
@@ -27,7 +32,10 @@ export class OwnWrites {
   started(variable: string, now: number, lastSentAt: number): number {
     const inFlight = (this.inFlight ??= new Map());
     let times = inFlight.get(variable);
-    if (times === undefined) inFlight.set(variable, (times = []));
+    if (times === undefined) {
+      inFlight.set(variable, (times = []));
+      this.variablesInFlight++;
+    }
     times.push(now);
     if (now - lastSentAt < CROSSING_WINDOW_MS) (this.echoOwed ??= new Set()).add(variable);
     return times.length;
@@ -49,7 +57,7 @@ export class OwnWrites {
 
   /** True while a write of `variable` is in flight: others' events of it are stale. */
   has(variable: string): boolean {
-    return this.inFlight?.has(variable) ?? false;
+    return this.variablesInFlight !== 0 && this.inFlight?.has(variable) === true;
   }
 
   /**
@@ -62,7 +70,7 @@ export class OwnWrites {
     const receivedAt = times?.shift();
     if (times === undefined || receivedAt === undefined) return null;
     if (times.length > 0) return { receivedAt, echo: false };
-    this.inFlight?.delete(variable);
+    this.forget(variable);
     return { receivedAt, echo: this.echoOwed?.delete(variable) ?? false };
   }
 
@@ -72,14 +80,20 @@ export class OwnWrites {
     if (times === undefined) return false;
     times.shift();
     if (times.length > 0) return false;
-    this.inFlight?.delete(variable);
+    this.forget(variable);
     this.echoOwed?.delete(variable);
     return true;
+  }
+
+  /** The last write of `variable` in flight came back or was abandoned. */
+  private forget(variable: string): void {
+    if (this.inFlight?.delete(variable) === true) this.variablesInFlight--;
   }
 
   /** After a resync the client was sent the stored values: nothing is in flight any more. */
   clear(): void {
     this.inFlight = null;
     this.echoOwed = null;
+    this.variablesInFlight = 0;
   }
 }
