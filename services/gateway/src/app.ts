@@ -94,8 +94,8 @@ export async function buildApp(deps: AppDeps): Promise<Gateway> {
   const scheduler = new FlushScheduler(config.sendBufferLimitBytes, config.slowConsumerTimeoutMs, config.flushIntervalMs, metrics.sent);
   const pressure = new StorePressure(config.maxStoreCallsInFlight, () => metrics.readPauses.inc());
   observe(metrics.registry, 'cloudvars_store_calls_in_flight', "Clients' changes waiting for the store's answer.", () => pressure.inFlight);
-  const policies = new PolicyBook({ policies: engine.policies, log, changed: enforceOnChange(hub, config) });
   const protocolLimits = protocolLimitsFrom(config);
+  const policies = new PolicyBook({ policies: engine.policies, log, changed: enforceOnChange(hub, config, protocolLimits) });
   const hook = config.handshakeHook === null ? null : new HandshakeHook({ config: config.handshakeHook, protocolLimits, registry: metrics.registry, log });
   const clientSockets = new SocketRegistry<Session>(config.pingIntervalMs, pressure);
   const admission = new Admission(config, clientSockets, engine.counters, log);

@@ -14,6 +14,7 @@ import { CloseCode } from '@cloudvars/protocol';
 import type { BusListener, RoomAction, RoomEngine, RoomEvent, RoomSnapshot } from '@cloudvars/rooms';
 import type { FastifyBaseLogger } from 'fastify';
 import type { GatewayMetrics } from '../metrics.ts';
+import type { RoomRules } from '../policy/room-limits.ts';
 import { EventText } from './event-text.ts';
 import { ResyncQueue } from './resync-queue.ts';
 
@@ -113,6 +114,13 @@ export class LocalRoom implements MirrorState {
   /** When the last successful snapshot read started (Date.now()), or null. */
   resyncedAt: number | null = null;
   lingerTimer: NodeJS.Timeout | null = null;
+  /**
+   * What the room's clients are held to (policy/room-limits.ts), as the policy book has it:
+   * set by each client's join as it enters (RoomHub.enter), replaced at every change of the
+   * room's policy (RoomHub.rulesChanged). Null only while no client has entered it (a live
+   * page reads none); once set it stays set.
+   */
+  rules: RoomRules | null = null;
 
   constructor(
     readonly name: string,
@@ -120,6 +128,9 @@ export class LocalRoom implements MirrorState {
     readonly subscribed: Promise<void>,
   ) {}
 }
+
+/** A room a client entered: its rules are set (LocalRoom.rules). */
+export type RuledRoom = LocalRoom & { readonly rules: RoomRules };
 
 export interface RoomHubOptions {
   readonly engine: RoomEngine;
@@ -153,11 +164,17 @@ export class RoomHub implements BusListener {
 
   /**
    * Adds a member to the local room `name`, subscribing to the room first if this pod has
-   * none yet; `create` makes the member for that room. Events reach it from now on.
+   * none yet; `create` makes the member for that room. Events reach it from now on. A
+   * client's join passes the room's `rules` as the policy book has them now: they are the
+   * room's before its member is made (a live page passes none and reads none).
    */
-  enter<M extends RoomMember>(name: string, create: (room: LocalRoom) => M): M {
+  enter<M extends RoomMember>(name: string, create: (room: LocalRoom) => M): M;
+  enter<M extends RoomMember>(name: string, create: (room: RuledRoom) => M, rules: RoomRules): M;
+  enter<M extends RoomMember>(name: string, create: (room: RuledRoom) => M, rules?: RoomRules): M {
     const room = this.acquire(name);
-    const member = create(room);
+    if (rules !== undefined) room.rules = rules;
+    // Ruled when `rules` came; without them the first overload's `create` takes any LocalRoom.
+    const member = create(room as RuledRoom);
     if (room.members.size === 0) this.setActiveRooms(this.activeRooms + 1);
     room.members.add(member);
     return member;
@@ -190,6 +207,15 @@ export class RoomHub implements BusListener {
       room.lingerTimer = null;
     }
     return room;
+  }
+
+  /**
+   * The room's policy changed in the policy book (policy/enforce.ts, in the book's turn):
+   * its rules on this pod, if the pod has the room, are these from now on.
+   */
+  rulesChanged(name: string, rules: RoomRules): void {
+    const room = this.rooms.get(name);
+    if (room !== undefined) room.rules = rules;
   }
 
   /** The room's members on this pod, joined or joining (a policy's block closes them). */

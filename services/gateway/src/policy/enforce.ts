@@ -3,12 +3,13 @@
  * (a blocked project is refused), at each client change (frozen, protected), and when a
  * policy changes (a block closes the room's clients already joined or joining here).
  */
+import type { ProtocolLimits } from '@cloudvars/protocol';
 import type { Config } from '../config.ts';
 import type { RoomHub } from '../hub/room-hub.ts';
 import { MemberView } from '../ws/member-view.ts';
 import type { PolicyBook } from './policy-book.ts';
 import type { ProjectPolicy } from './policy.ts';
-import { setRate } from './room-limits.ts';
+import { roomRules, setRate } from './room-limits.ts';
 
 /**
  * A join on a pod that has not read the policies yet (it just started) waits this long for
@@ -31,13 +32,15 @@ export async function blockingPolicy(book: PolicyBook, room: string): Promise<Pr
 }
 
 /**
- * The book's `changed`: a block closes every client of the room on this pod (live viewers
- * stay: operators watch); else each client takes the room's set rate now in force (a
- * deleted policy or one without `setsPerSecond`: the global one). The other limits are read
- * by each set and join as it happens.
+ * The book's `changed`, in the turn the book's policy changed: the room's rules on this pod
+ * (hub/room-hub.ts) become the new policy's, which its clients' frames and sets read from
+ * then on. A block closes every client of the room on this pod (live viewers stay: operators
+ * watch); else each client takes the room's set rate now in force (a deleted policy or one
+ * without `setsPerSecond`: the global one). A join reads the book as it enters the room.
  */
-export function enforceOnChange(hub: RoomHub, config: Config): (room: string, policy: ProjectPolicy | null) => void {
+export function enforceOnChange(hub: RoomHub, config: Config, protocolLimits: ProtocolLimits): (room: string, policy: ProjectPolicy | null) => void {
   return (room, policy) => {
+    hub.rulesChanged(room, roomRules(protocolLimits, policy));
     const rate = setRate(config, policy);
     for (const member of hub.membersOf(room)) {
       if (!(member instanceof MemberView)) continue;

@@ -35,6 +35,23 @@ export function roomProtocolLimits(global: ProtocolLimits, policy: ProjectPolicy
   return limits;
 }
 
+/**
+ * What a room's clients are held to on this pod, as its project policy says now: the policy
+ * (null: none) and the protocol limits made from it. The pod's room (hub/room-hub.ts) keeps
+ * them, so that a joined client's frames and sets read fields instead of asking the policy
+ * book: the join sets them as it enters the room, and every change of the book's policy for
+ * the room replaces them in the same turn (policy/enforce.ts).
+ */
+export interface RoomRules {
+  readonly policy: ProjectPolicy | null;
+  readonly limits: ProtocolLimits;
+}
+
+/** The room's rules under `policy` (null: the global limits, as for a room without one). */
+export function roomRules(global: ProtocolLimits, policy: ProjectPolicy | null): RoomRules {
+  return { policy, limits: roomProtocolLimits(global, policy) };
+}
+
 /** The widest limits of each global ones: what any policy may grant. */
 const widest = new WeakMap<ProtocolLimits, ProtocolLimits>();
 

@@ -12,11 +12,10 @@
  * Each resumes on its own schedule (the join ends, the flood debt is paid, the store catches
  * up); the socket is read again only when none is left, so one resuming never undoes another.
  */
-import { CloseCode, parseFrame, type Dialect, type MessageSink, type ProtocolLimits } from '@cloudvars/protocol';
+import { CloseCode, parseFrame, type Dialect, type MessageSink } from '@cloudvars/protocol';
 import type { WebSocket } from 'ws';
 import type { GatewayMetrics } from '../metrics.ts';
-import type { PolicyBook } from '../policy/policy-book.ts';
-import { roomProtocolLimits } from '../policy/room-limits.ts';
+import type { RoomRules } from '../policy/room-limits.ts';
 import { answersPing, pingRound } from '../sockets/socket-registry.ts';
 import type { ClientSocket } from './client-socket.ts';
 import type { Pausable, StorePressure } from './store-pressure.ts';
@@ -39,13 +38,15 @@ function byteLength(data: unknown): number {
 export interface ReadingServices {
   readonly metrics: GatewayMetrics;
   readonly pressure: StorePressure;
-  readonly protocolLimits: ProtocolLimits;
-  readonly policies: PolicyBook;
 }
 
-/** A joined client's place in its room as its frames need it (member-view.ts): the room, and the writes they are parsed into. */
+/**
+ * A joined client's place in its room as its frames need it (member-view.ts): the room, whose
+ * rules (its policy's limits, kept current by the hub) they are parsed by, and the writes
+ * they are parsed into.
+ */
 export interface ReadInto {
-  readonly room: { readonly name: string };
+  readonly room: { readonly name: string; readonly rules: RoomRules };
   writer(): MessageSink;
 }
 
@@ -146,15 +147,10 @@ export abstract class ClientReading<Services extends ReadingServices, View exten
       return;
     }
     // Every message of the frame goes to the client's writes, in order, until one fails.
-    const error = parseFrame(text, dialect, this.limitsOf(view.room.name), view.writer());
+    const error = parseFrame(text, dialect, view.room.rules.limits, view.writer());
     if (error !== null) this.client.closeForMisbehaviour(error.code, error.reason);
     const { pressure } = this.context;
     if (pressure.high && this.client.isOpen) pressure.hold(this);
-  }
-
-  /** What the room's values may be, as its policy is now (policy/room-limits.ts): the global limits for a room without one. */
-  protected limitsOf(room: string): ProtocolLimits {
-    return roomProtocolLimits(this.context.protocolLimits, this.context.policies.get(room));
   }
 
   /**

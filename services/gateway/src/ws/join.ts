@@ -11,7 +11,7 @@ import { CloseCode, storedText, type Dialect, type Handshake } from '@cloudvars/
 import { toError, type JoinOutcome, type JoinRefusal, type RoomSnapshot } from '@cloudvars/rooms';
 import type { Visitor } from '../hook/handshake-hook.ts';
 import { blockingPolicy } from '../policy/enforce.ts';
-import { joinLimits } from '../policy/room-limits.ts';
+import { joinLimits, roomRules } from '../policy/room-limits.ts';
 import type { ClientPolicy } from './client-policy.ts';
 import type { ClientServices } from './client-services.ts';
 import type { ClientSocket } from './client-socket.ts';
@@ -157,9 +157,12 @@ async function askHook(services: ClientServices, joiner: Joiner, handshake: Hand
 async function joinRoom(services: ClientServices, joiner: Joiner, handshake: Handshake): Promise<JoinAttempt> {
   const { hub, engine } = services;
   const { client } = joiner;
+  // The room's rules as the book has them now; each later change of its policy replaces them (policy/enforce.ts).
+  const rules = roomRules(services.protocolLimits, services.policies.get(handshake.room));
   const view = hub.enter(
     handshake.room,
     (room) => new MemberView(client, room, joiner.outbox, joiner.dialect, joiner.policy, joiner.frameRate, handshake.username, services),
+    rules,
   );
   const room = view.room;
   const giveBack = (): void => hub.release(room, view);
@@ -195,7 +198,7 @@ async function joinRoom(services: ClientServices, joiner: Joiner, handshake: Han
       address: client.address,
       mayCreate: room.epoch !== null || reserved,
       // The project's room capacity, variables and bytes, as its policy is now (none: the engine's).
-      ...joinLimits(services.policies.get(handshake.room)),
+      ...joinLimits(room.rules.policy),
     });
   } catch (error) {
     // The store may still admit the client after we gave up waiting: take it back. The

@@ -14,7 +14,7 @@ import { CloseCode, type Dialect } from '@cloudvars/protocol';
 import type { Lease, RoomSnapshot } from '@cloudvars/rooms';
 import type { EventText } from '../hub/event-text.ts';
 import { JoinGate } from '../hub/join-gate.ts';
-import type { LocalRoom, Resync } from '../hub/room-hub.ts';
+import type { LocalRoom, Resync, RuledRoom } from '../hub/room-hub.ts';
 import { setRate, type SetRate } from '../policy/room-limits.ts';
 import type { ClientPolicy } from './client-policy.ts';
 import type { ClientServices } from './client-services.ts';
@@ -50,7 +50,8 @@ export class MemberView extends JoinGate {
 
   constructor(
     readonly client: ClientSocket,
-    readonly room: LocalRoom,
+    /** Its rules (the policy, the limits) are the room's as they are now: fields, not a lookup. */
+    readonly room: RuledRoom,
     readonly outbox: Outbox,
     readonly dialect: Dialect,
     readonly policy: ClientPolicy,
@@ -91,7 +92,7 @@ export class MemberView extends JoinGate {
   get lease(): Lease {
     const usernameKey = this.policy.claimsUsername ? this.username.toLowerCase() : null;
     // Read at each renewal: a lease that lapsed comes back within the room's capacity as its policy says now.
-    const maxClientsPerRoom = this.services.policies.get(this.room.name)?.limits?.maxClientsPerRoom;
+    const maxClientsPerRoom = this.room.rules.policy?.limits?.maxClientsPerRoom;
     const lease = { room: this.room.name, connectionId: this.client.id, address: this.client.address, usernameKey };
     return maxClientsPerRoom === undefined ? lease : { ...lease, maxClientsPerRoom };
   }
@@ -114,7 +115,7 @@ export class MemberView extends JoinGate {
     }
     this.outbox.sendSnapshot(messages, names);
     // A 2020 client's frames were counted at the global rate until it was in the room.
-    const policy = this.services.policies.get(this.room.name);
+    const policy = this.room.rules.policy;
     if (policy?.limits?.setsPerSecond !== undefined) this.rateChanged(setRate(this.services.config, policy));
     // A resync that read the room after our snapshot was taken skipped us: apply it now.
     if (newerResync !== null) {

@@ -12,7 +12,7 @@
  */
 import { CloseCode, type ClientMessage, type DeleteRequest, type Dialect, type MessageSink, type RenameRequest, type SetRequest } from '@cloudvars/protocol';
 import type { ChangeRefusal, ChangeResult } from '@cloudvars/rooms';
-import type { LocalRoom } from '../hub/room-hub.ts';
+import type { RuledRoom } from '../hub/room-hub.ts';
 import { breaksRange, refusedChange, storeChecks, type ProjectPolicy } from '../policy/policy.ts';
 import { setRate, type SetRate } from '../policy/room-limits.ts';
 import type { ClientPolicy } from './client-policy.ts';
@@ -25,7 +25,8 @@ import { TokenBucket } from './token-bucket.ts';
 /** What the writes read of the client's view (member-view.ts), which makes them. */
 export interface WritersView {
   readonly client: ClientSocket;
-  readonly room: LocalRoom;
+  /** Its rules: the policy in force now (a field the policy's changes replace). */
+  readonly room: RuledRoom;
   readonly outbox: Outbox;
   readonly dialect: Dialect;
   readonly policy: ClientPolicy;
@@ -101,19 +102,17 @@ export class MemberWrites implements MessageSink {
     if (this.waiting !== null || !this.view.policy.setsWaitOverRate) return this.waiting;
     const { config } = this.services;
     // The room's policy then in force; a later change retunes it (rateChanged).
-    const policy = this.services.policies.get(this.view.room.name);
+    const policy = this.view.room.rules.policy;
     const { perSecond, burst } = setRate(config, policy);
     const maxWaiting = policy?.limits?.maxVariables ?? config.maxVariables;
     // A set that waited reads the policy in force when it goes to the store.
-    return (this.waiting = new WaitingWrites(perSecond, burst, maxWaiting, (variable, value) =>
-      this.store(variable, value, this.services.policies.get(this.view.room.name)),
-    ));
+    return (this.waiting = new WaitingWrites(perSecond, burst, maxWaiting, (variable, value) => this.store(variable, value, this.view.room.rules.policy)));
   }
 
   /** A set from the client: stored, and its event comes back through the bus like anyone's. */
   private set(message: SetRequest): void {
     const { room, outbox, writes } = this.view;
-    const policy = this.services.policies.get(room.name);
+    const policy = room.rules.policy;
     if (!this.mayChange(message.variable, policy)) return;
     if (!message.valid) {
       // PROTOCOL.md: an invalid value is ignored silently (and counted here).
@@ -156,7 +155,7 @@ export class MemberWrites implements MessageSink {
       this.ignored('rename-disabled');
       return;
     }
-    const policy = this.services.policies.get(this.view.room.name);
+    const policy = this.view.room.rules.policy;
     if (!this.mayChange(message.variable, policy) || !this.withinRate()) return;
     const { room, client, username } = this.view;
     this.change('rename', message.variable, () =>
@@ -169,7 +168,7 @@ export class MemberWrites implements MessageSink {
       this.ignored('delete-disabled');
       return;
     }
-    const policy = this.services.policies.get(this.view.room.name);
+    const policy = this.view.room.rules.policy;
     if (!this.mayChange(message.variable, policy) || !this.withinRate()) return;
     const { room, client, username } = this.view;
     this.change('delete', message.variable, () => this.services.engine.store.delete(room.name, client.id, message.variable, { user: username }));

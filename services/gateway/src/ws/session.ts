@@ -12,7 +12,7 @@ import type { Lease } from '@cloudvars/rooms';
 import type { WebSocket } from 'ws';
 import type { Visitor } from '../hook/handshake-hook.ts';
 import { closeCodeLabel } from '../metrics.ts';
-import { parseHandshakeForRoom } from '../policy/room-limits.ts';
+import { parseHandshakeForRoom, roomProtocolLimits } from '../policy/room-limits.ts';
 import { policyFor } from './client-policy.ts';
 import type { ClientServices } from './client-services.ts';
 import { ClientReading } from './client-reading.ts';
@@ -109,7 +109,8 @@ export class Session extends ClientReading<SessionContext, MemberView> {
     }
     const { handshake, rest } = parsed.value;
     const declared = handshake.variables === null ? null : new Set(handshake.variables.map(([name]) => name));
-    const limits = this.limitsOf(handshake.room);
+    // The room's limits as its policy is now (the global ones for a room without one).
+    const limits = roomProtocolLimits(protocolLimits, policies.get(handshake.room));
     const held = (this.held = new HeldMessages(dialect, limits, declared, limits.maxVariables + HELD_BEYOND_VARIABLES));
     this.clearHandshakeTimer();
     this.state = 'joining';
