@@ -1,6 +1,6 @@
 /**
- * Frames framed once by the pod (ws/frame-bytes.ts), written straight to a client's TCP socket
- * by the outbox: a ws client reads them as the text messages ws itself would have sent, at
+ * Frames framed once by the pod (textFrame in ws/outbox.ts), written straight to a client's TCP
+ * socket by the outbox: a ws client reads them as the text messages ws itself would have sent, at
  * every header size, between ws's own frames.
  */
 import { once } from 'node:events';
@@ -8,8 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { until } from '@cloudvars/test-support/until';
-import { tcpSocketOf, textFrame } from '../src/ws/frame-bytes.ts';
-import { FlushScheduler, Outbox } from '../src/ws/outbox.ts';
+import { FlushScheduler, Outbox, tcpSocketOf, textFrame } from '../src/ws/outbox.ts';
 
 const servers: WebSocketServer[] = [];
 afterEach(async () => {

@@ -3,13 +3,13 @@
  * FlushScheduler: at the end of the turn for a client not yet written this tick, else at the
  * pod's next tick), then written as one newline-joined frame. Several updates of one
  * variable inside a batch collapse to the newest, so a slow client holds at most one
- * pending value per variable (DESIGN.md invariant 6: bounded memory per client).
+ * pending value per variable (DESIGN.md invariant 6: bounded memory per client). The frame
+ * is framed once for every client it goes to, WebSocket header included (textFrame, below).
  */
 
-import type { Socket } from 'node:net';
+import { Socket } from 'node:net';
 import { joinFrame } from '@cloudvars/protocol';
 import { WebSocket } from 'ws';
-import { tcpSocketOf, textFrame } from './frame-bytes.ts';
 import { CROSSING_WINDOW_MS } from './own-writes.ts';
 
 /** ws's options for a frame given as bytes that is text (ws would send a Buffer as binary). */
@@ -59,6 +59,55 @@ export interface OutboxReports {
  */
 export type FramesSent = (frames: number, messages: number) => void;
 
+/*
+ * The frame as bytes on the wire. A text frame is framed once for every client it goes to
+ * (STYLE.md "encode once, send many", down to the WebSocket header): the outbox writes the
+ * very same bytes to each client's TCP socket, one `write` each, where `ws`'s `send` would
+ * build a header, two option objects and a two-chunk corked write per client.
+ *
+ * Only for what `ws` would send the same way: a server's frames are not masked (RFC 6455
+ * 5.1), the pod negotiates no compression (plugins/cloud-socket.ts: perMessageDeflate off),
+ * and the frame is whole (FIN). `ws`'s own writes to the socket (pings, pongs, the close
+ * frame) are single synchronous writes too, so frames never interleave within one.
+ */
+
+/** FIN and the text opcode (RFC 6455 5.2). */
+const FIN_TEXT = 0x81;
+/** Payload lengths up to this fit in the header's 7 bits; up to 65535 take 2 more bytes, then 8. */
+const SHORT_PAYLOAD = 125;
+const MEDIUM_PAYLOAD = 65_535;
+
+/** `payload` (UTF-8) as one unmasked, final text frame: header and payload in one buffer. */
+export function textFrame(payload: string): Buffer {
+  const length = Buffer.byteLength(payload);
+  const header = length <= SHORT_PAYLOAD ? 2 : length <= MEDIUM_PAYLOAD ? 4 : 10;
+  const frame = Buffer.allocUnsafe(header + length);
+  frame[0] = FIN_TEXT;
+  if (header === 2) {
+    frame[1] = length;
+  } else if (header === 4) {
+    frame[1] = 126;
+    frame.writeUInt16BE(length, 2);
+  } else {
+    frame[1] = 127;
+    frame.writeBigUInt64BE(BigInt(length), 2);
+  }
+  frame.write(payload, header, 'utf8');
+  return frame;
+}
+
+/**
+ * The TCP socket under a `ws` WebSocket, to write framed bytes to; null for anything else (a
+ * test's sink) or a socket that negotiated an extension (then `ws` must frame every message).
+ * `ws` keeps it in `_socket` from the upgrade on; its `bufferedAmount` counts what is written
+ * to it directly as well.
+ */
+export function tcpSocketOf(sink: unknown): Socket | null {
+  if (!(sink instanceof WebSocket) || sink.extensions !== '') return null;
+  const socket: unknown = Reflect.get(sink, '_socket');
+  return socket instanceof Socket ? socket : null;
+}
+
 /**
  * The frame the flush wrote last, as bytes, and the messages it holds (the very string
  * objects, shared by every member of a room through EventText). The members of a room are
@@ -70,7 +119,7 @@ class LastFrame {
   /** The messages of the frame, in order; empty: none yet in this flush. */
   private messages: readonly string[] = [];
   private text = '';
-  /** The frame's payload, and the whole frame with its header (frame-bytes.ts), each made once when first needed. */
+  /** The frame's payload, and the whole frame with its header (textFrame), each made once when first needed. */
   private payloadBytes: Buffer | null = null;
   private framedBytes: Buffer | null = null;
 
@@ -155,7 +204,7 @@ export class Outbox {
    */
   lastFrameTick = Number.NEGATIVE_INFINITY;
 
-  /** The TCP socket under the sink when it is a ws WebSocket: frames are written to it framed once per pod (frame-bytes.ts). */
+  /** The TCP socket under the sink when it is a ws WebSocket: frames are written to it framed once per pod (textFrame). */
   private readonly tcp: Socket | null;
 
   constructor(
