@@ -5,7 +5,7 @@
  * given what it needs when it is constructed.
  */
 import { DEFAULT_LIMITS, type ProtocolLimits } from '@cloudvars/protocol';
-import { withSetsBatchedPerTurn, type RoomEngine } from '@cloudvars/rooms';
+import type { RoomEngine } from '@cloudvars/rooms';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Config } from './config.ts';
 import { createMetrics, observe, type GatewayMetrics } from './metrics.ts';
@@ -99,11 +99,11 @@ export async function buildApp(deps: AppDeps): Promise<Gateway> {
   const hook = config.handshakeHook === null ? null : new HandshakeHook({ config: config.handshakeHook, protocolLimits, registry: metrics.registry, log });
   const clientSockets = new SocketRegistry<Session>(config.pingIntervalMs, pressure);
   const admission = new Admission(config, clientSockets, engine.counters, log);
-  // Clients' sets of one connection within one turn (a frame's sets, a burst the set rate
-  // released) go to the store as one setMany: in Redis one script call and one publish.
-  const clientEngine = withSetsBatchedPerTurn(engine);
+  // A connection's sets of one turn (a frame's, a burst the set rate released) reach Redis as
+  // one setMany: the Redis engine's own detail (its store batches them); in memory a batch
+  // would cost what its sets do.
   const connections = new Connections(
-    { config, protocolLimits, engine: clientEngine, hub, scheduler, pressure, metrics, log, policies, hook },
+    { config, protocolLimits, engine, hub, scheduler, pressure, metrics, log, policies, hook },
     clientSockets,
     admission,
     deps.instanceId,

@@ -1,4 +1,7 @@
-import { createMemoryEngine, type RoomEngine, type RoomStore } from '@cloudvars/rooms';
+import { createRedisEngine } from '@cloudvars/rooms';
+import { testPrefix } from '@cloudvars/test-support/redis-engines';
+import { redisUrl } from '@cloudvars/test-support/redis-url';
+import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { engineLimits } from '../src/engine.ts';
 import { TestClient, until } from './support/client.ts';
@@ -50,55 +53,35 @@ describe('batching', () => {
 });
 
 describe("a client's sets to the store", () => {
+  // The batching is the Redis engine's own (its store sends a connection's sets of one turn as
+  // one setMany: one script call, one publish); in memory a batch would cost what its sets do.
   it('sends the sets of one frame as one setMany, applied in order', async () => {
-    const calls: string[] = [];
-    const made: RoomEngine[] = [];
-    const gateway = await startGateway({}, (config) => {
-      const inner = createMemoryEngine({ limits: engineLimits(config) });
-      // The store as the gateway's clients reach it, counting its set calls.
-      const store: RoomStore = {
-        ...bound(inner.store),
-        set: (...args) => (calls.push('set'), inner.store.set(...args)),
-        setMany: (room, origin, changes, options) => (calls.push(`setMany ${changes.length}`), inner.store.setMany(room, origin, changes, options)),
-      };
-      const engine: RoomEngine = { ...inner, store, isConnected: () => inner.isConnected(), close: () => inner.close() };
-      made.push(engine);
-      return engine;
-    });
+    const prefix = testPrefix();
+    const gateway = await startGateway({}, (config) => createRedisEngine({ url: redisUrl(), keyPrefix: prefix, limits: engineLimits(config) }));
+    // What the store publishes for the room: one message per set call, or one list per setMany.
+    const listener = new Redis(redisUrl());
+    const messages: unknown[] = [];
+    listener.on('message', (_channel: string, message: string) => messages.push(JSON.parse(message)));
     try {
+      await listener.subscribe(`${prefix}{frame}`);
       const reader = await TestClient.join(gateway.url, 'frame', 'reader', {}, 'scratch');
       const writer = await TestClient.join(gateway.url, 'frame', 'writer', {}, 'scratch');
       await membersAre(gateway, 'frame', 2);
       const set = (name: string, value: string): string => JSON.stringify({ method: 'set', name, value });
       writer.send([set('☁ a', '1'), set('☁ b', '2'), set('☁ a', '3')].join('\n'));
       await until(() => reader.view.get('☁ a') === '3' && reader.view.get('☁ b') === '2', { what: "the frame's sets" });
-      expect(calls).toEqual(['setMany 3']);
+      // One setMany: one message, the list of its three sets' payloads [epoch, seq, origin, variable, stored value].
+      expect(messages).toHaveLength(1);
+      const payload = (seq: number, variable: string): unknown[] => [expect.any(String), seq, expect.any(String), variable, expect.any(String)];
+      expect(messages).toEqual([[payload(1, '☁ a'), payload(2, '☁ b'), payload(3, '☁ a')]]);
       const log = await gateway.engine.store.log('frame', 10);
       expect(log?.map(({ name }) => name)).toEqual(['☁ a', '☁ b', '☁ a']); // newest first
       writer.close();
       reader.close();
     } finally {
+      await listener.quit();
       await gateway.stop();
-      for (const engine of made) await engine.close();
+      await gateway.engine.close();
     }
   });
 });
-
-/** Every method of a store, bound to it (a class's methods lose their `this` when spread). */
-function bound(store: RoomStore): RoomStore {
-  return {
-    join: (request) => store.join(request),
-    set: (...args) => store.set(...args),
-    setMany: (...args) => store.setMany(...args),
-    rename: (...args) => store.rename(...args),
-    delete: (...args) => store.delete(...args),
-    log: (...args) => store.log(...args),
-    deleteRoom: (...args) => store.deleteRoom(...args),
-    kick: (...args) => store.kick(...args),
-    leave: (...args) => store.leave(...args),
-    renew: (...args) => store.renew(...args),
-    snapshot: (...args) => store.snapshot(...args),
-    catchUp: (...args) => store.catchUp(...args),
-    memberCount: (...args) => store.memberCount(...args),
-  };
-}

@@ -4,7 +4,8 @@
  * order, each given what it needs at construction: the clients, the receivers (the policy
  * notices and the bus's inbox), the transport that feeds them, the scripts, moderation,
  * store and policies, the bus, then the guard that bounds every call. Nothing is patched in
- * afterwards.
+ * afterwards. The store's sets of one origin in one turn go to Redis as one setMany (one
+ * script call and one publish: set-batcher.ts), above the guard, so its callers never see it.
  */
 import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
@@ -22,6 +23,7 @@ import type {
   WindowCounters,
 } from '../ports.ts';
 import { toError } from '../errors.ts';
+import { batchSetsPerTurn } from '../set-batcher.ts';
 import { BusInbox, RedisBus } from './bus.ts';
 import { createClients } from './connect.ts';
 import type { RedisClients } from './connect.ts';
@@ -140,7 +142,7 @@ export function createRedisEngine(options: RedisEngineOptions): RoomEngine {
     clients,
     transport,
     guard,
-    store: guardedStore(store, guard, report),
+    store: batchSetsPerTurn(guardedStore(store, guard, report)),
     moderation: guardedModeration(moderation, guard),
     policies: guardedPolicies(policies, guard),
     bus: new GuardedBus({ bus, inbox, transport, storeClient, guard, report }),
