@@ -28,7 +28,7 @@ export function deliveryOk(r: LoadReport): boolean | null {
   return r.load.allDelivered && Object.keys(r.closes).length === 0 && r.join.failed === 0;
 }
 
-export type Metric = 'cpu' | 'cpuRedis' | 'p50' | 'p99' | 'idle';
+export type Metric = 'cpu' | 'cpuRedis' | 'p50' | 'p99' | 'idle' | 'idleAfterGc';
 
 export function metricOf(r: LoadReport, m: Metric): number | null {
   switch (m) {
@@ -42,6 +42,8 @@ export function metricOf(r: LoadReport, m: Metric): number | null {
       return r.load ? r.load.latencyMs.p99 : null;
     case 'idle':
       return r.idle?.bytesPerConnection ?? null;
+    case 'idleAfterGc':
+      return r.idle?.bytesPerConnectionAfterGc ?? null;
   }
 }
 
@@ -165,7 +167,11 @@ function ratioText(r: Ratio | null): string {
 export function summaryTable(runs: readonly CompareRun[], scenarios: readonly CompareScenario[]): string {
   const load = scenarios.filter((s) => s.mode === 'load');
   const idle = scenarios.filter((s) => s.mode === 'idle');
-  const head = ['', ...load.map((s) => `(${s.id}) ${s.title}`), ...idle.map((s) => `(${s.id}) idle memory per connection`)];
+  const head = [
+    '',
+    ...load.map((s) => `(${s.id}) ${s.title}`),
+    ...idle.flatMap((s) => [`(${s.id}) idle memory per connection`, `(${s.id}) the same after a full GC (what the connections keep alive)`]),
+  ];
   const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
   const rowsFor: Array<[string, TargetId, boolean]> = [
     [TARGET_LABELS.peer, 'peer', false],
@@ -190,13 +196,15 @@ export function summaryTable(runs: readonly CompareRun[], scenarios: readonly Co
       );
     }
     for (const s of idle) {
-      if (withRedis) {
-        cells.push('');
-        continue;
+      for (const metric of ['idle', 'idleAfterGc'] as const) {
+        if (withRedis) {
+          cells.push('');
+          continue;
+        }
+        const kib = measured(runs, s.id, target, metric);
+        const vsPeer = target === 'peer' ? null : ratio(runs, s.id, target, metric);
+        cells.push(kib ? `${vsPeer ? `${vsPeer.ratio.toFixed(2)}x the peer (${range(kib, 1, 1 / 1024)} KiB)` : `${range(kib, 1, 1 / 1024)} KiB`}` : '-');
       }
-      const kib = measured(runs, s.id, target, 'idle');
-      const vsPeer = target === 'peer' ? null : ratio(runs, s.id, target, 'idle');
-      cells.push(kib ? `${vsPeer ? `${vsPeer.ratio.toFixed(2)}x the peer (${range(kib, 1, 1 / 1024)} KiB)` : `${range(kib, 1, 1 / 1024)} KiB`}` : '-');
     }
     lines.push(`| ${cells.join(' | ')} |`);
   }
@@ -240,7 +248,7 @@ function runsTable(runs: readonly CompareRun[]): string {
     const serverCores = l ? l.gatewayCpuSeconds / l.windowSeconds : null;
     const rest = l ? l.otherCpuSeconds / l.windowSeconds : r.idle ? r.idle.otherCpuSeconds / Math.max(1, r.idle.settleSeconds) : null;
     lines.push(
-      `| ${i + 1} | (${run.scenario}) | ${run.repetition} | ${run.target}${run.profile ? ' (profiled)' : ''} | ${l ? f(l.setsPerSecond, 0) : '-'} | ${l ? f(serverUsPerPair(r)) : r.idle ? `idle: ${f((r.idle.bytesPerConnection ?? NaN) / 1024)} KiB/conn` : '-'} | ${f(withRedisUsPerPair(r))} | ${l ? `${f(l.latencyMs.p50)} / ${f(l.latencyMs.p99)}` : '-'} | ${f(l?.updatesPerFrameReceived)} | ${l ? `${l.delivered} / ${l.superseded} / ${l.lost}` : `${r.join.joined} joined, ${r.join.failed} failed`} | ${Object.keys(r.closes).length === 0 ? 'none' : JSON.stringify(r.closes)} | ${f(serverCores)} | ${l ? `${f(r.loadgen.cpuSeconds / l.windowSeconds)} / ${f(r.loadgen.eventLoopDelayP99Ms, 0)}` : '-'} | ${f(rest)} | ${describeOtherWork(run.other)} | ${f(run.loadAvgBefore)} / ${f(run.loadAvgAfter)} |`,
+      `| ${i + 1} | (${run.scenario}) | ${run.repetition} | ${run.target}${run.profile ? ' (profiled)' : ''} | ${l ? f(l.setsPerSecond, 0) : '-'} | ${l ? f(serverUsPerPair(r)) : r.idle ? `idle: ${f((r.idle.bytesPerConnection ?? NaN) / 1024)} KiB/conn${r.idle.bytesPerConnectionAfterGc === null ? '' : `, after a full GC ${f(r.idle.bytesPerConnectionAfterGc / 1024)}`}` : '-'} | ${f(withRedisUsPerPair(r))} | ${l ? `${f(l.latencyMs.p50)} / ${f(l.latencyMs.p99)}` : '-'} | ${f(l?.updatesPerFrameReceived)} | ${l ? `${l.delivered} / ${l.superseded} / ${l.lost}` : `${r.join.joined} joined, ${r.join.failed} failed`} | ${Object.keys(r.closes).length === 0 ? 'none' : JSON.stringify(r.closes)} | ${f(serverCores)} | ${l ? `${f(r.loadgen.cpuSeconds / l.windowSeconds)} / ${f(r.loadgen.eventLoopDelayP99Ms, 0)}` : '-'} | ${f(rest)} | ${describeOtherWork(run.other)} | ${f(run.loadAvgBefore)} / ${f(run.loadAvgAfter)} |`,
     );
   });
   return lines.join('\n');
