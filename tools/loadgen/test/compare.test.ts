@@ -7,6 +7,7 @@ import {
   RATIO_TARGETS,
   renderCompare,
   serverUsPerPair,
+  serverUsPerFrame,
   summaryTable,
   withRedisUsPerPair,
 } from '../src/bench/compare-results.ts';
@@ -136,10 +137,13 @@ describe('pnpm bench --peer: ratios and targets', () => {
     expect(ratio(runs, 'c', 'ours-memory', 'idleAfterGc')?.ratio).toBeCloseTo(0.8);
   });
 
-  it('divides CPU by (set x recipient), with and without Redis', () => {
+  it('divides CPU by (set x recipient), with and without Redis, and by the frames the clients received', () => {
     const r = runs[2]?.report;
     if (!r) throw new Error('missing run');
     expect(serverUsPerPair(r)).toBeCloseTo(7);
+    // 0.063 s of gateway CPU over the fixture's 10 frames.
+    expect(serverUsPerFrame(r)).toBeCloseTo(6300);
+    expect(serverUsPerFrame(runs[6]?.report ?? r)).toBeNull();
     expect(withRedisUsPerPair(r)).toBeCloseTo(11);
     expect(withRedisUsPerPair(runs[0]?.report ?? r)).toBeNull();
   });
