@@ -1,4 +1,5 @@
 /** Command-line flags to LoadOptions. */
+import { constants } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { DialectName } from '@cloudvars/protocol';
 import type { ValueKind } from './wire.ts';
@@ -19,6 +20,8 @@ export const USAGE = `usage: node tools/loadgen/dist/main.js (after pnpm build) 
   --concurrency C               connections opened at once per worker (default 200)
   --gateway-pid P --redis-pid P processes whose CPU and RSS are reported (repeat or comma-separate)
   --run-id ID                   room id prefix (default: unique per run)
+  --gc-signal SIG               idle: after the settle, send SIG to the gateway pids (a full GC on it:
+                                src/bench/gc-on-signal.ts) and report RSS per connection again
   --quiet                       no progress on stderr
 Output: the first stdout line is the JSON report; a readable table follows.`;
 
@@ -36,6 +39,12 @@ function num(flag: string, raw: string | undefined, fallback: number): number {
 }
 
 const MODES: readonly LoadMode[] = ['load', 'idle', 'join-storm'];
+
+function gcSignal(raw: string | undefined): NodeJS.Signals | null {
+  if (raw === undefined) return null;
+  if (!/^SIG[A-Z0-9]+$/.test(raw) || !(raw in constants.signals)) throw new OptionsError(`--gc-signal must be a signal name (SIGUSR2), got ${raw}`);
+  return raw as NodeJS.Signals;
+}
 
 export function parseCli(argv: readonly string[]): LoadOptions | 'help' {
   const { values } = parseArgs({
@@ -58,6 +67,7 @@ export function parseCli(argv: readonly string[]): LoadOptions | 'help' {
       'gateway-pid': { type: 'string', multiple: true },
       'redis-pid': { type: 'string', multiple: true },
       'run-id': { type: 'string' },
+      'gc-signal': { type: 'string' },
       quiet: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -91,5 +101,6 @@ export function parseCli(argv: readonly string[]): LoadOptions | 'help' {
     redisPids: pids('redis-pid', values['redis-pid']),
     runId: values['run-id'] ?? d.runId,
     verbose: !values.quiet,
+    gcSignal: gcSignal(values['gc-signal']),
   };
 }

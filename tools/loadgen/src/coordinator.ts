@@ -12,6 +12,8 @@ import { machineBusySeconds, procDelta, sampleProc, type ProcSample } from './pr
 import type { LatencySummary, LoadReport } from './report.ts';
 
 const PROGRESS_EVERY_MS = 5000;
+/** After the GC signal, before RSS is sampled again: two full collections of a 10,000-connection heap take under a second here, and V8 then gives pages back. */
+const GC_SETTLE_MS = 3000;
 
 export class NoClientsError extends Error {
   readonly code = 'CV_ERR_LOADGEN_NO_CLIENTS';
@@ -96,6 +98,7 @@ async function drive(options: LoadOptions, links: WorkerLink[], log: (line: stri
   let metricsStart: Map<string, number> | undefined;
   let metricsEnd: Map<string, number> | undefined;
   let settled = afterJoin;
+  let afterGc: ProcSample[] | null = null;
   let monoStart = 0;
   let busyStart = 0;
   let busyEnd = 0;
@@ -110,6 +113,11 @@ async function drive(options: LoadOptions, links: WorkerLink[], log: (line: stri
     busyEnd = machineBusySeconds();
     hooks.windowEnded?.();
     metricsEnd = await scrapeAll(options.urls);
+    if (options.gcSignal !== null) {
+      for (const pid of options.gatewayPids) process.kill(pid, options.gcSignal);
+      await wait(GC_SETTLE_MS);
+      afterGc = sampleAll(pidsAll);
+    }
   }
   let windowSeconds = 0;
   let results: WorkerResult[] = [];
@@ -220,6 +228,8 @@ async function drive(options: LoadOptions, links: WorkerLink[], log: (line: stri
           // The generator's idle sockets cost next to nothing: all but the servers is other work.
           otherCpuSeconds: Math.max(0, busyEnd - busyStart - cpuOf(afterJoin, settled)),
           heapBytesPerConnection: heapBefore !== undefined && heapAfter !== undefined && joined > 0 ? (heapAfter - heapBefore) / joined : null,
+          rssAfterGcBytes: afterGc === null ? null : rssOf(afterGc),
+          bytesPerConnectionAfterGc: afterGc !== null && gw > 0 && joined > 0 ? (rssOf(afterGc) - rssOf(before)) / joined : null,
         }
       : null;
 

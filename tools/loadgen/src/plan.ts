@@ -46,6 +46,11 @@ export interface LoadOptions {
   readonly runId: string;
   /** Progress lines on stderr. */
   readonly verbose: boolean;
+  /**
+   * Idle mode: after the settle period, send this signal to the gateway pids (a server that
+   * runs a full GC on it: bench/gc-on-signal.ts) and sample RSS again; null: no such sample.
+   */
+  readonly gcSignal: NodeJS.Signals | null;
 }
 
 export const DEFAULT_OPTIONS: Omit<LoadOptions, 'urls'> = {
@@ -66,6 +71,7 @@ export const DEFAULT_OPTIONS: Omit<LoadOptions, 'urls'> = {
   redisPids: [],
   runId: `lg${Date.now().toString(36)}`,
   verbose: true,
+  gcSignal: null,
 };
 
 export interface ClientSpec {

@@ -88,6 +88,9 @@ export interface LoadReport {
     readonly otherCpuSeconds: number;
     /** V8 heap in use per connection, from the gateways' /metrics; null when not scraped. */
     readonly heapBytesPerConnection: number | null;
+    /** After a full GC the gateways ran on `gcSignal` (what the connections keep alive, without their joins' garbage); null without one. */
+    readonly rssAfterGcBytes: number | null;
+    readonly bytesPerConnectionAfterGc: number | null;
   } | null;
   /** Close codes of client sockets the generator did not close itself ('bad-frame' for parse failures). */
   readonly closes: Readonly<Record<string, number>>;
@@ -142,6 +145,7 @@ export function formatTable(r: LoadReport): string {
       ['gateway RSS before / joined / settled', `${mib(r.idle.rssBeforeBytes)} / ${mib(r.idle.rssAfterJoinBytes)} / ${mib(r.idle.rssAfterBytes)} MiB`],
       ['RSS per connection', `${fmt(r.idle.bytesPerConnection === null ? null : r.idle.bytesPerConnection / 1024, 2)} KiB`],
       ['heap per connection', `${fmt(r.idle.heapBytesPerConnection === null ? null : r.idle.heapBytesPerConnection / 1024, 2)} KiB`],
+      ['RSS per connection after a full GC', `${fmt(r.idle.bytesPerConnectionAfterGc === null ? null : r.idle.bytesPerConnectionAfterGc / 1024, 2)} KiB`],
     );
   }
   for (const p of r.gatewayProcs) rows.push([`gateway pid ${p.pid}`, `${fmt(p.cpuSeconds, 2)} s CPU, RSS ${mib(p.rssEndBytes)} MiB`]);

@@ -7,6 +7,7 @@ import {
   RATIO_TARGETS,
   renderCompare,
   serverUsPerPair,
+  serverUsPerFrame,
   summaryTable,
   withRedisUsPerPair,
 } from '../src/bench/compare-results.ts';
@@ -68,7 +69,7 @@ function loadReport(o: { cpu: number; redis?: number; expected: number; p99: num
   };
 }
 
-function idleReport(bytesPerConnection: number): LoadReport {
+function idleReport(bytesPerConnection: number, bytesPerConnectionAfterGc: number | null = null): LoadReport {
   const base = loadReport({ cpu: 0, expected: 0, p99: 0 });
   return {
     ...base,
@@ -82,6 +83,8 @@ function idleReport(bytesPerConnection: number): LoadReport {
       heapBytesPerConnection: null,
       settleSeconds: 20,
       otherCpuSeconds: 0,
+      rssAfterGcBytes: bytesPerConnectionAfterGc === null ? null : 0,
+      bytesPerConnectionAfterGc,
     },
   };
 }
@@ -120,15 +123,27 @@ describe('pnpm bench --peer: ratios and targets', () => {
     run('a', 2, 'ours-redis', loadReport({ cpu: 0.063, redis: 0.036, expected: 9000, p99: 30 })),
     run('a', 2, 'ours-memory', loadReport({ cpu: 0.108, expected: 9000, p99: 30 })),
     run('a', 2, 'peer', loadReport({ cpu: 0.09, expected: 9000, p99: 40 })),
-    run('c', 1, 'peer', idleReport(10_000)),
-    run('c', 1, 'ours-memory', idleReport(7_000)),
-    run('c', 1, 'ours-redis', idleReport(9_000)),
+    run('c', 1, 'peer', idleReport(10_000, 5_120)),
+    run('c', 1, 'ours-memory', idleReport(7_000, 4_096)),
+    run('c', 1, 'ours-redis', idleReport(9_000, 4_608)),
   ];
 
-  it('divides CPU by (set x recipient), with and without Redis', () => {
+  it('shows idle memory after a full GC beside the settled figure, as ours/peer; targets stay on the settled figure', () => {
+    const table = summaryTable(runs, [A, C]);
+    expect(table).toContain('(c) the same after a full GC');
+    // The peer's row: 10,000 B settled, 5,120 B after the GC.
+    expect(table).toContain('| 9.8 KiB | 5.0 KiB |');
+    expect(table).toContain('0.90x the peer (4.5 KiB)');
+    expect(ratio(runs, 'c', 'ours-memory', 'idleAfterGc')?.ratio).toBeCloseTo(0.8);
+  });
+
+  it('divides CPU by (set x recipient), with and without Redis, and by the frames the clients received', () => {
     const r = runs[2]?.report;
     if (!r) throw new Error('missing run');
     expect(serverUsPerPair(r)).toBeCloseTo(7);
+    // 0.063 s of gateway CPU over the fixture's 10 frames.
+    expect(serverUsPerFrame(r)).toBeCloseTo(6300);
+    expect(serverUsPerFrame(runs[6]?.report ?? r)).toBeNull();
     expect(withRedisUsPerPair(r)).toBeCloseTo(11);
     expect(withRedisUsPerPair(runs[0]?.report ?? r)).toBeNull();
   });

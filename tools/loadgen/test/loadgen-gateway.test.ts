@@ -1,5 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { GC_SIGNAL, gcOnSignalNodeOptions } from '../src/bench/gc-on-signal.ts';
 import { startGateway, stop, type Managed } from '../src/bench/processes.ts';
 import { runLoad } from '../src/coordinator.ts';
 import { DEFAULT_OPTIONS, type LoadOptions } from '../src/plan.ts';
@@ -117,5 +121,37 @@ describe('load generator against a real gateway (memory mode, child process)', (
     const report = await runLoad(options({ mode: 'join-storm', clients: 101, rooms: 1 }));
     expect(report.join).toMatchObject({ joined: 100, failed: 1 });
     expect(report.closes).toEqual({ '4003': 1 });
+  });
+});
+
+describe('idle memory after a full GC (pnpm bench --peer, scenario c)', () => {
+  let gateway: (Managed & { url: string }) | undefined;
+  let dir: string | undefined;
+
+  afterAll(async () => {
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('runs the GC on the signal in a gateway started with the preload, which lives on, and reports RSS after it', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'loadgen-gc-'));
+    gateway = await startGateway({ repoRoot, podId: `loadgen-gc-${process.pid}`, extraEnv: { NODE_OPTIONS: gcOnSignalNodeOptions(dir) } });
+    const report = await runLoad({
+      ...DEFAULT_OPTIONS,
+      mode: 'idle',
+      dialect: 'scratch',
+      urls: [gateway.url],
+      clients: 30,
+      rooms: 3,
+      durationSeconds: 0.5,
+      gatewayPids: [gateway.pid],
+      runId: `g${Date.now().toString(36)}`,
+      verbose: false,
+      gcSignal: GC_SIGNAL,
+    });
+    expect(report.join).toMatchObject({ joined: 30, failed: 0 });
+    expect(report.idle?.rssAfterGcBytes).toBeGreaterThan(0);
+    expect(report.idle?.bytesPerConnectionAfterGc).not.toBeNull();
+    // Without the preload's handler the signal would have ended the process.
+    expect(await stop(gateway)).toBe(0);
   });
 });

@@ -16,6 +16,15 @@ export function serverUsPerPair(r: LoadReport): number | null {
   return l && l.expected > 0 ? (l.gatewayCpuSeconds * 1e6) / l.expected : null;
 }
 
+/**
+ * Server CPU per WebSocket frame its clients received in the window, us (a frame carries
+ * `updatesPerFrameReceived` updates): what a frame costs each server, whatever it batches.
+ */
+export function serverUsPerFrame(r: LoadReport): number | null {
+  const l = r.load;
+  return l && l.framesReceived > 0 ? (l.gatewayCpuSeconds * 1e6) / l.framesReceived : null;
+}
+
 /** Server and Redis together per (set x recipient), us; null without Redis. */
 export function withRedisUsPerPair(r: LoadReport): number | null {
   const l = r.load;
@@ -28,7 +37,7 @@ export function deliveryOk(r: LoadReport): boolean | null {
   return r.load.allDelivered && Object.keys(r.closes).length === 0 && r.join.failed === 0;
 }
 
-export type Metric = 'cpu' | 'cpuRedis' | 'p50' | 'p99' | 'idle';
+export type Metric = 'cpu' | 'cpuRedis' | 'p50' | 'p99' | 'idle' | 'idleAfterGc';
 
 export function metricOf(r: LoadReport, m: Metric): number | null {
   switch (m) {
@@ -42,6 +51,8 @@ export function metricOf(r: LoadReport, m: Metric): number | null {
       return r.load ? r.load.latencyMs.p99 : null;
     case 'idle':
       return r.idle?.bytesPerConnection ?? null;
+    case 'idleAfterGc':
+      return r.idle?.bytesPerConnectionAfterGc ?? null;
   }
 }
 
@@ -165,7 +176,11 @@ function ratioText(r: Ratio | null): string {
 export function summaryTable(runs: readonly CompareRun[], scenarios: readonly CompareScenario[]): string {
   const load = scenarios.filter((s) => s.mode === 'load');
   const idle = scenarios.filter((s) => s.mode === 'idle');
-  const head = ['', ...load.map((s) => `(${s.id}) ${s.title}`), ...idle.map((s) => `(${s.id}) idle memory per connection`)];
+  const head = [
+    '',
+    ...load.map((s) => `(${s.id}) ${s.title}`),
+    ...idle.flatMap((s) => [`(${s.id}) idle memory per connection`, `(${s.id}) the same after a full GC (what the connections keep alive)`]),
+  ];
   const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
   const rowsFor: Array<[string, TargetId, boolean]> = [
     [TARGET_LABELS.peer, 'peer', false],
@@ -190,13 +205,15 @@ export function summaryTable(runs: readonly CompareRun[], scenarios: readonly Co
       );
     }
     for (const s of idle) {
-      if (withRedis) {
-        cells.push('');
-        continue;
+      for (const metric of ['idle', 'idleAfterGc'] as const) {
+        if (withRedis) {
+          cells.push('');
+          continue;
+        }
+        const kib = measured(runs, s.id, target, metric);
+        const vsPeer = target === 'peer' ? null : ratio(runs, s.id, target, metric);
+        cells.push(kib ? `${vsPeer ? `${vsPeer.ratio.toFixed(2)}x the peer (${range(kib, 1, 1 / 1024)} KiB)` : `${range(kib, 1, 1 / 1024)} KiB`}` : '-');
       }
-      const kib = measured(runs, s.id, target, 'idle');
-      const vsPeer = target === 'peer' ? null : ratio(runs, s.id, target, 'idle');
-      cells.push(kib ? `${vsPeer ? `${vsPeer.ratio.toFixed(2)}x the peer (${range(kib, 1, 1 / 1024)} KiB)` : `${range(kib, 1, 1 / 1024)} KiB`}` : '-');
     }
     lines.push(`| ${cells.join(' | ')} |`);
   }
@@ -230,8 +247,8 @@ function targetsTable(runs: readonly CompareRun[], scenarios: readonly CompareSc
 
 function runsTable(runs: readonly CompareRun[]): string {
   const lines = [
-    '| # | scen. | rep. | target | sets/s | server CPU / (set x recipient) us | + Redis us | p50 / p99 ms | updates per frame received | delivered / superseded / lost | closes | server cores busy | generator CPU cores / loop p99 ms | rest of the machine, cores | other processes in the window (cores) | load avg before / after |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| # | scen. | rep. | target | sets/s | server CPU / (set x recipient) us | + Redis us | p50 / p99 ms | updates per frame received | server CPU per frame us | delivered / superseded / lost | closes | server cores busy | generator CPU cores / loop p99 ms | rest of the machine, cores | other processes in the window (cores) | load avg before / after |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   runs.forEach((run, i) => {
     const r = run.report;
@@ -240,7 +257,7 @@ function runsTable(runs: readonly CompareRun[]): string {
     const serverCores = l ? l.gatewayCpuSeconds / l.windowSeconds : null;
     const rest = l ? l.otherCpuSeconds / l.windowSeconds : r.idle ? r.idle.otherCpuSeconds / Math.max(1, r.idle.settleSeconds) : null;
     lines.push(
-      `| ${i + 1} | (${run.scenario}) | ${run.repetition} | ${run.target}${run.profile ? ' (profiled)' : ''} | ${l ? f(l.setsPerSecond, 0) : '-'} | ${l ? f(serverUsPerPair(r)) : r.idle ? `idle: ${f((r.idle.bytesPerConnection ?? NaN) / 1024)} KiB/conn` : '-'} | ${f(withRedisUsPerPair(r))} | ${l ? `${f(l.latencyMs.p50)} / ${f(l.latencyMs.p99)}` : '-'} | ${f(l?.updatesPerFrameReceived)} | ${l ? `${l.delivered} / ${l.superseded} / ${l.lost}` : `${r.join.joined} joined, ${r.join.failed} failed`} | ${Object.keys(r.closes).length === 0 ? 'none' : JSON.stringify(r.closes)} | ${f(serverCores)} | ${l ? `${f(r.loadgen.cpuSeconds / l.windowSeconds)} / ${f(r.loadgen.eventLoopDelayP99Ms, 0)}` : '-'} | ${f(rest)} | ${describeOtherWork(run.other)} | ${f(run.loadAvgBefore)} / ${f(run.loadAvgAfter)} |`,
+      `| ${i + 1} | (${run.scenario}) | ${run.repetition} | ${run.target}${run.profile ? ' (profiled)' : ''} | ${l ? f(l.setsPerSecond, 0) : '-'} | ${l ? f(serverUsPerPair(r)) : r.idle ? `idle: ${f((r.idle.bytesPerConnection ?? NaN) / 1024)} KiB/conn${r.idle.bytesPerConnectionAfterGc === null ? '' : `, after a full GC ${f(r.idle.bytesPerConnectionAfterGc / 1024)}`}` : '-'} | ${f(withRedisUsPerPair(r))} | ${l ? `${f(l.latencyMs.p50)} / ${f(l.latencyMs.p99)}` : '-'} | ${f(l?.updatesPerFrameReceived)} | ${f(serverUsPerFrame(r))} | ${l ? `${l.delivered} / ${l.superseded} / ${l.lost}` : `${r.join.joined} joined, ${r.join.failed} failed`} | ${Object.keys(r.closes).length === 0 ? 'none' : JSON.stringify(r.closes)} | ${f(serverCores)} | ${l ? `${f(r.loadgen.cpuSeconds / l.windowSeconds)} / ${f(r.loadgen.eventLoopDelayP99Ms, 0)}` : '-'} | ${f(rest)} | ${describeOtherWork(run.other)} | ${f(run.loadAvgBefore)} / ${f(run.loadAvgAfter)} |`,
     );
   });
   return lines.join('\n');

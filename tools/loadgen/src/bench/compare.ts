@@ -6,11 +6,13 @@
  * processes. With --profile, extra runs (not counted in the comparison) profile the peer and
  * our gateway (in memory and with Redis) under each load scenario.
  */
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runLoad } from '../coordinator.ts';
 import { DEFAULT_OPTIONS } from '../plan.ts';
 import { formatTable, type LoadReport } from '../report.ts';
+import { GC_SIGNAL, gcOnSignalNodeOptions } from './gc-on-signal.ts';
 import { loadAverage } from './machine.ts';
 import { otherWork, scanProcesses, type OtherWork, type ProcTable } from './other-work.ts';
 import { startPeerServer } from './peer-server.ts';
@@ -79,10 +81,24 @@ interface Started {
   stopAll(): Promise<void>;
 }
 
-async function startTarget(target: TargetId, settings: CompareSettings, podId: string, profileDir: string | undefined): Promise<Started> {
+/**
+ * `nodeOptions`: NODE_OPTIONS for the server (the peer or our gateway, not Redis), e.g. the idle
+ * scenario's GC preload (gc-on-signal.ts).
+ */
+async function startTarget(
+  target: TargetId,
+  settings: CompareSettings,
+  podId: string,
+  profileDir: string | undefined,
+  nodeOptions: string | undefined,
+): Promise<Started> {
   const cpuProf = profileDir === undefined ? {} : { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] };
   if (target === 'peer') {
-    const peer = await startPeerServer({ repoRoot: settings.repoRoot, ...(profileDir === undefined ? {} : { profileDir }) });
+    const peer = await startPeerServer({
+      repoRoot: settings.repoRoot,
+      ...(profileDir === undefined ? {} : { profileDir }),
+      ...(nodeOptions === undefined ? {} : { nodeOptions }),
+    });
     return { url: peer.url, serverPid: peer.pid, redisPid: undefined, stopAll: () => peer.stop() };
   }
   const procs: Managed[] = [];
@@ -96,7 +112,7 @@ async function startTarget(target: TargetId, settings: CompareSettings, podId: s
     const gateway = await startGateway({
       repoRoot: settings.repoRoot,
       podId,
-      extraEnv: settings.gatewayEnv ?? {},
+      extraEnv: { ...settings.gatewayEnv, ...(nodeOptions === undefined ? {} : { NODE_OPTIONS: nodeOptions }) },
       ...(redis ? { redisUrl: redis.url } : {}),
       ...cpuProf,
     });
@@ -116,7 +132,9 @@ export async function measure(p: Planned, settings: CompareSettings, profileDir?
     rmSync(profileDir, { recursive: true, force: true });
     mkdirSync(profileDir, { recursive: true });
   }
-  const started = await startTarget(p.target, settings, `${tag}-g0`, profileDir);
+  // Idle: both servers run a full GC on GC_SIGNAL, for RSS without the joins' garbage as well.
+  const gcDir = s.mode === 'idle' ? mkdtempSync(join(tmpdir(), 'cloudvars-gc-')) : undefined;
+  const started = await startTarget(p.target, settings, `${tag}-g0`, profileDir, gcDir === undefined ? undefined : gcOnSignalNodeOptions(gcDir));
   let windowStart: { table: ProcTable; at: number } | undefined;
   let other: OtherWork = { seconds: 0, cores: 0, top: [] };
   let report: LoadReport;
@@ -143,6 +161,7 @@ export async function measure(p: Planned, settings: CompareSettings, profileDir?
         redisPids: started.redisPid === undefined ? [] : [started.redisPid],
         runId: `p${tag}${Date.now().toString(36)}`,
         verbose: true,
+        gcSignal: gcDir === undefined ? null : GC_SIGNAL,
       },
       {
         windowStarted: () => {
@@ -155,6 +174,7 @@ export async function measure(p: Planned, settings: CompareSettings, profileDir?
     );
   } finally {
     await started.stopAll();
+    if (gcDir !== undefined) rmSync(gcDir, { recursive: true, force: true });
   }
   const loadAvgAfter = loadAverage();
   settings.log(`(${s.id}) ${TARGET_LABELS[p.target]}:\n${formatTable(report)}`);

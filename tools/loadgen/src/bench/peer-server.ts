@@ -25,6 +25,8 @@ export interface PeerServerOptions {
   readonly repoRoot: string;
   /** Write a V8 CPU profile (as node --cpu-prof would) into this folder when the peer stops. */
   readonly profileDir?: string;
+  /** NODE_OPTIONS for the peer (a preload: its runner takes no node flags), e.g. gc-on-signal.ts's. */
+  readonly nodeOptions?: string;
 }
 
 /**
@@ -78,10 +80,11 @@ process.once('SIGTERM', () => {
  */
 export async function startPeerServer(o: PeerServerOptions): Promise<PeerServer> {
   const env: Record<string, string> = { NODE_ENV: 'production' };
+  if (o.nodeOptions !== undefined) env.NODE_OPTIONS = o.nodeOptions;
   if (o.profileDir !== undefined) {
     const preload = join(o.profileDir, 'cpu-profile.cjs');
     writeFileSync(preload, profilingPreload(o.profileDir));
-    env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --require=${preload}`.trim();
+    env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? process.env.NODE_OPTIONS ?? ''} --require=${preload}`.trim();
   }
   const { startPeer } = await peerModule(o.repoRoot);
   const dir = peersDir(o.repoRoot);
