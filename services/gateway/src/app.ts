@@ -124,7 +124,7 @@ export async function buildApp(deps: AppDeps): Promise<Gateway> {
     instanceId: deps.instanceId,
   });
   const sendBudget = new PodSendBudget(config.sendBufferPodLimitBytes, [clientSockets, viewers], log);
-  await app.register(cloudvarsApi, { config, protocolLimits: protocolLimitsFrom(config), engine, viewers, metrics, policies });
+  await app.register(cloudvarsApi, { config, protocolLimits, engine, viewers, metrics, policies });
   app.addHook('onClose', async () => {
     sendBudget.stop();
     viewers.stop();
