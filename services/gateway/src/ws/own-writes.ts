@@ -19,11 +19,6 @@ export class OwnWrites {
   /** variable -> receive times (performance.now()) of writes whose events have not come back. */
   private inFlight: Map<string, number[]> | null = null;
   private echoOwed: Set<string> | null = null;
-  /**
-   * Variables with a write in flight (inFlight's size): nearly every event reaches members
-   * with none, and `has` is then this one field read, not a lookup of the event's name.
-   */
-  private variablesInFlight = 0;
 
   /**
    * A write of `variable` received at `now` goes to the store. `lastSentAt` is when a value
@@ -32,10 +27,7 @@ export class OwnWrites {
   started(variable: string, now: number, lastSentAt: number): number {
     const inFlight = (this.inFlight ??= new Map());
     let times = inFlight.get(variable);
-    if (times === undefined) {
-      inFlight.set(variable, (times = []));
-      this.variablesInFlight++;
-    }
+    if (times === undefined) inFlight.set(variable, (times = []));
     times.push(now);
     if (now - lastSentAt < CROSSING_WINDOW_MS) (this.echoOwed ??= new Set()).add(variable);
     return times.length;
@@ -57,7 +49,9 @@ export class OwnWrites {
 
   /** True while a write of `variable` is in flight: others' events of it are stale. */
   has(variable: string): boolean {
-    return this.variablesInFlight !== 0 && this.inFlight?.has(variable) === true;
+    // Nearly every event reaches members with no write in flight: then one size read, not a lookup of the event's name.
+    const inFlight = this.inFlight;
+    return inFlight !== null && inFlight.size !== 0 && inFlight.has(variable);
   }
 
   /**
@@ -70,7 +64,7 @@ export class OwnWrites {
     const receivedAt = times?.shift();
     if (times === undefined || receivedAt === undefined) return null;
     if (times.length > 0) return { receivedAt, echo: false };
-    this.forget(variable);
+    this.inFlight?.delete(variable);
     return { receivedAt, echo: this.echoOwed?.delete(variable) ?? false };
   }
 
@@ -80,20 +74,14 @@ export class OwnWrites {
     if (times === undefined) return false;
     times.shift();
     if (times.length > 0) return false;
-    this.forget(variable);
+    this.inFlight?.delete(variable);
     this.echoOwed?.delete(variable);
     return true;
-  }
-
-  /** The last write of `variable` in flight came back or was abandoned. */
-  private forget(variable: string): void {
-    if (this.inFlight?.delete(variable) === true) this.variablesInFlight--;
   }
 
   /** After a resync the client was sent the stored values: nothing is in flight any more. */
   clear(): void {
     this.inFlight = null;
     this.echoOwed = null;
-    this.variablesInFlight = 0;
   }
 }
