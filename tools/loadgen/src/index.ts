@@ -7,5 +7,5 @@ export { formatTable, type LoadReport } from './report.ts';
 export { startGateway, stop, type GatewayOptions, type Managed } from './bench/processes.ts';
 export { freePort } from '@cloudvars/test-support/free-port';
 export { loadAverage, machineInfo, type MachineInfo } from './bench/machine.ts';
-export { parsePrometheus } from './gateway-metrics.ts';
+export { metricsUrl, parsePrometheus } from './gateway-metrics.ts';
 export { decodeStamp, encodeStamp, nowUs, type Stamp } from './stamp.ts';

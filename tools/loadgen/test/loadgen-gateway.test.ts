@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '@cloudvars/test-support/free-port';
 import { GC_SIGNAL, gcOnSignalNodeOptions } from '../src/bench/gc-on-signal.ts';
 import { startGateway, stop, type Managed } from '../src/bench/processes.ts';
 import { runLoad } from '../src/coordinator.ts';
@@ -153,5 +155,54 @@ describe('idle memory after a full GC (pnpm bench --peer, scenario c)', () => {
     expect(report.idle?.bytesPerConnectionAfterGc).not.toBeNull();
     // Without the preload's handler the signal would have ended the process.
     expect(await stop(gateway)).toBe(0);
+  });
+});
+
+describe('a gateway whose port is taken between the probe and its listen', () => {
+  let holder: Server | undefined;
+  let gateway: (Managed & { url: string }) | undefined;
+  /** The probes that reached the holder: they hang unanswered, and close() waits for them. */
+  const held = new Set<Socket>();
+
+  afterAll(async () => {
+    if (gateway !== undefined) await stop(gateway);
+    for (const socket of held) socket.destroy();
+    await new Promise<void>((resolve) => (holder ? holder.close(() => resolve()) : resolve()));
+  });
+
+  /** A port another process holds, as one that binds it after the probe found it free would. */
+  async function takenPort(): Promise<number> {
+    const port = await freePort();
+    holder = createServer((socket) => {
+      held.add(socket);
+      socket.once('close', () => held.delete(socket));
+    });
+    await new Promise<void>((resolve) => holder?.listen(port, '127.0.0.1', resolve));
+    return port;
+  }
+
+  it('starts again on a fresh port instead of failing the run', async () => {
+    const taken = await takenPort();
+    const offered: number[] = [];
+    gateway = await startGateway({ repoRoot, podId: `loadgen-port-${process.pid}` }, async () => {
+      const port = offered.length === 0 ? taken : await freePort();
+      offered.push(port);
+      return port;
+    });
+    expect(offered).toHaveLength(2);
+    expect(gateway.url).toBe(`ws://127.0.0.1:${offered[1]}/`);
+    expect((await fetch(`http://127.0.0.1:${offered[1]}/readyz`)).status).toBe(200);
+  });
+
+  it('gives up after a few starts, naming the taken port', async () => {
+    const port = holder?.address();
+    const taken = typeof port === 'object' && port !== null ? port.port : await takenPort();
+    let starts = 0;
+    const start = startGateway({ repoRoot, podId: `loadgen-port2-${process.pid}` }, () => {
+      starts += 1;
+      return Promise.resolve(taken);
+    });
+    await expect(start).rejects.toThrow(/EADDRINUSE/);
+    expect(starts).toBe(5);
   });
 });

@@ -6,7 +6,7 @@
  */
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, parsePrometheus, sampleProc, startGateway, stop, type Managed } from '@cloudvars/loadgen';
+import { metricsUrl, parsePrometheus, sampleProc, startGateway, stop, type Managed } from '@cloudvars/loadgen';
 import { startRedisProcess, type RedisProcess } from '@cloudvars/test-support/redis-server';
 import WebSocket from 'ws';
 
@@ -70,15 +70,16 @@ export class GatewaySlot {
     this.generation += 1;
     // The first dash-separated part names the key prefix (loadgen: bench-<part>:), shared by all.
     this.podId = `soak-g${this.index}-${this.generation}`;
-    const metricsPort = await freePort();
     this.proc = await startGateway({
       repoRoot: this.repoRoot,
       redisUrl: this.redisUrl,
       podId: this.podId,
       nodeFlags: ['--inspect=127.0.0.1:0'],
-      extraEnv: { ...this.env, METRICS_PORT: String(metricsPort) },
+      // METRICS_PORT at its default (PORT + 10,000): startGateway found both free, and starts
+      // again on fresh ones when another process takes either before the gateway listens.
+      extraEnv: this.env,
     });
-    this.metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+    this.metricsUrl = metricsUrl(this.proc.url);
     // SOAK_LOG_DIR=<dir>: every gateway's output in <dir>/<pod>.log, to look into a failure.
     const logDir = process.env.SOAK_LOG_DIR;
     if (logDir) {

@@ -13,6 +13,7 @@ export class BenchProcessError extends Error {
 
 const READY_TIMEOUT_MS = 30_000;
 const POLL_MS = 50;
+const PROBE_TIMEOUT_MS = 1000;
 const STOP_TIMEOUT_MS = 15_000;
 
 export interface Managed {
@@ -43,6 +44,28 @@ async function freeGatewayPort(): Promise<number> {
   for (;;) {
     const port = await freePort();
     if (port + METRICS_PORT_OFFSET <= 65_535 && (await bindable(port + METRICS_PORT_OFFSET))) return port;
+  }
+}
+
+const START_ATTEMPTS = 5;
+
+/**
+ * True when a child exited because its port was taken after the probe found it free: between
+ * the probe's close and the child's listen, any process on the machine may bind it (a test
+ * run's other workers do).
+ */
+function lostItsPort(error: unknown): boolean {
+  return error instanceof BenchProcessError && /EADDRINUSE|Address already in use/.test(error.message);
+}
+
+/** `start` on fresh free ports until one start keeps its port (at most START_ATTEMPTS). */
+async function onFreePorts<T>(start: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await start();
+    } catch (error) {
+      if (attempt >= START_ATTEMPTS || !lostItsPort(error)) throw error;
+    }
   }
 }
 
@@ -106,7 +129,11 @@ function redisPing(port: number): Promise<boolean> {
   });
 }
 
-export async function startRedis(cwd: string, cpus?: string): Promise<Managed & { url: string }> {
+export function startRedis(cwd: string, cpus?: string): Promise<Managed & { url: string }> {
+  return onFreePorts(() => startRedisOn(cwd, cpus));
+}
+
+async function startRedisOn(cwd: string, cpus?: string): Promise<Managed & { url: string }> {
   const port = await freePort();
   // Benchmarks measure the gateway and the Redis work per set, not disk: no AOF, no RDB.
   const m = launch('redis-server', 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], process.env, cwd, cpus);
@@ -143,8 +170,15 @@ const BENCH_LIMITS: NodeJS.ProcessEnv = {
   SHUTDOWN_TIMEOUT_MS: '10000',
 };
 
-export async function startGateway(o: GatewayOptions): Promise<Managed & { url: string }> {
-  const port = await freeGatewayPort();
+/**
+ * A gateway on a free port (its metrics port at the default offset), ready. `choosePort` is
+ * the probe; tests hand in one that answers a taken port first.
+ */
+export function startGateway(o: GatewayOptions, choosePort: () => Promise<number> = freeGatewayPort): Promise<Managed & { url: string }> {
+  return onFreePorts(async () => startGatewayOn(o, await choosePort()));
+}
+
+async function startGatewayOn(o: GatewayOptions, port: number): Promise<Managed & { url: string }> {
   const env: NodeJS.ProcessEnv = { ...process.env, ...BENCH_LIMITS, ...o.extraEnv, PORT: String(port), HOST: '127.0.0.1', POD_ID: o.podId };
   delete env.REDIS_URL;
   if (o.redisUrl) {
@@ -158,7 +192,8 @@ export async function startGateway(o: GatewayOptions): Promise<Managed & { url: 
   const m = launch(`gateway ${o.podId}`, process.execPath, args, env, o.repoRoot, o.cpus);
   await untilReady(m.name, m, async () => {
     try {
-      const res = await fetch(`http://127.0.0.1:${port}/readyz`);
+      // Bounded: a port another process took may accept and never answer.
+      const res = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
       return res.status === 200;
     } catch {
       // Not listening yet: the probe's answer is "not ready", the loop retries until the deadline.
