@@ -79,12 +79,15 @@ const LEDGER_KEYS = 2;
  * server (not Cluster): the moderation keys, then the active rooms and the address's set.
  */
 const JOIN_LEASES_SCRIPTS = { 'join-leases': parseJoinLeasesReply } as const;
+
+/** join.lua told the active rooms' set as one more key, on one server: it renews the room's slot itself (lua/join.lua). */
+const JOIN_RENEWING_SCRIPTS = { 'join-renewing': parseJoinReply } as const;
 const JOIN_LEASES_KEYS = MODERATION_SCRIPT_KEYS.length + 2;
 
 /** The scripts that take a lease get `lua/lease-prelude.lua` (acquire_lease). */
 const LEASE_PRELUDE_USERS: ReadonlySet<ScriptName> = new Set<ScriptName>(['lease-acquire', 'join-leases']);
 
-const PARSERS = { ...ROOM_SCRIPTS, ...LEASE_SCRIPTS, ...MODERATION_SCRIPTS, ...LEDGER_SCRIPTS, ...JOIN_LEASES_SCRIPTS };
+const PARSERS = { ...ROOM_SCRIPTS, ...LEASE_SCRIPTS, ...MODERATION_SCRIPTS, ...LEDGER_SCRIPTS, ...JOIN_LEASES_SCRIPTS, ...JOIN_RENEWING_SCRIPTS };
 type ScriptName = keyof typeof PARSERS;
 
 /** Each script as a function: keys first, then ARGV, resolving to the parsed reply. */
@@ -162,6 +165,8 @@ function loadSources(): ReadonlyMap<ScriptName, Source> {
     const script = lua(name);
     map.set(name, { lua: `${clock}\n${preludeFor(prelude, script)}\n${script}`, keys: ROOM_SCRIPT_KEYS.length });
   }
+  const join = map.get('join');
+  if (join !== undefined) map.set('join-renewing', { lua: join.lua, keys: ROOM_SCRIPT_KEYS.length + 1 });
   const leasePrelude = lua('lease-prelude');
   const leasesOf = (name: ScriptName): string => (LEASE_PRELUDE_USERS.has(name) ? `${leasePrelude}\n` : '');
   for (const name of Object.keys(LEASE_SCRIPTS) as (keyof typeof LEASE_SCRIPTS)[]) {

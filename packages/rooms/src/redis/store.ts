@@ -83,6 +83,8 @@ export function createRedisStore(options: RedisStoreOptions): RoomStore {
   const gcMs = limits.leaseTtlMs * 2 + LEASE_SET_GC_MARGIN_MS;
   const roomsKey = activeRoomsKey(prefix);
   const sharded = options.sharded ? 1 : 0;
+  // On one server every key is in reach of one script: the join renews its room's slot in join.lua.
+  const renewsInScript = !options.sharded;
   const logLength = limits.logLength ?? DEFAULT_LOG_LENGTH;
   const ledger = new RedisLedger({ scripts, prefix, limits, now, localNow: injected ?? (() => performance.now()), report: options.report });
 
@@ -168,11 +170,14 @@ export function createRedisStore(options: RedisStoreOptions): RoomStore {
       ledgerGate,
       ROOM_BASE_BYTES,
       LOG_ENTRY_BASE_BYTES,
+      // On one server the room script renews a slot this join did not take anew (join.lua).
+      renewsInScript && roomSlot.status !== TAKEN ? room : '',
+      gcMs,
     ];
     for (const [name, value] of request.variables ?? []) args.push(name, value);
     let reply;
     try {
-      reply = await scripts.join(...keys, ...args);
+      reply = renewsInScript ? await scripts['join-renewing'](...keys, roomsKey, ...args) : await scripts.join(...keys, ...args);
     } catch (error) {
       await giveBack(room, connectionId, addrKey, roomSlot, addressSlot);
       throw error;
@@ -181,7 +186,7 @@ export function createRedisStore(options: RedisStoreOptions): RoomStore {
       // The room has live members now. Its slot is refreshed unless this join took it anew:
       // a refused join or a last leave on another pod may have given it back meanwhile.
       ledger.charge(address, room, reply.charge);
-      if (roomSlot.status !== TAKEN) await renewLeaseSet(roomsKey, [room], at);
+      if (!renewsInScript && roomSlot.status !== TAKEN) await renewLeaseSet(roomsKey, [room], at);
       return { ok: true, outcome: reply.outcome, snapshot: reply.snapshot };
     }
     await giveBack(room, connectionId, addrKey, reply.live === 0 ? roomSlot : HELD, addressSlot);
