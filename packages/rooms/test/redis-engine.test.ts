@@ -137,6 +137,22 @@ describe('redis engine', () => {
     expect(await client.zcard(addressKey(prefix, '10.9.9.9'))).toBe(1);
   });
 
+  it('checks a join against the bans before its leases on one server: a join barred on one pod by a ban made on another takes no slot', async () => {
+    const { engines, prefix } = await pods();
+    const client = raw();
+    const room = freshRoom();
+    const ban = { kind: 'address', value: '10.7.7.7', room: null, ttlMs: 60_000, by: 'op', reason: 'test' } as const;
+    expect((await engines[0].moderation.ban(ban)).ok).toBe(true);
+    expect(await engines[1].store.join(joinRequest(room, 'c1', 'alice', null, '10.7.7.7'))).toEqual({ ok: false, reason: 'banned-address' });
+    expect(await client.zcard(addressKey(prefix, '10.7.7.7'))).toBe(0);
+    expect(await client.zscore(activeRoomsKey(prefix), room)).toBeNull();
+    // Lifted on the other pod, the next join takes both slots at once.
+    expect(await engines[0].moderation.unban(ban)).toBe(true);
+    expect((await engines[1].store.join(joinRequest(room, 'c2', 'alice', null, '10.7.7.7'))).ok).toBe(true);
+    expect(await client.zcard(addressKey(prefix, '10.7.7.7'))).toBe(1);
+    expect(await client.zscore(activeRoomsKey(prefix), room)).not.toBeNull();
+  });
+
   it("gives a room's slot back only if nobody took it since: a join on another pod in between keeps it (the give-back race of issue 3)", async () => {
     const { prefix } = await pods();
     const client = raw();

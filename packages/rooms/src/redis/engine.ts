@@ -132,7 +132,7 @@ export function createRedisEngine(options: RedisEngineOptions): RoomEngine {
     limits: options.limits,
     now: options.now,
     sharded: clients.kind === 'cluster',
-    barred: (request) => moderation.barred(request),
+    banCheck: moderation,
     report,
   });
   const policies = new RedisPolicies({ client: storeClient, transport, notices, prefix, report });

@@ -1,7 +1,7 @@
 /**
  * Moderation (ports.ts) on Redis: bans in a sorted set scored by expiry and the run-time
  * block list in a set, all under one hash tag (keys.ts moderationKeys), each call one script.
- * The store's join asks `barred` in the same round trip as its lease scripts.
+ * Every join checks its bans and block list (BanCheck), with its leases.
  */
 import type { Ban, BanRequest, BanResult, BanTarget, BlockWordResult, JoinRefusal, JoinRequest, Moderation } from '../ports.ts';
 import { MAX_BANS, MAX_BLOCKED_WORDS, banMember, canonicalAddress, normalizedTarget, usernameKey } from '../moderation.ts';
@@ -19,10 +19,24 @@ export interface RedisModerationOptions {
   readonly now: (() => number) | undefined;
 }
 
-/** Moderation, plus `barred`: the store's join asks it in the same round trip as its lease scripts. */
-export class RedisModeration implements Moderation {
+/**
+ * What a join's store call needs of moderation: on one server its leases and this check are
+ * one script (join-leases.lua, told `scriptKeys` and `args`); in Cluster `barred` runs ban-check.lua
+ * on the moderation slot, in the same round trip as the lease scripts.
+ */
+export interface BanCheck {
+  /** The moderation keys, in the order of moderation-prelude.lua. */
+  readonly scriptKeys: readonly string[];
+  /** The join's ARGV for `barred` (moderation-prelude.lua) after `now`: room, username key, canonical address. */
+  args(request: JoinRequest): readonly [room: string, user: string, address: string];
+  /** Why the join is barred, or null (ban-check.lua). */
+  barred(request: JoinRequest): Promise<JoinRefusal | null>;
+}
+
+/** Moderation, and the ban check every join makes (BanCheck). */
+export class RedisModeration implements Moderation, BanCheck {
   private readonly keys: ReturnType<typeof moderationKeys>;
-  private readonly scriptKeys: ReturnType<typeof moderationScriptKeys>;
+  readonly scriptKeys: readonly string[];
 
   constructor(private readonly options: RedisModerationOptions) {
     this.keys = moderationKeys(options.prefix);
@@ -33,8 +47,12 @@ export class RedisModeration implements Moderation {
     return this.options.now ? this.options.now() : REDIS_CLOCK;
   }
 
+  args(request: JoinRequest): readonly [room: string, user: string, address: string] {
+    return [request.room, usernameKey(request.username), canonicalAddress(request.address)];
+  }
+
   barred(request: JoinRequest): Promise<JoinRefusal | null> {
-    return this.options.scripts['ban-check'](...this.scriptKeys, this.now(), request.room, usernameKey(request.username), canonicalAddress(request.address));
+    return this.options.scripts['ban-check'](...this.scriptKeys, this.now(), ...this.args(request));
   }
 
   async ban(request: BanRequest): Promise<BanResult> {

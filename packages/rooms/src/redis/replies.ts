@@ -185,8 +185,28 @@ export interface LeaseAcquired {
 
 export function parseLeaseAcquireReply(reply: unknown): LeaseAcquired {
   const [status, expiry] = list(reply, 'lease-acquire');
-  if (status !== 0 && status !== 1 && status !== 2) bad('lease-acquire', reply);
-  return { status, expiry: toInt(expiry, 'lease-acquire', reply) };
+  return lease(status, expiry, 'lease-acquire', reply);
+}
+
+/** One lease as acquire_lease answers it (lua/lease-prelude.lua). */
+function lease(status: unknown, expiry: unknown, script: string, reply: unknown): LeaseAcquired {
+  if (status !== 0 && status !== 1 && status !== 2) bad(script, reply);
+  return { status, expiry: toInt(expiry, script, reply) };
+}
+
+/** join-leases.lua: the join's refusal by a ban or the block list (null: none), and its two leases (both refused when barred). */
+export function parseJoinLeasesReply(reply: unknown): {
+  readonly barred: JoinRefusal | null;
+  readonly roomSlot: LeaseAcquired;
+  readonly addressSlot: LeaseAcquired;
+} {
+  const [refusal, roomStatus, roomExpiry, addressStatus, addressExpiry] = list(reply, 'join-leases');
+  if (refusal !== '' && !(isString(refusal) && BARRED.has(refusal))) bad('join-leases', reply);
+  return {
+    barred: refusal === '' ? null : (refusal as JoinRefusal),
+    roomSlot: lease(roomStatus, roomExpiry, 'join-leases', reply),
+    addressSlot: lease(addressStatus, addressExpiry, 'join-leases', reply),
+  };
 }
 
 /** lease-renew.lua: always 1. */

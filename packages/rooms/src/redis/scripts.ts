@@ -19,6 +19,7 @@ import {
   parseRoomActionReply,
   parseUnbanReply,
   parseLeaseAcquireReply,
+  parseJoinLeasesReply,
   parseLeaseReleaseReply,
   parseLeaseRenewReply,
   parseLeaveReply,
@@ -60,7 +61,6 @@ const MODERATION_SCRIPTS = {
   'block-word': parseBlockWordReply,
 } as const;
 
-/** Scripts on one cluster-wide lease set (its own slot in Cluster). */
 /** Scripts on one key of their own: a cluster-wide lease set, or a window counter. */
 const LEASE_SCRIPTS = {
   'lease-acquire': parseLeaseAcquireReply,
@@ -74,7 +74,20 @@ const LEASE_SCRIPTS = {
 const LEDGER_SCRIPTS = { ledger: parseLedgerReply } as const;
 const LEDGER_KEYS = 2;
 
-const PARSERS = { ...ROOM_SCRIPTS, ...LEASE_SCRIPTS, ...MODERATION_SCRIPTS, ...LEDGER_SCRIPTS };
+/**
+ * A join's ban check and its two cluster-wide leases as one script, where every key is on one
+ * server (not Cluster): the moderation keys, then the active rooms and the address's set.
+ */
+const JOIN_LEASES_SCRIPTS = { 'join-leases': parseJoinLeasesReply } as const;
+
+/** join.lua told the active rooms' set as one more key, on one server: it renews the room's slot itself (lua/join.lua). */
+const JOIN_RENEWING_SCRIPTS = { 'join-renewing': parseJoinReply } as const;
+const JOIN_LEASES_KEYS = MODERATION_SCRIPT_KEYS.length + 2;
+
+/** The scripts that take a lease get `lua/lease-prelude.lua` (acquire_lease). */
+const LEASE_PRELUDE_USERS: ReadonlySet<ScriptName> = new Set<ScriptName>(['lease-acquire', 'join-leases']);
+
+const PARSERS = { ...ROOM_SCRIPTS, ...LEASE_SCRIPTS, ...MODERATION_SCRIPTS, ...LEDGER_SCRIPTS, ...JOIN_LEASES_SCRIPTS, ...JOIN_RENEWING_SCRIPTS };
 type ScriptName = keyof typeof PARSERS;
 
 /** Each script as a function: keys first, then ARGV, resolving to the parsed reply. */
@@ -152,14 +165,19 @@ function loadSources(): ReadonlyMap<ScriptName, Source> {
     const script = lua(name);
     map.set(name, { lua: `${clock}\n${preludeFor(prelude, script)}\n${script}`, keys: ROOM_SCRIPT_KEYS.length });
   }
+  const join = map.get('join');
+  if (join !== undefined) map.set('join-renewing', { lua: join.lua, keys: ROOM_SCRIPT_KEYS.length + 1 });
+  const leasePrelude = lua('lease-prelude');
+  const leasesOf = (name: ScriptName): string => (LEASE_PRELUDE_USERS.has(name) ? `${leasePrelude}\n` : '');
   for (const name of Object.keys(LEASE_SCRIPTS) as (keyof typeof LEASE_SCRIPTS)[]) {
-    map.set(name, { lua: `${clock}\n${lua(name)}`, keys: 1 });
+    map.set(name, { lua: `${clock}\n${leasesOf(name)}${lua(name)}`, keys: 1 });
   }
   const moderationPrelude = lua('moderation-prelude');
   for (const name of Object.keys(MODERATION_SCRIPTS) as (keyof typeof MODERATION_SCRIPTS)[]) {
     map.set(name, { lua: `${clock}\n${moderationPrelude}\n${lua(name)}`, keys: MODERATION_SCRIPT_KEYS.length });
   }
   map.set('ledger', { lua: `${clock}\n${lua('ledger')}`, keys: LEDGER_KEYS });
+  map.set('join-leases', { lua: `${clock}\n${moderationPrelude}\n${leasesOf('join-leases')}${lua('join-leases')}`, keys: JOIN_LEASES_KEYS });
   sources = map;
   return map;
 }

@@ -34,6 +34,7 @@ import type { RedisClient, ScriptArg, Scripts } from './scripts.ts';
 import { RoomEngineError } from '../errors.ts';
 import { LOG_ENTRY_BASE_BYTES, ROOM_BASE_BYTES } from '../stored-bytes.ts';
 import { RedisLedger, type LedgerGate } from './stored-bytes.ts';
+import type { BanCheck } from './moderation.ts';
 
 /** Lease sets are garbage-collected this long after their last write (they also self-prune). */
 const LEASE_SET_GC_MARGIN_MS = 60_000;
@@ -58,10 +59,17 @@ export interface RedisStoreOptions {
   readonly now: (() => number) | undefined;
   /** Cluster: events go out with SPUBLISH on the room's shard. */
   readonly sharded: boolean;
-  /** Bans and the run-time block list (moderation.ts): why a join is barred, or null. */
-  readonly barred: (request: JoinRequest) => Promise<JoinRefusal | null>;
+  /** Bans and the run-time block list (moderation.ts), checked at every join with its leases. */
+  readonly banCheck: BanCheck;
   /** Where a failed ledger charge is reported (it is not awaited by the set). */
   readonly report: EngineStatusListener;
+}
+
+/** What a join holds before its room script runs: the cluster-wide leases, and why it is barred (null: it is not). */
+interface JoinLeases {
+  readonly roomSlot: LeaseAcquired;
+  readonly addressSlot: LeaseAcquired;
+  readonly barred: JoinRefusal | null;
 }
 
 function freshEpoch(): string {
@@ -75,6 +83,8 @@ export function createRedisStore(options: RedisStoreOptions): RoomStore {
   const gcMs = limits.leaseTtlMs * 2 + LEASE_SET_GC_MARGIN_MS;
   const roomsKey = activeRoomsKey(prefix);
   const sharded = options.sharded ? 1 : 0;
+  // On one server every key is in reach of one script: the join renews its room's slot in join.lua.
+  const renewsInScript = !options.sharded;
   const logLength = limits.logLength ?? DEFAULT_LOG_LENGTH;
   const ledger = new RedisLedger({ scripts, prefix, limits, now, localNow: injected ?? (() => performance.now()), report: options.report });
 
@@ -94,17 +104,41 @@ export function createRedisStore(options: RedisStoreOptions): RoomStore {
     return scripts['lease-acquire'](key, at, member, limits.leaseTtlMs, max, gcMs);
   }
 
+  /**
+   * The join's ban check and both cluster-wide leases, before the room decides: on one server
+   * one script (a barred join takes no lease); in Cluster, where each is on a slot of its own,
+   * three in one round trip (auto-pipelined), and a barred join gives its leases back.
+   */
+  async function leasesFor(request: JoinRequest, addrKey: string, at: number): Promise<JoinLeases> {
+    const { banCheck } = options;
+    if (!options.sharded) {
+      return scripts['join-leases'](
+        ...banCheck.scriptKeys,
+        roomsKey,
+        addrKey,
+        at,
+        ...banCheck.args(request),
+        request.connectionId,
+        limits.leaseTtlMs,
+        limits.maxRooms,
+        limits.maxConnectionsPerAddress,
+        gcMs,
+      );
+    }
+    const [roomSlot, addressSlot, barred] = await Promise.all([
+      acquire(roomsKey, request.room, limits.maxRooms, at),
+      acquire(addrKey, request.connectionId, limits.maxConnectionsPerAddress, at),
+      banCheck.barred(request),
+    ]);
+    return { roomSlot, addressSlot, barred };
+  }
+
   async function join(request: JoinRequest): Promise<JoinResult> {
     const { room, connectionId, address } = request;
     const keys = keysOf(room);
     const at = now();
     const addrKey = addressKey(prefix, address);
-    // Both cluster-wide leases and the ban check in one round trip (auto-pipelined), before the room decides.
-    const [roomSlot, addressSlot, barred] = await Promise.all([
-      acquire(roomsKey, room, limits.maxRooms, at),
-      acquire(addrKey, connectionId, limits.maxConnectionsPerAddress, at),
-      options.barred(request),
-    ]);
+    const { roomSlot, addressSlot, barred } = await leasesFor(request, addrKey, at);
     if (barred !== null) {
       await giveBack(room, connectionId, addrKey, roomSlot, addressSlot);
       return { ok: false, reason: barred };
@@ -136,11 +170,14 @@ export function createRedisStore(options: RedisStoreOptions): RoomStore {
       ledgerGate,
       ROOM_BASE_BYTES,
       LOG_ENTRY_BASE_BYTES,
+      // On one server the room script renews a slot this join did not take anew (join.lua).
+      renewsInScript && roomSlot.status !== TAKEN ? room : '',
+      gcMs,
     ];
     for (const [name, value] of request.variables ?? []) args.push(name, value);
     let reply;
     try {
-      reply = await scripts.join(...keys, ...args);
+      reply = renewsInScript ? await scripts['join-renewing'](...keys, roomsKey, ...args) : await scripts.join(...keys, ...args);
     } catch (error) {
       await giveBack(room, connectionId, addrKey, roomSlot, addressSlot);
       throw error;
@@ -149,7 +186,7 @@ export function createRedisStore(options: RedisStoreOptions): RoomStore {
       // The room has live members now. Its slot is refreshed unless this join took it anew:
       // a refused join or a last leave on another pod may have given it back meanwhile.
       ledger.charge(address, room, reply.charge);
-      if (roomSlot.status !== TAKEN) await renewLeaseSet(roomsKey, [room], at);
+      if (!renewsInScript && roomSlot.status !== TAKEN) await renewLeaseSet(roomsKey, [room], at);
       return { ok: true, outcome: reply.outcome, snapshot: reply.snapshot };
     }
     await giveBack(room, connectionId, addrKey, reply.live === 0 ? roomSlot : HELD, addressSlot);

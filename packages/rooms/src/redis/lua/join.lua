@@ -5,7 +5,12 @@
 --       '1' to SPUBLISH (Cluster) else PUBLISH, max variables, max room bytes, username (for the log),
 --       log length, log name bytes, log value bytes,
 --       the joiner's ledger ('' / '0' / '1': set.lua), ROOM_BASE_BYTES, LOG_ENTRY_BASE_BYTES,
---       then name, value pairs. Undeclared (Scratch 3 clients): the room is taken as it is.
+--       the room's member in the active rooms' set to renew ('': none), the set's gc ttl (ms),
+--       then name, value pairs.
+-- KEYS: the room's (keys.ts roomScriptKeys); on one server (store.ts) then the active rooms'
+-- set, whose room slot a join that did not take it anew renews here, once admitted: a refused
+-- join or a last leave on another pod may have given it back since join-leases.lua refreshed
+-- it. In Cluster (another slot) the store renews it after this script. Undeclared (Scratch 3 clients): the room is taken as it is.
 -- Reply: {'ok', outcome, epoch, seq, bytes to charge the joiner's address, name1, value1, ...}
 -- or {'no', reason, live members}. What a 2020 join stores is charged as a set's growth is
 -- (ledger_charge), and refused ('address-bytes') at the address's bound.
@@ -33,7 +38,9 @@ local log_value_bytes = tonumber(ARGV[19])
 local ledger_gate = ARGV[20]
 local room_base = tonumber(ARGV[21])
 local entry_base = tonumber(ARGV[22])
-local FIRST_PAIR = 23
+local renew_slot = ARGV[23]
+local rooms_gc = ARGV[24]
+local FIRST_PAIR = 25
 local charge = 0
 
 -- What a join stores for an initial value the budget cannot hold (as the spec does for an invalid one).
@@ -158,6 +165,11 @@ end
 redis.call('ZADD', KEYS[3], now + lease_ttl, id)
 if lower ~= '' then redis.call('HSET', KEYS[4], lower, id) end
 keep_until(now + lease_ttl, room_ttl, lease_ttl)
+
+if renew_slot ~= '' and KEYS[8] then
+  redis.call('ZADD', KEYS[8], 'GT', now + lease_ttl, renew_slot)
+  redis.call('PEXPIRE', KEYS[8], rooms_gc)
+end
 
 local meta = redis.call('HMGET', KEYS[2], 'epoch', 'seq')
 local reply = {'ok', outcome, meta[1], tonumber(meta[2]), charge}

@@ -17,3 +17,14 @@ local function is_banned(member, now)
   local expiry = tonumber(redis.call('ZSCORE', KEYS[1], member))
   return expiry ~= nil and expiry > now
 end
+
+-- Why a join of `user` (lower-cased) from `address` (canonical) to `room` is barred:
+-- 'banned-username', 'banned-address', 'blocked-username', or '' when it may go on.
+local function barred(now, room, user, address)
+  if is_banned('u||' .. user, now) or is_banned('u|' .. room .. '|' .. user, now) then return 'banned-username' end
+  if is_banned('a||' .. address, now) or is_banned('a|' .. room .. '|' .. address, now) then return 'banned-address' end
+  for _, word in ipairs(redis.call('SMEMBERS', KEYS[3])) do
+    if string.find(user, word, 1, true) then return 'blocked-username' end
+  end
+  return ''
+end
