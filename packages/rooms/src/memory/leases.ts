@@ -8,6 +8,8 @@ export interface LeaseRecord {
   expiresAt: number;
 }
 
+const NONE_LAPSED: readonly LeaseRecord[] = Object.freeze([]);
+
 /**
  * Live leases in expiry order, lapsed ones kept for `renew()`, and per-address counts of
  * live leases. Every expiry is `now + leaseTtlMs` with one ttl and a clock that does not
@@ -61,17 +63,17 @@ export class LeaseTable {
     return record;
   }
 
-  /** Moves every lease whose expiry is <= now to the lapsed set and returns them. */
-  takeLapsed(now: number): LeaseRecord[] {
-    const lapsed: LeaseRecord[] = [];
+  /** Moves every lease whose expiry is <= now to the lapsed set and returns them (the store asks at every call: mostly none, and then no array is made). */
+  takeLapsed(now: number): readonly LeaseRecord[] {
+    let lapsed: LeaseRecord[] | null = null;
     for (const [id, record] of this.live) {
       if (record.expiresAt > now) break;
       this.live.delete(id);
       this.decrementAddress(record.address);
       this.lapsedRecords.set(id, record);
-      lapsed.push(record);
+      (lapsed ??= []).push(record);
     }
-    return lapsed;
+    return lapsed ?? NONE_LAPSED;
   }
 
   private decrementAddress(address: string): void {
