@@ -10,6 +10,9 @@ type QueueItem = RoomEvent | ProbeItem;
 /** Schedules the drain as a promise job: queueMicrotask makes an async resource per call, a resolved promise's `then` does not. */
 const settled = Promise.resolve();
 
+/** A drained array longer than this is dropped, not reused: what a quiet bus keeps is small. */
+const KEPT_QUEUE_LENGTH = 1024;
+
 /**
  * The in-process bus. Publishing only enqueues; a microtask delivers the queue in FIFO
  * order, so events keep store order yet arrive after the publishing call returned, like
@@ -22,9 +25,13 @@ export class MemoryBus implements RoomBus {
 
   private listener: BusListener | null = null;
   private readonly rooms = new Set<string>();
-  private queue: QueueItem[] = [];
-  /** The array the next drain swaps in, so a drain allocates none (it is empty between drains). */
-  private spare: QueueItem[] = [];
+  /**
+   * Items waiting, in `queue[0..queued)`; a drain swaps in `spare` and clears each slot it
+   * delivered, so neither array is ever shrunk or grown again once it held a turn's items.
+   */
+  private queue: (QueueItem | undefined)[] = [];
+  private queued = 0;
+  private spare: (QueueItem | undefined)[] = [];
   private scheduled = false;
   private readonly drainQueue = (): void => this.drain();
   private closed = false;
@@ -67,12 +74,13 @@ export class MemoryBus implements RoomBus {
   close(): void {
     this.closed = true;
     this.queue = [];
+    this.queued = 0;
     for (const probe of [...this.pendingProbes]) probe.answer(false);
   }
 
   private enqueue(item: QueueItem): void {
     if (this.closed) return;
-    this.queue.push(item);
+    this.queue[this.queued++] = item;
     if (!this.scheduled) {
       this.scheduled = true;
       void settled.then(this.drainQueue);
@@ -82,10 +90,14 @@ export class MemoryBus implements RoomBus {
   private drain(): void {
     this.scheduled = false;
     const batch = this.queue;
+    const count = this.queued;
     // What the listeners publish meanwhile goes to the other array and the next drain.
     this.queue = this.spare;
+    this.queued = 0;
     try {
-      for (const item of batch) {
+      for (let i = 0; i < count; i++) {
+        const item = batch[i] as QueueItem;
+        batch[i] = undefined;
         if (this.closed) return;
         try {
           this.deliver(item);
@@ -96,8 +108,8 @@ export class MemoryBus implements RoomBus {
         }
       }
     } finally {
-      batch.length = 0;
-      this.spare = batch;
+      // A burst's array is let go rather than kept at its size for good.
+      this.spare = count > KEPT_QUEUE_LENGTH ? [] : batch;
     }
   }
 
