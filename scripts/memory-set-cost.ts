@@ -2,7 +2,7 @@
  * CPU per set in the memory engine, in process (issue 21, "less JavaScript per delivered
  * update"): `rooms` rooms of `members` joined members each, sets spread over them round-robin
  * as the bench's clients send them (a today's client's options, every client at one address,
- * a few variables per room, numbers as values), each awaited so the bus drains once per set as
+ * a few variables per room, numbers as values; `--empty` rooms left empty), each awaited so the bus drains once per set as
  * it does behind a socket's read. The bus listener only counts: this measures the engine, not
  * the gateway's fan-out. Reports process.cpuUsage (user + system) per set after a warm-up.
  *
@@ -26,6 +26,8 @@ const { values: args } = parseArgs({
     rooms: { type: 'string', default: '100' },
     members: { type: 'string', default: '10' },
     variables: { type: 'string', default: '3' },
+    /** Rooms joined once and left, waiting for their ttl as a live server's do: the store looks at them at every call. */
+    empty: { type: 'string', default: '0' },
     sets: { type: 'string', default: '300000' },
     warmup: { type: 'string', default: '100000' },
     compare: { type: 'string' },
@@ -70,6 +72,12 @@ async function measure(): Promise<number> {
       if (!joined.ok) throw new Error(`join refused: ${joined.reason}`);
     }
   }
+  for (let e = 0; e < Number(args.empty); e++) {
+    const lease = { room: `empty-${e}`, connectionId: `empty-${e}`, address: '127.0.0.1' };
+    const joined = await engine.store.join({ ...lease, username: 'gone', claimUsername: false, variables: null });
+    if (!joined.ok) throw new Error(`join refused: ${joined.reason}`);
+    await engine.store.leave({ ...lease, usernameKey: null });
+  }
   const variableNames = Array.from({ length: variables }, (_, v) => `☁ var${v}`);
   let i = 0;
   const run = async (count: number): Promise<void> => {
@@ -103,7 +111,7 @@ function median(values: readonly number[]): number {
 
 function compare(base: string): void {
   const script = fileURLToPath(import.meta.url);
-  const passed = ['--rooms', args.rooms, '--members', args.members, '--variables', args.variables, '--sets', args.sets, '--warmup', args.warmup];
+  const passed = ['--empty', args.empty, '--rooms', args.rooms, '--members', args.members, '--variables', args.variables, '--sets', args.sets, '--warmup', args.warmup];
   const runs: Record<'base' | 'branch', number[]> = { base: [], branch: [] };
   for (let round = 0; round < Number(args.rounds); round++) {
     for (const [which, engine] of [

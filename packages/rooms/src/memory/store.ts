@@ -22,6 +22,7 @@ import type { MemoryBus } from './bus.ts';
 import { ACTION_HISTORY_LENGTH, ACTION_HISTORY_TTL_MS, actionsAfter, isRoomAction } from '../actions.ts';
 import { engineClosed } from '../errors.ts';
 import { DEFAULT_LOG_LENGTH, LOG_NAME_BYTES, LOG_VALUE_BYTES, clipUtf8 } from '../log.ts';
+import { EmptyRooms } from './empty-rooms.ts';
 import { LeaseTable, type LeaseRecord } from './leases.ts';
 import type { MemoryModeration } from './moderation.ts';
 import { StoredBytesLedger, chargeOf, logEntryBytes, logEntryBytesOf, roomSize } from '../stored-bytes.ts';
@@ -45,10 +46,12 @@ interface Growth {
 export class MemoryStore implements RoomStore {
   private readonly rooms = new Map<string, MemoryRoom>();
   private readonly leases = new LeaseTable();
-  /** Empty rooms -> when they became empty; insertion order is that time's order. */
-  private readonly emptySince = new Map<string, number>();
+  /** Empty rooms -> when they became empty (empty-rooms.ts). */
+  private readonly emptySince = new EmptyRooms();
   /** The same for empty rooms nobody changed since their creation (a shorter ttl). */
-  private readonly emptyUntouchedSince = new Map<string, number>();
+  private readonly emptyUntouchedSince = new EmptyRooms();
+  /** What a sweep of the empty rooms does with one that expired (made once, not per call). */
+  private readonly forgetExpired = (name: string): void => this.forgetRoom(name);
   /** Rooms with at least one live member: the cluster-wide `maxRooms` counts these. */
   private activeRooms = 0;
   private closed = false;
@@ -398,18 +401,9 @@ export class MemoryStore implements RoomStore {
       this.detach(room, record, record.expiresAt);
       room.lapsed.add(record.connectionId);
     }
-    this.forgetEmptyRooms(this.emptySince, this.limits.roomTtlMs, now);
-    this.forgetEmptyRooms(this.emptyUntouchedSince, this.untouchedTtl(), now);
+    this.emptySince.sweep(this.limits.roomTtlMs, now, this.forgetExpired);
+    this.emptyUntouchedSince.sweep(this.untouchedTtl(), now, this.forgetExpired);
     return now;
-  }
-
-  /** Forgets the rooms of `emptySince` that stayed empty for `ttl` (0: never). */
-  private forgetEmptyRooms(emptySince: ReadonlyMap<string, number>, ttl: number, now: number): void {
-    if (ttl <= 0 || emptySince.size === 0) return;
-    for (const [name, since] of emptySince) {
-      if (since + ttl > now) break;
-      this.forgetRoom(name);
-    }
   }
 
   /** An untouched room's ttl: the shorter one, unless the room ttl is shorter still. */
