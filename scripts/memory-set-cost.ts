@@ -15,8 +15,9 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import type { createMemoryEngine } from '../packages/rooms/src/memory/engine.ts';
 
-type EngineModule = typeof import('../packages/rooms/src/memory/engine.ts');
+type EngineModule = { readonly createMemoryEngine: typeof createMemoryEngine };
 
 const OWN_ENGINE = fileURLToPath(new URL('../packages/rooms/src/memory/engine.ts', import.meta.url));
 
@@ -111,7 +112,20 @@ function median(values: readonly number[]): number {
 
 function compare(base: string): void {
   const script = fileURLToPath(import.meta.url);
-  const passed = ['--empty', args.empty, '--rooms', args.rooms, '--members', args.members, '--variables', args.variables, '--sets', args.sets, '--warmup', args.warmup];
+  const passed = [
+    '--empty',
+    args.empty,
+    '--rooms',
+    args.rooms,
+    '--members',
+    args.members,
+    '--variables',
+    args.variables,
+    '--sets',
+    args.sets,
+    '--warmup',
+    args.warmup,
+  ];
   const runs: Record<'base' | 'branch', number[]> = { base: [], branch: [] };
   for (let round = 0; round < Number(args.rounds); round++) {
     for (const [which, engine] of [
