@@ -6,7 +6,8 @@
  * it does behind a socket's read. The bus listener only counts: this measures the engine, not
  * the gateway's fan-out. Reports process.cpuUsage (user + system) per set after a warm-up.
  *
- *   node --import tsx scripts/memory-set-cost.ts [--engine <memory/engine.ts>] [--sets N]
+ *   node --import tsx scripts/memory-set-cost.ts [--engine <memory/engine.ts or .js>] [--sets N]
+ *     [--rooms 100] [--members 10] [--variables 3] [--empty 0] [--ledger-bytes 536870912]
  *   node --import tsx scripts/memory-set-cost.ts --compare <base engine.ts> [--rounds 5]
  *
  * `--compare` runs a fresh process per measurement, alternating the base engine and this
@@ -29,6 +30,8 @@ const { values: args } = parseArgs({
     variables: { type: 'string', default: '3' },
     /** Rooms joined once and left, waiting for their ttl as a live server's do: the store looks at them at every call. */
     empty: { type: 'string', default: '0' },
+    /** MAX_STORED_BYTES_PER_ADDRESS's default; `pnpm bench` runs with 0 (no ledger). */
+    'ledger-bytes': { type: 'string', default: String(512 * 1024 * 1024) },
     sets: { type: 'string', default: '300000' },
     warmup: { type: 'string', default: '100000' },
     compare: { type: 'string' },
@@ -53,7 +56,7 @@ async function measure(): Promise<number> {
       roomTtlMs: 3_600_000,
       untouchedRoomTtlMs: 60_000,
       logLength: 100,
-      maxStoredBytesPerAddress: 512 * 1024 * 1024,
+      maxStoredBytesPerAddress: Number(args['ledger-bytes']),
     },
   });
   let delivered = 0;
