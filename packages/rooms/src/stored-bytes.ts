@@ -49,7 +49,12 @@ export function roomSize(bytes: number, logEntryMax: number, logLength: number):
 
 /** What a set's log entry counts for `logEntryMax` (clipped as the log clips it: an upper bound of its bytes). */
 export function logEntryBytes(name: string, value: string, nameBytes: number, valueBytes: number): number {
-  return Math.min(Buffer.byteLength(name), nameBytes) + Math.min(Buffer.byteLength(value), valueBytes) + LOG_ENTRY_BASE_BYTES;
+  return logEntryBytesOf(Buffer.byteLength(name), Buffer.byteLength(value), nameBytes, valueBytes);
+}
+
+/** logEntryBytes for a caller that knows the name's and value's UTF-8 lengths already: the same cut, no second count. */
+export function logEntryBytesOf(nameLength: number, valueLength: number, nameBytes: number, valueBytes: number): number {
+  return Math.min(nameLength, nameBytes) + Math.min(valueLength, valueBytes) + LOG_ENTRY_BASE_BYTES;
 }
 
 /**

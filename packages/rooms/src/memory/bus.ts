@@ -1,11 +1,17 @@
 import type { BusListener, EngineStatusListener, RoomBus, RoomEvent } from '../ports.ts';
 import { engineClosed, listenerAlreadySet, toError } from '../errors.ts';
 
-interface ProbeItem {
-  readonly kind: 'probe';
-  readonly answer: (alive: boolean) => void;
+/** A probe waiting in the queue; events are queued as they are, told apart from probes by `instanceof`. */
+class ProbeItem {
+  constructor(readonly answer: (alive: boolean) => void) {}
 }
-type QueueItem = { readonly kind: 'event'; readonly event: RoomEvent } | ProbeItem;
+type QueueItem = RoomEvent | ProbeItem;
+
+/** Schedules the drain as a promise job: queueMicrotask makes an async resource per call, a resolved promise's `then` does not. */
+const settled = Promise.resolve();
+
+/** A drained array longer than this is dropped, not reused: what a quiet bus keeps is small. */
+const KEPT_QUEUE_LENGTH = 1024;
 
 /**
  * The in-process bus. Publishing only enqueues; a microtask delivers the queue in FIFO
@@ -19,8 +25,15 @@ export class MemoryBus implements RoomBus {
 
   private listener: BusListener | null = null;
   private readonly rooms = new Set<string>();
-  private queue: QueueItem[] = [];
+  /**
+   * Items waiting, in `queue[0..queued)`; a drain swaps in `spare` and clears each slot it
+   * delivered, so neither array is ever shrunk or grown again once it held a turn's items.
+   */
+  private queue: (QueueItem | undefined)[] = [];
+  private queued = 0;
+  private spare: (QueueItem | undefined)[] = [];
   private scheduled = false;
+  private readonly drainQueue = (): void => this.drain();
   private closed = false;
   private readonly pendingProbes = new Set<ProbeItem>();
 
@@ -42,14 +55,11 @@ export class MemoryBus implements RoomBus {
   probe(timeoutMs: number): Promise<boolean> {
     if (this.closed) return Promise.resolve(false);
     return new Promise((resolve) => {
-      const item: ProbeItem = {
-        kind: 'probe',
-        answer: (alive) => {
-          clearTimeout(timer);
-          this.pendingProbes.delete(item);
-          resolve(alive);
-        },
-      };
+      const item = new ProbeItem((alive) => {
+        clearTimeout(timer);
+        this.pendingProbes.delete(item);
+        resolve(alive);
+      });
       const timer = setTimeout(() => item.answer(false), timeoutMs);
       this.pendingProbes.add(item);
       this.enqueue(item);
@@ -58,46 +68,57 @@ export class MemoryBus implements RoomBus {
 
   /** Called by the store inside its atomic step, so queue order is store order. */
   publish(event: RoomEvent): void {
-    this.enqueue({ kind: 'event', event });
+    this.enqueue(event);
   }
 
   close(): void {
     this.closed = true;
     this.queue = [];
+    this.queued = 0;
     for (const probe of [...this.pendingProbes]) probe.answer(false);
   }
 
   private enqueue(item: QueueItem): void {
     if (this.closed) return;
-    this.queue.push(item);
+    this.queue[this.queued++] = item;
     if (!this.scheduled) {
       this.scheduled = true;
-      queueMicrotask(() => this.drain());
+      void settled.then(this.drainQueue);
     }
   }
 
   private drain(): void {
     this.scheduled = false;
     const batch = this.queue;
-    this.queue = [];
-    for (const item of batch) {
-      if (this.closed) return;
-      try {
-        this.deliver(item);
-      } catch (error) {
-        // A throwing listener is a bug to surface, but rethrowing here (a microtask) would
-        // be an uncaughtException that ends the process: report it and deliver the rest.
-        this.report({ type: 'error', role: 'bus', code: 'CV_ERR_BUS_LISTENER', error: toError(error) });
+    const count = this.queued;
+    // What the listeners publish meanwhile goes to the other array and the next drain.
+    this.queue = this.spare;
+    this.queued = 0;
+    try {
+      for (let i = 0; i < count; i++) {
+        const item = batch[i] as QueueItem;
+        batch[i] = undefined;
+        if (this.closed) return;
+        try {
+          this.deliver(item);
+        } catch (error) {
+          // A throwing listener is a bug to surface, but rethrowing here (a microtask) would
+          // be an uncaughtException that ends the process: report it and deliver the rest.
+          this.report({ type: 'error', role: 'bus', code: 'CV_ERR_BUS_LISTENER', error: toError(error) });
+        }
       }
+    } finally {
+      // A burst's array is let go rather than kept at its size for good.
+      this.spare = count > KEPT_QUEUE_LENGTH ? [] : batch;
     }
   }
 
   private deliver(item: QueueItem): void {
-    if (item.kind === 'probe') {
+    if (item instanceof ProbeItem) {
       item.answer(true);
       return;
     }
-    if (this.listener !== null && this.rooms.has(item.event.room)) this.listener.onEvent(item.event);
+    if (this.listener !== null && this.rooms.has(item.room)) this.listener.onEvent(item);
   }
 
   private assertOpen(): void {

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { EngineLimits, EngineStatusEvent, EngineStatusListener, RoomEngine } from '../ports.ts';
 import { MemoryBus } from './bus.ts';
 import { MemoryCounters } from './counters.ts';
@@ -28,7 +29,9 @@ function writeToStderr(event: EngineStatusEvent): void {
   process.stderr.write(`${JSON.stringify(line)}\n`);
 }
 
-const monotonicNow = (): number => performance.timeOrigin + performance.now();
+/** Read once: `timeOrigin` is a getter, and so is the global `performance` in Node 20 (hence the import). */
+const timeOrigin = performance.timeOrigin;
+const monotonicNow = (): number => timeOrigin + performance.now();
 
 /** The single-node engine (no Redis): one process holds every room, so one engine is the whole "cluster". */
 export function createMemoryEngine(options: MemoryEngineOptions): RoomEngine {

@@ -8,6 +8,8 @@ export interface LeaseRecord {
   expiresAt: number;
 }
 
+const NONE_LAPSED: readonly LeaseRecord[] = Object.freeze([]);
+
 /**
  * Live leases in expiry order, lapsed ones kept for `renew()`, and per-address counts of
  * live leases. Every expiry is `now + leaseTtlMs` with one ttl and a clock that does not
@@ -18,6 +20,12 @@ export class LeaseTable {
   private readonly live = new Map<string, LeaseRecord>();
   private readonly lapsedRecords = new Map<string, LeaseRecord>();
   private readonly perAddress = new Map<string, number>();
+  /**
+   * No live lease expires before this (a lower bound: removals only raise the true earliest),
+   * so `takeLapsed`, which the store calls at every call, looks at the map only when one may
+   * have lapsed.
+   */
+  private earliestExpiry = Number.POSITIVE_INFINITY;
 
   addressCount(address: string): number {
     return this.perAddress.get(address) ?? 0;
@@ -37,6 +45,7 @@ export class LeaseTable {
     this.live.delete(record.connectionId);
     record.expiresAt = expiresAt;
     this.live.set(record.connectionId, record);
+    if (expiresAt < this.earliestExpiry) this.earliestExpiry = expiresAt;
     this.perAddress.set(record.address, this.addressCount(record.address) + 1);
   }
 
@@ -44,6 +53,7 @@ export class LeaseTable {
     this.live.delete(record.connectionId);
     record.expiresAt = expiresAt;
     this.live.set(record.connectionId, record);
+    if (expiresAt < this.earliestExpiry) this.earliestExpiry = expiresAt;
   }
 
   /** Drops a live lease; returns it so the caller can detach it from its room. */
@@ -61,17 +71,23 @@ export class LeaseTable {
     return record;
   }
 
-  /** Moves every lease whose expiry is <= now to the lapsed set and returns them. */
-  takeLapsed(now: number): LeaseRecord[] {
-    const lapsed: LeaseRecord[] = [];
+  /** Moves every lease whose expiry is <= now to the lapsed set and returns them (the store asks at every call: mostly none, and then no array is made). */
+  takeLapsed(now: number): readonly LeaseRecord[] {
+    if (now < this.earliestExpiry) return NONE_LAPSED;
+    let lapsed: LeaseRecord[] | null = null;
+    this.earliestExpiry = Number.POSITIVE_INFINITY;
     for (const [id, record] of this.live) {
-      if (record.expiresAt > now) break;
+      if (record.expiresAt > now) {
+        // The first live lease left: insertion order is expiry order, so it expires first.
+        this.earliestExpiry = record.expiresAt;
+        break;
+      }
       this.live.delete(id);
       this.decrementAddress(record.address);
       this.lapsedRecords.set(id, record);
-      lapsed.push(record);
+      (lapsed ??= []).push(record);
     }
-    return lapsed;
+    return lapsed ?? NONE_LAPSED;
   }
 
   private decrementAddress(address: string): void {

@@ -15,7 +15,7 @@ export class LogRing {
       return;
     }
     this.entries[this.next] = entry;
-    this.next = (this.next + 1) % this.capacity;
+    this.next = this.next + 1 === this.capacity ? 0 : this.next + 1;
   }
 
   /** At most `limit` entries, newest first. */

@@ -34,7 +34,38 @@ export function usernameKey(username: string): string {
 
 /** What a variable costs against the room's byte budget: its name and value in UTF-8. */
 export function entryBytes(name: string, value: string): number {
-  return Buffer.byteLength(name) + Buffer.byteLength(value);
+  return utf8Length(name) + utf8Length(value);
+}
+
+/** Text up to this many UTF-16 units is counted in JavaScript: cheaper than Buffer.byteLength's call into C++ (~8 against ~19 ns). */
+const COUNTED_HERE = 32;
+
+/**
+ * `text`'s length in UTF-8, as Buffer.byteLength counts it: a lone surrogate is written as
+ * U+FFFD, 3 bytes. Names and values are mostly short, and a set counts two or three of them.
+ */
+export function utf8Length(text: string): number {
+  if (text.length > COUNTED_HERE) return Buffer.byteLength(text);
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) continue;
+    if (unit < 0x800) {
+      bytes += 1;
+      continue;
+    }
+    if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        // A pair: 4 bytes for its 2 units.
+        bytes += 2;
+        i += 1;
+        continue;
+      }
+    }
+    bytes += 2;
+  }
+  return bytes;
 }
 
 function bytesOf(variables: ReadonlyMap<string, string>): number {

@@ -22,10 +22,11 @@ import type { MemoryBus } from './bus.ts';
 import { ACTION_HISTORY_LENGTH, ACTION_HISTORY_TTL_MS, actionsAfter, isRoomAction } from '../actions.ts';
 import { engineClosed } from '../errors.ts';
 import { DEFAULT_LOG_LENGTH, LOG_NAME_BYTES, LOG_VALUE_BYTES, clipUtf8 } from '../log.ts';
+import { EmptyRooms } from './empty-rooms.ts';
 import { LeaseTable, type LeaseRecord } from './leases.ts';
 import type { MemoryModeration } from './moderation.ts';
-import { StoredBytesLedger, chargeOf, logEntryBytes, roomSize } from '../stored-bytes.ts';
-import { addNames, createRoom, entryBytes, growsBeyond, increases, sameNames, snapshotOf, usernameKey, type MemoryRoom } from './rooms.ts';
+import { StoredBytesLedger, chargeOf, logEntryBytes, logEntryBytesOf, roomSize } from '../stored-bytes.ts';
+import { addNames, createRoom, entryBytes, growsBeyond, increases, sameNames, snapshotOf, usernameKey, utf8Length, type MemoryRoom } from './rooms.ts';
 
 /** What a change adds to a room's charged size and its address's ledger (MemoryStore.growth). */
 interface Growth {
@@ -45,10 +46,12 @@ interface Growth {
 export class MemoryStore implements RoomStore {
   private readonly rooms = new Map<string, MemoryRoom>();
   private readonly leases = new LeaseTable();
-  /** Empty rooms -> when they became empty; insertion order is that time's order. */
-  private readonly emptySince = new Map<string, number>();
+  /** Empty rooms -> when they became empty (empty-rooms.ts). */
+  private readonly emptySince = new EmptyRooms();
   /** The same for empty rooms nobody changed since their creation (a shorter ttl). */
-  private readonly emptyUntouchedSince = new Map<string, number>();
+  private readonly emptyUntouchedSince = new EmptyRooms();
+  /** What a sweep of the empty rooms does with one that expired (made once, not per call). */
+  private readonly forgetExpired = (name: string): void => this.forgetRoom(name);
   /** Rooms with at least one live member: the cluster-wide `maxRooms` counts these. */
   private activeRooms = 0;
   private closed = false;
@@ -179,16 +182,20 @@ export class MemoryStore implements RoomStore {
       if (room.variables.size >= (options.maxVariables ?? this.limits.maxVariables)) return { ok: false, reason: 'too-many-variables' };
     }
     if (options.increasing === true && !increases(old, value)) return { ok: false, reason: 'not-increasing' };
-    const bytes = room.bytes - (old === undefined ? 0 : entryBytes(variable, old)) + entryBytes(variable, value);
+    // Each text counted once: a replaced value's name is in the room's bytes already, and the log entry's cost reuses both counts.
+    const nameLength = utf8Length(variable);
+    const valueLength = utf8Length(value);
+    const bytes = old === undefined ? room.bytes + nameLength + valueLength : room.bytes - utf8Length(old) + valueLength;
     if (growsBeyond(room.bytes, bytes, options.maxRoomBytes ?? this.limits.maxRoomBytes)) return { ok: false, reason: 'over-budget' };
-    const growth = this.growth(options.address, room, bytes, this.logEntry(variable, value), now);
+    const entryMax = this.logLength === 0 ? 0 : logEntryBytesOf(nameLength, valueLength, LOG_NAME_BYTES, LOG_VALUE_BYTES);
+    const growth = this.growth(options.address, room, bytes, entryMax, now);
     if (growth === null) return { ok: false, reason: 'address-bytes' };
     this.grow(roomName, room, growth, now);
     if (old !== value) this.touch(roomName, room);
     if (options.create === true) room.only2020 = false;
     room.variables.set(variable, value);
     room.bytes = bytes;
-    this.logged(room, options, 'set', variable, value);
+    this.logged(room, options, 'set', variable, value, now);
     return this.applied(room, { type: 'set', room: roomName, epoch: room.epoch, seq: room.seq + 1, origin, variable, value });
   }
 
@@ -282,7 +289,7 @@ export class MemoryStore implements RoomStore {
     if (address === undefined || limit === 0) return { address: null, logEntryMax, charge: 0, chargedSize: from.chargedSize };
     const charged = chargeOf(roomSize(from.bytes, from.logEntryMax, this.logLength), roomSize(bytes, logEntryMax, this.logLength), from.chargedSize);
     if (charged.charge > 0 && this.ledger.total(address, now) >= limit) return null;
-    return { address, logEntryMax, ...charged };
+    return { address, logEntryMax, charge: charged.charge, chargedSize: charged.chargedSize };
   }
 
   /** Records a growth (see growth) in the room and the address's ledger. */
@@ -292,9 +299,10 @@ export class MemoryStore implements RoomStore {
     if (growth.address !== null && growth.charge > 0) this.ledger.charge(growth.address, roomName, growth.charge, now);
   }
 
-  private logged(room: MemoryRoom, options: ChangeOptions, verb: LogEntry['verb'], name: string, value: string): void {
+  /** `now`: the call's clock reading, when it has one (a set's: one read per set). */
+  private logged(room: MemoryRoom, options: ChangeOptions, verb: LogEntry['verb'], name: string, value: string, now = this.now()): void {
     const logged = verb === 'rename' ? clipUtf8(value, LOG_NAME_BYTES) : clipUtf8(value);
-    room.log.push({ user: options.user ?? '', verb, name: clipUtf8(name, LOG_NAME_BYTES), value: logged, timestamp: this.now() });
+    room.log.push({ user: options.user ?? '', verb, name: clipUtf8(name, LOG_NAME_BYTES), value: logged, timestamp: now });
   }
 
   /** Counts an applied change and publishes it, in the same synchronous step. */
@@ -393,18 +401,9 @@ export class MemoryStore implements RoomStore {
       this.detach(room, record, record.expiresAt);
       room.lapsed.add(record.connectionId);
     }
-    this.forgetEmptyRooms(this.emptySince, this.limits.roomTtlMs, now);
-    this.forgetEmptyRooms(this.emptyUntouchedSince, this.untouchedTtl(), now);
+    this.emptySince.sweep(this.limits.roomTtlMs, now, this.forgetExpired);
+    this.emptyUntouchedSince.sweep(this.untouchedTtl(), now, this.forgetExpired);
     return now;
-  }
-
-  /** Forgets the rooms of `emptySince` that stayed empty for `ttl` (0: never). */
-  private forgetEmptyRooms(emptySince: ReadonlyMap<string, number>, ttl: number, now: number): void {
-    if (ttl <= 0) return;
-    for (const [name, since] of emptySince) {
-      if (since + ttl > now) break;
-      this.forgetRoom(name);
-    }
   }
 
   /** An untouched room's ttl: the shorter one, unless the room ttl is shorter still. */
