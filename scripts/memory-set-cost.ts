@@ -128,6 +128,8 @@ function compare(base: string): void {
     args.sets,
     '--warmup',
     args.warmup,
+    '--ledger-bytes',
+    args['ledger-bytes'],
   ];
   const runs: Record<'base' | 'branch', number[]> = { base: [], branch: [] };
   for (let round = 0; round < Number(args.rounds); round++) {

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { EmptyRooms } from '../src/memory/empty-rooms.ts';
 
 type Op = { kind: 'set'; name: string; at: number } | { kind: 'delete'; name: string } | { kind: 'sweep'; ttl: number; now: number };
@@ -42,5 +42,24 @@ describe('EmptyRooms: the store sweeps its empty rooms as a scan of a Map in ins
       }),
       { numRuns: 3000 },
     );
+  });
+
+  it('answers "nothing due" without a scan again once the room that came in out of order is gone', () => {
+    const rooms = new EmptyRooms();
+    rooms.set('a', 10);
+    rooms.set('b', 20);
+    rooms.set('c', 5); // out of order: the Map's first entry no longer holds the earliest time
+    rooms.delete('c');
+    const forgotten: string[] = [];
+    rooms.sweep(5, 16, (room) => forgotten.push(room));
+    expect(forgotten).toEqual(['a']);
+    const scans = vi.spyOn(Map.prototype, Symbol.iterator);
+    try {
+      rooms.sweep(5, 17, (room) => forgotten.push(room));
+      expect(scans).not.toHaveBeenCalled();
+    } finally {
+      scans.mockRestore();
+    }
+    expect(forgotten).toEqual(['a']);
   });
 });

@@ -2,7 +2,8 @@ import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LOG_NAME_BYTES, LOG_VALUE_BYTES } from '../src/log.ts';
 import type { EngineLimits } from '../src/ports.ts';
-import { activeRoomsKey, addressKey, roomKeys } from '../src/redis/keys.ts';
+import { activeRoomsKey, addressKey, roomKeys, roomScriptKeys } from '../src/redis/keys.ts';
+import { LOG_ENTRY_BASE_BYTES, ROOM_BASE_BYTES } from '../src/stored-bytes.ts';
 import { defineScripts } from '../src/redis/scripts.ts';
 import { Recorder, freshRoom, joinRequest, leaseOf, roomyLimits, sorted } from './contract/harness.ts';
 import { redisPods, type RedisPods } from '@cloudvars/test-support/redis-engines';
@@ -151,6 +152,52 @@ describe('redis engine', () => {
     expect((await engines[1].store.join(joinRequest(room, 'c2', 'alice', null, '10.7.7.7'))).ok).toBe(true);
     expect(await client.zcard(addressKey(prefix, '10.7.7.7'))).toBe(1);
     expect(await client.zscore(activeRoomsKey(prefix), room)).not.toBeNull();
+  });
+
+  it("renews the room's active slot in the join's own script on one server: a slot given back after the leases were taken is held again once the join is admitted", async () => {
+    const { prefix } = await pods();
+    const client = raw();
+    const scripts = defineScripts(client);
+    const room = freshRoom();
+    const rooms = activeRoomsKey(prefix);
+    const ttl = 15_000;
+    const now = 5_000;
+    // join.lua's ARGV, as store.ts passes them (a Scratch 3 join that may create the room),
+    // then the member to renew in the active rooms' set and that set's gc ttl.
+    const joinArgs = (id: string, renew: string): (string | number)[] => [
+      now,
+      id,
+      '',
+      ttl,
+      60_000,
+      10,
+      1,
+      1,
+      `e-${id}`,
+      0,
+      1,
+      60_000,
+      0,
+      128,
+      1_000_000,
+      id,
+      0,
+      LOG_NAME_BYTES,
+      LOG_VALUE_BYTES,
+      '',
+      ROOM_BASE_BYTES,
+      LOG_ENTRY_BASE_BYTES,
+      renew,
+      60_000,
+    ];
+    const keys = roomScriptKeys(roomKeys(prefix, room));
+    // A join that did not take the slot anew (it was held) while a last leave gave it back.
+    expect((await scripts['join-renewing'](...keys, rooms, ...joinArgs('c1', room))).ok).toBe(true);
+    expect(await client.zscore(rooms, room)).toBe(String(now + ttl));
+    // One that took it anew has nothing to renew: the set is left as it is.
+    await client.zrem(rooms, room);
+    expect((await scripts['join-renewing'](...keys, rooms, ...joinArgs('c2', ''))).ok).toBe(true);
+    expect(await client.zscore(rooms, room)).toBeNull();
   });
 
   it("gives a room's slot back only if nobody took it since: a join on another pod in between keeps it (the give-back race of issue 3)", async () => {

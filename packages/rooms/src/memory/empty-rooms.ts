@@ -9,10 +9,15 @@ export class EmptyRooms {
   private readonly since = new Map<string, number>();
   /** No time held is earlier than this; +Infinity when none is held. */
   private earliest = Number.POSITIVE_INFINITY;
-  /** The latest time added, to tell whether the Map is still in time order. */
+  /** The latest time added in order, to tell whether the next one keeps the Map in time order. */
   private latest = Number.NEGATIVE_INFINITY;
-  /** Every time came in no earlier than the ones before it: the first entry holds the earliest. */
-  private ordered = true;
+  /**
+   * The names whose place in the Map is not their time's (added earlier than `latest`, or set
+   * again in place). The others came in time order, so while none of these is held the first
+   * entry holds the earliest time; a flag would stay false until the Map emptied, and the
+   * store's Map is rarely empty.
+   */
+  private readonly outOfOrder = new Set<string>();
 
   get(name: string): number | undefined {
     return this.since.get(name);
@@ -20,17 +25,18 @@ export class EmptyRooms {
 
   set(name: string, at: number): void {
     // A name already held keeps its place in the Map with a new time: the order may break too.
-    if (at < this.latest || this.since.has(name)) this.ordered = false;
+    if (at < this.latest || this.since.has(name)) this.outOfOrder.add(name);
     else this.latest = at;
     if (at < this.earliest) this.earliest = at;
     this.since.set(name, at);
   }
 
   delete(name: string): void {
-    if (!this.since.delete(name) || this.since.size > 0) return;
+    if (!this.since.delete(name)) return;
+    this.outOfOrder.delete(name);
+    if (this.since.size > 0) return;
     this.earliest = Number.POSITIVE_INFINITY;
     this.latest = Number.NEGATIVE_INFINITY;
-    this.ordered = true;
   }
 
   /**
@@ -42,7 +48,7 @@ export class EmptyRooms {
     for (const [name, at] of this.since) {
       if (at + ttl > now) {
         // In time order the first one left is the earliest; otherwise the bound stays as it is (still below every time).
-        if (this.ordered) this.earliest = at;
+        if (this.outOfOrder.size === 0) this.earliest = at;
         return;
       }
       this.delete(name);

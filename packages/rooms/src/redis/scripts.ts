@@ -2,8 +2,11 @@
  * The Lua scripts, registered once per client with `defineCommand` (EVALSHA, with EVAL on
  * NOSCRIPT after a Redis restart). Every script gets `lua/clock.lua` prepended; room scripts
  * also the definitions of `lua/prelude.lua` they use (preludeFor), and take the room keys of `roomScriptKeys` (keys.ts); moderation
- * scripts `lua/moderation-prelude.lua` and the keys of `moderationScriptKeys`; the others
- * take one key of their own. Each call resolves to its reply, parsed (replies.ts).
+ * scripts `lua/moderation-prelude.lua` and the keys of `moderationScriptKeys`; the lease and
+ * ledger scripts take the keys of their own tag. Two run only where every key is on one server
+ * (not Cluster; their keys span tags): `join-leases` (the moderation keys, the active rooms,
+ * the address's set) and `join-renewing` (join.lua with the active rooms' set as an eighth
+ * key). Each call resolves to its reply, parsed (replies.ts).
  */
 import { readFileSync } from 'node:fs';
 import type { Cluster, Redis } from 'ioredis';

@@ -181,6 +181,8 @@ export function startGateway(o: GatewayOptions, choosePort: () => Promise<number
 async function startGatewayOn(o: GatewayOptions, port: number): Promise<Managed & { url: string }> {
   const env: NodeJS.ProcessEnv = { ...process.env, ...BENCH_LIMITS, ...o.extraEnv, PORT: String(port), HOST: '127.0.0.1', POD_ID: o.podId };
   delete env.REDIS_URL;
+  // The metrics port is PORT's default offset (probed free with it), unless the caller names one.
+  if (o.extraEnv?.METRICS_PORT === undefined) delete env.METRICS_PORT;
   if (o.redisUrl) {
     env.REDIS_URL = o.redisUrl;
     env.REDIS_KEY_PREFIX = `bench-${o.podId.split('-')[0] ?? 'x'}:`;
