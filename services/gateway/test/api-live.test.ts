@@ -401,9 +401,12 @@ describe('live subscriptions are bounded like connections', () => {
     // Nothing piled up behind the snapshot meanwhile.
     expect(server.bufferedAmount).toBeLessThanOrEqual(stuck);
     // The page reads again, slowly: a few milliseconds of reading now and then.
+    // Each read's pause is its own timer: stopped with the interval, or one due after the
+    // `finally` below would leave the page paused for good (it did, under load).
+    let pauseAgain: NodeJS.Timeout | undefined;
     const slowly = setInterval(() => {
       slow.tcp.resume();
-      setTimeout(() => slow.tcp.pause(), 2);
+      pauseAgain = setTimeout(() => slow.tcp.pause(), 2);
     }, 20);
     // The writer's number texts are numbers on the page; the 1 MB digit strings are no number's writing.
     const expected = { ...initial, [cloud('v0')]: 5, [cloud('v1')]: 42 };
@@ -411,6 +414,7 @@ describe('live subscriptions are bounded like connections', () => {
       await until(() => equalViews(pageView(slow.messages), expected), { what: 'the slow page to show the room', timeoutMs: 30_000 });
     } finally {
       clearInterval(slowly);
+      clearTimeout(pauseAgain);
       slow.tcp.resume();
     }
     expect(slow.closed).toBeNull();
